@@ -1,0 +1,90 @@
+/** GROUP is the API group of Release, Environment and DataPlane. */
+export const GROUP = 'openchoreo.dev';
+/** VERSION is the served and stored API version. */
+export const VERSION = 'v1alpha1';
+/** API_VERSION is `group/version` as written in `apiVersion`. */
+export const API_VERSION = `${GROUP}/${VERSION}`;
+
+/** FINALIZER holds a Release until its data-plane objects are gone. */
+export const FINALIZER = 'openchoreo.dev/dataplane-cleanup';
+
+/** FIELD_MANAGER owns every field we apply on data planes. Load-bearing: changing it orphans fields. */
+export const FIELD_MANAGER = 'release-controller';
+/** STATUS_FIELD_MANAGER owns our writes to Release status and finalizers on the control plane. */
+export const STATUS_FIELD_MANAGER = 'release-controller-status';
+
+/** CONTROLLER_NAME is the value of the managed-by and created-by labels, and the Event source. */
+export const CONTROLLER_NAME = 'release-controller';
+
+/** Labels names every label key the controller writes. */
+export const Labels = {
+  managedBy: 'openchoreo.dev/managed-by',
+  resourceId: 'openchoreo.dev/release-resource-id',
+  releaseUid: 'openchoreo.dev/release-uid',
+  releaseName: 'openchoreo.dev/release-name',
+  releaseNamespace: 'openchoreo.dev/release-namespace',
+  createdBy: 'openchoreo.dev/created-by',
+  environment: 'openchoreo.dev/environment',
+  project: 'openchoreo.dev/project',
+  component: 'openchoreo.dev/component',
+} as const;
+
+/** Annotations names every annotation key the controller reads or writes. */
+export const Annotations = {
+  displayName: 'openchoreo.dev/display-name',
+  description: 'openchoreo.dev/description',
+  /** deletionPolicy on a Release: `Delete` (default) or `Orphan`. */
+  deletionPolicy: 'openchoreo.dev/deletion-policy',
+  /** recreateOnImmutableChange on a resource object: `"true"` lets the controller delete and recreate it. */
+  recreateOnImmutable: 'openchoreo.dev/recreate-on-immutable-change',
+} as const;
+
+/** ConditionTypes lists the condition types of a Release. */
+export const ConditionTypes = {
+  finalizing: 'Finalizing',
+  resourcesApplied: 'ResourcesApplied',
+  ready: 'Ready',
+} as const;
+
+/** Reasons lists every condition reason the controller writes. */
+export const Reasons = {
+  cleanupInProgress: 'CleanupInProgress',
+  cleanupFailed: 'CleanupFailed',
+  applied: 'Applied',
+  invalidResource: 'InvalidResource',
+  environmentNotFound: 'EnvironmentNotFound',
+  dataPlaneNotFound: 'DataPlaneNotFound',
+  dataPlaneInvalid: 'DataPlaneInvalid',
+  dataPlaneUnreachable: 'DataPlaneUnreachable',
+  applyFailed: 'ApplyFailed',
+  conflict: 'Conflict',
+  waitingForCRD: 'WaitingForCRD',
+  ready: 'Ready',
+  progressing: 'Progressing',
+  degraded: 'Degraded',
+  orphaned: 'Orphaned',
+} as const;
+
+/** HealthStatus is the health of one data-plane object, as in the specification. */
+export type HealthStatus = 'Unknown' | 'Progressing' | 'Healthy' | 'Suspended' | 'Degraded';
+
+/** HEALTH_STATUSES lists the values of HealthStatus, best first. */
+export const HEALTH_STATUSES: readonly HealthStatus[] = [
+  'Healthy',
+  'Suspended',
+  'Progressing',
+  'Unknown',
+  'Degraded',
+];
+
+/** Defaults holds the defaults of the specification. */
+export const Defaults = {
+  interval: '5m',
+  progressingInterval: '10s',
+} as const;
+
+/** DURATION_PATTERN matches Go-style durations such as `10s`, `1m30s`, `1.5h`, `0s`. */
+export const DURATION_PATTERN = '^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$';
+
+/** LABEL_VALUE_PATTERN matches a valid Kubernetes label value of at least one character. */
+export const LABEL_VALUE_PATTERN = '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$';

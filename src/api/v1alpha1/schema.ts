@@ -1,0 +1,218 @@
+/**
+ * The one schema source of Release, Environment and DataPlane: the CRDs in config/crd/ are
+ * generated from these TypeBox schemas (npm run gen:crds), and the TypeScript types below are
+ * derived from the same schemas, so the two cannot drift apart.
+ */
+import Type, { type Static, type TSchema } from 'typebox';
+import { DURATION_PATTERN, HEALTH_STATUSES, LABEL_VALUE_PATTERN } from './constants.ts';
+
+const nonEmpty = (description: string) => Type.String({ minLength: 1, description });
+
+/** ObjectMetaSchema is the part of ObjectMeta the controller reads; the API server owns the rest. */
+export const ObjectMetaSchema = Type.Object({
+  name: Type.String(),
+  namespace: Type.Optional(Type.String()),
+  uid: Type.Optional(Type.String()),
+  resourceVersion: Type.Optional(Type.String()),
+  generation: Type.Optional(Type.Number()),
+  creationTimestamp: Type.Optional(Type.String()),
+  deletionTimestamp: Type.Optional(Type.String()),
+  labels: Type.Optional(Type.Record(Type.String(), Type.String())),
+  annotations: Type.Optional(Type.Record(Type.String(), Type.String())),
+  finalizers: Type.Optional(Type.Array(Type.String())),
+});
+
+/** ConditionSchema is metav1.Condition. */
+export const ConditionSchema = Type.Object({
+  type: Type.String({ minLength: 1, maxLength: 316 }),
+  status: Type.Union([Type.Literal('True'), Type.Literal('False'), Type.Literal('Unknown')]),
+  observedGeneration: Type.Optional(Type.Integer({ minimum: 0 })),
+  lastTransitionTime: Type.String({ format: 'date-time' }),
+  reason: Type.String({ minLength: 1, maxLength: 1024, pattern: '^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$' }),
+  message: Type.String({ maxLength: 32768 }),
+});
+
+const duration = (description: string) =>
+  Type.Optional(Type.String({ pattern: DURATION_PATTERN, description }));
+
+/** ReleaseOwnerSchema links a Release to its project and component; immutable. */
+export const ReleaseOwnerSchema = Type.Object(
+  {
+    projectName: nonEmpty('Name of the project that owns this release.'),
+    componentName: nonEmpty('Name of the component that owns this release.'),
+  },
+  {
+    description: 'Ownership information linking the release to a project and component. Immutable.',
+    'x-kubernetes-validations': [{ rule: 'self == oldSelf', message: 'spec.owner is immutable' }],
+  },
+);
+
+/** ReleaseResourceSchema is one raw Kubernetes object with a stable id. */
+export const ReleaseResourceSchema = Type.Object({
+  id: Type.String({
+    minLength: 1,
+    maxLength: 63,
+    pattern: LABEL_VALUE_PATTERN,
+    description:
+      'Unique identifier of the resource within the Release; used as a label value on the data plane, so at most 63 characters of [A-Za-z0-9-_.], starting and ending alphanumeric.',
+  }),
+  object: Type.Record(Type.String(), Type.Unknown(), {
+    description: 'Complete Kubernetes object (apiVersion, kind, metadata, ...) to apply to the data plane.',
+    'x-kubernetes-preserve-unknown-fields': true,
+    'x-kubernetes-embedded-resource': false,
+  }),
+});
+
+/** ReleaseSpecSchema is the desired state of a Release. */
+export const ReleaseSpecSchema = Type.Object({
+  owner: ReleaseOwnerSchema,
+  environmentName: nonEmpty('Name of the target Environment, in the Release namespace.'),
+  resources: Type.Optional(
+    Type.Array(ReleaseResourceSchema, {
+      description: 'Kubernetes objects to apply to the data plane. Ids are unique.',
+      'x-kubernetes-list-type': 'map',
+      'x-kubernetes-list-map-keys': ['id'],
+      maxItems: 1000,
+    }),
+  ),
+  interval: duration('Requeue interval while every resource is stable (default 5m; 0s disables).'),
+  progressingInterval: duration(
+    'Requeue interval while any resource is transitioning (default 10s; 0s disables).',
+  ),
+});
+
+/** ResourceStatusSchema is the observed state of one applied object. */
+export const ResourceStatusSchema = Type.Object({
+  id: Type.String({ description: 'Corresponds to the resource id in spec.resources.' }),
+  group: Type.String({ description: 'API group of the object; "" for the core group.' }),
+  version: Type.String({ description: 'API version of the object.' }),
+  kind: Type.String({ description: 'Kind of the object.' }),
+  name: Type.String({ description: 'Name of the object on the data plane.' }),
+  namespace: Type.Optional(Type.String({ description: 'Namespace of the object; "" when cluster-scoped.' })),
+  status: Type.Optional(
+    Type.Unknown({
+      description: 'The whole .status of the object on the data plane (trimmed when too large, see message).',
+      'x-kubernetes-preserve-unknown-fields': true,
+    }),
+  ),
+  healthStatus: Type.Enum(HEALTH_STATUSES, { description: 'Health of the object on the data plane.' }),
+  healthReason: Type.Optional(
+    Type.String({ description: 'Short machine-readable reason for healthStatus.' }),
+  ),
+  message: Type.Optional(
+    Type.String({ description: 'Short human explanation of healthStatus or of an error.' }),
+  ),
+  lastObservedTime: Type.Optional(
+    Type.String({
+      format: 'date-time',
+      description: 'When the observed status or health last changed.',
+    }),
+  ),
+});
+
+/** ReleaseStatusSchema is the observed state of a Release. */
+export const ReleaseStatusSchema = Type.Object({
+  observedGeneration: Type.Optional(Type.Integer({ minimum: 0 })),
+  resources: Type.Optional(
+    Type.Array(ResourceStatusSchema, { description: 'One entry per spec.resources item, in spec order.' }),
+  ),
+  conditions: Type.Optional(
+    Type.Array(ConditionSchema, {
+      'x-kubernetes-list-type': 'map',
+      'x-kubernetes-list-map-keys': ['type'],
+    }),
+  ),
+});
+
+/** EnvironmentSpecSchema names the DataPlane an Environment deploys to. */
+export const EnvironmentSpecSchema = Type.Object({
+  dataPlaneRef: nonEmpty('Name of the DataPlane, in the Environment namespace.'),
+  isProduction: Type.Optional(Type.Boolean({ description: 'Whether this is a production environment.' })),
+  gateway: Type.Optional(
+    Type.Record(Type.String(), Type.Unknown(), { 'x-kubernetes-preserve-unknown-fields': true }),
+  ),
+});
+
+/** ClusterCredentialsSchema is upstream's inline credentials: base64-encoded PEM, as in a kubeconfig's *-data fields. */
+export const ClusterCredentialsSchema = Type.Object({
+  apiServerURL: Type.String({ minLength: 1, pattern: '^https?://', description: 'URL of the API server.' }),
+  caCert: nonEmpty('Base64-encoded PEM CA certificate of the API server.'),
+  clientCert: nonEmpty('Base64-encoded PEM client certificate.'),
+  clientKey: nonEmpty('Base64-encoded PEM client key.'),
+});
+
+/** KubeconfigSecretRefSchema points at a kubeconfig stored in a Secret of the DataPlane namespace. */
+export const KubeconfigSecretRefSchema = Type.Object({
+  name: nonEmpty('Name of the Secret, in the DataPlane namespace.'),
+  key: Type.Optional(
+    Type.String({ minLength: 1, description: 'Key of the kubeconfig in the Secret (default "kubeconfig").' }),
+  ),
+});
+
+/** DataPlaneSpecSchema says how to reach a data-plane cluster. */
+export const DataPlaneSpecSchema = Type.Object({
+  kubernetesCluster: Type.Object(
+    {
+      name: nonEmpty('Name of the data-plane cluster, for humans and metrics.'),
+      credentials: Type.Optional(ClusterCredentialsSchema),
+      secretRef: Type.Optional(KubeconfigSecretRefSchema),
+    },
+    {
+      'x-kubernetes-validations': [
+        {
+          rule: 'has(self.credentials) != has(self.secretRef)',
+          message: 'set exactly one of kubernetesCluster.credentials and kubernetesCluster.secretRef',
+        },
+      ],
+    },
+  ),
+  registry: Type.Optional(
+    Type.Record(Type.String(), Type.Unknown(), { 'x-kubernetes-preserve-unknown-fields': true }),
+  ),
+  gateway: Type.Optional(
+    Type.Record(Type.String(), Type.Unknown(), { 'x-kubernetes-preserve-unknown-fields': true }),
+  ),
+  observer: Type.Optional(
+    Type.Record(Type.String(), Type.Unknown(), { 'x-kubernetes-preserve-unknown-fields': true }),
+  ),
+});
+
+const simpleStatus = Type.Object({
+  observedGeneration: Type.Optional(Type.Integer({ minimum: 0 })),
+  conditions: Type.Optional(Type.Array(ConditionSchema)),
+});
+
+const objectOf = <S extends TSchema, T extends TSchema>(spec: S, status: T) =>
+  Type.Object({
+    apiVersion: Type.String(),
+    kind: Type.String(),
+    metadata: ObjectMetaSchema,
+    spec,
+    status: Type.Optional(status),
+  });
+
+/** ReleaseSchema is the whole Release object. */
+export const ReleaseSchema = objectOf(ReleaseSpecSchema, ReleaseStatusSchema);
+/** EnvironmentSchema is the whole Environment object. */
+export const EnvironmentSchema = objectOf(EnvironmentSpecSchema, simpleStatus);
+/** DataPlaneSchema is the whole DataPlane object. */
+export const DataPlaneSchema = objectOf(DataPlaneSpecSchema, simpleStatus);
+
+/** Condition is metav1.Condition. */
+export type Condition = Static<typeof ConditionSchema>;
+/** ReleaseResource is one entry of spec.resources. */
+export type ReleaseResource = Static<typeof ReleaseResourceSchema>;
+/** ReleaseSpec is the spec of a Release. */
+export type ReleaseSpec = Static<typeof ReleaseSpecSchema>;
+/** ResourceStatus is one entry of status.resources. */
+export type ResourceStatus = Static<typeof ResourceStatusSchema>;
+/** ReleaseStatus is the status of a Release. */
+export type ReleaseStatus = Static<typeof ReleaseStatusSchema>;
+/** Release is the whole Release object. */
+export type Release = Static<typeof ReleaseSchema>;
+/** Environment is the whole Environment object. */
+export type Environment = Static<typeof EnvironmentSchema>;
+/** DataPlane is the whole DataPlane object. */
+export type DataPlane = Static<typeof DataPlaneSchema>;
+/** ClusterCredentials are a DataPlane's inline credentials. */
+export type ClusterCredentials = Static<typeof ClusterCredentialsSchema>;
