@@ -1,0 +1,99 @@
+/** Generic Kubernetes object types shared by every module that handles arbitrary kinds. */
+
+/** ObjectMeta is the part of metav1.ObjectMeta the controller reads or writes. */
+export interface ObjectMeta {
+  name?: string;
+  generateName?: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  generation?: number;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  finalizers?: string[];
+  ownerReferences?: Array<{ apiVersion: string; kind: string; name: string; uid: string }>;
+  managedFields?: ManagedFieldsEntry[];
+  [key: string]: unknown;
+}
+
+/** ManagedFieldsEntry is one entry of metadata.managedFields. */
+export interface ManagedFieldsEntry {
+  manager?: string;
+  operation?: string;
+  apiVersion?: string;
+  time?: string;
+  fieldsType?: string;
+  fieldsV1?: unknown;
+  subresource?: string;
+}
+
+/** KubeObject is any Kubernetes object, read as plain JSON. */
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  [key: string]: unknown;
+}
+
+/** GroupVersionKind identifies a kind. */
+export interface GroupVersionKind {
+  group: string;
+  version: string;
+  kind: string;
+}
+
+/** ObjectRef names one object of a kind. */
+export interface ObjectRef extends GroupVersionKind {
+  name: string;
+  /** namespace is "" for cluster-scoped objects. */
+  namespace: string;
+}
+
+/** parseApiVersion splits `group/version` (or a core `version`) into its parts. */
+export function parseApiVersion(apiVersion: string): { group: string; version: string } {
+  const slash = apiVersion.indexOf('/');
+  return slash < 0
+    ? { group: '', version: apiVersion }
+    : { group: apiVersion.slice(0, slash), version: apiVersion.slice(slash + 1) };
+}
+
+/** formatApiVersion joins group and version into an `apiVersion`. */
+export function formatApiVersion(group: string, version: string): string {
+  return group === '' ? version : `${group}/${version}`;
+}
+
+/** describeRef renders an object reference as `Kind/namespace/name` (or `Kind/name` when cluster-scoped). */
+export function describeRef(ref: { kind: string; name: string; namespace?: string }): string {
+  return ref.namespace ? `${ref.kind}/${ref.namespace}/${ref.name}` : `${ref.kind}/${ref.name}`;
+}
+
+/** isRecord tells whether a value is a plain JSON object. */
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Condition is the common shape of a status condition on any kind. */
+export interface ObjectCondition {
+  type: string;
+  status: string;
+  reason?: string;
+  message?: string;
+  observedGeneration?: number;
+  lastTransitionTime?: string;
+}
+
+/** conditionsOf reads `status.conditions` of any object, ignoring malformed entries. */
+export function conditionsOf(obj: { [key: string]: unknown }): ObjectCondition[] {
+  const status = obj['status'];
+  if (!isRecord(status) || !Array.isArray(status['conditions'])) return [];
+  return status['conditions'].filter(
+    (c): c is ObjectCondition => isRecord(c) && typeof c['type'] === 'string' && typeof c['status'] === 'string',
+  );
+}
+
+/** findCondition returns the condition of the given type, if any. */
+export function findCondition(obj: { [key: string]: unknown }, type: string): ObjectCondition | undefined {
+  return conditionsOf(obj).find((c) => c.type === type);
+}

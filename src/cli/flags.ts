@@ -1,0 +1,143 @@
+/**
+ * Command-line flags of the controller, kubebuilder's names where one exists. Every flag also
+ * reads the environment variable RELEASE_CONTROLLER_<FLAG> (upper case, dashes as underscores);
+ * a flag on the command line wins.
+ */
+import { parseDuration } from '../api/v1alpha1/duration.ts';
+
+/** ENV_PREFIX prefixes the environment variable of every flag. */
+export const ENV_PREFIX = 'RELEASE_CONTROLLER_';
+
+interface FlagSpec {
+  name: string;
+  kind: 'string' | 'boolean' | 'int' | 'duration';
+  default: string;
+  help: string;
+}
+
+/** FLAGS lists every flag with its default and help text. */
+export const FLAGS: readonly FlagSpec[] = [
+  { name: 'kubeconfig', kind: 'string', default: '', help: 'Path to the kubeconfig of the control-plane cluster. Empty: $KUBECONFIG, then in-cluster config, then ~/.kube/config.' },
+  { name: 'metrics-bind-address', kind: 'string', default: ':8080', help: 'Address of the Prometheus /metrics endpoint; "0" disables it.' },
+  { name: 'health-probe-bind-address', kind: 'string', default: ':8081', help: 'Address of the /healthz and /readyz endpoints; "0" disables them.' },
+  { name: 'leader-elect', kind: 'boolean', default: 'false', help: 'Hold a coordination.k8s.io Lease so that only one replica (per shard) reconciles.' },
+  { name: 'leader-election-namespace', kind: 'string', default: '', help: 'Namespace of the Lease. Empty: the pod namespace (in-cluster) or "default".' },
+  { name: 'leader-election-id', kind: 'string', default: 'release-controller', help: 'Name of the Lease; with sharding, "-shard-<index>" is appended.' },
+  { name: 'leader-elect-lease-duration', kind: 'duration', default: '15s', help: 'How long standbys wait before taking over from a leader that stopped renewing.' },
+  { name: 'leader-elect-renew-deadline', kind: 'duration', default: '10s', help: 'How long the leader keeps trying to renew before it gives up leading.' },
+  { name: 'leader-elect-retry-period', kind: 'duration', default: '2s', help: 'How often candidates try to acquire or renew the Lease.' },
+  { name: 'concurrency', kind: 'int', default: '4', help: 'Number of Releases reconciled in parallel.' },
+  { name: 'shard-count', kind: 'int', default: '1', help: 'Number of controller shards; each Release belongs to one shard by a hash of namespace/name.' },
+  { name: 'shard-index', kind: 'int', default: '0', help: 'The shard of this process, from 0 to shard-count - 1.' },
+  { name: 'dataplane-timeout', kind: 'duration', default: '15s', help: 'Timeout of every request to a data-plane cluster.' },
+  { name: 'shutdown-grace-period', kind: 'duration', default: '25s', help: 'On SIGTERM, how long running reconciles may take to finish.' },
+  { name: 'log-level', kind: 'string', default: 'info', help: 'Log level: trace, debug, info, warn or error. Logs are JSON lines on stdout.' },
+];
+
+/** Options are the parsed flags. */
+export interface Options {
+  kubeconfig: string;
+  metricsBindAddress: string;
+  healthProbeBindAddress: string;
+  leaderElect: boolean;
+  leaderElectionNamespace: string;
+  leaderElectionId: string;
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+  concurrency: number;
+  shardCount: number;
+  shardIndex: number;
+  dataPlaneTimeoutMs: number;
+  shutdownGraceMs: number;
+  logLevel: string;
+}
+
+/** FlagError is a bad flag value; main prints it with the usage. */
+export class FlagError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'FlagError';
+  }
+}
+
+/** envName is the environment variable of a flag. */
+export function envName(flag: string): string {
+  return ENV_PREFIX + flag.toUpperCase().replace(/-/g, '_');
+}
+
+/** usage is the --help text. */
+export function usage(): string {
+  const lines = ['Usage: release-controller [flags]', '', 'Flags (each also read from the environment variable shown):'];
+  for (const f of FLAGS) {
+    const dflt = f.default === '' ? '' : ` (default ${f.kind === 'string' ? JSON.stringify(f.default) : f.default})`;
+    lines.push(`  --${f.name}${f.kind === 'boolean' ? '' : ` <${f.kind}>`}`, `      ${f.help}${dflt}`, `      env: ${envName(f.name)}`);
+  }
+  lines.push('  --help', '      Print this help and exit.');
+  return lines.join('\n');
+}
+
+/** parseFlags parses argv (without node and script) and the environment; it returns undefined for --help. */
+export function parseFlags(argv: string[], env: NodeJS.ProcessEnv): Options | undefined {
+  const raw = new Map<string, string>();
+  for (const f of FLAGS) {
+    const fromEnv = env[envName(f.name)];
+    raw.set(f.name, fromEnv ?? f.default);
+  }
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    if (arg === '--help' || arg === '-h') return undefined;
+    if (!arg.startsWith('--')) throw new FlagError(`unexpected argument "${arg}"`);
+    const eq = arg.indexOf('=');
+    const name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
+    const spec = FLAGS.find((f) => f.name === name);
+    if (!spec) throw new FlagError(`unknown flag --${name}`);
+    if (eq >= 0) raw.set(name, arg.slice(eq + 1));
+    else if (spec.kind === 'boolean') raw.set(name, 'true');
+    else {
+      const value = argv[++i];
+      if (value === undefined) throw new FlagError(`flag --${name} needs a value`);
+      raw.set(name, value);
+    }
+  }
+  const str = (n: string) => raw.get(n) ?? '';
+  const bool = (n: string) => {
+    const v = str(n).toLowerCase();
+    if (!['true', 'false', '1', '0'].includes(v)) throw new FlagError(`--${n} must be true or false, got "${str(n)}"`);
+    return v === 'true' || v === '1';
+  };
+  const int = (n: string, min: number) => {
+    const v = Number(str(n));
+    if (!Number.isInteger(v) || v < min) throw new FlagError(`--${n} must be an integer >= ${min}, got "${str(n)}"`);
+    return v;
+  };
+  const duration = (n: string) => {
+    const v = parseDuration(str(n));
+    if (v === undefined) throw new FlagError(`--${n} must be a duration such as 15s or 1m, got "${str(n)}"`);
+    return v;
+  };
+  const options: Options = {
+    kubeconfig: str('kubeconfig'),
+    metricsBindAddress: str('metrics-bind-address'),
+    healthProbeBindAddress: str('health-probe-bind-address'),
+    leaderElect: bool('leader-elect'),
+    leaderElectionNamespace: str('leader-election-namespace'),
+    leaderElectionId: str('leader-election-id'),
+    leaseDurationMs: duration('leader-elect-lease-duration'),
+    renewDeadlineMs: duration('leader-elect-renew-deadline'),
+    retryPeriodMs: duration('leader-elect-retry-period'),
+    concurrency: int('concurrency', 1),
+    shardCount: int('shard-count', 1),
+    shardIndex: int('shard-index', 0),
+    dataPlaneTimeoutMs: duration('dataplane-timeout'),
+    shutdownGraceMs: duration('shutdown-grace-period'),
+    logLevel: str('log-level'),
+  };
+  if (options.shardIndex >= options.shardCount) {
+    throw new FlagError(`--shard-index must be below --shard-count (${options.shardCount}), got ${options.shardIndex}`);
+  }
+  if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(options.logLevel)) {
+    throw new FlagError(`--log-level must be one of trace, debug, info, warn, error; got "${options.logLevel}"`);
+  }
+  return options;
+}

@@ -1,0 +1,114 @@
+/**
+ * Discovery maps a kind to its REST resource on one cluster. It reads only the group-version
+ * documents it needs (`/api/v1`, `/apis/<group>/<version>`), caches them, and asks again when a
+ * kind is missing and the cached answer is older than a second, so a CRD installed a moment ago is
+ * found without polling the whole discovery tree.
+ */
+import type { GroupVersionKind } from '../api/object.ts';
+import { formatApiVersion, isRecord } from '../api/object.ts';
+import type { KubeClient } from './client.ts';
+import { isKubeApiError } from './client.ts';
+
+/** ResourceInfo is how a kind is served. */
+export interface ResourceInfo extends GroupVersionKind {
+  /** resource is the plural REST name, e.g. `deployments`. */
+  resource: string;
+  namespaced: boolean;
+  verbs: string[];
+}
+
+/** KindNotServedError says the cluster does not serve a kind (CRD not installed, or version removed). */
+export class KindNotServedError extends Error {
+  readonly gvk: GroupVersionKind;
+  constructor(gvk: GroupVersionKind, why: string) {
+    super(
+      `the data plane does not serve ${gvk.kind} in ${formatApiVersion(gvk.group, gvk.version)}: ${why}`,
+    );
+    this.name = 'KindNotServedError';
+    this.gvk = gvk;
+  }
+}
+
+const REFRESH_AFTER_MISS_MS = 1_000;
+
+interface GroupVersionDoc {
+  fetchedAt: number;
+  /** kinds is undefined when the group-version itself is not served. */
+  kinds: Map<string, ResourceInfo> | undefined;
+}
+
+/** Discovery resolves kinds to resources for one cluster. */
+export class Discovery {
+  private readonly docs = new Map<string, Promise<GroupVersionDoc>>();
+
+  constructor(private readonly client: KubeClient) {}
+
+  /** resolve returns how a kind is served, or throws KindNotServedError. */
+  async resolve(gvk: GroupVersionKind): Promise<ResourceInfo> {
+    const key = formatApiVersion(gvk.group, gvk.version);
+    let doc = await this.load(key, false);
+    if (!doc.kinds?.has(gvk.kind) && performance.now() - doc.fetchedAt > REFRESH_AFTER_MISS_MS) {
+      doc = await this.load(key, true);
+    }
+    if (!doc.kinds) throw new KindNotServedError(gvk, `API version ${key} is not served`);
+    const info = doc.kinds.get(gvk.kind);
+    if (!info) throw new KindNotServedError(gvk, `no kind ${gvk.kind} in ${key}`);
+    return info;
+  }
+
+  /** invalidate forgets every cached document (after the cluster changed or was replaced). */
+  invalidate(): void {
+    this.docs.clear();
+  }
+
+  private load(groupVersion: string, refresh: boolean): Promise<GroupVersionDoc> {
+    const cached = this.docs.get(groupVersion);
+    if (cached && !refresh) return cached;
+    const loading = this.fetch(groupVersion);
+    this.docs.set(groupVersion, loading);
+    // A failed fetch (cluster unreachable) must not be cached.
+    loading.catch(() => {
+      if (this.docs.get(groupVersion) === loading) this.docs.delete(groupVersion);
+    });
+    return loading;
+  }
+
+  private async fetch(groupVersion: string): Promise<GroupVersionDoc> {
+    const path = groupVersion.includes('/') ? `/apis/${groupVersion}` : `/api/${groupVersion}`;
+    const [group, version] = groupVersion.includes('/') ? groupVersion.split('/') : ['', groupVersion];
+    try {
+      const doc = await this.client.request<unknown>({ method: 'GET', path });
+      const kinds = new Map<string, ResourceInfo>();
+      const list = isRecord(doc) && Array.isArray(doc['resources']) ? doc['resources'] : [];
+      for (const r of list) {
+        if (!isRecord(r) || typeof r['name'] !== 'string' || typeof r['kind'] !== 'string') continue;
+        if (r['name'].includes('/')) continue; // subresources such as deployments/status
+        kinds.set(r['kind'], {
+          group: group ?? '',
+          version: version ?? '',
+          kind: r['kind'],
+          resource: r['name'],
+          namespaced: r['namespaced'] === true,
+          verbs: Array.isArray(r['verbs']) ? r['verbs'].filter((v): v is string => typeof v === 'string') : [],
+        });
+      }
+      return { fetchedAt: performance.now(), kinds };
+    } catch (err) {
+      if (isKubeApiError(err) && err.isNotFound) return { fetchedAt: performance.now(), kinds: undefined };
+      throw err;
+    }
+  }
+}
+
+/** collectionPath is the REST path of a kind's collection, in a namespace or cluster-wide. */
+export function collectionPath(info: ResourceInfo, namespace?: string): string {
+  const prefix = info.group === '' ? `/api/${info.version}` : `/apis/${info.group}/${info.version}`;
+  return info.namespaced && namespace
+    ? `${prefix}/namespaces/${encodeURIComponent(namespace)}/${info.resource}`
+    : `${prefix}/${info.resource}`;
+}
+
+/** objectPath is the REST path of one object. */
+export function objectPath(info: ResourceInfo, namespace: string | undefined, name: string): string {
+  return `${collectionPath(info, info.namespaced ? namespace : undefined)}/${encodeURIComponent(name)}`;
+}

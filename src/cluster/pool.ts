@@ -1,0 +1,137 @@
+/**
+ * DataPlanePool caches one connection (client, discovery, watches) per DataPlane and rebuilds it
+ * when the DataPlane's cluster spec or its kubeconfig Secret changes, so rotated credentials take
+ * effect without a restart and unchanged ones cost nothing.
+ */
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { KubeObject } from '../api/object.ts';
+import type { DataPlane } from '../api/v1alpha1/schema.ts';
+import type { InformerEventType } from '../runtime/informer.ts';
+import { clientFromKubeConfig, type KubeClient, type RequestObserver } from './client.ts';
+import { kubeConfigFromInline, kubeConfigFromSecret, type SecretLike } from './credentials.ts';
+import { Discovery } from './discovery.ts';
+import { WatchSet } from './watches.ts';
+
+/** DataPlaneConnection is everything the controller holds for one data plane. */
+export interface DataPlaneConnection {
+  /** key is `namespace/name` of the DataPlane. */
+  key: string;
+  /** clusterName is spec.kubernetesCluster.name, for metrics and messages. */
+  clusterName: string;
+  fingerprint: string;
+  client: KubeClient;
+  discovery: Discovery;
+  watches: WatchSet;
+  /** namespaces known to exist, so ensuring them costs no request in steady state. */
+  knownNamespaces: Set<string>;
+}
+
+/** DataPlanePoolOptions configures a DataPlanePool. */
+export interface DataPlanePoolOptions {
+  logger: Logger;
+  requestTimeoutMs: number;
+  /** observer returns the request observer (metrics) of one data plane. */
+  observer?: (dataPlane: string) => RequestObserver;
+  onEvent: (dataPlane: string, type: InformerEventType, obj: KubeObject) => void;
+}
+
+/** DataPlanePool owns every data-plane connection. */
+export class DataPlanePool {
+  private readonly connections = new Map<string, DataPlaneConnection>();
+  private readonly building = new Map<string, Promise<DataPlaneConnection>>();
+
+  constructor(private readonly options: DataPlanePoolOptions) {}
+
+  /** connect returns the connection for a DataPlane, building or rebuilding it when needed. */
+  async connect(dp: DataPlane, secret: SecretLike | undefined): Promise<DataPlaneConnection> {
+    const key = `${dp.metadata.namespace}/${dp.metadata.name}`;
+    const fingerprint = fingerprintOf(dp, secret);
+    const current = this.connections.get(key);
+    if (current?.fingerprint === fingerprint) return current;
+    const pending = this.building.get(key);
+    if (pending) {
+      const conn = await pending;
+      if (conn.fingerprint === fingerprint) return conn;
+    }
+    const build = this.build(key, fingerprint, dp, secret);
+    this.building.set(key, build);
+    try {
+      const conn = await build;
+      const old = this.connections.get(key);
+      this.connections.set(key, conn);
+      if (old) {
+        this.options.logger.info({ dataPlane: key }, 'data-plane credentials changed; reconnecting');
+        await closeConnection(old);
+      }
+      return conn;
+    } finally {
+      if (this.building.get(key) === build) this.building.delete(key);
+    }
+  }
+
+  /** get returns the current connection of a DataPlane without building one. */
+  get(key: string): DataPlaneConnection | undefined {
+    return this.connections.get(key);
+  }
+
+  /** all lists every connection. */
+  all(): DataPlaneConnection[] {
+    return [...this.connections.values()];
+  }
+
+  /** forget closes and drops the connection of a deleted DataPlane. */
+  async forget(key: string): Promise<void> {
+    const conn = this.connections.get(key);
+    this.connections.delete(key);
+    if (conn) await closeConnection(conn);
+  }
+
+  /** close ends every connection. */
+  async close(): Promise<void> {
+    const all = [...this.connections.values()];
+    this.connections.clear();
+    await Promise.all(all.map(closeConnection));
+  }
+
+  private async build(
+    key: string,
+    fingerprint: string,
+    dp: DataPlane,
+    secret: SecretLike | undefined,
+  ): Promise<DataPlaneConnection> {
+    const kc = dp.spec.kubernetesCluster.secretRef ? kubeConfigFromSecret(dp, secret) : kubeConfigFromInline(dp);
+    const clusterName = dp.spec.kubernetesCluster.name;
+    const client = await clientFromKubeConfig(kc, {
+      name: `data plane ${key}`,
+      timeoutMs: this.options.requestTimeoutMs,
+      observer: this.options.observer?.(key),
+    });
+    const watches = new WatchSet({
+      client,
+      logger: this.options.logger.child({ dataPlane: key }),
+      syncTimeoutMs: this.options.requestTimeoutMs,
+      onEvent: (type, obj) => this.options.onEvent(key, type, obj),
+    });
+    return {
+      key,
+      clusterName,
+      fingerprint,
+      client,
+      discovery: new Discovery(client),
+      watches,
+      knownNamespaces: new Set(),
+    };
+  }
+}
+
+async function closeConnection(conn: DataPlaneConnection): Promise<void> {
+  await conn.watches.stop();
+  await conn.client.close();
+}
+
+function fingerprintOf(dp: DataPlane, secret: SecretLike | undefined): string {
+  const hash = createHash('sha256').update(JSON.stringify(dp.spec.kubernetesCluster));
+  if (dp.spec.kubernetesCluster.secretRef) hash.update(JSON.stringify(secret?.data ?? null));
+  return hash.digest('hex');
+}

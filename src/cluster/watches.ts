@@ -1,0 +1,134 @@
+/**
+ * WatchSet holds one label-selected informer per kind on one data plane, started when a Release
+ * first needs the kind and stopped when no Release uses it any more. Every event on a managed
+ * object reaches `onEvent`, which enqueues the Release named by the object's labels.
+ */
+import type { Logger } from 'pino';
+import type { KubeObject } from '../api/object.ts';
+import { FIELD_MANAGER, Labels, CONTROLLER_NAME } from '../api/v1alpha1/constants.ts';
+import { Informer, type InformerEventType } from '../runtime/informer.ts';
+import type { KubeClient } from './client.ts';
+import { KubeApiError } from './client.ts';
+import { collectionPath, type ResourceInfo } from './discovery.ts';
+
+/** MANAGED_SELECTOR selects every object the controller applied. */
+export const MANAGED_SELECTOR = `${Labels.managedBy}=${CONTROLLER_NAME}`;
+
+/** kindKey identifies a served kind: `group/version/Kind`. */
+export function kindKey(info: { group: string; version: string; kind: string }): string {
+  return `${info.group}/${info.version}/${info.kind}`;
+}
+
+/**
+ * slimObject keeps only our own managedFields entry: the cache needs it to notice drift, and the
+ * other managers' entries are most of an object's size.
+ */
+export function slimObject(obj: KubeObject): KubeObject {
+  const managed = obj.metadata.managedFields;
+  if (!managed) return obj;
+  const ours = managed.filter((m) => m.manager === FIELD_MANAGER && m.operation === 'Apply' && !m.subresource);
+  return { ...obj, metadata: { ...obj.metadata, managedFields: ours } };
+}
+
+/** WatchedKind is one kind being watched. */
+export interface WatchedKind {
+  info: ResourceInfo;
+  informer: Informer;
+}
+
+/** WatchSetOptions configures a WatchSet. */
+export interface WatchSetOptions {
+  client: KubeClient;
+  logger: Logger;
+  /** syncTimeoutMs bounds the wait for a new informer's first list. */
+  syncTimeoutMs: number;
+  onEvent: (type: InformerEventType, obj: KubeObject) => void;
+}
+
+/** WatchSet manages the per-kind watches of one data plane. */
+export class WatchSet {
+  private readonly kinds = new Map<string, WatchedKind>();
+  private readonly users = new Map<string, Set<string>>();
+
+  constructor(private readonly options: WatchSetOptions) {}
+
+  /**
+   * informerFor returns the synced informer of a kind, starting it when needed. It throws when
+   * the first list does not complete in time, with the list's own error when there was one.
+   */
+  async informerFor(info: ResourceInfo): Promise<Informer> {
+    const key = kindKey(info);
+    let watched = this.kinds.get(key);
+    if (!watched) {
+      const informer = new Informer({
+        client: this.options.client,
+        path: collectionPath(info),
+        labelSelector: MANAGED_SELECTOR,
+        name: `${this.options.client.name}/${key}`,
+        logger: this.options.logger,
+        transform: slimObject,
+      });
+      informer.addHandler((type, obj) => this.options.onEvent(type, obj));
+      informer.start();
+      watched = { info, informer };
+      this.kinds.set(key, watched);
+    }
+    if (!watched.informer.hasSynced()) {
+      try {
+        await watched.informer.waitForSync(AbortSignal.timeout(this.options.syncTimeoutMs));
+      } catch (cause) {
+        const err = watched.informer.lastSyncError;
+        if (err instanceof Error) throw err;
+        throw new KubeApiError(`listing ${info.kind} on ${this.options.client.name} did not finish in time`, {
+          statusCode: 0,
+          reason: 'Timeout',
+          cause,
+        });
+      }
+    }
+    return watched.informer;
+  }
+
+  /** use records the kinds one user (a Release) needs and stops watches nobody needs any more. */
+  async use(user: string, infos: ResourceInfo[]): Promise<void> {
+    this.users.set(user, new Set(infos.map(kindKey)));
+    await this.stopUnused();
+  }
+
+  /** add records more kinds one user needs, keeping those it already had. */
+  add(user: string, infos: ResourceInfo[]): void {
+    const kinds = this.users.get(user) ?? new Set<string>();
+    for (const info of infos) kinds.add(kindKey(info));
+    this.users.set(user, kinds);
+  }
+
+  /** release forgets a user's kinds. */
+  async release(user: string): Promise<void> {
+    if (this.users.delete(user)) await this.stopUnused();
+  }
+
+  /** watched lists every kind being watched. */
+  watched(): WatchedKind[] {
+    return [...this.kinds.values()];
+  }
+
+  /** allSynced tells whether every watch has a complete picture (used before pruning). */
+  allSynced(): boolean {
+    return [...this.kinds.values()].every((w) => w.informer.hasSynced());
+  }
+
+  /** stop ends every watch. */
+  async stop(): Promise<void> {
+    const all = [...this.kinds.values()];
+    this.kinds.clear();
+    await Promise.all(all.map((w) => w.informer.stop()));
+  }
+
+  private async stopUnused(): Promise<void> {
+    const needed = new Set<string>();
+    for (const kinds of this.users.values()) for (const k of kinds) needed.add(k);
+    const unused = [...this.kinds.entries()].filter(([k]) => !needed.has(k));
+    for (const [k] of unused) this.kinds.delete(k);
+    await Promise.all(unused.map(([, w]) => w.informer.stop()));
+  }
+}

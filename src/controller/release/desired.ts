@@ -1,0 +1,148 @@
+/**
+ * Desired state: turns each spec.resources item into the object we apply (server-populated fields
+ * removed, tracking labels added), or into a precise error naming the id and the field. Pure.
+ */
+import { createHash } from 'node:crypto';
+import type { KubeObject } from '../../api/object.ts';
+import { isRecord, parseApiVersion } from '../../api/object.ts';
+import { Annotations, CONTROLLER_NAME, Labels } from '../../api/v1alpha1/constants.ts';
+import type { Release } from '../../api/v1alpha1/schema.ts';
+
+/** MAX_LABEL_VALUE is the longest label value Kubernetes accepts. */
+export const MAX_LABEL_VALUE = 63;
+
+/** DesiredObject is one spec item that can be applied. */
+export interface DesiredObject {
+  ok: true;
+  id: string;
+  index: number;
+  group: string;
+  version: string;
+  kind: string;
+  name: string;
+  /** namespace as written in the spec ("" when absent); checked against the kind's scope later. */
+  namespace: string;
+  object: KubeObject;
+  /** hash identifies the exact object we apply; a change means an apply is needed. */
+  hash: string;
+}
+
+/** InvalidObject is one spec item that cannot be applied, with what is known of it. */
+export interface InvalidObject {
+  ok: false;
+  id: string;
+  index: number;
+  group: string;
+  version: string;
+  kind: string;
+  name: string;
+  namespace: string;
+  /** message names the id and the field, e.g. `resource "web": object has no metadata.name`. */
+  message: string;
+}
+
+/** DesiredItem is one spec item, valid or not. */
+export type DesiredItem = DesiredObject | InvalidObject;
+
+/** SERVER_FIELDS are metadata fields the API server owns; sending them breaks apply. */
+const SERVER_FIELDS = ['resourceVersion', 'uid', 'creationTimestamp', 'generation', 'managedFields', 'selfLink', 'deletionTimestamp', 'deletionGracePeriodSeconds'];
+
+/**
+ * labelValue fits a value into a label: unchanged when short enough, else a prefix plus a hash,
+ * so distinct long names stay distinct. The full value goes into an annotation of the same key.
+ */
+export function labelValue(value: string): string {
+  if (value.length <= MAX_LABEL_VALUE) return value;
+  const hash = createHash('sha256').update(value).digest('hex').slice(0, 10);
+  const prefix = value.slice(0, MAX_LABEL_VALUE - hash.length - 1).replace(/[^A-Za-z0-9]+$/, '');
+  return `${prefix}-${hash}`;
+}
+
+/** trackingLabels are the labels every applied object carries for this Release and id. */
+export function trackingLabels(release: Release, id: string): Record<string, string> {
+  return {
+    [Labels.managedBy]: CONTROLLER_NAME,
+    [Labels.resourceId]: id,
+    [Labels.releaseUid]: release.metadata.uid ?? '',
+    [Labels.releaseName]: labelValue(release.metadata.name),
+    [Labels.releaseNamespace]: release.metadata.namespace ?? '',
+  };
+}
+
+/** stableStringify renders JSON with sorted keys, so equal objects hash equally. */
+export function stableStringify(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
+  if (isRecord(value)) {
+    return `{${Object.keys(value)
+      .sort()
+      .filter((k) => value[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${stableStringify(value[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** desiredItems builds the desired object or the error of every spec item, in spec order. */
+export function desiredItems(release: Release): DesiredItem[] {
+  return (release.spec.resources ?? []).map((resource, index) => desiredItem(release, resource.id, resource.object as unknown, index));
+}
+
+function desiredItem(release: Release, id: string, raw: unknown, index: number): DesiredItem {
+  const known = { id, index, group: '', version: '', kind: '', name: '', namespace: '' };
+  const invalid = (problem: string): InvalidObject => ({ ok: false, ...known, message: `resource "${id}": ${problem}` });
+  if (!isRecord(raw)) return invalid('object is not a JSON object');
+  const apiVersion = raw['apiVersion'];
+  const kind = raw['kind'];
+  const metadata = raw['metadata'];
+  if (typeof kind === 'string') known.kind = kind;
+  if (typeof apiVersion === 'string') Object.assign(known, parseApiVersion(apiVersion));
+  if (isRecord(metadata)) {
+    if (typeof metadata['name'] === 'string') known.name = metadata['name'];
+    if (typeof metadata['namespace'] === 'string') known.namespace = metadata['namespace'];
+  }
+  if (typeof apiVersion !== 'string' || apiVersion === '') return invalid('object has no apiVersion');
+  if (typeof kind !== 'string' || kind === '') return invalid('object has no kind');
+  if (!isRecord(metadata)) return invalid('object has no metadata');
+  if (typeof metadata['name'] !== 'string' || metadata['name'] === '') {
+    return invalid(`${kind} has no metadata.name (generateName is not supported: the controller must find the object again)`);
+  }
+  if (metadata['namespace'] !== undefined && typeof metadata['namespace'] !== 'string') {
+    return invalid(`${kind}/${metadata['name']}: metadata.namespace is not a string`);
+  }
+  for (const field of ['labels', 'annotations'] as const) {
+    const map = metadata[field];
+    if (map !== undefined && (!isRecord(map) || Object.values(map).some((v) => typeof v !== 'string'))) {
+      return invalid(`${kind}/${metadata['name']}: metadata.${field} must map strings to strings`);
+    }
+  }
+
+  const cleanMeta: Record<string, unknown> = { ...metadata };
+  for (const f of SERVER_FIELDS) delete cleanMeta[f];
+  const annotations = { ...((metadata['annotations'] as Record<string, string> | undefined) ?? {}) };
+  if (release.metadata.name.length > MAX_LABEL_VALUE) annotations[Labels.releaseName] = release.metadata.name;
+  cleanMeta['labels'] = { ...((metadata['labels'] as Record<string, string> | undefined) ?? {}), ...trackingLabels(release, id) };
+  if (Object.keys(annotations).length > 0) cleanMeta['annotations'] = annotations;
+  else delete cleanMeta['annotations'];
+  const object: KubeObject = { ...raw, apiVersion, kind, metadata: cleanMeta as KubeObject['metadata'] };
+  delete object['status'];
+  return {
+    ok: true,
+    ...known,
+    object,
+    hash: createHash('sha256').update(stableStringify(object)).digest('base64url').slice(0, 22),
+  };
+}
+
+/** releaseKeyOfObject reads the Release a managed object belongs to from its labels. */
+export function releaseKeyOfObject(obj: KubeObject): { namespace: string; name: string; uid: string } | undefined {
+  const labels = obj.metadata.labels ?? {};
+  const namespace = labels[Labels.releaseNamespace];
+  const name = obj.metadata.annotations?.[Labels.releaseName] ?? labels[Labels.releaseName];
+  if (!namespace || !name) return undefined;
+  return { namespace, name, uid: labels[Labels.releaseUid] ?? '' };
+}
+
+/** deletionPolicy reads the Release's deletion policy annotation. */
+export function deletionPolicy(release: Release): 'Delete' | 'Orphan' {
+  return release.metadata.annotations?.[Annotations.deletionPolicy]?.toLowerCase() === 'orphan' ? 'Orphan' : 'Delete';
+}

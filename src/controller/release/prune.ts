@@ -1,0 +1,82 @@
+/**
+ * Prune step: deletes what this Release applied earlier and no longer wants: an id gone from the
+ * spec, or an id whose kind, namespace or name changed. Fenced: only objects that still carry
+ * this Release's uid, never an object whose id failed to apply in this reconcile, never an
+ * adopted Namespace, and only when the picture is complete (every watch synced, every apply done).
+ */
+import type { KubeObject } from '../../api/object.ts';
+import { parseApiVersion } from '../../api/object.ts';
+import { Labels } from '../../api/v1alpha1/constants.ts';
+import type { ResourceInfo } from '../../cluster/discovery.ts';
+import type { DataPlaneConnection } from '../../cluster/pool.ts';
+import { deleteObject } from '../../ssa/apply.ts';
+import { deleteOrder } from '../../ssa/order.ts';
+import { ADOPTED_ANNOTATION } from './apply.ts';
+import type { ItemOutcome } from './status.ts';
+
+/** ManagedObject is a live object of this Release with the kind it was found under. */
+export interface ManagedObject {
+  object: KubeObject;
+  info: ResourceInfo;
+}
+
+/** identityOf names an object regardless of API version: `group/Kind/namespace/name`. */
+export function identityOf(group: string, kind: string, namespace: string | undefined, name: string): string {
+  return `${group}/${kind}/${namespace ?? ''}/${name}`;
+}
+
+/** managedObjects lists every object in the data plane's watches that carries this Release's uid, once each. */
+export function managedObjects(conn: DataPlaneConnection, releaseUid: string): ManagedObject[] {
+  const seen = new Map<string, ManagedObject>();
+  for (const { info, informer } of conn.watches.watched()) {
+    for (const object of informer.list()) {
+      const labels = object.metadata.labels ?? {};
+      if (labels[Labels.releaseUid] !== releaseUid || !labels[Labels.resourceId]) continue;
+      const id = identityOf(info.group, info.kind, object.metadata.namespace, object.metadata.name ?? '');
+      if (!seen.has(id)) seen.set(id, { object, info });
+    }
+  }
+  return [...seen.values()];
+}
+
+/**
+ * staleObjects picks the managed objects no spec item wants. Objects of ids that did not apply
+ * cleanly are kept: a bad new object never deletes the good old one.
+ */
+export function staleObjects(managed: ManagedObject[], outcomes: ItemOutcome[]): ManagedObject[] {
+  const wanted = new Map<string, string>();
+  const protectedIds = new Set<string>();
+  for (const o of outcomes) {
+    if (o.state === 'applied' && o.item.ok) {
+      const { group } = parseApiVersion(o.item.object.apiVersion);
+      wanted.set(o.item.id, identityOf(group, o.item.kind, o.namespaced === false ? undefined : o.item.namespace, o.item.name));
+    } else {
+      protectedIds.add(o.item.id);
+    }
+  }
+  return managed.filter(({ object, info }) => {
+    const id = object.metadata.labels?.[Labels.resourceId] ?? '';
+    if (protectedIds.has(id)) return false;
+    if (isAdoptedNamespace(object, info)) return false;
+    return wanted.get(id) !== identityOf(info.group, info.kind, object.metadata.namespace, object.metadata.name ?? '');
+  });
+}
+
+/** isAdoptedNamespace tells whether a Namespace existed before the Release applied it. */
+export function isAdoptedNamespace(object: KubeObject, info: ResourceInfo): boolean {
+  return info.group === '' && info.kind === 'Namespace' && object.metadata.annotations?.[ADOPTED_ANNOTATION] === 'true';
+}
+
+/** deleteObjects deletes objects in reverse apply order, skipping those already terminating; it returns what it deleted. */
+export async function deleteObjects(
+  conn: DataPlaneConnection,
+  objects: ManagedObject[],
+  signal: AbortSignal,
+): Promise<ManagedObject[]> {
+  const deleted: ManagedObject[] = [];
+  for (const m of deleteOrder(objects, (o) => o.info.kind)) {
+    if (m.object.metadata.deletionTimestamp) continue;
+    if (await deleteObject(conn.client, m.info, m.object, signal)) deleted.push(m);
+  }
+  return deleted;
+}

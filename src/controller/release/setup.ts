@@ -1,0 +1,224 @@
+/**
+ * Setup wires the Release controller: control-plane informers (Release, Environment, DataPlane and
+ * the kubeconfig Secrets DataPlanes name), the data-plane watches, and which event enqueues which
+ * Release. Only Releases of this controller's shard are enqueued.
+ */
+import type { Logger } from 'pino';
+import type { KubeObject } from '../../api/object.ts';
+import { API_VERSION } from '../../api/v1alpha1/constants.ts';
+import type { DataPlane, Environment, Release } from '../../api/v1alpha1/schema.ts';
+import type { KubeClient } from '../../cluster/client.ts';
+import type { SecretLike } from '../../cluster/credentials.ts';
+import { DataPlanePool } from '../../cluster/pool.ts';
+import { Controller } from '../../runtime/controller.ts';
+import type { EventRecorder } from '../../runtime/events.ts';
+import { Informer } from '../../runtime/informer.ts';
+import type { RuntimeMetrics } from '../../runtime/metrics.ts';
+import { ReleaseWriter, RELEASES_PATH } from './controlplane.ts';
+import { releaseKeyOfObject } from './desired.ts';
+import { ReleaseMetrics } from './metrics.ts';
+import { ReleaseReconciler } from './reconciler.ts';
+import type { ControlPlaneReader } from './resolve.ts';
+import { inShard, type Shard } from './shard.ts';
+
+/** CONTROLLER_NAME_RELEASE names the controller in metrics and logs. */
+export const RELEASE_CONTROLLER = 'release';
+
+/** ReleaseControllerOptions configures the Release controller. */
+export interface ReleaseControllerOptions {
+  client: KubeClient;
+  logger: Logger;
+  metrics: RuntimeMetrics;
+  events: EventRecorder;
+  concurrency: number;
+  shard: Shard;
+  dataPlaneTimeoutMs: number;
+}
+
+/** ReleaseController is the running Release controller. */
+export class ReleaseController {
+  readonly releases: Informer<Release>;
+  readonly environments: Informer<Environment>;
+  readonly dataPlanes: Informer<DataPlane>;
+  readonly pool: DataPlanePool;
+  readonly reconciler: ReleaseReconciler;
+  readonly controller: Controller<string>;
+  readonly releaseMetrics: ReleaseMetrics;
+  private readonly secrets = new Map<string, Informer<KubeObject & SecretLike>>();
+  private readonly logger: Logger;
+
+  constructor(private readonly options: ReleaseControllerOptions) {
+    const { client, logger } = options;
+    this.logger = logger;
+    this.releaseMetrics = new ReleaseMetrics(options.metrics.registry);
+    client.setObserver(this.releaseMetrics.requestObserver('control-plane'));
+    const informer = <T extends KubeObject>(plural: string) =>
+      new Informer<T>({ client, path: `/apis/${API_VERSION}/${plural}`, name: `control-plane/${plural}`, logger });
+    this.releases = new Informer<Release>({ client, path: RELEASES_PATH, name: 'control-plane/releases', logger });
+    this.environments = informer<Environment>('environments');
+    this.dataPlanes = informer<DataPlane>('dataplanes');
+
+    this.pool = new DataPlanePool({
+      logger,
+      requestTimeoutMs: options.dataPlaneTimeoutMs,
+      observer: (dp) => this.releaseMetrics.requestObserver(dp),
+      onEvent: (_dp, _type, obj) => {
+        const owner = releaseKeyOfObject(obj);
+        if (owner) this.enqueue(owner.namespace, owner.name);
+      },
+    });
+    const reader: ControlPlaneReader = {
+      environment: (ns, name) => this.environments.get(ns, name),
+      dataPlane: (ns, name) => this.dataPlanes.get(ns, name),
+      secret: (ns, name) => this.secret(ns, name),
+    };
+    this.reconciler = new ReleaseReconciler({
+      releases: this.releases,
+      reader,
+      writer: new ReleaseWriter(client),
+      pool: this.pool,
+      events: {
+        emit: (release, type, reason, message) =>
+          options.events.event(
+            {
+              apiVersion: API_VERSION,
+              kind: 'Release',
+              name: release.metadata.name,
+              namespace: release.metadata.namespace,
+              uid: release.metadata.uid,
+            },
+            type,
+            reason,
+            message,
+          ),
+      },
+      observer: this.releaseMetrics,
+      logger,
+    });
+    this.controller = new Controller<string>({
+      name: RELEASE_CONTROLLER,
+      reconcile: (key, signal) => this.reconciler.reconcile(key, signal),
+      logger,
+      concurrency: options.concurrency,
+      metrics: options.metrics.controller(RELEASE_CONTROLLER),
+      queueMetrics: options.metrics.workQueue(RELEASE_CONTROLLER),
+    });
+    this.wire();
+  }
+
+  /** start lists and watches the control plane, then starts the workers. */
+  async start(signal: AbortSignal): Promise<void> {
+    for (const i of [this.releases, this.environments, this.dataPlanes]) i.start();
+    await Promise.all([this.releases, this.environments, this.dataPlanes].map((i) => i.waitForSync(signal)));
+    this.logger.info(
+      { releases: this.releases.size, environments: this.environments.size, dataPlanes: this.dataPlanes.size },
+      'control-plane caches synced; starting workers',
+    );
+    this.controller.start();
+  }
+
+  /** synced tells whether the control-plane caches have their first list (readiness). */
+  synced(): boolean {
+    return this.releases.hasSynced() && this.environments.hasSynced() && this.dataPlanes.hasSynced();
+  }
+
+  /** stop stops the workers (letting running reconciles finish within graceMs), then every watch. */
+  async stop(graceMs: number): Promise<void> {
+    await this.controller.stop(graceMs);
+    await Promise.all([
+      this.releases.stop(),
+      this.environments.stop(),
+      this.dataPlanes.stop(),
+      ...[...this.secrets.values()].map((s) => s.stop()),
+      this.pool.close(),
+    ]);
+  }
+
+  private wire(): void {
+    this.releases.addHandler((type, release, old) => {
+      // Our own status writes change only status: they need no reconcile.
+      if (type === 'updated' && old && !specOrMetaChanged(old, release)) return;
+      this.enqueue(release.metadata.namespace ?? '', release.metadata.name);
+    });
+    this.environments.addHandler((_type, env) => this.enqueueForEnvironment(env.metadata.namespace ?? '', env.metadata.name));
+    this.dataPlanes.addHandler((type, dp) => {
+      const ns = dp.metadata.namespace ?? '';
+      this.enqueueForDataPlane(ns, dp.metadata.name);
+      if (type === 'deleted') void this.pool.forget(`${ns}/${dp.metadata.name}`);
+      this.retainSecrets();
+    });
+  }
+
+  private enqueue(namespace: string, name: string): void {
+    if (inShard(this.options.shard, namespace, name)) this.controller.queue.add(`${namespace}/${name}`);
+  }
+
+  private enqueueForEnvironment(namespace: string, environment: string): void {
+    for (const r of this.releases.list()) {
+      if (r.metadata.namespace === namespace && r.spec.environmentName === environment) this.enqueue(namespace, r.metadata.name);
+    }
+  }
+
+  private enqueueForDataPlane(namespace: string, dataPlane: string): void {
+    for (const env of this.environments.list()) {
+      if (env.metadata.namespace === namespace && env.spec.dataPlaneRef === dataPlane) {
+        this.enqueueForEnvironment(namespace, env.metadata.name);
+      }
+    }
+  }
+
+  /**
+   * secret returns a kubeconfig Secret from a watch on that one Secret (field-selected), so the
+   * controller neither caches every Secret of the cluster nor reads one on every reconcile.
+   */
+  private async secret(namespace: string, name: string): Promise<SecretLike | undefined> {
+    const key = `${namespace}/${name}`;
+    let informer = this.secrets.get(key);
+    if (!informer) {
+      informer = new Informer<KubeObject & SecretLike>({
+        client: this.options.client,
+        path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets`,
+        fieldSelector: `metadata.name=${name}`,
+        name: `control-plane/secret ${key}`,
+        logger: this.logger,
+      });
+      informer.addHandler(() => {
+        for (const dp of this.dataPlanes.list()) {
+          if (dp.metadata.namespace === namespace && dp.spec.kubernetesCluster.secretRef?.name === name) {
+            this.enqueueForDataPlane(namespace, dp.metadata.name);
+          }
+        }
+      });
+      informer.start();
+      this.secrets.set(key, informer);
+    }
+    await informer.waitForSync(AbortSignal.timeout(this.options.dataPlaneTimeoutMs));
+    return informer.get(namespace, name);
+  }
+
+  /** retainSecrets stops the watches of Secrets no DataPlane names any more. */
+  private retainSecrets(): void {
+    const named = new Set(
+      this.dataPlanes
+        .list()
+        .filter((dp) => dp.spec.kubernetesCluster.secretRef)
+        .map((dp) => `${dp.metadata.namespace}/${dp.spec.kubernetesCluster.secretRef?.name}`),
+    );
+    for (const [key, informer] of this.secrets) {
+      if (!named.has(key)) {
+        this.secrets.delete(key);
+        void informer.stop();
+      }
+    }
+  }
+}
+
+function specOrMetaChanged(old: Release, now: Release): boolean {
+  return (
+    old.metadata.generation !== now.metadata.generation ||
+    old.metadata.deletionTimestamp !== now.metadata.deletionTimestamp ||
+    JSON.stringify(old.metadata.finalizers) !== JSON.stringify(now.metadata.finalizers) ||
+    JSON.stringify(old.metadata.annotations) !== JSON.stringify(now.metadata.annotations) ||
+    old.metadata.uid !== now.metadata.uid
+  );
+}

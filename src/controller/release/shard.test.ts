@@ -1,0 +1,21 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fnv1a32, inShard, shardOf } from './shard.ts';
+
+test('fnv1a32 matches the reference FNV-1a values', () => {
+  assert.equal(fnv1a32(''), 0x811c9dc5);
+  assert.equal(fnv1a32('a'), 0xe40c292c);
+  assert.equal(fnv1a32('foobar'), 0xbf9cf968);
+});
+
+test('every Release belongs to exactly one shard, and shards are balanced', () => {
+  const count = 3;
+  const sizes = [0, 0, 0];
+  for (let i = 0; i < 3000; i++) {
+    const owners = [0, 1, 2].filter((index) => inShard({ index, count }, `org-${i % 7}`, `release-${i}`));
+    assert.equal(owners.length, 1);
+    sizes[owners[0] ?? 0]!++;
+  }
+  for (const size of sizes) assert.ok(size > 800 && size < 1200, `unbalanced shards: ${sizes.join(', ')}`);
+  assert.equal(shardOf('ns', 'name', 1), 0);
+});

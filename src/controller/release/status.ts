@@ -1,0 +1,229 @@
+/**
+ * Status: the inventory (`status.resources`, one entry per spec item in spec order) and the
+ * `ResourcesApplied` and `Ready` conditions, computed from what the apply step saw. Pure.
+ */
+import type { KubeObject } from '../../api/object.ts';
+import { describeRef } from '../../api/object.ts';
+import { ConditionTypes, Reasons, type HealthStatus } from '../../api/v1alpha1/constants.ts';
+import type { Condition, Release, ReleaseStatus, ResourceStatus } from '../../api/v1alpha1/schema.ts';
+import { assessHealth, type HealthResult } from '../../health/index.ts';
+import type { DesiredItem } from './desired.ts';
+import { stableStringify } from './desired.ts';
+
+/** STATUS_BUDGET_BYTES bounds the serialized status.resources, far below etcd's 1.5 MiB object limit. */
+export const STATUS_BUDGET_BYTES = 512 * 1024;
+
+/** ItemState is what happened to one spec item in this reconcile. */
+export type ItemState =
+  /** applied now, or already as desired */
+  | 'applied'
+  /** the object cannot be used as written */
+  | 'invalid'
+  /** another live Release owns the object */
+  | 'conflict'
+  /** waiting for a CRD of the same Release to be Established */
+  | 'waiting'
+  /** an immutable field changed and the object is being recreated */
+  | 'recreating'
+  /** the data plane refused or did not answer */
+  | 'failed';
+
+/** ItemOutcome is the result of the apply step for one spec item. */
+export interface ItemOutcome {
+  item: DesiredItem;
+  state: ItemState;
+  /** namespaced is false for cluster-scoped kinds (known once discovery resolved the kind). */
+  namespaced?: boolean;
+  /** live is the object on the data plane, if it exists. */
+  live?: KubeObject;
+  /** message explains a state other than applied. */
+  message?: string;
+  /** unreachable marks failures where the data plane did not answer. */
+  unreachable?: boolean;
+}
+
+/** ResolveFailure explains why the data plane of a Release is unknown. */
+export interface ResolveFailure {
+  reason: string;
+  message: string;
+}
+
+/** resourceStatuses builds status.resources in spec order, keeping lastObservedTime when nothing changed. */
+export function resourceStatuses(outcomes: ItemOutcome[], previous: ResourceStatus[] | undefined, now: Date): ResourceStatus[] {
+  const before = new Map((previous ?? []).map((r) => [r.id, r]));
+  const entries = outcomes.map((o) => resourceStatus(o, before.get(o.item.id), now));
+  return fitBudget(entries);
+}
+
+function resourceStatus(o: ItemOutcome, prev: ResourceStatus | undefined, now: Date): ResourceStatus {
+  const { item, live } = o;
+  const health: HealthResult =
+    o.state === 'waiting' ? { status: 'Progressing', reason: 'WaitingForCRD', message: o.message ?? '' } : assessHealth(live, now);
+  const namespace = o.namespaced === false ? '' : (live?.metadata.namespace ?? item.namespace);
+  const entry: ResourceStatus = {
+    id: item.id,
+    group: item.group,
+    version: item.version,
+    kind: item.kind,
+    name: live?.metadata.name ?? item.name,
+    namespace,
+    healthStatus: health.status,
+    healthReason: health.reason,
+    message: o.state === 'applied' || o.state === 'waiting' ? health.message : (o.message ?? health.message),
+  };
+  const liveStatus = live?.['status'];
+  if (liveStatus !== undefined) entry.status = liveStatus;
+  const same =
+    prev !== undefined &&
+    prev.healthStatus === entry.healthStatus &&
+    prev.kind === entry.kind &&
+    prev.name === entry.name &&
+    prev.namespace === entry.namespace &&
+    stableStringify(prev.status) === stableStringify(entry.status);
+  entry.lastObservedTime = same && prev.lastObservedTime ? prev.lastObservedTime : now.toISOString();
+  return entry;
+}
+
+function fitBudget(entries: ResourceStatus[]): ResourceStatus[] {
+  const sizes = entries.map((e) => (e.status === undefined ? 0 : JSON.stringify(e.status).length));
+  let total = JSON.stringify(entries).length;
+  if (total <= STATUS_BUDGET_BYTES) return entries;
+  // Drop the largest live status copies first: they are the bulk, and the object itself has them.
+  const order = entries.map((_, i) => i).sort((a, b) => (sizes[b] ?? 0) - (sizes[a] ?? 0));
+  const out = [...entries];
+  for (const i of order) {
+    if (total <= STATUS_BUDGET_BYTES) break;
+    const e = out[i];
+    if (!e || e.status === undefined) continue;
+    const size = sizes[i] ?? 0;
+    const note = `live status (${Math.ceil(size / 1024)} KiB) omitted to keep the Release status under ${STATUS_BUDGET_BYTES / 1024} KiB`;
+    out[i] = { ...e, status: undefined, message: e.message ? `${e.message}; ${note}` : note };
+    delete out[i].status;
+    total -= size;
+  }
+  return out;
+}
+
+/** ConditionInput is a condition without its bookkeeping fields. */
+export type ConditionInput = Pick<Condition, 'type' | 'status' | 'reason' | 'message'>;
+
+/** setCondition returns conditions with one replaced, keeping lastTransitionTime when the status did not change. */
+export function setCondition(
+  conditions: Condition[] | undefined,
+  next: ConditionInput,
+  generation: number | undefined,
+  now: Date,
+): Condition[] {
+  const list = [...(conditions ?? [])];
+  const i = list.findIndex((c) => c.type === next.type);
+  const prev = i >= 0 ? list[i] : undefined;
+  const cond: Condition = {
+    ...next,
+    message: truncate(next.message, 2048),
+    observedGeneration: generation,
+    lastTransitionTime: prev && prev.status === next.status ? prev.lastTransitionTime : now.toISOString(),
+  };
+  if (i >= 0) list[i] = cond;
+  else list.push(cond);
+  return list;
+}
+
+/** removeCondition returns conditions without the given type. */
+export function removeCondition(conditions: Condition[] | undefined, type: string): Condition[] {
+  return (conditions ?? []).filter((c) => c.type !== type);
+}
+
+const MAX_LISTED = 3;
+
+/** appliedCondition summarises the apply step as the ResourcesApplied condition. */
+export function appliedCondition(outcomes: ItemOutcome[]): ConditionInput {
+  const problems = outcomes.filter((o) => o.state !== 'applied');
+  if (problems.length === 0) {
+    return {
+      type: ConditionTypes.resourcesApplied,
+      status: 'True',
+      reason: Reasons.applied,
+      message: `${outcomes.length} resource${outcomes.length === 1 ? '' : 's'} applied`,
+    };
+  }
+  const reason = problems.some((o) => o.unreachable)
+    ? Reasons.dataPlaneUnreachable
+    : problems.some((o) => o.state === 'invalid')
+      ? Reasons.invalidResource
+      : problems.some((o) => o.state === 'conflict')
+        ? Reasons.conflict
+        : problems.some((o) => o.state === 'failed' || o.state === 'recreating')
+          ? Reasons.applyFailed
+          : Reasons.waitingForCRD;
+  const listed = problems.slice(0, MAX_LISTED).map((o) => o.message ?? `resource "${o.item.id}" not applied`);
+  const more = problems.length > MAX_LISTED ? `; and ${problems.length - MAX_LISTED} more` : '';
+  return {
+    type: ConditionTypes.resourcesApplied,
+    status: 'False',
+    reason,
+    message: `${problems.length} of ${outcomes.length} resources not applied: ${listed.join('; ')}${more}`,
+  };
+}
+
+const SEVERITY: Record<HealthStatus, number> = { Degraded: 4, Unknown: 3, Progressing: 2, Suspended: 1, Healthy: 0 };
+
+/** readyCondition is True when everything is applied and every resource is Healthy or Suspended. */
+export function readyCondition(applied: ConditionInput, resources: ResourceStatus[]): ConditionInput {
+  const bad = resources
+    .filter((r) => r.healthStatus !== 'Healthy' && r.healthStatus !== 'Suspended')
+    .sort((a, b) => SEVERITY[b.healthStatus] - SEVERITY[a.healthStatus]);
+  const worst = bad
+    .slice(0, MAX_LISTED)
+    .map((r) => `${describeRef({ kind: r.kind, name: r.name, namespace: r.namespace })}: ${r.healthStatus}${r.message ? ` (${r.message})` : ''}`);
+  const more = bad.length > MAX_LISTED ? `; and ${bad.length - MAX_LISTED} more` : '';
+  if (applied.status !== 'True') {
+    return { type: ConditionTypes.ready, status: 'False', reason: applied.reason, message: applied.message };
+  }
+  if (bad.length === 0) {
+    return {
+      type: ConditionTypes.ready,
+      status: 'True',
+      reason: Reasons.ready,
+      message: resources.length === 0 ? 'no resources' : `all ${resources.length} resources are Healthy or Suspended`,
+    };
+  }
+  const degraded = bad.some((r) => r.healthStatus === 'Degraded');
+  return {
+    type: ConditionTypes.ready,
+    status: 'False',
+    reason: degraded ? Reasons.degraded : Reasons.progressing,
+    message: `${bad.length} of ${resources.length} resources not ready: ${worst.join('; ')}${more}`,
+  };
+}
+
+/** resolveConditions are the conditions of a Release whose data plane cannot be found or used. */
+export function resolveConditions(failure: ResolveFailure): ConditionInput[] {
+  const applied = { type: ConditionTypes.resourcesApplied, status: 'False' as const, ...failure };
+  return [applied, { ...applied, type: ConditionTypes.ready }];
+}
+
+/** isTransitioning tells whether any resource needs the faster progressingInterval. */
+export function isTransitioning(resources: ResourceStatus[]): boolean {
+  return resources.some((r) => r.healthStatus !== 'Healthy' && r.healthStatus !== 'Suspended');
+}
+
+/** statusEquals compares two statuses as JSON, ignoring key order. */
+export function statusEquals(a: ReleaseStatus | undefined, b: ReleaseStatus | undefined): boolean {
+  return stableStringify(a ?? {}) === stableStringify(b ?? {});
+}
+
+/** withConditions applies condition inputs to a status. */
+export function withConditions(
+  release: Release,
+  base: ReleaseStatus,
+  inputs: ConditionInput[],
+  now: Date,
+): ReleaseStatus {
+  let conditions = base.conditions;
+  for (const c of inputs) conditions = setCondition(conditions, c, release.metadata.generation, now);
+  return { ...base, conditions };
+}
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}

@@ -1,0 +1,121 @@
+/**
+ * Health of live data-plane objects: pure functions from an object to {status, reason, message},
+ * one module per API group, dispatched here by group and kind.
+ */
+import { parseApiVersion } from '../api/object.ts';
+import type { KubeObject } from '../api/object.ts';
+import { HEALTH_STATUSES } from '../api/v1alpha1/constants.ts';
+import type { HealthStatus } from '../api/v1alpha1/constants.ts';
+import { customResourceDefinitionHealth } from './apiextensions.ts';
+import { apiServiceHealth } from './apiregistration.ts';
+import { daemonSetHealth, deploymentHealth, replicaSetHealth, statefulSetHealth } from './apps.ts';
+import { horizontalPodAutoscalerHealth } from './autoscaling.ts';
+import { cronJobHealth, jobHealth } from './batch.ts';
+import { namespaceHealth, persistentVolumeClaimHealth, podHealth, serviceHealth } from './core.ts';
+import { gatewayHealth, routeHealth } from './gateway.ts';
+import { genericHealth } from './generic.ts';
+import { ingressHealth } from './networking.ts';
+import { podDisruptionBudgetHealth } from './policy.ts';
+import { health, HealthReasons } from './result.ts';
+import type { HealthCheck, HealthResult } from './result.ts';
+
+export { HealthReasons, MAX_MESSAGE_LENGTH } from './result.ts';
+export type { HealthCheck, HealthResult } from './result.ts';
+
+const GATEWAY_GROUP = 'gateway.networking.k8s.io';
+
+// Keyed by group only, not version: every served version of these kinds has the same status shape,
+// and `extensions` still appears in old manifests for Deployment, DaemonSet, ReplicaSet and Ingress.
+const CHECKS: ReadonlyMap<string, HealthCheck> = new Map<string, HealthCheck>([
+  ['apps/Deployment', deploymentHealth],
+  ['apps/StatefulSet', statefulSetHealth],
+  ['apps/DaemonSet', daemonSetHealth],
+  ['apps/ReplicaSet', replicaSetHealth],
+  ['extensions/Deployment', deploymentHealth],
+  ['extensions/DaemonSet', daemonSetHealth],
+  ['extensions/ReplicaSet', replicaSetHealth],
+  ['/Pod', podHealth],
+  ['/Service', serviceHealth],
+  ['/PersistentVolumeClaim', persistentVolumeClaimHealth],
+  ['/Namespace', namespaceHealth],
+  ['/ReplicationController', replicaSetHealth],
+  ['batch/Job', jobHealth],
+  ['batch/CronJob', cronJobHealth],
+  ['networking.k8s.io/Ingress', ingressHealth],
+  ['extensions/Ingress', ingressHealth],
+  ['autoscaling/HorizontalPodAutoscaler', horizontalPodAutoscalerHealth],
+  ['policy/PodDisruptionBudget', podDisruptionBudgetHealth],
+  ['apiextensions.k8s.io/CustomResourceDefinition', customResourceDefinitionHealth],
+  ['apiregistration.k8s.io/APIService', apiServiceHealth],
+  [`${GATEWAY_GROUP}/Gateway`, gatewayHealth],
+  [`${GATEWAY_GROUP}/HTTPRoute`, routeHealth],
+  [`${GATEWAY_GROUP}/GRPCRoute`, routeHealth],
+  [`${GATEWAY_GROUP}/TLSRoute`, routeHealth],
+  [`${GATEWAY_GROUP}/TCPRoute`, routeHealth],
+  [`${GATEWAY_GROUP}/UDPRoute`, routeHealth],
+]);
+
+/** healthCheckFor returns the rule for a group and kind, or the generic rule when the kind has none. */
+export function healthCheckFor(group: string, kind: string): HealthCheck {
+  return CHECKS.get(`${group}/${kind}`) ?? genericHealth;
+}
+
+/**
+ * assessHealth computes the health of a live object; `undefined` means the object is missing.
+ * `now` feeds the few time-based rules (grace periods), so a caller that requeues Progressing
+ * objects sees them turn Degraded once a grace expires.
+ */
+export function assessHealth(obj: KubeObject | undefined, now: Date = new Date()): HealthResult {
+  if (obj === undefined) return health('Unknown', HealthReasons.notFound, 'object not found');
+  const deletionTimestamp = obj.metadata.deletionTimestamp;
+  if (deletionTimestamp) {
+    const finalizers = obj.metadata.finalizers ?? [];
+    const waiting = finalizers.length > 0 ? `; waiting for finalizers: ${finalizers.join(', ')}` : '';
+    return health(
+      'Progressing',
+      HealthReasons.terminating,
+      `deletion requested at ${deletionTimestamp}${waiting}`,
+    );
+  }
+  const { group } = parseApiVersion(obj.apiVersion);
+  try {
+    return healthCheckFor(group, obj.kind)(obj, now);
+  } catch (err) {
+    // The rules read untrusted JSON defensively; this is the last line, as Argo CD's Lua errors are.
+    const detail = err instanceof Error ? err.message : String(err);
+    return health('Unknown', HealthReasons.checkFailed, `health check failed: ${detail}`);
+  }
+}
+
+// Severity, best to worst: Healthy < Suspended < Progressing < Unknown < Degraded.
+// - Suspended ranks just above Healthy: it is a deliberate steady state, but an aggregate that hides
+//   it entirely would let a paused rollout go unnoticed.
+// - Unknown ranks above Progressing: we cannot vouch for an object we cannot read (missing, data plane
+//   unreachable), while a Progressing one is moving on its own.
+// - Degraded ranks above Unknown, unlike Argo CD: a known failure needs action and must not be
+//   masked by a neighbour we merely cannot see (kstatus orders Failed over Unknown too).
+const SEVERITY: ReadonlyMap<HealthStatus, number> = new Map(HEALTH_STATUSES.map((status, i) => [status, i]));
+
+/** healthSeverity ranks a status from 0 (Healthy) to 4 (Degraded). */
+export function healthSeverity(status: HealthStatus): number {
+  return SEVERITY.get(status) ?? SEVERITY.size;
+}
+
+/** compareHealth orders statuses worst first, for sorting objects to name in a Ready message. */
+export function compareHealth(a: HealthStatus, b: HealthStatus): number {
+  return healthSeverity(b) - healthSeverity(a);
+}
+
+/** worstHealth aggregates statuses; no statuses at all is Healthy (a Release with nothing to watch). */
+export function worstHealth(statuses: Iterable<HealthStatus>): HealthStatus {
+  let worst: HealthStatus = 'Healthy';
+  for (const status of statuses) {
+    if (healthSeverity(status) > healthSeverity(worst)) worst = status;
+  }
+  return worst;
+}
+
+/** isReadyHealth tells whether a status lets a Release be Ready: Healthy, or Suspended on purpose. */
+export function isReadyHealth(status: HealthStatus): boolean {
+  return status === 'Healthy' || status === 'Suspended';
+}

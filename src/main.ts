@@ -1,0 +1,159 @@
+/**
+ * main: the release-controller process. Parses flags, connects to the control plane, serves
+ * metrics and probes, optionally campaigns for leadership, runs the Release controller, and shuts
+ * down gracefully on SIGTERM/SIGINT (finish running reconciles, release the Lease, exit 0).
+ */
+import { existsSync } from 'node:fs';
+import { KubeConfig } from '@kubernetes/client-node';
+import { pino, type Logger } from 'pino';
+import { FlagError, parseFlags, usage, type Options } from './cli/flags.ts';
+import { clientFromKubeConfig, type KubeClient } from './cluster/client.ts';
+import { ReleaseController } from './controller/release/setup.ts';
+import { EventRecorder, kubeEventSink } from './runtime/events.ts';
+import { defaultIdentity, LeaderElector } from './runtime/leaderelection.ts';
+import { RuntimeMetrics } from './runtime/metrics.ts';
+import { EndpointServer } from './runtime/server.ts';
+import { onShutdown } from './runtime/signals.ts';
+
+const IN_CLUSTER_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+
+function loadKubeConfig(path: string, logger: Logger): KubeConfig {
+  const kc = new KubeConfig();
+  if (path) {
+    kc.loadFromFile(path);
+    logger.info({ kubeconfig: path }, 'using kubeconfig from --kubeconfig');
+  } else if (!process.env['KUBECONFIG'] && process.env['KUBERNETES_SERVICE_HOST']) {
+    kc.loadFromCluster();
+    logger.info('using in-cluster configuration');
+  } else {
+    kc.loadFromDefault();
+    logger.info({ kubeconfig: process.env['KUBECONFIG'] ?? '~/.kube/config' }, 'using default kubeconfig');
+  }
+  return kc;
+}
+
+async function leaseNamespace(options: Options, client: KubeClient): Promise<string> {
+  if (options.leaderElectionNamespace) return options.leaderElectionNamespace;
+  if (existsSync(IN_CLUSTER_NAMESPACE_FILE)) {
+    const { readFile } = await import('node:fs/promises');
+    return (await readFile(IN_CLUSTER_NAMESPACE_FILE, 'utf8')).trim();
+  }
+  void client;
+  return 'default';
+}
+
+async function run(options: Options, logger: Logger): Promise<void> {
+  const kc = loadKubeConfig(options.kubeconfig, logger);
+  const client = await clientFromKubeConfig(kc, { name: 'control plane', timeoutMs: 30_000 });
+  const identity = defaultIdentity();
+  const metrics = new RuntimeMetrics();
+  const server = new EndpointServer({
+    registry: metrics.registry,
+    logger,
+    metricsBindAddress: options.metricsBindAddress,
+    healthProbeBindAddress: options.healthProbeBindAddress,
+  });
+  const events = new EventRecorder({ sink: kubeEventSink(client), reportingInstance: identity, logger });
+  const controller = new ReleaseController({
+    client,
+    logger,
+    metrics,
+    events,
+    concurrency: options.concurrency,
+    shard: { index: options.shardIndex, count: options.shardCount },
+    dataPlaneTimeoutMs: options.dataPlaneTimeoutMs,
+  });
+  const runSignal = new AbortController();
+  let started = false;
+  const startController = (signal: AbortSignal) => {
+    started = true;
+    controller.start(signal).catch((err: unknown) => {
+      if (signal.aborted) return;
+      logger.fatal({ err }, 'controller failed to start');
+      process.exit(1);
+    });
+  };
+
+  let elector: LeaderElector | undefined;
+  let electing: Promise<void> | undefined;
+  server.addHealthCheck('ping', () => undefined);
+  server.addReadyCheck('caches', () => {
+    // A standby is ready: it serves probes and waits for the lease.
+    if (started && !controller.synced()) throw new Error('control-plane caches not synced yet');
+  });
+  await server.start();
+
+  if (options.leaderElect) {
+    const name = options.shardCount > 1 ? `${options.leaderElectionId}-shard-${options.shardIndex}` : options.leaderElectionId;
+    elector = new LeaderElector({
+      client,
+      namespace: await leaseNamespace(options, client),
+      name,
+      identity,
+      leaseDurationMs: options.leaseDurationMs,
+      renewDeadlineMs: options.renewDeadlineMs,
+      retryPeriodMs: options.retryPeriodMs,
+      logger,
+      metrics: metrics.leaderElection(name),
+      onStartedLeading: (signal) => {
+        logger.info({ lease: name, identity }, 'became leader; starting');
+        startController(signal);
+      },
+      onStoppedLeading: () => {
+        logger.fatal({ lease: name }, 'lost leadership; exiting so that no two leaders reconcile at once');
+        process.exit(1);
+      },
+      onNewLeader: (holder) => {
+        if (holder !== identity) logger.info({ leader: holder }, 'another replica leads; standing by');
+      },
+    });
+    server.addHealthCheck('leader-election', () => elector?.check());
+    electing = elector.run(runSignal.signal);
+  } else {
+    startController(runSignal.signal);
+  }
+
+  onShutdown(
+    async (signal) => {
+      logger.info({ signal, graceMs: options.shutdownGraceMs }, 'shutting down: finishing running reconciles');
+      await controller.stop(options.shutdownGraceMs);
+      runSignal.abort();
+      await electing;
+      await events.close();
+      await server.close();
+      await client.close();
+      logger.info('shutdown complete');
+      logger.flush();
+      process.exit(0);
+    },
+    { logger },
+  );
+}
+
+const logLevel = process.env['RELEASE_CONTROLLER_LOG_LEVEL'] ?? 'info';
+let options: Options | undefined;
+try {
+  options = parseFlags(process.argv.slice(2), process.env);
+} catch (err) {
+  if (err instanceof FlagError) {
+    console.error(`release-controller: ${err.message}\n\n${usage()}`);
+    process.exit(2);
+  }
+  throw err;
+}
+if (!options) {
+  console.log(usage());
+  process.exit(0);
+}
+const logger = pino({
+  level: options.logLevel ?? logLevel,
+  base: { component: 'release-controller' },
+  timestamp: pino.stdTimeFunctions.isoTime,
+  formatters: { level: (label) => ({ level: label }) },
+  redact: ['*.authorization', '*.Authorization', '*.clientKey', '*.token', '*.data'],
+});
+run(options, logger).catch((err: unknown) => {
+  logger.fatal({ err }, 'release-controller failed');
+  logger.flush();
+  process.exit(1);
+});

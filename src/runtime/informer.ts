@@ -1,0 +1,286 @@
+/**
+ * Informer keeps an in-memory copy of one collection: it lists (paged), then watches from the
+ * list's resourceVersion with bookmarks, re-watching from the last seen resourceVersion when a
+ * stream ends and re-listing only when the server says that version is gone (410). Errors and
+ * dropped connections are retried forever with capped exponential backoff and jitter, so an
+ * informer never stops on its own (client-node's does; DESIGN.md section 4). Reconcilers read
+ * the cache instead of the API server.
+ */
+import type { Logger } from 'pino';
+import type { KubeObject } from '../api/object.ts';
+import { isRecord } from '../api/object.ts';
+import type { KubeClient, WatchEvent } from '../cluster/client.ts';
+import { KubeApiError, isKubeApiError, sleep } from '../cluster/client.ts';
+
+/** DEFAULT_PAGE_SIZE is the page size of the initial list. */
+export const DEFAULT_PAGE_SIZE = 500;
+/** DEFAULT_MIN_BACKOFF_MS is the first wait after a failed list or watch. */
+export const DEFAULT_MIN_BACKOFF_MS = 500;
+/** DEFAULT_MAX_BACKOFF_MS caps the wait between attempts. */
+export const DEFAULT_MAX_BACKOFF_MS = 30_000;
+/** WATCH_TIMEOUT_SECONDS is the server-side watch timeout; randomised like client-go's 5-10 minutes. */
+export const WATCH_TIMEOUT_SECONDS = 300;
+
+/** InformerEventType is what happened to an object in the cache. */
+export type InformerEventType = 'added' | 'updated' | 'deleted';
+
+/** InformerHandler is told about every change to the cache, after the cache has changed. */
+export type InformerHandler<T> = (type: InformerEventType, obj: T, old: T | undefined) => void;
+
+/** InformerOptions configures an Informer. */
+export interface InformerOptions<T extends KubeObject> {
+  client: KubeClient;
+  /** path is the collection path, e.g. `/apis/apps/v1/deployments` (all namespaces). */
+  path: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  /** name identifies the informer in logs and metrics. */
+  name: string;
+  logger: Logger;
+  pageSize?: number;
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+  /** transform runs on every object before it is cached (drop what the cache need not hold). */
+  transform?: (obj: KubeObject) => T;
+  /** onError is told about every failed list or watch (metrics). */
+  onError?: (err: unknown) => void;
+}
+
+/** objectKey is the cache key of an object: `namespace/name`, or `name` when cluster-scoped. */
+export function objectKey(namespace: string | undefined, name: string): string {
+  return namespace ? `${namespace}/${name}` : name;
+}
+
+/** Informer is a supervised list+watch cache of one collection. */
+export class Informer<T extends KubeObject = KubeObject> {
+  private readonly store = new Map<string, T>();
+  private readonly handlers = new Set<InformerHandler<T>>();
+  private readonly abort = new AbortController();
+  private resourceVersion: string | undefined;
+  private synced = false;
+  private syncWaiters: Array<() => void> = [];
+  private running: Promise<void> | undefined;
+  private lastError: unknown;
+
+  constructor(private readonly options: InformerOptions<T>) {}
+
+  /** start begins listing and watching in the background; it is idempotent. */
+  start(): void {
+    this.running ??= this.run();
+  }
+
+  /** stop ends the watch and waits for the loop to finish. */
+  async stop(): Promise<void> {
+    this.abort.abort(new Error(`informer ${this.options.name} stopped`));
+    await this.running;
+    for (const w of this.syncWaiters) w();
+    this.syncWaiters = [];
+  }
+
+  /** stopped tells whether stop was called. */
+  get stopped(): boolean {
+    return this.abort.signal.aborted;
+  }
+
+  /** hasSynced tells whether the first list has completed. */
+  hasSynced(): boolean {
+    return this.synced;
+  }
+
+  /** lastSyncError is the most recent list or watch failure, cleared by the next successful list. */
+  get lastSyncError(): unknown {
+    return this.lastError;
+  }
+
+  /** waitForSync resolves once the first list has completed (or the informer stopped). */
+  waitForSync(signal?: AbortSignal): Promise<void> {
+    if (this.synced || this.stopped) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const onAbort = () => reject(signal?.reason as Error);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.syncWaiters.push(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      });
+    });
+  }
+
+  /** addHandler subscribes to cache changes; it returns a function that unsubscribes. */
+  addHandler(handler: InformerHandler<T>): () => void {
+    this.handlers.add(handler);
+    return () => this.handlers.delete(handler);
+  }
+
+  /** get returns the cached object, if any. */
+  get(namespace: string | undefined, name: string): T | undefined {
+    return this.store.get(objectKey(namespace, name));
+  }
+
+  /** list returns every cached object. */
+  list(): T[] {
+    return [...this.store.values()];
+  }
+
+  /** size is the number of cached objects. */
+  get size(): number {
+    return this.store.size;
+  }
+
+  private async run(): Promise<void> {
+    const { minBackoffMs = DEFAULT_MIN_BACKOFF_MS, maxBackoffMs = DEFAULT_MAX_BACKOFF_MS } = this.options;
+    let failures = 0;
+    let needList = true;
+    const signal = this.abort.signal;
+    while (!signal.aborted) {
+      try {
+        if (needList) {
+          await this.listAll(signal);
+          needList = false;
+        }
+        await this.watchOnce(signal);
+        failures = 0;
+      } catch (err) {
+        if (signal.aborted) break;
+        this.lastError = err;
+        this.options.onError?.(err);
+        // 410 Gone: our resourceVersion is older than the server's window; only a relist helps.
+        if (isKubeApiError(err) && (err.isGone || err.reason === 'Expired')) {
+          this.options.logger.info({ informer: this.options.name }, 'watch expired, relisting');
+          needList = true;
+          continue;
+        }
+        // A watch that fails for another reason than the transport (for example 500 after a
+        // restart of the API server with a newer etcd) is safest answered with a fresh list.
+        if (!(isKubeApiError(err) && err.isUnreachable)) needList = true;
+        failures++;
+        const wait = Math.min(maxBackoffMs, minBackoffMs * 2 ** (failures - 1)) * (0.5 + Math.random() / 2);
+        this.options.logger.warn(
+          { informer: this.options.name, err: errorMessage(err), retryInMs: Math.round(wait) },
+          'list/watch failed; retrying',
+        );
+        await sleep(wait, signal).catch(() => undefined);
+      }
+    }
+  }
+
+  private async listAll(signal: AbortSignal): Promise<void> {
+    const seen = new Map<string, T>();
+    let cont: string | undefined;
+    let resourceVersion = '';
+    do {
+      const page = await this.options.client.request<{
+        metadata?: { resourceVersion?: string; continue?: string };
+        items?: KubeObject[];
+        kind?: string;
+        apiVersion?: string;
+      }>({
+        method: 'GET',
+        path: this.options.path,
+        query: {
+          labelSelector: this.options.labelSelector,
+          fieldSelector: this.options.fieldSelector,
+          limit: this.options.pageSize ?? DEFAULT_PAGE_SIZE,
+          continue: cont,
+        },
+        signal,
+      });
+      // List items carry no apiVersion/kind; restore them from the list's own kind.
+      const itemKind = page.kind?.replace(/List$/, '');
+      for (const raw of page.items ?? []) {
+        const obj = this.prepare({ ...raw, apiVersion: raw.apiVersion ?? page.apiVersion ?? '', kind: raw.kind ?? itemKind ?? '' });
+        seen.set(objectKey(obj.metadata.namespace, obj.metadata.name ?? ''), obj);
+      }
+      cont = page.metadata?.continue || undefined;
+      resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
+    } while (cont);
+    // Replace the cache, telling handlers what changed while we were not watching.
+    for (const [key, old] of this.store) {
+      if (!seen.has(key)) {
+        this.store.delete(key);
+        this.emit('deleted', old, old);
+      }
+    }
+    for (const [key, obj] of seen) {
+      const old = this.store.get(key);
+      this.store.set(key, obj);
+      if (!old) this.emit('added', obj, undefined);
+      else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion) this.emit('updated', obj, old);
+    }
+    this.resourceVersion = resourceVersion;
+    this.lastError = undefined;
+    if (!this.synced) {
+      this.synced = true;
+      for (const w of this.syncWaiters) w();
+      this.syncWaiters = [];
+    }
+  }
+
+  private async watchOnce(signal: AbortSignal): Promise<void> {
+    const timeoutSeconds = Math.round(WATCH_TIMEOUT_SECONDS * (1 + Math.random()));
+    await this.options.client.watch<KubeObject>(
+      this.options.path,
+      {
+        labelSelector: this.options.labelSelector,
+        fieldSelector: this.options.fieldSelector,
+        resourceVersion: this.resourceVersion,
+        allowWatchBookmarks: true,
+        timeoutSeconds,
+      },
+      (event) => this.onWatchEvent(event),
+      signal,
+    );
+  }
+
+  private onWatchEvent(event: WatchEvent<KubeObject>): void {
+    if (event.type === 'ERROR') {
+      const status = isRecord(event.object) ? (event.object as Record<string, unknown>) : {};
+      const code = typeof status['code'] === 'number' ? status['code'] : 500;
+      throw new KubeApiError(`watch ${this.options.path}: ${String(status['message'] ?? 'error event')}`, {
+        statusCode: code,
+        reason: typeof status['reason'] === 'string' ? status['reason'] : 'WatchError',
+      });
+    }
+    const rv = event.object.metadata?.resourceVersion;
+    if (event.type === 'BOOKMARK') {
+      if (rv) this.resourceVersion = rv;
+      return;
+    }
+    const obj = this.prepare(event.object);
+    const key = objectKey(obj.metadata.namespace, obj.metadata.name ?? '');
+    const old = this.store.get(key);
+    if (event.type === 'DELETED') {
+      this.store.delete(key);
+      this.emit('deleted', obj, old);
+    } else {
+      this.store.set(key, obj);
+      this.emit(old ? 'updated' : 'added', obj, old);
+    }
+    if (rv) this.resourceVersion = rv;
+  }
+
+  private prepare(obj: KubeObject): T {
+    return this.options.transform ? this.options.transform(obj) : (obj as T);
+  }
+
+  private emit(type: InformerEventType, obj: T, old: T | undefined): void {
+    for (const handler of this.handlers) {
+      try {
+        handler(type, obj, old);
+      } catch (err) {
+        this.options.logger.error({ informer: this.options.name, err: errorMessage(err) }, 'informer handler failed');
+      }
+    }
+  }
+}
+
+/** errorMessage renders an error and its causes on one line, for logs and conditions. */
+export function errorMessage(err: unknown): string {
+  const parts: string[] = [];
+  let current: unknown = err;
+  for (let depth = 0; current !== undefined && depth < 5; depth++) {
+    const text = current instanceof Error ? current.message : String(current);
+    if (!parts.some((p) => p.includes(text))) parts.push(text);
+    current = current instanceof Error ? current.cause : undefined;
+  }
+  return parts.join(': ');
+}

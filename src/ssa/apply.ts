@@ -1,0 +1,122 @@
+/**
+ * Server-side apply and delete of arbitrary objects, and the classification of their failures
+ * into what a user can act on.
+ */
+import type { KubeObject } from '../api/object.ts';
+import { isRecord } from '../api/object.ts';
+import type { KubeClient } from '../cluster/client.ts';
+import { isKubeApiError } from '../cluster/client.ts';
+import { KindNotServedError, objectPath, type ResourceInfo } from '../cluster/discovery.ts';
+
+/** APPLY_CONTENT_TYPE is the content type of a server-side apply request (JSON is valid YAML). */
+export const APPLY_CONTENT_TYPE = 'application/apply-patch+yaml';
+
+/** applyObject server-side-applies one object with force and returns the live object. */
+export async function applyObject(
+  client: KubeClient,
+  info: ResourceInfo,
+  obj: KubeObject,
+  fieldManager: string,
+  signal?: AbortSignal,
+): Promise<KubeObject> {
+  return client.request<KubeObject>({
+    method: 'PATCH',
+    path: objectPath(info, obj.metadata.namespace, obj.metadata.name ?? ''),
+    query: { fieldManager, force: true },
+    body: obj,
+    contentType: APPLY_CONTENT_TYPE,
+    signal,
+  });
+}
+
+/**
+ * deleteObject deletes one object only if it is still the one we saw (UID precondition), with
+ * background propagation. It returns false when the object was already gone.
+ */
+export async function deleteObject(
+  client: KubeClient,
+  info: ResourceInfo,
+  obj: KubeObject,
+  signal?: AbortSignal,
+): Promise<boolean> {
+  try {
+    await client.request({
+      method: 'DELETE',
+      path: objectPath(info, obj.metadata.namespace, obj.metadata.name ?? ''),
+      body: {
+        apiVersion: 'v1',
+        kind: 'DeleteOptions',
+        propagationPolicy: 'Background',
+        preconditions: obj.metadata.uid ? { uid: obj.metadata.uid } : undefined,
+      },
+      signal,
+    });
+    return true;
+  } catch (err) {
+    if (isKubeApiError(err) && err.isNotFound) return false;
+    // A UID precondition failure means the object was replaced by someone else: not ours to delete.
+    if (isKubeApiError(err) && err.isConflict && /precondition/i.test(err.message)) return false;
+    throw err;
+  }
+}
+
+/** FailureKind says what a failed apply means for the user. */
+export type FailureKind =
+  /** the object itself is wrong: fix the Release */
+  | 'Invalid'
+  /** an immutable field changed: recreate, or change the name */
+  | 'Immutable'
+  /** the data plane did not answer */
+  | 'Unreachable'
+  /** the namespace of the object is missing */
+  | 'NamespaceMissing'
+  /** anything else; may pass on retry */
+  | 'Failed';
+
+/** ApplyFailure is a classified apply error with a message for conditions. */
+export interface ApplyFailure {
+  kind: FailureKind;
+  message: string;
+  retryable: boolean;
+}
+
+/** classifyFailure turns an apply error into an ApplyFailure with the API server's own message. */
+export function classifyFailure(err: unknown): ApplyFailure {
+  if (err instanceof KindNotServedError) return { kind: 'Invalid', message: err.message, retryable: false };
+  if (!isKubeApiError(err)) {
+    return { kind: 'Failed', message: err instanceof Error ? err.message : String(err), retryable: true };
+  }
+  const serverMessage = stripPrefix(err.message);
+  const causes = causesOf(err.details);
+  if (err.isUnreachable) return { kind: 'Unreachable', message: serverMessage, retryable: true };
+  if (err.statusCode === 422 || err.statusCode === 400) {
+    const immutable = /immutable/i.test(err.message) || causes.some((c) => /immutable/i.test(c));
+    return { kind: immutable ? 'Immutable' : 'Invalid', message: serverMessage, retryable: false };
+  }
+  if (err.statusCode === 413 || /too large|too long/i.test(err.message)) {
+    return { kind: 'Invalid', message: `object too large: ${serverMessage}`, retryable: false };
+  }
+  if (err.statusCode === 404 && isRecord(err.details) && err.details['kind'] === 'namespaces') {
+    return { kind: 'NamespaceMissing', message: serverMessage, retryable: true };
+  }
+  if (err.statusCode === 403) {
+    return {
+      kind: 'Failed',
+      message: `forbidden: the data-plane credentials may not do this (${serverMessage})`,
+      retryable: true,
+    };
+  }
+  return { kind: 'Failed', message: serverMessage, retryable: true };
+}
+
+function stripPrefix(message: string): string {
+  // KubeClient prefixes "<VERB> <path> on <cluster>: "; users need the server's words.
+  const at = message.indexOf(': ');
+  return at > 0 && /^(GET|PUT|POST|PATCH|DELETE) /.test(message) ? message.slice(at + 2) : message;
+}
+
+function causesOf(details: Record<string, unknown> | undefined): string[] {
+  const causes = details?.['causes'];
+  if (!Array.isArray(causes)) return [];
+  return causes.filter(isRecord).map((c) => `${String(c['field'] ?? '')}: ${String(c['message'] ?? '')}`);
+}
