@@ -84,7 +84,10 @@ async function run(options: Options, logger: Logger): Promise<void> {
   await server.start();
 
   if (options.leaderElect) {
-    const name = options.shardCount > 1 ? `${options.leaderElectionId}-shard-${options.shardIndex}` : options.leaderElectionId;
+    const name =
+      options.shardCount > 1
+        ? `${options.leaderElectionId}-shard-${options.shardIndex}`
+        : options.leaderElectionId;
     elector = new LeaderElector({
       client,
       namespace: await leaseNamespace(options, client),
@@ -115,7 +118,10 @@ async function run(options: Options, logger: Logger): Promise<void> {
 
   onShutdown(
     async (signal) => {
-      logger.info({ signal, graceMs: options.shutdownGraceMs }, 'shutting down: finishing running reconciles');
+      logger.info(
+        { signal, graceMs: options.shutdownGraceMs },
+        'shutting down: finishing running reconciles',
+      );
       await controller.stop(options.shutdownGraceMs);
       runSignal.abort();
       await electing;

@@ -619,7 +619,12 @@ class LocalCluster implements Cluster {
     // ones are killed by the exit hook (a failed test must not hang the runner).
     child.unref();
     const status: { exited?: string } = {};
-    child.on('exit', (code, signal) => (status.exited = signal ? `signal ${signal}` : `code ${code}`));
+    const exit = new Promise<'exited'>((resolve) =>
+      child.on('exit', (code, signal) => {
+        status.exited = signal ? `signal ${signal}` : `code ${code}`;
+        resolve('exited');
+      }),
+    );
     const spawnError = new Promise<Error>((resolve) => child.on('error', resolve));
     const pid = child.pid;
     if (pid === undefined) {
@@ -636,23 +641,27 @@ class LocalCluster implements Cluster {
     const timeoutMs = READY_TIMEOUT_MS[component];
     const deadline = Date.now() + timeoutMs;
     for (;;) {
+      let lastProblem: string | undefined;
+      try {
+        // A probe of a port someone else holds may hang until its timeout; an exit ends the wait early.
+        const answer = await Promise.race([this.probe(component), exit]);
+        if (answer === undefined) return;
+        if (answer !== 'exited') lastProblem = answer;
+      } catch (err) {
+        lastProblem = (err as Error).message;
+      }
       if (status.exited !== undefined) {
-        const since = await readFile(logFile, 'utf8').then(
-          (t) => t.slice(offset),
+        this.state.processes = this.state.processes.filter((p) => p.pid !== pid);
+        attachedPids.delete(pid);
+        await this.save();
+        const since = await readFile(logFile).then(
+          (b) => b.subarray(offset).toString('utf8'),
           () => '',
         );
         throw new StartError(
           await this.failure(component, `exited with ${status.exited} before it was ready`),
           /address already in use/.test(since),
         );
-      }
-      let lastProblem: string;
-      try {
-        const problem = await this.probe(component);
-        if (problem === undefined) return;
-        lastProblem = problem;
-      } catch (err) {
-        lastProblem = (err as Error).message;
       }
       if (Date.now() >= deadline) {
         throw new StartError(

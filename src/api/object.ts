@@ -89,7 +89,8 @@ export function conditionsOf(obj: { [key: string]: unknown }): ObjectCondition[]
   const status = obj['status'];
   if (!isRecord(status) || !Array.isArray(status['conditions'])) return [];
   return status['conditions'].filter(
-    (c): c is ObjectCondition => isRecord(c) && typeof c['type'] === 'string' && typeof c['status'] === 'string',
+    (c): c is ObjectCondition =>
+      isRecord(c) && typeof c['type'] === 'string' && typeof c['status'] === 'string',
   );
 }
 

@@ -17,21 +17,91 @@ interface FlagSpec {
 
 /** FLAGS lists every flag with its default and help text. */
 export const FLAGS: readonly FlagSpec[] = [
-  { name: 'kubeconfig', kind: 'string', default: '', help: 'Path to the kubeconfig of the control-plane cluster. Empty: $KUBECONFIG, then in-cluster config, then ~/.kube/config.' },
-  { name: 'metrics-bind-address', kind: 'string', default: ':8080', help: 'Address of the Prometheus /metrics endpoint; "0" disables it.' },
-  { name: 'health-probe-bind-address', kind: 'string', default: ':8081', help: 'Address of the /healthz and /readyz endpoints; "0" disables them.' },
-  { name: 'leader-elect', kind: 'boolean', default: 'false', help: 'Hold a coordination.k8s.io Lease so that only one replica (per shard) reconciles.' },
-  { name: 'leader-election-namespace', kind: 'string', default: '', help: 'Namespace of the Lease. Empty: the pod namespace (in-cluster) or "default".' },
-  { name: 'leader-election-id', kind: 'string', default: 'release-controller', help: 'Name of the Lease; with sharding, "-shard-<index>" is appended.' },
-  { name: 'leader-elect-lease-duration', kind: 'duration', default: '15s', help: 'How long standbys wait before taking over from a leader that stopped renewing.' },
-  { name: 'leader-elect-renew-deadline', kind: 'duration', default: '10s', help: 'How long the leader keeps trying to renew before it gives up leading.' },
-  { name: 'leader-elect-retry-period', kind: 'duration', default: '2s', help: 'How often candidates try to acquire or renew the Lease.' },
+  {
+    name: 'kubeconfig',
+    kind: 'string',
+    default: '',
+    help: 'Path to the kubeconfig of the control-plane cluster. Empty: $KUBECONFIG, then in-cluster config, then ~/.kube/config.',
+  },
+  {
+    name: 'metrics-bind-address',
+    kind: 'string',
+    default: ':8080',
+    help: 'Address of the Prometheus /metrics endpoint; "0" disables it.',
+  },
+  {
+    name: 'health-probe-bind-address',
+    kind: 'string',
+    default: ':8081',
+    help: 'Address of the /healthz and /readyz endpoints; "0" disables them.',
+  },
+  {
+    name: 'leader-elect',
+    kind: 'boolean',
+    default: 'false',
+    help: 'Hold a coordination.k8s.io Lease so that only one replica (per shard) reconciles.',
+  },
+  {
+    name: 'leader-election-namespace',
+    kind: 'string',
+    default: '',
+    help: 'Namespace of the Lease. Empty: the pod namespace (in-cluster) or "default".',
+  },
+  {
+    name: 'leader-election-id',
+    kind: 'string',
+    default: 'release-controller',
+    help: 'Name of the Lease; with sharding, "-shard-<index>" is appended.',
+  },
+  {
+    name: 'leader-elect-lease-duration',
+    kind: 'duration',
+    default: '15s',
+    help: 'How long standbys wait before taking over from a leader that stopped renewing.',
+  },
+  {
+    name: 'leader-elect-renew-deadline',
+    kind: 'duration',
+    default: '10s',
+    help: 'How long the leader keeps trying to renew before it gives up leading.',
+  },
+  {
+    name: 'leader-elect-retry-period',
+    kind: 'duration',
+    default: '2s',
+    help: 'How often candidates try to acquire or renew the Lease.',
+  },
   { name: 'concurrency', kind: 'int', default: '4', help: 'Number of Releases reconciled in parallel.' },
-  { name: 'shard-count', kind: 'int', default: '1', help: 'Number of controller shards; each Release belongs to one shard by a hash of namespace/name.' },
-  { name: 'shard-index', kind: 'int', default: '0', help: 'The shard of this process, from 0 to shard-count - 1.' },
-  { name: 'dataplane-timeout', kind: 'duration', default: '15s', help: 'Timeout of every request to a data-plane cluster.' },
-  { name: 'shutdown-grace-period', kind: 'duration', default: '25s', help: 'On SIGTERM, how long running reconciles may take to finish.' },
-  { name: 'log-level', kind: 'string', default: 'info', help: 'Log level: trace, debug, info, warn or error. Logs are JSON lines on stdout.' },
+  {
+    name: 'shard-count',
+    kind: 'int',
+    default: '1',
+    help: 'Number of controller shards; each Release belongs to one shard by a hash of namespace/name.',
+  },
+  {
+    name: 'shard-index',
+    kind: 'int',
+    default: '0',
+    help: 'The shard of this process, from 0 to shard-count - 1.',
+  },
+  {
+    name: 'dataplane-timeout',
+    kind: 'duration',
+    default: '15s',
+    help: 'Timeout of every request to a data-plane cluster.',
+  },
+  {
+    name: 'shutdown-grace-period',
+    kind: 'duration',
+    default: '25s',
+    help: 'On SIGTERM, how long running reconciles may take to finish.',
+  },
+  {
+    name: 'log-level',
+    kind: 'string',
+    default: 'info',
+    help: 'Log level: trace, debug, info, warn or error. Logs are JSON lines on stdout.',
+  },
 ];
 
 /** Options are the parsed flags. */
@@ -68,10 +138,19 @@ export function envName(flag: string): string {
 
 /** usage is the --help text. */
 export function usage(): string {
-  const lines = ['Usage: release-controller [flags]', '', 'Flags (each also read from the environment variable shown):'];
+  const lines = [
+    'Usage: release-controller [flags]',
+    '',
+    'Flags (each also read from the environment variable shown):',
+  ];
   for (const f of FLAGS) {
-    const dflt = f.default === '' ? '' : ` (default ${f.kind === 'string' ? JSON.stringify(f.default) : f.default})`;
-    lines.push(`  --${f.name}${f.kind === 'boolean' ? '' : ` <${f.kind}>`}`, `      ${f.help}${dflt}`, `      env: ${envName(f.name)}`);
+    const dflt =
+      f.default === '' ? '' : ` (default ${f.kind === 'string' ? JSON.stringify(f.default) : f.default})`;
+    lines.push(
+      `  --${f.name}${f.kind === 'boolean' ? '' : ` <${f.kind}>`}`,
+      `      ${f.help}${dflt}`,
+      `      env: ${envName(f.name)}`,
+    );
   }
   lines.push('  --help', '      Print this help and exit.');
   return lines.join('\n');
@@ -103,12 +182,14 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv): Options | un
   const str = (n: string) => raw.get(n) ?? '';
   const bool = (n: string) => {
     const v = str(n).toLowerCase();
-    if (!['true', 'false', '1', '0'].includes(v)) throw new FlagError(`--${n} must be true or false, got "${str(n)}"`);
+    if (!['true', 'false', '1', '0'].includes(v))
+      throw new FlagError(`--${n} must be true or false, got "${str(n)}"`);
     return v === 'true' || v === '1';
   };
   const int = (n: string, min: number) => {
     const v = Number(str(n));
-    if (!Number.isInteger(v) || v < min) throw new FlagError(`--${n} must be an integer >= ${min}, got "${str(n)}"`);
+    if (!Number.isInteger(v) || v < min)
+      throw new FlagError(`--${n} must be an integer >= ${min}, got "${str(n)}"`);
     return v;
   };
   const duration = (n: string) => {
@@ -134,10 +215,14 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv): Options | un
     logLevel: str('log-level'),
   };
   if (options.shardIndex >= options.shardCount) {
-    throw new FlagError(`--shard-index must be below --shard-count (${options.shardCount}), got ${options.shardIndex}`);
+    throw new FlagError(
+      `--shard-index must be below --shard-count (${options.shardCount}), got ${options.shardIndex}`,
+    );
   }
   if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(options.logLevel)) {
-    throw new FlagError(`--log-level must be one of trace, debug, info, warn, error; got "${options.logLevel}"`);
+    throw new FlagError(
+      `--log-level must be one of trace, debug, info, warn, error; got "${options.logLevel}"`,
+    );
   }
   return options;
 }

@@ -56,7 +56,13 @@ export class KubeApiError extends Error {
 
   constructor(
     message: string,
-    init: { statusCode: number; reason: string; details?: Record<string, unknown>; retryAfterSeconds?: number; cause?: unknown },
+    init: {
+      statusCode: number;
+      reason: string;
+      details?: Record<string, unknown>;
+      retryAfterSeconds?: number;
+      cause?: unknown;
+    },
   ) {
     super(message, { cause: init.cause });
     this.name = 'KubeApiError';
@@ -165,11 +171,18 @@ export class KubeClient {
       try {
         return await this.once(req);
       } catch (err) {
-        if (!isKubeApiError(err) || !err.isRetryable || attempt >= retries || req.signal?.aborted || this.closed) {
+        if (
+          !isKubeApiError(err) ||
+          !err.isRetryable ||
+          attempt >= retries ||
+          req.signal?.aborted ||
+          this.closed
+        ) {
           throw err;
         }
         const backoff = Math.min(RETRY_CAP_MS, RETRY_BASE_MS * 2 ** attempt) * (0.5 + Math.random() / 2);
-        const wait = err.retryAfterSeconds !== undefined ? Math.min(err.retryAfterSeconds * 1000, 30_000) : backoff;
+        const wait =
+          err.retryAfterSeconds !== undefined ? Math.min(err.retryAfterSeconds * 1000, 30_000) : backoff;
         await sleep(wait, req.signal);
       }
     }
@@ -267,7 +280,10 @@ export class KubeClient {
   private authCache: { value: string | undefined; at: number } | undefined;
 
   private async headers(contentType: string | undefined): Promise<Record<string, string>> {
-    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'release-controller' };
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      'user-agent': 'release-controller',
+    };
     if (contentType) headers['content-type'] = contentType;
     if (this.authorization) {
       if (!this.authCache || performance.now() - this.authCache.at > AUTH_REFRESH_MS) {
@@ -331,8 +347,10 @@ function toApiError(
     status = undefined;
   }
   const retryAfter = headers['retry-after'];
-  const retryAfterSeconds = typeof retryAfter === 'string' && /^\d+$/.test(retryAfter) ? Number(retryAfter) : undefined;
-  const message = typeof status?.['message'] === 'string' ? status['message'] : text.slice(0, 300) || `HTTP ${statusCode}`;
+  const retryAfterSeconds =
+    typeof retryAfter === 'string' && /^\d+$/.test(retryAfter) ? Number(retryAfter) : undefined;
+  const message =
+    typeof status?.['message'] === 'string' ? status['message'] : text.slice(0, 300) || `HTTP ${statusCode}`;
   const reason = typeof status?.['reason'] === 'string' ? status['reason'] : `HTTP${statusCode}`;
   const details = isRecord(status?.['details']) ? status['details'] : undefined;
   return new KubeApiError(`${method} ${path} on ${cluster}: ${message}`, {
@@ -346,11 +364,14 @@ function toApiError(
 function transportError(cluster: string, method: string, path: string, err: unknown): KubeApiError {
   const code = isRecord(err) && typeof err['code'] === 'string' ? err['code'] : undefined;
   const detail = err instanceof Error ? err.message : String(err);
-  return new KubeApiError(`${method} ${path} on ${cluster}: cannot reach the API server (${code ?? detail})`, {
-    statusCode: 0,
-    reason: code ?? 'Unreachable',
-    cause: err,
-  });
+  return new KubeApiError(
+    `${method} ${path} on ${cluster}: cannot reach the API server (${code ?? detail})`,
+    {
+      statusCode: 0,
+      reason: code ?? 'Unreachable',
+      cause: err,
+    },
+  );
 }
 
 /** sleep waits, or rejects early when the signal aborts. */

@@ -70,7 +70,9 @@ export function kubeConfigFromSecret(dp: DataPlane, secret: SecretLike | undefin
   try {
     doc = parse(text);
   } catch {
-    throw new CredentialsError(`${where}: key '${key}' of Secret ${ref.name} is not a valid kubeconfig (YAML parse error)`);
+    throw new CredentialsError(
+      `${where}: key '${key}' of Secret ${ref.name} is not a valid kubeconfig (YAML parse error)`,
+    );
   }
   refuseUnsafeKubeconfig(doc, `${where}: kubeconfig in Secret ${ref.name}`);
   const kc = new KubeConfig();
@@ -81,7 +83,9 @@ export function kubeConfigFromSecret(dp: DataPlane, secret: SecretLike | undefin
     throw new CredentialsError(`${where}: kubeconfig in Secret ${ref.name} cannot be loaded: ${why}`);
   }
   if (!kc.getCurrentCluster()) {
-    throw new CredentialsError(`${where}: kubeconfig in Secret ${ref.name} has no current-context with a cluster`);
+    throw new CredentialsError(
+      `${where}: kubeconfig in Secret ${ref.name} has no current-context with a cluster`,
+    );
   }
   return kc;
 }
@@ -99,7 +103,9 @@ function refuseUnsafeKubeconfig(doc: unknown, where: string): void {
     }
     for (const f of FILE_FIELDS) {
       if (user[f] !== undefined) {
-        throw new CredentialsError(`${where} refers to a local file (users[].user.${f}); embed the data instead`);
+        throw new CredentialsError(
+          `${where} refers to a local file (users[].user.${f}); embed the data instead`,
+        );
       }
     }
   }

@@ -21,9 +21,7 @@ export interface ResourceInfo extends GroupVersionKind {
 export class KindNotServedError extends Error {
   readonly gvk: GroupVersionKind;
   constructor(gvk: GroupVersionKind, why: string) {
-    super(
-      `the data plane does not serve ${gvk.kind} in ${formatApiVersion(gvk.group, gvk.version)}: ${why}`,
-    );
+    super(`the data plane does not serve ${gvk.kind} in ${formatApiVersion(gvk.group, gvk.version)}: ${why}`);
     this.name = 'KindNotServedError';
     this.gvk = gvk;
   }
@@ -89,7 +87,9 @@ export class Discovery {
           kind: r['kind'],
           resource: r['name'],
           namespaced: r['namespaced'] === true,
-          verbs: Array.isArray(r['verbs']) ? r['verbs'].filter((v): v is string => typeof v === 'string') : [],
+          verbs: Array.isArray(r['verbs'])
+            ? r['verbs'].filter((v): v is string => typeof v === 'string')
+            : [],
         });
       }
       return { fetchedAt: performance.now(), kinds };

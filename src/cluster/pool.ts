@@ -100,7 +100,9 @@ export class DataPlanePool {
     dp: DataPlane,
     secret: SecretLike | undefined,
   ): Promise<DataPlaneConnection> {
-    const kc = dp.spec.kubernetesCluster.secretRef ? kubeConfigFromSecret(dp, secret) : kubeConfigFromInline(dp);
+    const kc = dp.spec.kubernetesCluster.secretRef
+      ? kubeConfigFromSecret(dp, secret)
+      : kubeConfigFromInline(dp);
     const clusterName = dp.spec.kubernetesCluster.name;
     const client = await clientFromKubeConfig(kc, {
       name: `data plane ${key}`,

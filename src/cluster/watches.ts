@@ -26,7 +26,9 @@ export function kindKey(info: { group: string; version: string; kind: string }):
 export function slimObject(obj: KubeObject): KubeObject {
   const managed = obj.metadata.managedFields;
   if (!managed) return obj;
-  const ours = managed.filter((m) => m.manager === FIELD_MANAGER && m.operation === 'Apply' && !m.subresource);
+  const ours = managed.filter(
+    (m) => m.manager === FIELD_MANAGER && m.operation === 'Apply' && !m.subresource,
+  );
   return { ...obj, metadata: { ...obj.metadata, managedFields: ours } };
 }
 

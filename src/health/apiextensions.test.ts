@@ -18,7 +18,7 @@ interface Row {
 
 function runTable(check: HealthCheck, rows: Row[]): void {
   for (const row of rows) {
-    test(row.name, () => {
+    void test(row.name, () => {
       const result = check(row.obj, row.now ?? NOW);
       assert.equal(result.status, row.status, result.message);
       assert.equal(result.reason, row.reason, result.message);
@@ -57,7 +57,7 @@ const c = (type: string, status: string, reason: string, message: string) => ({
   lastTransitionTime: '2025-06-01T11:00:00Z',
 });
 
-describe('customResourceDefinitionHealth', () => {
+void describe('customResourceDefinitionHealth', () => {
   runTable(customResourceDefinitionHealth, [
     {
       name: 'established is Healthy',

@@ -18,7 +18,7 @@ interface Row {
 
 function runTable(check: HealthCheck, rows: Row[]): void {
   for (const row of rows) {
-    test(row.name, () => {
+    void test(row.name, () => {
       const result = check(row.obj, row.now ?? NOW);
       assert.equal(result.status, row.status, result.message);
       assert.equal(result.reason, row.reason, result.message);
@@ -53,7 +53,7 @@ const available = (status: string, reason: string, message: string) => ({
   lastTransitionTime: '2025-06-01T11:00:00Z',
 });
 
-describe('apiServiceHealth', () => {
+void describe('apiServiceHealth', () => {
   runTable(apiServiceHealth, [
     {
       name: 'Available=True is Healthy',

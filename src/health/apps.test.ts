@@ -18,7 +18,7 @@ interface Row {
 
 function runTable(check: HealthCheck, rows: Row[]): void {
   for (const row of rows) {
-    test(row.name, () => {
+    void test(row.name, () => {
       const result = check(row.obj, row.now ?? NOW);
       assert.equal(result.status, row.status, result.message);
       assert.equal(result.reason, row.reason, result.message);
@@ -92,7 +92,7 @@ const progressingUpdated = {
   message: 'ReplicaSet "api-7c5b9d8f6d" is progressing.',
 };
 
-describe('deploymentHealth', () => {
+void describe('deploymentHealth', () => {
   runTable(deploymentHealth, [
     {
       name: 'complete rollout is Healthy',
@@ -411,7 +411,7 @@ const stsSteady = {
   collisionCount: 0,
 };
 
-describe('statefulSetHealth', () => {
+void describe('statefulSetHealth', () => {
   runTable(statefulSetHealth, [
     {
       name: 'steady state is Healthy',
@@ -524,7 +524,7 @@ const dsSteady = {
   updatedNumberScheduled: 3,
 };
 
-describe('daemonSetHealth', () => {
+void describe('daemonSetHealth', () => {
   runTable(daemonSetHealth, [
     {
       name: 'every node runs an available updated pod',
@@ -592,7 +592,7 @@ function replicaSet(opts: { spec?: Record<string, unknown>; status: Record<strin
   };
 }
 
-describe('replicaSetHealth', () => {
+void describe('replicaSetHealth', () => {
   runTable(replicaSetHealth, [
     {
       name: 'all replicas available',

@@ -18,7 +18,7 @@ interface Row {
 
 function runTable(check: HealthCheck, rows: Row[]): void {
   for (const row of rows) {
-    test(row.name, () => {
+    void test(row.name, () => {
       const result = check(row.obj, row.now ?? NOW);
       assert.equal(result.status, row.status, result.message);
       assert.equal(result.reason, row.reason, result.message);
@@ -89,7 +89,7 @@ const metricsFailed = (since: string) =>
     since,
   );
 
-describe('horizontalPodAutoscalerHealth', () => {
+void describe('horizontalPodAutoscalerHealth', () => {
   runTable(horizontalPodAutoscalerHealth, [
     {
       name: 'scaling normally is Healthy',

@@ -17,7 +17,7 @@ interface Row {
 
 function runTable(check: HealthCheck, rows: Row[]): void {
   for (const row of rows) {
-    test(row.name, () => {
+    void test(row.name, () => {
       const result = check(row.obj, NOW);
       assert.equal(result.status, row.status, result.message);
       assert.equal(result.reason, row.reason, result.message);
@@ -54,7 +54,7 @@ const jobCondition = (type: string, status: string, reason: string, message: str
   lastTransitionTime: '2025-06-01T11:58:00Z',
 });
 
-describe('jobHealth', () => {
+void describe('jobHealth', () => {
   runTable(jobHealth, [
     {
       name: 'running is Progressing with counts',
@@ -209,7 +209,7 @@ function cronJob(status: Record<string, unknown>, spec: Record<string, unknown> 
   };
 }
 
-describe('cronJobHealth', () => {
+void describe('cronJobHealth', () => {
   runTable(cronJobHealth, [
     {
       name: 'suspend is Suspended',

@@ -18,7 +18,7 @@ interface Row {
 
 function runTable(check: HealthCheck, rows: Row[]): void {
   for (const row of rows) {
-    test(row.name, () => {
+    void test(row.name, () => {
       const result = check(row.obj, row.now ?? NOW);
       assert.equal(result.status, row.status, result.message);
       assert.equal(result.reason, row.reason, result.message);
@@ -125,7 +125,7 @@ const crashLoop = {
   ],
 };
 
-describe('podHealth', () => {
+void describe('podHealth', () => {
   runTable(podHealth, [
     {
       name: 'Running and Ready is Healthy',
@@ -461,7 +461,7 @@ function service(
   };
 }
 
-describe('serviceHealth', () => {
+void describe('serviceHealth', () => {
   runTable(serviceHealth, [
     {
       name: 'ClusterIP is Healthy',
@@ -530,7 +530,7 @@ function pvc(phase: string, annotations: Record<string, string> = {}): KubeObjec
   };
 }
 
-describe('persistentVolumeClaimHealth', () => {
+void describe('persistentVolumeClaimHealth', () => {
   runTable(persistentVolumeClaimHealth, [
     {
       name: 'Bound is Healthy',
@@ -565,7 +565,7 @@ describe('persistentVolumeClaimHealth', () => {
   ]);
 });
 
-describe('namespaceHealth', () => {
+void describe('namespaceHealth', () => {
   runTable(namespaceHealth, [
     {
       name: 'Active is Healthy',

@@ -38,18 +38,21 @@ function isFailureWaitingReason(reason: string): boolean {
 const RECENT_RESTART_MS = 5 * 60 * 1000;
 
 interface ContainerStatus {
+  /** label names the container in messages: `container api` or `init container migrate`. */
   label: string;
+  init: boolean;
   status: Record<string, unknown>;
 }
 
 function containerStatuses(obj: KubeObject): ContainerStatus[] {
-  const label = (kind: string) => (s: Record<string, unknown>) => ({
-    label: `${kind} ${stringAt(s, 'name') ?? '?'}`,
-    status: s,
+  const read = (init: boolean) => (status: Record<string, unknown>) => ({
+    label: `${init ? 'init container' : 'container'} ${stringAt(status, 'name') ?? '?'}`,
+    init,
+    status,
   });
   return [
-    ...recordsAt(obj, 'status', 'initContainerStatuses').map(label('init container')),
-    ...recordsAt(obj, 'status', 'containerStatuses').map(label('container')),
+    ...recordsAt(obj, 'status', 'initContainerStatuses').map(read(true)),
+    ...recordsAt(obj, 'status', 'containerStatuses').map(read(false)),
   ];
 }
 
@@ -127,7 +130,7 @@ function failedPodHealth(obj: KubeObject, containers: ContainerStatus[]): Health
 }
 
 function runningPodHealth(obj: KubeObject, containers: ContainerStatus[], now: Date): HealthResult {
-  const regular = containers.filter((c) => c.label.startsWith('container '));
+  const regular = containers.filter((c) => !c.init);
   const readyCount = regular.filter((c) => c.status['ready'] === true).length;
   const readyCond = findCondition(obj, 'Ready');
   // The Ready condition also covers readiness gates; fall back to container flags when it is absent.
@@ -164,10 +167,10 @@ function pendingPodHealth(obj: KubeObject, containers: ContainerStatus[]): Healt
   if (isFalse(scheduled) && scheduled.reason === 'Unschedulable') {
     return health('Progressing', HealthReasons.unschedulable, `unschedulable: ${conditionText(scheduled)}`);
   }
-  for (const { label, status } of containers) {
+  for (const { label, init, status } of containers) {
     const waiting = stringAt(status, 'state', 'waiting', 'reason');
     if (waiting !== undefined) return health('Progressing', HealthReasons.podPending, `${label}: ${waiting}`);
-    if (label.startsWith('init ') && isRecord(field(status, 'state', 'running'))) {
+    if (init && isRecord(field(status, 'state', 'running'))) {
       return health('Progressing', HealthReasons.podPending, `${label} is running`);
     }
   }

@@ -18,7 +18,7 @@ interface Row {
 
 function runTable(check: HealthCheck, rows: Row[]): void {
   for (const row of rows) {
-    test(row.name, () => {
+    void test(row.name, () => {
       const result = check(row.obj, row.now ?? NOW);
       assert.equal(result.status, row.status, result.message);
       assert.equal(result.reason, row.reason, result.message);
@@ -50,7 +50,7 @@ function ingress(status: Record<string, unknown>): KubeObject {
   };
 }
 
-describe('ingressHealth', () => {
+void describe('ingressHealth', () => {
   runTable(ingressHealth, [
     {
       name: 'address published is Healthy',

@@ -18,7 +18,7 @@ interface Row {
 
 function runTable(check: HealthCheck, rows: Row[]): void {
   for (const row of rows) {
-    test(row.name, () => {
+    void test(row.name, () => {
       const result = check(row.obj, row.now ?? NOW);
       assert.equal(result.status, row.status, result.message);
       assert.equal(result.reason, row.reason, result.message);
@@ -47,7 +47,7 @@ const allowed = (status: string, reason: string, message = '') => ({
   lastTransitionTime: '2025-06-01T11:00:00Z',
 });
 
-describe('podDisruptionBudgetHealth', () => {
+void describe('podDisruptionBudgetHealth', () => {
   runTable(podDisruptionBudgetHealth, [
     {
       name: 'disruptions allowed is Healthy',

@@ -11,6 +11,7 @@ import type { KubeObject } from '../api/object.ts';
 import { isRecord } from '../api/object.ts';
 import type { KubeClient, WatchEvent } from '../cluster/client.ts';
 import { KubeApiError, isKubeApiError, sleep } from '../cluster/client.ts';
+import { describeError } from './controller.ts';
 
 /** DEFAULT_PAGE_SIZE is the page size of the initial list. */
 export const DEFAULT_PAGE_SIZE = 500;
@@ -155,7 +156,7 @@ export class Informer<T extends KubeObject = KubeObject> {
         failures++;
         const wait = Math.min(maxBackoffMs, minBackoffMs * 2 ** (failures - 1)) * (0.5 + Math.random() / 2);
         this.options.logger.warn(
-          { informer: this.options.name, err: errorMessage(err), retryInMs: Math.round(wait) },
+          { informer: this.options.name, err: describeError(err), retryInMs: Math.round(wait) },
           'list/watch failed; retrying',
         );
         await sleep(wait, signal).catch(() => undefined);
@@ -187,7 +188,11 @@ export class Informer<T extends KubeObject = KubeObject> {
       // List items carry no apiVersion/kind; restore them from the list's own kind.
       const itemKind = page.kind?.replace(/List$/, '');
       for (const raw of page.items ?? []) {
-        const obj = this.prepare({ ...raw, apiVersion: raw.apiVersion ?? page.apiVersion ?? '', kind: raw.kind ?? itemKind ?? '' });
+        const obj = this.prepare({
+          ...raw,
+          apiVersion: raw.apiVersion ?? page.apiVersion ?? '',
+          kind: raw.kind ?? itemKind ?? '',
+        });
         seen.set(objectKey(obj.metadata.namespace, obj.metadata.name ?? ''), obj);
       }
       cont = page.metadata?.continue || undefined;
@@ -235,10 +240,13 @@ export class Informer<T extends KubeObject = KubeObject> {
     if (event.type === 'ERROR') {
       const status = isRecord(event.object) ? (event.object as Record<string, unknown>) : {};
       const code = typeof status['code'] === 'number' ? status['code'] : 500;
-      throw new KubeApiError(`watch ${this.options.path}: ${String(status['message'] ?? 'error event')}`, {
-        statusCode: code,
-        reason: typeof status['reason'] === 'string' ? status['reason'] : 'WatchError',
-      });
+      throw new KubeApiError(
+        `watch ${this.options.path}: ${typeof status['message'] === 'string' ? status['message'] : 'error event'}`,
+        {
+          statusCode: code,
+          reason: typeof status['reason'] === 'string' ? status['reason'] : 'WatchError',
+        },
+      );
     }
     const rv = event.object.metadata?.resourceVersion;
     if (event.type === 'BOOKMARK') {
@@ -267,20 +275,11 @@ export class Informer<T extends KubeObject = KubeObject> {
       try {
         handler(type, obj, old);
       } catch (err) {
-        this.options.logger.error({ informer: this.options.name, err: errorMessage(err) }, 'informer handler failed');
+        this.options.logger.error(
+          { informer: this.options.name, err: describeError(err) },
+          'informer handler failed',
+        );
       }
     }
   }
-}
-
-/** errorMessage renders an error and its causes on one line, for logs and conditions. */
-export function errorMessage(err: unknown): string {
-  const parts: string[] = [];
-  let current: unknown = err;
-  for (let depth = 0; current !== undefined && depth < 5; depth++) {
-    const text = current instanceof Error ? current.message : String(current);
-    if (!parts.some((p) => p.includes(text))) parts.push(text);
-    current = current instanceof Error ? current.cause : undefined;
-  }
-  return parts.join(': ');
 }

@@ -275,7 +275,11 @@ export class LeaderElector {
       if (await this.tryAcquireOrRenew(signal)) break;
       if (!(await pause(this.retryPeriodMs * (1 + Math.random() * JITTER_FACTOR), signal))) break;
     }
-    if (signal.aborted) return;
+    if (signal.aborted) {
+      // An attempt may have won the lease just as we were told to stop; give it back.
+      await this.release();
+      return;
+    }
 
     const leadership = new AbortController();
     this.leading = true;

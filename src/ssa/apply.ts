@@ -118,5 +118,10 @@ function stripPrefix(message: string): string {
 function causesOf(details: Record<string, unknown> | undefined): string[] {
   const causes = details?.['causes'];
   if (!Array.isArray(causes)) return [];
-  return causes.filter(isRecord).map((c) => `${String(c['field'] ?? '')}: ${String(c['message'] ?? '')}`);
+  return causes
+    .filter(isRecord)
+    .map(
+      (c) =>
+        `${typeof c['field'] === 'string' ? c['field'] : ''}: ${typeof c['message'] === 'string' ? c['message'] : ''}`,
+    );
 }

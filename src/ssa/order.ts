@@ -8,21 +8,45 @@
 /** APPLY_STAGES lists, in order, the kinds of each stage; kinds not listed fall in `DEFAULT_STAGE`. */
 export const APPLY_STAGES: readonly (readonly string[])[] = [
   ['Namespace', 'CustomResourceDefinition'],
-  ['PriorityClass', 'StorageClass', 'IngressClass', 'RuntimeClass', 'GatewayClass', 'ClusterRole', 'ClusterRoleBinding'],
-  ['ResourceQuota', 'LimitRange', 'ServiceAccount', 'Role', 'RoleBinding', 'NetworkPolicy', 'PodSecurityPolicy'],
+  [
+    'PriorityClass',
+    'StorageClass',
+    'IngressClass',
+    'RuntimeClass',
+    'GatewayClass',
+    'ClusterRole',
+    'ClusterRoleBinding',
+  ],
+  [
+    'ResourceQuota',
+    'LimitRange',
+    'ServiceAccount',
+    'Role',
+    'RoleBinding',
+    'NetworkPolicy',
+    'PodSecurityPolicy',
+  ],
   ['Secret', 'ConfigMap', 'PersistentVolume', 'PersistentVolumeClaim'],
   ['Service', 'Endpoints', 'EndpointSlice'],
   // custom resources and every other kind
   [],
   ['Pod', 'ReplicaSet', 'ReplicationController', 'Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob'],
   ['HorizontalPodAutoscaler', 'PodDisruptionBudget', 'Ingress', 'Gateway', 'HTTPRoute', 'GRPCRoute'],
-  ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding', 'APIService'],
+  [
+    'MutatingWebhookConfiguration',
+    'ValidatingWebhookConfiguration',
+    'ValidatingAdmissionPolicy',
+    'ValidatingAdmissionPolicyBinding',
+    'APIService',
+  ],
 ];
 
 /** DEFAULT_STAGE is the stage of kinds not named in APPLY_STAGES. */
 export const DEFAULT_STAGE = APPLY_STAGES.findIndex((s) => s.length === 0);
 
-const STAGE_OF = new Map<string, number>(APPLY_STAGES.flatMap((kinds, i) => kinds.map((k) => [k, i] as const)));
+const STAGE_OF = new Map<string, number>(
+  APPLY_STAGES.flatMap((kinds, i) => kinds.map((k) => [k, i] as const)),
+);
 
 /** applyStage is the stage index of a kind; lower stages are applied first. */
 export function applyStage(kind: string): number {

@@ -53,18 +53,46 @@ describe('Release lifecycle', () => {
         const r = await getRelease(cp, org.namespace, release.metadata.name);
         assert.equal(condition(r, 'ResourcesApplied')?.status, 'True', JSON.stringify(r?.status?.conditions));
         assert.equal(r?.status?.resources?.length, 2);
-        return r!.status!;
+        return r.status;
       },
       { description: 'the Release status to list both resources' },
     );
     const [deployment, service] = status.resources!;
     assert.deepEqual(
-      { id: deployment!.id, group: deployment!.group, version: deployment!.version, kind: deployment!.kind, name: deployment!.name, namespace: deployment!.namespace },
-      { id: 'deployment', group: 'apps', version: 'v1', kind: 'Deployment', name: 'customer-service', namespace: target },
+      {
+        id: deployment!.id,
+        group: deployment!.group,
+        version: deployment!.version,
+        kind: deployment!.kind,
+        name: deployment!.name,
+        namespace: deployment!.namespace,
+      },
+      {
+        id: 'deployment',
+        group: 'apps',
+        version: 'v1',
+        kind: 'Deployment',
+        name: 'customer-service',
+        namespace: target,
+      },
     );
     assert.deepEqual(
-      { id: service!.id, group: service!.group, version: service!.version, kind: service!.kind, name: service!.name, namespace: service!.namespace },
-      { id: 'service', group: '', version: 'v1', kind: 'Service', name: 'customer-service', namespace: target },
+      {
+        id: service!.id,
+        group: service!.group,
+        version: service!.version,
+        kind: service!.kind,
+        name: service!.name,
+        namespace: service!.namespace,
+      },
+      {
+        id: 'service',
+        group: '',
+        version: 'v1',
+        kind: 'Service',
+        name: 'customer-service',
+        namespace: target,
+      },
     );
     assert.equal(service!.healthStatus, 'Healthy');
     assert.ok(['Progressing', 'Healthy', 'Degraded'].includes(deployment!.healthStatus));
@@ -73,7 +101,9 @@ describe('Release lifecycle', () => {
 
     const live = await dp.get('apps/v1', 'Deployment', target, 'customer-service');
     assert.deepEqual(
-      Object.fromEntries(Object.entries(live!.metadata.labels ?? {}).filter(([k]) => k.startsWith('openchoreo.dev/'))),
+      Object.fromEntries(
+        Object.entries(live!.metadata.labels ?? {}).filter(([k]) => k.startsWith('openchoreo.dev/')),
+      ),
       {
         [Labels.managedBy]: 'release-controller',
         [Labels.resourceId]: 'deployment',
@@ -96,7 +126,10 @@ describe('Release lifecycle', () => {
       description: 'the Release to be gone',
     });
     const left = await dp.list('apps/v1', 'Deployment', target);
-    assert.ok(left.every((d) => d.metadata.deletionTimestamp), 'every Deployment is gone or terminating');
+    assert.ok(
+      left.every((d) => d.metadata.deletionTimestamp),
+      'every Deployment is gone or terminating',
+    );
     assert.equal((await dp.list('v1', 'Service', target)).length, 0);
     assert.ok(await dp.get('v1', 'Namespace', undefined, target), 'the namespace survives the Release');
   });
@@ -104,10 +137,20 @@ describe('Release lifecycle', () => {
   test('edits reach the data plane; removed ids and changed kinds or names are pruned', async () => {
     const target = uniqueName('edit');
     const name = uniqueName('rel');
-    await cp.create(releaseObject(org, name, [configMap('a', target, 'cm-a'), configMap('b', target, 'cm-b'), configMap('c', target, 'cm-c')]));
-    await eventually(async () => (await dp.list('v1', 'ConfigMap', target, `${Labels.managedBy}=release-controller`)).length === 3, {
-      description: 'three ConfigMaps applied',
-    });
+    await cp.create(
+      releaseObject(org, name, [
+        configMap('a', target, 'cm-a'),
+        configMap('b', target, 'cm-b'),
+        configMap('c', target, 'cm-c'),
+      ]),
+    );
+    await eventually(
+      async () =>
+        (await dp.list('v1', 'ConfigMap', target, `${Labels.managedBy}=release-controller`)).length === 3,
+      {
+        description: 'three ConfigMaps applied',
+      },
+    );
 
     // Edit a, drop b, rename c, and turn c into a Secret under id d.
     await cp.patch(API_VERSION, 'Release', org.namespace, name, {
@@ -115,7 +158,15 @@ describe('Release lifecycle', () => {
         resources: [
           configMap('a', target, 'cm-a', { key: 'changed' }),
           configMap('c', target, 'cm-c-renamed'),
-          { id: 'd', object: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'cm-a', namespace: target }, stringData: { s: 'x' } } },
+          {
+            id: 'd',
+            object: {
+              apiVersion: 'v1',
+              kind: 'Secret',
+              metadata: { name: 'cm-a', namespace: target },
+              stringData: { s: 'x' },
+            },
+          },
         ],
       },
     });
@@ -123,14 +174,22 @@ describe('Release lifecycle', () => {
       async () => {
         const cms = await dp.list('v1', 'ConfigMap', target, `${Labels.managedBy}=release-controller`);
         assert.deepEqual(cms.map((c) => c.metadata.name).sort(), ['cm-a', 'cm-c-renamed']);
-        assert.equal(cms.find((c) => c.metadata.name === 'cm-a')?.['data'] && (cms.find((c) => c.metadata.name === 'cm-a') as KubeObject & { data: Record<string, string> }).data['key'], 'changed');
+        assert.equal(
+          cms.find((c) => c.metadata.name === 'cm-a')?.['data'] &&
+            (cms.find((c) => c.metadata.name === 'cm-a') as KubeObject & { data: Record<string, string> })
+              .data['key'],
+          'changed',
+        );
         assert.ok(await dp.get('v1', 'Secret', target, 'cm-a'));
       },
       { description: 'the edit, the prune and the rename on the data plane' },
     );
     const r = await eventually(async () => {
       const rel = await getRelease(cp, org.namespace, name);
-      assert.deepEqual(rel?.status?.resources?.map((x) => `${x.id}:${x.kind}/${x.name}`), ['a:ConfigMap/cm-a', 'c:ConfigMap/cm-c-renamed', 'd:Secret/cm-a']);
+      assert.deepEqual(
+        rel?.status?.resources?.map((x) => `${x.id}:${x.kind}/${x.name}`),
+        ['a:ConfigMap/cm-a', 'c:ConfigMap/cm-c-renamed', 'd:Secret/cm-a'],
+      );
       return rel;
     });
     assert.equal(condition(r, 'Ready')?.status, 'True');

@@ -39,7 +39,10 @@ export async function downOwnClusters(): Promise<void> {
 /** testClusters returns the shared control-plane and data-plane clusters. */
 export function testClusters(): Promise<TestClusters> {
   shared ??= (async () => {
-    const [cp, dp] = await Promise.all([named('RC_TEST_CP', 'rc-cp', false), named('RC_TEST_DP', 'rc-dp', true)]);
+    const [cp, dp] = await Promise.all([
+      named('RC_TEST_CP', 'rc-cp', false),
+      named('RC_TEST_DP', 'rc-dp', true),
+    ]);
     return { cp, dp };
   })();
   return shared;

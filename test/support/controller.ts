@@ -44,10 +44,12 @@ export class ControllerProcess {
     readonly probePort: number,
     readonly logPath: string,
   ) {
-    this.exited = new Promise((res) => child.once('exit', (code, signal) => {
-      this.exitCode = code ?? (signal ? 128 : null);
-      res(this.exitCode);
-    }));
+    this.exited = new Promise((res) =>
+      child.once('exit', (code, signal) => {
+        this.exitCode = code ?? (signal ? 128 : null);
+        res(this.exitCode);
+      }),
+    );
   }
 
   /** start spawns the controller and waits until it is ready. */
@@ -80,7 +82,8 @@ export class ControllerProcess {
     if (options.waitReady ?? true) {
       await eventually(
         async () => {
-          if (proc.exitCode !== undefined) throw new Error(`controller exited with ${proc.exitCode}:\n${proc.logTail()}`);
+          if (proc.exitCode !== undefined)
+            throw new Error(`controller exited with ${proc.exitCode}:\n${proc.logTail()}`);
           const res = await fetch(`http://127.0.0.1:${probePort}/readyz`);
           return res.status === 200;
         },

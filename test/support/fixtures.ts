@@ -12,7 +12,7 @@ import { API_VERSION } from '../../src/api/v1alpha1/constants.ts';
 import type { Release, ReleaseResource } from '../../src/api/v1alpha1/schema.ts';
 import { ALL_CRDS } from '../../src/api/v1alpha1/crd.ts';
 import { eventually } from './eventually.ts';
-import { TestKube } from './kube.ts';
+import type { TestKube } from './kube.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -26,7 +26,10 @@ export async function installCRDs(cp: TestKube): Promise<void> {
   for (const { crd } of ALL_CRDS) await cp.apply(crd as unknown as KubeObject, 'test-crds');
   await eventually(
     async () => {
-      const doc = await cp.client.request<{ resources: Array<{ name: string }> }>({ method: 'GET', path: `/apis/${API_VERSION}` });
+      const doc = await cp.client.request<{ resources: Array<{ name: string }> }>({
+        method: 'GET',
+        path: `/apis/${API_VERSION}`,
+      });
       return ['releases', 'environments', 'dataplanes'].every((r) => doc.resources.some((x) => x.name === r));
     },
     { timeoutMs: 30_000, description: 'the CRDs to be served' },
@@ -48,7 +51,13 @@ export interface Org {
 }
 
 /** dataPlaneObject is a DataPlane for a test cluster. */
-export function dataPlaneObject(namespace: string, name: string, dp: Cluster, credentials: 'secret' | 'inline', secretName = `${name}-kubeconfig`): KubeObject {
+export function dataPlaneObject(
+  namespace: string,
+  name: string,
+  dp: Cluster,
+  credentials: 'secret' | 'inline',
+  secretName = `${name}-kubeconfig`,
+): KubeObject {
   return {
     apiVersion: API_VERSION,
     kind: 'DataPlane',
@@ -57,7 +66,15 @@ export function dataPlaneObject(namespace: string, name: string, dp: Cluster, cr
       kubernetesCluster:
         credentials === 'secret'
           ? { name: dp.name, secretRef: { name: secretName } }
-          : { name: dp.name, credentials: { apiServerURL: dp.server, caCert: dp.caData, clientCert: dp.certData, clientKey: dp.keyData } },
+          : {
+              name: dp.name,
+              credentials: {
+                apiServerURL: dp.server,
+                caCert: dp.caData,
+                clientCert: dp.certData,
+                clientKey: dp.keyData,
+              },
+            },
     },
   };
 }
@@ -85,7 +102,12 @@ export async function createOrg(cp: TestKube, dp: Cluster, options: OrgOptions =
 
 /** environmentObject is an Environment naming a DataPlane. */
 export function environmentObject(namespace: string, name: string, dataPlane: string): KubeObject {
-  return { apiVersion: API_VERSION, kind: 'Environment', metadata: { name, namespace }, spec: { dataPlaneRef: dataPlane, isProduction: true } };
+  return {
+    apiVersion: API_VERSION,
+    kind: 'Environment',
+    metadata: { name, namespace },
+    spec: { dataPlaneRef: dataPlane, isProduction: true },
+  };
 }
 
 /** releaseObject builds a Release. */
@@ -134,6 +156,11 @@ export function condition(release: Release | undefined, type: string) {
 }
 
 /** configMap builds a ConfigMap resource. */
-export function configMap(id: string, namespace: string, name: string, data: Record<string, string> = { key: 'value' }): ReleaseResource {
+export function configMap(
+  id: string,
+  namespace: string,
+  name: string,
+  data: Record<string, string> = { key: 'value' },
+): ReleaseResource {
   return { id, object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace }, data } };
 }

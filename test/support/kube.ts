@@ -45,11 +45,20 @@ export class TestKube {
   /** create POSTs an object and returns what the server stored. */
   async create<T extends KubeObject = KubeObject>(obj: KubeObject): Promise<T> {
     const info = await this.info(obj.apiVersion, obj.kind);
-    return this.client.request<T>({ method: 'POST', path: collectionPath(info, obj.metadata.namespace), body: obj });
+    return this.client.request<T>({
+      method: 'POST',
+      path: collectionPath(info, obj.metadata.namespace),
+      body: obj,
+    });
   }
 
   /** get returns an object, or undefined when it does not exist. */
-  async get<T extends KubeObject = KubeObject>(apiVersion: string, kind: string, namespace: string | undefined, name: string): Promise<T | undefined> {
+  async get<T extends KubeObject = KubeObject>(
+    apiVersion: string,
+    kind: string,
+    namespace: string | undefined,
+    name: string,
+  ): Promise<T | undefined> {
     const info = await this.info(apiVersion, kind);
     try {
       return await this.client.request<T>({ method: 'GET', path: objectPath(info, namespace, name) });
@@ -60,9 +69,18 @@ export class TestKube {
   }
 
   /** list returns the objects of a kind, optionally in one namespace and by label selector. */
-  async list<T extends KubeObject = KubeObject>(apiVersion: string, kind: string, namespace?: string, labelSelector?: string): Promise<T[]> {
+  async list<T extends KubeObject = KubeObject>(
+    apiVersion: string,
+    kind: string,
+    namespace?: string,
+    labelSelector?: string,
+  ): Promise<T[]> {
     const info = await this.info(apiVersion, kind);
-    const list = await this.client.request<{ items: T[] }>({ method: 'GET', path: collectionPath(info, namespace), query: { labelSelector } });
+    const list = await this.client.request<{ items: T[] }>({
+      method: 'GET',
+      path: collectionPath(info, namespace),
+      query: { labelSelector },
+    });
     return list.items;
   }
 
@@ -77,11 +95,22 @@ export class TestKube {
   ): Promise<T> {
     const info = await this.info(apiVersion, kind);
     const path = objectPath(info, namespace, name) + (options.subresource ? `/${options.subresource}` : '');
-    return this.client.request<T>({ method: 'PATCH', path, body, contentType: options.contentType ?? 'application/merge-patch+json' });
+    return this.client.request<T>({
+      method: 'PATCH',
+      path,
+      body,
+      contentType: options.contentType ?? 'application/merge-patch+json',
+    });
   }
 
   /** delete deletes an object; a missing object is fine. */
-  async delete(apiVersion: string, kind: string, namespace: string | undefined, name: string, body?: unknown): Promise<void> {
+  async delete(
+    apiVersion: string,
+    kind: string,
+    namespace: string | undefined,
+    name: string,
+    body?: unknown,
+  ): Promise<void> {
     const info = await this.info(apiVersion, kind);
     try {
       await this.client.request({ method: 'DELETE', path: objectPath(info, namespace, name), body });

@@ -45,7 +45,7 @@ export function toStructural(schema: TSchema | JsonSchema): JsonSchema {
   if (properties) {
     node['properties'] = Object.fromEntries(Object.entries(properties).map(([k, v]) => [k, toStructural(v)]));
   }
-  if (node['items']) node['items'] = toStructural(node['items'] as JsonSchema);
+  if (node['items']) node['items'] = toStructural(node['items']);
   return node;
 }
 

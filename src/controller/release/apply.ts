@@ -73,7 +73,12 @@ export interface ResolvedItem {
 }
 
 /** recordKey identifies an applied object in AppliedRecords. */
-export function recordKey(dataPlane: string, info: ResourceInfo, namespace: string | undefined, name: string): string {
+export function recordKey(
+  dataPlane: string,
+  info: ResourceInfo,
+  namespace: string | undefined,
+  name: string,
+): string {
   return `${dataPlane}|${kindKey(info)}|${namespace ?? ''}/${name}`;
 }
 
@@ -88,7 +93,11 @@ export function ownFieldsHash(obj: KubeObject): string {
 }
 
 /** needsApply decides whether an object must be applied again. */
-export function needsApply(live: KubeObject | undefined, record: AppliedRecord | undefined, hash: string): boolean {
+export function needsApply(
+  live: KubeObject | undefined,
+  record: AppliedRecord | undefined,
+  hash: string,
+): boolean {
   if (!live || !record) return true;
   if (record.hash !== hash || record.uid !== live.metadata.uid) return true;
   if (record.resourceVersion === live.metadata.resourceVersion) return false;
@@ -116,7 +125,13 @@ export async function applyItems(ctx: ApplyContext, items: DesiredItem[]): Promi
     try {
       const info = await ctx.conn.discovery.resolve(item);
       const scopeError = checkScope(item, info);
-      if (scopeError) outcomes.set(item.index, { item, state: 'invalid', namespaced: info.namespaced, message: scopeError });
+      if (scopeError)
+        outcomes.set(item.index, {
+          item,
+          state: 'invalid',
+          namespaced: info.namespaced,
+          message: scopeError,
+        });
       else resolved.push({ item, info });
     } catch (err) {
       const crd = carriedKinds.get(`${item.group}/${item.kind}`);
@@ -138,14 +153,18 @@ export async function applyItems(ctx: ApplyContext, items: DesiredItem[]): Promi
     const ready: ResolvedItem[] = [];
     for (const r of stage) {
       const nsError = r.info.namespaced ? namespaceErrors.get(r.item.namespace) : undefined;
-      if (nsError) outcomes.set(r.item.index, { item: r.item, state: 'failed', namespaced: true, ...nsError });
+      if (nsError)
+        outcomes.set(r.item.index, { item: r.item, state: 'failed', namespaced: true, ...nsError });
       else ready.push(r);
     }
     await forEachLimited(ready, APPLY_CONCURRENCY, async (r) => {
       outcomes.set(r.item.index, await applyOne(ctx, r));
     });
   }
-  return items.map((item) => outcomes.get(item.index) ?? { item, state: 'failed', message: `resource "${item.id}": not processed` });
+  return items.map(
+    (item) =>
+      outcomes.get(item.index) ?? { item, state: 'failed', message: `resource "${item.id}": not processed` },
+  );
 }
 
 function checkScope(item: DesiredObject, info: ResourceInfo): string | undefined {
@@ -172,7 +191,11 @@ async function applyOne(ctx: ApplyContext, { item, info }: ResolvedItem): Promis
     let live = informer.get(namespace, item.name);
 
     const owner = live ? releaseKeyOfObject(live) : undefined;
-    if (owner && owner.uid !== release.metadata.uid && ctx.releaseExists(owner.namespace, owner.name, owner.uid)) {
+    if (
+      owner &&
+      owner.uid !== release.metadata.uid &&
+      ctx.releaseExists(owner.namespace, owner.name, owner.uid)
+    ) {
       return {
         ...base,
         state: 'conflict',
@@ -184,7 +207,12 @@ async function applyOne(ctx: ApplyContext, { item, info }: ResolvedItem): Promis
     const hash = object === item.object ? item.hash : `${item.hash}+adopted`;
     const key = recordKey(conn.key, info, namespace, item.name);
     if (live && live.metadata.deletionTimestamp) {
-      return { ...base, state: 'applied', live, message: `${ref} is being deleted; it will be recreated once gone` };
+      return {
+        ...base,
+        state: 'applied',
+        live,
+        message: `${ref} is being deleted; it will be recreated once gone`,
+      };
     }
     if (!needsApply(live, ctx.records.get(key), hash)) {
       ctx.onApplied?.(item.kind, 'unchanged');
@@ -207,7 +235,8 @@ async function applyOne(ctx: ApplyContext, { item, info }: ResolvedItem): Promis
       return recreateIfAsked(ctx, item, info, outcome);
     }
     if (classifyFailure(err).kind === 'NamespaceMissing' && namespace) conn.knownNamespaces.delete(namespace);
-    if (err instanceof KindNotServedError || (isKubeApiError(err) && err.isNotFound)) conn.discovery.invalidate();
+    if (err instanceof KindNotServedError || (isKubeApiError(err) && err.isNotFound))
+      conn.discovery.invalidate();
     return outcome;
   }
 }
@@ -226,7 +255,11 @@ async function withAdoptionMark(
   let adopted = live?.metadata.annotations?.[ADOPTED_ANNOTATION] === 'true';
   if (!live) {
     try {
-      const existing = await ctx.conn.client.request<KubeObject>({ method: 'GET', path: `/api/v1/namespaces/${encodeURIComponent(item.name)}`, signal: ctx.signal });
+      const existing = await ctx.conn.client.request<KubeObject>({
+        method: 'GET',
+        path: `/api/v1/namespaces/${encodeURIComponent(item.name)}`,
+        signal: ctx.signal,
+      });
       adopted = existing.metadata.labels?.[Labels.releaseUid] !== ctx.release.metadata.uid;
     } catch (err) {
       if (!(isKubeApiError(err) && err.isNotFound)) throw err;
@@ -253,7 +286,10 @@ async function recreateIfAsked(
     return { ...outcome, live, message: `${outcome.message ?? ''} (immutable field changed: ${hint})` };
   }
   await deleteObject(ctx.conn.client, info, live, ctx.signal);
-  ctx.logger.info({ object: describeRef({ ...item, namespace }), id: item.id }, 'immutable field changed; recreating');
+  ctx.logger.info(
+    { object: describeRef({ ...item, namespace }), id: item.id },
+    'immutable field changed; recreating',
+  );
   return {
     ...outcome,
     state: 'recreating',

@@ -30,7 +30,11 @@ export class ReleaseWriter {
   freshest(cached: Release): Release {
     const key = `${cached.metadata.namespace}/${cached.metadata.name}`;
     const ours = this.written.get(key);
-    if (ours && ours.metadata.uid === cached.metadata.uid && Number(ours.metadata.resourceVersion) > Number(cached.metadata.resourceVersion)) {
+    if (
+      ours &&
+      ours.metadata.uid === cached.metadata.uid &&
+      Number(ours.metadata.resourceVersion) > Number(cached.metadata.resourceVersion)
+    ) {
       return ours;
     }
     this.written.delete(key);

@@ -45,7 +45,16 @@ export interface InvalidObject {
 export type DesiredItem = DesiredObject | InvalidObject;
 
 /** SERVER_FIELDS are metadata fields the API server owns; sending them breaks apply. */
-const SERVER_FIELDS = ['resourceVersion', 'uid', 'creationTimestamp', 'generation', 'managedFields', 'selfLink', 'deletionTimestamp', 'deletionGracePeriodSeconds'];
+const SERVER_FIELDS = [
+  'resourceVersion',
+  'uid',
+  'creationTimestamp',
+  'generation',
+  'managedFields',
+  'selfLink',
+  'deletionTimestamp',
+  'deletionGracePeriodSeconds',
+];
 
 /**
  * labelValue fits a value into a label: unchanged when short enough, else a prefix plus a hash,
@@ -84,12 +93,18 @@ export function stableStringify(value: unknown): string {
 
 /** desiredItems builds the desired object or the error of every spec item, in spec order. */
 export function desiredItems(release: Release): DesiredItem[] {
-  return (release.spec.resources ?? []).map((resource, index) => desiredItem(release, resource.id, resource.object as unknown, index));
+  return (release.spec.resources ?? []).map((resource, index) =>
+    desiredItem(release, resource.id, resource.object as unknown, index),
+  );
 }
 
 function desiredItem(release: Release, id: string, raw: unknown, index: number): DesiredItem {
   const known = { id, index, group: '', version: '', kind: '', name: '', namespace: '' };
-  const invalid = (problem: string): InvalidObject => ({ ok: false, ...known, message: `resource "${id}": ${problem}` });
+  const invalid = (problem: string): InvalidObject => ({
+    ok: false,
+    ...known,
+    message: `resource "${id}": ${problem}`,
+  });
   if (!isRecord(raw)) return invalid('object is not a JSON object');
   const apiVersion = raw['apiVersion'];
   const kind = raw['kind'];
@@ -104,7 +119,9 @@ function desiredItem(release: Release, id: string, raw: unknown, index: number):
   if (typeof kind !== 'string' || kind === '') return invalid('object has no kind');
   if (!isRecord(metadata)) return invalid('object has no metadata');
   if (typeof metadata['name'] !== 'string' || metadata['name'] === '') {
-    return invalid(`${kind} has no metadata.name (generateName is not supported: the controller must find the object again)`);
+    return invalid(
+      `${kind} has no metadata.name (generateName is not supported: the controller must find the object again)`,
+    );
   }
   if (metadata['namespace'] !== undefined && typeof metadata['namespace'] !== 'string') {
     return invalid(`${kind}/${metadata['name']}: metadata.namespace is not a string`);
@@ -120,10 +137,10 @@ function desiredItem(release: Release, id: string, raw: unknown, index: number):
   for (const f of SERVER_FIELDS) delete cleanMeta[f];
   const annotations = { ...((metadata['annotations'] as Record<string, string> | undefined) ?? {}) };
   if (release.metadata.name.length > MAX_LABEL_VALUE) annotations[Labels.releaseName] = release.metadata.name;
-  cleanMeta['labels'] = { ...((metadata['labels'] as Record<string, string> | undefined) ?? {}), ...trackingLabels(release, id) };
+  cleanMeta['labels'] = { ...(metadata['labels'] ?? {}), ...trackingLabels(release, id) };
   if (Object.keys(annotations).length > 0) cleanMeta['annotations'] = annotations;
   else delete cleanMeta['annotations'];
-  const object: KubeObject = { ...raw, apiVersion, kind, metadata: cleanMeta as KubeObject['metadata'] };
+  const object: KubeObject = { ...raw, apiVersion, kind, metadata: cleanMeta };
   delete object['status'];
   return {
     ok: true,
@@ -134,7 +151,9 @@ function desiredItem(release: Release, id: string, raw: unknown, index: number):
 }
 
 /** releaseKeyOfObject reads the Release a managed object belongs to from its labels. */
-export function releaseKeyOfObject(obj: KubeObject): { namespace: string; name: string; uid: string } | undefined {
+export function releaseKeyOfObject(
+  obj: KubeObject,
+): { namespace: string; name: string; uid: string } | undefined {
   const labels = obj.metadata.labels ?? {};
   const namespace = labels[Labels.releaseNamespace];
   const name = obj.metadata.annotations?.[Labels.releaseName] ?? labels[Labels.releaseName];
@@ -144,5 +163,7 @@ export function releaseKeyOfObject(obj: KubeObject): { namespace: string; name: 
 
 /** deletionPolicy reads the Release's deletion policy annotation. */
 export function deletionPolicy(release: Release): 'Delete' | 'Orphan' {
-  return release.metadata.annotations?.[Annotations.deletionPolicy]?.toLowerCase() === 'orphan' ? 'Orphan' : 'Delete';
+  return release.metadata.annotations?.[Annotations.deletionPolicy]?.toLowerCase() === 'orphan'
+    ? 'Orphan'
+    : 'Delete';
 }

@@ -9,7 +9,7 @@ import { describeRef } from '../../api/object.ts';
 import { Annotations, ConditionTypes, FINALIZER, Reasons } from '../../api/v1alpha1/constants.ts';
 import type { Release, ReleaseStatus } from '../../api/v1alpha1/schema.ts';
 import type { ResourceInfo } from '../../cluster/discovery.ts';
-import { errorMessage } from '../../runtime/informer.ts';
+import { describeError } from '../../runtime/controller.ts';
 import { deletionPolicy, desiredItems } from './desired.ts';
 import { deleteObjects, isAdoptedNamespace, managedObjects } from './prune.ts';
 import { isResolveFailure, resolveTarget } from './resolve.ts';
@@ -39,7 +39,12 @@ export async function finalizeRelease(ctx: FinalizeContext): Promise<ReconcileRe
   if (!release.metadata.finalizers?.includes(FINALIZER)) return {};
 
   if (deletionPolicy(release) === 'Orphan') {
-    events.emit(release, 'Normal', Reasons.orphaned, `deletion policy Orphan: data-plane objects left in place (annotation ${Annotations.deletionPolicy})`);
+    events.emit(
+      release,
+      'Normal',
+      Reasons.orphaned,
+      `deletion policy Orphan: data-plane objects left in place (annotation ${Annotations.deletionPolicy})`,
+    );
     logger.info('deletion policy Orphan; removing finalizer without cleanup');
     await writer.removeFinalizer(release, signal);
     await ctx.forget();
@@ -64,24 +69,29 @@ export async function finalizeRelease(ctx: FinalizeContext): Promise<ReconcileRe
 
   await setFinalizing(Reasons.cleanupInProgress, CLEANUP_MESSAGE);
   const target = await resolveTarget(release, ctx.reader, ctx.pool);
-  if (isResolveFailure(target)) return fail(`cannot reach the data plane to delete its objects: ${target.message}`);
+  if (isResolveFailure(target))
+    return fail(`cannot reach the data plane to delete its objects: ${target.message}`);
   const { conn } = target;
 
   let left;
   try {
     const gvks = [
-      ...desiredItems(release).filter((i) => i.ok).map((i) => ({ group: i.group, version: i.version, kind: i.kind })),
+      ...desiredItems(release)
+        .filter((i) => i.ok)
+        .map((i) => ({ group: i.group, version: i.version, kind: i.kind })),
       ...(release.status?.resources ?? []).map((r) => ({ group: r.group, version: r.version, kind: r.kind })),
     ];
-    const infos = (await Promise.all(gvks.map((g) => conn.discovery.resolve(g).catch(() => undefined)))).filter(
-      (i): i is ResourceInfo => i !== undefined,
-    );
+    const infos = (
+      await Promise.all(gvks.map((g) => conn.discovery.resolve(g).catch(() => undefined)))
+    ).filter((i): i is ResourceInfo => i !== undefined);
     conn.watches.add(ctx.key, infos);
     await Promise.all(infos.map((info) => conn.watches.informerFor(info)));
-    left = managedObjects(conn, release.metadata.uid ?? '').filter((m) => !isAdoptedNamespace(m.object, m.info));
+    left = managedObjects(conn, release.metadata.uid ?? '').filter(
+      (m) => !isAdoptedNamespace(m.object, m.info),
+    );
     await deleteObjects(conn, left, signal);
   } catch (err) {
-    return fail(`deleting data-plane objects failed: ${errorMessage(err)}`, err);
+    return fail(`deleting data-plane objects failed: ${describeError(err)}`, err);
   }
 
   if (left.length === 0) {
@@ -90,9 +100,15 @@ export async function finalizeRelease(ctx: FinalizeContext): Promise<ReconcileRe
     await ctx.forget();
     return {};
   }
-  const names = left.slice(0, MAX_LISTED).map((m) =>
-    describeRef({ kind: m.info.kind, name: m.object.metadata.name ?? '', namespace: m.object.metadata.namespace }),
-  );
+  const names = left
+    .slice(0, MAX_LISTED)
+    .map((m) =>
+      describeRef({
+        kind: m.info.kind,
+        name: m.object.metadata.name ?? '',
+        namespace: m.object.metadata.namespace,
+      }),
+    );
   const more = left.length > MAX_LISTED ? ` and ${left.length - MAX_LISTED} more` : '';
   await setFinalizing(
     Reasons.cleanupInProgress,

@@ -18,7 +18,11 @@ export interface NamespaceError {
 }
 
 /** createdNamespace is the Namespace object the controller creates for a Release. */
-export function createdNamespace(ctx: Pick<ApplyContext, 'release'>, name: string, environment: string): KubeObject {
+export function createdNamespace(
+  ctx: Pick<ApplyContext, 'release'>,
+  name: string,
+  environment: string,
+): KubeObject {
   const { release } = ctx;
   const tracking = trackingLabels(release, '');
   return {
@@ -39,9 +43,14 @@ export function createdNamespace(ctx: Pick<ApplyContext, 'release'>, name: strin
 }
 
 /** ensureNamespaces creates missing namespaces and returns the error of each one that failed. */
-export async function ensureNamespaces(ctx: ApplyContext, items: ResolvedItem[]): Promise<Map<string, NamespaceError>> {
+export async function ensureNamespaces(
+  ctx: ApplyContext,
+  items: ResolvedItem[],
+): Promise<Map<string, NamespaceError>> {
   const { conn } = ctx;
-  const carried = new Set(items.filter((r) => r.info.group === '' && r.info.kind === 'Namespace').map((r) => r.item.name));
+  const carried = new Set(
+    items.filter((r) => r.info.group === '' && r.info.kind === 'Namespace').map((r) => r.item.name),
+  );
   const needed = new Set(
     items
       .filter((r) => r.info.namespaced && r.item.namespace && !carried.has(r.item.namespace))
@@ -70,7 +79,11 @@ export async function ensureNamespaces(ctx: ApplyContext, items: ResolvedItem[])
 async function ensureNamespace(ctx: ApplyContext, name: string): Promise<void> {
   const { conn, signal } = ctx;
   try {
-    await conn.client.request({ method: 'GET', path: `/api/v1/namespaces/${encodeURIComponent(name)}`, signal });
+    await conn.client.request({
+      method: 'GET',
+      path: `/api/v1/namespaces/${encodeURIComponent(name)}`,
+      signal,
+    });
     return;
   } catch (err) {
     if (!(isKubeApiError(err) && err.isNotFound)) throw err;

@@ -49,7 +49,10 @@ export function staleObjects(managed: ManagedObject[], outcomes: ItemOutcome[]):
   for (const o of outcomes) {
     if (o.state === 'applied' && o.item.ok) {
       const { group } = parseApiVersion(o.item.object.apiVersion);
-      wanted.set(o.item.id, identityOf(group, o.item.kind, o.namespaced === false ? undefined : o.item.namespace, o.item.name));
+      wanted.set(
+        o.item.id,
+        identityOf(group, o.item.kind, o.namespaced === false ? undefined : o.item.namespace, o.item.name),
+      );
     } else {
       protectedIds.add(o.item.id);
     }
@@ -58,13 +61,20 @@ export function staleObjects(managed: ManagedObject[], outcomes: ItemOutcome[]):
     const id = object.metadata.labels?.[Labels.resourceId] ?? '';
     if (protectedIds.has(id)) return false;
     if (isAdoptedNamespace(object, info)) return false;
-    return wanted.get(id) !== identityOf(info.group, info.kind, object.metadata.namespace, object.metadata.name ?? '');
+    return (
+      wanted.get(id) !==
+      identityOf(info.group, info.kind, object.metadata.namespace, object.metadata.name ?? '')
+    );
   });
 }
 
 /** isAdoptedNamespace tells whether a Namespace existed before the Release applied it. */
 export function isAdoptedNamespace(object: KubeObject, info: ResourceInfo): boolean {
-  return info.group === '' && info.kind === 'Namespace' && object.metadata.annotations?.[ADOPTED_ANNOTATION] === 'true';
+  return (
+    info.group === '' &&
+    info.kind === 'Namespace' &&
+    object.metadata.annotations?.[ADOPTED_ANNOTATION] === 'true'
+  );
 }
 
 /** deleteObjects deletes objects in reverse apply order, skipping those already terminating; it returns what it deleted. */

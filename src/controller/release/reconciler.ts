@@ -6,13 +6,18 @@
  */
 import type { Logger } from 'pino';
 import { describeRef } from '../../api/object.ts';
-import { ConditionTypes, Defaults, FINALIZER, Labels, type HealthStatus } from '../../api/v1alpha1/constants.ts';
+import {
+  ConditionTypes,
+  Defaults,
+  FINALIZER,
+  Labels,
+  type HealthStatus,
+} from '../../api/v1alpha1/constants.ts';
 import { parseDuration } from '../../api/v1alpha1/duration.ts';
 import type { Release, ReleaseStatus, ResourceStatus } from '../../api/v1alpha1/schema.ts';
 import type { DataPlaneConnection, DataPlanePool } from '../../cluster/pool.ts';
 import type { ResourceInfo } from '../../cluster/discovery.ts';
 import type { Informer } from '../../runtime/informer.ts';
-import { errorMessage } from '../../runtime/informer.ts';
 import { applyItems, type AppliedRecords } from './apply.ts';
 import type { ReleaseWriter } from './controlplane.ts';
 import { desiredItems, type DesiredItem } from './desired.ts';
@@ -95,7 +100,15 @@ export class ReleaseReconciler {
     let release = this.deps.writer.freshest(cached);
     const logger = this.deps.logger.child({ release: key });
     if (release.metadata.deletionTimestamp) {
-      return finalizeRelease({ ...this.deps, logger, release, key, signal, at: this.now(), forget: () => this.forget(key) });
+      return finalizeRelease({
+        ...this.deps,
+        logger,
+        release,
+        key,
+        signal,
+        at: this.now(),
+        forget: () => this.forget(key),
+      });
     }
     if (!release.metadata.finalizers?.includes(FINALIZER)) {
       release = await this.deps.writer.addFinalizer(release, signal);
@@ -105,7 +118,12 @@ export class ReleaseReconciler {
     const previous: ReleaseStatus = release.status ?? {};
     const target = await resolveTarget(release, this.deps.reader, this.deps.pool);
     if (isResolveFailure(target)) {
-      const status = withConditions(release, { ...previous, observedGeneration: release.metadata.generation }, resolveConditions(target), now);
+      const status = withConditions(
+        release,
+        { ...previous, observedGeneration: release.metadata.generation },
+        resolveConditions(target),
+        now,
+      );
       await this.writeStatus(release, status, signal);
       this.deps.events.emit(release, 'Warning', target.reason, target.message);
       this.observe(key, status);
@@ -114,7 +132,10 @@ export class ReleaseReconciler {
     const { conn } = target;
     const previousDataPlane = this.dataPlaneOf.get(key);
     if (previousDataPlane && previousDataPlane !== conn.key) {
-      logger.warn({ from: previousDataPlane, to: conn.key }, 'Release moved to another data plane; objects on the old one are left in place');
+      logger.warn(
+        { from: previousDataPlane, to: conn.key },
+        'Release moved to another data plane; objects on the old one are left in place',
+      );
       await this.deps.pool.get(previousDataPlane)?.watches.release(key);
     }
     this.dataPlaneOf.set(key, conn.key);
@@ -147,7 +168,12 @@ export class ReleaseReconciler {
     const ready = readyCondition(applied, resources);
     const status = withConditions(
       release,
-      { ...previous, observedGeneration: release.metadata.generation, resources, conditions: removeCondition(previous.conditions, ConditionTypes.finalizing) },
+      {
+        ...previous,
+        observedGeneration: release.metadata.generation,
+        resources,
+        conditions: removeCondition(previous.conditions, ConditionTypes.finalizing),
+      },
       [applied, ready],
       now,
     );
@@ -158,10 +184,14 @@ export class ReleaseReconciler {
 
     const failed = outcomes.filter((o) => o.state === 'failed' || o.state === 'recreating');
     if (failed.length > 0) {
-      throw new ReconcileError(`${failed.length} resource(s) not applied: ${failed.map((o) => o.message).join('; ')}`);
+      throw new ReconcileError(
+        `${failed.length} resource(s) not applied: ${failed.map((o) => o.message).join('; ')}`,
+      );
     }
     const waiting = outcomes.some((o) => o.state === 'waiting');
-    return { requeueAfterMs: this.requeueAfter(release, waiting || isTransitioning(resources)) };
+    const requeueAfterMs = this.requeueAfter(release, waiting || isTransitioning(resources));
+    logger.debug({ resources: outcomes.length, requeueAfterMs: requeueAfterMs ?? null }, 'reconciled');
+    return { requeueAfterMs };
   }
 
   /** forget drops everything remembered about a Release that no longer exists. */
@@ -191,16 +221,26 @@ export class ReleaseReconciler {
     logger: Logger,
   ): Promise<void> {
     // Prune only on a complete picture: every apply answered and every watch listed.
-    if (outcomes.some((o) => o.state === 'failed' || o.state === 'recreating') || !conn.watches.allSynced()) return;
+    if (outcomes.some((o) => o.state === 'failed' || o.state === 'recreating') || !conn.watches.allSynced())
+      return;
     const stale = staleObjects(managedObjects(conn, release.metadata.uid ?? ''), outcomes);
     if (stale.length === 0) return;
     const deleted = await deleteObjects(conn, stale, signal);
     for (const { object, info } of deleted) {
-      const ref = describeRef({ kind: info.kind, name: object.metadata.name ?? '', namespace: object.metadata.namespace });
+      const ref = describeRef({
+        kind: info.kind,
+        name: object.metadata.name ?? '',
+        namespace: object.metadata.namespace,
+      });
       const id = object.metadata.labels?.[Labels.resourceId] ?? '';
       logger.info({ object: ref, id }, 'pruned');
       this.deps.observer?.pruned(conn.key, info.kind);
-      this.deps.events.emit(release, 'Normal', 'Pruned', `deleted ${ref} (resource "${id}" no longer in spec as this object)`);
+      this.deps.events.emit(
+        release,
+        'Normal',
+        'Pruned',
+        `deleted ${ref} (resource "${id}" no longer in spec as this object)`,
+      );
     }
   }
 
@@ -221,8 +261,12 @@ export class ReleaseReconciler {
   private kindsInUse(conn: DataPlaneConnection, outcomes: ItemOutcome[], uid: string): ResourceInfo[] {
     const byKind = new Map<string, ResourceInfo>();
     for (const w of conn.watches.watched()) {
-      const desired = outcomes.some((o) => o.item.ok && o.item.kind === w.info.kind && o.item.group === w.info.group);
-      const leftovers = w.informer.list().some((obj) => obj.metadata.labels?.[Labels.releaseUid] === uid && !desired);
+      const desired = outcomes.some(
+        (o) => o.item.ok && o.item.kind === w.info.kind && o.item.group === w.info.group,
+      );
+      const leftovers = w.informer
+        .list()
+        .some((obj) => obj.metadata.labels?.[Labels.releaseUid] === uid && !desired);
       if (desired || leftovers) byKind.set(`${w.info.group}/${w.info.version}/${w.info.kind}`, w.info);
     }
     return [...byKind.values()];
@@ -235,7 +279,8 @@ export class ReleaseReconciler {
 
   private emitEvents(release: Release, previous: ReleaseStatus, status: ReleaseStatus): void {
     const applied = status.conditions?.find((c) => c.type === ConditionTypes.resourcesApplied);
-    if (applied?.status === 'False') this.deps.events.emit(release, 'Warning', applied.reason, applied.message);
+    if (applied?.status === 'False')
+      this.deps.events.emit(release, 'Warning', applied.reason, applied.message);
     const before = new Map((previous.resources ?? []).map((r) => [r.id, r.healthStatus]));
     for (const r of status.resources ?? []) {
       const was = before.get(r.id);
@@ -251,20 +296,22 @@ export class ReleaseReconciler {
     const readyBefore = previous.conditions?.find((c) => c.type === ConditionTypes.ready);
     const readyNow = status.conditions?.find((c) => c.type === ConditionTypes.ready);
     if (readyNow && (readyBefore?.status !== readyNow.status || readyBefore.reason !== readyNow.reason)) {
-      const type: EventType = readyNow.status === 'True' || readyNow.reason === 'Progressing' ? 'Normal' : 'Warning';
+      const type: EventType =
+        readyNow.status === 'True' || readyNow.reason === 'Progressing' ? 'Normal' : 'Warning';
       this.deps.events.emit(release, type, readyNow.reason, readyNow.message);
     }
   }
 
   private observe(key: string, status: ReleaseStatus): void {
     const ready = status.conditions?.find((c) => c.type === ConditionTypes.ready)?.status ?? 'Unknown';
-    this.deps.observer?.observed(key, ready, (status.resources ?? []).map((r) => r.healthStatus));
+    this.deps.observer?.observed(
+      key,
+      ready,
+      (status.resources ?? []).map((r) => r.healthStatus),
+    );
   }
 
   private now(): Date {
     return this.deps.now?.() ?? new Date();
   }
 }
-
-/** describeError renders an error and its causes for conditions and logs. */
-export const describeError = errorMessage;

@@ -53,8 +53,18 @@ export class ReleaseController {
     this.releaseMetrics = new ReleaseMetrics(options.metrics.registry);
     client.setObserver(this.releaseMetrics.requestObserver('control-plane'));
     const informer = <T extends KubeObject>(plural: string) =>
-      new Informer<T>({ client, path: `/apis/${API_VERSION}/${plural}`, name: `control-plane/${plural}`, logger });
-    this.releases = new Informer<Release>({ client, path: RELEASES_PATH, name: 'control-plane/releases', logger });
+      new Informer<T>({
+        client,
+        path: `/apis/${API_VERSION}/${plural}`,
+        name: `control-plane/${plural}`,
+        logger,
+      });
+    this.releases = new Informer<Release>({
+      client,
+      path: RELEASES_PATH,
+      name: 'control-plane/releases',
+      logger,
+    });
     this.environments = informer<Environment>('environments');
     this.dataPlanes = informer<DataPlane>('dataplanes');
 
@@ -111,7 +121,11 @@ export class ReleaseController {
     for (const i of [this.releases, this.environments, this.dataPlanes]) i.start();
     await Promise.all([this.releases, this.environments, this.dataPlanes].map((i) => i.waitForSync(signal)));
     this.logger.info(
-      { releases: this.releases.size, environments: this.environments.size, dataPlanes: this.dataPlanes.size },
+      {
+        releases: this.releases.size,
+        environments: this.environments.size,
+        dataPlanes: this.dataPlanes.size,
+      },
       'control-plane caches synced; starting workers',
     );
     this.controller.start();
@@ -140,7 +154,9 @@ export class ReleaseController {
       if (type === 'updated' && old && !specOrMetaChanged(old, release)) return;
       this.enqueue(release.metadata.namespace ?? '', release.metadata.name);
     });
-    this.environments.addHandler((_type, env) => this.enqueueForEnvironment(env.metadata.namespace ?? '', env.metadata.name));
+    this.environments.addHandler((_type, env) =>
+      this.enqueueForEnvironment(env.metadata.namespace ?? '', env.metadata.name),
+    );
     this.dataPlanes.addHandler((type, dp) => {
       const ns = dp.metadata.namespace ?? '';
       this.enqueueForDataPlane(ns, dp.metadata.name);
@@ -155,7 +171,8 @@ export class ReleaseController {
 
   private enqueueForEnvironment(namespace: string, environment: string): void {
     for (const r of this.releases.list()) {
-      if (r.metadata.namespace === namespace && r.spec.environmentName === environment) this.enqueue(namespace, r.metadata.name);
+      if (r.metadata.namespace === namespace && r.spec.environmentName === environment)
+        this.enqueue(namespace, r.metadata.name);
     }
   }
 

@@ -49,7 +49,11 @@ export interface ResolveFailure {
 }
 
 /** resourceStatuses builds status.resources in spec order, keeping lastObservedTime when nothing changed. */
-export function resourceStatuses(outcomes: ItemOutcome[], previous: ResourceStatus[] | undefined, now: Date): ResourceStatus[] {
+export function resourceStatuses(
+  outcomes: ItemOutcome[],
+  previous: ResourceStatus[] | undefined,
+  now: Date,
+): ResourceStatus[] {
   const before = new Map((previous ?? []).map((r) => [r.id, r]));
   const entries = outcomes.map((o) => resourceStatus(o, before.get(o.item.id), now));
   return fitBudget(entries);
@@ -58,7 +62,9 @@ export function resourceStatuses(outcomes: ItemOutcome[], previous: ResourceStat
 function resourceStatus(o: ItemOutcome, prev: ResourceStatus | undefined, now: Date): ResourceStatus {
   const { item, live } = o;
   const health: HealthResult =
-    o.state === 'waiting' ? { status: 'Progressing', reason: 'WaitingForCRD', message: o.message ?? '' } : assessHealth(live, now);
+    o.state === 'waiting'
+      ? { status: 'Progressing', reason: 'WaitingForCRD', message: o.message ?? '' }
+      : assessHealth(live, now);
   const namespace = o.namespaced === false ? '' : (live?.metadata.namespace ?? item.namespace);
   const entry: ResourceStatus = {
     id: item.id,
@@ -165,7 +171,13 @@ export function appliedCondition(outcomes: ItemOutcome[]): ConditionInput {
   };
 }
 
-const SEVERITY: Record<HealthStatus, number> = { Degraded: 4, Unknown: 3, Progressing: 2, Suspended: 1, Healthy: 0 };
+const SEVERITY: Record<HealthStatus, number> = {
+  Degraded: 4,
+  Unknown: 3,
+  Progressing: 2,
+  Suspended: 1,
+  Healthy: 0,
+};
 
 /** readyCondition is True when everything is applied and every resource is Healthy or Suspended. */
 export function readyCondition(applied: ConditionInput, resources: ResourceStatus[]): ConditionInput {
@@ -174,7 +186,10 @@ export function readyCondition(applied: ConditionInput, resources: ResourceStatu
     .sort((a, b) => SEVERITY[b.healthStatus] - SEVERITY[a.healthStatus]);
   const worst = bad
     .slice(0, MAX_LISTED)
-    .map((r) => `${describeRef({ kind: r.kind, name: r.name, namespace: r.namespace })}: ${r.healthStatus}${r.message ? ` (${r.message})` : ''}`);
+    .map(
+      (r) =>
+        `${describeRef({ kind: r.kind, name: r.name, namespace: r.namespace })}: ${r.healthStatus}${r.message ? ` (${r.message})` : ''}`,
+    );
   const more = bad.length > MAX_LISTED ? `; and ${bad.length - MAX_LISTED} more` : '';
   if (applied.status !== 'True') {
     return { type: ConditionTypes.ready, status: 'False', reason: applied.reason, message: applied.message };
@@ -184,7 +199,10 @@ export function readyCondition(applied: ConditionInput, resources: ResourceStatu
       type: ConditionTypes.ready,
       status: 'True',
       reason: Reasons.ready,
-      message: resources.length === 0 ? 'no resources' : `all ${resources.length} resources are Healthy or Suspended`,
+      message:
+        resources.length === 0
+          ? 'no resources'
+          : `all ${resources.length} resources are Healthy or Suspended`,
     };
   }
   const degraded = bad.some((r) => r.healthStatus === 'Degraded');
