@@ -4,9 +4,9 @@
  */
 import type { KubeObject } from '../../api/object.ts';
 import { describeRef } from '../../api/object.ts';
-import { ConditionTypes, Reasons, type HealthStatus } from '../../api/v1alpha1/constants.ts';
+import { ConditionTypes, Reasons } from '../../api/v1alpha1/constants.ts';
 import type { Condition, Release, ReleaseStatus, ResourceStatus } from '../../api/v1alpha1/schema.ts';
-import { assessHealth, type HealthResult } from '../../health/index.ts';
+import { assessHealth, compareHealth, isReadyHealth, type HealthResult } from '../../health/index.ts';
 import type { DesiredItem } from './desired.ts';
 import { stableStringify } from './desired.ts';
 
@@ -171,19 +171,11 @@ export function appliedCondition(outcomes: ItemOutcome[]): ConditionInput {
   };
 }
 
-const SEVERITY: Record<HealthStatus, number> = {
-  Degraded: 4,
-  Unknown: 3,
-  Progressing: 2,
-  Suspended: 1,
-  Healthy: 0,
-};
-
 /** readyCondition is True when everything is applied and every resource is Healthy or Suspended. */
 export function readyCondition(applied: ConditionInput, resources: ResourceStatus[]): ConditionInput {
   const bad = resources
-    .filter((r) => r.healthStatus !== 'Healthy' && r.healthStatus !== 'Suspended')
-    .sort((a, b) => SEVERITY[b.healthStatus] - SEVERITY[a.healthStatus]);
+    .filter((r) => !isReadyHealth(r.healthStatus))
+    .sort((a, b) => compareHealth(a.healthStatus, b.healthStatus));
   const worst = bad
     .slice(0, MAX_LISTED)
     .map(
@@ -222,7 +214,7 @@ export function resolveConditions(failure: ResolveFailure): ConditionInput[] {
 
 /** isTransitioning tells whether any resource needs the faster progressingInterval. */
 export function isTransitioning(resources: ResourceStatus[]): boolean {
-  return resources.some((r) => r.healthStatus !== 'Healthy' && r.healthStatus !== 'Suspended');
+  return resources.some((r) => !isReadyHealth(r.healthStatus));
 }
 
 /** statusEquals compares two statuses as JSON, ignoring key order. */
