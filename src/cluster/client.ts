@@ -244,7 +244,7 @@ export class KubeClient {
 
   private async once(req: KubeRequest): Promise<string> {
     const started = performance.now();
-    const timeout = AbortSignal.timeout(req.timeoutMs ?? this.timeoutMs);
+    const timeout = AbortSignal.timeout(Math.ceil(req.timeoutMs ?? this.timeoutMs));
     const signal = req.signal ? AbortSignal.any([req.signal, timeout]) : timeout;
     let code = '0';
     try {

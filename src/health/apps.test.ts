@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import type { KubeObject } from '../api/object.ts';
 import type { HealthStatus } from '../api/v1alpha1/constants.ts';
@@ -26,6 +27,14 @@ function runTable(check: HealthCheck, rows: Row[]): void {
       else if (row.message) assert.match(result.message, row.message);
     });
   }
+}
+// Objects captured from the full-mode test bed (test/health/capture-fixtures.ts); `now` is the capture time.
+function captured(file: string): { obj: KubeObject; now: Date } {
+  const fixture = JSON.parse(readFileSync(new URL(`./testdata/${file}`, import.meta.url), 'utf8')) as {
+    capturedAt: string;
+    object: KubeObject;
+  };
+  return { obj: fixture.object, now: new Date(fixture.capturedAt) };
 }
 
 // Shaped like `kubectl get deploy -o json` from a 1.31 cluster.
@@ -379,6 +388,34 @@ void describe('deploymentHealth', () => {
       reason: 'ReplicasAvailable',
       message: '1/1 replicas available',
     },
+    {
+      name: 'captured: new Deployment whose ready pods wait out minReadySeconds is Progressing',
+      ...captured('deployment-new-unavailable.json'),
+      status: 'Progressing',
+      reason: 'ReplicasUnavailable',
+      message: '0/2 replicas available',
+    },
+    {
+      name: 'captured: rolling update with one new pod surged is Progressing',
+      ...captured('deployment-rolling-update.json'),
+      status: 'Progressing',
+      reason: 'ReplicasNotUpdated',
+      message: '1/2 replicas updated',
+    },
+    {
+      name: 'captured: finished rollout is Healthy',
+      ...captured('deployment-complete.json'),
+      status: 'Healthy',
+      reason: 'ReplicasAvailable',
+      message: '2/2 replicas available',
+    },
+    {
+      name: 'captured: unschedulable pods past progressDeadlineSeconds are Degraded',
+      ...captured('deployment-progress-deadline-exceeded.json'),
+      status: 'Degraded',
+      reason: 'ProgressDeadlineExceeded',
+      message: /has timed out progressing/,
+    },
   ]);
 });
 
@@ -497,6 +534,13 @@ void describe('statefulSetHealth', () => {
       reason: 'ExtraReplicas',
       message: '1 extra replica pending termination',
     },
+    {
+      name: 'captured: ready StatefulSet is Healthy',
+      ...captured('statefulset-ready.json'),
+      status: 'Healthy',
+      reason: 'ReplicasAvailable',
+      message: '2/2 replicas ready',
+    },
   ]);
 });
 
@@ -578,6 +622,13 @@ void describe('daemonSetHealth', () => {
       status: 'Healthy',
       reason: 'ReplicasAvailable',
       message: 'no nodes are eligible to run the pods',
+    },
+    {
+      name: 'captured: DaemonSet on the kwok node is Healthy',
+      ...captured('daemonset-ready.json'),
+      status: 'Healthy',
+      reason: 'ReplicasAvailable',
+      message: '1/1 pods available',
     },
   ]);
 });
@@ -667,6 +718,13 @@ void describe('replicaSetHealth', () => {
       status: 'Progressing',
       reason: 'ExtraReplicas',
       message: '2 extra replicas pending termination',
+    },
+    {
+      name: 'captured: the available ReplicaSet of a Deployment is Healthy',
+      ...captured('replicaset-available.json'),
+      status: 'Healthy',
+      reason: 'ReplicasAvailable',
+      message: '2/2 replicas available',
     },
   ]);
 });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import type { KubeObject } from '../api/object.ts';
 import type { HealthStatus } from '../api/v1alpha1/constants.ts';
@@ -25,6 +26,14 @@ function runTable(check: HealthCheck, rows: Row[]): void {
       else if (row.message) assert.match(result.message, row.message);
     });
   }
+}
+// Objects captured from the full-mode test bed (test/health/capture-fixtures.ts); `now` is the capture time.
+function captured(file: string): { obj: KubeObject; now: Date } {
+  const fixture = JSON.parse(readFileSync(new URL(`./testdata/${file}`, import.meta.url), 'utf8')) as {
+    capturedAt: string;
+    object: KubeObject;
+  };
+  return { obj: fixture.object, now: new Date(fixture.capturedAt) };
 }
 
 function job(status: Record<string, unknown>, spec: Record<string, unknown> = {}): KubeObject {
@@ -188,6 +197,27 @@ void describe('jobHealth', () => {
       reason: 'Running',
       message: '3 active, 2 succeeded',
     },
+    {
+      name: 'captured: Job whose pod cannot be scheduled is Progressing',
+      obj: captured('job-active.json').obj,
+      status: 'Progressing',
+      reason: 'Running',
+      message: '1 active, 0/1 succeeded',
+    },
+    {
+      name: 'captured: completed Job is Healthy',
+      obj: captured('job-complete.json').obj,
+      status: 'Healthy',
+      reason: 'Complete',
+      message: 'completed: 1/1 succeeded',
+    },
+    {
+      name: 'captured: Job past its backoff limit (FailureTarget and Failed) is Degraded',
+      obj: captured('job-failed.json').obj,
+      status: 'Degraded',
+      reason: 'BackoffLimitExceeded',
+      message: 'Job has reached the specified backoff limit',
+    },
   ]);
 });
 
@@ -263,6 +293,13 @@ void describe('cronJobHealth', () => {
       status: 'Progressing',
       reason: 'JobActive',
       message: 'job running: report-29143200',
+    },
+    {
+      name: 'captured: CronJob after a successful run is Healthy',
+      obj: captured('cronjob-last-run-succeeded.json').obj,
+      status: 'Healthy',
+      reason: 'LastRunSucceeded',
+      message: /^last run succeeded at /,
     },
   ]);
 });

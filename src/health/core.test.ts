@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import type { KubeObject } from '../api/object.ts';
 import type { HealthStatus } from '../api/v1alpha1/constants.ts';
@@ -26,6 +27,14 @@ function runTable(check: HealthCheck, rows: Row[]): void {
       else if (row.message) assert.match(result.message, row.message);
     });
   }
+}
+// Objects captured from the full-mode test bed (test/health/capture-fixtures.ts); `now` is the capture time.
+function captured(file: string): { obj: KubeObject; now: Date } {
+  const fixture = JSON.parse(readFileSync(new URL(`./testdata/${file}`, import.meta.url), 'utf8')) as {
+    capturedAt: string;
+    object: KubeObject;
+  };
+  return { obj: fixture.object, now: new Date(fixture.capturedAt) };
 }
 
 function pod(status: Record<string, unknown>, spec: Record<string, unknown> = {}): KubeObject {
@@ -444,6 +453,20 @@ void describe('podHealth', () => {
       status: 'Degraded',
       reason: 'ErrImagePull',
       message: /^.{199}…$/,
+    },
+    {
+      name: 'captured: ready Pod on the kwok node is Healthy',
+      ...captured('pod-ready.json'),
+      status: 'Healthy',
+      reason: 'PodReady',
+      message: '1/1 containers ready',
+    },
+    {
+      name: 'captured: Pod no node can take is Progressing',
+      ...captured('pod-unschedulable.json'),
+      status: 'Progressing',
+      reason: 'Unschedulable',
+      message: /^unschedulable: 0\/1 nodes are available/,
     },
   ]);
 });

@@ -326,7 +326,7 @@ export class LeaderElector {
     const budgetMs = this.leading
       ? Math.max(1, this.lastRenewMs + this.renewDeadlineMs - this.now())
       : this.renewDeadlineMs;
-    const signal = AbortSignal.any([runSignal, AbortSignal.timeout(budgetMs)]);
+    const signal = AbortSignal.any([runSignal, AbortSignal.timeout(Math.max(1, Math.ceil(budgetMs)))]);
     const request = { signal, timeoutMs: budgetMs, retries: 0 };
 
     // Fast path: while we lead, write the renewal over the lease we last wrote, saving a GET.

@@ -4,25 +4,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdtempSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { eventually } from './eventually.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-
-/** freePort returns a TCP port on 127.0.0.1 that was free a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const server = createServer();
-    server.once('error', rej);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => res(port));
-    });
-  });
-}
 
 /** ControllerOptions configures a controller process. */
 export interface ControllerOptions {
@@ -38,10 +24,12 @@ export class ControllerProcess {
   private exited: Promise<number | null>;
   private exitCode: number | null | undefined;
 
+  /** metricsPort and probePort are read from the controller's log once it listens (it binds port 0). */
+  metricsPort = 0;
+  probePort = 0;
+
   private constructor(
     readonly child: ChildProcess,
-    readonly metricsPort: number,
-    readonly probePort: number,
     readonly logPath: string,
   ) {
     this.exited = new Promise((res) =>
@@ -54,8 +42,6 @@ export class ControllerProcess {
 
   /** start spawns the controller and waits until it is ready. */
   static async start(options: ControllerOptions): Promise<ControllerProcess> {
-    const metricsPort = await freePort();
-    const probePort = await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'rc-controller-'));
     const logPath = join(dir, 'controller.log');
     const log = createWriteStream(logPath);
@@ -66,8 +52,9 @@ export class ControllerProcess {
         'tsx',
         join(ROOT, 'src/main.ts'),
         `--kubeconfig=${options.kubeconfig}`,
-        `--metrics-bind-address=127.0.0.1:${metricsPort}`,
-        `--health-probe-bind-address=127.0.0.1:${probePort}`,
+        // Port 0: the kernel picks free ports, so parallel test processes never collide.
+        '--metrics-bind-address=127.0.0.1:0',
+        '--health-probe-bind-address=127.0.0.1:0',
         '--log-level=debug',
         '--dataplane-timeout=5s',
         ...(options.args ?? []),
@@ -76,15 +63,27 @@ export class ControllerProcess {
     );
     child.stdout?.pipe(log);
     child.stderr?.pipe(log);
-    const proc = new ControllerProcess(child, metricsPort, probePort, logPath);
+    const proc = new ControllerProcess(child, logPath);
     // A test that fails before stopping its controller must not leave it running.
     process.once('exit', () => child.kill('SIGKILL'));
+    await eventually(
+      () => {
+        if (proc.exitCode !== undefined) throw new Error(`controller exited with ${proc.exitCode}:\n${proc.logTail()}`);
+        const port = (msg: string) => {
+          const line = proc.logLines().find((l) => l['msg'] === msg);
+          return (line?.['address'] as { port?: number } | undefined)?.port ?? 0;
+        };
+        proc.metricsPort = port('serving metrics');
+        proc.probePort = port('serving health probes');
+        return proc.metricsPort > 0 && proc.probePort > 0;
+      },
+      { timeoutMs: 60_000, description: 'the controller to listen' },
+    );
     if (options.waitReady ?? true) {
       await eventually(
         async () => {
-          if (proc.exitCode !== undefined)
-            throw new Error(`controller exited with ${proc.exitCode}:\n${proc.logTail()}`);
-          const res = await fetch(`http://127.0.0.1:${probePort}/readyz`);
+          if (proc.exitCode !== undefined) throw new Error(`controller exited with ${proc.exitCode}:\n${proc.logTail()}`);
+          const res = await fetch(`http://127.0.0.1:${proc.probePort}/readyz`);
           return res.status === 200;
         },
         { timeoutMs: 60_000, description: 'the controller to be ready' },

@@ -1,0 +1,111 @@
+/**
+ * Leader election and shutdown: with two controllers only the Lease holder reconciles; killing it
+ * hands over within the lease duration; SIGTERM releases the Lease so a standby takes over at once,
+ * and the process exits 0.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { downOwnClusters, testClusters, type TestClusters } from '../support/clusters.ts';
+import { ControllerProcess, metricValue } from '../support/controller.ts';
+import { eventually } from '../support/eventually.ts';
+import { condition, configMap, createOrg, getRelease, installCRDs, releaseObject, uniqueName, type Org } from '../support/fixtures.ts';
+import { TestKube } from '../support/kube.ts';
+
+interface Lease {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string };
+  spec?: { holderIdentity?: string; leaseTransitions?: number };
+}
+
+describe('leader election', () => {
+  let clusters: TestClusters;
+  let cp: TestKube;
+  let org: Org;
+  const running: ControllerProcess[] = [];
+
+  before(async () => {
+    clusters = await testClusters();
+    cp = new TestKube(clusters.cp);
+    await installCRDs(cp);
+    org = await createOrg(cp, clusters.dp);
+  });
+  after(async () => {
+    await Promise.all(running.map((c) => c.kill()));
+    await cp?.close();
+    await downOwnClusters();
+  });
+
+  const start = async (leaseId: string) => {
+    const c = await ControllerProcess.start({
+      kubeconfig: clusters.cp.kubeconfigPath,
+      args: [
+        '--leader-elect',
+        `--leader-election-id=${leaseId}`,
+        '--leader-election-namespace=default',
+        '--leader-elect-lease-duration=4s',
+        '--leader-elect-renew-deadline=3s',
+        '--leader-elect-retry-period=500ms',
+      ],
+    });
+    running.push(c);
+    return c;
+  };
+  const leader = async (leaseId: string, candidates: ControllerProcess[]) => {
+    const holder = (await cp.get<Lease>('coordination.k8s.io/v1', 'Lease', 'default', leaseId))?.spec?.holderIdentity;
+    for (const c of candidates) {
+      if (metricValue(await c.metrics(), 'leader_election_master_status') === 1) return { holder, process: c };
+    }
+    return { holder, process: undefined };
+  };
+  const reconcilesOf = (c: ControllerProcess, key: string) =>
+    c.logLines().filter((l) => l['msg'] === 'reconciled' && l['release'] === key).length;
+
+  test('only the leader reconciles; killing it hands over within the lease duration', async () => {
+    const leaseId = uniqueName('lease');
+    const a = await start(leaseId);
+    const b = await start(leaseId);
+    const first = await eventually(async () => {
+      const l = await leader(leaseId, [a, b]);
+      assert.ok(l.process && l.holder, 'one process leads and holds the Lease');
+      return l.process;
+    });
+    const standby = first === a ? b : a;
+    assert.equal(metricValue(await standby.metrics(), 'leader_election_master_status'), 0);
+
+    const name = uniqueName('rel');
+    await cp.create(releaseObject(org, name, [configMap('cm', uniqueName('le'), 'c')], { interval: '500ms', progressingInterval: '500ms' }));
+    const key = `${org.namespace}/${name}`;
+    await eventually(() => reconcilesOf(first, key) >= 3, { description: 'the leader to reconcile' });
+    assert.equal(reconcilesOf(standby, key), 0, 'the standby must not reconcile');
+
+    await first.kill();
+    const killedAt = Date.now();
+    await eventually(() => reconcilesOf(standby, key) >= 1, { timeoutMs: 20_000, description: 'the standby to take over' });
+    const tookOver = Date.now() - killedAt;
+    assert.ok(tookOver < 15_000, `takeover took ${tookOver} ms`);
+    assert.equal(condition(await getRelease(cp, org.namespace, name), 'Ready')?.status, 'True');
+  });
+
+  test('SIGTERM releases the Lease so a standby takes over at once, and exits 0', async () => {
+    const leaseId = uniqueName('lease');
+    const a = await start(leaseId);
+    const b = await start(leaseId);
+    const first = await eventually(async () => {
+      const l = await leader(leaseId, [a, b]);
+      assert.ok(l.process);
+      return l.process;
+    });
+    const standby = first === a ? b : a;
+    assert.equal(await first.stop('SIGTERM'), 0, 'graceful shutdown exits 0');
+    const lease = await cp.get<Lease>('coordination.k8s.io/v1', 'Lease', 'default', leaseId);
+    assert.ok(lease);
+    await eventually(async () => assert.equal(metricValue(await standby.metrics(), 'leader_election_master_status'), 1), {
+      // Released leases last 1 s; the standby retries every 500 ms.
+      timeoutMs: 3_000,
+      description: 'the standby to lead right after the release',
+    });
+    const lines = first.logLines().map((l) => l['msg']);
+    assert.ok(lines.includes('shutdown complete'), 'the log says the shutdown completed');
+  });
+});
