@@ -27,6 +27,27 @@ export default tseslint.config(
     },
   },
   {
+    // Node's assert builds the message of a bare assert.ok(x) by re-parsing the test's source,
+    // which for TypeScript files can block the event loop for tens of seconds: always say why.
+    files: ['**/*.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector:
+            "CallExpression[callee.object.name='assert'][callee.property.name='ok'][arguments.length<2]",
+          message:
+            'Give assert.ok a message (a bare assert.ok re-parses the TypeScript source and can stall for seconds).',
+        },
+        {
+          selector: "CallExpression[callee.name='assert'][arguments.length<2]",
+          message:
+            'Give assert a message (a bare assert re-parses the TypeScript source and can stall for seconds).',
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.js'],
     ...tseslint.configs.disableTypeChecked,
   },

@@ -5,6 +5,9 @@
 #   testbed/build.sh            build once, then reuse the cached folder
 #   KUBEBUILDER_ASSETS=DIR ...  use prebuilt binaries in DIR instead (envtest convention; no Go)
 #
+# It also builds helm (testbed/helm, its own Go module) into the same folder, for the chart tests.
+# With KUBEBUILDER_ASSETS nothing is built: testbed/helm.ts then takes DIR/helm, else helm on PATH.
+#
 # The cache lives outside the repository, in
 #   ${TESTBED_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/release-controller-testbed}/<key>/bin
 # where <key> names the Kubernetes, etcd and kwok versions, the Go version and the go.sum hashes,
@@ -15,7 +18,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 k8s_version=v1.36.3
 kwok_version=v0.8.0
-required=(kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwok)
+required=(kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwok helm)
 
 fail() {
   printf 'testbed: %s\n' "$*" >&2
@@ -38,7 +41,7 @@ command -v flock >/dev/null 2>&1 || fail "flock (util-linux) is required to seri
 
 export GOTOOLCHAIN=local GOFLAGS="${GOFLAGS:-} -modcacherw -buildvcs=false" CGO_ENABLED=0
 go_version=$(go env GOVERSION)
-sum_hash=$(cat "$here/go.sum" "$here/kwok/go.sum" | sha256sum | cut -c1-12)
+sum_hash=$(cat "$here/go.sum" "$here/kwok/go.sum" "$here/helm/go.sum" | sha256sum | cut -c1-12)
 etcd_version=$(cd "$here" && go list -m -f '{{.Version}}' go.etcd.io/etcd/server/v3)
 key="k8s-${k8s_version}_etcd-${etcd_version}_kwok-${kwok_version}_${go_version}_${sum_hash}"
 root="${TESTBED_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/release-controller-testbed}"
@@ -96,6 +99,20 @@ cp "$stages/node/fast/node-initialize.yaml" \
   "$stages/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml" \
   "$stages/pod/fast/pod-ready.yaml" "$stages/pod/fast/pod-complete.yaml" "$stages/pod/fast/pod-delete.yaml" \
   "$tmp/bin/kwok-stages/" || fail "kwok stage files not found under $stages"
+
+cd "$here/helm"
+helm_version=$(go list -m -f '{{.Version}}' helm.sh/helm/v3)
+client_go=$(go list -m -f '{{.Version}}' k8s.io/client-go)
+client_go_minor=${client_go#v0.}
+client_go_minor=${client_go_minor%%.*}
+# As helm's Makefile: its version, and the Kubernetes version `helm template`/`lint` assume by default.
+helm_ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=$helm_version \
+-X helm.sh/helm/v3/internal/version.gitTreeState=clean"
+for pkg in lint/rules chartutil; do
+  helm_ldflags+=" -X helm.sh/helm/v3/pkg/$pkg.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/$pkg.k8sVersionMinor=$client_go_minor"
+done
+step "download helm modules" go mod download
+step "build helm" go build -trimpath -ldflags "$helm_ldflags" -o "$tmp/bin/helm" helm.sh/helm/v3/cmd/helm
 chmod -R u+w "$tmp"
 
 for b in "${required[@]}"; do
@@ -103,6 +120,7 @@ for b in "${required[@]}"; do
 done
 "$tmp/bin/kube-apiserver" --version >&2
 "$tmp/bin/etcd" --version | head -1 >&2
+"$tmp/bin/helm" version --short >&2
 touch "$tmp/bin/.complete"
 rm -rf "$dest"
 mv "$tmp" "$dest"

@@ -218,6 +218,21 @@ void describe('jobHealth', () => {
       reason: 'BackoffLimitExceeded',
       message: 'Job has reached the specified backoff limit',
     },
+    {
+      name: 'captured: FailureTarget before the Job controller sets Failed is Degraded already',
+      obj: captured('job-failure-target.json').obj,
+      status: 'Degraded',
+      reason: 'BackoffLimitExceeded',
+      message: 'Job has reached the specified backoff limit',
+    },
+    {
+      // The pod is still in uncountedTerminatedPods, so `succeeded` reads 0 for a moment.
+      name: 'captured: SuccessCriteriaMet before the Job controller sets Complete is Healthy already',
+      obj: captured('job-success-criteria-met.json').obj,
+      status: 'Healthy',
+      reason: 'Complete',
+      message: 'completed: 0/1 succeeded',
+    },
   ]);
 });
 

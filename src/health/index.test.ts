@@ -291,7 +291,7 @@ void describe('result helpers', () => {
   void test('truncateMessage caps at MAX_MESSAGE_LENGTH with an ellipsis', () => {
     const out = truncateMessage('y'.repeat(500));
     assert.equal(out.length, MAX_MESSAGE_LENGTH);
-    assert.ok(out.endsWith('…'));
+    assert.ok(out.endsWith('…'), 'expected out.endsWith("…")');
   });
   void test('reasonOr keeps CamelCase reasons and replaces free text', () => {
     assert.equal(reasonOr('BackoffLimitExceeded', 'JobFailed'), 'BackoffLimitExceeded');

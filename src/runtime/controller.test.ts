@@ -231,7 +231,10 @@ void describe('Controller', () => {
     await stopped;
     assert.equal(abortedAt, 1_000);
     assert.deepEqual(h.errors, []);
-    assert.ok(h.logs.some((l) => l['msg'] === 'reconcile aborted by shutdown'));
+    assert.ok(
+      h.logs.some((l) => l['msg'] === 'reconcile aborted by shutdown'),
+      'expected h.logs.some((l) => l["msg"] === "reconcile aborted by shutdown")',
+    );
   });
 
   void it('stop abandons a reconcile that ignores its signal', async () => {
@@ -244,7 +247,10 @@ void describe('Controller', () => {
     await advance(1_100);
     await stopped;
     assert.equal(done, true);
-    assert.ok(h.logs.some((l) => String(l['msg']).startsWith('abandoning')));
+    assert.ok(
+      h.logs.some((l) => String(l['msg']).startsWith('abandoning')),
+      'expected h.logs.some((l) => String(l["msg"]).startsWith("abandoning"))',
+    );
   });
 
   void it('rejects a bad concurrency and a second start', () => {

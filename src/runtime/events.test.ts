@@ -188,10 +188,13 @@ void describe('EventRecorder', () => {
     recorder(sink).normal({ apiVersion: 'v1', kind: 'Namespace', name: 'org' }, 'Created', 'é'.repeat(2_000));
     await settle();
     const call = sink.calls[0];
-    assert.ok(call?.op === 'create');
+    assert.ok(call?.op === 'create', 'expected call?.op === "create"');
     assert.equal(call.event.metadata.namespace, 'default');
-    assert.ok(Buffer.byteLength(call.event.note) <= NOTE_MAX_BYTES);
-    assert.ok(call.event.note.endsWith('...'));
+    assert.ok(
+      Buffer.byteLength(call.event.note) <= NOTE_MAX_BYTES,
+      'expected Buffer.byteLength(call.event.note) <= NOTE_MAX_BYTES',
+    );
+    assert.ok(call.event.note.endsWith('...'), 'expected call.event.note.endsWith("...")');
   });
 
   void it('close drops pending updates and waits for writes in flight', async () => {

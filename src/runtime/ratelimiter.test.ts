@@ -41,7 +41,7 @@ void describe('ExponentialRateLimiter', () => {
       jitter: 0.2,
       random: () => 0,
     });
-    assert.ok(Math.abs(low.when('a') - 800.2) < 0.01);
+    assert.ok(Math.abs(low.when('a') - 800.2) < 0.01, 'expected Math.abs(low.when("a") - 800.2) < 0.01');
     assert.equal(high.when('a'), 1_000);
   });
 

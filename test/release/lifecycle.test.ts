@@ -95,8 +95,11 @@ describe('Release lifecycle', () => {
       },
     );
     assert.equal(service!.healthStatus, 'Healthy');
-    assert.ok(['Progressing', 'Healthy', 'Degraded'].includes(deployment!.healthStatus));
-    assert.ok(deployment!.lastObservedTime);
+    assert.ok(
+      ['Progressing', 'Healthy', 'Degraded'].includes(deployment!.healthStatus),
+      'expected ["Progressing", "Healthy", "Degraded"].includes(deployment!.healthStatus)',
+    );
+    assert.ok(deployment!.lastObservedTime, 'expected deployment!.lastObservedTime');
     assert.ok(service!.status !== undefined, 'the live status of the Service is copied');
 
     const live = await dp.get('apps/v1', 'Deployment', target, 'customer-service');
@@ -113,7 +116,10 @@ describe('Release lifecycle', () => {
       },
     );
     const fresh = await getRelease(cp, org.namespace, release.metadata.name);
-    assert.ok(fresh?.metadata.finalizers?.includes(FINALIZER));
+    assert.ok(
+      fresh?.metadata.finalizers?.includes(FINALIZER),
+      'expected fresh?.metadata.finalizers?.includes(FINALIZER)',
+    );
 
     const ns = await dp.get('v1', 'Namespace', undefined, target);
     assert.equal(ns?.metadata.labels?.[Labels.createdBy], 'release-controller');
@@ -180,7 +186,10 @@ describe('Release lifecycle', () => {
               .data['key'],
           'changed',
         );
-        assert.ok(await dp.get('v1', 'Secret', target, 'cm-a'));
+        assert.ok(
+          await dp.get('v1', 'Secret', target, 'cm-a'),
+          'expected await dp.get("v1", "Secret", target, "cm-a")',
+        );
       },
       { description: 'the edit, the prune and the rename on the data plane' },
     );

@@ -131,7 +131,10 @@ describe('Release resolution', () => {
     await eventually(async () =>
       assert.equal(condition(await getRelease(cp, namespace, name), 'Ready')?.status, 'True'),
     );
-    assert.ok(await dp.get('v1', 'ConfigMap', target, 'c'));
+    assert.ok(
+      await dp.get('v1', 'ConfigMap', target, 'c'),
+      'expected await dp.get("v1", "ConfigMap", target, "c")',
+    );
   });
 
   test('interval 0s stops timed requeues; a short interval keeps reconciling', async () => {

@@ -5,18 +5,23 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { KubeObject } from '../../src/api/object.ts';
 import { downOwnClusters, testClusters, type TestClusters } from '../support/clusters.ts';
 import { ControllerProcess, metricValue } from '../support/controller.ts';
 import { eventually } from '../support/eventually.ts';
-import { condition, configMap, createOrg, getRelease, installCRDs, releaseObject, uniqueName, type Org } from '../support/fixtures.ts';
+import {
+  condition,
+  configMap,
+  createOrg,
+  getRelease,
+  installCRDs,
+  releaseObject,
+  uniqueName,
+  type Org,
+} from '../support/fixtures.ts';
 import { TestKube } from '../support/kube.ts';
 
-interface Lease {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string };
-  spec?: { holderIdentity?: string; leaseTransitions?: number };
-}
+type Lease = KubeObject & { spec?: { holderIdentity?: string; leaseTransitions?: number } };
 
 describe('leader election', () => {
   let clusters: TestClusters;
@@ -52,9 +57,11 @@ describe('leader election', () => {
     return c;
   };
   const leader = async (leaseId: string, candidates: ControllerProcess[]) => {
-    const holder = (await cp.get<Lease>('coordination.k8s.io/v1', 'Lease', 'default', leaseId))?.spec?.holderIdentity;
+    const holder = (await cp.get<Lease>('coordination.k8s.io/v1', 'Lease', 'default', leaseId))?.spec
+      ?.holderIdentity;
     for (const c of candidates) {
-      if (metricValue(await c.metrics(), 'leader_election_master_status') === 1) return { holder, process: c };
+      if (metricValue(await c.metrics(), 'leader_election_master_status') === 1)
+        return { holder, process: c };
     }
     return { holder, process: undefined };
   };
@@ -74,14 +81,22 @@ describe('leader election', () => {
     assert.equal(metricValue(await standby.metrics(), 'leader_election_master_status'), 0);
 
     const name = uniqueName('rel');
-    await cp.create(releaseObject(org, name, [configMap('cm', uniqueName('le'), 'c')], { interval: '500ms', progressingInterval: '500ms' }));
+    await cp.create(
+      releaseObject(org, name, [configMap('cm', uniqueName('le'), 'c')], {
+        interval: '500ms',
+        progressingInterval: '500ms',
+      }),
+    );
     const key = `${org.namespace}/${name}`;
     await eventually(() => reconcilesOf(first, key) >= 3, { description: 'the leader to reconcile' });
     assert.equal(reconcilesOf(standby, key), 0, 'the standby must not reconcile');
 
     await first.kill();
     const killedAt = Date.now();
-    await eventually(() => reconcilesOf(standby, key) >= 1, { timeoutMs: 20_000, description: 'the standby to take over' });
+    await eventually(() => reconcilesOf(standby, key) >= 1, {
+      timeoutMs: 20_000,
+      description: 'the standby to take over',
+    });
     const tookOver = Date.now() - killedAt;
     assert.ok(tookOver < 15_000, `takeover took ${tookOver} ms`);
     assert.equal(condition(await getRelease(cp, org.namespace, name), 'Ready')?.status, 'True');
@@ -93,18 +108,21 @@ describe('leader election', () => {
     const b = await start(leaseId);
     const first = await eventually(async () => {
       const l = await leader(leaseId, [a, b]);
-      assert.ok(l.process);
+      assert.ok(l.process, 'expected l.process');
       return l.process;
     });
     const standby = first === a ? b : a;
     assert.equal(await first.stop('SIGTERM'), 0, 'graceful shutdown exits 0');
     const lease = await cp.get<Lease>('coordination.k8s.io/v1', 'Lease', 'default', leaseId);
-    assert.ok(lease);
-    await eventually(async () => assert.equal(metricValue(await standby.metrics(), 'leader_election_master_status'), 1), {
-      // Released leases last 1 s; the standby retries every 500 ms.
-      timeoutMs: 3_000,
-      description: 'the standby to lead right after the release',
-    });
+    assert.ok(lease, 'expected lease');
+    await eventually(
+      async () => assert.equal(metricValue(await standby.metrics(), 'leader_election_master_status'), 1),
+      {
+        // Released leases last 1 s; the standby retries every 500 ms.
+        timeoutMs: 3_000,
+        description: 'the standby to lead right after the release',
+      },
+    );
     const lines = first.logLines().map((l) => l['msg']);
     assert.ok(lines.includes('shutdown complete'), 'the log says the shutdown completed');
   });

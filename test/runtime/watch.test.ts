@@ -11,7 +11,16 @@ import type { Cluster } from '../../testbed/cluster.ts';
 import { downOwnClusters, ownCluster, testClusters } from '../support/clusters.ts';
 import { ControllerProcess, metricValue } from '../support/controller.ts';
 import { eventually } from '../support/eventually.ts';
-import { condition, configMap, createOrg, getRelease, installCRDs, releaseObject, uniqueName, type Org } from '../support/fixtures.ts';
+import {
+  condition,
+  configMap,
+  createOrg,
+  getRelease,
+  installCRDs,
+  releaseObject,
+  uniqueName,
+  type Org,
+} from '../support/fixtures.ts';
 import { TestKube } from '../support/kube.ts';
 
 const HOUR = { interval: '1h', progressingInterval: '1h' };
@@ -54,12 +63,21 @@ describe('watch-driven reconciles', () => {
       assert.equal(r?.status?.resources?.[0]?.healthStatus, 'Progressing');
       assert.equal(condition(r, 'Ready')?.reason, 'Progressing');
     });
-    await dp.patch('v1', 'Service', target, 'web', { status: { loadBalancer: { ingress: [{ ip: '192.0.2.10' }] } } }, { subresource: 'status' });
+    await dp.patch(
+      'v1',
+      'Service',
+      target,
+      'web',
+      { status: { loadBalancer: { ingress: [{ ip: '192.0.2.10' }] } } },
+      { subresource: 'status' },
+    );
     await eventually(
       async () => {
         const r = await getRelease(cp, org.namespace, name);
         assert.equal(r?.status?.resources?.[0]?.healthStatus, 'Healthy');
-        assert.deepEqual((r?.status?.resources?.[0]?.status as { loadBalancer?: unknown })?.loadBalancer, { ingress: [{ ip: '192.0.2.10', ipMode: 'VIP' }] });
+        assert.deepEqual((r?.status?.resources?.[0]?.status as { loadBalancer?: unknown })?.loadBalancer, {
+          ingress: [{ ip: '192.0.2.10', ipMode: 'VIP' }],
+        });
         assert.equal(condition(r, 'Ready')?.status, 'True');
       },
       { timeoutMs: 10_000, description: 'the new Service status in the Release (intervals are 1h)' },
@@ -70,26 +88,42 @@ describe('watch-driven reconciles', () => {
     const target = uniqueName('drift');
     const name = uniqueName('rel');
     await cp.create(releaseObject(org, name, [configMap('cm', target, 'settings', { mode: 'safe' })], HOUR));
-    await eventually(async () => assert.ok(await dp.get('v1', 'ConfigMap', target, 'settings')));
+    await eventually(async () =>
+      assert.ok(await dp.get('v1', 'ConfigMap', target, 'settings'), 'the ConfigMap is applied'),
+    );
 
     await dp.delete('v1', 'ConfigMap', target, 'settings');
-    await eventually(async () => assert.ok(await dp.get('v1', 'ConfigMap', target, 'settings')), {
-      timeoutMs: 10_000,
-      description: 'the deleted ConfigMap to come back',
-    });
+    await eventually(
+      async () =>
+        assert.ok(
+          await dp.get('v1', 'ConfigMap', target, 'settings'),
+          'expected await dp.get("v1", "ConfigMap", target, "settings")',
+        ),
+      {
+        timeoutMs: 10_000,
+        description: 'the deleted ConfigMap to come back',
+      },
+    );
 
     // kubectl edit takes the field from our manager; the controller takes it back.
     await dp.patch('v1', 'ConfigMap', target, 'settings', { data: { mode: 'unsafe' } });
     await eventually(
       async () => {
-        const cm = (await dp.get('v1', 'ConfigMap', target, 'settings')) as (KubeObject & { data?: Record<string, string> }) | undefined;
+        const cm = await dp.get<KubeObject & { data?: Record<string, string> }>(
+          'v1',
+          'ConfigMap',
+          target,
+          'settings',
+        );
         assert.equal(cm?.data?.['mode'], 'safe');
       },
       { timeoutMs: 10_000, description: 'the edited field to be corrected' },
     );
 
     // Removing our label hides the object from our watch: the controller sees it as missing and re-applies.
-    await dp.patch('v1', 'ConfigMap', target, 'settings', { metadata: { labels: { [Labels.managedBy]: null } } });
+    await dp.patch('v1', 'ConfigMap', target, 'settings', {
+      metadata: { labels: { [Labels.managedBy]: null } },
+    });
     await eventually(
       async () => {
         const cm = await dp.get('v1', 'ConfigMap', target, 'settings');
@@ -106,14 +140,24 @@ describe('watch-driven reconciles', () => {
     await cp.create(releaseObject(ownOrg, name, [configMap('cm', target, 'settings')], HOUR));
     const kube = new TestKube(ownDp);
     try {
-      await eventually(async () => assert.ok(await kube.get('v1', 'ConfigMap', target, 'settings')));
+      await eventually(async () =>
+        assert.ok(await kube.get('v1', 'ConfigMap', target, 'settings'), 'the ConfigMap is applied'),
+      );
       await ownDp.stop();
       await ownDp.start();
       await kube.delete('v1', 'ConfigMap', target, 'settings');
-      await eventually(async () => assert.ok(await kube.get('v1', 'ConfigMap', target, 'settings')), {
-        timeoutMs: 45_000,
-        description: 'the ConfigMap deleted after the restart to come back through the re-established watch',
-      });
+      await eventually(
+        async () =>
+          assert.ok(
+            await kube.get('v1', 'ConfigMap', target, 'settings'),
+            'expected await kube.get("v1", "ConfigMap", target, "settings")',
+          ),
+        {
+          timeoutMs: 45_000,
+          description:
+            'the ConfigMap deleted after the restart to come back through the re-established watch',
+        },
+      );
     } finally {
       await kube.close();
     }
@@ -123,19 +167,33 @@ describe('watch-driven reconciles', () => {
     const target = uniqueName('quiet');
     const name = uniqueName('rel');
     await cp.create(
-      releaseObject(org, name, [configMap('a', target, 'a'), configMap('b', target, 'b')], { interval: '300ms', progressingInterval: '300ms' }),
+      releaseObject(org, name, [configMap('a', target, 'a'), configMap('b', target, 'b')], {
+        interval: '300ms',
+        progressingInterval: '300ms',
+      }),
     );
-    await eventually(async () => assert.equal(condition(await getRelease(cp, org.namespace, name), 'Ready')?.status, 'True'));
-    const reconciles = () => controller.logLines().filter((l) => l['msg'] === 'reconciled' && l['release'] === `${org.namespace}/${name}`).length;
+    await eventually(async () =>
+      assert.equal(condition(await getRelease(cp, org.namespace, name), 'Ready')?.status, 'True'),
+    );
+    const reconciles = () =>
+      controller
+        .logLines()
+        .filter((l) => l['msg'] === 'reconciled' && l['release'] === `${org.namespace}/${name}`).length;
     // Let the first reconciles after our own writes settle, then count.
     await eventually(() => reconciles() >= 3, { timeoutMs: 10_000 });
     const writes = async () => {
       const text = await controller.metrics();
-      return ['PATCH', 'POST', 'PUT', 'DELETE'].reduce((sum, verb) => sum + metricValue(text, 'release_controller_api_requests_total', { verb }), 0);
+      return ['PATCH', 'POST', 'PUT', 'DELETE'].reduce(
+        (sum, verb) => sum + metricValue(text, 'release_controller_api_requests_total', { verb }),
+        0,
+      );
     };
     const before = await writes();
     const reconcilesBefore = reconciles();
-    await eventually(() => reconciles() >= reconcilesBefore + 5, { timeoutMs: 15_000, description: 'five timed reconciles' });
+    await eventually(() => reconciles() >= reconcilesBefore + 5, {
+      timeoutMs: 15_000,
+      description: 'five timed reconciles',
+    });
     assert.equal(await writes(), before, 'timed reconciles of an unchanged Release sent write requests');
   });
 });

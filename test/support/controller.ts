@@ -68,7 +68,8 @@ export class ControllerProcess {
     process.once('exit', () => child.kill('SIGKILL'));
     await eventually(
       () => {
-        if (proc.exitCode !== undefined) throw new Error(`controller exited with ${proc.exitCode}:\n${proc.logTail()}`);
+        if (proc.exitCode !== undefined)
+          throw new Error(`controller exited with ${proc.exitCode}:\n${proc.logTail()}`);
         const port = (msg: string) => {
           const line = proc.logLines().find((l) => l['msg'] === msg);
           return (line?.['address'] as { port?: number } | undefined)?.port ?? 0;
@@ -82,7 +83,8 @@ export class ControllerProcess {
     if (options.waitReady ?? true) {
       await eventually(
         async () => {
-          if (proc.exitCode !== undefined) throw new Error(`controller exited with ${proc.exitCode}:\n${proc.logTail()}`);
+          if (proc.exitCode !== undefined)
+            throw new Error(`controller exited with ${proc.exitCode}:\n${proc.logTail()}`);
           const res = await fetch(`http://127.0.0.1:${proc.probePort}/readyz`);
           return res.status === 200;
         },

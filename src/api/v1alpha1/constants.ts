@@ -12,6 +12,8 @@ export const FINALIZER = 'openchoreo.dev/dataplane-cleanup';
 export const FIELD_MANAGER = 'release-controller';
 /** STATUS_FIELD_MANAGER owns our writes to Release status and finalizers on the control plane. */
 export const STATUS_FIELD_MANAGER = 'release-controller-status';
+/** NAMESPACE_FIELD_MANAGER creates missing data-plane namespaces; distinct from FIELD_MANAGER so an applied Namespace never shares its fields. */
+export const NAMESPACE_FIELD_MANAGER = 'release-controller-namespaces';
 
 /** CONTROLLER_NAME is the value of the managed-by and created-by labels, and the Event source. */
 export const CONTROLLER_NAME = 'release-controller';

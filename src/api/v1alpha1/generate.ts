@@ -1,11 +1,13 @@
-/** generate writes config/crd/*.yaml from the schemas (npm run gen:crds). */
-import { writeFileSync, mkdirSync } from 'node:fs';
+/** generate writes the CRDs into config/crd/ and the Helm chart (npm run gen:crds); tests fail when either is stale. */
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ALL_CRDS, renderCRD } from './crd.ts';
 
-const dir = join(import.meta.dirname, '../../../config/crd');
-mkdirSync(dir, { recursive: true });
-for (const { file, crd } of ALL_CRDS) {
-  writeFileSync(join(dir, file), renderCRD(crd));
-  console.log(`wrote config/crd/${file}`);
+const root = join(import.meta.dirname, '../../..');
+for (const dir of ['config/crd', 'charts/release-controller/files/crds']) {
+  mkdirSync(join(root, dir), { recursive: true });
+  for (const { file, crd } of ALL_CRDS) {
+    writeFileSync(join(root, dir, file), renderCRD(crd));
+    console.log(`wrote ${dir}/${file}`);
+  }
 }

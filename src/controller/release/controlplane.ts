@@ -4,7 +4,7 @@
  * The reconciler keeps the response of its last write, because the watch cache may not have
  * caught up when the next reconcile of the same Release starts.
  */
-import { API_VERSION, FINALIZER } from '../../api/v1alpha1/constants.ts';
+import { API_VERSION, FINALIZER, STATUS_FIELD_MANAGER } from '../../api/v1alpha1/constants.ts';
 import type { Release, ReleaseStatus } from '../../api/v1alpha1/schema.ts';
 import type { KubeClient } from '../../cluster/client.ts';
 import { isKubeApiError } from '../../cluster/client.ts';
@@ -51,6 +51,7 @@ export class ReleaseWriter {
     const updated = await this.client.request<Release>({
       method: 'PATCH',
       path: `${releasePath(release.metadata.namespace ?? '', release.metadata.name)}/status`,
+      query: { fieldManager: STATUS_FIELD_MANAGER },
       body: { status },
       contentType: 'application/merge-patch+json',
       signal,
@@ -94,6 +95,7 @@ export class ReleaseWriter {
     return this.client.request<Release>({
       method: 'PATCH',
       path: releasePath(release.metadata.namespace ?? '', release.metadata.name),
+      query: { fieldManager: STATUS_FIELD_MANAGER },
       body: ops,
       contentType: 'application/json-patch+json',
       signal,

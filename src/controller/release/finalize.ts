@@ -67,7 +67,7 @@ export async function finalizeRelease(ctx: FinalizeContext): Promise<ReconcileRe
     throw new ReconcileError(`cleanup of Release ${ctx.key} failed: ${message}`, { cause });
   };
 
-  await setFinalizing(Reasons.cleanupInProgress, CLEANUP_MESSAGE);
+  // One status write per pass, with what is still left: the message changes only when that does.
   const target = await resolveTarget(release, ctx.reader, ctx.pool);
   if (isResolveFailure(target))
     return fail(`cannot reach the data plane to delete its objects: ${target.message}`);
@@ -100,15 +100,13 @@ export async function finalizeRelease(ctx: FinalizeContext): Promise<ReconcileRe
     await ctx.forget();
     return {};
   }
-  const names = left
-    .slice(0, MAX_LISTED)
-    .map((m) =>
-      describeRef({
-        kind: m.info.kind,
-        name: m.object.metadata.name ?? '',
-        namespace: m.object.metadata.namespace,
-      }),
-    );
+  const names = left.slice(0, MAX_LISTED).map((m) =>
+    describeRef({
+      kind: m.info.kind,
+      name: m.object.metadata.name ?? '',
+      namespace: m.object.metadata.namespace,
+    }),
+  );
   const more = left.length > MAX_LISTED ? ` and ${left.length - MAX_LISTED} more` : '';
   await setFinalizing(
     Reasons.cleanupInProgress,

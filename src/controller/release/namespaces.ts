@@ -5,7 +5,7 @@
  * costs no request.
  */
 import type { KubeObject } from '../../api/object.ts';
-import { CONTROLLER_NAME, Labels } from '../../api/v1alpha1/constants.ts';
+import { CONTROLLER_NAME, Labels, NAMESPACE_FIELD_MANAGER } from '../../api/v1alpha1/constants.ts';
 import { isKubeApiError } from '../../cluster/client.ts';
 import { classifyFailure } from '../../ssa/apply.ts';
 import type { ApplyContext, ResolvedItem } from './apply.ts';
@@ -92,6 +92,7 @@ async function ensureNamespace(ctx: ApplyContext, name: string): Promise<void> {
     await conn.client.request({
       method: 'POST',
       path: '/api/v1/namespaces',
+      query: { fieldManager: NAMESPACE_FIELD_MANAGER },
       body: createdNamespace(ctx, name, ctx.release.spec.environmentName),
       signal,
     });

@@ -1,0 +1,33 @@
+# syntax=docker/dockerfile:1
+# release-controller image: `docker build -t release-controller:0.1.0 .` (docs/deploy.md).
+# Three stages on the same Node 20 base: build (all dependencies, tsc to dist/), deps (production
+# dependencies only) and the runtime, which holds dist/, those node_modules and package.json.
+ARG NODE_IMAGE=node:20-slim
+
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+
+FROM ${NODE_IMAGE}
+LABEL org.opencontainers.image.title="release-controller" \
+      org.opencontainers.image.description="Kubernetes controller for OpenChoreo's Release resource" \
+      org.opencontainers.image.licenses="Apache-2.0"
+ENV NODE_ENV=production
+WORKDIR /app
+# package.json says "type": "module", which Node needs to load dist/ as ES modules.
+COPY --from=deps /app/package.json ./package.json
+COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+# The chart runs it as 65532 too (runAsNonRoot needs a numeric user); nothing here is writable by it.
+USER 65532:65532
+EXPOSE 8080 8081
+ENTRYPOINT ["node", "dist/main.js"]

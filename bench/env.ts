@@ -1,0 +1,120 @@
+/**
+ * One benchmark environment: a fresh plain control-plane cluster and a fresh plain data-plane
+ * cluster, the CRDs, one organization (DataPlane reaching the data plane by a kubeconfig Secret,
+ * Environment `production`), and the controller as a separate process. Each Release count gets
+ * its own environment, so no figure carries over from a previous one.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { up, type Cluster } from '../testbed/cluster.ts';
+import { createOrg, installCRDs, type Org } from '../test/support/fixtures.ts';
+import { TestKube } from '../test/support/kube.ts';
+import { startController, type BenchController } from './controller.ts';
+
+/** BenchEnvOptions configures a benchmark environment. */
+export interface BenchEnvOptions {
+  /** label makes the cluster names unique (`bench-cp-<label>`). */
+  label: string;
+  /** concurrency is the controller's --concurrency. */
+  concurrency: number;
+  /** runtime runs the production build (`node`) or the sources through tsx. */
+  runtime: 'node' | 'tsx';
+  /** nodeArgs are node's own arguments for the controller (profiling); empty for none. */
+  nodeArgs: string[];
+  log: (line: string) => void;
+}
+
+/** BenchEnv is a running benchmark environment. */
+export class BenchEnv {
+  private controllerProcess: BenchController | undefined;
+
+  private constructor(
+    readonly options: BenchEnvOptions,
+    readonly cp: Cluster,
+    readonly dp: Cluster,
+    readonly cpKube: TestKube,
+    readonly dpKube: TestKube,
+    readonly org: Org,
+  ) {}
+
+  /** create starts both clusters, installs the CRDs and creates the organization. */
+  static async create(options: BenchEnvOptions): Promise<BenchEnv> {
+    options.log(`starting clusters bench-cp-${options.label} and bench-dp-${options.label}`);
+    const [cp, dp] = await Promise.all([
+      up(`bench-cp-${options.label}`, { full: false }),
+      up(`bench-dp-${options.label}`, { full: false }),
+    ]);
+    const cpKube = new TestKube(cp);
+    const dpKube = new TestKube(dp);
+    await installCRDs(cpKube);
+    const org = await createOrg(cpKube, dp);
+    return new BenchEnv(options, cp, dp, cpKube, dpKube, org);
+  }
+
+  /** controller is the running controller; it throws when none runs. */
+  get controller(): BenchController {
+    if (!this.controllerProcess?.running) throw new Error('the controller is not running');
+    return this.controllerProcess;
+  }
+
+  /** controllerRunning tells whether a controller process runs. */
+  get controllerRunning(): boolean {
+    return this.controllerProcess?.running ?? false;
+  }
+
+  /** controllerPid is the pid of the controller process. */
+  get controllerPid(): number {
+    const pid = this.controller.child.pid;
+    if (pid === undefined) throw new Error('the controller process has no pid');
+    return pid;
+  }
+
+  /** startController starts the controller with the production log level and data-plane timeout. */
+  async startController(): Promise<BenchController> {
+    this.controllerProcess = await startController(
+      {
+        kubeconfig: this.cp.kubeconfigPath,
+        args: [`--concurrency=${this.options.concurrency}`, '--log-level=info', '--dataplane-timeout=15s'],
+        env: {},
+        runtime: this.options.runtime,
+        nodeArgs: this.options.nodeArgs,
+      },
+      this.options.log,
+    );
+    return this.controllerProcess;
+  }
+
+  /** stopController stops the controller gracefully and fails when it does not exit 0. */
+  async stopController(): Promise<void> {
+    const proc = this.controllerProcess;
+    if (!proc?.running) return;
+    const code = await proc.stop('SIGTERM');
+    if (code !== 0) throw new Error(`the controller exited with ${code}; see ${proc.logPath}`);
+    // Let the API servers finish the requests the shutdown closed (watches end, Lease, Events).
+    await sleep(2000);
+  }
+
+  /** clusterPids lists the pids of both clusters' processes (etcd, kube-apiserver). */
+  clusterPids(): number[] {
+    return [...this.cp.pids(), ...this.dp.pids()].map((p) => p.pid);
+  }
+
+  /** apiServerPids returns the kube-apiserver pid of each cluster. */
+  apiServerPids(): { cp: number; dp: number } {
+    const find = (c: Cluster) => c.pids().find((p) => p.component === 'kube-apiserver')?.pid ?? 0;
+    return { cp: find(this.cp), dp: find(this.dp) };
+  }
+
+  /** watchedPids lists every process whose CPU counts as ours: the controller and the clusters. */
+  watchedPids(): number[] {
+    const pids = this.clusterPids();
+    const pid = this.controllerProcess?.running ? this.controllerProcess.child.pid : undefined;
+    return pid === undefined ? pids : [pid, ...pids];
+  }
+
+  /** close stops the controller (if running) and removes both clusters. */
+  async close(): Promise<void> {
+    if (this.controllerProcess?.running) await this.controllerProcess.kill();
+    await Promise.allSettled([this.cpKube.close(), this.dpKube.close()]);
+    await Promise.allSettled([this.cp.down(), this.dp.down()]);
+  }
+}

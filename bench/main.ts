@@ -1,0 +1,219 @@
+/**
+ * `npm run bench`: starts fresh control-plane and data-plane clusters for each Release count, runs
+ * the controller as its own process, and measures convergence, steady-state API traffic and CPU,
+ * latency of data-plane changes, and memory. Prints Markdown tables and writes JSON under
+ * bench/results/. The method is described in docs/performance.md.
+ *
+ *   npm run bench -- [--quick] [--sizes 100,300,1000] [--steady-seconds 300]
+ *                    [--background-seconds S] [--trials 50] [--concurrency 8] [--tsx]
+ *                    [--node-args "FLAGS"] [--profile]
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import { measureConvergence } from './convergence.ts';
+import { metricSum, round } from './util.ts';
+import { BenchEnv } from './env.ts';
+import { measureLatency } from './latency.ts';
+import { loadAverage, machine } from './machine.ts';
+import { memoryBreakdown, MIB, processMemory, RssSampler } from './memory.ts';
+import {
+  evaluateTargets,
+  formatReport,
+  RESULTS_DIR,
+  writeResults,
+  type BenchOptions,
+  type BenchResult,
+  type RunResult,
+} from './report.ts';
+import { measureWindow, steadyResult } from './steady.ts';
+
+/** SETTLE_MS is the pause after convergence, so the last status writes and Events are not in the window. */
+export const SETTLE_MS = 10_000;
+/** BASELINE_SETTLE_MS is the pause after the controller is ready before its baseline RSS is read. */
+export const BASELINE_SETTLE_MS = 3_000;
+
+const USAGE = `Usage: npm run bench -- [flags]
+
+  --quick                   100 Releases only, 60 s steady and background windows
+  --sizes LIST              Release counts, comma-separated (default 100,300,1000)
+  --steady-seconds S        steady-state window with the controller running (default 300; --quick 60)
+  --background-seconds S    window with the controller stopped (default: the steady window)
+  --trials T                trials of each latency kind (default 50)
+  --concurrency C           the controller's --concurrency (default 8)
+  --tsx                     run the controller from src/ through tsx (as the tests do) instead of
+                            the production build (node on tsc output, as the image does)
+  --node-args "FLAGS"       node flags for the controller, e.g. "--max-semi-space-size=4" (experiments)
+  --profile                 CPU profile and heap snapshot of the controller, under bench/results/profiles/
+  --help                    print this help`;
+
+function positive(name: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const v = Number(text);
+  if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer, got "${text}"`);
+  return v;
+}
+
+function parseOptions(argv: string[]): BenchOptions | undefined {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean', default: false },
+      sizes: { type: 'string' },
+      'steady-seconds': { type: 'string' },
+      'background-seconds': { type: 'string' },
+      trials: { type: 'string' },
+      concurrency: { type: 'string' },
+      profile: { type: 'boolean', default: false },
+      tsx: { type: 'boolean', default: false },
+      'node-args': { type: 'string', default: '' },
+      help: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) return undefined;
+  if ((values.profile || values['node-args']) && values.tsx) {
+    throw new Error('--profile and --node-args need the production build; drop --tsx');
+  }
+  const quick = values.quick;
+  const sizes = (values.sizes ?? (quick ? '100' : '100,300,1000'))
+    .split(',')
+    .map((s) => positive('sizes', s.trim(), 0));
+  const steadySeconds = positive('steady-seconds', values['steady-seconds'], quick ? 60 : 300);
+  return {
+    sizes,
+    steadySeconds,
+    backgroundSeconds: positive('background-seconds', values['background-seconds'], steadySeconds),
+    trials: positive('trials', values.trials, 50),
+    concurrency: positive('concurrency', values.concurrency, 8),
+    profile: values.profile,
+    runtime: values.tsx ? 'tsx' : 'node',
+    nodeArgs: values['node-args'].split(' ').filter((a) => a !== ''),
+  };
+}
+
+function log(line: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+}
+
+async function runSize(n: number, options: BenchOptions, profileDir: string | undefined): Promise<RunResult> {
+  const nodeArgs = profileDir
+    ? [
+        '--cpu-prof',
+        `--cpu-prof-dir=${profileDir}`,
+        '--heapsnapshot-signal=SIGUSR2',
+        `--diagnostic-dir=${profileDir}`,
+      ]
+    : [];
+  const env = await BenchEnv.create({
+    label: `${process.pid}-${n}`,
+    concurrency: options.concurrency,
+    runtime: options.runtime,
+    nodeArgs,
+    log,
+  });
+  let sampler: RssSampler | undefined;
+  try {
+    const controller = await env.startController();
+    const pid = env.controllerPid;
+    await sleep(BASELINE_SETTLE_MS);
+    const baseline = processMemory(pid).rss;
+    const baselineHeap = metricSum(await controller.metrics(), 'nodejs_heap_size_used_bytes');
+    sampler = new RssSampler(pid);
+    sampler.start();
+
+    log(`${n} Releases: convergence`);
+    const convergence = await measureConvergence(env, n, log);
+    log(
+      `  converged in ${convergence.seconds} s: ${convergence.objectsPerSecond} objects/s, ${convergence.reconciles} reconciles`,
+    );
+    const afterConvergence = processMemory(pid).rss;
+    await sleep(SETTLE_MS);
+
+    log(`${n} Releases: steady state, ${options.steadySeconds} s with the controller as the only client`);
+    const window = await measureWindow(env, options.steadySeconds);
+    const afterSteady = processMemory(pid).rss;
+    const steadyMetrics = await controller.metrics();
+    const heapUsed = metricSum(steadyMetrics, 'nodejs_heap_size_used_bytes');
+
+    log(`${n} Releases: latency, ${options.trials} trials of each kind`);
+    const latency = await measureLatency(env, n, options.trials, log);
+    const peak = processMemory(pid).peak;
+    if (profileDir) {
+      controller.child.kill('SIGUSR2');
+      await sleep(5_000 + n * 10);
+    }
+    await env.stopController();
+
+    log(`${n} Releases: background, ${options.backgroundSeconds} s with the controller stopped`);
+    const background = await measureWindow(env, options.backgroundSeconds);
+    const steady = steadyResult(n, window, background);
+    const mib = (b: number) => round(b / MIB, 1);
+    return {
+      releases: n,
+      convergence,
+      steady,
+      latency,
+      memory: {
+        baselineRssMiB: mib(baseline),
+        peakRssMiB: mib(peak),
+        rssAfterConvergenceMiB: mib(afterConvergence),
+        rssAfterSteadyMiB: mib(afterSteady),
+        baselineHeapUsedMiB: mib(baselineHeap),
+        heapUsedAfterSteadyMiB: mib(heapUsed),
+        heapGrowthPerReleaseKiB: round((heapUsed - baselineHeap) / 1024 / n, 1),
+        afterSteady: memoryBreakdown(steadyMetrics, afterSteady),
+        growthPerReleaseKiB: round((afterSteady - baseline) / 1024 / n, 1),
+        peakGrowthPerReleaseKiB: round((peak - baseline) / 1024 / n, 1),
+      },
+      controllerLog: controller.logPath,
+    };
+  } finally {
+    sampler?.stop();
+    await env.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const options = parseOptions(argv);
+  if (!options) {
+    console.log(USAGE);
+    return;
+  }
+  const startedAt = new Date();
+  const load = { start: loadAverage(), end: [] as number[] };
+  const profileDir = options.profile
+    ? join(RESULTS_DIR, 'profiles', startedAt.toISOString().replace(/[:.]/g, '-'))
+    : undefined;
+  if (profileDir) mkdirSync(profileDir, { recursive: true });
+  log(`options ${JSON.stringify(options)}; load average ${load.start.join(' ')}`);
+  const runs: RunResult[] = [];
+  for (const n of options.sizes) runs.push(await runSize(n, options, profileDir));
+  load.end = loadAverage();
+  const finishedAt = new Date();
+  const result: BenchResult = {
+    version: 1,
+    startedAt: startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    durationSeconds: round((finishedAt.getTime() - startedAt.getTime()) / 1000, 0),
+    command: `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`,
+    argv: process.argv,
+    options,
+    machine: machine(),
+    load,
+    runs,
+    targets: evaluateTargets(runs),
+  };
+  const path = await writeResults(result);
+  console.log(formatReport(result));
+  log(
+    `results written to ${path} and bench/results/latest.json${profileDir ? `; profiles in ${profileDir}` : ''}`,
+  );
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});

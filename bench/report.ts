@@ -1,0 +1,319 @@
+/**
+ * The benchmark's results: their JSON shape, the targets they are judged against, the table
+ * printed at the end, and the files written under bench/results/.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { ConvergenceResult } from './convergence.ts';
+import type { LatencyResult } from './latency.ts';
+import type { Machine } from './machine.ts';
+import { round } from './util.ts';
+import { MIB, type MemoryBreakdown } from './memory.ts';
+import type { SteadyResult } from './steady.ts';
+
+/** RESULTS_DIR is where result files go. */
+export const RESULTS_DIR = resolve(import.meta.dirname, 'results');
+
+/** MemoryResult is the controller's memory at one Release count, in MiB (growth in KiB per Release). */
+export interface MemoryResult {
+  /** baselineRssMiB is the RSS of the ready controller before any Release exists. */
+  baselineRssMiB: number;
+  /** peakRssMiB is the kernel's high-water mark (VmHWM) at the end of the run, before shutdown. */
+  peakRssMiB: number;
+  rssAfterConvergenceMiB: number;
+  rssAfterSteadyMiB: number;
+  baselineHeapUsedMiB: number;
+  heapUsedAfterSteadyMiB: number;
+  /** heapGrowthPerReleaseKiB is (V8 heap used after the steady window - baseline) / Releases. */
+  heapGrowthPerReleaseKiB: number;
+  /** growthPerReleaseKiB is (RSS after the steady window - baseline) / Releases. */
+  growthPerReleaseKiB: number;
+  /** peakGrowthPerReleaseKiB is (peak - baseline) / Releases. */
+  peakGrowthPerReleaseKiB: number;
+  /** afterSteady splits the RSS after the steady window into V8 heap spaces and the rest. */
+  afterSteady: MemoryBreakdown;
+}
+
+/** RunResult is everything measured at one Release count. */
+export interface RunResult {
+  releases: number;
+  convergence: ConvergenceResult;
+  steady: SteadyResult;
+  latency: LatencyResult;
+  memory: MemoryResult;
+  /** controllerLog is the path of the controller's log (kept until the temp folder is cleaned). */
+  controllerLog: string;
+}
+
+/** BenchOptions are the options of one benchmark run. */
+export interface BenchOptions {
+  sizes: number[];
+  steadySeconds: number;
+  backgroundSeconds: number;
+  trials: number;
+  concurrency: number;
+  profile: boolean;
+  /** runtime is how the controller ran: `node` on the production build, or `tsx` on the sources. */
+  runtime: 'node' | 'tsx';
+  /** nodeArgs are extra node flags given to the controller. */
+  nodeArgs: string[];
+}
+
+/** TargetResult is one target with the measured figure and how far it is. */
+export interface TargetResult {
+  name: string;
+  target: string;
+  measured: string;
+  met: boolean;
+  /** margin says how far the figure is from the target (a factor or a difference). */
+  margin: string;
+}
+
+/** BenchResult is the content of a results file. */
+export interface BenchResult {
+  version: 1;
+  startedAt: string;
+  finishedAt: string;
+  durationSeconds: number;
+  command: string;
+  argv: string[];
+  options: BenchOptions;
+  machine: Machine;
+  load: { start: number[]; end: number[] };
+  runs: RunResult[];
+  targets: TargetResult[];
+}
+
+/** Targets are the figures the project aims for (issue 7). */
+export const Targets = {
+  objectsPerSecond: 50,
+  steadyWritesPerReleasePerMinute: 0,
+  /** steadyReadsPerReleasePerMinute is our reading of "close to none": one read per Release per 100 minutes. */
+  steadyReadsPerReleasePerMinute: 0.01,
+  statusP95Ms: 1000,
+  peakRssMiB: 150,
+  peakRssAtReleases: 1000,
+} as const;
+
+const fmt = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
+
+/** evaluateTargets judges the runs against Targets. */
+export function evaluateTargets(runs: RunResult[]): TargetResult[] {
+  if (runs.length === 0) return [];
+  const out: TargetResult[] = [];
+  const worst = (pick: (r: RunResult) => number, cmp: (a: number, b: number) => boolean) =>
+    runs.reduce((w, r) => (cmp(pick(r), pick(w)) ? r : w));
+
+  const slow = worst(
+    (r) => r.convergence.objectsPerSecond,
+    (a, b) => a < b,
+  );
+  const ops = slow.convergence.objectsPerSecond;
+  out.push({
+    name: 'apply throughput',
+    target: `>= ${Targets.objectsPerSecond} objects/s on 2 cores`,
+    measured: `${fmt(ops)} objects/s (lowest, at ${slow.releases} Releases)`,
+    met: ops >= Targets.objectsPerSecond,
+    margin: `${fmt(ops / Targets.objectsPerSecond, 2)}x the target`,
+  });
+
+  const writes = (r: RunResult) =>
+    Math.max(r.steady.controlPlane.writesPerReleasePerMinute, r.steady.dataPlane.writesPerReleasePerMinute);
+  const w = worst(writes, (a, b) => a > b);
+  out.push({
+    name: 'steady-state writes',
+    target: 'no write request per Release per minute',
+    measured: `${fmt(writes(w), 4)} writes/Release/min (highest cluster, at ${w.releases} Releases)`,
+    met: writes(w) <= Targets.steadyWritesPerReleasePerMinute,
+    margin:
+      writes(w) === 0
+        ? 'none sent'
+        : `${fmt(writes(w) * w.releases * (w.steady.windowSeconds / 60), 0)} writes in the window`,
+  });
+
+  const reads = (r: RunResult) =>
+    r.steady.controlPlane.readsPerReleasePerMinute + r.steady.dataPlane.readsPerReleasePerMinute;
+  const rd = worst(reads, (a, b) => a > b);
+  out.push({
+    name: 'steady-state reads',
+    target: `close to none (<= ${Targets.steadyReadsPerReleasePerMinute} reads/Release/min, both clusters)`,
+    measured: `${fmt(reads(rd), 4)} reads/Release/min (at ${rd.releases} Releases)`,
+    met: reads(rd) <= Targets.steadyReadsPerReleasePerMinute,
+    margin:
+      reads(rd) === 0
+        ? 'none sent'
+        : `${fmt(Targets.steadyReadsPerReleasePerMinute / reads(rd), 1)}x below the bound`,
+  });
+
+  const p95 = (r: RunResult) => (r.latency.status.timeouts > 0 ? Infinity : r.latency.status.p95Ms);
+  const lat = worst(p95, (a, b) => a > b);
+  out.push({
+    name: 'status latency p95',
+    target: `< ${Targets.statusP95Ms} ms`,
+    measured:
+      lat.latency.status.timeouts > 0
+        ? `${lat.latency.status.timeouts} of ${lat.latency.status.trials} trials timed out (at ${lat.releases} Releases)`
+        : `${fmt(lat.latency.status.p95Ms)} ms (highest, at ${lat.releases} Releases)`,
+    met: p95(lat) < Targets.statusP95Ms,
+    margin: `${fmt(Targets.statusP95Ms / p95(lat), 1)}x below the bound`,
+  });
+
+  const at = runs.find((r) => r.releases === Targets.peakRssAtReleases);
+  const largest = runs.reduce((a, b) => (b.releases > a.releases ? b : a));
+  // Without a run at the target count, extrapolate from the largest run by the growth per Release.
+  const perRelease = Math.max(0, peakSlopeKiB(runs) ?? largest.memory.heapGrowthPerReleaseKiB);
+  const peak =
+    at?.memory.peakRssMiB ??
+    largest.memory.peakRssMiB + ((Targets.peakRssAtReleases - largest.releases) * perRelease) / 1024;
+  out.push({
+    name: 'peak RSS',
+    target: `< ${Targets.peakRssMiB} MiB at ${Targets.peakRssAtReleases} Releases`,
+    measured: at
+      ? `${fmt(peak)} MiB`
+      : `${fmt(peak)} MiB extrapolated from ${largest.releases} Releases (${fmt(largest.memory.peakRssMiB)} MiB there, ${fmt(perRelease)} KiB/Release)`,
+    met: peak < Targets.peakRssMiB,
+    margin: `${fmt(Targets.peakRssMiB - peak)} MiB ${peak < Targets.peakRssMiB ? 'to spare' : 'over'}`,
+  });
+  return out;
+}
+
+/**
+ * peakSlopeKiB is the growth of peak RSS per Release between the smallest and the largest run, in
+ * KiB: unlike (peak - baseline) / N it does not charge start-up memory to the Releases.
+ */
+export function peakSlopeKiB(runs: RunResult[]): number | undefined {
+  if (runs.length < 2) return undefined;
+  const sorted = [...runs].sort((a, b) => a.releases - b.releases);
+  const lo = sorted[0];
+  const hi = sorted[sorted.length - 1];
+  if (!lo || !hi || hi.releases === lo.releases) return undefined;
+  return round(((hi.memory.peakRssMiB - lo.memory.peakRssMiB) * 1024) / (hi.releases - lo.releases), 1);
+}
+
+function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join(' | ')} |`;
+  return [line(headers), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
+}
+
+/** formatReport renders the results as Markdown tables. */
+export function formatReport(result: BenchResult): string {
+  const m = result.machine;
+  const runs = result.runs;
+  const lines: string[] = [
+    `Machine: ${m.cpuModel}, ${m.cores} cores, ${fmt(m.memoryBytes / 1024 / MIB)} GiB, Node ${m.node}`,
+    `Command: ${result.command}`,
+    `Controller: ${result.options.runtime === 'node' ? 'production build (node on tsc output)' : 'sources through tsx'}, --concurrency ${result.options.concurrency}${result.options.nodeArgs.length ? `, node ${result.options.nodeArgs.join(' ')}` : ''}`,
+    `Load average at start ${result.load.start.join(' ')}, at end ${result.load.end.join(' ')}`,
+    '',
+    'Convergence and memory',
+    '',
+    table(
+      [
+        'Releases',
+        'objects',
+        'converged s',
+        'objects/s',
+        'reconciles',
+        'ctrl CPU s',
+        'other CPU cores',
+        'baseline RSS MiB',
+        'peak RSS MiB',
+        'RSS after steady MiB',
+        'heap KiB/Release',
+      ],
+      runs.map((r) => [
+        String(r.releases),
+        String(r.convergence.objects),
+        fmt(r.convergence.seconds),
+        fmt(r.convergence.objectsPerSecond),
+        String(r.convergence.reconciles),
+        fmt(r.convergence.controllerCpuSeconds),
+        fmt(r.convergence.cpu.otherCores, 2),
+        fmt(r.memory.baselineRssMiB),
+        fmt(r.memory.peakRssMiB),
+        fmt(r.memory.rssAfterSteadyMiB),
+        fmt(r.memory.heapGrowthPerReleaseKiB),
+      ]),
+    ),
+    ...(peakSlopeKiB(runs) === undefined
+      ? []
+      : [
+          '',
+          `Peak RSS grows by ${fmt(peakSlopeKiB(runs) ?? NaN)} KiB per Release between the smallest and largest run.`,
+        ]),
+    '',
+    `Steady state (requests per Release per minute, the API servers' counts minus their background)`,
+    '',
+    table(
+      [
+        'Releases',
+        'window s',
+        'CP reads',
+        'CP writes',
+        'DP reads',
+        'DP writes',
+        'counted by controller (CP / DP)',
+        'reconciles',
+        'ctrl CPU s',
+        'ctrl CPU %',
+      ],
+      runs.map((r) => {
+        const s = r.steady;
+        const counted = (c: Record<string, number>) =>
+          Object.entries(c)
+            .map(([v, n]) => `${v} ${n}`)
+            .join(', ') || 'none';
+        return [
+          String(r.releases),
+          fmt(s.windowSeconds, 0),
+          fmt(s.controlPlane.readsPerReleasePerMinute, 4),
+          fmt(s.controlPlane.writesPerReleasePerMinute, 4),
+          fmt(s.dataPlane.readsPerReleasePerMinute, 4),
+          fmt(s.dataPlane.writesPerReleasePerMinute, 4),
+          `${counted(s.controlPlane.countedByController)} / ${counted(s.dataPlane.countedByController)}`,
+          String(s.reconciles),
+          fmt(s.controllerCpuSeconds, 2),
+          fmt(s.controllerCpuPercent, 2),
+        ];
+      }),
+    ),
+    '',
+    'Latency (ms, median / p95; timeouts)',
+    '',
+    table(
+      ['Releases', 'trials', 'DP status -> Release status', 'DP delete -> recreated', 'DP edit -> reverted'],
+      runs.map((r) => {
+        const l = r.latency;
+        const cell = (s: LatencyResult['status']) =>
+          `${fmt(s.medianMs)} / ${fmt(s.p95Ms)}${s.timeouts ? ` (${s.timeouts} timeouts)` : ''}`;
+        return [
+          String(r.releases),
+          String(l.status.trials),
+          cell(l.status),
+          cell(l.recreate),
+          cell(l.revert),
+        ];
+      }),
+    ),
+    '',
+    'Targets',
+    '',
+    table(
+      ['target', 'goal', 'measured', 'met', 'margin'],
+      result.targets.map((t) => [t.name, t.target, t.measured, t.met ? 'yes' : 'NO', t.margin]),
+    ),
+  ];
+  return lines.join('\n');
+}
+
+/** writeResults writes `<timestamp>.json` and `latest.json` under bench/results/ and returns the first path. */
+export async function writeResults(result: BenchResult): Promise<string> {
+  await mkdir(RESULTS_DIR, { recursive: true });
+  const text = JSON.stringify(result, null, 2) + '\n';
+  const path = join(RESULTS_DIR, `${result.startedAt.replace(/[:.]/g, '-')}.json`);
+  await writeFile(path, text);
+  await writeFile(join(RESULTS_DIR, 'latest.json'), text);
+  return path;
+}
