@@ -44,7 +44,8 @@ const USAGE = `Usage: npm run bench -- [flags]
   --concurrency C           the controller's --concurrency (default 8)
   --tsx                     run the controller from src/ through tsx (as the tests do) instead of
                             the production build (node on tsc output, as the image does)
-  --node-args "FLAGS"       node flags for the controller, e.g. "--max-semi-space-size=4" (experiments)
+  --node-args=FLAGS         node flags for the controller, space-separated, after "=" (experiments):
+                            --node-args="--max-semi-space-size=2 --max-old-space-size=256"
   --profile                 CPU profile and heap snapshot of the controller, under bench/results/profiles/
   --help                    print this help`;
 
