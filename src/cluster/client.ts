@@ -190,13 +190,15 @@ export class KubeClient {
 
   /**
    * watch streams watch events of a collection until the server ends the stream, the signal
-   * aborts, or an error occurs; `onEvent` runs for every event in order.
+   * aborts, or an error occurs; `onOpen` runs once the server accepted the watch, and `onEvent`
+   * for every event in order.
    */
   async watch<T>(
     path: string,
     query: Record<string, string | number | boolean | undefined>,
     onEvent: (event: WatchEvent<T>) => void,
     signal: AbortSignal,
+    onOpen?: () => void,
   ): Promise<void> {
     const started = performance.now();
     let code = '0';
@@ -217,6 +219,7 @@ export class KubeClient {
       if (res.statusCode >= 300) {
         throw toApiError(this.name, 'GET', path, res.statusCode, res.headers, await res.body.text());
       }
+      onOpen?.();
       let buffer = '';
       for await (const chunk of res.body) {
         buffer += (chunk as Buffer).toString('utf8');

@@ -34,6 +34,8 @@ export interface DataPlanePoolOptions {
   /** observer returns the request observer (metrics) of one data plane. */
   observer?: (dataPlane: string) => RequestObserver;
   onEvent: (dataPlane: string, type: InformerEventType, obj: KubeObject) => void;
+  /** onHealthChange is told when a watch of a data plane breaks or recovers. */
+  onHealthChange?: (dataPlane: string, healthy: boolean) => void;
 }
 
 /** DataPlanePool owns every data-plane connection. */
@@ -114,6 +116,7 @@ export class DataPlanePool {
       logger: this.options.logger.child({ dataPlane: key }),
       syncTimeoutMs: this.options.requestTimeoutMs,
       onEvent: (type, obj) => this.options.onEvent(key, type, obj),
+      onHealthChange: (healthy) => this.options.onHealthChange?.(key, healthy),
     });
     return {
       key,

@@ -45,6 +45,8 @@ export interface WatchSetOptions {
   /** syncTimeoutMs bounds the wait for a new informer's first list. */
   syncTimeoutMs: number;
   onEvent: (type: InformerEventType, obj: KubeObject) => void;
+  /** onHealthChange is told when a watch of this data plane breaks or recovers. */
+  onHealthChange?: (healthy: boolean) => void;
 }
 
 /** WatchSet manages the per-kind watches of one data plane. */
@@ -55,8 +57,10 @@ export class WatchSet {
   constructor(private readonly options: WatchSetOptions) {}
 
   /**
-   * informerFor returns the synced informer of a kind, starting it when needed. It throws when
-   * the first list does not complete in time, with the list's own error when there was one.
+   * informerFor returns the informer of a kind once it is synced and connected, starting it when
+   * needed. A broken watch is retried at once; if it does not recover in time this throws the
+   * list or watch error, so callers report the data plane unreachable instead of trusting a
+   * stale cache.
    */
   async informerFor(info: ResourceInfo): Promise<Informer> {
     const key = kindKey(info);
@@ -69,23 +73,28 @@ export class WatchSet {
         name: `${this.options.client.name}/${key}`,
         logger: this.options.logger,
         transform: slimObject,
+        onHealthChange: (healthy) => this.options.onHealthChange?.(healthy),
       });
       informer.addHandler((type, obj) => this.options.onEvent(type, obj));
       informer.start();
       watched = { info, informer };
       this.kinds.set(key, watched);
     }
-    if (!watched.informer.hasSynced()) {
+    if (!watched.informer.isHealthy()) {
+      watched.informer.retryNow();
       try {
-        await watched.informer.waitForSync(AbortSignal.timeout(this.options.syncTimeoutMs));
+        await watched.informer.waitForHealthy(AbortSignal.timeout(this.options.syncTimeoutMs));
       } catch (cause) {
         const err = watched.informer.lastSyncError;
         if (err instanceof Error) throw err;
-        throw new KubeApiError(`listing ${info.kind} on ${this.options.client.name} did not finish in time`, {
-          statusCode: 0,
-          reason: 'Timeout',
-          cause,
-        });
+        throw new KubeApiError(
+          `watching ${info.kind} on ${this.options.client.name}: no connection within ${this.options.syncTimeoutMs} ms`,
+          {
+            statusCode: 0,
+            reason: 'Timeout',
+            cause,
+          },
+        );
       }
     }
     return watched.informer;
@@ -114,9 +123,9 @@ export class WatchSet {
     return [...this.kinds.values()];
   }
 
-  /** allSynced tells whether every watch has a complete picture (used before pruning). */
-  allSynced(): boolean {
-    return [...this.kinds.values()].every((w) => w.informer.hasSynced());
+  /** allHealthy tells whether every watch is listed and connected: a complete picture, required before pruning. */
+  allHealthy(): boolean {
+    return [...this.kinds.values()].every((w) => w.informer.isHealthy());
   }
 
   /** stop ends every watch. */

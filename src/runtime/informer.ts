@@ -45,6 +45,8 @@ export interface InformerOptions<T extends KubeObject> {
   transform?: (obj: KubeObject) => T;
   /** onError is told about every failed list or watch (metrics). */
   onError?: (err: unknown) => void;
+  /** onHealthChange is told when the informer loses or regains its connection to the server. */
+  onHealthChange?: (healthy: boolean) => void;
 }
 
 /** objectKey is the cache key of an object: `namespace/name`, or `name` when cluster-scoped. */
@@ -62,6 +64,9 @@ export class Informer<T extends KubeObject = KubeObject> {
   private syncWaiters: Array<() => void> = [];
   private running: Promise<void> | undefined;
   private lastError: unknown;
+  private healthy = false;
+  private healthWaiters: Array<() => void> = [];
+  private wake: (() => void) | undefined;
 
   constructor(private readonly options: InformerOptions<T>) {}
 
@@ -74,8 +79,9 @@ export class Informer<T extends KubeObject = KubeObject> {
   async stop(): Promise<void> {
     this.abort.abort(new Error(`informer ${this.options.name} stopped`));
     await this.running;
-    for (const w of this.syncWaiters) w();
+    for (const w of [...this.syncWaiters, ...this.healthWaiters]) w();
     this.syncWaiters = [];
+    this.healthWaiters = [];
   }
 
   /** stopped tells whether stop was called. */
@@ -88,9 +94,46 @@ export class Informer<T extends KubeObject = KubeObject> {
     return this.synced;
   }
 
-  /** lastSyncError is the most recent list or watch failure, cleared by the next successful list. */
+  /** lastSyncError is the most recent list or watch failure, cleared once the informer is healthy again. */
   get lastSyncError(): unknown {
     return this.lastError;
+  }
+
+  /**
+   * isHealthy tells whether the cache is connected: listed, and its watch accepted by the server
+   * since the last failure. An unhealthy cache may be stale; decisions that delete must not trust it.
+   */
+  isHealthy(): boolean {
+    return this.healthy;
+  }
+
+  /** retryNow cuts short the backoff after a failure, so a caller that needs the cache need not wait. */
+  retryNow(): void {
+    this.wake?.();
+  }
+
+  /** waitForHealthy resolves once the informer is healthy (or stopped); it rejects when the signal aborts. */
+  waitForHealthy(signal?: AbortSignal): Promise<void> {
+    if (this.healthy || this.stopped) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const onAbort = () => reject(signal?.reason as Error);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.healthWaiters.push(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      });
+    });
+  }
+
+  /**
+   * isBehind tells whether the cache has not yet seen the given resourceVersion (for example
+   * the one our own write returned). resourceVersions are opaque in general but are etcd
+   * revisions in practice; when either is not a number the cache is assumed current.
+   */
+  isBehind(resourceVersion: string | undefined): boolean {
+    const seen = Number(this.resourceVersion);
+    const wanted = Number(resourceVersion);
+    return Number.isFinite(seen) && Number.isFinite(wanted) && seen < wanted;
   }
 
   /** waitForSync resolves once the first list has completed (or the informer stopped). */
@@ -143,6 +186,7 @@ export class Informer<T extends KubeObject = KubeObject> {
       } catch (err) {
         if (signal.aborted) break;
         this.lastError = err;
+        this.setHealthy(false);
         this.options.onError?.(err);
         // 410 Gone: our resourceVersion is older than the server's window; only a relist helps.
         if (isKubeApiError(err) && (err.isGone || err.reason === 'Expired')) {
@@ -159,9 +203,27 @@ export class Informer<T extends KubeObject = KubeObject> {
           { informer: this.options.name, err: describeError(err), retryInMs: Math.round(wait) },
           'list/watch failed; retrying',
         );
-        await sleep(wait, signal).catch(() => undefined);
+        await this.backoff(wait, signal);
       }
     }
+  }
+
+  private async backoff(ms: number, signal: AbortSignal): Promise<void> {
+    const woken = new Promise<void>((resolve) => (this.wake = resolve));
+    await Promise.race([sleep(ms, signal).catch(() => undefined), woken]);
+    this.wake = undefined;
+  }
+
+  private setHealthy(healthy: boolean): void {
+    if (this.healthy === healthy) return;
+    this.healthy = healthy;
+    if (healthy) {
+      this.lastError = undefined;
+      for (const w of this.healthWaiters) w();
+      this.healthWaiters = [];
+    }
+    // The first connection is not news: handlers learn about it from the initial list.
+    if (this.synced) this.options.onHealthChange?.(healthy);
   }
 
   private async listAll(signal: AbortSignal): Promise<void> {
@@ -212,7 +274,7 @@ export class Informer<T extends KubeObject = KubeObject> {
       else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion) this.emit('updated', obj, old);
     }
     this.resourceVersion = resourceVersion;
-    this.lastError = undefined;
+    this.setHealthy(true);
     if (!this.synced) {
       this.synced = true;
       for (const w of this.syncWaiters) w();
@@ -233,6 +295,7 @@ export class Informer<T extends KubeObject = KubeObject> {
       },
       (event) => this.onWatchEvent(event),
       signal,
+      () => this.setHealthy(true),
     );
   }
 

@@ -90,7 +90,12 @@ describe('ownership', () => {
     );
     // Someone hands object b over to another owner, behind the controller's back.
     await dp.patch('v1', 'ConfigMap', ns, 'b', {
-      metadata: { labels: { [Labels.releaseUid]: '00000000-0000-0000-0000-000000000000', [Labels.releaseName]: 'someone-else' } },
+      metadata: {
+        labels: {
+          [Labels.releaseUid]: '00000000-0000-0000-0000-000000000000',
+          [Labels.releaseName]: 'someone-else',
+        },
+      },
     });
     await cp.patch(API_VERSION, 'Release', org.namespace, name, {
       spec: { resources: [configMap('a', ns, 'a')] },

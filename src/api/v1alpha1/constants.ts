@@ -59,6 +59,7 @@ export const Reasons = {
   dataPlaneInvalid: 'DataPlaneInvalid',
   dataPlaneUnreachable: 'DataPlaneUnreachable',
   applyFailed: 'ApplyFailed',
+  pruneFailed: 'PruneFailed',
   conflict: 'Conflict',
   waitingForCRD: 'WaitingForCRD',
   ready: 'Ready',

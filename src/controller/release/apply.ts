@@ -48,6 +48,14 @@ export interface AppliedRecord {
   uid: string;
   resourceVersion: string;
   fieldsHash: string;
+  /** release is `namespace/name` of the Release that applied it. */
+  release: string;
+  /** releaseUid is the uid of that Release (cleanup waits until the watch has seen its writes). */
+  releaseUid: string;
+  /** kind is the kindKey of the object's watch. */
+  kind: string;
+  /** object is the apply response, kept only until the watch cache has caught up with it. */
+  object?: KubeObject;
 }
 
 /** AppliedRecords is the controller's memory of applies, keyed by data plane, kind and object. */
@@ -90,6 +98,26 @@ export function ownFieldsHash(obj: KubeObject): string {
   return createHash('sha256')
     .update(stableStringify(entry?.fieldsV1 ?? null))
     .digest('base64url');
+}
+
+/**
+ * unseenWrites lists our applies for a Release that its data plane's watches have not delivered
+ * yet: until they have, an empty cache does not prove that nothing is left.
+ */
+export function unseenWrites(
+  records: AppliedRecords,
+  conn: DataPlaneConnection,
+  releaseUid: string,
+): AppliedRecord[] {
+  const informers = new Map(conn.watches.watched().map((w) => [kindKey(w.info), w.informer]));
+  return [...records.values()].filter(
+    (r) => r.releaseUid === releaseUid && informers.get(r.kind)?.isBehind(r.resourceVersion) === true,
+  );
+}
+
+/** forgetRecords drops the records of a Release that no longer exists. */
+export function forgetRecords(records: AppliedRecords, release: string): void {
+  for (const [key, r] of records) if (r.release === release) records.delete(key);
 }
 
 /** needsApply decides whether an object must be applied again. */
@@ -188,7 +216,13 @@ async function applyOne(ctx: ApplyContext, { item, info }: ResolvedItem): Promis
   const base = { item, namespaced: info.namespaced };
   try {
     const informer = await conn.watches.informerFor(info);
+    const key = recordKey(conn.key, info, namespace, item.name);
+    const record = ctx.records.get(key);
     let live = informer.get(namespace, item.name);
+    // Right after our own apply the watch may not have delivered the object yet: the apply
+    // response is then the freshest copy, and re-applying would be a wasted write.
+    if (record?.object && informer.isBehind(record.resourceVersion)) live ??= record.object;
+    else if (record) record.object = undefined;
 
     const owner = live ? releaseKeyOfObject(live) : undefined;
     if (
@@ -205,7 +239,6 @@ async function applyOne(ctx: ApplyContext, { item, info }: ResolvedItem): Promis
 
     const object = await withAdoptionMark(ctx, item, info, live);
     const hash = object === item.object ? item.hash : `${item.hash}+adopted`;
-    const key = recordKey(conn.key, info, namespace, item.name);
     if (live && live.metadata.deletionTimestamp) {
       return {
         ...base,
@@ -214,7 +247,7 @@ async function applyOne(ctx: ApplyContext, { item, info }: ResolvedItem): Promis
         message: `${ref} is being deleted; it will be recreated once gone`,
       };
     }
-    if (!needsApply(live, ctx.records.get(key), hash)) {
+    if (!needsApply(live, record, hash)) {
       ctx.onApplied?.(item.kind, 'unchanged');
       return { ...base, state: 'applied', live };
     }
@@ -224,6 +257,10 @@ async function applyOne(ctx: ApplyContext, { item, info }: ResolvedItem): Promis
       uid: live.metadata.uid ?? '',
       resourceVersion: live.metadata.resourceVersion ?? '',
       fieldsHash: ownFieldsHash(live),
+      release: `${release.metadata.namespace}/${release.metadata.name}`,
+      releaseUid: release.metadata.uid ?? '',
+      kind: kindKey(info),
+      object: live,
     });
     ctx.onApplied?.(item.kind, 'applied');
     ctx.logger.debug({ object: ref, id: item.id }, 'applied');

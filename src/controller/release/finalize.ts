@@ -5,13 +5,13 @@
  * let go on purpose with the annotation `openchoreo.dev/deletion-policy: Orphan`.
  */
 import type { Logger } from 'pino';
-import { describeRef } from '../../api/object.ts';
 import { Annotations, ConditionTypes, FINALIZER, Reasons } from '../../api/v1alpha1/constants.ts';
 import type { Release, ReleaseStatus } from '../../api/v1alpha1/schema.ts';
 import type { ResourceInfo } from '../../cluster/discovery.ts';
 import { describeError } from '../../runtime/controller.ts';
 import { deletionPolicy, desiredItems } from './desired.ts';
-import { deleteObjects, isAdoptedNamespace, managedObjects } from './prune.ts';
+import { deleteObjects, describeManaged, isAdoptedNamespace, managedObjects } from './prune.ts';
+import { unseenWrites, type AppliedRecords } from './apply.ts';
 import { isResolveFailure, resolveTarget } from './resolve.ts';
 import type { ReconcileResult, ReleaseReconcilerDeps } from './reconciler.ts';
 import { ReconcileError } from './reconciler.ts';
@@ -30,6 +30,7 @@ export interface FinalizeContext extends ReleaseReconcilerDeps {
   logger: Logger;
   signal: AbortSignal;
   at: Date;
+  records: AppliedRecords;
   forget: () => Promise<void>;
 }
 
@@ -85,28 +86,36 @@ export async function finalizeRelease(ctx: FinalizeContext): Promise<ReconcileRe
       await Promise.all(gvks.map((g) => conn.discovery.resolve(g).catch(() => undefined)))
     ).filter((i): i is ResourceInfo => i !== undefined);
     conn.watches.add(ctx.key, infos);
+    // Every watch must be connected: a stale cache could hide objects and orphan them.
     await Promise.all(infos.map((info) => conn.watches.informerFor(info)));
+    await Promise.all(conn.watches.watched().map((w) => conn.watches.informerFor(w.info)));
     left = managedObjects(conn, release.metadata.uid ?? '').filter(
       (m) => !isAdoptedNamespace(m.object, m.info),
     );
-    await deleteObjects(conn, left, signal);
+    const { failed } = await deleteObjects(conn, left, signal);
+    if (failed.length > 0) {
+      const listed = failed
+        .slice(0, MAX_LISTED)
+        .map((f) => `${describeManaged(f.object)}: ${describeError(f.error)}`);
+      return fail(
+        `deleting ${failed.length} data-plane object(s) failed: ${listed.join('; ')}`,
+        failed[0]?.error,
+      );
+    }
   } catch (err) {
     return fail(`deleting data-plane objects failed: ${describeError(err)}`, err);
   }
 
+  // Our last applies may not have reached the watch yet; an empty cache proves nothing until they have.
+  const unseen = unseenWrites(ctx.records, conn, release.metadata.uid ?? '');
+  if (left.length === 0 && unseen.length > 0) return { requeueAfterMs: CLEANUP_POLL_MS };
   if (left.length === 0) {
     logger.info('data plane clean; removing finalizer');
     await writer.removeFinalizer(release, signal);
     await ctx.forget();
     return {};
   }
-  const names = left.slice(0, MAX_LISTED).map((m) =>
-    describeRef({
-      kind: m.info.kind,
-      name: m.object.metadata.name ?? '',
-      namespace: m.object.metadata.namespace,
-    }),
-  );
+  const names = left.slice(0, MAX_LISTED).map(describeManaged);
   const more = left.length > MAX_LISTED ? ` and ${left.length - MAX_LISTED} more` : '';
   await setFinalizing(
     Reasons.cleanupInProgress,

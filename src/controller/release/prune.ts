@@ -5,8 +5,9 @@
  * adopted Namespace, and only when the picture is complete (every watch synced, every apply done).
  */
 import type { KubeObject } from '../../api/object.ts';
-import { parseApiVersion } from '../../api/object.ts';
+import { describeRef, parseApiVersion } from '../../api/object.ts';
 import { Labels } from '../../api/v1alpha1/constants.ts';
+import { isKubeApiError } from '../../cluster/client.ts';
 import type { ResourceInfo } from '../../cluster/discovery.ts';
 import type { DataPlaneConnection } from '../../cluster/pool.ts';
 import { deleteObject } from '../../ssa/apply.ts';
@@ -77,16 +78,39 @@ export function isAdoptedNamespace(object: KubeObject, info: ResourceInfo): bool
   );
 }
 
-/** deleteObjects deletes objects in reverse apply order, skipping those already terminating; it returns what it deleted. */
+/** DeleteResult says what a deletion pass did. */
+export interface DeleteResult {
+  deleted: ManagedObject[];
+  failed: Array<{ object: ManagedObject; error: unknown }>;
+}
+
+/**
+ * deleteObjects deletes objects in reverse apply order, skipping those already terminating. A
+ * failure does not stop the others; an unreachable data plane stops the pass.
+ */
 export async function deleteObjects(
   conn: DataPlaneConnection,
   objects: ManagedObject[],
   signal: AbortSignal,
-): Promise<ManagedObject[]> {
-  const deleted: ManagedObject[] = [];
+): Promise<DeleteResult> {
+  const result: DeleteResult = { deleted: [], failed: [] };
   for (const m of deleteOrder(objects, (o) => o.info.kind)) {
     if (m.object.metadata.deletionTimestamp) continue;
-    if (await deleteObject(conn.client, m.info, m.object, signal)) deleted.push(m);
+    try {
+      if (await deleteObject(conn.client, m.info, m.object, signal)) result.deleted.push(m);
+    } catch (error) {
+      result.failed.push({ object: m, error });
+      if (isKubeApiError(error) && error.isUnreachable) break;
+    }
   }
-  return deleted;
+  return result;
+}
+
+/** describeManaged renders a managed object as `Kind/namespace/name`. */
+export function describeManaged(m: ManagedObject): string {
+  return describeRef({
+    kind: m.info.kind,
+    name: m.object.metadata.name ?? '',
+    namespace: m.object.metadata.namespace,
+  });
 }

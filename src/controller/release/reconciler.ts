@@ -9,6 +9,7 @@ import { describeRef } from '../../api/object.ts';
 import {
   ConditionTypes,
   Defaults,
+  Reasons,
   FINALIZER,
   Labels,
   type HealthStatus,
@@ -18,11 +19,13 @@ import type { Release, ReleaseStatus, ResourceStatus } from '../../api/v1alpha1/
 import type { DataPlaneConnection, DataPlanePool } from '../../cluster/pool.ts';
 import type { ResourceInfo } from '../../cluster/discovery.ts';
 import type { Informer } from '../../runtime/informer.ts';
-import { applyItems, type AppliedRecords } from './apply.ts';
+import { applyItems, forgetRecords, recordKey, type AppliedRecords } from './apply.ts';
 import type { ReleaseWriter } from './controlplane.ts';
 import { desiredItems, type DesiredItem } from './desired.ts';
 import { finalizeRelease } from './finalize.ts';
-import { deleteObjects, managedObjects, staleObjects } from './prune.ts';
+import { deleteObjects, describeManaged, managedObjects, staleObjects } from './prune.ts';
+import { isKubeApiError } from '../../cluster/client.ts';
+import { classifyFailure } from '../../ssa/apply.ts';
 import { isResolveFailure, resolveTarget, type ControlPlaneReader } from './resolve.ts';
 import {
   appliedCondition,
@@ -53,6 +56,12 @@ export interface ReleaseObserver {
   pruned(dataPlane: string, kind: string): void;
   observed(key: string, ready: string, health: HealthStatus[]): void;
   forgotten(key: string): void;
+}
+
+/** PruneFailure says why stale objects could not be deleted. */
+interface PruneFailure {
+  message: string;
+  unreachable: boolean;
 }
 
 /** ReconcileResult tells the controller loop when to come back. */
@@ -107,6 +116,7 @@ export class ReleaseReconciler {
         key,
         signal,
         at: this.now(),
+        records: this.records,
         forget: () => this.forget(key),
       });
     }
@@ -155,16 +165,22 @@ export class ReleaseReconciler {
       items,
     );
 
-    const unreachable = outcomes.find((o) => o.unreachable);
-    let resources: ResourceStatus[];
-    if (unreachable) {
-      // Keep the last known inventory: an unreachable data plane tells us nothing new about it.
-      resources = previous.resources ?? [];
-    } else {
-      await this.prune(release, conn, outcomes, signal, logger);
-      resources = resourceStatuses(outcomes, previous.resources, now);
+    let unreachable = outcomes.some((o) => o.unreachable);
+    const pruneFailure = unreachable ? undefined : await this.prune(release, conn, outcomes, signal, logger);
+    unreachable ||= pruneFailure?.unreachable === true;
+    // Keep the last known inventory: an unreachable data plane tells us nothing new about it.
+    const resources = unreachable
+      ? (previous.resources ?? [])
+      : resourceStatuses(outcomes, previous.resources, now);
+    let applied = appliedCondition(outcomes);
+    if (pruneFailure && applied.status === 'True') {
+      applied = {
+        ...applied,
+        status: 'False',
+        reason: pruneFailure.unreachable ? Reasons.dataPlaneUnreachable : Reasons.pruneFailed,
+        message: pruneFailure.message,
+      };
     }
-    const applied = appliedCondition(outcomes);
     const ready = readyCondition(applied, resources);
     const status = withConditions(
       release,
@@ -197,6 +213,7 @@ export class ReleaseReconciler {
   /** forget drops everything remembered about a Release that no longer exists. */
   async forget(key: string): Promise<void> {
     this.deps.writer.forget(key);
+    forgetRecords(this.records, key);
     this.deps.observer?.forgotten(key);
     const dp = this.dataPlaneOf.get(key);
     this.dataPlaneOf.delete(key);
@@ -213,28 +230,34 @@ export class ReleaseReconciler {
     return Math.round(ms * (1 + REQUEUE_JITTER * (this.deps.random ?? Math.random)()));
   }
 
+  /**
+   * prune deletes the objects no spec item wants any more, only on a complete picture: every
+   * apply answered and every watch connected. It returns why pruning failed, if it did.
+   */
   private async prune(
     release: Release,
     conn: DataPlaneConnection,
     outcomes: ItemOutcome[],
     signal: AbortSignal,
     logger: Logger,
-  ): Promise<void> {
-    // Prune only on a complete picture: every apply answered and every watch listed.
-    if (outcomes.some((o) => o.state === 'failed' || o.state === 'recreating') || !conn.watches.allSynced())
-      return;
+  ): Promise<PruneFailure | undefined> {
+    if (
+      outcomes.some((o) => o.state === 'failed' || o.state === 'recreating') ||
+      !conn.watches.allHealthy()
+    ) {
+      return undefined;
+    }
     const stale = staleObjects(managedObjects(conn, release.metadata.uid ?? ''), outcomes);
-    if (stale.length === 0) return;
-    const deleted = await deleteObjects(conn, stale, signal);
-    for (const { object, info } of deleted) {
-      const ref = describeRef({
-        kind: info.kind,
-        name: object.metadata.name ?? '',
-        namespace: object.metadata.namespace,
-      });
-      const id = object.metadata.labels?.[Labels.resourceId] ?? '';
+    if (stale.length === 0) return undefined;
+    const { deleted, failed } = await deleteObjects(conn, stale, signal);
+    for (const m of deleted) {
+      const ref = describeManaged(m);
+      const id = m.object.metadata.labels?.[Labels.resourceId] ?? '';
+      this.records.delete(
+        recordKey(conn.key, m.info, m.object.metadata.namespace, m.object.metadata.name ?? ''),
+      );
       logger.info({ object: ref, id }, 'pruned');
-      this.deps.observer?.pruned(conn.key, info.kind);
+      this.deps.observer?.pruned(conn.key, m.info.kind);
       this.deps.events.emit(
         release,
         'Normal',
@@ -242,6 +265,15 @@ export class ReleaseReconciler {
         `deleted ${ref} (resource "${id}" no longer in spec as this object)`,
       );
     }
+    if (failed.length === 0) return undefined;
+    const unreachable = failed.some((f) => isKubeApiError(f.error) && f.error.isUnreachable);
+    const listed = failed
+      .slice(0, 3)
+      .map((f) => `${describeManaged(f.object)}: ${classifyFailure(f.error).message}`);
+    return {
+      unreachable,
+      message: `could not delete ${failed.length} object${failed.length === 1 ? '' : 's'} no longer in spec: ${listed.join('; ')}`,
+    };
   }
 
   private async kindsToWatch(

@@ -76,6 +76,17 @@ export class ReleaseController {
         const owner = releaseKeyOfObject(obj);
         if (owner) this.enqueue(owner.namespace, owner.name);
       },
+      // A broken or recovered watch changes what every Release on that data plane can report.
+      onHealthChange: (dp, healthy) => {
+        if (healthy) logger.info({ dataPlane: dp }, 'data-plane watch connected');
+        else
+          logger.warn(
+            { dataPlane: dp },
+            'data-plane watch broken; Releases report DataPlaneUnreachable until it recovers',
+          );
+        const [ns = '', name = ''] = dp.split('/');
+        this.enqueueForDataPlane(ns, name);
+      },
     });
     const reader: ControlPlaneReader = {
       environment: (ns, name) => this.environments.get(ns, name),
