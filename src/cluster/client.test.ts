@@ -1,0 +1,167 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { KubeClient, isKubeApiError } from './client.ts';
+
+/** A local HTTP server that answers each request with the next scripted response. */
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
+describe('KubeClient', () => {
+  let server: Server;
+  let base = '';
+  let script: Handler[] = [];
+  let seen: Array<{ method?: string; url?: string; at: number; body: string; contentType?: string }> = [];
+
+  before(async () => {
+    server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        seen.push({
+          method: req.method,
+          url: req.url,
+          at: performance.now(),
+          body,
+          contentType: req.headers['content-type'],
+        });
+        const next = script.shift();
+        if (next) next(req, res);
+        else res.writeHead(500).end('{"kind":"Status","message":"unscripted"}');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const address = server.address();
+    base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  });
+  after(() => new Promise<void>((r) => server.close(() => r())));
+
+  const status =
+    (code: number, reason: string, message: string, headers: Record<string, string> = {}): Handler =>
+    (_req, res) =>
+      res
+        .writeHead(code, { 'content-type': 'application/json', ...headers })
+        .end(JSON.stringify({ kind: 'Status', code, reason, message }));
+  const ok =
+    (body: unknown): Handler =>
+    (_req, res) =>
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  const reset = () => {
+    script = [];
+    seen = [];
+  };
+
+  test('retries 429 after the server-given Retry-After, then succeeds', async () => {
+    reset();
+    script = [status(429, 'TooManyRequests', 'slow down', { 'retry-after': '1' }), ok({ kind: 'ConfigMap' })];
+    const client = new KubeClient({ name: 'test', server: base });
+    const result = await client.request<{ kind: string }>({ method: 'GET', path: '/api/v1/x' });
+    assert.equal(result.kind, 'ConfigMap');
+    assert.equal(seen.length, 2);
+    const waited = (seen[1]?.at ?? 0) - (seen[0]?.at ?? 0);
+    assert.ok(waited >= 950, `waited ${waited} ms, Retry-After said 1 s`);
+    await client.close();
+  });
+
+  test('retries 5xx with backoff and gives up with the server message after the retries', async () => {
+    reset();
+    script = [
+      status(503, 'ServiceUnavailable', 'etcd is down'),
+      status(503, 'ServiceUnavailable', 'etcd is down'),
+      status(503, 'ServiceUnavailable', 'etcd is still down'),
+    ];
+    const client = new KubeClient({ name: 'dp', server: base, maxRetries: 2 });
+    await assert.rejects(client.request({ method: 'GET', path: '/api/v1/y' }), (err: unknown) => {
+      assert.ok(isKubeApiError(err), 'a KubeApiError');
+      assert.equal(err.statusCode, 503);
+      assert.match(err.message, /GET \/api\/v1\/y on dp: etcd is still down/);
+      return true;
+    });
+    assert.equal(seen.length, 3);
+    await client.close();
+  });
+
+  test('does not retry a 422 and keeps the Status details', async () => {
+    reset();
+    script = [
+      (_req, res) =>
+        res
+          .writeHead(422, { 'content-type': 'application/json' })
+          .end(
+            JSON.stringify({
+              kind: 'Status',
+              code: 422,
+              reason: 'Invalid',
+              message: 'spec.x: Invalid value',
+              details: { causes: [{ field: 'spec.x' }] },
+            }),
+          ),
+    ];
+    const client = new KubeClient({ name: 'dp', server: base });
+    await assert.rejects(
+      client.request({
+        method: 'PATCH',
+        path: '/apis/a/v1/b',
+        body: { a: 1 },
+        contentType: 'application/apply-patch+yaml',
+      }),
+      (err: unknown) => {
+        assert.ok(isKubeApiError(err) && err.reason === 'Invalid', 'reason Invalid');
+        assert.deepEqual(err.details, { causes: [{ field: 'spec.x' }] });
+        return true;
+      },
+    );
+    assert.equal(seen.length, 1);
+    assert.equal(seen[0]?.contentType, 'application/apply-patch+yaml');
+    assert.equal(seen[0]?.body, '{"a":1}');
+    await client.close();
+  });
+
+  test('times out a request that gets no answer, as unreachable', async () => {
+    reset();
+    script = [() => undefined];
+    const client = new KubeClient({ name: 'dp', server: base, timeoutMs: 300, maxRetries: 0 });
+    const started = performance.now();
+    await assert.rejects(client.request({ method: 'GET', path: '/hang' }), (err: unknown) => {
+      assert.ok(isKubeApiError(err) && err.isUnreachable && err.reason === 'Timeout', 'a timeout');
+      assert.match(err.message, /timed out after 300 ms/);
+      return true;
+    });
+    assert.ok(performance.now() - started < 2_000, 'the timeout bounds the wait');
+    await client.close();
+  });
+
+  test('reports a refused connection as unreachable, naming the cluster', async () => {
+    const client = new KubeClient({ name: 'data plane org/dp', server: 'http://127.0.0.1:1', maxRetries: 0 });
+    await assert.rejects(client.request({ method: 'GET', path: '/api' }), (err: unknown) => {
+      assert.ok(isKubeApiError(err) && err.isUnreachable, 'unreachable');
+      assert.match(err.message, /on data plane org\/dp: cannot reach the API server \(ECONNREFUSED\)/);
+      return true;
+    });
+    await client.close();
+  });
+
+  test('streams watch events line by line and surfaces an ERROR event to the caller', async () => {
+    reset();
+    script = [
+      (_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write('{"type":"ADDED","object":{"metadata":{"name":"a","resourceVersion":"1"}}}\n{"type":"BOOK');
+        res.end('MARK","object":{"metadata":{"resourceVersion":"5"}}}\n');
+      },
+    ];
+    const client = new KubeClient({ name: 'dp', server: base });
+    const events: string[] = [];
+    let opened = false;
+    await client.watch<{ metadata: { resourceVersion: string } }>(
+      '/api/v1/configmaps',
+      { resourceVersion: '0' },
+      (e) => events.push(`${e.type}:${e.object.metadata.resourceVersion}`),
+      new AbortController().signal,
+      () => (opened = true),
+    );
+    assert.deepEqual(events, ['ADDED:1', 'BOOKMARK:5']);
+    assert.ok(opened, 'onOpen ran');
+    assert.match(seen[0]?.url ?? '', /watch=true/);
+    await client.close();
+  });
+});
