@@ -31,6 +31,8 @@ export interface ConvergenceResult {
   applies: number;
   /** reconciles is how many reconciles the controller ran (controller_runtime_reconcile_total). */
   reconciles: number;
+  /** meanReconcileMs is their mean duration. */
+  meanReconcileMs: number;
   /** reconcileErrors is how many of them failed. */
   reconcileErrors: number;
   /** requestsPerRelease is what the controller counted sending, per Release, by cluster side and verb. */
@@ -97,6 +99,12 @@ export async function measureConvergence(
     objectsPerSecond: round((n * OBJECTS_PER_RELEASE) / seconds, 1),
     applies: diff('release_controller_applies_total', { result: 'applied' }),
     reconciles: diff('controller_runtime_reconcile_total'),
+    meanReconcileMs: round(
+      (diff('controller_runtime_reconcile_time_seconds_sum') /
+        Math.max(1, diff('controller_runtime_reconcile_time_seconds_count'))) *
+        1000,
+      2,
+    ),
     reconcileErrors: diff('controller_runtime_reconcile_errors_total'),
     requestsPerRelease: perRelease(controllerRequests(after), controllerRequests(before), n),
     controllerCpuSeconds: round(diff('process_cpu_seconds_total'), 2),

@@ -18,8 +18,8 @@ import type { KubeObject } from '../src/api/object.ts';
 import { API_VERSION } from '../src/api/v1alpha1/constants.ts';
 import type { Release } from '../src/api/v1alpha1/schema.ts';
 import type { KubeClient, WatchEvent } from '../src/cluster/client.ts';
-import { round } from './util.ts';
 import type { BenchEnv } from './env.ts';
+import { round } from './util.ts';
 import { benchTarget, CONFIG_KEY, ResourceIds } from './workload.ts';
 
 /** TRIAL_TIMEOUT_MS bounds one trial; a trial that takes longer counts as a timeout. */
@@ -103,19 +103,24 @@ export class ObjectWatch<T extends KubeObject> {
     name: string,
   ): Promise<{ watch: ObjectWatch<T>; object: T }> {
     const watch = new ObjectWatch<T>(client, collection, name);
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`no initial event watching ${collection}/${name}`)),
-        10_000,
-      );
-      watch.onInitial = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-    if (watch.failure !== undefined) throw watch.failure;
-    if (!watch.initial) throw new Error(`${collection}/${name} does not exist`);
-    return { watch, object: watch.initial };
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`no initial event watching ${collection}/${name}`)),
+          10_000,
+        );
+        watch.onInitial = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      if (watch.failure !== undefined) throw watch.failure;
+      if (!watch.initial) throw new Error(`${collection}/${name} does not exist`);
+      return { watch, object: watch.initial };
+    } catch (err) {
+      watch.close();
+      throw err;
+    }
   }
 
   /** waitFor resolves with performance.now() at the first later event that matches, or undefined on timeout. */

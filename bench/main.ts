@@ -13,7 +13,6 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { measureConvergence } from './convergence.ts';
-import { metricSum, round } from './util.ts';
 import { BenchEnv } from './env.ts';
 import { measureLatency } from './latency.ts';
 import { loadAverage, machine } from './machine.ts';
@@ -28,6 +27,7 @@ import {
   type RunResult,
 } from './report.ts';
 import { measureWindow, steadyResult } from './steady.ts';
+import { metricSum, round } from './util.ts';
 
 /** SETTLE_MS is the pause after convergence, so the last status writes and Events are not in the window. */
 export const SETTLE_MS = 10_000;
@@ -98,6 +98,9 @@ function log(line: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 }
 
+/** current is the environment being measured, so that Ctrl-C can remove its clusters. */
+let current: BenchEnv | undefined;
+
 async function runSize(n: number, options: BenchOptions, profileDir: string | undefined): Promise<RunResult> {
   const nodeArgs = profileDir
     ? [
@@ -114,6 +117,7 @@ async function runSize(n: number, options: BenchOptions, profileDir: string | un
     nodeArgs,
     log,
   });
+  current = env;
   let sampler: RssSampler | undefined;
   try {
     const controller = await env.startController();
@@ -173,6 +177,7 @@ async function runSize(n: number, options: BenchOptions, profileDir: string | un
   } finally {
     sampler?.stop();
     await env.close();
+    current = undefined;
   }
 }
 
@@ -212,6 +217,13 @@ async function main(): Promise<void> {
   log(
     `results written to ${path} and bench/results/latest.json${profileDir ? `; profiles in ${profileDir}` : ''}`,
   );
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    log(`${signal}: removing the clusters of the current run`);
+    void (current?.close() ?? Promise.resolve()).finally(() => process.exit(130));
+  });
 }
 
 main().catch((err: unknown) => {

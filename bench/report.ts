@@ -7,9 +7,9 @@ import { join, resolve } from 'node:path';
 import type { ConvergenceResult } from './convergence.ts';
 import type { LatencyResult } from './latency.ts';
 import type { Machine } from './machine.ts';
-import { round } from './util.ts';
 import { MIB, type MemoryBreakdown } from './memory.ts';
 import type { SteadyResult } from './steady.ts';
+import { round } from './util.ts';
 
 /** RESULTS_DIR is where result files go. */
 export const RESULTS_DIR = resolve(import.meta.dirname, 'results');
@@ -88,8 +88,11 @@ export interface BenchResult {
 export const Targets = {
   objectsPerSecond: 50,
   steadyWritesPerReleasePerMinute: 0,
-  /** steadyReadsPerReleasePerMinute is our reading of "close to none": one read per Release per 100 minutes. */
-  steadyReadsPerReleasePerMinute: 0.01,
+  /**
+   * steadyReadsPerReleasePerMinute is our reading of "close to none": at most one read per Release
+   * every 20 minutes, a quarter of what even one read per Release per resync (5-6 min) would cost.
+   */
+  steadyReadsPerReleasePerMinute: 0.05,
   statusP95Ms: 1000,
   peakRssMiB: 150,
   peakRssAtReleases: 1000,
@@ -172,7 +175,7 @@ export function evaluateTargets(runs: RunResult[]): TargetResult[] {
       ? `${fmt(peak)} MiB`
       : `${fmt(peak)} MiB extrapolated from ${largest.releases} Releases (${fmt(largest.memory.peakRssMiB)} MiB there, ${fmt(perRelease)} KiB/Release)`,
     met: peak < Targets.peakRssMiB,
-    margin: `${fmt(Targets.peakRssMiB - peak)} MiB ${peak < Targets.peakRssMiB ? 'to spare' : 'over'}`,
+    margin: `${fmt(Math.abs(Targets.peakRssMiB - peak))} MiB ${peak < Targets.peakRssMiB ? 'to spare' : 'over'}`,
   });
   return out;
 }
@@ -216,6 +219,7 @@ export function formatReport(result: BenchResult): string {
         'converged s',
         'objects/s',
         'reconciles',
+        'mean reconcile ms',
         'ctrl CPU s',
         'other CPU cores',
         'baseline RSS MiB',
@@ -229,6 +233,7 @@ export function formatReport(result: BenchResult): string {
         fmt(r.convergence.seconds),
         fmt(r.convergence.objectsPerSecond),
         String(r.convergence.reconciles),
+        fmt(r.convergence.meanReconcileMs),
         fmt(r.convergence.controllerCpuSeconds),
         fmt(r.convergence.cpu.otherCores, 2),
         fmt(r.memory.baselineRssMiB),
@@ -256,6 +261,7 @@ export function formatReport(result: BenchResult): string {
         'DP writes',
         'counted by controller (CP / DP)',
         'reconciles',
+        'mean reconcile ms',
         'ctrl CPU s',
         'ctrl CPU %',
       ],
@@ -274,6 +280,7 @@ export function formatReport(result: BenchResult): string {
           fmt(s.dataPlane.writesPerReleasePerMinute, 4),
           `${counted(s.controlPlane.countedByController)} / ${counted(s.dataPlane.countedByController)}`,
           String(s.reconciles),
+          fmt(s.meanReconcileMs, 2),
           fmt(s.controllerCpuSeconds, 2),
           fmt(s.controllerCpuPercent, 2),
         ];

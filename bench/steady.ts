@@ -10,7 +10,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BenchEnv } from './env.ts';
 import { CpuMeter, processCpuSeconds, type CpuWindow } from './machine.ts';
-import { parseMetrics, metricSum, round } from './util.ts';
+import { metricSum, parseMetrics, round } from './util.ts';
 
 /** READ_VERBS are the apiserver_request_total verbs that only read. */
 export const READ_VERBS: ReadonlySet<string> = new Set(['GET', 'LIST', 'WATCH', 'WATCHLIST']);
@@ -60,7 +60,14 @@ export interface Window {
   cp: RequestCounts;
   dp: RequestCounts;
   /** controller is present when the controller ran during the window. */
-  controller?: { requests: RequestCounts; cpuSeconds: number; reconciles: number; applies: number };
+  controller?: {
+    requests: RequestCounts;
+    cpuSeconds: number;
+    reconciles: number;
+    /** reconcileSeconds is the total time reconciles took (controller_runtime_reconcile_time_seconds). */
+    reconcileSeconds: number;
+    applies: number;
+  };
   apiServerCpuSeconds: { cp: number; dp: number };
   cpu: CpuWindow;
 }
@@ -104,6 +111,9 @@ export async function measureWindow(env: BenchEnv, seconds: number): Promise<Win
       reconciles:
         metricSum(a, 'controller_runtime_reconcile_total') -
         metricSum(b, 'controller_runtime_reconcile_total'),
+      reconcileSeconds:
+        metricSum(a, 'controller_runtime_reconcile_time_seconds_sum') -
+        metricSum(b, 'controller_runtime_reconcile_time_seconds_sum'),
       applies:
         metricSum(a, 'release_controller_applies_total', { result: 'applied' }) -
         metricSum(b, 'release_controller_applies_total', { result: 'applied' }),
@@ -148,6 +158,8 @@ export interface SteadyResult {
   controllerCpuPercent: number;
   /** reconciles ran in the window (timed resyncs at `interval` plus jitter). */
   reconciles: number;
+  /** meanReconcileMs is the mean duration of those reconciles. */
+  meanReconcileMs: number;
   /** applies is how many apply requests the controller sent in the window. */
   applies: number;
   apiServerCpuSeconds: { cp: number; dp: number };
@@ -223,6 +235,7 @@ export function steadyResult(n: number, window: Window, background: Window): Ste
     controllerCpuSeconds: c.cpuSeconds,
     controllerCpuPercent: round((c.cpuSeconds / window.seconds) * 100, 2),
     reconciles: c.reconciles,
+    meanReconcileMs: c.reconciles ? round((c.reconcileSeconds / c.reconciles) * 1000, 2) : 0,
     applies: c.applies,
     apiServerCpuSeconds: window.apiServerCpuSeconds,
     cpu: window.cpu,

@@ -159,9 +159,12 @@ export function usage(): string {
 /** parseFlags parses argv (without node and script) and the environment; it returns undefined for --help. */
 export function parseFlags(argv: string[], env: NodeJS.ProcessEnv): Options | undefined {
   const raw = new Map<string, string>();
+  /** source names where a value came from, for error messages. */
+  const source = new Map<string, string>();
   for (const f of FLAGS) {
     const fromEnv = env[envName(f.name)];
     raw.set(f.name, fromEnv ?? f.default);
+    source.set(f.name, fromEnv === undefined ? `--${f.name}` : `${envName(f.name)} (for --${f.name})`);
   }
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
@@ -171,11 +174,12 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv): Options | un
     const name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
     const spec = FLAGS.find((f) => f.name === name);
     if (!spec) throw new FlagError(`unknown flag --${name}`);
+    source.set(name, `--${name}`);
     if (eq >= 0) raw.set(name, arg.slice(eq + 1));
     else if (spec.kind === 'boolean') raw.set(name, 'true');
     else {
       const value = argv[++i];
-      if (value === undefined) throw new FlagError(`flag --${name} needs a value`);
+      if (value === undefined || value.startsWith('--')) throw new FlagError(`flag --${name} needs a value`);
       raw.set(name, value);
     }
   }

@@ -84,17 +84,15 @@ describe('KubeClient', () => {
     reset();
     script = [
       (_req, res) =>
-        res
-          .writeHead(422, { 'content-type': 'application/json' })
-          .end(
-            JSON.stringify({
-              kind: 'Status',
-              code: 422,
-              reason: 'Invalid',
-              message: 'spec.x: Invalid value',
-              details: { causes: [{ field: 'spec.x' }] },
-            }),
-          ),
+        res.writeHead(422, { 'content-type': 'application/json' }).end(
+          JSON.stringify({
+            kind: 'Status',
+            code: 422,
+            reason: 'Invalid',
+            message: 'spec.x: Invalid value',
+            details: { causes: [{ field: 'spec.x' }] },
+          }),
+        ),
     ];
     const client = new KubeClient({ name: 'dp', server: base });
     await assert.rejects(

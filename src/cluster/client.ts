@@ -121,7 +121,9 @@ export interface KubeClientOptions {
 export class KubeClient {
   readonly name: string;
   readonly server: string;
+  /** agent carries requests, with a bounded pool; watchAgent carries watches, one connection each. */
   private readonly agent: Agent;
+  private readonly watchAgent: Agent;
   private readonly origin: string;
   private readonly basePath: string;
   private readonly timeoutMs: number;
@@ -140,17 +142,17 @@ export class KubeClient {
     this.maxRetries = options.maxRetries ?? DEFAULT_MAX_RETRIES;
     this.authorization = options.authorization;
     this.observer = options.observer;
-    this.agent = new Agent({
-      connections: options.connections ?? 32,
-      keepAliveTimeout: 30_000,
-      connect: {
-        ca: options.ca,
-        cert: options.cert,
-        key: options.key,
-        rejectUnauthorized: options.rejectUnauthorized ?? true,
-        timeout: Math.min(this.timeoutMs, 10_000),
-      },
-    });
+    const connect = {
+      ca: options.ca,
+      cert: options.cert,
+      key: options.key,
+      rejectUnauthorized: options.rejectUnauthorized ?? true,
+      timeout: Math.min(this.timeoutMs, 10_000),
+    };
+    this.agent = new Agent({ connections: options.connections ?? 32, keepAliveTimeout: 30_000, connect });
+    // A watch holds its HTTP/1.1 connection for minutes: sharing the request pool would let a few
+    // dozen watches starve every request, so watches get a pool of their own without a cap.
+    this.watchAgent = new Agent({ keepAliveTimeout: 30_000, connect });
   }
 
   /** setObserver installs the request observer (metrics) after construction. */
@@ -204,7 +206,7 @@ export class KubeClient {
     let code = '0';
     let body: Dispatcher.ResponseData['body'] | undefined;
     try {
-      const res = await this.agent.request({
+      const res = await this.watchAgent.request({
         origin: this.origin,
         path: this.basePath + path + encodeQuery({ ...query, watch: true }),
         method: 'GET',
@@ -242,7 +244,7 @@ export class KubeClient {
   /** close releases every pooled connection; in-flight requests fail. */
   async close(): Promise<void> {
     this.closed = true;
-    await this.agent.destroy();
+    await Promise.all([this.agent.destroy(), this.watchAgent.destroy()]);
   }
 
   private async once(req: KubeRequest): Promise<string> {

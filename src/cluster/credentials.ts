@@ -90,7 +90,30 @@ export function kubeConfigFromSecret(dp: DataPlane, secret: SecretLike | undefin
   return kc;
 }
 
-const FILE_FIELDS = ['certificate-authority', 'client-certificate', 'client-key', 'tokenFile'];
+/**
+ * Kubeconfig fields a tenant may use. Anything else is refused: client-node would read files
+ * (`token-file`, `client-certificate`, ...) or run commands (`exec`, `auth-provider`) on the
+ * controller's behalf, which would hand the controller's own credentials to a tenant's server.
+ */
+const ALLOWED_USER_FIELDS = new Set([
+  'client-certificate-data',
+  'client-key-data',
+  'token',
+  'username',
+  'password',
+  'as',
+  'as-uid',
+  'as-groups',
+  'as-user-extra',
+]);
+const ALLOWED_CLUSTER_FIELDS = new Set([
+  'server',
+  'certificate-authority-data',
+  'insecure-skip-tls-verify',
+  'tls-server-name',
+  'disable-compression',
+  'extensions',
+]);
 
 function refuseUnsafeKubeconfig(doc: unknown, where: string): void {
   if (!isRecord(doc)) throw new CredentialsError(`${where} is not a kubeconfig document`);
@@ -101,19 +124,19 @@ function refuseUnsafeKubeconfig(doc: unknown, where: string): void {
         `${where} uses exec or auth-provider credentials, which the controller refuses to run; use client certificates or a token`,
       );
     }
-    for (const f of FILE_FIELDS) {
-      if (user[f] !== undefined) {
-        throw new CredentialsError(
-          `${where} refers to a local file (users[].user.${f}); embed the data instead`,
-        );
-      }
+    const refused = Object.keys(user).filter((f) => !ALLOWED_USER_FIELDS.has(f));
+    if (refused.length > 0) {
+      throw new CredentialsError(
+        `${where} uses users[].user.${refused.join(', ')}, which would read a local file of the controller; embed the data instead (client-certificate-data, client-key-data, token)`,
+      );
     }
   }
   for (const entry of Array.isArray(doc['clusters']) ? doc['clusters'] : []) {
     const cluster = isRecord(entry) && isRecord(entry['cluster']) ? entry['cluster'] : {};
-    if (cluster['certificate-authority'] !== undefined) {
+    const refused = Object.keys(cluster).filter((f) => !ALLOWED_CLUSTER_FIELDS.has(f));
+    if (refused.length > 0) {
       throw new CredentialsError(
-        `${where} refers to a local file (clusters[].cluster.certificate-authority); use certificate-authority-data`,
+        `${where} uses clusters[].cluster.${refused.join(', ')}, which the controller does not accept; use server and certificate-authority-data`,
       );
     }
   }

@@ -1,7 +1,17 @@
 /** Health of batch/v1 kinds: Job and CronJob. */
 import { conditionsOf } from '../api/object.ts';
 import type { KubeObject } from '../api/object.ts';
-import { boolAt, conditionText, findIn, isTrue, numberAt, recordsAt, stringAt, timeAt } from './fields.ts';
+import {
+  boolAt,
+  conditionText,
+  field,
+  findIn,
+  isTrue,
+  numberAt,
+  recordsAt,
+  stringAt,
+  timeAt,
+} from './fields.ts';
 import { health, HealthReasons, reasonOr } from './result.ts';
 import type { HealthResult } from './result.ts';
 
@@ -16,7 +26,11 @@ export function jobHealth(obj: KubeObject, _now: Date): HealthResult {
   if (failure)
     return health('Degraded', reasonOr(failure.reason, HealthReasons.jobFailed), conditionText(failure));
 
-  const succeeded = numberAt(obj, 'status', 'succeeded') ?? 0;
+  // The Job controller sets SuccessCriteriaMet a moment before it moves the pod from
+  // uncountedTerminatedPods into `succeeded`; count both so the message never says 0/1.
+  const uncounted = field(obj, 'status', 'uncountedTerminatedPods', 'succeeded');
+  const succeeded =
+    (numberAt(obj, 'status', 'succeeded') ?? 0) + (Array.isArray(uncounted) ? uncounted.length : 0);
   const completions = numberAt(obj, 'spec', 'completions');
   const done = completions === undefined ? `${succeeded} succeeded` : `${succeeded}/${completions} succeeded`;
   if (isTrue(findIn(conditions, 'Complete')) || isTrue(findIn(conditions, 'SuccessCriteriaMet'))) {

@@ -99,7 +99,8 @@ export function classifyFailure(err: unknown): ApplyFailure {
   if (err.statusCode === 404 && isRecord(err.details) && err.details['kind'] === 'namespaces') {
     return { kind: 'NamespaceMissing', message: serverMessage, retryable: true };
   }
-  if (err.statusCode === 403) {
+  if (err.statusCode === 403 && /\bcannot (get|list|watch|create|patch|update|delete)\b/.test(err.message)) {
+    // An RBAC refusal; other 403s are admission denials (PodSecurity, quota, policies) about the object.
     return {
       kind: 'Failed',
       message: `forbidden: the data-plane credentials may not do this (${serverMessage})`,

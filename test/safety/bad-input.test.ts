@@ -142,9 +142,7 @@ describe('bad input', () => {
     ];
     const good = configMap('good', ns, 'good');
     const name = uniqueName('rel');
-    await cp.create(
-      releaseObject(org, name, [good, ...bad.map(({ id, object }) => ({ id, object }) as ReleaseResource)]),
-    );
+    await cp.create(releaseObject(org, name, [good, ...bad.map(({ id, object }) => ({ id, object }))]));
     const r = await eventually(
       async () => {
         const rel = await settled(name);

@@ -136,6 +136,8 @@ function desiredItem(release: Release, id: string, raw: unknown, index: number):
   const cleanMeta: Record<string, unknown> = { ...metadata };
   for (const f of SERVER_FIELDS) delete cleanMeta[f];
   const annotations = { ...((metadata['annotations'] as Record<string, string> | undefined) ?? {}) };
+  // The annotation is ours: it names the Release when the label cannot hold the whole name.
+  delete annotations[Labels.releaseName];
   if (release.metadata.name.length > MAX_LABEL_VALUE) annotations[Labels.releaseName] = release.metadata.name;
   cleanMeta['labels'] = { ...(metadata['labels'] ?? {}), ...trackingLabels(release, id) };
   if (Object.keys(annotations).length > 0) cleanMeta['annotations'] = annotations;

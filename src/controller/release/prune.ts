@@ -58,14 +58,14 @@ export function staleObjects(managed: ManagedObject[], outcomes: ItemOutcome[]):
       protectedIds.add(o.item.id);
     }
   }
+  const wantedIdentities = new Set(wanted.values());
   return managed.filter(({ object, info }) => {
     const id = object.metadata.labels?.[Labels.resourceId] ?? '';
     if (protectedIds.has(id)) return false;
     if (isAdoptedNamespace(object, info)) return false;
-    return (
-      wanted.get(id) !==
-      identityOf(info.group, info.kind, object.metadata.namespace, object.metadata.name ?? '')
-    );
+    const identity = identityOf(info.group, info.kind, object.metadata.namespace, object.metadata.name ?? '');
+    // An object moved to another id is wanted; the cache may still show its old id label.
+    return !wantedIdentities.has(identity) && wanted.get(id) !== identity;
   });
 }
 

@@ -220,7 +220,13 @@ export class ReleaseController {
       informer.start();
       this.secrets.set(key, informer);
     }
-    await informer.waitForSync(AbortSignal.timeout(this.options.dataPlaneTimeoutMs));
+    try {
+      await informer.waitForSync(AbortSignal.timeout(this.options.dataPlaneTimeoutMs));
+    } catch (cause) {
+      throw new Error(`reading kubeconfig Secret ${key} on the control plane did not finish in time`, {
+        cause,
+      });
+    }
     return informer.get(namespace, name);
   }
 

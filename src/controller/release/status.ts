@@ -91,8 +91,9 @@ function resourceStatus(o: ItemOutcome, prev: ResourceStatus | undefined, now: D
 }
 
 function fitBudget(entries: ResourceStatus[]): ResourceStatus[] {
-  const sizes = entries.map((e) => (e.status === undefined ? 0 : JSON.stringify(e.status).length));
-  let total = JSON.stringify(entries).length;
+  const bytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
+  const sizes = entries.map((e) => (e.status === undefined ? 0 : bytes(e.status)));
+  let total = bytes(entries);
   if (total <= STATUS_BUDGET_BYTES) return entries;
   // Drop the largest live status copies first: they are the bulk, and the object itself has them.
   const order = entries.map((_, i) => i).sort((a, b) => (sizes[b] ?? 0) - (sizes[a] ?? 0));
@@ -103,9 +104,10 @@ function fitBudget(entries: ResourceStatus[]): ResourceStatus[] {
     if (!e || e.status === undefined) continue;
     const size = sizes[i] ?? 0;
     const note = `live status (${Math.ceil(size / 1024)} KiB) omitted to keep the Release status under ${STATUS_BUDGET_BYTES / 1024} KiB`;
-    out[i] = { ...e, status: undefined, message: e.message ? `${e.message}; ${note}` : note };
-    delete out[i].status;
-    total -= size;
+    const trimmed: ResourceStatus = { ...e, message: e.message ? `${e.message}; ${note}` : note };
+    delete trimmed.status;
+    out[i] = trimmed;
+    total += bytes(trimmed) - bytes(e);
   }
   return out;
 }

@@ -1,0 +1,236 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { Options } from './flags.ts';
+import { envName, FlagError, FLAGS, parseFlags, usage } from './flags.ts';
+
+function parse(argv: string[], env: NodeJS.ProcessEnv = {}): Options {
+  const options = parseFlags(argv, env);
+  assert.ok(options !== undefined, 'parseFlags returned undefined (help) for a normal command line');
+  return options;
+}
+
+/** rejects asserts a FlagError whose message names the flag. */
+function rejects(argv: string[], flag: string, env: NodeJS.ProcessEnv = {}): void {
+  assert.throws(
+    () => parseFlags(argv, env),
+    (err: unknown) => {
+      assert.ok(err instanceof FlagError, `expected a FlagError, got ${String(err)}`);
+      assert.ok(err.message.includes(`--${flag}`), `the message names --${flag}: ${err.message}`);
+      return true;
+    },
+  );
+}
+
+const DEFAULTS: Options = {
+  kubeconfig: '',
+  metricsBindAddress: ':8080',
+  healthProbeBindAddress: ':8081',
+  leaderElect: false,
+  leaderElectionNamespace: '',
+  leaderElectionId: 'release-controller',
+  leaseDurationMs: 15_000,
+  renewDeadlineMs: 10_000,
+  retryPeriodMs: 2_000,
+  concurrency: 4,
+  shardCount: 1,
+  shardIndex: 0,
+  dataPlaneTimeoutMs: 15_000,
+  shutdownGraceMs: 25_000,
+  logLevel: 'info',
+};
+
+describe('parseFlags', () => {
+  test('defaults', () => {
+    assert.deepEqual(parse([]), DEFAULTS);
+  });
+
+  test('ignores environment variables that are not ours', () => {
+    assert.deepEqual(
+      parse([], { KUBECONFIG: '/home/dev/.kube/config', CONCURRENCY: '9', PATH: '/usr/bin' }),
+      DEFAULTS,
+    );
+  });
+
+  test('every flag reads RELEASE_CONTROLLER_<FLAG>', () => {
+    const options = parse([], {
+      RELEASE_CONTROLLER_KUBECONFIG: '/etc/release-controller/kubeconfig',
+      RELEASE_CONTROLLER_METRICS_BIND_ADDRESS: '0',
+      RELEASE_CONTROLLER_HEALTH_PROBE_BIND_ADDRESS: '127.0.0.1:9440',
+      RELEASE_CONTROLLER_LEADER_ELECT: 'true',
+      RELEASE_CONTROLLER_LEADER_ELECTION_NAMESPACE: 'openchoreo-system',
+      RELEASE_CONTROLLER_LEADER_ELECTION_ID: 'rc-lock',
+      RELEASE_CONTROLLER_LEADER_ELECT_LEASE_DURATION: '30s',
+      RELEASE_CONTROLLER_LEADER_ELECT_RENEW_DEADLINE: '20s',
+      RELEASE_CONTROLLER_LEADER_ELECT_RETRY_PERIOD: '500ms',
+      RELEASE_CONTROLLER_CONCURRENCY: '16',
+      RELEASE_CONTROLLER_SHARD_COUNT: '3',
+      RELEASE_CONTROLLER_SHARD_INDEX: '2',
+      RELEASE_CONTROLLER_DATAPLANE_TIMEOUT: '1m',
+      RELEASE_CONTROLLER_SHUTDOWN_GRACE_PERIOD: '1m30s',
+      RELEASE_CONTROLLER_LOG_LEVEL: 'debug',
+    });
+    assert.deepEqual(options, {
+      kubeconfig: '/etc/release-controller/kubeconfig',
+      metricsBindAddress: '0',
+      healthProbeBindAddress: '127.0.0.1:9440',
+      leaderElect: true,
+      leaderElectionNamespace: 'openchoreo-system',
+      leaderElectionId: 'rc-lock',
+      leaseDurationMs: 30_000,
+      renewDeadlineMs: 20_000,
+      retryPeriodMs: 500,
+      concurrency: 16,
+      shardCount: 3,
+      shardIndex: 2,
+      dataPlaneTimeoutMs: 60_000,
+      shutdownGraceMs: 90_000,
+      logLevel: 'debug',
+    });
+  });
+
+  test('a flag on the command line beats its environment variable', () => {
+    const env = { RELEASE_CONTROLLER_CONCURRENCY: '16', RELEASE_CONTROLLER_LOG_LEVEL: 'debug' };
+    const options = parse(['--concurrency', '2'], env);
+    assert.equal(options.concurrency, 2);
+    assert.equal(options.logLevel, 'debug', 'the other variable still applies');
+    assert.equal(
+      parse(['--leader-elect=false'], { RELEASE_CONTROLLER_LEADER_ELECT: 'true' }).leaderElect,
+      false,
+    );
+  });
+
+  test('--flag=value and --flag value mean the same', () => {
+    const a = parse(['--kubeconfig=/tmp/cp.yaml', '--concurrency=8', '--dataplane-timeout=5s']);
+    const b = parse(['--kubeconfig', '/tmp/cp.yaml', '--concurrency', '8', '--dataplane-timeout', '5s']);
+    assert.deepEqual(a, b);
+    assert.equal(a.kubeconfig, '/tmp/cp.yaml');
+    assert.equal(a.concurrency, 8);
+    assert.equal(a.dataPlaneTimeoutMs, 5_000);
+  });
+
+  test('a value may contain "=" and may be empty', () => {
+    assert.equal(parse(['--kubeconfig=/tmp/a=b.yaml']).kubeconfig, '/tmp/a=b.yaml');
+    assert.equal(parse(['--metrics-bind-address=']).metricsBindAddress, '');
+  });
+
+  test('the last occurrence of a flag wins', () => {
+    assert.equal(parse(['--concurrency=2', '--concurrency=6']).concurrency, 6);
+  });
+
+  const booleans: Array<[string[], NodeJS.ProcessEnv, boolean]> = [
+    [['--leader-elect'], {}, true],
+    [['--leader-elect=true'], {}, true],
+    [['--leader-elect=false'], {}, false],
+    [['--leader-elect=1'], {}, true],
+    [['--leader-elect=0'], {}, false],
+    [['--leader-elect=TRUE'], {}, true],
+    [[], { RELEASE_CONTROLLER_LEADER_ELECT: '1' }, true],
+    [[], { RELEASE_CONTROLLER_LEADER_ELECT: 'False' }, false],
+  ];
+  for (const [argv, env, want] of booleans) {
+    test(`boolean: ${argv.join(' ') || JSON.stringify(env)} -> ${want}`, () => {
+      assert.equal(parse(argv, env).leaderElect, want);
+    });
+  }
+
+  test('a bare boolean flag does not take the next argument as its value', () => {
+    const options = parse(['--leader-elect', '--concurrency', '3']);
+    assert.equal(options.leaderElect, true);
+    assert.equal(options.concurrency, 3);
+  });
+
+  const bad: Array<{ name: string; argv: string[]; env?: NodeJS.ProcessEnv; flag: string }> = [
+    { name: 'a boolean that is not one', argv: ['--leader-elect=yes'], flag: 'leader-elect' },
+    { name: 'a non-integer', argv: ['--concurrency=four'], flag: 'concurrency' },
+    { name: 'a fraction', argv: ['--concurrency=2.5'], flag: 'concurrency' },
+    { name: 'zero workers', argv: ['--concurrency=0'], flag: 'concurrency' },
+    { name: 'zero shards', argv: ['--shard-count=0'], flag: 'shard-count' },
+    { name: 'a negative shard index', argv: ['--shard-index=-1'], flag: 'shard-index' },
+    { name: 'a duration without unit', argv: ['--dataplane-timeout=15'], flag: 'dataplane-timeout' },
+    {
+      name: 'a malformed duration',
+      argv: ['--leader-elect-lease-duration', '15 s'],
+      flag: 'leader-elect-lease-duration',
+    },
+    { name: 'an empty duration', argv: ['--shutdown-grace-period='], flag: 'shutdown-grace-period' },
+    { name: 'an unknown log level', argv: ['--log-level=verbose'], flag: 'log-level' },
+    {
+      name: 'a shard index equal to the count',
+      argv: ['--shard-count=3', '--shard-index=3'],
+      flag: 'shard-index',
+    },
+    { name: 'a shard index above the count', argv: ['--shard-index=1'], flag: 'shard-index' },
+    {
+      name: 'a bad value from the environment',
+      argv: [],
+      env: { RELEASE_CONTROLLER_CONCURRENCY: 'lots' },
+      flag: 'concurrency',
+    },
+    { name: 'an unknown flag', argv: ['--metrics-addr=:8080'], flag: 'metrics-addr' },
+    { name: 'a missing value at the end', argv: ['--kubeconfig'], flag: 'kubeconfig' },
+  ];
+  for (const c of bad) {
+    test(`rejects ${c.name}, naming the flag`, () => {
+      rejects(c.argv, c.flag, c.env);
+    });
+  }
+
+  test('rejects a positional argument', () => {
+    assert.throws(() => parseFlags(['/tmp/kubeconfig'], {}), FlagError);
+  });
+
+  test('--help and -h return undefined, whatever else is given', () => {
+    assert.equal(parseFlags(['--help'], {}), undefined);
+    assert.equal(parseFlags(['-h'], {}), undefined);
+    assert.equal(parseFlags(['--concurrency=2', '--help'], {}), undefined);
+    assert.equal(parseFlags(['--help'], { RELEASE_CONTROLLER_CONCURRENCY: 'lots' }), undefined);
+  });
+
+  test('accepts every documented log level', () => {
+    for (const level of ['trace', 'debug', 'info', 'warn', 'error']) {
+      assert.equal(parse([`--log-level=${level}`]).logLevel, level);
+    }
+  });
+});
+
+describe('envName', () => {
+  test('upper case with dashes as underscores', () => {
+    assert.equal(envName('metrics-bind-address'), 'RELEASE_CONTROLLER_METRICS_BIND_ADDRESS');
+    assert.equal(envName('kubeconfig'), 'RELEASE_CONTROLLER_KUBECONFIG');
+  });
+});
+
+describe('usage', () => {
+  const text = usage();
+
+  test('lists every flag with its environment variable', () => {
+    for (const f of FLAGS) {
+      assert.match(text, new RegExp(`^  --${f.name}( <${f.kind}>)?$`, 'm'), `--${f.name} is listed`);
+      assert.ok(text.includes(`env: ${envName(f.name)}`), `${envName(f.name)} is listed`);
+    }
+    assert.match(text, /^ {2}--help$/m);
+  });
+
+  test('lists the kubebuilder flags operators expect', () => {
+    for (const flag of [
+      'kubeconfig',
+      'metrics-bind-address',
+      'health-probe-bind-address',
+      'leader-elect',
+      'leader-election-namespace',
+      'leader-election-id',
+      'concurrency',
+      'shard-index',
+      'shard-count',
+      'log-level',
+    ]) {
+      assert.ok(text.includes(`--${flag}`), `--${flag} is listed`);
+    }
+  });
+
+  test('shows the defaults', () => {
+    assert.ok(text.includes('(default ":8080")'), 'the metrics address default is shown');
+    assert.ok(text.includes('(default 4)'), 'the concurrency default is shown');
+    assert.ok(text.includes('(default 15s)'), 'a duration default is shown');
+  });
+});

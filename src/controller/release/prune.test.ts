@@ -1,0 +1,318 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { KubeObject } from '../../api/object.ts';
+import { CONTROLLER_NAME, Labels } from '../../api/v1alpha1/constants.ts';
+import type { ResourceInfo } from '../../cluster/discovery.ts';
+import { ADOPTED_ANNOTATION } from './apply.ts';
+import type { DesiredObject, InvalidObject } from './desired.ts';
+import type { ManagedObject } from './prune.ts';
+import { identityOf, isAdoptedNamespace, staleObjects } from './prune.ts';
+import type { ItemOutcome, ItemState } from './status.ts';
+
+const RELEASE_UID = '5f0c8a3e-2b1d-4c7a-9e6f-1a2b3c4d5e6f';
+
+const INFO = {
+  deployment: {
+    group: 'apps',
+    version: 'v1',
+    kind: 'Deployment',
+    resource: 'deployments',
+    namespaced: true,
+    verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
+  },
+  configMap: {
+    group: '',
+    version: 'v1',
+    kind: 'ConfigMap',
+    resource: 'configmaps',
+    namespaced: true,
+    verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
+  },
+  secret: {
+    group: '',
+    version: 'v1',
+    kind: 'Secret',
+    resource: 'secrets',
+    namespaced: true,
+    verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
+  },
+  namespace: {
+    group: '',
+    version: 'v1',
+    kind: 'Namespace',
+    resource: 'namespaces',
+    namespaced: false,
+    verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
+  },
+  clusterRole: {
+    group: 'rbac.authorization.k8s.io',
+    version: 'v1',
+    kind: 'ClusterRole',
+    resource: 'clusterroles',
+    namespaced: false,
+    verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
+  },
+  hpaV2: {
+    group: 'autoscaling',
+    version: 'v2',
+    kind: 'HorizontalPodAutoscaler',
+    resource: 'horizontalpodautoscalers',
+    namespaced: true,
+    verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
+  },
+  hpaV1: {
+    group: 'autoscaling',
+    version: 'v1',
+    kind: 'HorizontalPodAutoscaler',
+    resource: 'horizontalpodautoscalers',
+    namespaced: true,
+    verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
+  },
+} satisfies Record<string, ResourceInfo>;
+
+/** live builds a managed object as the data plane's watch cache holds it. */
+function live(
+  info: ResourceInfo,
+  id: string,
+  name: string,
+  namespace?: string,
+  annotations?: Record<string, string>,
+): ManagedObject {
+  const object: KubeObject = {
+    apiVersion: info.group === '' ? info.version : `${info.group}/${info.version}`,
+    kind: info.kind,
+    metadata: {
+      name,
+      ...(namespace === undefined ? {} : { namespace }),
+      uid: `uid-${info.kind}-${namespace ?? ''}-${name}`,
+      resourceVersion: '1001',
+      labels: {
+        [Labels.managedBy]: CONTROLLER_NAME,
+        [Labels.resourceId]: id,
+        [Labels.releaseUid]: RELEASE_UID,
+        [Labels.releaseName]: 'customer-service-prod-release',
+        [Labels.releaseNamespace]: 'acme',
+      },
+      ...(annotations ? { annotations } : {}),
+    },
+  };
+  return { object, info };
+}
+
+/** wants builds the outcome of a spec item as the apply step reports it. */
+function wants(
+  id: string,
+  apiVersion: string,
+  kind: string,
+  name: string,
+  namespace: string,
+  state: ItemState = 'applied',
+): ItemOutcome {
+  const slash = apiVersion.indexOf('/');
+  const [group, version] =
+    slash < 0 ? ['', apiVersion] : [apiVersion.slice(0, slash), apiVersion.slice(slash + 1)];
+  const item: DesiredObject = {
+    ok: true,
+    id,
+    index: 0,
+    group,
+    version,
+    kind,
+    name,
+    namespace,
+    object: { apiVersion, kind, metadata: namespace ? { name, namespace } : { name } },
+    hash: `hash-${id}`,
+  };
+  return {
+    item,
+    state,
+    namespaced: namespace !== '',
+    ...(state === 'applied' ? {} : { message: `resource "${id}": ${state}` }),
+  };
+}
+
+function invalidOutcome(id: string): ItemOutcome {
+  const item: InvalidObject = {
+    ok: false,
+    id,
+    index: 0,
+    group: '',
+    version: 'v1',
+    kind: 'ConfigMap',
+    name: '',
+    namespace: '',
+    message: `resource "${id}": ConfigMap has no metadata.name`,
+  };
+  return { item, state: 'invalid', message: item.message };
+}
+
+function names(objects: ManagedObject[]): string[] {
+  return objects.map((m) => `${m.info.kind}/${m.object.metadata.namespace ?? ''}/${m.object.metadata.name}`);
+}
+
+describe('staleObjects', () => {
+  const web = live(INFO.deployment, 'deployment', 'customer-service', 'prod');
+  const settings = live(INFO.configMap, 'config', 'settings', 'prod');
+  const ns = live(INFO.namespace, 'namespace', 'prod');
+  const role = live(INFO.clusterRole, 'role', 'customer-service-reader');
+
+  const cases: Array<{ name: string; managed: ManagedObject[]; outcomes: ItemOutcome[]; stale: string[] }> = [
+    {
+      name: 'nothing is stale when every object is still wanted as it is',
+      managed: [web, settings, ns, role],
+      outcomes: [
+        wants('deployment', 'apps/v1', 'Deployment', 'customer-service', 'prod'),
+        wants('config', 'v1', 'ConfigMap', 'settings', 'prod'),
+        wants('namespace', 'v1', 'Namespace', 'prod', ''),
+        wants('role', 'rbac.authorization.k8s.io/v1', 'ClusterRole', 'customer-service-reader', ''),
+      ],
+      stale: [],
+    },
+    {
+      name: 'an id removed from the spec is stale',
+      managed: [web, settings],
+      outcomes: [wants('deployment', 'apps/v1', 'Deployment', 'customer-service', 'prod')],
+      stale: ['ConfigMap/prod/settings'],
+    },
+    {
+      name: 'an empty spec makes every object stale',
+      managed: [web, settings, role],
+      outcomes: [],
+      stale: [
+        'Deployment/prod/customer-service',
+        'ConfigMap/prod/settings',
+        'ClusterRole//customer-service-reader',
+      ],
+    },
+    {
+      name: 'a renamed object leaves the old name stale',
+      managed: [settings],
+      outcomes: [wants('config', 'v1', 'ConfigMap', 'settings-v2', 'prod')],
+      stale: ['ConfigMap/prod/settings'],
+    },
+    {
+      name: 'an object moved to another namespace leaves the old one stale',
+      managed: [settings],
+      outcomes: [wants('config', 'v1', 'ConfigMap', 'settings', 'staging')],
+      stale: ['ConfigMap/prod/settings'],
+    },
+    {
+      name: 'an id that changed kind leaves the old kind stale',
+      managed: [settings],
+      outcomes: [wants('config', 'v1', 'Secret', 'settings', 'prod')],
+      stale: ['ConfigMap/prod/settings'],
+    },
+    {
+      name: 'during a rename, the new object of the id is kept and the old one pruned',
+      managed: [settings, live(INFO.configMap, 'config', 'settings-v2', 'prod')],
+      outcomes: [wants('config', 'v1', 'ConfigMap', 'settings-v2', 'prod')],
+      stale: ['ConfigMap/prod/settings'],
+    },
+    {
+      name: 'a cluster-scoped object is matched without a namespace',
+      managed: [role],
+      outcomes: [wants('role', 'rbac.authorization.k8s.io/v1', 'ClusterRole', 'customer-service-reader', '')],
+      stale: [],
+    },
+    {
+      name: 'an object found under another version of the same group and kind is the same object',
+      managed: [live(INFO.hpaV1, 'hpa', 'customer-service', 'prod')],
+      outcomes: [wants('hpa', 'autoscaling/v2', 'HorizontalPodAutoscaler', 'customer-service', 'prod')],
+      stale: [],
+    },
+    {
+      name: 'the same kind name in another group is another object',
+      managed: [live(INFO.deployment, 'deployment', 'customer-service', 'prod')],
+      outcomes: [wants('deployment', 'example.com/v1', 'Deployment', 'customer-service', 'prod')],
+      stale: ['Deployment/prod/customer-service'],
+    },
+  ];
+  for (const c of cases) {
+    test(c.name, () => {
+      assert.deepEqual(names(staleObjects(c.managed, c.outcomes)), c.stale);
+    });
+  }
+
+  for (const state of ['failed', 'conflict', 'waiting', 'recreating'] as const) {
+    test(`the objects of an id that is ${state} in this reconcile are kept`, () => {
+      // The id now asks for a renamed object that did not apply: the old one must stay.
+      const outcomes = [wants('config', 'v1', 'ConfigMap', 'settings-v2', 'prod', state)];
+      assert.deepEqual(names(staleObjects([settings], outcomes)), []);
+    });
+  }
+
+  test('the objects of an id that is invalid in this reconcile are kept', () => {
+    assert.deepEqual(names(staleObjects([settings, web], [invalidOutcome('config')])), [
+      'Deployment/prod/customer-service',
+    ]);
+  });
+
+  test('an adopted Namespace is never stale', () => {
+    const adopted = live(INFO.namespace, 'namespace', 'shared', undefined, { [ADOPTED_ANNOTATION]: 'true' });
+    assert.deepEqual(names(staleObjects([adopted, ns], [])), ['Namespace//prod']);
+  });
+
+  test('the adoption mark protects only Namespaces', () => {
+    const marked = live(INFO.configMap, 'config', 'settings', 'prod', { [ADOPTED_ANNOTATION]: 'true' });
+    assert.deepEqual(names(staleObjects([marked], [])), ['ConfigMap/prod/settings']);
+  });
+
+  test('does not modify its inputs', () => {
+    const managed = [web, settings];
+    const outcomes = [wants('deployment', 'apps/v1', 'Deployment', 'customer-service', 'prod')];
+    const before = structuredClone({ managed, outcomes });
+    staleObjects(managed, outcomes);
+    assert.deepEqual({ managed, outcomes }, before);
+  });
+});
+
+describe('isAdoptedNamespace', () => {
+  test('only a core Namespace with the adoption annotation "true"', () => {
+    const mark = { [ADOPTED_ANNOTATION]: 'true' };
+    assert.equal(
+      isAdoptedNamespace(live(INFO.namespace, 'ns', 'shared', undefined, mark).object, INFO.namespace),
+      true,
+    );
+    assert.equal(isAdoptedNamespace(live(INFO.namespace, 'ns', 'prod').object, INFO.namespace), false);
+    const falseMark = { [ADOPTED_ANNOTATION]: 'false' };
+    assert.equal(
+      isAdoptedNamespace(live(INFO.namespace, 'ns', 'prod', undefined, falseMark).object, INFO.namespace),
+      false,
+    );
+    const otherGroup: ResourceInfo = { ...INFO.namespace, group: 'example.com' };
+    assert.equal(
+      isAdoptedNamespace(live(otherGroup, 'ns', 'shared', undefined, mark).object, otherGroup),
+      false,
+    );
+  });
+});
+
+describe('identityOf', () => {
+  test('names an object by group, kind, namespace and name', () => {
+    assert.equal(identityOf('apps', 'Deployment', 'prod', 'web'), 'apps/Deployment/prod/web');
+    assert.equal(identityOf('', 'ConfigMap', 'prod', 'settings'), '/ConfigMap/prod/settings');
+  });
+
+  test('a missing namespace is the empty namespace', () => {
+    assert.equal(identityOf('', 'Namespace', undefined, 'prod'), identityOf('', 'Namespace', '', 'prod'));
+    assert.equal(identityOf('', 'Namespace', undefined, 'prod'), '/Namespace//prod');
+  });
+
+  test('distinct objects have distinct identities', () => {
+    const ids = new Set([
+      identityOf('apps', 'Deployment', 'prod', 'web'),
+      identityOf('apps', 'Deployment', 'staging', 'web'),
+      identityOf('apps', 'Deployment', 'prod', 'api'),
+      identityOf('apps', 'StatefulSet', 'prod', 'web'),
+      identityOf('example.com', 'Deployment', 'prod', 'web'),
+      identityOf('', 'Deployment', 'prod', 'web'),
+    ]);
+    assert.equal(ids.size, 6);
+  });
+});
+
+test('an object moved to another id is not stale, although the cache still shows its old id', () => {
+  const moved = live(INFO.configMap, 'cm', 'settings', 'prod');
+  const outcomes = [wants('config', 'v1', 'ConfigMap', 'settings', 'prod')];
+  assert.deepEqual(names(staleObjects([moved], outcomes)), []);
+});
