@@ -1,0 +1,167 @@
+/**
+ * Observability: /metrics exposes controller-runtime's and our metrics with sensible values, the
+ * probes answer, and Events on the Release are aggregated rather than one per reconcile.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { API_VERSION } from '../../src/api/v1alpha1/constants.ts';
+import type { KubeObject } from '../../src/api/object.ts';
+import { downOwnClusters, testClusters } from '../support/clusters.ts';
+import { ControllerProcess, metricValue } from '../support/controller.ts';
+import { eventually } from '../support/eventually.ts';
+import {
+  condition,
+  configMap,
+  createOrg,
+  getRelease,
+  installCRDs,
+  releaseObject,
+  uniqueName,
+  type Org,
+} from '../support/fixtures.ts';
+import { TestKube } from '../support/kube.ts';
+
+type Event = KubeObject & {
+  reason?: string;
+  type?: string;
+  note?: string;
+  regarding?: { name?: string };
+  series?: { count?: number };
+};
+
+describe('observability', () => {
+  let cp: TestKube;
+  let org: Org;
+  let controller: ControllerProcess;
+
+  before(async () => {
+    const clusters = await testClusters();
+    cp = new TestKube(clusters.cp);
+    await installCRDs(cp);
+    org = await createOrg(cp, clusters.dp);
+    controller = await ControllerProcess.start({ kubeconfig: clusters.cp.kubeconfigPath });
+  });
+  after(async () => {
+    await controller?.kill();
+    await cp?.close();
+    await downOwnClusters();
+  });
+
+  const eventsOf = async (name: string) =>
+    (await cp.list<Event>('events.k8s.io/v1', 'Event', org.namespace)).filter(
+      (e) => e.regarding?.name === name,
+    );
+
+  test('/metrics, /healthz and /readyz', async () => {
+    const ns = uniqueName('obs');
+    const name = uniqueName('rel');
+    await cp.create(releaseObject(org, name, [configMap('a', ns, 'a'), configMap('b', ns, 'b')]));
+    await eventually(async () =>
+      assert.equal(condition(await getRelease(cp, org.namespace, name), 'Ready')?.status, 'True'),
+    );
+    const text = await eventually(async () => {
+      const t = await controller.metrics();
+      assert.ok(
+        metricValue(t, 'release_controller_releases', { ready: 'True' }) >= 1,
+        'a Ready Release is counted',
+      );
+      return t;
+    });
+    const dataPlane = `${org.namespace}/${org.dataPlane}`;
+    assert.ok(
+      metricValue(text, 'controller_runtime_reconcile_total', { controller: 'release' }) >= 1,
+      'reconciles are counted',
+    );
+    assert.equal(
+      metricValue(text, 'controller_runtime_max_concurrent_reconciles', { controller: 'release' }),
+      4,
+    );
+    assert.ok(
+      metricValue(text, 'controller_runtime_reconcile_time_seconds_count', { controller: 'release' }) >= 1,
+      'reconcile time observed',
+    );
+    assert.ok(metricValue(text, 'workqueue_adds_total', { name: 'release' }) >= 1, 'queue adds counted');
+    assert.ok(text.includes('workqueue_depth{'), 'queue depth exported');
+    assert.ok(text.includes('workqueue_queue_duration_seconds_bucket{'), 'queue latency exported');
+    assert.ok(
+      metricValue(text, 'release_controller_resources', { health: 'Healthy' }) >= 2,
+      'healthy resources counted',
+    );
+    assert.equal(
+      metricValue(text, 'release_controller_applies_total', {
+        data_plane: dataPlane,
+        kind: 'ConfigMap',
+        result: 'applied',
+      }) >= 2,
+      true,
+    );
+    assert.ok(
+      metricValue(text, 'release_controller_api_requests_total', {
+        cluster: dataPlane,
+        verb: 'PATCH',
+      }) >= 2,
+      'data-plane applies counted (201 when created, 200 when updated)',
+    );
+    assert.ok(
+      metricValue(text, 'release_controller_api_requests_total', {
+        cluster: 'control-plane',
+        verb: 'PATCH',
+      }) >= 1,
+      'status writes counted',
+    );
+    assert.ok(
+      text.includes('release_controller_api_request_duration_seconds_bucket{'),
+      'request latency exported',
+    );
+    assert.ok(
+      metricValue(text, 'process_resident_memory_bytes') > 10 * 1024 * 1024,
+      'process metrics exported',
+    );
+
+    for (const path of ['/healthz', '/readyz']) {
+      const res = await fetch(`http://127.0.0.1:${controller.probePort}${path}?verbose`);
+      assert.equal(res.status, 200, path);
+      assert.match(await res.text(), /ok/);
+    }
+  });
+
+  test('Events: apply failures are aggregated, prunes and health changes are recorded', async () => {
+    const ns = uniqueName('ev');
+    const name = uniqueName('rel');
+    const bad = { id: 'bad', object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { namespace: ns } } };
+    await cp.create(
+      releaseObject(org, name, [configMap('a', ns, 'a'), bad], { progressingInterval: '300ms' }),
+    );
+    const reconciles = () =>
+      controller
+        .logLines()
+        .filter((l) => l['msg'] === 'reconciled' && l['release'] === `${org.namespace}/${name}`).length;
+    await eventually(() => reconciles() >= 10, { description: 'ten reconciles of the invalid Release' });
+    const invalid = (await eventsOf(name)).filter((e) => e.reason === 'InvalidResource');
+    assert.equal(invalid.length, 1, 'one Event for the repeated failure, not one per reconcile');
+    assert.equal(invalid[0]?.type, 'Warning');
+    assert.match(invalid[0]?.note ?? '', /resource "bad": ConfigMap has no metadata.name/);
+    await eventually(
+      async () => {
+        const again = (await eventsOf(name)).find((e) => e.reason === 'InvalidResource');
+        assert.ok((again?.series?.count ?? 1) >= 2, 'repeats are counted in the Event series');
+      },
+      { timeoutMs: 60_000, description: 'the Event series to count repeats (updated at most every 30 s)' },
+    );
+
+    await cp.patch(API_VERSION, 'Release', org.namespace, name, {
+      spec: { resources: [configMap('c', ns, 'c')] },
+    });
+    await eventually(async () => {
+      const events = await eventsOf(name);
+      assert.ok(
+        events.some((e) => e.reason === 'Pruned' && /deleted ConfigMap\/.*\/a/.test(e.note ?? '')),
+        'a Pruned Event names the object',
+      );
+      assert.ok(
+        events.some((e) => e.reason === 'Ready' && e.type === 'Normal'),
+        'a Ready Event on the transition',
+      );
+    });
+  });
+});
