@@ -1,31 +1,7 @@
-import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { describe } from 'node:test';
 import type { KubeObject } from '../api/object.ts';
-import type { HealthStatus } from '../api/v1alpha1/constants.ts';
 import { gatewayHealth, routeHealth } from './gateway.ts';
-import type { HealthCheck } from './result.ts';
-
-const NOW = new Date('2025-06-01T12:00:00Z');
-
-interface Row {
-  name: string;
-  obj: KubeObject;
-  status: HealthStatus;
-  reason: string;
-  message?: string | RegExp;
-}
-
-function runTable(check: HealthCheck, rows: Row[]): void {
-  for (const row of rows) {
-    void test(row.name, () => {
-      const result = check(row.obj, NOW);
-      assert.equal(result.status, row.status, result.message);
-      assert.equal(result.reason, row.reason, result.message);
-      if (typeof row.message === 'string') assert.equal(result.message, row.message);
-      else if (row.message) assert.match(result.message, row.message);
-    });
-  }
-}
+import { runTable } from '../../test/support/health-table.ts';
 
 const c = (type: string, status: string, reason: string, message: string, observedGeneration = 1) => ({
   type,

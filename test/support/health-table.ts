@@ -1,0 +1,41 @@
+/** Table-driven tests of health rules (src/health/*.test.ts): one row per case, and captured fixtures. */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { KubeObject } from '../../src/api/object.ts';
+import type { HealthStatus } from '../../src/api/v1alpha1/constants.ts';
+import type { HealthCheck } from '../../src/health/result.ts';
+
+/** NOW is the clock of every row that sets none. */
+export const NOW = new Date('2025-06-01T12:00:00Z');
+
+/** Row is one case: an object, and the status, reason and (optionally) message it must get. */
+export interface Row {
+  name: string;
+  obj: KubeObject;
+  now?: Date;
+  status: HealthStatus;
+  reason: string;
+  message?: string | RegExp;
+}
+
+/** runTable registers one test per row. */
+export function runTable(check: HealthCheck, rows: Row[]): void {
+  for (const row of rows) {
+    void test(row.name, () => {
+      const result = check(row.obj, row.now ?? NOW);
+      assert.equal(result.status, row.status, result.message);
+      assert.equal(result.reason, row.reason, result.message);
+      if (typeof row.message === 'string') assert.equal(result.message, row.message);
+      else if (row.message) assert.match(result.message, row.message);
+    });
+  }
+}
+
+/** captured loads an object captured from the full-mode test bed (test/health/capture-fixtures.ts); `now` is the capture time. */
+export function captured(file: string): { obj: KubeObject; now: Date } {
+  const path = join(import.meta.dirname, '../../src/health/testdata', file);
+  const fixture = JSON.parse(readFileSync(path, 'utf8')) as { capturedAt: string; object: KubeObject };
+  return { obj: fixture.object, now: new Date(fixture.capturedAt) };
+}
