@@ -4,27 +4,24 @@
  * scheduler, a kwok node), with the real controller process. Also `kubectl wait` and the Ready
  * printer column, and the status size budget.
  */
-import { after, before, describe, test, type TestContext } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { kubectl, FAKE_NODE_NAME, type Cluster } from '../../testbed/cluster.ts';
+import { kubectl, FAKE_NODE_NAME } from '../../testbed/cluster.ts';
 import type { KubeObject } from '../../src/api/object.ts';
 import { API_VERSION } from '../../src/api/v1alpha1/constants.ts';
 import type { Release, ReleaseResource, ResourceStatus } from '../../src/api/v1alpha1/schema.ts';
 import { STATUS_BUDGET_BYTES } from '../../src/controller/release/status.ts';
-import { downOwnClusters, testClusters } from '../support/clusters.ts';
-import { ControllerProcess } from '../support/controller.ts';
 import { eventually } from '../support/eventually.ts';
 import {
   condition,
   createOrg,
   getRelease,
-  installCRDs,
   releaseObject,
   uniqueName,
   type Org,
 } from '../support/fixtures.ts';
-import { TestKube } from '../support/kube.ts';
+import { integrationSuite } from '../support/suite.ts';
 import { ReleaseRecorder, type Snapshot } from './recorder.ts';
 
 const TIMEOUT_MS = 60_000;
@@ -55,6 +52,16 @@ function deployment(
   };
 }
 
+/** job is a Job of one pod that never restarts, on nodes the selector picks. */
+function job(namespace: string, name: string, nodeSelector: Record<string, string>): KubeObject {
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name, namespace },
+    spec: { backoffLimit: 0, template: { spec: podSpec({ restartPolicy: 'Never', nodeSelector }) } },
+  };
+}
+
 /** NodeGate holds pods Pending until the test opens it. */
 interface NodeGate {
   selector: Record<string, string>;
@@ -73,28 +80,12 @@ function describeStatus(release: Release | undefined): string {
 }
 
 describe('Release health on a full data plane', () => {
-  let clusters: { cp: Cluster; dp: Cluster };
-  let cp: TestKube;
-  let dp: TestKube;
-  let controller: ControllerProcess;
-
-  before(async () => {
-    clusters = await testClusters();
-    cp = new TestKube(clusters.cp);
-    dp = new TestKube(clusters.dp);
-    await installCRDs(cp);
-    controller = await ControllerProcess.start({ kubeconfig: clusters.cp.kubeconfigPath });
-  });
-  after(async () => {
-    await controller?.kill();
-    await cp?.close();
-    await dp?.close();
-    await downOwnClusters();
-  });
+  // Each test makes its own organization (newOrg).
+  const suite = integrationSuite({ org: false });
 
   /** newOrg makes the fresh organization namespace (DataPlane, Environment) of one test. */
   function newOrg(): Promise<Org> {
-    return createOrg(cp, clusters.dp);
+    return createOrg(suite.cp, suite.clusters.dp);
   }
 
   /**
@@ -104,7 +95,7 @@ describe('Release health on a full data plane', () => {
   function nodeGate(t: TestContext): NodeGate {
     const label = `health.test/gate-${randomBytes(3).toString('hex')}`;
     const setLabel = (value: string | null) =>
-      dp.patch('v1', 'Node', undefined, FAKE_NODE_NAME, { metadata: { labels: { [label]: value } } });
+      suite.dp.patch('v1', 'Node', undefined, FAKE_NODE_NAME, { metadata: { labels: { [label]: value } } });
     t.after(() => setLabel(null));
     return {
       selector: { [label]: 'true' },
@@ -123,7 +114,7 @@ describe('Release health on a full data plane', () => {
   ): Promise<Release> {
     return eventually(
       async () => {
-        const r = await getRelease(cp, org.namespace, name);
+        const r = await getRelease(suite.cp, org.namespace, name);
         assert.ok(r, `Release ${org.namespace}/${name} exists`);
         try {
           check(r);
@@ -137,6 +128,7 @@ describe('Release health on a full data plane', () => {
   }
 
   test('a Deployment rolling out is Progressing, then Healthy, and Ready follows', async (t) => {
+    const { cp, dp } = suite;
     const org = await newOrg();
     const target = uniqueName('rollout');
     const name = uniqueName('rel');
@@ -217,6 +209,7 @@ describe('Release health on a full data plane', () => {
   });
 
   test('a Deployment whose pods never get ready is Degraded after its progress deadline', async () => {
+    const { cp } = suite;
     const org = await newOrg();
     const target = uniqueName('stuck');
     const name = uniqueName('rel');
@@ -257,6 +250,7 @@ describe('Release health on a full data plane', () => {
   });
 
   test('a crash-looping Pod is Degraded although it never became ready', async () => {
+    const { cp, dp } = suite;
     const org = await newOrg();
     const target = uniqueName('crash');
     const name = uniqueName('rel');
@@ -330,6 +324,7 @@ describe('Release health on a full data plane', () => {
   });
 
   test('a paused Deployment and a suspended CronJob are Suspended, and the Release is Ready', async () => {
+    const { cp } = suite;
     const org = await newOrg();
     const target = uniqueName('paused');
     const name = uniqueName('rel');
@@ -365,26 +360,14 @@ describe('Release health on a full data plane', () => {
   });
 
   test('a Job is Progressing while its pod waits, then Healthy once it completes', async (t) => {
+    const { cp } = suite;
     const org = await newOrg();
     const target = uniqueName('job');
     const name = uniqueName('rel');
     // The pod waits for the gate; once it opens, kwok runs the pod and completes it.
     const gate = nodeGate(t);
     await cp.create(
-      releaseObject(org, name, [
-        {
-          id: 'migrate',
-          object: {
-            apiVersion: 'batch/v1',
-            kind: 'Job',
-            metadata: { name: 'migrate', namespace: target },
-            spec: {
-              backoffLimit: 0,
-              template: { spec: podSpec({ restartPolicy: 'Never', nodeSelector: gate.selector }) },
-            },
-          },
-        },
-      ]),
+      releaseObject(org, name, [{ id: 'migrate', object: job(target, 'migrate', gate.selector) }]),
     );
     const running = await released(org, name, 'the Job to be Progressing with an active pod', (r) => {
       assert.equal(entry(r, 'migrate')?.healthStatus, 'Progressing');
@@ -416,25 +399,11 @@ describe('Release health on a full data plane', () => {
   });
 
   test('a Job whose pod fails is Degraded once the Job controller gives up', async () => {
+    const { cp, dp } = suite;
     const org = await newOrg();
     const target = uniqueName('job');
     const name = uniqueName('rel');
-    await cp.create(
-      releaseObject(org, name, [
-        {
-          id: 'migrate',
-          object: {
-            apiVersion: 'batch/v1',
-            kind: 'Job',
-            metadata: { name: 'migrate', namespace: target },
-            spec: {
-              backoffLimit: 0,
-              template: { spec: podSpec({ restartPolicy: 'Never', nodeSelector: NO_NODE }) },
-            },
-          },
-        },
-      ]),
-    );
+    await cp.create(releaseObject(org, name, [{ id: 'migrate', object: job(target, 'migrate', NO_NODE) }]));
     // kwok cannot fail a pod: write what the kubelet reports for a container that exited with 1.
     const pod = await eventually(
       async () => {
@@ -482,6 +451,7 @@ describe('Release health on a full data plane', () => {
   });
 
   test('a LoadBalancer Service is Progressing until it has an address, then Healthy', async () => {
+    const { cp } = suite;
     const org = await newOrg();
     const target = uniqueName('lb');
     const name = uniqueName('rel');
@@ -511,6 +481,7 @@ describe('Release health on a full data plane', () => {
   });
 
   test('kubectl wait --for=condition=Ready and the Ready printer column follow the Release', async () => {
+    const { clusters, cp } = suite;
     const org = await newOrg();
     const target = uniqueName('wait');
     const name = uniqueName('rel');
@@ -546,6 +517,7 @@ describe('Release health on a full data plane', () => {
   });
 
   test('live statuses too large for the Release are omitted with a note, and the status write succeeds', async (t) => {
+    const { cp, dp } = suite;
     const org = await newOrg();
     const target = uniqueName('big');
     const name = uniqueName('rel');
@@ -682,7 +654,7 @@ describe('Release health on a full data plane', () => {
 
   /** setLoadBalancerAddress writes an address as a cloud load-balancer controller would. */
   async function setLoadBalancerAddress(namespace: string, name: string): Promise<void> {
-    await dp.patch(
+    await suite.dp.patch(
       'v1',
       'Service',
       namespace,
@@ -694,7 +666,7 @@ describe('Release health on a full data plane', () => {
 
   /** readyColumn returns the READY printer column of `kubectl get release`. */
   async function readyColumn(org: Org, name: string): Promise<string | undefined> {
-    const out = await kubectl(clusters.cp, ['get', 'release', name, '-n', org.namespace]);
+    const out = await kubectl(suite.clusters.cp, ['get', 'release', name, '-n', org.namespace]);
     const [header, row] = out.trim().split('\n');
     const columns = header?.trim().split(/\s+/) ?? [];
     const values = row?.trim().split(/\s+/) ?? [];

@@ -2,50 +2,33 @@
  * Deletion when the data plane is away: the finalizer stays with CleanupFailed, nothing is
  * orphaned, and cleanup finishes once the data plane is back. Uses a data plane of its own.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { API_VERSION, FINALIZER, Labels } from '../../src/api/v1alpha1/constants.ts';
-import type { Cluster } from '../../testbed/cluster.ts';
-import { downOwnClusters, ownCluster, testClusters } from '../support/clusters.ts';
-import { ControllerProcess } from '../support/controller.ts';
 import { eventually } from '../support/eventually.ts';
 import {
   condition,
   configMap,
   createOrg,
   getRelease,
-  installCRDs,
   releaseObject,
   uniqueName,
+  waitReady,
 } from '../support/fixtures.ts';
 import { TestKube } from '../support/kube.ts';
+import { integrationSuite } from '../support/suite.ts';
 
 describe('Release deletion with an unreachable data plane', () => {
-  let cp: TestKube;
-  let dpCluster: Cluster;
-  let controller: ControllerProcess;
-
-  before(async () => {
-    const { cp: cpCluster } = await testClusters();
-    dpCluster = await ownCluster('rc-cleanup-dp');
-    cp = new TestKube(cpCluster);
-    await installCRDs(cp);
-    controller = await ControllerProcess.start({ kubeconfig: cpCluster.kubeconfigPath });
-  });
-  after(async () => {
-    await controller?.kill();
-    await cp?.close();
-    await downOwnClusters();
-  });
+  // The tests stop and start this data plane, and open their clients of it only once it is back.
+  const suite = integrationSuite({ ownDataPlane: 'rc-cleanup-dp', org: false });
 
   test('keeps the finalizer with CleanupFailed, then cleans up once the data plane is back', async () => {
+    const { cp, dataPlane: dpCluster } = suite;
     const org = await createOrg(cp, dpCluster);
     const target = uniqueName('gone');
     const name = uniqueName('rel');
     await cp.create(releaseObject(org, name, [configMap('a', target, 'a'), configMap('b', target, 'b')]));
-    await eventually(async () =>
-      assert.equal(condition(await getRelease(cp, org.namespace, name), 'Ready')?.status, 'True'),
-    );
+    await waitReady(cp, org, name);
 
     await dpCluster.stop();
     await cp.delete(API_VERSION, 'Release', org.namespace, name);
@@ -77,13 +60,12 @@ describe('Release deletion with an unreachable data plane', () => {
   });
 
   test('the Orphan deletion policy lets go of a Release whose data plane is gone for good', async () => {
+    const { cp, dataPlane: dpCluster } = suite;
     const org = await createOrg(cp, dpCluster);
     const target = uniqueName('orphan');
     const name = uniqueName('rel');
     await cp.create(releaseObject(org, name, [configMap('a', target, 'a')]));
-    await eventually(async () =>
-      assert.equal(condition(await getRelease(cp, org.namespace, name), 'Ready')?.status, 'True'),
-    );
+    await waitReady(cp, org, name);
     await dpCluster.stop();
     try {
       await cp.delete(API_VERSION, 'Release', org.namespace, name);

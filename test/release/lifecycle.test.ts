@@ -2,48 +2,26 @@
  * The Release lifecycle on a real control plane and data plane: apply, status, labels, namespaces,
  * edit, prune, kind/name changes, deletion with cleanup.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { API_VERSION, FINALIZER, Labels } from '../../src/api/v1alpha1/constants.ts';
 import type { KubeObject } from '../../src/api/object.ts';
-import { downOwnClusters, testClusters } from '../support/clusters.ts';
-import { ControllerProcess } from '../support/controller.ts';
 import { eventually } from '../support/eventually.ts';
 import {
   condition,
   configMap,
-  createOrg,
   getRelease,
-  installCRDs,
   releaseObject,
   sampleResources,
   uniqueName,
-  type Org,
 } from '../support/fixtures.ts';
-import { TestKube } from '../support/kube.ts';
+import { integrationSuite } from '../support/suite.ts';
 
 describe('Release lifecycle', () => {
-  let cp: TestKube;
-  let dp: TestKube;
-  let org: Org;
-  let controller: ControllerProcess;
-
-  before(async () => {
-    const clusters = await testClusters();
-    cp = new TestKube(clusters.cp);
-    dp = new TestKube(clusters.dp);
-    await installCRDs(cp);
-    org = await createOrg(cp, clusters.dp, { credentials: 'secret' });
-    controller = await ControllerProcess.start({ kubeconfig: clusters.cp.kubeconfigPath });
-  });
-  after(async () => {
-    await controller?.kill();
-    await cp?.close();
-    await dp?.close();
-    await downOwnClusters();
-  });
+  const suite = integrationSuite({ credentials: 'secret' });
 
   test('the sample Release is applied, labelled and reported in status', async () => {
+    const { cp, dp, org } = suite;
     const target = uniqueName('prod-data-plane');
     const release = releaseObject(org, uniqueName('customer-service'), await sampleResources(target));
     const created = await cp.create(release);
@@ -141,6 +119,7 @@ describe('Release lifecycle', () => {
   });
 
   test('edits reach the data plane; removed ids and changed kinds or names are pruned', async () => {
+    const { cp, dp, org } = suite;
     const target = uniqueName('edit');
     const name = uniqueName('rel');
     await cp.create(

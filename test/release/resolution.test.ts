@@ -2,11 +2,9 @@
  * How a Release finds its data plane: Environment and DataPlane lookups with clear conditions when
  * either is missing, both credential forms, and the timed requeue switch.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Labels } from '../../src/api/v1alpha1/constants.ts';
-import { downOwnClusters, testClusters, type TestClusters } from '../support/clusters.ts';
-import { ControllerProcess } from '../support/controller.ts';
 import { eventually } from '../support/eventually.ts';
 import {
   condition,
@@ -15,33 +13,17 @@ import {
   dataPlaneObject,
   environmentObject,
   getRelease,
-  installCRDs,
   releaseObject,
   uniqueName,
+  waitReady,
 } from '../support/fixtures.ts';
-import { TestKube } from '../support/kube.ts';
+import { integrationSuite } from '../support/suite.ts';
 
 describe('Release resolution', () => {
-  let clusters: TestClusters;
-  let cp: TestKube;
-  let dp: TestKube;
-  let controller: ControllerProcess;
-
-  before(async () => {
-    clusters = await testClusters();
-    cp = new TestKube(clusters.cp);
-    dp = new TestKube(clusters.dp);
-    await installCRDs(cp);
-    controller = await ControllerProcess.start({ kubeconfig: clusters.cp.kubeconfigPath });
-  });
-  after(async () => {
-    await controller?.kill();
-    await cp?.close();
-    await dp?.close();
-    await downOwnClusters();
-  });
+  const suite = integrationSuite({ org: false });
 
   test('a missing Environment, then a missing DataPlane, are reported and recovered from', async () => {
+    const { clusters, cp, dp } = suite;
     const namespace = uniqueName('org');
     await cp.ensureNamespace(namespace);
     const target = uniqueName('res');
@@ -73,6 +55,7 @@ describe('Release resolution', () => {
   });
 
   test('a DataPlane in another namespace is never used', async () => {
+    const { clusters, cp } = suite;
     const home = await createOrg(cp, clusters.dp);
     const other = uniqueName('org');
     await cp.ensureNamespace(other);
@@ -93,6 +76,7 @@ describe('Release resolution', () => {
   });
 
   test('a kubeconfig Secret that is missing or unsafe is reported without its contents', async () => {
+    const { clusters, cp, dp } = suite;
     const namespace = uniqueName('org');
     await cp.ensureNamespace(namespace);
     await cp.create(dataPlaneObject(namespace, 'dp', clusters.dp, 'secret'));
@@ -128,9 +112,7 @@ describe('Release resolution', () => {
     await cp.patch('v1', 'Secret', namespace, 'dp-kubeconfig', {
       data: { kubeconfig: good.toString('base64') },
     });
-    await eventually(async () =>
-      assert.equal(condition(await getRelease(cp, namespace, name), 'Ready')?.status, 'True'),
-    );
+    await waitReady(cp, { namespace }, name);
     assert.ok(
       await dp.get('v1', 'ConfigMap', target, 'c'),
       'expected await dp.get("v1", "ConfigMap", target, "c")',
@@ -138,6 +120,7 @@ describe('Release resolution', () => {
   });
 
   test('interval 0s stops timed requeues; a short interval keeps reconciling', async () => {
+    const { clusters, cp, dp, controller } = suite;
     const org = await createOrg(cp, clusters.dp);
     const quiet = uniqueName('quiet');
     const busy = uniqueName('busy');
@@ -154,11 +137,7 @@ describe('Release resolution', () => {
         progressingInterval: '500ms',
       }),
     );
-    for (const n of [quiet, busy]) {
-      await eventually(async () =>
-        assert.equal(condition(await getRelease(cp, org.namespace, n), 'Ready')?.status, 'True'),
-      );
-    }
+    for (const n of [quiet, busy]) await waitReady(cp, org, n);
     const reconciles = (n: string) =>
       controller
         .logLines()

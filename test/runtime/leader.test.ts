@@ -3,61 +3,31 @@
  * hands over within the lease duration; SIGTERM releases the Lease so a standby takes over at once,
  * and the process exits 0.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { KubeObject } from '../../src/api/object.ts';
-import { downOwnClusters, testClusters, type TestClusters } from '../support/clusters.ts';
-import { ControllerProcess, metricValue } from '../support/controller.ts';
+import { metricValue, type ControllerProcess } from '../support/controller.ts';
 import { eventually } from '../support/eventually.ts';
-import {
-  condition,
-  configMap,
-  createOrg,
-  getRelease,
-  installCRDs,
-  releaseObject,
-  uniqueName,
-  type Org,
-} from '../support/fixtures.ts';
-import { TestKube } from '../support/kube.ts';
+import { condition, configMap, getRelease, releaseObject, uniqueName } from '../support/fixtures.ts';
+import { integrationSuite } from '../support/suite.ts';
 
 type Lease = KubeObject & { spec?: { holderIdentity?: string; leaseTransitions?: number } };
 
 describe('leader election', () => {
-  let clusters: TestClusters;
-  let cp: TestKube;
-  let org: Org;
-  const running: ControllerProcess[] = [];
+  // The tests start their controllers, two at a time; `after` kills them.
+  const suite = integrationSuite({ controller: false });
 
-  before(async () => {
-    clusters = await testClusters();
-    cp = new TestKube(clusters.cp);
-    await installCRDs(cp);
-    org = await createOrg(cp, clusters.dp);
-  });
-  after(async () => {
-    await Promise.all(running.map((c) => c.kill()));
-    await cp?.close();
-    await downOwnClusters();
-  });
-
-  const start = async (leaseId: string) => {
-    const c = await ControllerProcess.start({
-      kubeconfig: clusters.cp.kubeconfigPath,
-      args: [
-        '--leader-elect',
-        `--leader-election-id=${leaseId}`,
-        '--leader-election-namespace=default',
-        '--leader-elect-lease-duration=4s',
-        '--leader-elect-renew-deadline=3s',
-        '--leader-elect-retry-period=500ms',
-      ],
-    });
-    running.push(c);
-    return c;
-  };
+  const start = (leaseId: string) =>
+    suite.startController([
+      '--leader-elect',
+      `--leader-election-id=${leaseId}`,
+      '--leader-election-namespace=default',
+      '--leader-elect-lease-duration=4s',
+      '--leader-elect-renew-deadline=3s',
+      '--leader-elect-retry-period=500ms',
+    ]);
   const leader = async (leaseId: string, candidates: ControllerProcess[]) => {
-    const holder = (await cp.get<Lease>('coordination.k8s.io/v1', 'Lease', 'default', leaseId))?.spec
+    const holder = (await suite.cp.get<Lease>('coordination.k8s.io/v1', 'Lease', 'default', leaseId))?.spec
       ?.holderIdentity;
     for (const c of candidates) {
       if (metricValue(await c.metrics(), 'leader_election_master_status') === 1)
@@ -69,6 +39,7 @@ describe('leader election', () => {
     c.logLines().filter((l) => l['msg'] === 'reconciled' && l['release'] === key).length;
 
   test('only the leader reconciles; killing it hands over within the lease duration', async () => {
+    const { cp, org } = suite;
     const leaseId = uniqueName('lease');
     const a = await start(leaseId);
     const b = await start(leaseId);
@@ -103,6 +74,7 @@ describe('leader election', () => {
   });
 
   test('SIGTERM releases the Lease so a standby takes over at once, and exits 0', async () => {
+    const { cp } = suite;
     const leaseId = uniqueName('lease');
     const a = await start(leaseId);
     const b = await start(leaseId);

@@ -2,24 +2,14 @@
  * Observability: /metrics exposes controller-runtime's and our metrics with sensible values, the
  * probes answer, and Events on the Release are aggregated rather than one per reconcile.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { API_VERSION } from '../../src/api/v1alpha1/constants.ts';
 import type { KubeObject } from '../../src/api/object.ts';
-import { downOwnClusters, testClusters } from '../support/clusters.ts';
-import { ControllerProcess, metricValue } from '../support/controller.ts';
+import { metricValue } from '../support/controller.ts';
 import { eventually } from '../support/eventually.ts';
-import {
-  condition,
-  configMap,
-  createOrg,
-  getRelease,
-  installCRDs,
-  releaseObject,
-  uniqueName,
-  type Org,
-} from '../support/fixtures.ts';
-import { TestKube } from '../support/kube.ts';
+import { configMap, releaseObject, uniqueName, waitReady } from '../support/fixtures.ts';
+import { integrationSuite } from '../support/suite.ts';
 
 type Event = KubeObject & {
   reason?: string;
@@ -30,35 +20,19 @@ type Event = KubeObject & {
 };
 
 describe('observability', () => {
-  let cp: TestKube;
-  let org: Org;
-  let controller: ControllerProcess;
-
-  before(async () => {
-    const clusters = await testClusters();
-    cp = new TestKube(clusters.cp);
-    await installCRDs(cp);
-    org = await createOrg(cp, clusters.dp);
-    controller = await ControllerProcess.start({ kubeconfig: clusters.cp.kubeconfigPath });
-  });
-  after(async () => {
-    await controller?.kill();
-    await cp?.close();
-    await downOwnClusters();
-  });
+  const suite = integrationSuite();
 
   const eventsOf = async (name: string) =>
-    (await cp.list<Event>('events.k8s.io/v1', 'Event', org.namespace)).filter(
+    (await suite.cp.list<Event>('events.k8s.io/v1', 'Event', suite.org.namespace)).filter(
       (e) => e.regarding?.name === name,
     );
 
   test('/metrics, /healthz and /readyz', async () => {
+    const { cp, org, controller } = suite;
     const ns = uniqueName('obs');
     const name = uniqueName('rel');
     await cp.create(releaseObject(org, name, [configMap('a', ns, 'a'), configMap('b', ns, 'b')]));
-    await eventually(async () =>
-      assert.equal(condition(await getRelease(cp, org.namespace, name), 'Ready')?.status, 'True'),
-    );
+    await waitReady(cp, org, name);
     const text = await eventually(async () => {
       const t = await controller.metrics();
       assert.ok(
@@ -126,6 +100,7 @@ describe('observability', () => {
   });
 
   test('Events: apply failures are aggregated, prunes and health changes are recorded', async () => {
+    const { cp, org, controller } = suite;
     const ns = uniqueName('ev');
     const name = uniqueName('rel');
     const bad = { id: 'bad', object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { namespace: ns } } };

@@ -3,52 +3,38 @@
  * timer (intervals are 1h here), drift is corrected, and a watch broken by a restart of the
  * data-plane API server recovers.
  */
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Labels } from '../../src/api/v1alpha1/constants.ts';
 import type { KubeObject } from '../../src/api/object.ts';
 import type { Cluster } from '../../testbed/cluster.ts';
-import { downOwnClusters, ownCluster, testClusters } from '../support/clusters.ts';
-import { ControllerProcess, metricValue } from '../support/controller.ts';
+import { ownCluster } from '../support/clusters.ts';
+import { metricValue } from '../support/controller.ts';
 import { eventually } from '../support/eventually.ts';
 import {
   condition,
   configMap,
   createOrg,
   getRelease,
-  installCRDs,
   releaseObject,
   uniqueName,
-  type Org,
+  waitReady,
 } from '../support/fixtures.ts';
 import { TestKube } from '../support/kube.ts';
+import { integrationSuite } from '../support/suite.ts';
 
 const HOUR = { interval: '1h', progressingInterval: '1h' };
 
 describe('watch-driven reconciles', () => {
-  let cp: TestKube;
-  let dp: TestKube;
+  const suite = integrationSuite();
+  // A data plane of this file's own, whose API server a test restarts; `after` ends it with the suite.
   let ownDp: Cluster;
-  let org: Org;
-  let controller: ControllerProcess;
-
   before(async () => {
-    const clusters = await testClusters();
     ownDp = await ownCluster('rc-watch-dp');
-    cp = new TestKube(clusters.cp);
-    dp = new TestKube(clusters.dp);
-    await installCRDs(cp);
-    org = await createOrg(cp, clusters.dp);
-    controller = await ControllerProcess.start({ kubeconfig: clusters.cp.kubeconfigPath });
-  });
-  after(async () => {
-    await controller?.kill();
-    await cp?.close();
-    await dp?.close();
-    await downOwnClusters();
   });
 
   test('a status change on the data plane reaches the Release status without a timer', async () => {
+    const { cp, dp, org } = suite;
     const target = uniqueName('lb');
     const name = uniqueName('rel');
     const service: KubeObject = {
@@ -85,6 +71,7 @@ describe('watch-driven reconciles', () => {
   });
 
   test('deleting or editing an applied object on the data plane is corrected', async () => {
+    const { cp, dp, org } = suite;
     const target = uniqueName('drift');
     const name = uniqueName('rel');
     await cp.create(releaseObject(org, name, [configMap('cm', target, 'settings', { mode: 'safe' })], HOUR));
@@ -134,6 +121,7 @@ describe('watch-driven reconciles', () => {
   });
 
   test('a watch broken by a restart of the data-plane API server recovers', async () => {
+    const { cp } = suite;
     const ownOrg = await createOrg(cp, ownDp, { dataPlane: 'own' });
     const target = uniqueName('restart');
     const name = uniqueName('rel');
@@ -164,6 +152,7 @@ describe('watch-driven reconciles', () => {
   });
 
   test('a reconcile that finds nothing changed sends no write request', async () => {
+    const { cp, org, controller } = suite;
     const target = uniqueName('quiet');
     const name = uniqueName('rel');
     await cp.create(
@@ -172,9 +161,7 @@ describe('watch-driven reconciles', () => {
         progressingInterval: '300ms',
       }),
     );
-    await eventually(async () =>
-      assert.equal(condition(await getRelease(cp, org.namespace, name), 'Ready')?.status, 'True'),
-    );
+    await waitReady(cp, org, name);
     const reconciles = () =>
       controller
         .logLines()

@@ -3,48 +3,30 @@
  * the same Release are still applied; nothing already applied is deleted because a new object
  * is bad; credentials never reach logs or conditions.
  */
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { API_VERSION } from '../../src/api/v1alpha1/constants.ts';
 import type { KubeObject } from '../../src/api/object.ts';
 import type { Release, ReleaseResource } from '../../src/api/v1alpha1/schema.ts';
-import { downOwnClusters, testClusters, type TestClusters } from '../support/clusters.ts';
-import { ControllerProcess } from '../support/controller.ts';
 import { eventually } from '../support/eventually.ts';
 import {
   condition,
   configMap,
-  createOrg,
   getRelease,
-  installCRDs,
   releaseObject,
   uniqueName,
-  type Org,
+  waitReady,
 } from '../support/fixtures.ts';
-import { TestKube } from '../support/kube.ts';
+import { integrationSuite } from '../support/suite.ts';
 
 describe('bad input', () => {
-  let clusters: TestClusters;
-  let cp: TestKube;
-  let dp: TestKube;
-  let org: Org;
-  let controller: ControllerProcess;
-
-  before(async () => {
-    clusters = await testClusters();
-    cp = new TestKube(clusters.cp);
-    dp = new TestKube(clusters.dp);
-    await installCRDs(cp);
-    org = await createOrg(cp, clusters.dp, { credentials: 'inline' });
-    controller = await ControllerProcess.start({ kubeconfig: clusters.cp.kubeconfigPath });
-  });
-  after(async () => {
-    // Whatever happened above, no credential may have reached the log.
-    const log = controller ? controller.logTail(100_000) : '';
-    await controller?.kill();
-    await cp?.close();
-    await dp?.close();
-    await downOwnClusters();
+  const suite = integrationSuite({ credentials: 'inline' });
+  // Runs after the suite's `after` has ended the controller. Whatever happened above, no credential
+  // may have reached the log.
+  after(() => {
+    if (!suite.ready) return;
+    const { clusters, controller } = suite;
+    const log = controller.logTail(100_000);
     assert.ok(!log.includes(clusters.dp.keyData.slice(0, 40)), 'the client key must not appear in the log');
     assert.ok(!log.includes('PRIVATE KEY'), 'no private key may appear in the log');
   });
@@ -53,7 +35,7 @@ describe('bad input', () => {
   const settled = (name: string) =>
     eventually(
       async () => {
-        const r = await getRelease(cp, org.namespace, name);
+        const r = await getRelease(suite.cp, suite.org.namespace, name);
         assert.ok(
           r?.status?.resources?.length === r?.spec.resources?.length,
           'every resource has a status entry',
@@ -70,6 +52,7 @@ describe('bad input', () => {
   const entry = (r: Release, id: string) => r.status?.resources?.find((e) => e.id === id);
 
   test('each unusable object is reported by id while the valid ones are applied', async () => {
+    const { cp, dp, org } = suite;
     const ns = uniqueName('bad');
     const bad: Array<{ id: string; object: Record<string, unknown>; expect: RegExp }> = [
       {
@@ -173,6 +156,7 @@ describe('bad input', () => {
   });
 
   test('a resource that is not a JSON object is refused by the API server, naming the field', async () => {
+    const { cp, org } = suite;
     const release = releaseObject(org, uniqueName('rel'), [
       { id: 'x', object: 'not an object' as unknown as Record<string, unknown> },
     ]);
@@ -183,6 +167,7 @@ describe('bad input', () => {
   });
 
   test('the API server refuses duplicate ids, an id that is not a label value, and a bad interval', async () => {
+    const { cp, org } = suite;
     const ns = uniqueName('dup');
     await assert.rejects(
       cp.create(
@@ -209,6 +194,7 @@ describe('bad input', () => {
   });
 
   test('an object that turns bad keeps its applied predecessor', async () => {
+    const { cp, dp, org } = suite;
     const ns = uniqueName('keep');
     const name = uniqueName('rel');
     await cp.create(
@@ -217,9 +203,7 @@ describe('bad input', () => {
         configMap('other', ns, 'other'),
       ]),
     );
-    await eventually(async () =>
-      assert.equal(condition(await getRelease(cp, org.namespace, name), 'Ready')?.status, 'True'),
-    );
+    await waitReady(cp, org, name);
     // The new object under id cm lost its name; id other is removed from the spec at the same time.
     await cp.patch(API_VERSION, 'Release', org.namespace, name, {
       spec: {
@@ -250,6 +234,7 @@ describe('bad input', () => {
   });
 
   test('an immutable field change says so, and recreates only when the object asks for it', async () => {
+    const { cp, dp, org } = suite;
     const ns = uniqueName('imm');
     const name = uniqueName('rel');
     const deployment = (app: string, recreate: boolean): ReleaseResource => ({

@@ -3,66 +3,42 @@
  * and the controller is killed with SIGKILL at random points while Releases are created, changed
  * and deleted. In the end both clusters hold exactly what the specs say.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { API_VERSION, Labels } from '../../src/api/v1alpha1/constants.ts';
 import type { KubeObject } from '../../src/api/object.ts';
 import type { Release, ReleaseResource } from '../../src/api/v1alpha1/schema.ts';
-import type { Cluster } from '../../testbed/cluster.ts';
-import { downOwnClusters, ownCluster, testClusters, type TestClusters } from '../support/clusters.ts';
-import { ControllerProcess } from '../support/controller.ts';
 import { eventually } from '../support/eventually.ts';
 import {
   condition,
   configMap,
   createOrg,
   getRelease,
-  installCRDs,
   releaseObject,
   uniqueName,
-  type Org,
+  waitReady,
 } from '../support/fixtures.ts';
 import { TestKube } from '../support/kube.ts';
+import { integrationSuite } from '../support/suite.ts';
 
 type ConfigMap = KubeObject & { data?: Record<string, string> };
 const MANAGED = `${Labels.managedBy}=release-controller`;
 
 describe('faults', () => {
-  let clusters: TestClusters;
-  let cp: TestKube;
-  let ownDp: Cluster;
-  let dp: TestKube;
-  let org: Org;
-  let controller: ControllerProcess;
-
-  before(async () => {
-    clusters = await testClusters();
-    ownDp = await ownCluster('rc-fault-dp');
-    cp = new TestKube(clusters.cp);
-    dp = new TestKube(ownDp);
-    await installCRDs(cp);
-    org = await createOrg(cp, ownDp);
-    controller = await ControllerProcess.start({ kubeconfig: clusters.cp.kubeconfigPath });
-  });
-  after(async () => {
-    await controller?.kill();
-    await cp?.close();
-    await dp?.close();
-    await downOwnClusters();
-  });
+  // `org` and `dp` are on a data plane of this file's own, which the tests stop and start.
+  const suite = integrationSuite({ ownDataPlane: 'rc-fault-dp' });
 
   const many = (ns: string, prefix: string, n: number): ReleaseResource[] =>
     Array.from({ length: n }, (_, i) => configMap(`${prefix}${i}`, ns, `${prefix}${i}`, { i: String(i) }));
 
   test('a data plane that stops in the middle of an apply loses nothing and prunes nothing early', async () => {
+    const { cp, dp, org, dataPlane: ownDp } = suite;
     const ns = uniqueName('apply');
     const stable = uniqueName('stable');
     await cp.create(
       releaseObject(org, stable, many(ns, 's', 5), { interval: '1s', progressingInterval: '1s' }),
     );
-    await eventually(async () =>
-      assert.equal(condition(await getRelease(cp, org.namespace, stable), 'Ready')?.status, 'True'),
-    );
+    await waitReady(cp, org, stable);
     const before = await getRelease(cp, org.namespace, stable);
 
     const fresh = uniqueName('fresh');
@@ -109,12 +85,11 @@ describe('faults', () => {
   });
 
   test('a data plane that stops in the middle of a cleanup leaves nothing behind', async () => {
+    const { cp, dp, org, dataPlane: ownDp } = suite;
     const ns = uniqueName('cleanup');
     const name = uniqueName('rel');
     await cp.create(releaseObject(org, name, many(ns, 'c', 40)));
-    await eventually(async () =>
-      assert.equal(condition(await getRelease(cp, org.namespace, name), 'Ready')?.status, 'True'),
-    );
+    await waitReady(cp, org, name);
     await cp.delete(API_VERSION, 'Release', org.namespace, name);
     await ownDp.stop();
     try {
@@ -139,6 +114,7 @@ describe('faults', () => {
   });
 
   test('SIGKILL at random points while Releases change: both clusters end exactly as specified', async () => {
+    const { clusters, cp } = suite;
     const chaosOrg = await createOrg(cp, clusters.dp, { dataPlane: 'chaos' });
     const sharedDp = new TestKube(clusters.dp);
     const namespaces = [uniqueName('chaos'), uniqueName('chaos')];
@@ -187,9 +163,9 @@ describe('faults', () => {
       for (let round = 0; round < 6; round++) {
         await ops(6);
         await new Promise((r) => setTimeout(r, 100 + random(700)));
-        await controller.kill();
+        await suite.controller.kill();
         await ops(3);
-        controller = await ControllerProcess.start({ kubeconfig: clusters.cp.kubeconfigPath });
+        await suite.restartController();
       }
       await eventually(
         async () => {

@@ -3,57 +3,34 @@
  * objects that still carry this Release's uid, and a namespace that existed before a Release is
  * never deleted by it.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { API_VERSION, Labels } from '../../src/api/v1alpha1/constants.ts';
 import type { KubeObject } from '../../src/api/object.ts';
-import { downOwnClusters, testClusters } from '../support/clusters.ts';
-import { ControllerProcess } from '../support/controller.ts';
 import { eventually } from '../support/eventually.ts';
 import {
   condition,
   configMap,
-  createOrg,
   getRelease,
-  installCRDs,
   releaseObject,
   uniqueName,
-  type Org,
+  waitReady,
 } from '../support/fixtures.ts';
-import { TestKube } from '../support/kube.ts';
+import { integrationSuite } from '../support/suite.ts';
 
 const FAST = { interval: '1s', progressingInterval: '1s' };
 type ConfigMap = KubeObject & { data?: Record<string, string> };
 
 describe('ownership', () => {
-  let cp: TestKube;
-  let dp: TestKube;
-  let org: Org;
-  let controller: ControllerProcess;
-
-  before(async () => {
-    const clusters = await testClusters();
-    cp = new TestKube(clusters.cp);
-    dp = new TestKube(clusters.dp);
-    await installCRDs(cp);
-    org = await createOrg(cp, clusters.dp);
-    controller = await ControllerProcess.start({ kubeconfig: clusters.cp.kubeconfigPath });
-  });
-  after(async () => {
-    await controller?.kill();
-    await cp?.close();
-    await dp?.close();
-    await downOwnClusters();
-  });
+  const suite = integrationSuite();
 
   test('an object owned by another live Release is reported as a Conflict and not taken over', async () => {
+    const { cp, dp, org } = suite;
     const ns = uniqueName('own');
     const first = uniqueName('first');
     const second = uniqueName('second');
     await cp.create(releaseObject(org, first, [configMap('cm', ns, 'shared', { owner: 'first' })], FAST));
-    await eventually(async () =>
-      assert.equal(condition(await getRelease(cp, org.namespace, first), 'Ready')?.status, 'True'),
-    );
+    await waitReady(cp, org, first);
     await cp.create(releaseObject(org, second, [configMap('cm', ns, 'shared', { owner: 'second' })], FAST));
 
     const r = await eventually(async () => {
@@ -82,12 +59,11 @@ describe('ownership', () => {
   });
 
   test('prune leaves an object that no longer carries this Release uid', async () => {
+    const { cp, dp, org } = suite;
     const ns = uniqueName('fence');
     const name = uniqueName('rel');
     await cp.create(releaseObject(org, name, [configMap('a', ns, 'a'), configMap('b', ns, 'b')], FAST));
-    await eventually(async () =>
-      assert.equal(condition(await getRelease(cp, org.namespace, name), 'Ready')?.status, 'True'),
-    );
+    await waitReady(cp, org, name);
     // Someone hands object b over to another owner, behind the controller's back.
     await dp.patch('v1', 'ConfigMap', ns, 'b', {
       metadata: {
@@ -117,6 +93,7 @@ describe('ownership', () => {
   });
 
   test('a namespace that existed before the Release is never deleted; one it created is pruned', async () => {
+    const { cp, dp, org } = suite;
     const existing = uniqueName('pre');
     const created = uniqueName('new');
     await dp.ensureNamespace(existing);

@@ -2,6 +2,7 @@
  * Fixtures: an organization namespace with a DataPlane (reaching the data-plane test cluster by a
  * kubeconfig Secret or by inline certificates) and an Environment, and Release builders.
  */
+import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -153,6 +154,19 @@ export function getRelease(cp: TestKube, namespace: string, name: string): Promi
 /** condition returns one condition of a Release. */
 export function condition(release: Release | undefined, type: string) {
   return release?.status?.conditions?.find((c) => c.type === type);
+}
+
+/** waitReady waits until a Release's Ready condition is True and returns the Release. */
+export async function waitReady(cp: TestKube, org: Pick<Org, 'namespace'>, name: string): Promise<Release> {
+  return eventually(
+    async () => {
+      const release = await getRelease(cp, org.namespace, name);
+      const conditions = JSON.stringify(release?.status?.conditions);
+      assert.equal(condition(release, 'Ready')?.status, 'True', `Ready is not True: ${conditions}`);
+      return release!;
+    },
+    { description: `Release ${org.namespace}/${name} to be Ready` },
+  );
 }
 
 /** configMap builds a ConfigMap resource. */
