@@ -4,10 +4,10 @@
  * down gracefully on SIGTERM/SIGINT (finish running reconciles, release the Lease, exit 0).
  */
 import { existsSync } from 'node:fs';
-import { KubeConfig } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
 import { FlagError, parseFlags, usage, type Options } from './cli/flags.ts';
 import { clientFromKubeConfig, type KubeClient } from './cluster/client.ts';
+import { clientFor, controlPlaneConfig, NEEDS_PLUGIN } from './cluster/kubeconfig.ts';
 import { ReleaseController } from './controller/release/setup.ts';
 import { EventRecorder, kubeEventSink } from './runtime/events.ts';
 import { defaultIdentity, LeaderElector } from './runtime/leaderelection.ts';
@@ -17,19 +17,23 @@ import { onShutdown } from './runtime/signals.ts';
 
 const IN_CLUSTER_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
-function loadKubeConfig(path: string, logger: Logger): KubeConfig {
-  const kc = new KubeConfig();
-  if (path) {
-    kc.loadFromFile(path);
-    logger.info({ kubeconfig: path }, 'using kubeconfig from --kubeconfig');
-  } else if (!process.env['KUBECONFIG'] && process.env['KUBERNETES_SERVICE_HOST']) {
-    kc.loadFromCluster();
-    logger.info('using in-cluster configuration');
-  } else {
-    kc.loadFromDefault();
-    logger.info({ kubeconfig: process.env['KUBECONFIG'] ?? '~/.kube/config' }, 'using default kubeconfig');
+/**
+ * controlPlaneClient connects to the control plane. Kubeconfigs with credential plugins (exec,
+ * auth-provider; common on a laptop against a cloud cluster) go through @kubernetes/client-node,
+ * loaded only then because it is large.
+ */
+async function controlPlaneClient(options: Options, logger: Logger): Promise<KubeClient> {
+  const config = await controlPlaneConfig(options.kubeconfig, process.env);
+  const clientOptions = { name: 'control plane', timeoutMs: 30_000 };
+  if (config.access !== NEEDS_PLUGIN) {
+    logger.info({ source: config.source, kubeconfig: config.path, server: config.access.server }, 'control-plane credentials');
+    return clientFor(config.access, clientOptions);
   }
-  return kc;
+  const { KubeConfig } = await import('@kubernetes/client-node');
+  const kc = new KubeConfig();
+  kc.loadFromFile(config.path ?? '');
+  logger.info({ source: config.source, kubeconfig: config.path }, 'control-plane credentials (credential plugin)');
+  return clientFromKubeConfig(kc, clientOptions);
 }
 
 async function leaseNamespace(options: Options, client: KubeClient): Promise<string> {
@@ -43,8 +47,7 @@ async function leaseNamespace(options: Options, client: KubeClient): Promise<str
 }
 
 async function run(options: Options, logger: Logger): Promise<void> {
-  const kc = loadKubeConfig(options.kubeconfig, logger);
-  const client = await clientFromKubeConfig(kc, { name: 'control plane', timeoutMs: 30_000 });
+  const client = await controlPlaneClient(options, logger);
   const identity = defaultIdentity();
   const metrics = new RuntimeMetrics();
   const server = new EndpointServer({

@@ -108,6 +108,8 @@ export interface KubeClientOptions {
   cert?: string | Buffer;
   key?: string | Buffer;
   rejectUnauthorized?: boolean;
+  /** servername overrides the TLS server name (kubeconfig tls-server-name). */
+  servername?: string;
   /** authorization returns the current Authorization header value (tokens rotate). */
   authorization?: () => Promise<string | undefined>;
   timeoutMs?: number;
@@ -147,6 +149,7 @@ export class KubeClient {
       cert: options.cert,
       key: options.key,
       rejectUnauthorized: options.rejectUnauthorized ?? true,
+      servername: options.servername,
       timeout: Math.min(this.timeoutMs, 10_000),
     };
     this.agent = new Agent({ connections: options.connections ?? 32, keepAliveTimeout: 30_000, connect });
@@ -300,7 +303,10 @@ export class KubeClient {
   }
 }
 
-/** clientFromKubeConfig builds a KubeClient from a loaded client-node KubeConfig (current context). */
+/**
+ * clientFromKubeConfig builds a KubeClient from a loaded client-node KubeConfig (current context).
+ * Used only for kubeconfigs with credential plugins; see kubeconfig.ts.
+ */
 export async function clientFromKubeConfig(
   kc: KubeConfig,
   options: Omit<KubeClientOptions, 'server'> & { server?: string },

@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import { stringify } from 'yaml';
 import type { DataPlane } from '../api/v1alpha1/schema.ts';
 import type { SecretLike } from './credentials.ts';
-import { CredentialsError, kubeConfigFromInline, kubeConfigFromSecret } from './credentials.ts';
+import { accessFromInline, accessFromSecret, CredentialsError } from './credentials.ts';
 
 // A real private key, so that the "never in a message" checks look for real key material.
 const KEY_PEM = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({
@@ -40,13 +40,16 @@ function assertNoSecret(message: string): void {
 }
 
 /** refuses asserts a CredentialsError whose message matches and holds no secret data. */
-function refuses(fn: () => unknown, message: RegExp): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof CredentialsError, `expected a CredentialsError, got ${String(err)}`);
-    assert.match(err.message, message);
-    assertNoSecret(err.message);
-    return true;
-  });
+async function refuses(fn: () => unknown, message: RegExp): Promise<void> {
+  await assert.rejects(
+    () => Promise.resolve().then(fn),
+    (err: unknown) => {
+      assert.ok(err instanceof CredentialsError, `expected a CredentialsError, got ${String(err)}`);
+      assert.match(err.message, message);
+      assertNoSecret(err.message);
+      return true;
+    },
+  );
 }
 
 function inlineDataPlane(
@@ -119,26 +122,25 @@ function secret(text: string, key = 'kubeconfig'): SecretLike {
 const CERT_USER: UserEntry = { 'client-certificate-data': b64(CLIENT_PEM), 'client-key-data': b64(KEY_PEM) };
 
 describe('kubeConfigFromInline', () => {
-  test('passes base64 PEM credentials through to the kubeconfig', () => {
-    const kc = kubeConfigFromInline(inlineDataPlane());
-    const cluster = kc.getCurrentCluster();
-    assert.equal(cluster?.server, 'https://10.0.0.10:6443');
-    assert.equal(cluster?.caData, b64(CA_PEM));
-    assert.equal(cluster?.skipTLSVerify, false);
-    assert.equal(kc.getCurrentUser()?.certData, b64(CLIENT_PEM));
-    assert.equal(kc.getCurrentUser()?.keyData, b64(KEY_PEM));
+  test('decodes the base64 PEM credentials', () => {
+    const access = accessFromInline(inlineDataPlane());
+    assert.equal(access.server, 'https://10.0.0.10:6443');
+    assert.equal(access.ca?.toString(), CA_PEM);
+    assert.equal(access.insecureSkipTLSVerify, undefined);
+    assert.equal(access.cert?.toString(), CLIENT_PEM);
+    assert.equal(access.key?.toString(), KEY_PEM);
   });
 
   test('accepts base64 wrapped over several lines', () => {
     const wrapped = b64(CA_PEM).replace(/.{76}/g, '$&\n');
-    assert.doesNotThrow(() => kubeConfigFromInline(inlineDataPlane({ caCert: wrapped })));
+    assert.doesNotThrow(() => accessFromInline(inlineDataPlane({ caCert: wrapped })));
   });
 
   for (const field of ['caCert', 'clientCert', 'clientKey'] as const) {
     const raw = field === 'clientKey' ? KEY_PEM : field === 'caCert' ? CA_PEM : CLIENT_PEM;
-    test(`a raw PEM in ${field} is refused with how to encode it`, () => {
-      refuses(
-        () => kubeConfigFromInline(inlineDataPlane({ [field]: raw })),
+    test(`a raw PEM in ${field} is refused with how to encode it`, async () => {
+      await refuses(
+        () => accessFromInline(inlineDataPlane({ [field]: raw })),
         new RegExp(
           `^DataPlane acme/dp-prod: spec\\.kubernetesCluster\\.credentials\\.${field} is not base64-encoded PEM \\(encode the PEM file with 'base64 -w0'\\)$`,
         ),
@@ -146,91 +148,91 @@ describe('kubeConfigFromInline', () => {
     });
   }
 
-  test('base64 that is not PEM is refused, naming the field', () => {
-    refuses(
-      () => kubeConfigFromInline(inlineDataPlane({ clientKey: b64('AKIAEXAMPLESECRET not a key') })),
+  test('base64 that is not PEM is refused, naming the field', async () => {
+    await refuses(
+      () => accessFromInline(inlineDataPlane({ clientKey: b64('AKIAEXAMPLESECRET not a key') })),
       /credentials\.clientKey is not base64-encoded PEM/,
     );
   });
 
-  test('base64 of DER (the PEM body) is refused, naming the field', () => {
-    refuses(
-      () => kubeConfigFromInline(inlineDataPlane({ clientKey: KEY_PEM.split('\n')[1] ?? '' })),
+  test('base64 of DER (the PEM body) is refused, naming the field', async () => {
+    await refuses(
+      () => accessFromInline(inlineDataPlane({ clientKey: KEY_PEM.split('\n')[1] ?? '' })),
       /credentials\.clientKey is not base64-encoded PEM/,
     );
   });
 
-  test('garbage is refused, naming the field', () => {
-    refuses(
-      () => kubeConfigFromInline(inlineDataPlane({ caCert: 'not base64 at all!' })),
+  test('garbage is refused, naming the field', async () => {
+    await refuses(
+      () => accessFromInline(inlineDataPlane({ caCert: 'not base64 at all!' })),
       /credentials\.caCert is not base64-encoded PEM/,
     );
   });
 
-  test('a DataPlane without inline credentials is refused', () => {
-    refuses(
-      () => kubeConfigFromInline(secretDataPlane()),
+  test('a DataPlane without inline credentials is refused', async () => {
+    await refuses(
+      () => accessFromInline(secretDataPlane()),
       /^DataPlane acme\/dp-prod has no spec\.kubernetesCluster\.credentials$/,
     );
   });
 });
 
 describe('kubeConfigFromSecret', () => {
-  test('loads a kubeconfig with inline client certificates', () => {
-    const kc = kubeConfigFromSecret(secretDataPlane(), secret(stringify(kubeconfig(CERT_USER))));
-    assert.equal(kc.getCurrentCluster()?.server, 'https://prod-eu-1.example.com:6443');
-    assert.equal(kc.getCurrentCluster()?.caData, b64(CA_PEM));
-    assert.equal(kc.getCurrentUser()?.certData, b64(CLIENT_PEM));
-    assert.equal(kc.getCurrentUser()?.keyData, b64(KEY_PEM));
+  test('loads a kubeconfig with inline client certificates', async () => {
+    const access = await accessFromSecret(secretDataPlane(), secret(stringify(kubeconfig(CERT_USER))));
+    assert.equal(access.server, 'https://prod-eu-1.example.com:6443');
+    assert.equal(access.ca?.toString(), CA_PEM);
+    assert.equal(access.cert?.toString(), CLIENT_PEM);
+    assert.equal(access.key?.toString(), KEY_PEM);
   });
 
-  test('loads a kubeconfig with a bearer token, written as JSON, under a custom key', () => {
+  test('loads a kubeconfig with a bearer token, written as JSON, under a custom key', async () => {
     const text = JSON.stringify(kubeconfig({ token: TOKEN }));
-    const kc = kubeConfigFromSecret(secretDataPlane('config.json'), secret(text, 'config.json'));
-    assert.equal(kc.getCurrentUser()?.token, TOKEN);
+    const access = await accessFromSecret(secretDataPlane('config.json'), secret(text, 'config.json'));
+    assert.equal(access.token, TOKEN);
   });
 
-  test('a DataPlane without secretRef is refused', () => {
-    refuses(
-      () => kubeConfigFromSecret(inlineDataPlane(), secret(stringify(kubeconfig(CERT_USER)))),
+  test('a DataPlane without secretRef is refused', async () => {
+    await refuses(
+      () => accessFromSecret(inlineDataPlane(), secret(stringify(kubeconfig(CERT_USER)))),
       /^DataPlane acme\/dp-prod has no spec\.kubernetesCluster\.secretRef$/,
     );
   });
 
-  test('a missing Secret is named', () => {
-    refuses(
-      () => kubeConfigFromSecret(secretDataPlane(), undefined),
+  test('a missing Secret is named', async () => {
+    await refuses(
+      () => accessFromSecret(secretDataPlane(), undefined),
       /^DataPlane acme\/dp-prod: Secret acme\/dp-prod-kubeconfig named by spec\.kubernetesCluster\.secretRef does not exist$/,
     );
   });
 
-  test('a missing key is named, with the field that chooses it', () => {
+  test('a missing key is named, with the field that chooses it', async () => {
     const s = secret(stringify(kubeconfig(CERT_USER)), 'value');
-    refuses(
-      () => kubeConfigFromSecret(secretDataPlane(), s),
+    await refuses(
+      () => accessFromSecret(secretDataPlane(), s),
       /Secret acme\/dp-prod-kubeconfig has no key 'kubeconfig' \(set spec\.kubernetesCluster\.secretRef\.key\)$/,
     );
-    refuses(() => kubeConfigFromSecret(secretDataPlane('config'), s), /has no key 'config'/);
+    await refuses(() => accessFromSecret(secretDataPlane('config'), s), /has no key 'config'/);
   });
 
-  test('a Secret without data is refused', () => {
-    refuses(
-      () => kubeConfigFromSecret(secretDataPlane(), { metadata: { name: 'dp-prod-kubeconfig' } }),
+  test('a Secret without data is refused', async () => {
+    await refuses(
+      () => accessFromSecret(secretDataPlane(), { metadata: { name: 'dp-prod-kubeconfig' } }),
       /has no key 'kubeconfig'/,
     );
   });
 
-  test('text that is not YAML is refused without echoing it', () => {
+  test('text that is not YAML is refused without echoing it', async () => {
     const text = `apiVersion: v1\nusers:\n- name: x\n  user: {token: ${TOKEN}\n  client-key-data: ${b64(KEY_PEM)}\n`;
-    refuses(
-      () => kubeConfigFromSecret(secretDataPlane(), secret(text)),
+    await refuses(
+      () => accessFromSecret(secretDataPlane(), secret(text)),
       /^DataPlane acme\/dp-prod: key 'kubeconfig' of Secret dp-prod-kubeconfig is not a valid kubeconfig \(YAML parse error\)$/,
     );
   });
 
-  test('YAML that is not a mapping is refused', () => {
-    refuses(
-      () => kubeConfigFromSecret(secretDataPlane(), secret(TOKEN)),
+  test('YAML that is not a mapping is refused', async () => {
+    await refuses(
+      () => accessFromSecret(secretDataPlane(), secret(TOKEN)),
       /kubeconfig in Secret dp-prod-kubeconfig is not a kubeconfig document$/,
     );
   });
@@ -305,40 +307,40 @@ describe('kubeConfigFromSecret', () => {
     },
   ];
   for (const u of unsafe) {
-    test(`a kubeconfig with ${u.name} is refused without its secrets`, () => {
+    test(`a kubeconfig with ${u.name} is refused without its secrets`, async () => {
       const text = stringify(kubeconfig(u.user ?? CERT_USER, u.cluster));
-      refuses(() => kubeConfigFromSecret(secretDataPlane(), secret(text)), u.message);
-      refuses(
-        () => kubeConfigFromSecret(secretDataPlane(), secret(text)),
+      await refuses(() => accessFromSecret(secretDataPlane(), secret(text)), u.message);
+      await refuses(
+        () => accessFromSecret(secretDataPlane(), secret(text)),
         /^DataPlane acme\/dp-prod: kubeconfig in Secret dp-prod-kubeconfig /,
       );
     });
   }
 
-  test('an unsafe user is refused even when the current context does not use it', () => {
+  test('an unsafe user is refused even when the current context does not use it', async () => {
     const doc = kubeconfig(CERT_USER);
     (doc['users'] as unknown[]).push({
       name: 'admin',
       user: { exec: { command: 'cat', args: ['/etc/shadow'] } },
     });
-    refuses(() => kubeConfigFromSecret(secretDataPlane(), secret(stringify(doc))), /exec or auth-provider/);
+    await refuses(() => accessFromSecret(secretDataPlane(), secret(stringify(doc))), /exec or auth-provider/);
   });
 
-  test('a kubeconfig that client-node cannot load is refused with its reason', () => {
+  test('a kubeconfig whose cluster has no server is refused, naming the cluster', async () => {
     const doc = kubeconfig(CERT_USER);
     doc['clusters'] = [{ name: 'prod-eu-1', cluster: { 'certificate-authority-data': b64(CA_PEM) } }];
-    refuses(
-      () => kubeConfigFromSecret(secretDataPlane(), secret(stringify(doc))),
-      /kubeconfig in Secret dp-prod-kubeconfig cannot be loaded: clusters\[0\]\.cluster\.server is missing$/,
+    await refuses(
+      () => accessFromSecret(secretDataPlane(), secret(stringify(doc))),
+      /kubeconfig in Secret dp-prod-kubeconfig: cluster "prod-eu-1" has no server$/,
     );
   });
 
-  test('a kubeconfig without a current context is refused', () => {
+  test('a kubeconfig without a current context is refused', async () => {
     const doc = kubeconfig(CERT_USER);
     delete doc['current-context'];
-    refuses(
-      () => kubeConfigFromSecret(secretDataPlane(), secret(stringify(doc))),
-      /kubeconfig in Secret dp-prod-kubeconfig has no current-context with a cluster$/,
+    await refuses(
+      () => accessFromSecret(secretDataPlane(), secret(stringify(doc))),
+      /kubeconfig in Secret dp-prod-kubeconfig has no current-context$/,
     );
   });
 });

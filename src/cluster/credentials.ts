@@ -1,12 +1,12 @@
 /**
- * Credentials turn a DataPlane (inline certificates, or a kubeconfig Secret) into a KubeConfig.
+ * Credentials turn a DataPlane (inline certificates, or a kubeconfig Secret) into a ClusterAccess.
  * Kubeconfigs from Secrets are tenant input: they may not run commands (`exec`, `auth-provider`)
  * or read files of the controller's own file system, so those are refused with a clear message.
  */
-import { KubeConfig } from '@kubernetes/client-node';
 import { parse } from 'yaml';
 import type { DataPlane } from '../api/v1alpha1/schema.ts';
 import { isRecord } from '../api/object.ts';
+import { accessFromKubeconfig, KubeconfigError, NEEDS_PLUGIN, type ClusterAccess } from './kubeconfig.ts';
 
 /** DEFAULT_KUBECONFIG_KEY is the Secret key read when secretRef.key is empty. */
 export const DEFAULT_KUBECONFIG_KEY = 'kubeconfig';
@@ -25,8 +25,8 @@ export interface SecretLike {
   data?: Record<string, string>;
 }
 
-/** kubeConfigFromInline builds a KubeConfig from upstream's inline base64 PEM credentials. */
-export function kubeConfigFromInline(dp: DataPlane): KubeConfig {
+/** accessFromInline reads upstream's inline base64 PEM credentials. */
+export function accessFromInline(dp: DataPlane): ClusterAccess {
   const creds = dp.spec.kubernetesCluster.credentials;
   const where = `DataPlane ${dp.metadata.namespace}/${dp.metadata.name}`;
   if (!creds) throw new CredentialsError(`${where} has no spec.kubernetesCluster.credentials`);
@@ -37,19 +37,19 @@ export function kubeConfigFromInline(dp: DataPlane): KubeConfig {
       );
     }
   }
-  const kc = new KubeConfig();
-  // The base64 PEM fields are exactly client-node's *Data encoding: pass them through undecoded.
-  kc.loadFromOptions({
-    clusters: [{ name: 'dataplane', server: creds.apiServerURL, caData: creds.caCert, skipTLSVerify: false }],
-    users: [{ name: 'dataplane', certData: creds.clientCert, keyData: creds.clientKey }],
-    contexts: [{ name: 'dataplane', cluster: 'dataplane', user: 'dataplane' }],
-    currentContext: 'dataplane',
-  });
-  return kc;
+  return {
+    server: creds.apiServerURL,
+    ca: Buffer.from(creds.caCert, 'base64'),
+    cert: Buffer.from(creds.clientCert, 'base64'),
+    key: Buffer.from(creds.clientKey, 'base64'),
+  };
 }
 
-/** kubeConfigFromSecret builds a KubeConfig from the kubeconfig a DataPlane's secretRef names. */
-export function kubeConfigFromSecret(dp: DataPlane, secret: SecretLike | undefined): KubeConfig {
+/** accessFromSecret reads the kubeconfig a DataPlane's secretRef names. */
+export async function accessFromSecret(
+  dp: DataPlane,
+  secret: SecretLike | undefined,
+): Promise<ClusterAccess> {
   const ref = dp.spec.kubernetesCluster.secretRef;
   const where = `DataPlane ${dp.metadata.namespace}/${dp.metadata.name}`;
   if (!ref) throw new CredentialsError(`${where} has no spec.kubernetesCluster.secretRef`);
@@ -75,19 +75,20 @@ export function kubeConfigFromSecret(dp: DataPlane, secret: SecretLike | undefin
     );
   }
   refuseUnsafeKubeconfig(doc, `${where}: kubeconfig in Secret ${ref.name}`);
-  const kc = new KubeConfig();
+  let access: ClusterAccess | typeof NEEDS_PLUGIN;
   try {
-    kc.loadFromString(text);
+    // No baseDir: a tenant's kubeconfig may not read files of the controller.
+    access = await accessFromKubeconfig(text, { source: `${where}: kubeconfig in Secret ${ref.name}` });
   } catch (err) {
-    const why = err instanceof Error ? err.message.split('\n')[0] : 'invalid';
-    throw new CredentialsError(`${where}: kubeconfig in Secret ${ref.name} cannot be loaded: ${why}`);
+    if (err instanceof KubeconfigError) throw new CredentialsError(err.message);
+    throw err;
   }
-  if (!kc.getCurrentCluster()) {
+  if (access === NEEDS_PLUGIN) {
     throw new CredentialsError(
-      `${where}: kubeconfig in Secret ${ref.name} has no current-context with a cluster`,
+      `${where}: kubeconfig in Secret ${ref.name} needs a credential plugin, which the controller refuses to run`,
     );
   }
-  return kc;
+  return access;
 }
 
 /**

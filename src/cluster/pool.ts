@@ -8,8 +8,9 @@ import type { Logger } from 'pino';
 import type { KubeObject } from '../api/object.ts';
 import type { DataPlane } from '../api/v1alpha1/schema.ts';
 import type { InformerEventType } from '../runtime/informer.ts';
-import { clientFromKubeConfig, type KubeClient, type RequestObserver } from './client.ts';
-import { kubeConfigFromInline, kubeConfigFromSecret, type SecretLike } from './credentials.ts';
+import type { KubeClient, RequestObserver } from './client.ts';
+import { accessFromInline, accessFromSecret, type SecretLike } from './credentials.ts';
+import { clientFor } from './kubeconfig.ts';
 import { Discovery } from './discovery.ts';
 import { WatchSet } from './watches.ts';
 
@@ -102,11 +103,11 @@ export class DataPlanePool {
     dp: DataPlane,
     secret: SecretLike | undefined,
   ): Promise<DataPlaneConnection> {
-    const kc = dp.spec.kubernetesCluster.secretRef
-      ? kubeConfigFromSecret(dp, secret)
-      : kubeConfigFromInline(dp);
+    const access = dp.spec.kubernetesCluster.secretRef
+      ? await accessFromSecret(dp, secret)
+      : accessFromInline(dp);
     const clusterName = dp.spec.kubernetesCluster.name;
-    const client = await clientFromKubeConfig(kc, {
+    const client = clientFor(access, {
       name: `data plane ${key}`,
       timeoutMs: this.options.requestTimeoutMs,
       observer: this.options.observer?.(key),

@@ -1,0 +1,206 @@
+/**
+ * Kubeconfig: how to reach one API server (server URL, TLS material, a token), read from a
+ * kubeconfig document, from in-cluster service-account files, or from a DataPlane. A small reader
+ * of our own: @kubernetes/client-node's loader pulls in its whole generated API (about 80 MiB of
+ * memory and 0.4 s of start-up), so it is loaded only for kubeconfigs that need its credential
+ * plugins (`exec`, `auth-provider`), which only an operator's own --kubeconfig may use.
+ */
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { dirname, isAbsolute, join } from 'node:path';
+import { parse } from 'yaml';
+import { isRecord } from '../api/object.ts';
+import { KubeClient, type KubeClientOptions } from './client.ts';
+
+/** ClusterAccess is everything needed to talk to one API server. */
+export interface ClusterAccess {
+  server: string;
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+  token?: string;
+  /** tokenFile is re-read regularly: projected service-account tokens rotate. */
+  tokenFile?: string;
+  username?: string;
+  password?: string;
+  insecureSkipTLSVerify?: boolean;
+  tlsServerName?: string;
+}
+
+/** KubeconfigError says a kubeconfig cannot be used, naming where it came from and the field. */
+export class KubeconfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'KubeconfigError';
+  }
+}
+
+/** NEEDS_PLUGIN marks a kubeconfig whose user needs a credential plugin (exec, auth-provider). */
+export const NEEDS_PLUGIN = Symbol('needs a credential plugin');
+
+/** ReadOptions say how much a kubeconfig may do. */
+export interface ReadOptions {
+  /** source names the kubeconfig in errors. */
+  source: string;
+  /** baseDir resolves relative file references; undefined forbids file references. */
+  baseDir?: string;
+}
+
+const IN_CLUSTER_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+/**
+ * accessFromKubeconfig reads the current context of a kubeconfig document. File references are
+ * read only when `baseDir` is given; a credential plugin returns NEEDS_PLUGIN.
+ */
+export async function accessFromKubeconfig(
+  text: string,
+  options: ReadOptions,
+): Promise<ClusterAccess | typeof NEEDS_PLUGIN> {
+  let doc: unknown;
+  try {
+    doc = parse(text);
+  } catch {
+    throw new KubeconfigError(`${options.source} is not valid YAML`);
+  }
+  if (!isRecord(doc)) throw new KubeconfigError(`${options.source} is not a kubeconfig document`);
+  const named = (list: string, name: string | undefined, field: string): Record<string, unknown> => {
+    const entries = Array.isArray(doc[list]) ? doc[list] : [];
+    const entry = entries.find((e): e is Record<string, unknown> => isRecord(e) && e['name'] === name);
+    const value = entry?.[field];
+    if (!isRecord(value)) {
+      throw new KubeconfigError(
+        `${options.source}: no ${list} entry named "${name ?? ''}" (from current-context)`,
+      );
+    }
+    return value;
+  };
+  const contextName = typeof doc['current-context'] === 'string' ? doc['current-context'] : undefined;
+  if (!contextName) throw new KubeconfigError(`${options.source} has no current-context`);
+  const context = named('contexts', contextName, 'context');
+  const cluster = named('clusters', str(context['cluster']), 'cluster');
+  const user = context['user'] === undefined ? {} : named('users', str(context['user']), 'user');
+  if (user['exec'] !== undefined || user['auth-provider'] !== undefined) return NEEDS_PLUGIN;
+
+  const server = str(cluster['server']);
+  if (!server)
+    throw new KubeconfigError(`${options.source}: cluster "${str(context['cluster'])}" has no server`);
+  const file = async (
+    owner: Record<string, unknown>,
+    field: string,
+    where: string,
+  ): Promise<Buffer | undefined> => {
+    const path = str(owner[field]);
+    if (!path) return undefined;
+    if (options.baseDir === undefined) {
+      throw new KubeconfigError(
+        `${options.source} refers to a local file (${where}.${field}); embed the data instead`,
+      );
+    }
+    return readFile(isAbsolute(path) ? path : join(options.baseDir, path));
+  };
+  const data = (owner: Record<string, unknown>, field: string): Buffer | undefined => {
+    const value = str(owner[field]);
+    return value ? Buffer.from(value, 'base64') : undefined;
+  };
+  const tokenFile = str(user['tokenFile']) || str(user['token-file']);
+  if (tokenFile && options.baseDir === undefined) {
+    throw new KubeconfigError(
+      `${options.source} refers to a local file (users[].user.token-file); embed the token instead`,
+    );
+  }
+  return {
+    server,
+    ca:
+      data(cluster, 'certificate-authority-data') ??
+      (await file(cluster, 'certificate-authority', 'clusters[].cluster')),
+    cert: data(user, 'client-certificate-data') ?? (await file(user, 'client-certificate', 'users[].user')),
+    key: data(user, 'client-key-data') ?? (await file(user, 'client-key', 'users[].user')),
+    token: str(user['token']) || undefined,
+    tokenFile:
+      tokenFile && options.baseDir !== undefined && !isAbsolute(tokenFile)
+        ? join(options.baseDir, tokenFile)
+        : tokenFile || undefined,
+    username: str(user['username']) || undefined,
+    password: str(user['password']) || undefined,
+    insecureSkipTLSVerify: cluster['insecure-skip-tls-verify'] === true,
+    tlsServerName: str(cluster['tls-server-name']) || undefined,
+  };
+}
+
+/** inClusterAccess is the pod's own service account, as client-go's rest.InClusterConfig. */
+export async function inClusterAccess(): Promise<ClusterAccess> {
+  const host = process.env['KUBERNETES_SERVICE_HOST'];
+  const port = process.env['KUBERNETES_SERVICE_PORT'] ?? '443';
+  if (!host)
+    throw new KubeconfigError(
+      'not running in a cluster: KUBERNETES_SERVICE_HOST is not set; pass --kubeconfig',
+    );
+  return {
+    server: `https://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    ca: await readFile(join(IN_CLUSTER_DIR, 'ca.crt')),
+    tokenFile: join(IN_CLUSTER_DIR, 'token'),
+  };
+}
+
+/** ControlPlaneConfig is where the controller's own kubeconfig came from, for the log. */
+export interface ControlPlaneConfig {
+  source: string;
+  access: ClusterAccess | typeof NEEDS_PLUGIN;
+  /** path of the kubeconfig file, when one was used (plugin kubeconfigs are loaded from it). */
+  path?: string;
+}
+
+/**
+ * controlPlaneConfig finds the controller's own credentials like client-go: --kubeconfig, then
+ * $KUBECONFIG (first file), then in-cluster, then ~/.kube/config.
+ */
+export async function controlPlaneConfig(flag: string, env: NodeJS.ProcessEnv): Promise<ControlPlaneConfig> {
+  const fromFile = async (path: string, source: string): Promise<ControlPlaneConfig> => {
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (err) {
+      throw new KubeconfigError(`cannot read the kubeconfig ${path} (${source}): ${(err as Error).message}`);
+    }
+    return {
+      source,
+      path,
+      access: await accessFromKubeconfig(text, { source: `kubeconfig ${path}`, baseDir: dirname(path) }),
+    };
+  };
+  if (flag) return fromFile(flag, '--kubeconfig');
+  const envPath = env['KUBECONFIG']?.split(':').find((p) => p !== '');
+  if (envPath) return fromFile(envPath, '$KUBECONFIG');
+  if (env['KUBERNETES_SERVICE_HOST'])
+    return { source: 'in-cluster service account', access: await inClusterAccess() };
+  return fromFile(join(homedir(), '.kube', 'config'), '~/.kube/config');
+}
+
+/** clientFor builds a KubeClient for a ClusterAccess. */
+export function clientFor(access: ClusterAccess, options: Omit<KubeClientOptions, 'server'>): KubeClient {
+  const basic =
+    access.username !== undefined && access.password !== undefined
+      ? `Basic ${Buffer.from(`${access.username}:${access.password}`).toString('base64')}`
+      : undefined;
+  const authorization = access.tokenFile
+    ? async () => `Bearer ${(await readFile(access.tokenFile ?? '', 'utf8')).trim()}`
+    : access.token
+      ? () => Promise.resolve(`Bearer ${access.token}`)
+      : basic
+        ? () => Promise.resolve(basic)
+        : undefined;
+  return new KubeClient({
+    ...options,
+    server: access.server,
+    ca: access.ca,
+    cert: access.cert,
+    key: access.key,
+    rejectUnauthorized: !access.insecureSkipTLSVerify,
+    servername: access.tlsServerName,
+    authorization,
+  });
+}
+
+function str(value: unknown): string {
+  return typeof value === 'string' ? value : '';
+}
