@@ -26,13 +26,19 @@ async function controlPlaneClient(options: Options, logger: Logger): Promise<Kub
   const config = await controlPlaneConfig(options.kubeconfig, process.env);
   const clientOptions = { name: 'control plane', timeoutMs: 30_000 };
   if (config.access !== NEEDS_PLUGIN) {
-    logger.info({ source: config.source, kubeconfig: config.path, server: config.access.server }, 'control-plane credentials');
+    logger.info(
+      { source: config.source, kubeconfig: config.path, server: config.access.server },
+      'control-plane credentials',
+    );
     return clientFor(config.access, clientOptions);
   }
   const { KubeConfig } = await import('@kubernetes/client-node');
   const kc = new KubeConfig();
   kc.loadFromFile(config.path ?? '');
-  logger.info({ source: config.source, kubeconfig: config.path }, 'control-plane credentials (credential plugin)');
+  logger.info(
+    { source: config.source, kubeconfig: config.path },
+    'control-plane credentials (credential plugin)',
+  );
   return clientFromKubeConfig(kc, clientOptions);
 }
 
