@@ -1,14 +1,21 @@
 /**
  * Leader election and shutdown: with two controllers only the Lease holder reconciles; killing it
  * hands over within the lease duration; SIGTERM releases the Lease so a standby takes over at once,
- * and the process exits 0.
+ * and the process exits 0. Two shards split the Releases between them.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { KubeObject } from '../../src/api/object.ts';
 import { metricValue, type ControllerProcess } from '../support/controller.ts';
 import { eventually } from '../support/eventually.ts';
-import { condition, configMap, getRelease, releaseObject, uniqueName } from '../support/fixtures.ts';
+import {
+  condition,
+  configMap,
+  getRelease,
+  releaseObject,
+  uniqueName,
+  waitReady,
+} from '../support/fixtures.ts';
 import { integrationSuite } from '../support/suite.ts';
 
 type Lease = KubeObject & { spec?: { holderIdentity?: string; leaseTransitions?: number } };
@@ -71,6 +78,7 @@ describe('leader election', () => {
     const tookOver = Date.now() - killedAt;
     assert.ok(tookOver < 15_000, `takeover took ${tookOver} ms`);
     assert.equal(condition(await getRelease(cp, org.namespace, name), 'Ready')?.status, 'True');
+    await standby.kill();
   });
 
   test('SIGTERM releases the Lease so a standby takes over at once, and exits 0', async () => {
@@ -97,5 +105,32 @@ describe('leader election', () => {
     );
     const lines = first.logLines().map((l) => l['msg']);
     assert.ok(lines.includes('shutdown complete'), 'the log says the shutdown completed');
+    await standby.kill();
+  });
+
+  test('two shards split the Releases: each is reconciled by exactly one shard', async () => {
+    const { cp, org } = suite;
+    const shards = [
+      await suite.startController(['--shard-count=2', '--shard-index=0']),
+      await suite.startController(['--shard-count=2', '--shard-index=1']),
+    ];
+    const ns = uniqueName('shard');
+    const names = Array.from({ length: 8 }, () => uniqueName('rel'));
+    for (const name of names) await cp.create(releaseObject(org, name, [configMap('cm', ns, name)]));
+    for (const name of names) await waitReady(cp, org, name);
+    const owners = names.map(
+      (name) => shards.filter((s) => reconcilesOf(s, `${org.namespace}/${name}`) > 0).length,
+    );
+    assert.deepEqual(
+      owners,
+      names.map(() => 1),
+      'every Release has exactly one shard reconciling it',
+    );
+    for (const s of shards) {
+      assert.ok(
+        names.some((name) => reconcilesOf(s, `${org.namespace}/${name}`) > 0),
+        'each shard owns some of the eight Releases',
+      );
+    }
   });
 });
