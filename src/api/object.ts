@@ -44,13 +44,6 @@ export interface GroupVersionKind {
   kind: string;
 }
 
-/** ObjectRef names one object of a kind. */
-export interface ObjectRef extends GroupVersionKind {
-  name: string;
-  /** namespace is "" for cluster-scoped objects. */
-  namespace: string;
-}
-
 /** parseApiVersion splits `group/version` (or a core `version`) into its parts. */
 export function parseApiVersion(apiVersion: string): { group: string; version: string } {
   const slash = apiVersion.indexOf('/');

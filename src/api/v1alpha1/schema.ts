@@ -214,5 +214,3 @@ export type Release = Static<typeof ReleaseSchema>;
 export type Environment = Static<typeof EnvironmentSchema>;
 /** DataPlane is the whole DataPlane object. */
 export type DataPlane = Static<typeof DataPlaneSchema>;
-/** ClusterCredentials are a DataPlane's inline credentials. */
-export type ClusterCredentials = Static<typeof ClusterCredentialsSchema>;

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { KubeObject } from '../../api/object.ts';
-import { describeRef, findCondition } from '../../api/object.ts';
+import { describeRef } from '../../api/object.ts';
 import { Annotations, FIELD_MANAGER, Labels } from '../../api/v1alpha1/constants.ts';
 import type { Release } from '../../api/v1alpha1/schema.ts';
 import { isKubeApiError } from '../../cluster/client.ts';
@@ -354,11 +354,6 @@ export function newerOf(a: KubeObject, b: KubeObject | undefined): KubeObject {
   const ra = Number(a.metadata.resourceVersion);
   const rb = Number(b.metadata.resourceVersion);
   return Number.isFinite(ra) && Number.isFinite(rb) && rb > ra ? b : a;
-}
-
-/** isEstablished tells whether a CRD is Established. */
-export function isEstablished(crd: KubeObject | undefined): boolean {
-  return crd !== undefined && findCondition(crd, 'Established')?.status === 'True';
 }
 
 async function forEachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
