@@ -8,6 +8,7 @@
  *                    [--background-seconds S] [--trials 50] [--concurrency 8] [--tsx]
  *                    [--node-args "FLAGS"] [--profile]
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -16,7 +17,7 @@ import { measureConvergence } from './convergence.ts';
 import { BenchEnv } from './env.ts';
 import { measureLatency } from './latency.ts';
 import { loadAverage, machine } from './machine.ts';
-import { memoryBreakdown, MIB, processMemory, RssSampler } from './memory.ts';
+import { memoryBreakdown, MIB, processMemory } from './memory.ts';
 import {
   evaluateTargets,
   formatReport,
@@ -94,6 +95,21 @@ function parseOptions(argv: string[]): BenchOptions | undefined {
   };
 }
 
+/** sourceVersion names the commit the controller was built from, and whether src/ had local changes. */
+function sourceVersion(): { commit: string; srcChanged: boolean } {
+  const git = (...args: string[]) => {
+    try {
+      return execFileSync('git', args, { cwd: import.meta.dirname, encoding: 'utf8' }).trim();
+    } catch {
+      return '';
+    }
+  };
+  return {
+    commit: git('rev-parse', 'HEAD') || 'unknown',
+    srcChanged: git('status', '--porcelain', '--', '../src') !== '',
+  };
+}
+
 function log(line: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 }
@@ -102,14 +118,17 @@ function log(line: string): void {
 let current: BenchEnv | undefined;
 
 async function runSize(n: number, options: BenchOptions, profileDir: string | undefined): Promise<RunResult> {
-  const nodeArgs = profileDir
-    ? [
-        '--cpu-prof',
-        `--cpu-prof-dir=${profileDir}`,
-        '--heapsnapshot-signal=SIGUSR2',
-        `--diagnostic-dir=${profileDir}`,
-      ]
-    : [];
+  const nodeArgs = [
+    ...options.nodeArgs,
+    ...(profileDir
+      ? [
+          '--cpu-prof',
+          `--cpu-prof-dir=${profileDir}`,
+          '--heapsnapshot-signal=SIGUSR2',
+          `--diagnostic-dir=${profileDir}`,
+        ]
+      : []),
+  ];
   const env = await BenchEnv.create({
     label: `${process.pid}-${n}`,
     concurrency: options.concurrency,
@@ -118,15 +137,12 @@ async function runSize(n: number, options: BenchOptions, profileDir: string | un
     log,
   });
   current = env;
-  let sampler: RssSampler | undefined;
   try {
     const controller = await env.startController();
     const pid = env.controllerPid;
     await sleep(BASELINE_SETTLE_MS);
     const baseline = processMemory(pid).rss;
     const baselineHeap = metricSum(await controller.metrics(), 'nodejs_heap_size_used_bytes');
-    sampler = new RssSampler(pid);
-    sampler.start();
 
     log(`${n} Releases: convergence`);
     const convergence = await measureConvergence(env, n, log);
@@ -175,7 +191,6 @@ async function runSize(n: number, options: BenchOptions, profileDir: string | un
       controllerLog: controller.logPath,
     };
   } finally {
-    sampler?.stop();
     await env.close();
     current = undefined;
   }
@@ -190,6 +205,7 @@ async function main(): Promise<void> {
   }
   const startedAt = new Date();
   const load = { start: loadAverage(), end: [] as number[] };
+  const source = sourceVersion();
   const profileDir = options.profile
     ? join(RESULTS_DIR, 'profiles', startedAt.toISOString().replace(/[:.]/g, '-'))
     : undefined;
@@ -206,6 +222,7 @@ async function main(): Promise<void> {
     durationSeconds: round((finishedAt.getTime() - startedAt.getTime()) / 1000, 0),
     command: `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`,
     argv: process.argv,
+    source,
     options,
     machine: machine(),
     load,

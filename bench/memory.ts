@@ -1,7 +1,7 @@
 /**
- * Memory of the controller process, read from /proc/<pid>/status: the resident set now (VmRSS) and
- * its high-water mark (VmHWM, the kernel's exact peak), plus a one-second sampler that keeps the
- * largest RSS seen in a phase.
+ * Memory of the controller process: the resident set now (VmRSS) and its high-water mark (VmHWM,
+ * the kernel's exact peak) from /proc/<pid>/status, and the split of RSS into V8 heap spaces from
+ * the controller's Node.js metrics.
  */
 import { readFileSync } from 'node:fs';
 import { parseMetrics } from './util.ts';
@@ -24,46 +24,6 @@ export function processMemory(pid: number): ProcessMemory {
     return Number(m[1]) * 1024;
   };
   return { rss: kib('VmRSS'), peak: kib('VmHWM') };
-}
-
-/** RssSampler samples a process's RSS every second and remembers the largest value. */
-export class RssSampler {
-  private timer: NodeJS.Timeout | undefined;
-  private max = 0;
-
-  constructor(private readonly pid: number) {}
-
-  /** start begins sampling (and takes a first sample). */
-  start(): void {
-    this.sample();
-    this.timer = setInterval(() => this.sample(), 1000);
-    this.timer.unref();
-  }
-
-  /** reset forgets the largest value seen so far, to measure the next phase on its own. */
-  reset(): void {
-    this.max = 0;
-    this.sample();
-  }
-
-  /** maxRss is the largest RSS sampled since start or the last reset. */
-  get maxRss(): number {
-    this.sample();
-    return this.max;
-  }
-
-  /** stop ends sampling. */
-  stop(): void {
-    clearInterval(this.timer);
-  }
-
-  private sample(): void {
-    try {
-      this.max = Math.max(this.max, processMemory(this.pid).rss);
-    } catch {
-      // The process ended; keep what was seen.
-    }
-  }
 }
 
 /** MemoryBreakdown splits a process's RSS into V8 heap spaces (reserved and used) and the rest, in MiB. */

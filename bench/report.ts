@@ -77,6 +77,8 @@ export interface BenchResult {
   durationSeconds: number;
   command: string;
   argv: string[];
+  /** source is the commit the controller was built from (absent in older files); srcChanged: src/ had local changes. */
+  source?: { commit: string; srcChanged: boolean };
   options: BenchOptions;
   machine: Machine;
   load: { start: number[]; end: number[] };
@@ -120,13 +122,17 @@ export function evaluateTargets(runs: RunResult[]): TargetResult[] {
     margin: `${fmt(ops / Targets.objectsPerSecond, 2)}x the target`,
   });
 
-  const writes = (r: RunResult) =>
-    Math.max(r.steady.controlPlane.writesPerReleasePerMinute, r.steady.dataPlane.writesPerReleasePerMinute);
+  // Each figure is the larger of the API servers' attributed count and the controller's own count.
+  const side = (c: RunResult['steady']['controlPlane'], read: boolean) =>
+    read
+      ? Math.max(c.readsPerReleasePerMinute, c.countedReadsPerReleasePerMinute)
+      : Math.max(c.writesPerReleasePerMinute, c.countedWritesPerReleasePerMinute);
+  const writes = (r: RunResult) => side(r.steady.controlPlane, false) + side(r.steady.dataPlane, false);
   const w = worst(writes, (a, b) => a > b);
   out.push({
     name: 'steady-state writes',
     target: 'no write request per Release per minute',
-    measured: `${fmt(writes(w), 4)} writes/Release/min (highest cluster, at ${w.releases} Releases)`,
+    measured: `${fmt(writes(w), 4)} writes/Release/min (both clusters, highest at ${w.releases} Releases)`,
     met: writes(w) <= Targets.steadyWritesPerReleasePerMinute,
     margin:
       writes(w) === 0
@@ -134,8 +140,7 @@ export function evaluateTargets(runs: RunResult[]): TargetResult[] {
         : `${fmt(writes(w) * w.releases * (w.steady.windowSeconds / 60), 0)} writes in the window`,
   });
 
-  const reads = (r: RunResult) =>
-    r.steady.controlPlane.readsPerReleasePerMinute + r.steady.dataPlane.readsPerReleasePerMinute;
+  const reads = (r: RunResult) => side(r.steady.controlPlane, true) + side(r.steady.dataPlane, true);
   const rd = worst(reads, (a, b) => a > b);
   out.push({
     name: 'steady-state reads',
@@ -145,7 +150,9 @@ export function evaluateTargets(runs: RunResult[]): TargetResult[] {
     margin:
       reads(rd) === 0
         ? 'none sent'
-        : `${fmt(Targets.steadyReadsPerReleasePerMinute / reads(rd), 1)}x below the bound`,
+        : reads(rd) <= Targets.steadyReadsPerReleasePerMinute
+          ? `${fmt(Targets.steadyReadsPerReleasePerMinute / reads(rd), 0)}x below the bound`
+          : `${fmt(reads(rd) / Targets.steadyReadsPerReleasePerMinute, 1)}x the bound`,
   });
 
   const p95 = (r: RunResult) => (r.latency.status.timeouts > 0 ? Infinity : r.latency.status.p95Ms);
@@ -207,6 +214,7 @@ export function formatReport(result: BenchResult): string {
   const lines: string[] = [
     `Machine: ${m.cpuModel}, ${m.cores} cores, ${fmt(m.memoryBytes / 1024 / MIB)} GiB, Node ${m.node}`,
     `Command: ${result.command}`,
+    `Source: ${result.source ? `${result.source.commit.slice(0, 12)}${result.source.srcChanged ? ' with local changes in src/' : ''}` : 'not recorded'}`,
     `Controller: ${result.options.runtime === 'node' ? 'production build (node on tsc output)' : 'sources through tsx'}, --concurrency ${result.options.concurrency}${result.options.nodeArgs.length ? `, node ${result.options.nodeArgs.join(' ')}` : ''}`,
     `Load average at start ${result.load.start.join(' ')}, at end ${result.load.end.join(' ')}`,
     '',
@@ -225,7 +233,7 @@ export function formatReport(result: BenchResult): string {
         'baseline RSS MiB',
         'peak RSS MiB',
         'RSS after steady MiB',
-        'heap KiB/Release',
+        'heap used after steady MiB',
       ],
       runs.map((r) => [
         String(r.releases),
@@ -239,7 +247,7 @@ export function formatReport(result: BenchResult): string {
         fmt(r.memory.baselineRssMiB),
         fmt(r.memory.peakRssMiB),
         fmt(r.memory.rssAfterSteadyMiB),
-        fmt(r.memory.heapGrowthPerReleaseKiB),
+        fmt(r.memory.heapUsedAfterSteadyMiB),
       ]),
     ),
     ...(peakSlopeKiB(runs) === undefined
@@ -249,7 +257,7 @@ export function formatReport(result: BenchResult): string {
           `Peak RSS grows by ${fmt(peakSlopeKiB(runs) ?? NaN)} KiB per Release between the smallest and largest run.`,
         ]),
     '',
-    `Steady state (requests per Release per minute, the API servers' counts minus their background)`,
+    `Steady state (requests per Release per minute: API servers' counts for the resources the controller uses, minus background)`,
     '',
     table(
       [

@@ -4,13 +4,15 @@
  * after a window in which the controller is the only client (the bench sends nothing but /metrics
  * scrapes, which that counter does not count), and again over a window of the same length with the
  * controller stopped; the second is the API servers' own background traffic (Lease renewals of
- * their identity, OpenAPI aggregation) and is subtracted. The controller's own request counter
+ * their identity, OpenAPI aggregation, their informers' watches) and is subtracted per verb and
+ * resource, and only resources the controller requests at all are attributed to it. The controller's own request counter
  * (`release_controller_api_requests_total`) is reported beside it as a cross-check.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BenchEnv } from './env.ts';
 import { CpuMeter, processCpuSeconds, type CpuWindow } from './machine.ts';
 import { metricSum, parseMetrics, round } from './util.ts';
+import { DATA_PLANE_RESOURCES } from './workload.ts';
 
 /** READ_VERBS are the apiserver_request_total verbs that only read. */
 export const READ_VERBS: ReadonlySet<string> = new Set(['GET', 'LIST', 'WATCH', 'WATCHLIST']);
@@ -129,7 +131,7 @@ export interface VerbRow {
   measured: number;
   /** background is what it counted with the controller stopped, scaled to the same length. */
   background: number;
-  /** controller is measured minus background (at least 0). */
+  /** controller is measured minus background (at least 0), summed over the resources the controller requests. */
   controller: number;
   /** perReleasePerMinute is controller / Releases / minutes. */
   perReleasePerMinute: number;
@@ -140,10 +142,17 @@ export interface ClusterSteady {
   verbs: VerbRow[];
   readsPerReleasePerMinute: number;
   writesPerReleasePerMinute: number;
-  /** byResource lists every `VERB resource` counted in either window (raw, not scaled). */
-  byResource: Record<string, { measured: number; background: number }>;
+  /**
+   * byResource lists every `VERB resource` counted in either window (raw, not scaled), and whether
+   * the controller requests that resource at all (only those count towards `controller`).
+   */
+  byResource: Record<string, { measured: number; background: number; attributable: boolean }>;
   /** countedByController is the controller's own count by HTTP verb (WATCH: streams that ended). */
   countedByController: Record<string, number>;
+  /** countedReadsPerReleasePerMinute is the controller's own count of GETs and WATCHes, per Release per minute. */
+  countedReadsPerReleasePerMinute: number;
+  /** countedWritesPerReleasePerMinute is the controller's own count of other requests, per Release per minute. */
+  countedWritesPerReleasePerMinute: number;
 }
 
 /** SteadyResult is the steady-state figure of one Release count. */
@@ -167,6 +176,33 @@ export interface SteadyResult {
   backgroundCpu: CpuWindow;
 }
 
+/**
+ * CONTROLLER_RESOURCES are the resources (`plural.group`, as apiServerRequests names them) the
+ * controller requests on each cluster in the bench's configuration: the Release kinds, the
+ * DataPlane's kubeconfig Secret and Events on the control plane (no Leases: the bench runs it
+ * without --leader-elect), and namespaces plus the applied kinds on the data plane. Requests for
+ * any other resource are the API servers' own (their identity Leases, OpenAPI aggregation, the
+ * watches of their internal informers), whatever the background window says. Discovery requests
+ * are not in apiserver_request_total at all; the controller's own counter shows them.
+ */
+export const CONTROLLER_RESOURCES: Readonly<Record<'cp' | 'dp', ReadonlySet<string>>> = {
+  cp: new Set([
+    'releases.openchoreo.dev',
+    'environments.openchoreo.dev',
+    'dataplanes.openchoreo.dev',
+    'secrets',
+    'events.events.k8s.io',
+    'events',
+  ]),
+  dp: new Set(['namespaces', ...DATA_PLANE_RESOURCES]),
+};
+
+/** attributable tells whether a `VERB resource[/subresource]` key names a resource the controller requests. */
+export function attributable(key: string, resources: ReadonlySet<string>): boolean {
+  const what = key.slice(key.indexOf(' ') + 1);
+  return resources.has(what.split('/')[0] ?? '');
+}
+
 function clusterSteady(
   n: number,
   window: Window,
@@ -178,27 +214,27 @@ function clusterSteady(
   const bg = background[side];
   const scale = window.seconds / background.seconds;
   const minutes = window.seconds / 60;
-  const byVerb = (counts: RequestCounts) => {
-    const out = new Map<string, number>();
-    for (const [k, v] of counts) {
-      const verb = k.slice(0, k.indexOf(' '));
-      out.set(verb, (out.get(verb) ?? 0) + v);
-    }
-    return out;
-  };
-  const m = byVerb(measured);
-  const b = byVerb(bg);
-  const verbs = [...new Set([...m.keys(), ...b.keys()])].sort().map((verb): VerbRow => {
-    const background = round((b.get(verb) ?? 0) * scale, 1);
-    const controller = Math.max(0, round((m.get(verb) ?? 0) - background, 1));
-    return {
+  // Subtract the background per verb and resource, and only where the controller could be the client.
+  const rows = new Map<string, { measured: number; background: number; controller: number }>();
+  for (const key of new Set([...measured.keys(), ...bg.keys()])) {
+    const verb = key.slice(0, key.indexOf(' '));
+    const m = measured.get(key) ?? 0;
+    const b = (bg.get(key) ?? 0) * scale;
+    const row = rows.get(verb) ?? { measured: 0, background: 0, controller: 0 };
+    row.measured += m;
+    row.background += b;
+    if (attributable(key, CONTROLLER_RESOURCES[side])) row.controller += Math.max(0, m - b);
+    rows.set(verb, row);
+  }
+  const verbs = [...rows.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([verb, r]): VerbRow => ({
       verb,
-      measured: m.get(verb) ?? 0,
-      background,
-      controller,
-      perReleasePerMinute: round(controller / n / minutes, 4),
-    };
-  });
+      measured: r.measured,
+      background: round(r.background, 1),
+      controller: round(r.controller, 1),
+      perReleasePerMinute: round(r.controller / n / minutes, 4),
+    }));
   const sum = (read: boolean) =>
     round(
       verbs.filter((v) => READ_VERBS.has(v.verb) === read).reduce((s, v) => s + v.controller, 0) /
@@ -206,19 +242,34 @@ function clusterSteady(
         minutes,
       4,
     );
-  const byResource: Record<string, { measured: number; background: number }> = {};
+  const byResource: Record<string, { measured: number; background: number; attributable: boolean }> = {};
   for (const k of [...new Set([...measured.keys(), ...bg.keys()])].sort()) {
-    byResource[k] = { measured: measured.get(k) ?? 0, background: bg.get(k) ?? 0 };
+    byResource[k] = {
+      measured: measured.get(k) ?? 0,
+      background: bg.get(k) ?? 0,
+      attributable: attributable(k, CONTROLLER_RESOURCES[side]),
+    };
   }
   const prefix = side === 'cp' ? 'control-plane ' : 'data-plane ';
   const countedByController: Record<string, number> = {};
   for (const [k, v] of counted) if (k.startsWith(prefix)) countedByController[k.slice(prefix.length)] = v;
+  const countedSum = (read: boolean) =>
+    round(
+      Object.entries(countedByController)
+        .filter(([verb]) => READ_VERBS.has(verb) === read)
+        .reduce((s, [, v]) => s + v, 0) /
+        n /
+        minutes,
+      4,
+    );
   return {
     verbs,
     readsPerReleasePerMinute: sum(true),
     writesPerReleasePerMinute: sum(false),
     byResource,
     countedByController,
+    countedReadsPerReleasePerMinute: countedSum(true),
+    countedWritesPerReleasePerMinute: countedSum(false),
   };
 }
 

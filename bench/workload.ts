@@ -9,6 +9,14 @@ import { configMap, releaseObject, type Org } from '../test/support/fixtures.ts'
 /** OBJECTS_PER_RELEASE is how many data-plane objects each benchmark Release applies. */
 export const OBJECTS_PER_RELEASE = 4;
 
+/** DATA_PLANE_RESOURCES are the API resources (`plural.group`) of the objects a benchmark Release applies. */
+export const DATA_PLANE_RESOURCES: readonly string[] = [
+  'deployments.apps',
+  'serviceaccounts',
+  'services',
+  'configmaps',
+];
+
 /** RELEASES_PER_NAMESPACE is how many Releases share one data-plane namespace. */
 export const RELEASES_PER_NAMESPACE = 10;
 
