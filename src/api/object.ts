@@ -91,3 +91,10 @@ export function conditionsOf(obj: { [key: string]: unknown }): ObjectCondition[]
 export function findCondition(obj: { [key: string]: unknown }, type: string): ObjectCondition | undefined {
   return conditionsOf(obj).find((c) => c.type === type);
 }
+
+/** withoutManagedFields drops metadata.managedFields, often the largest part of an object, for caches that never read it. */
+export function withoutManagedFields<T extends KubeObject>(obj: KubeObject): T {
+  if (!obj.metadata.managedFields) return obj as T;
+  const { managedFields: _dropped, ...metadata } = obj.metadata;
+  return { ...obj, metadata } as T;
+}

@@ -32,6 +32,12 @@ export function slimObject(obj: KubeObject): KubeObject {
   return { ...obj, metadata: { ...obj.metadata, managedFields: ours } };
 }
 
+/** ManagedObject is a cached object with the kind it was found under. */
+export interface ManagedObject {
+  object: KubeObject;
+  info: ResourceInfo;
+}
+
 /** WatchedKind is one kind being watched. */
 export interface WatchedKind {
   info: ResourceInfo;
@@ -53,6 +59,14 @@ export interface WatchSetOptions {
 export class WatchSet {
   private readonly kinds = new Map<string, WatchedKind>();
   private readonly users = new Map<string, Set<string>>();
+  /** refs counts the users of each kind, so finding unused kinds does not scan every user. */
+  private readonly refs = new Map<string, number>();
+  /**
+   * byRelease indexes the cached objects by the uid in their release-uid label, then by
+   * `group/Kind/namespace/name`, so a reconcile looks at its own objects only (no scan of every
+   * cached object: that made a full resync quadratic in the number of Releases).
+   */
+  private readonly byRelease = new Map<string, Map<string, ManagedObject>>();
 
   constructor(private readonly options: WatchSetOptions) {}
 
@@ -75,7 +89,10 @@ export class WatchSet {
         transform: slimObject,
         onHealthChange: (healthy) => this.options.onHealthChange?.(healthy),
       });
-      informer.addHandler((type, obj) => this.options.onEvent(type, obj));
+      informer.addHandler((type, obj, old) => {
+        this.index(info, type === 'deleted' ? undefined : obj, old ?? (type === 'deleted' ? obj : undefined));
+        this.options.onEvent(type, obj);
+      });
       informer.start();
       watched = { info, informer };
       this.kinds.set(key, watched);
@@ -102,20 +119,35 @@ export class WatchSet {
 
   /** use records the kinds one user (a Release) needs and stops watches nobody needs any more. */
   async use(user: string, infos: ResourceInfo[]): Promise<void> {
-    this.users.set(user, new Set(infos.map(kindKey)));
-    await this.stopUnused();
+    const next = new Set(infos.map(kindKey));
+    const previous = this.users.get(user) ?? new Set<string>();
+    for (const k of next) if (!previous.has(k)) this.refs.set(k, (this.refs.get(k) ?? 0) + 1);
+    this.users.set(user, next);
+    await this.unref([...previous].filter((k) => !next.has(k)));
   }
 
   /** add records more kinds one user needs, keeping those it already had. */
   add(user: string, infos: ResourceInfo[]): void {
     const kinds = this.users.get(user) ?? new Set<string>();
-    for (const info of infos) kinds.add(kindKey(info));
+    for (const k of infos.map(kindKey)) {
+      if (kinds.has(k)) continue;
+      kinds.add(k);
+      this.refs.set(k, (this.refs.get(k) ?? 0) + 1);
+    }
     this.users.set(user, kinds);
   }
 
   /** release forgets a user's kinds. */
   async release(user: string): Promise<void> {
-    if (this.users.delete(user)) await this.stopUnused();
+    const kinds = this.users.get(user);
+    if (!kinds) return;
+    this.users.delete(user);
+    await this.unref([...kinds]);
+  }
+
+  /** objectsOf lists the cached objects that carry a Release uid, once each across API versions. */
+  objectsOf(releaseUid: string): ManagedObject[] {
+    return [...(this.byRelease.get(releaseUid)?.values() ?? [])];
   }
 
   /** watched lists every kind being watched. */
@@ -132,14 +164,46 @@ export class WatchSet {
   async stop(): Promise<void> {
     const all = [...this.kinds.values()];
     this.kinds.clear();
+    this.byRelease.clear();
     await Promise.all(all.map((w) => w.informer.stop()));
   }
 
-  private async stopUnused(): Promise<void> {
-    const needed = new Set<string>();
-    for (const kinds of this.users.values()) for (const k of kinds) needed.add(k);
-    const unused = [...this.kinds.entries()].filter(([k]) => !needed.has(k));
-    for (const [k] of unused) this.kinds.delete(k);
-    await Promise.all(unused.map(([, w]) => w.informer.stop()));
+  private async unref(kinds: string[]): Promise<void> {
+    const unused: WatchedKind[] = [];
+    for (const k of kinds) {
+      const n = (this.refs.get(k) ?? 1) - 1;
+      if (n > 0) {
+        this.refs.set(k, n);
+        continue;
+      }
+      this.refs.delete(k);
+      const watched = this.kinds.get(k);
+      if (!watched) continue;
+      this.kinds.delete(k);
+      for (const obj of watched.informer.list()) this.index(watched.info, undefined, obj);
+      unused.push(watched);
+    }
+    await Promise.all(unused.map((w) => w.informer.stop()));
+  }
+
+  /** index moves one object in byRelease: `old` out, `obj` in (either may be absent). */
+  private index(info: ResourceInfo, obj: KubeObject | undefined, old: KubeObject | undefined): void {
+    const key = (o: KubeObject) =>
+      `${info.group}/${info.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name ?? ''}`;
+    const uidOf = (o: KubeObject) =>
+      o.metadata.labels?.[Labels.resourceId] ? o.metadata.labels[Labels.releaseUid] : undefined;
+    const oldUid = old ? uidOf(old) : undefined;
+    if (old && oldUid) {
+      const entries = this.byRelease.get(oldUid);
+      // Another API version of the same kind may hold the entry; remove only our own.
+      if (entries?.get(key(old))?.info === info) entries.delete(key(old));
+      if (entries?.size === 0) this.byRelease.delete(oldUid);
+    }
+    const uid = obj ? uidOf(obj) : undefined;
+    if (obj && uid) {
+      let entries = this.byRelease.get(uid);
+      if (!entries) this.byRelease.set(uid, (entries = new Map<string, ManagedObject>()));
+      entries.set(key(obj), { object: obj, info });
+    }
   }
 }

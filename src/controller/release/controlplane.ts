@@ -7,10 +7,8 @@
 import { API_VERSION, FINALIZER, STATUS_FIELD_MANAGER } from '../../api/v1alpha1/constants.ts';
 import type { Release, ReleaseStatus } from '../../api/v1alpha1/schema.ts';
 import type { KubeClient } from '../../cluster/client.ts';
+import { withoutManagedFields } from '../../api/object.ts';
 import { isKubeApiError } from '../../cluster/client.ts';
-
-/** RELEASES_PATH is the collection path of Releases in all namespaces. */
-export const RELEASES_PATH = `/apis/${API_VERSION}/releases`;
 
 /** releasePath is the REST path of one Release. */
 export function releasePath(namespace: string, name: string): string {
@@ -103,7 +101,8 @@ export class ReleaseWriter {
   }
 
   private remember(release: Release): Release {
-    this.written.set(`${release.metadata.namespace}/${release.metadata.name}`, release);
-    return release;
+    const slim = withoutManagedFields<Release>(release);
+    this.written.set(`${release.metadata.namespace}/${release.metadata.name}`, slim);
+    return slim;
   }
 }

@@ -5,7 +5,7 @@ import { CONTROLLER_NAME, Labels } from '../../api/v1alpha1/constants.ts';
 import type { ResourceInfo } from '../../cluster/discovery.ts';
 import { ADOPTED_ANNOTATION } from './apply.ts';
 import type { DesiredObject, InvalidObject } from './desired.ts';
-import type { ManagedObject } from './prune.ts';
+import type { ManagedObject } from '../../cluster/watches.ts';
 import { identityOf, isAdoptedNamespace, staleObjects } from './prune.ts';
 import type { ItemOutcome, ItemState } from './status.ts';
 

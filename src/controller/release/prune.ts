@@ -9,35 +9,21 @@ import { describeRef, parseApiVersion } from '../../api/object.ts';
 import { Labels } from '../../api/v1alpha1/constants.ts';
 import { isKubeApiError } from '../../cluster/client.ts';
 import type { ResourceInfo } from '../../cluster/discovery.ts';
+import type { ManagedObject } from '../../cluster/watches.ts';
 import type { DataPlaneConnection } from '../../cluster/pool.ts';
 import { deleteObject } from '../../ssa/apply.ts';
 import { deleteOrder } from '../../ssa/order.ts';
 import { ADOPTED_ANNOTATION } from './apply.ts';
 import type { ItemOutcome } from './status.ts';
 
-/** ManagedObject is a live object of this Release with the kind it was found under. */
-export interface ManagedObject {
-  object: KubeObject;
-  info: ResourceInfo;
-}
-
 /** identityOf names an object regardless of API version: `group/Kind/namespace/name`. */
 export function identityOf(group: string, kind: string, namespace: string | undefined, name: string): string {
   return `${group}/${kind}/${namespace ?? ''}/${name}`;
 }
 
-/** managedObjects lists every object in the data plane's watches that carries this Release's uid, once each. */
+/** managedObjects lists every cached object that carries this Release's uid, once each. */
 export function managedObjects(conn: DataPlaneConnection, releaseUid: string): ManagedObject[] {
-  const seen = new Map<string, ManagedObject>();
-  for (const { info, informer } of conn.watches.watched()) {
-    for (const object of informer.list()) {
-      const labels = object.metadata.labels ?? {};
-      if (labels[Labels.releaseUid] !== releaseUid || !labels[Labels.resourceId]) continue;
-      const id = identityOf(info.group, info.kind, object.metadata.namespace, object.metadata.name ?? '');
-      if (!seen.has(id)) seen.set(id, { object, info });
-    }
-  }
-  return [...seen.values()];
+  return conn.watches.objectsOf(releaseUid);
 }
 
 /**

@@ -290,18 +290,14 @@ export class ReleaseReconciler {
     return infos.filter((i): i is ResourceInfo => i !== undefined);
   }
 
+  /** kindsInUse are the watched kinds this Release wants, or still has objects of. */
   private kindsInUse(conn: DataPlaneConnection, outcomes: ItemOutcome[], uid: string): ResourceInfo[] {
-    const byKind = new Map<string, ResourceInfo>();
-    for (const w of conn.watches.watched()) {
-      const desired = outcomes.some(
-        (o) => o.item.ok && o.item.kind === w.info.kind && o.item.group === w.info.group,
-      );
-      const leftovers = w.informer
-        .list()
-        .some((obj) => obj.metadata.labels?.[Labels.releaseUid] === uid && !desired);
-      if (desired || leftovers) byKind.set(`${w.info.group}/${w.info.version}/${w.info.kind}`, w.info);
-    }
-    return [...byKind.values()];
+    const wanted = new Set(outcomes.filter((o) => o.item.ok).map((o) => `${o.item.group}/${o.item.kind}`));
+    for (const m of conn.watches.objectsOf(uid)) wanted.add(`${m.info.group}/${m.info.kind}`);
+    return conn.watches
+      .watched()
+      .filter((w) => wanted.has(`${w.info.group}/${w.info.kind}`))
+      .map((w) => w.info);
   }
 
   private async writeStatus(release: Release, status: ReleaseStatus, signal: AbortSignal): Promise<void> {
