@@ -12,7 +12,7 @@ import type { Release } from '../../api/v1alpha1/schema.ts';
 import { isKubeApiError } from '../../cluster/client.ts';
 import { KindNotServedError, type ResourceInfo } from '../../cluster/discovery.ts';
 import type { DataPlaneConnection } from '../../cluster/pool.ts';
-import { kindKey } from '../../cluster/watches.ts';
+import { kindKey, slimObject } from '../../cluster/watches.ts';
 import { applyObject, classifyFailure, deleteObject } from '../../ssa/apply.ts';
 import { groupByStage } from '../../ssa/order.ts';
 import type { DesiredItem, DesiredObject } from './desired.ts';
@@ -260,7 +260,8 @@ async function applyOne(ctx: ApplyContext, { item, info }: ResolvedItem): Promis
       release: `${release.metadata.namespace}/${release.metadata.name}`,
       releaseUid: release.metadata.uid ?? '',
       kind: kindKey(info),
-      object: live,
+      // Slim: the apply response carries every manager's managedFields, which the records need not hold.
+      object: slimObject(live),
     });
     ctx.onApplied?.(item.kind, 'applied');
     ctx.logger.debug({ object: ref, id: item.id }, 'applied');
