@@ -150,6 +150,7 @@ async function runSize(n: number, options: BenchOptions, profileDir: string | un
       `  converged in ${convergence.seconds} s: ${convergence.objectsPerSecond} objects/s, ${convergence.reconciles} reconciles`,
     );
     const afterConvergence = processMemory(pid).rss;
+    const convergenceMetrics = await controller.metrics();
     await sleep(SETTLE_MS);
 
     log(`${n} Releases: steady state, ${options.steadySeconds} s with the controller as the only client`);
@@ -184,6 +185,7 @@ async function runSize(n: number, options: BenchOptions, profileDir: string | un
         baselineHeapUsedMiB: mib(baselineHeap),
         heapUsedAfterSteadyMiB: mib(heapUsed),
         heapGrowthPerReleaseKiB: round((heapUsed - baselineHeap) / 1024 / n, 1),
+        afterConvergence: memoryBreakdown(convergenceMetrics, afterConvergence),
         afterSteady: memoryBreakdown(steadyMetrics, afterSteady),
         growthPerReleaseKiB: round((afterSteady - baseline) / 1024 / n, 1),
         peakGrowthPerReleaseKiB: round((peak - baseline) / 1024 / n, 1),

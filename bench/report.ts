@@ -30,6 +30,8 @@ export interface MemoryResult {
   growthPerReleaseKiB: number;
   /** peakGrowthPerReleaseKiB is (peak - baseline) / Releases. */
   peakGrowthPerReleaseKiB: number;
+  /** afterConvergence splits the RSS right after convergence (close to the peak) the same way. */
+  afterConvergence: MemoryBreakdown;
   /** afterSteady splits the RSS after the steady window into V8 heap spaces and the rest. */
   afterSteady: MemoryBreakdown;
 }

@@ -98,3 +98,28 @@ export function withoutManagedFields<T extends KubeObject>(obj: KubeObject): T {
   const { managedFields: _dropped, ...metadata } = obj.metadata;
   return { ...obj, metadata } as T;
 }
+
+/**
+ * jsonEqual compares two JSON values structurally: object key order does not matter, a key whose
+ * value is undefined counts as absent (as in JSON.stringify), array order does. It allocates
+ * nothing, so comparing a large status on every reconcile stays cheap.
+ */
+export function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!jsonEqual(a[i], b[i])) return false;
+    return true;
+  }
+  if (!isRecord(a) || !isRecord(b)) return false;
+  let keysOfA = 0;
+  for (const key in a) {
+    const value = a[key];
+    if (value === undefined) continue;
+    keysOfA++;
+    if (!Object.hasOwn(b, key) || !jsonEqual(value, b[key])) return false;
+  }
+  let keysOfB = 0;
+  for (const key in b) if (b[key] !== undefined) keysOfB++;
+  return keysOfA === keysOfB;
+}

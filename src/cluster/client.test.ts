@@ -125,6 +125,13 @@ describe('KubeClient', () => {
       return true;
     });
     assert.ok(performance.now() - started < 2_000, 'the timeout bounds the wait');
+    reset();
+    script = [(_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).write('{"kind":')];
+    await assert.rejects(client.request({ method: 'GET', path: '/slow-body' }), (err: unknown) => {
+      assert.ok(isKubeApiError(err) && err.reason === 'Timeout', 'a body that never ends times out too');
+      assert.match(err.message, /GET \/slow-body on dp timed out after 300 ms/);
+      return true;
+    });
     await client.close();
   });
 
@@ -160,6 +167,78 @@ describe('KubeClient', () => {
     assert.deepEqual(events, ['ADDED:1', 'BOOKMARK:5']);
     assert.ok(opened, 'onOpen ran');
     assert.match(seen[0]?.url ?? '', /watch=true/);
+    await client.close();
+  });
+
+  test('decodes a UTF-8 character split across chunks of a watch stream', async () => {
+    reset();
+    const line = Buffer.from(
+      '{"type":"ADDED","object":{"metadata":{"name":"café","resourceVersion":"1"}}}\n',
+    );
+    const split = line.indexOf(0xc3) + 1;
+    script = [
+      (_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write(line.subarray(0, split));
+        setTimeout(() => res.end(line.subarray(split)), 50);
+      },
+    ];
+    const client = new KubeClient({ name: 'dp', server: base });
+    const names: string[] = [];
+    await client.watch<{ metadata: { name: string } }>(
+      '/api/v1/configmaps',
+      {},
+      (e) => names.push(e.object.metadata.name),
+      new AbortController().signal,
+    );
+    assert.deepEqual(names, ['café']);
+    await client.close();
+  });
+
+  test('bounds the wait for a watch answer, but not a quiet watch body', async () => {
+    reset();
+    script = [() => undefined];
+    const client = new KubeClient({ name: 'dp', server: base, timeoutMs: 200 });
+    await assert.rejects(
+      client.watch('/api/v1/pods', {}, () => undefined, new AbortController().signal),
+      (err: unknown) => {
+        assert.ok(isKubeApiError(err) && err.isUnreachable && err.reason === 'Timeout', 'a timeout');
+        assert.match(err.message, /got no answer within 200 ms/);
+        return true;
+      },
+    );
+    reset();
+    script = [
+      (_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write('');
+        setTimeout(() => res.end('{"type":"ADDED","object":{"n":1}}\n'), 600);
+      },
+    ];
+    const events: unknown[] = [];
+    await client.watch('/api/v1/pods', {}, (e) => events.push(e.object), new AbortController().signal);
+    assert.deepEqual(events, [{ n: 1 }], 'a body quiet for longer than the timeout still delivers');
+    await client.close();
+  });
+
+  test('stops a watch quietly when its signal aborts', async () => {
+    reset();
+    script = [(_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).write('')];
+    const client = new KubeClient({ name: 'dp', server: base });
+    const stop = new AbortController();
+    let opened = false;
+    const watching = client.watch(
+      '/api/v1/pods',
+      {},
+      () => undefined,
+      stop.signal,
+      () => {
+        opened = true;
+        stop.abort();
+      },
+    );
+    await watching;
+    assert.ok(opened, 'the watch opened before it was stopped');
     await client.close();
   });
 });

@@ -1,12 +1,14 @@
 /**
- * KubeClient is a lean JSON client for one Kubernetes API server: one pooled undici Agent, a
- * timeout on every request, retries of 429 and 5xx with backoff that honours Retry-After, and
- * streaming watches. It reads and writes objects as plain JSON, so no field of any kind is lost
- * (client-node's generated models drop fields they do not know; see DESIGN.md section 4).
+ * KubeClient is a lean JSON client for one Kubernetes API server: Node's own keep-alive HTTP(S)
+ * agents (a bounded pool for requests, another for watches), a timeout on every request, retries
+ * of 429 and 5xx with backoff that honours Retry-After, and streaming watches. It reads and writes
+ * objects as plain JSON, so no field of any kind is lost (client-node's generated models drop
+ * fields they do not know; see DESIGN.md section 4). It uses node:http rather than an HTTP library:
+ * loading undici alone cost the process about 17 MiB of resident memory (docs/performance.md).
  */
-import { Agent, type Dispatcher } from 'undici';
+import * as http from 'node:http';
+import * as https from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { RequestOptions } from 'node:https';
 import { isRecord } from '../api/object.ts';
 
 /** DEFAULT_REQUEST_TIMEOUT_MS bounds every non-watch request. */
@@ -16,6 +18,8 @@ export const DEFAULT_MAX_RETRIES = 2;
 const RETRY_BASE_MS = 200;
 const RETRY_CAP_MS = 5_000;
 const AUTH_REFRESH_MS = 60_000;
+/** IDLE_CONNECTION_MS is how long a pooled keep-alive connection may stay unused. */
+const IDLE_CONNECTION_MS = 30_000;
 
 /** HttpMethod lists the verbs the client sends. */
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -119,14 +123,32 @@ export interface KubeClientOptions {
   connections?: number;
 }
 
+/**
+ * The agents of a KubeClient reach one server with one TLS identity, so every connection is
+ * interchangeable. Node's https.Agent keys its pool by a name that concatenates the CA,
+ * certificate and key of each request (kilobytes per request); one constant name is exact here.
+ */
+class OneServerHttpsAgent extends https.Agent {
+  override getName(): string {
+    return 'server';
+  }
+}
+class OneServerHttpAgent extends http.Agent {
+  override getName(): string {
+    return 'server';
+  }
+}
+
 /** KubeClient talks JSON to one API server. */
 export class KubeClient {
   readonly name: string;
   readonly server: string;
   /** agent carries requests, with a bounded pool; watchAgent carries watches, one connection each. */
-  private readonly agent: Agent;
-  private readonly watchAgent: Agent;
-  private readonly origin: string;
+  private readonly agent: http.Agent;
+  private readonly watchAgent: http.Agent;
+  private readonly send: typeof http.request;
+  private readonly hostname: string;
+  private readonly port: string;
   private readonly basePath: string;
   private readonly timeoutMs: number;
   private readonly maxRetries: number;
@@ -138,24 +160,36 @@ export class KubeClient {
     this.name = options.name;
     this.server = options.server;
     const url = new URL(options.server);
-    this.origin = url.origin;
+    this.hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    this.port = url.port;
     this.basePath = url.pathname.replace(/\/+$/, '');
     this.timeoutMs = options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.maxRetries = options.maxRetries ?? DEFAULT_MAX_RETRIES;
     this.authorization = options.authorization;
     this.observer = options.observer;
-    const connect = {
+    const secure = url.protocol === 'https:';
+    if (!secure && url.protocol !== 'http:') {
+      throw new Error(
+        `API server URL of ${options.name} must be https:// or http://, got "${options.server}"`,
+      );
+    }
+    const agentOptions: https.AgentOptions = {
+      keepAlive: true,
+      // An idle pooled connection is closed after this long.
+      timeout: IDLE_CONNECTION_MS,
+      scheduling: 'lifo',
       ca: options.ca,
       cert: options.cert,
       key: options.key,
       rejectUnauthorized: options.rejectUnauthorized ?? true,
-      servername: options.servername,
-      timeout: Math.min(this.timeoutMs, 10_000),
+      ...(options.servername ? { servername: options.servername } : {}),
     };
-    this.agent = new Agent({ connections: options.connections ?? 32, keepAliveTimeout: 30_000, connect });
+    const Agent = secure ? OneServerHttpsAgent : OneServerHttpAgent;
+    this.send = secure ? https.request : http.request;
+    this.agent = new Agent({ ...agentOptions, maxSockets: options.connections ?? 32 });
     // A watch holds its HTTP/1.1 connection for minutes: sharing the request pool would let a few
     // dozen watches starve every request, so watches get a pool of their own without a cap.
-    this.watchAgent = new Agent({ keepAliveTimeout: 30_000, connect });
+    this.watchAgent = new Agent(agentOptions);
   }
 
   /** setObserver installs the request observer (metrics) after construction. */
@@ -207,27 +241,30 @@ export class KubeClient {
   ): Promise<void> {
     const started = performance.now();
     let code = '0';
-    let body: Dispatcher.ResponseData['body'] | undefined;
+    let res: http.IncomingMessage | undefined;
     try {
-      const res = await this.watchAgent.request({
-        origin: this.origin,
-        path: this.basePath + path + encodeQuery({ ...query, watch: true }),
+      // The server must answer within the request timeout; after that a quiet watch may stay
+      // silent between bookmarks until the server ends it after timeoutSeconds.
+      res = await this.exchange(this.watchAgent, {
         method: 'GET',
+        path: path + encodeQuery({ ...query, watch: true }),
         headers: await this.headers(undefined),
         signal,
-        headersTimeout: this.timeoutMs,
-        // A quiet watch sends nothing between bookmarks; the server ends it after timeoutSeconds.
-        bodyTimeout: 0,
+        deadline: {
+          ms: this.timeoutMs,
+          until: 'answer',
+          message: `GET ${path} on ${this.name} got no answer within ${this.timeoutMs} ms`,
+        },
       });
       code = String(res.statusCode);
-      body = res.body;
-      if (res.statusCode >= 300) {
-        throw toApiError(this.name, 'GET', path, res.statusCode, res.headers, await res.body.text());
+      if (res.statusCode === undefined || res.statusCode >= 300) {
+        throw toApiError(this.name, 'GET', path, res.statusCode ?? 0, res.headers, await readText(res));
       }
       onOpen?.();
+      res.setEncoding('utf8');
       let buffer = '';
-      for await (const chunk of res.body) {
-        buffer += (chunk as Buffer).toString('utf8');
+      for await (const chunk of res) {
+        buffer += chunk as string;
         let newline: number;
         while ((newline = buffer.indexOf('\n')) >= 0) {
           const line = buffer.slice(0, newline).trim();
@@ -236,7 +273,7 @@ export class KubeClient {
         }
       }
     } catch (err) {
-      body?.destroy();
+      res?.destroy();
       if (signal.aborted) return;
       throw isKubeApiError(err) ? err : transportError(this.name, 'GET', path, err);
     } finally {
@@ -247,38 +284,103 @@ export class KubeClient {
   /** close releases every pooled connection; in-flight requests fail. */
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all([this.agent.destroy(), this.watchAgent.destroy()]);
+    this.agent.destroy();
+    this.watchAgent.destroy();
+    return Promise.resolve();
+  }
+
+  /**
+   * exchange sends one HTTP request through an agent and resolves with the response once its
+   * headers arrived; the caller reads the body. `signal` aborts the request at any point. The
+   * deadline fails the request with a Timeout error after `ms`, either until the headers arrived
+   * (a watch, whose body is endless) or until the body is read to its end.
+   */
+  private exchange(
+    agent: http.Agent,
+    init: {
+      method: HttpMethod;
+      path: string;
+      headers: Record<string, string>;
+      body?: string;
+      signal?: AbortSignal;
+      deadline: { ms: number; until: 'answer' | 'end'; message: string };
+    },
+  ): Promise<http.IncomingMessage> {
+    return new Promise((resolve, reject) => {
+      const headers =
+        init.body === undefined
+          ? init.headers
+          : { ...init.headers, 'content-length': String(Buffer.byteLength(init.body)) };
+      const req = this.send({
+        agent,
+        hostname: this.hostname,
+        port: this.port,
+        method: init.method,
+        path: this.basePath + init.path,
+        headers,
+      });
+      const abort = () => {
+        const reason: unknown = init.signal?.reason;
+        req.destroy(reason instanceof Error ? reason : new Error('request aborted'));
+      };
+      let response: http.IncomingMessage | undefined;
+      const timer = setTimeout(() => {
+        const err = new KubeApiError(init.deadline.message, { statusCode: 0, reason: 'Timeout' });
+        // The reader of the body sees this error rather than a bare connection reset.
+        response?.destroy(err);
+        req.destroy(err);
+      }, init.deadline.ms);
+      const settle = () => {
+        clearTimeout(timer);
+        init.signal?.removeEventListener('abort', abort);
+      };
+      req.once('response', (res) => {
+        response = res;
+        if (init.deadline.until === 'answer') clearTimeout(timer);
+        res.once('close', settle);
+        resolve(res);
+      });
+      // 'on', not 'once': a connection can fail twice (reset while the body streams, then close).
+      req.on('error', (err) => {
+        settle();
+        reject(err);
+      });
+      if (init.signal?.aborted) {
+        abort();
+        return;
+      }
+      init.signal?.addEventListener('abort', abort, { once: true });
+      req.end(init.body);
+    });
   }
 
   private async once(req: KubeRequest): Promise<string> {
     const started = performance.now();
-    const timeout = AbortSignal.timeout(Math.ceil(req.timeoutMs ?? this.timeoutMs));
-    const signal = req.signal ? AbortSignal.any([req.signal, timeout]) : timeout;
+    const timeoutMs = Math.ceil(req.timeoutMs ?? this.timeoutMs);
     let code = '0';
     try {
       const body = req.body === undefined ? undefined : JSON.stringify(req.body);
-      const res = await this.agent.request({
-        origin: this.origin,
-        path: this.basePath + req.path + encodeQuery(req.query),
+      const res = await this.exchange(this.agent, {
         method: req.method,
+        path: req.path + encodeQuery(req.query),
         headers: await this.headers(body === undefined ? undefined : (req.contentType ?? 'application/json')),
         body,
-        signal,
+        signal: req.signal,
+        deadline: {
+          ms: timeoutMs,
+          until: 'end',
+          message: `${req.method} ${req.path} on ${this.name} timed out after ${timeoutMs} ms`,
+        },
       });
-      code = String(res.statusCode);
-      const text = await res.body.text();
-      if (res.statusCode >= 300) {
-        throw toApiError(this.name, req.method, req.path, res.statusCode, res.headers, text);
+      const statusCode = res.statusCode ?? 0;
+      code = String(statusCode);
+      const text = await readText(res);
+      if (statusCode >= 300) {
+        throw toApiError(this.name, req.method, req.path, statusCode, res.headers, text);
       }
       return text;
     } catch (err) {
       if (isKubeApiError(err)) throw err;
-      if (timeout.aborted && !req.signal?.aborted) {
-        throw new KubeApiError(
-          `${req.method} ${req.path} on ${this.name} timed out after ${req.timeoutMs ?? this.timeoutMs} ms`,
-          { statusCode: 0, reason: 'Timeout', cause: err },
-        );
-      }
       throw transportError(this.name, req.method, req.path, err);
     } finally {
       this.observer?.(req.method, code, (performance.now() - started) / 1000);
@@ -315,7 +417,7 @@ export async function clientFromKubeConfig(
   if (!cluster) {
     throw new Error(`kubeconfig for ${options.name} has no current cluster: set current-context`);
   }
-  const tls: RequestOptions = {};
+  const tls: https.RequestOptions = {};
   await kc.applyToHTTPSOptions(tls);
   return new KubeClient({
     ...options,
@@ -325,12 +427,33 @@ export async function clientFromKubeConfig(
     key: tls.key as string | Buffer | undefined,
     rejectUnauthorized: !cluster.skipTLSVerify,
     authorization: async () => {
-      const opts: RequestOptions = {};
+      const opts: https.RequestOptions = {};
       await kc.applyToHTTPSOptions(opts);
       const headers = (opts.headers ?? {}) as Record<string, unknown>;
       const value = headers['Authorization'] ?? headers['authorization'];
       return typeof value === 'string' ? value : undefined;
     },
+  });
+}
+
+/**
+ * readText reads a whole response body as UTF-8 text. Events rather than async iteration: this
+ * runs for every response, and an iterator costs a promise per chunk.
+ */
+function readText(res: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    res.setEncoding('utf8');
+    let text = '';
+    let ended = false;
+    res.on('data', (chunk: string) => (text += chunk));
+    res.once('end', () => {
+      ended = true;
+      resolve(text);
+    });
+    res.once('error', reject);
+    res.once('close', () => {
+      if (!ended) reject(new Error('the connection closed before the response ended'));
+    });
   });
 }
 

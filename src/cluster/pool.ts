@@ -136,8 +136,25 @@ async function closeConnection(conn: DataPlaneConnection): Promise<void> {
   await conn.client.close();
 }
 
+/** fingerprints remembers the hash of each cached object, so an unchanged one is hashed once. */
+const fingerprints = new WeakMap<object, string>();
+
+function hashOnce(value: object): string {
+  let hash = fingerprints.get(value);
+  if (hash === undefined) {
+    hash = createHash('sha256').update(JSON.stringify(value)).digest('base64url');
+    fingerprints.set(value, hash);
+  }
+  return hash;
+}
+
+/**
+ * fingerprintOf identifies what a connection was built from. Informer caches replace an object
+ * when it changes, so hashing is keyed by object identity: a reconcile that finds the same
+ * DataPlane and Secret objects costs no hashing of their (kilobytes of) credentials.
+ */
 function fingerprintOf(dp: DataPlane, secret: SecretLike | undefined): string {
-  const hash = createHash('sha256').update(JSON.stringify(dp.spec.kubernetesCluster));
-  if (dp.spec.kubernetesCluster.secretRef) hash.update(JSON.stringify(secret?.data ?? null));
-  return hash.digest('hex');
+  const cluster = hashOnce(dp.spec.kubernetesCluster);
+  if (!dp.spec.kubernetesCluster.secretRef) return cluster;
+  return `${cluster}/${secret?.data ? hashOnce(secret.data) : 'none'}`;
 }

@@ -166,12 +166,8 @@ describe('ownFieldsHash', () => {
     assert.equal(ownFieldsHash(noisy), base);
   });
 
-  test('ignores the entry time and key order of our fields', () => {
-    const reordered = { 'f:spec': OUR_FIELDS['f:spec'], 'f:metadata': OUR_FIELDS['f:metadata'] };
-    assert.equal(
-      ownFieldsHash(deployment('2', [{ ...ours(reordered), time: '2025-06-02T08:00:00Z' }])),
-      base,
-    );
+  test('ignores the entry time', () => {
+    assert.equal(ownFieldsHash(deployment('2', [{ ...ours(), time: '2025-06-02T08:00:00Z' }])), base);
   });
 
   test('changes when our field set changes', () => {

@@ -16,7 +16,7 @@ import { kindKey, slimObject } from '../../cluster/watches.ts';
 import { applyObject, classifyFailure, deleteObject } from '../../ssa/apply.ts';
 import { groupByStage } from '../../ssa/order.ts';
 import type { DesiredItem, DesiredObject } from './desired.ts';
-import { releaseKeyOfObject, stableStringify } from './desired.ts';
+import { releaseKeyOfObject } from './desired.ts';
 import { ensureNamespaces } from './namespaces.ts';
 import type { ItemOutcome } from './status.ts';
 
@@ -90,13 +90,16 @@ export function recordKey(
   return `${dataPlane}|${kindKey(info)}|${namespace ?? ''}/${name}`;
 }
 
-/** ownFieldsHash hashes our manager's field set, which changes when someone else takes or removes our fields. */
+/**
+ * ownFieldsHash hashes our manager's field set, which changes when someone else takes or removes
+ * our fields. The API server renders fieldsV1 in a canonical order, so plain JSON is stable.
+ */
 export function ownFieldsHash(obj: KubeObject): string {
   const entry = obj.metadata.managedFields?.find(
     (m) => m.manager === FIELD_MANAGER && m.operation === 'Apply' && !m.subresource,
   );
   return createHash('sha256')
-    .update(stableStringify(entry?.fieldsV1 ?? null))
+    .update(JSON.stringify(entry?.fieldsV1 ?? null))
     .digest('base64url');
 }
 

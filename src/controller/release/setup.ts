@@ -218,7 +218,8 @@ export class ReleaseController {
       this.secrets.set(key, informer);
     }
     try {
-      await informer.waitForSync(AbortSignal.timeout(this.options.dataPlaneTimeoutMs));
+      if (!informer.hasSynced())
+        await informer.waitForSync(AbortSignal.timeout(this.options.dataPlaneTimeoutMs));
     } catch (cause) {
       throw new Error(`reading kubeconfig Secret ${key} on the control plane did not finish in time`, {
         cause,

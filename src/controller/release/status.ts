@@ -3,12 +3,11 @@
  * `ResourcesApplied` and `Ready` conditions, computed from what the apply step saw. Pure.
  */
 import type { KubeObject } from '../../api/object.ts';
-import { describeRef } from '../../api/object.ts';
+import { describeRef, jsonEqual } from '../../api/object.ts';
 import { ConditionTypes, Reasons } from '../../api/v1alpha1/constants.ts';
 import type { Condition, Release, ReleaseStatus, ResourceStatus } from '../../api/v1alpha1/schema.ts';
 import { assessHealth, compareHealth, isReadyHealth, type HealthResult } from '../../health/index.ts';
 import type { DesiredItem } from './desired.ts';
-import { stableStringify } from './desired.ts';
 
 /** STATUS_BUDGET_BYTES bounds the serialized status.resources, far below etcd's 1.5 MiB object limit. */
 export const STATUS_BUDGET_BYTES = 512 * 1024;
@@ -85,7 +84,7 @@ function resourceStatus(o: ItemOutcome, prev: ResourceStatus | undefined, now: D
     prev.kind === entry.kind &&
     prev.name === entry.name &&
     prev.namespace === entry.namespace &&
-    stableStringify(prev.status) === stableStringify(entry.status);
+    jsonEqual(prev.status, entry.status);
   entry.lastObservedTime = same && prev.lastObservedTime ? prev.lastObservedTime : now.toISOString();
   return entry;
 }
@@ -221,7 +220,7 @@ export function isTransitioning(resources: ResourceStatus[]): boolean {
 
 /** statusEquals compares two statuses as JSON, ignoring key order. */
 export function statusEquals(a: ReleaseStatus | undefined, b: ReleaseStatus | undefined): boolean {
-  return stableStringify(a ?? {}) === stableStringify(b ?? {});
+  return jsonEqual(a ?? {}, b ?? {});
 }
 
 /** withConditions applies condition inputs to a status. */
