@@ -69,6 +69,20 @@ export function buildController(log: (line: string) => void): Promise<string> {
   return built;
 }
 
+/**
+ * imageNodeFlags reads the node flags of the container image's ENTRYPOINT (between "node" and
+ * the entry file), so the bench runs the production build exactly as the image does.
+ */
+export function imageNodeFlags(): string[] {
+  const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+  const line = /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(dockerfile)?.[1];
+  if (!line)
+    throw new Error('Dockerfile has no ENTRYPOINT in exec form; the bench reads its node flags from it');
+  const argv = JSON.parse(line) as string[];
+  if (argv[0] !== 'node') throw new Error(`Dockerfile ENTRYPOINT does not start with node: ${line}`);
+  return argv.slice(1).filter((arg) => arg.startsWith('-'));
+}
+
 /** startController starts a controller process and waits until it is ready. */
 export async function startController(
   options: ControllerStartOptions,

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { measureConvergence } from './convergence.ts';
+import { imageNodeFlags } from './controller.ts';
 import { BenchEnv } from './env.ts';
 import { measureLatency } from './latency.ts';
 import { loadAverage, machine } from './machine.ts';
@@ -45,7 +46,8 @@ const USAGE = `Usage: npm run bench -- [flags]
   --concurrency C           the controller's --concurrency (default 8)
   --tsx                     run the controller from src/ through tsx (as the tests do) instead of
                             the production build (node on tsc output, as the image does)
-  --node-args=FLAGS         node flags for the controller, space-separated, after "=" (experiments):
+  --node-args=FLAGS         node flags for the controller, space-separated, after "=" (experiments),
+                            after those of the Dockerfile's ENTRYPOINT, so they win:
                             --node-args="--max-semi-space-size=2 --max-old-space-size=256"
   --profile                 CPU profile and heap snapshot of the controller, under bench/results/profiles/
   --help                    print this help`;
@@ -117,8 +119,14 @@ function log(line: string): void {
 /** current is the environment being measured, so that Ctrl-C can remove its clusters. */
 let current: BenchEnv | undefined;
 
-async function runSize(n: number, options: BenchOptions, profileDir: string | undefined): Promise<RunResult> {
+async function runSize(
+  n: number,
+  options: BenchOptions,
+  imageFlags: string[],
+  profileDir: string | undefined,
+): Promise<RunResult> {
   const nodeArgs = [
+    ...imageFlags,
     ...options.nodeArgs,
     ...(profileDir
       ? [
@@ -214,7 +222,10 @@ async function main(): Promise<void> {
   if (profileDir) mkdirSync(profileDir, { recursive: true });
   log(`options ${JSON.stringify(options)}; load average ${load.start.join(' ')}`);
   const runs: RunResult[] = [];
-  for (const n of options.sizes) runs.push(await runSize(n, options, profileDir));
+  // The production build runs with the image's node flags; flags given with --node-args come
+  // later and win. Sources run through tsx take no node flags.
+  const imageFlags = options.runtime === 'node' ? imageNodeFlags() : [];
+  for (const n of options.sizes) runs.push(await runSize(n, options, imageFlags, profileDir));
   load.end = loadAverage();
   const finishedAt = new Date();
   const result: BenchResult = {
@@ -226,6 +237,7 @@ async function main(): Promise<void> {
     argv: process.argv,
     source,
     options,
+    imageNodeFlags: imageFlags,
     machine: machine(),
     load,
     runs,

@@ -82,6 +82,8 @@ export interface BenchResult {
   /** source is the commit the controller was built from (absent in older files); srcChanged: src/ had local changes. */
   source?: { commit: string; srcChanged: boolean };
   options: BenchOptions;
+  /** imageNodeFlags are the node flags of the Dockerfile's ENTRYPOINT, given to the production build first. */
+  imageNodeFlags?: string[];
   machine: Machine;
   load: { start: number[]; end: number[] };
   runs: RunResult[];
@@ -209,6 +211,15 @@ function table(headers: string[], rows: string[][]): string {
   return [line(headers), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
 }
 
+/** controllerCommand says how the controller ran: the production build with its node flags, or tsx. */
+function controllerCommand(result: BenchResult): string {
+  if (result.options.runtime === 'tsx') return 'sources through tsx';
+  const flags = [...(result.imageNodeFlags ?? []), ...result.options.nodeArgs];
+  return `production build (node ${flags.length ? `${flags.join(' ')} ` : ''}on tsc output; image flags: ${
+    result.imageNodeFlags?.length ? result.imageNodeFlags.join(' ') : 'none'
+  })`;
+}
+
 /** formatReport renders the results as Markdown tables. */
 export function formatReport(result: BenchResult): string {
   const m = result.machine;
@@ -217,7 +228,7 @@ export function formatReport(result: BenchResult): string {
     `Machine: ${m.cpuModel}, ${m.cores} cores, ${fmt(m.memoryBytes / 1024 / MIB)} GiB, Node ${m.node}`,
     `Command: ${result.command}`,
     `Source: ${result.source ? `${result.source.commit.slice(0, 12)}${result.source.srcChanged ? ' with local changes in src/' : ''}` : 'not recorded'}`,
-    `Controller: ${result.options.runtime === 'node' ? 'production build (node on tsc output)' : 'sources through tsx'}, --concurrency ${result.options.concurrency}${result.options.nodeArgs.length ? `, node ${result.options.nodeArgs.join(' ')}` : ''}`,
+    `Controller: ${controllerCommand(result)}, --concurrency ${result.options.concurrency}`,
     `Load average at start ${result.load.start.join(' ')}, at end ${result.load.end.join(' ')}`,
     '',
     'Convergence and memory',
