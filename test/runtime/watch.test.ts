@@ -155,6 +155,7 @@ describe('watch-driven reconciles', () => {
     const { cp, org, controller } = suite;
     const target = uniqueName('quiet');
     const name = uniqueName('rel');
+    const key = `${org.namespace}/${name}`;
     await cp.create(
       releaseObject(org, name, [configMap('a', target, 'a'), configMap('b', target, 'b')], {
         interval: '300ms',
@@ -162,25 +163,58 @@ describe('watch-driven reconciles', () => {
       }),
     );
     await waitReady(cp, org, name);
-    const reconciles = () =>
-      controller
-        .logLines()
-        .filter((l) => l['msg'] === 'reconciled' && l['release'] === `${org.namespace}/${name}`).length;
-    // Let the first reconciles after our own writes settle, then count.
-    await eventually(() => reconciles() >= 3, { timeoutMs: 10_000 });
-    const writes = async () => {
+    const linesOfRelease = () => controller.logLines().filter((l) => l['release'] === key);
+    const reconciles = () => linesOfRelease().filter((l) => l['msg'] === 'reconciled').length;
+    // Every write the controller makes for a Release is logged with its key: applies, prunes,
+    // namespaces it creates, status writes. Events are counted on the API server.
+    const WRITES = new Set(['applied', 'pruned', 'created namespace on the data plane', 'status written']);
+    const writesOfRelease = () => linesOfRelease().filter((l) => WRITES.has(String(l['msg'])));
+    const eventsOfRelease = async () =>
+      (
+        await cp.list<KubeObject & { regarding?: { name?: string }; series?: { count?: number } }>(
+          'events.k8s.io/v1',
+          'Event',
+          org.namespace,
+        )
+      )
+        .filter((e) => e.regarding?.name === name)
+        .map((e) => `${e.metadata.name}:${e.series?.count ?? 1}`)
+        .sort();
+    // Other Releases of this file share the control plane; this Release's data plane requests are
+    // counted apart (the counter is labelled by data plane).
+    const dataPlaneWrites = async () => {
       const text = await controller.metrics();
       return ['PATCH', 'POST', 'PUT', 'DELETE'].reduce(
-        (sum, verb) => sum + metricValue(text, 'release_controller_api_requests_total', { verb }),
+        (sum, verb) =>
+          sum +
+          metricValue(text, 'release_controller_api_requests_total', {
+            cluster: `${org.namespace}/${org.dataPlane}`,
+            verb,
+          }),
         0,
       );
     };
-    const before = await writes();
+    assert.ok(writesOfRelease().length > 0, 'the writes of the first reconciles are seen in the log');
+    // Let the first reconciles after our own writes settle, then count.
+    await eventually(() => reconciles() >= 3, { timeoutMs: 10_000 });
+    const writesBefore = writesOfRelease().length;
+    const eventsBefore = await eventsOfRelease();
+    const dpBefore = await dataPlaneWrites();
     const reconcilesBefore = reconciles();
     await eventually(() => reconciles() >= reconcilesBefore + 5, {
       timeoutMs: 15_000,
       description: 'five timed reconciles',
     });
-    assert.equal(await writes(), before, 'timed reconciles of an unchanged Release sent write requests');
+    assert.deepEqual(
+      writesOfRelease().slice(writesBefore),
+      [],
+      'timed reconciles of an unchanged Release wrote to a cluster',
+    );
+    assert.deepEqual(
+      await eventsOfRelease(),
+      eventsBefore,
+      'timed reconciles of an unchanged Release sent Events',
+    );
+    assert.equal(await dataPlaneWrites(), dpBefore, 'timed reconciles sent write requests to the data plane');
   });
 });

@@ -134,7 +134,7 @@ export class ReleaseReconciler {
         resolveConditions(target),
         now,
       );
-      await this.writeStatus(release, status, signal);
+      await this.writeStatus(release, status, logger, signal);
       this.deps.events.emit(release, 'Warning', target.reason, target.message);
       this.observe(key, status);
       return { requeueAfterMs: this.requeueAfter(release, true) };
@@ -193,7 +193,7 @@ export class ReleaseReconciler {
       [applied, ready],
       now,
     );
-    await this.writeStatus(release, status, signal);
+    await this.writeStatus(release, status, logger, signal);
     this.emitEvents(release, previous, status);
     this.observe(key, status);
     await conn.watches.use(key, this.kindsInUse(conn, outcomes, release.metadata.uid ?? ''));
@@ -300,9 +300,15 @@ export class ReleaseReconciler {
       .map((w) => w.info);
   }
 
-  private async writeStatus(release: Release, status: ReleaseStatus, signal: AbortSignal): Promise<void> {
+  private async writeStatus(
+    release: Release,
+    status: ReleaseStatus,
+    logger: Logger,
+    signal: AbortSignal,
+  ): Promise<void> {
     if (statusEquals(release.status, status)) return;
     await this.deps.writer.writeStatus(release, status, signal);
+    logger.debug('status written');
   }
 
   private emitEvents(release: Release, previous: ReleaseStatus, status: ReleaseStatus): void {
