@@ -123,22 +123,6 @@ export interface KubeClientOptions {
   connections?: number;
 }
 
-/**
- * The agents of a KubeClient reach one server with one TLS identity, so every connection is
- * interchangeable. Node's https.Agent keys its pool by a name that concatenates the CA,
- * certificate and key of each request (kilobytes per request); one constant name is exact here.
- */
-class OneServerHttpsAgent extends https.Agent {
-  override getName(): string {
-    return 'server';
-  }
-}
-class OneServerHttpAgent extends http.Agent {
-  override getName(): string {
-    return 'server';
-  }
-}
-
 /** KubeClient talks JSON to one API server. */
 export class KubeClient {
   readonly name: string;
@@ -184,12 +168,21 @@ export class KubeClient {
       rejectUnauthorized: options.rejectUnauthorized ?? true,
       ...(options.servername ? { servername: options.servername } : {}),
     };
-    const Agent = secure ? OneServerHttpsAgent : OneServerHttpAgent;
+    const pool = (extra: https.AgentOptions): http.Agent => {
+      const agent = secure
+        ? new https.Agent({ ...agentOptions, ...extra })
+        : new http.Agent({ ...agentOptions, ...extra });
+      // The pool reaches one server with one TLS identity, so every connection is interchangeable.
+      // Node keys a pool by a name that concatenates the CA, certificate and key of each request
+      // (kilobytes per request); one constant name is exact here.
+      agent.getName = () => 'server';
+      return agent;
+    };
     this.send = secure ? https.request : http.request;
-    this.agent = new Agent({ ...agentOptions, maxSockets: options.connections ?? 32 });
+    this.agent = pool({ maxSockets: options.connections ?? 32 });
     // A watch holds its HTTP/1.1 connection for minutes: sharing the request pool would let a few
     // dozen watches starve every request, so watches get a pool of their own without a cap.
-    this.watchAgent = new Agent(agentOptions);
+    this.watchAgent = pool({});
   }
 
   /** setObserver installs the request observer (metrics) after construction. */

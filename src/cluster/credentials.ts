@@ -6,7 +6,7 @@
 import { parse } from 'yaml';
 import type { DataPlane } from '../api/v1alpha1/schema.ts';
 import { isRecord } from '../api/object.ts';
-import { accessFromKubeconfig, KubeconfigError, NEEDS_PLUGIN, type ClusterAccess } from './kubeconfig.ts';
+import { accessFromDocument, KubeconfigError, NEEDS_PLUGIN, type ClusterAccess } from './kubeconfig.ts';
 
 /** DEFAULT_KUBECONFIG_KEY is the Secret key read when secretRef.key is empty. */
 export const DEFAULT_KUBECONFIG_KEY = 'kubeconfig';
@@ -78,7 +78,7 @@ export async function accessFromSecret(
   let access: ClusterAccess | typeof NEEDS_PLUGIN;
   try {
     // No baseDir: a tenant's kubeconfig may not read files of the controller.
-    access = await accessFromKubeconfig(text, { source: `${where}: kubeconfig in Secret ${ref.name}` });
+    access = await accessFromDocument(doc, { source: `${where}: kubeconfig in Secret ${ref.name}` });
   } catch (err) {
     if (err instanceof KubeconfigError) throw new CredentialsError(err.message);
     throw err;

@@ -49,8 +49,8 @@ export interface ReadOptions {
 const IN_CLUSTER_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 /**
- * accessFromKubeconfig reads the current context of a kubeconfig document. File references are
- * read only when `baseDir` is given; a credential plugin returns NEEDS_PLUGIN.
+ * accessFromKubeconfig reads the current context of a kubeconfig text. File references are read
+ * only when `baseDir` is given; a credential plugin returns NEEDS_PLUGIN.
  */
 export async function accessFromKubeconfig(
   text: string,
@@ -62,6 +62,14 @@ export async function accessFromKubeconfig(
   } catch {
     throw new KubeconfigError(`${options.source} is not valid YAML`);
   }
+  return accessFromDocument(doc, options);
+}
+
+/** accessFromDocument is accessFromKubeconfig on an already parsed document. */
+export async function accessFromDocument(
+  doc: unknown,
+  options: ReadOptions,
+): Promise<ClusterAccess | typeof NEEDS_PLUGIN> {
   if (!isRecord(doc)) throw new KubeconfigError(`${options.source} is not a kubeconfig document`);
   const named = (list: string, name: string | undefined, field: string): Record<string, unknown> => {
     const entries = Array.isArray(doc[list]) ? doc[list] : [];

@@ -19,6 +19,11 @@ export function kindKey(info: { group: string; version: string; kind: string }):
   return `${info.group}/${info.version}/${info.kind}`;
 }
 
+/** identityOf names an object regardless of API version: `group/Kind/namespace/name`. */
+export function identityOf(group: string, kind: string, namespace: string | undefined, name: string): string {
+  return `${group}/${kind}/${namespace ?? ''}/${name}`;
+}
+
 /**
  * slimObject keeps only our own managedFields entry: the cache needs it to notice drift, and the
  * other managers' entries are most of an object's size.
@@ -189,7 +194,7 @@ export class WatchSet {
   /** index moves one object in byRelease: `old` out, `obj` in (either may be absent). */
   private index(info: ResourceInfo, obj: KubeObject | undefined, old: KubeObject | undefined): void {
     const key = (o: KubeObject) =>
-      `${info.group}/${info.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name ?? ''}`;
+      identityOf(info.group, info.kind, o.metadata.namespace, o.metadata.name ?? '');
     const uidOf = (o: KubeObject) =>
       o.metadata.labels?.[Labels.resourceId] ? o.metadata.labels[Labels.releaseUid] : undefined;
     const oldUid = old ? uidOf(old) : undefined;

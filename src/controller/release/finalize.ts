@@ -10,7 +10,7 @@ import type { Release, ReleaseStatus } from '../../api/v1alpha1/schema.ts';
 import type { ResourceInfo } from '../../cluster/discovery.ts';
 import { describeError } from '../../runtime/controller.ts';
 import { deletionPolicy, desiredItems } from './desired.ts';
-import { deleteObjects, describeManaged, isAdoptedNamespace, managedObjects } from './prune.ts';
+import { deleteObjects, describeManaged, isAdoptedNamespace } from './prune.ts';
 import { unseenWrites, type AppliedRecords } from './apply.ts';
 import { isResolveFailure, resolveTarget } from './resolve.ts';
 import type { ReconcileResult, ReleaseReconcilerDeps } from './reconciler.ts';
@@ -89,9 +89,9 @@ export async function finalizeRelease(ctx: FinalizeContext): Promise<ReconcileRe
     // Every watch must be connected: a stale cache could hide objects and orphan them.
     await Promise.all(infos.map((info) => conn.watches.informerFor(info)));
     await Promise.all(conn.watches.watched().map((w) => conn.watches.informerFor(w.info)));
-    left = managedObjects(conn, release.metadata.uid ?? '').filter(
-      (m) => !isAdoptedNamespace(m.object, m.info),
-    );
+    left = conn.watches
+      .objectsOf(release.metadata.uid ?? '')
+      .filter((m) => !isAdoptedNamespace(m.object, m.info));
     const { failed } = await deleteObjects(conn, left, signal);
     if (failed.length > 0) {
       const listed = failed

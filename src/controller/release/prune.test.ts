@@ -6,7 +6,7 @@ import type { ResourceInfo } from '../../cluster/discovery.ts';
 import { ADOPTED_ANNOTATION } from './apply.ts';
 import type { DesiredObject, InvalidObject } from './desired.ts';
 import type { ManagedObject } from '../../cluster/watches.ts';
-import { identityOf, isAdoptedNamespace, staleObjects } from './prune.ts';
+import { isAdoptedNamespace, staleObjects } from './prune.ts';
 import type { ItemOutcome, ItemState } from './status.ts';
 
 const RELEASE_UID = '5f0c8a3e-2b1d-4c7a-9e6f-1a2b3c4d5e6f';
@@ -284,30 +284,6 @@ describe('isAdoptedNamespace', () => {
       isAdoptedNamespace(live(otherGroup, 'ns', 'shared', undefined, mark).object, otherGroup),
       false,
     );
-  });
-});
-
-describe('identityOf', () => {
-  test('names an object by group, kind, namespace and name', () => {
-    assert.equal(identityOf('apps', 'Deployment', 'prod', 'web'), 'apps/Deployment/prod/web');
-    assert.equal(identityOf('', 'ConfigMap', 'prod', 'settings'), '/ConfigMap/prod/settings');
-  });
-
-  test('a missing namespace is the empty namespace', () => {
-    assert.equal(identityOf('', 'Namespace', undefined, 'prod'), identityOf('', 'Namespace', '', 'prod'));
-    assert.equal(identityOf('', 'Namespace', undefined, 'prod'), '/Namespace//prod');
-  });
-
-  test('distinct objects have distinct identities', () => {
-    const ids = new Set([
-      identityOf('apps', 'Deployment', 'prod', 'web'),
-      identityOf('apps', 'Deployment', 'staging', 'web'),
-      identityOf('apps', 'Deployment', 'prod', 'api'),
-      identityOf('apps', 'StatefulSet', 'prod', 'web'),
-      identityOf('example.com', 'Deployment', 'prod', 'web'),
-      identityOf('', 'Deployment', 'prod', 'web'),
-    ]);
-    assert.equal(ids.size, 6);
   });
 });
 

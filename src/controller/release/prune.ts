@@ -9,22 +9,12 @@ import { describeRef, parseApiVersion } from '../../api/object.ts';
 import { Labels } from '../../api/v1alpha1/constants.ts';
 import { isKubeApiError } from '../../cluster/client.ts';
 import type { ResourceInfo } from '../../cluster/discovery.ts';
-import type { ManagedObject } from '../../cluster/watches.ts';
+import { identityOf, type ManagedObject } from '../../cluster/watches.ts';
 import type { DataPlaneConnection } from '../../cluster/pool.ts';
 import { deleteObject } from '../../ssa/apply.ts';
 import { deleteOrder } from '../../ssa/order.ts';
 import { ADOPTED_ANNOTATION } from './apply.ts';
 import type { ItemOutcome } from './status.ts';
-
-/** identityOf names an object regardless of API version: `group/Kind/namespace/name`. */
-export function identityOf(group: string, kind: string, namespace: string | undefined, name: string): string {
-  return `${group}/${kind}/${namespace ?? ''}/${name}`;
-}
-
-/** managedObjects lists every cached object that carries this Release's uid, once each. */
-export function managedObjects(conn: DataPlaneConnection, releaseUid: string): ManagedObject[] {
-  return conn.watches.objectsOf(releaseUid);
-}
 
 /**
  * staleObjects picks the managed objects no spec item wants. Objects of ids that did not apply

@@ -23,7 +23,7 @@ import { applyItems, forgetRecords, recordKey, type AppliedRecords } from './app
 import type { ReleaseWriter } from './controlplane.ts';
 import { desiredItems, type DesiredItem } from './desired.ts';
 import { finalizeRelease } from './finalize.ts';
-import { deleteObjects, describeManaged, managedObjects, staleObjects } from './prune.ts';
+import { deleteObjects, describeManaged, staleObjects } from './prune.ts';
 import { isKubeApiError } from '../../cluster/client.ts';
 import { classifyFailure } from '../../ssa/apply.ts';
 import { isResolveFailure, resolveTarget, type ControlPlaneReader } from './resolve.ts';
@@ -247,7 +247,7 @@ export class ReleaseReconciler {
     ) {
       return undefined;
     }
-    const stale = staleObjects(managedObjects(conn, release.metadata.uid ?? ''), outcomes);
+    const stale = staleObjects(conn.watches.objectsOf(release.metadata.uid ?? ''), outcomes);
     if (stale.length === 0) return undefined;
     const { deleted, failed } = await deleteObjects(conn, stale, signal);
     for (const m of deleted) {
