@@ -2,6 +2,28 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/**
+ * layerRules forbids, for each source folder, imports from the folders above it, so the layering
+ * cannot silently rot.
+ * @param {[string, string[]][]} layers
+ */
+function layerRules(layers) {
+  return layers.map(([folder, forbidden]) => ({
+    files: [`src/${folder}/**/*.ts`],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: forbidden.map((above) => ({
+            group: [`**/${above}/**`, `../${above}/*`, `../../${above}/*`],
+            message: `src/${folder} sits below src/${above} (docs/architecture.md, "Layers"): move the shared piece down instead.`,
+          })),
+        },
+      ],
+    },
+  }));
+}
+
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'bench/results/', 'charts/', 'coverage/'] },
   js.configs.recommended,
@@ -47,6 +69,17 @@ export default tseslint.config(
       ],
     },
   },
+  // Layers (docs/architecture.md): each folder imports only from the folders before it,
+  // api <- kube <- runtime <- health <- dataplane <- ssa <- controller <- cli/main.
+  ...layerRules([
+    ['api', ['kube', 'runtime', 'health', 'dataplane', 'ssa', 'controller', 'cli']],
+    ['kube', ['runtime', 'health', 'dataplane', 'ssa', 'controller', 'cli']],
+    ['runtime', ['health', 'dataplane', 'ssa', 'controller', 'cli']],
+    ['health', ['kube', 'runtime', 'dataplane', 'ssa', 'controller', 'cli']],
+    ['dataplane', ['ssa', 'controller', 'cli']],
+    ['ssa', ['controller', 'cli']],
+    ['controller', ['cli']],
+  ]),
   {
     files: ['**/*.js'],
     ...tseslint.configs.disableTypeChecked,

@@ -17,7 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubeObject } from '../src/api/object.ts';
 import { API_VERSION } from '../src/api/v1alpha1/constants.ts';
 import type { Release } from '../src/api/v1alpha1/schema.ts';
-import type { KubeClient, WatchEvent } from '../src/cluster/client.ts';
+import type { KubeClient, WatchEvent } from '../src/kube/client.ts';
 import type { BenchEnv } from './env.ts';
 import { round } from './util.ts';
 import { benchTarget, CONFIG_KEY, ResourceIds } from './workload.ts';

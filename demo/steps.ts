@@ -10,7 +10,7 @@ import { parseAllDocuments, stringify as toYaml } from 'yaml';
 import type { KubeObject } from '../src/api/object.ts';
 import { API_VERSION, GROUP, Labels, VERSION } from '../src/api/v1alpha1/constants.ts';
 import type { DataPlane, Environment, Release } from '../src/api/v1alpha1/schema.ts';
-import { objectPath } from '../src/cluster/discovery.ts';
+import { objectPath } from '../src/kube/discovery.ts';
 import type { Cluster } from '../testbed/cluster.ts';
 import type { TestKube } from '../test/support/kube.ts';
 import { ROOT } from './controller.ts';

@@ -3,7 +3,7 @@
  * resourceVersion, resuming after the server closes the stream and relisting after 410 Gone), and
  * lets the demo wait for conditions that are re-checked on every change instead of by polling.
  */
-import { collectionPath } from '../src/cluster/discovery.ts';
+import { collectionPath } from '../src/kube/discovery.ts';
 import { GROUP, VERSION } from '../src/api/v1alpha1/constants.ts';
 import type { Release } from '../src/api/v1alpha1/schema.ts';
 import type { TestKube } from '../test/support/kube.ts';

@@ -6,8 +6,8 @@
 import { existsSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
 import { FlagError, parseFlags, usage, type Options } from './cli/flags.ts';
-import { clientFromKubeConfig, type KubeClient } from './cluster/client.ts';
-import { clientFor, controlPlaneConfig, NEEDS_PLUGIN } from './cluster/kubeconfig.ts';
+import { clientFromKubeConfig, type KubeClient } from './kube/client.ts';
+import { clientFor, controlPlaneConfig, NEEDS_PLUGIN } from './kube/kubeconfig.ts';
 import { ReleaseController } from './controller/release/setup.ts';
 import { EventRecorder, kubeEventSink } from './runtime/events.ts';
 import { defaultIdentity, LeaderElector } from './runtime/leaderelection.ts';

@@ -4,7 +4,6 @@
  * (unless it is a TerminalError), a result may ask for a timed requeue, and success forgets the
  * key's failure history. The work queue guarantees one key is never reconciled twice at once.
  */
-import { inspect } from 'node:util';
 import type { Logger } from 'pino';
 import type { RateLimiter } from './ratelimiter.ts';
 import type { WorkQueueMetrics } from './workqueue.ts';
@@ -59,22 +58,6 @@ export function isTerminalError(err: unknown): boolean {
     if (e instanceof TerminalError) return true;
   }
   return false;
-}
-
-/**
- * describeError renders an error and its cause chain as one line, `message: cause: cause`, leaving
- * out a cause whose message the text already contains (wrappers often repeat it).
- */
-export function describeError(err: unknown): string {
-  let text = '';
-  let e: unknown = err;
-  for (let depth = 0; e !== undefined && depth < MAX_CAUSE_DEPTH; depth++) {
-    const message =
-      e instanceof Error ? e.message : typeof e === 'string' ? e : inspect(e, { breakLength: Infinity });
-    if (message && !text.includes(message)) text = text ? `${text}: ${message}` : message;
-    e = e instanceof Error ? e.cause : undefined;
-  }
-  return text || 'unknown error';
 }
 
 /** ReconcileOutcome is the `result` label of controller_runtime_reconcile_total. */

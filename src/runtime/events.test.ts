@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it, mock } from 'node:test';
 import { pino } from 'pino';
-import { KubeApiError } from '../cluster/client.ts';
+import { KubeApiError } from '../kube/client.ts';
 import type { EventSeries, EventSink, InvolvedObject, KubeEvent } from './events.ts';
 import { EventRecorder, NOTE_MAX_BYTES, REPORTING_CONTROLLER, truncateUtf8 } from './events.ts';
 

@@ -10,8 +10,8 @@
  * throws and never waits on the API server: Events are best effort, failures are logged at debug.
  */
 import type { Logger } from 'pino';
-import type { KubeClient } from '../cluster/client.ts';
-import { isKubeApiError } from '../cluster/client.ts';
+import type { KubeClient } from '../kube/client.ts';
+import { isKubeApiError } from '../kube/client.ts';
 import { formatMicroTime } from './leaderelection.ts';
 
 /** REPORTING_CONTROLLER is the reportingController of every Event we write. */

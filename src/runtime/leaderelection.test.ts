@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it, mock } from 'node:test';
 import { pino } from 'pino';
-import type { KubeClient, KubeRequest } from '../cluster/client.ts';
-import { KubeApiError } from '../cluster/client.ts';
+import type { KubeClient, KubeRequest } from '../kube/client.ts';
+import { KubeApiError } from '../kube/client.ts';
 import type { Lease, LeaseSpec } from './leaderelection.ts';
 import {
   LeaderElector,

@@ -12,8 +12,9 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { KubeObject } from '../api/object.ts';
-import type { KubeClient } from '../cluster/client.ts';
-import { isKubeApiError, sleep } from '../cluster/client.ts';
+import type { KubeClient } from '../kube/client.ts';
+import { isKubeApiError } from '../kube/client.ts';
+import { sleep } from '../kube/sleep.ts';
 
 /** DEFAULT_LEASE_DURATION_MS is how long standbys wait after the last observed change before taking over (client-go default). */
 export const DEFAULT_LEASE_DURATION_MS = 15_000;

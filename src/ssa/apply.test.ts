@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { KubeApiError } from '../cluster/client.ts';
-import { KindNotServedError } from '../cluster/discovery.ts';
+import { KubeApiError } from '../kube/client.ts';
+import { KindNotServedError } from '../kube/discovery.ts';
 import type { ApplyFailure } from './apply.ts';
 import { classifyFailure } from './apply.ts';
 

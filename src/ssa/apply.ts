@@ -4,9 +4,9 @@
  */
 import type { KubeObject } from '../api/object.ts';
 import { isRecord } from '../api/object.ts';
-import type { KubeClient } from '../cluster/client.ts';
-import { isKubeApiError } from '../cluster/client.ts';
-import { KindNotServedError, objectPath, type ResourceInfo } from '../cluster/discovery.ts';
+import type { KubeClient } from '../kube/client.ts';
+import { isKubeApiError } from '../kube/client.ts';
+import { KindNotServedError, objectPath, type ResourceInfo } from '../kube/discovery.ts';
 
 /** APPLY_CONTENT_TYPE is the content type of a server-side apply request (JSON is valid YAML). */
 export const APPLY_CONTENT_TYPE = 'application/apply-patch+yaml';

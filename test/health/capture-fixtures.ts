@@ -14,7 +14,7 @@ import { format, resolveConfig } from 'prettier';
 import { attach, up, type Cluster } from '../../testbed/cluster.ts';
 import type { KubeObject } from '../../src/api/object.ts';
 import { isRecord, parseApiVersion } from '../../src/api/object.ts';
-import { collectionPath } from '../../src/cluster/discovery.ts';
+import { collectionPath } from '../../src/kube/discovery.ts';
 import { eventually } from '../support/eventually.ts';
 import { uniqueName } from '../support/fixtures.ts';
 import { TestKube } from '../support/kube.ts';

@@ -5,8 +5,8 @@
 import type { Cluster } from '../../testbed/cluster.ts';
 import type { KubeObject } from '../../src/api/object.ts';
 import { parseApiVersion } from '../../src/api/object.ts';
-import { KubeClient, isKubeApiError } from '../../src/cluster/client.ts';
-import { collectionPath, Discovery, objectPath } from '../../src/cluster/discovery.ts';
+import { KubeClient, isKubeApiError } from '../../src/kube/client.ts';
+import { collectionPath, Discovery, objectPath } from '../../src/kube/discovery.ts';
 
 /** TestKube talks to one test cluster as admin. */
 export class TestKube {

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { KubeObject, ManagedFieldsEntry } from '../../api/object.ts';
 import { FIELD_MANAGER } from '../../api/v1alpha1/constants.ts';
-import type { ResourceInfo } from '../../cluster/discovery.ts';
-import type { DataPlaneConnection } from '../../cluster/pool.ts';
-import { kindKey } from '../../cluster/watches.ts';
+import type { ResourceInfo } from '../../kube/discovery.ts';
+import type { DataPlaneConnection } from '../../dataplane/pool.ts';
+import { kindKey } from '../../dataplane/watches.ts';
 import type { AppliedRecord, AppliedRecords } from './apply.ts';
 import { forgetRecords, needsApply, newerOf, ownFieldsHash, recordKey, unseenWrites } from './apply.ts';
 

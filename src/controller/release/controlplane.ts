@@ -6,9 +6,9 @@
  */
 import { API_VERSION, FINALIZER, STATUS_FIELD_MANAGER } from '../../api/v1alpha1/constants.ts';
 import type { Release, ReleaseStatus } from '../../api/v1alpha1/schema.ts';
-import type { KubeClient } from '../../cluster/client.ts';
+import type { KubeClient } from '../../kube/client.ts';
 import { withoutManagedFields } from '../../api/object.ts';
-import { isKubeApiError } from '../../cluster/client.ts';
+import { isKubeApiError } from '../../kube/client.ts';
 
 /** releasePath is the REST path of one Release. */
 export function releasePath(namespace: string, name: string): string {

@@ -7,8 +7,8 @@
 import type { Logger } from 'pino';
 import { Annotations, ConditionTypes, FINALIZER, Reasons } from '../../api/v1alpha1/constants.ts';
 import type { Release, ReleaseStatus } from '../../api/v1alpha1/schema.ts';
-import type { ResourceInfo } from '../../cluster/discovery.ts';
-import { describeError } from '../../runtime/controller.ts';
+import type { ResourceInfo } from '../../kube/discovery.ts';
+import { describeError } from '../../kube/errors.ts';
 import { deletionPolicy, desiredItems } from './desired.ts';
 import { deleteObjects, describeManaged, isAdoptedNamespace } from './prune.ts';
 import { unseenWrites, type AppliedRecords } from './apply.ts';

@@ -4,7 +4,7 @@
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { HEALTH_STATUSES, type HealthStatus } from '../../api/v1alpha1/constants.ts';
-import type { RequestObserver } from '../../cluster/client.ts';
+import type { RequestObserver } from '../../kube/client.ts';
 import type { ReleaseObserver } from './reconciler.ts';
 
 /** REQUEST_BUCKETS are the latency buckets of API requests, in seconds. */

@@ -6,7 +6,7 @@
  */
 import type { KubeObject } from '../../api/object.ts';
 import { CONTROLLER_NAME, Labels, NAMESPACE_FIELD_MANAGER } from '../../api/v1alpha1/constants.ts';
-import { isKubeApiError } from '../../cluster/client.ts';
+import { isKubeApiError } from '../../kube/client.ts';
 import { classifyFailure } from '../../ssa/apply.ts';
 import type { ApplyContext, ResolvedItem } from './apply.ts';
 import { trackingLabels } from './desired.ts';

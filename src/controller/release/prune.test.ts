@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { KubeObject } from '../../api/object.ts';
 import { CONTROLLER_NAME, Labels } from '../../api/v1alpha1/constants.ts';
-import type { ResourceInfo } from '../../cluster/discovery.ts';
+import type { ResourceInfo } from '../../kube/discovery.ts';
 import { ADOPTED_ANNOTATION } from './apply.ts';
 import type { DesiredObject, InvalidObject } from './desired.ts';
-import type { ManagedObject } from '../../cluster/watches.ts';
+import type { ManagedObject } from '../../dataplane/watches.ts';
 import { isAdoptedNamespace, staleObjects } from './prune.ts';
 import type { ItemOutcome, ItemState } from './status.ts';
 

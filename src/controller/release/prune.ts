@@ -7,10 +7,10 @@
 import type { KubeObject } from '../../api/object.ts';
 import { describeRef, parseApiVersion } from '../../api/object.ts';
 import { Labels } from '../../api/v1alpha1/constants.ts';
-import { isKubeApiError } from '../../cluster/client.ts';
-import type { ResourceInfo } from '../../cluster/discovery.ts';
-import { identityOf, type ManagedObject } from '../../cluster/watches.ts';
-import type { DataPlaneConnection } from '../../cluster/pool.ts';
+import { isKubeApiError } from '../../kube/client.ts';
+import type { ResourceInfo } from '../../kube/discovery.ts';
+import { identityOf, type ManagedObject } from '../../dataplane/watches.ts';
+import type { DataPlaneConnection } from '../../dataplane/pool.ts';
 import { deleteObject } from '../../ssa/apply.ts';
 import { deleteOrder } from '../../ssa/order.ts';
 import { ADOPTED_ANNOTATION } from './apply.ts';

@@ -16,15 +16,15 @@ import {
 } from '../../api/v1alpha1/constants.ts';
 import { parseDuration } from '../../api/v1alpha1/duration.ts';
 import type { Release, ReleaseStatus, ResourceStatus } from '../../api/v1alpha1/schema.ts';
-import type { DataPlaneConnection, DataPlanePool } from '../../cluster/pool.ts';
-import type { ResourceInfo } from '../../cluster/discovery.ts';
-import type { Informer } from '../../runtime/informer.ts';
+import type { DataPlaneConnection, DataPlanePool } from '../../dataplane/pool.ts';
+import type { ResourceInfo } from '../../kube/discovery.ts';
+import type { Informer } from '../../kube/informer.ts';
 import { applyItems, forgetRecords, recordKey, type AppliedRecords } from './apply.ts';
 import type { ReleaseWriter } from './controlplane.ts';
 import { desiredItems, type DesiredItem } from './desired.ts';
 import { finalizeRelease } from './finalize.ts';
 import { deleteObjects, describeManaged, staleObjects } from './prune.ts';
-import { isKubeApiError } from '../../cluster/client.ts';
+import { isKubeApiError } from '../../kube/client.ts';
 import { classifyFailure } from '../../ssa/apply.ts';
 import { isResolveFailure, resolveTarget, type ControlPlaneReader } from './resolve.ts';
 import {

@@ -5,8 +5,8 @@
  */
 import { Reasons } from '../../api/v1alpha1/constants.ts';
 import type { DataPlane, Environment, Release } from '../../api/v1alpha1/schema.ts';
-import { CredentialsError, type SecretLike } from '../../cluster/credentials.ts';
-import type { DataPlaneConnection, DataPlanePool } from '../../cluster/pool.ts';
+import { CredentialsError, type SecretLike } from '../../dataplane/credentials.ts';
+import type { DataPlaneConnection, DataPlanePool } from '../../dataplane/pool.ts';
 import type { ResolveFailure } from './status.ts';
 
 /** ControlPlaneReader reads the control-plane objects a Release depends on (from caches). */

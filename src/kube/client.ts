@@ -10,6 +10,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { isRecord } from '../api/object.ts';
+import { sleep } from './sleep.ts';
 
 /** DEFAULT_REQUEST_TIMEOUT_MS bounds every non-watch request. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
@@ -499,23 +500,4 @@ function transportError(cluster: string, method: string, path: string, err: unkn
       cause: err,
     },
   );
-}
-
-/** sleep waits, or rejects early when the signal aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason as Error);
-      return;
-    }
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason as Error);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

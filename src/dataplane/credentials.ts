@@ -6,7 +6,7 @@
 import { parse } from 'yaml';
 import type { DataPlane } from '../api/v1alpha1/schema.ts';
 import { isRecord } from '../api/object.ts';
-import { accessFromDocument, KubeconfigError, NEEDS_PLUGIN, type ClusterAccess } from './kubeconfig.ts';
+import { accessFromDocument, KubeconfigError, NEEDS_PLUGIN, type ClusterAccess } from '../kube/kubeconfig.ts';
 
 /** DEFAULT_KUBECONFIG_KEY is the Secret key read when secretRef.key is empty. */
 export const DEFAULT_KUBECONFIG_KEY = 'kubeconfig';

@@ -6,10 +6,10 @@
 import type { Logger } from 'pino';
 import type { KubeObject } from '../api/object.ts';
 import { FIELD_MANAGER, Labels, CONTROLLER_NAME } from '../api/v1alpha1/constants.ts';
-import { Informer, type InformerEventType } from '../runtime/informer.ts';
-import type { KubeClient } from './client.ts';
-import { KubeApiError } from './client.ts';
-import { collectionPath, type ResourceInfo } from './discovery.ts';
+import { Informer, type InformerEventType } from '../kube/informer.ts';
+import type { KubeClient } from '../kube/client.ts';
+import { KubeApiError } from '../kube/client.ts';
+import { collectionPath, type ResourceInfo } from '../kube/discovery.ts';
 
 /** MANAGED_SELECTOR selects every object the controller applied. */
 export const MANAGED_SELECTOR = `${Labels.managedBy}=${CONTROLLER_NAME}`;

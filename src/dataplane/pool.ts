@@ -7,11 +7,11 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { KubeObject } from '../api/object.ts';
 import type { DataPlane } from '../api/v1alpha1/schema.ts';
-import type { InformerEventType } from '../runtime/informer.ts';
-import type { KubeClient, RequestObserver } from './client.ts';
+import type { InformerEventType } from '../kube/informer.ts';
+import type { KubeClient, RequestObserver } from '../kube/client.ts';
 import { accessFromInline, accessFromSecret, type SecretLike } from './credentials.ts';
-import { clientFor } from './kubeconfig.ts';
-import { Discovery } from './discovery.ts';
+import { clientFor } from '../kube/kubeconfig.ts';
+import { Discovery } from '../kube/discovery.ts';
 import { WatchSet } from './watches.ts';
 
 /** DataPlaneConnection is everything the controller holds for one data plane. */

@@ -9,9 +9,10 @@
 import type { Logger } from 'pino';
 import type { KubeObject } from '../api/object.ts';
 import { isRecord } from '../api/object.ts';
-import type { KubeClient, WatchEvent } from '../cluster/client.ts';
-import { KubeApiError, isKubeApiError, sleep } from '../cluster/client.ts';
-import { describeError } from './controller.ts';
+import type { KubeClient, WatchEvent } from './client.ts';
+import { KubeApiError, isKubeApiError } from './client.ts';
+import { sleep } from './sleep.ts';
+import { describeError } from './errors.ts';
 
 /** DEFAULT_PAGE_SIZE is the page size of the initial list. */
 export const DEFAULT_PAGE_SIZE = 500;
