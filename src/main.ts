@@ -42,13 +42,12 @@ async function controlPlaneClient(options: Options, logger: Logger): Promise<Kub
   return clientFromKubeConfig(kc, clientOptions);
 }
 
-async function leaseNamespace(options: Options, client: KubeClient): Promise<string> {
+async function leaseNamespace(options: Options): Promise<string> {
   if (options.leaderElectionNamespace) return options.leaderElectionNamespace;
   if (existsSync(IN_CLUSTER_NAMESPACE_FILE)) {
     const { readFile } = await import('node:fs/promises');
     return (await readFile(IN_CLUSTER_NAMESPACE_FILE, 'utf8')).trim();
   }
-  void client;
   return 'default';
 }
 
@@ -99,7 +98,7 @@ async function run(options: Options, logger: Logger): Promise<void> {
         : options.leaderElectionId;
     elector = new LeaderElector({
       client,
-      namespace: await leaseNamespace(options, client),
+      namespace: await leaseNamespace(options),
       name,
       identity,
       leaseDurationMs: options.leaseDurationMs,

@@ -18,8 +18,6 @@ import { WatchSet } from './watches.ts';
 export interface DataPlaneConnection {
   /** key is `namespace/name` of the DataPlane. */
   key: string;
-  /** clusterName is spec.kubernetesCluster.name, for metrics and messages. */
-  clusterName: string;
   fingerprint: string;
   client: KubeClient;
   discovery: Discovery;
@@ -78,11 +76,6 @@ export class DataPlanePool {
     return this.connections.get(key);
   }
 
-  /** all lists every connection. */
-  all(): DataPlaneConnection[] {
-    return [...this.connections.values()];
-  }
-
   /** forget closes and drops the connection of a deleted DataPlane. */
   async forget(key: string): Promise<void> {
     const conn = this.connections.get(key);
@@ -106,7 +99,6 @@ export class DataPlanePool {
     const access = dp.spec.kubernetesCluster.secretRef
       ? await accessFromSecret(dp, secret)
       : accessFromInline(dp);
-    const clusterName = dp.spec.kubernetesCluster.name;
     const client = clientFor(access, {
       name: `data plane ${key}`,
       timeoutMs: this.options.requestTimeoutMs,
@@ -121,7 +113,6 @@ export class DataPlanePool {
     });
     return {
       key,
-      clusterName,
       fingerprint,
       client,
       discovery: new Discovery(client),
