@@ -3,7 +3,7 @@
  * agents (a bounded pool for requests, another for watches), a timeout on every request, retries
  * of 429 and 5xx with backoff that honours Retry-After, and streaming watches. It reads and writes
  * objects as plain JSON, so no field of any kind is lost (client-node's generated models drop
- * fields they do not know; see DESIGN.md section 4). It uses node:http rather than an HTTP library:
+ * fields they do not know). It uses node:http rather than an HTTP library:
  * loading undici alone cost the process about 17 MiB of resident memory (docs/performance.md).
  */
 import * as http from 'node:http';

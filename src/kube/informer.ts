@@ -3,7 +3,7 @@
  * list's resourceVersion with bookmarks, re-watching from the last seen resourceVersion when a
  * stream ends and re-listing only when the server says that version is gone (410). Errors and
  * dropped connections are retried forever with capped exponential backoff and jitter, so an
- * informer never stops on its own (client-node's does; DESIGN.md section 4). Reconcilers read
+ * informer never stops on its own (client-node's stops for good on any error but 410). Reconcilers read
  * the cache instead of the API server.
  */
 import type { Logger } from 'pino';
