@@ -92,6 +92,14 @@ export function findCondition(obj: { [key: string]: unknown }, type: string): Ob
   return conditionsOf(obj).find((c) => c.type === type);
 }
 
+/**
+ * isApplyEntryOf tells whether a managedFields entry is the server-side apply field set of one
+ * field manager on the object itself (not an Update, not a subresource): "the fields it owns".
+ */
+export function isApplyEntryOf(entry: ManagedFieldsEntry, fieldManager: string): boolean {
+  return entry.manager === fieldManager && entry.operation === 'Apply' && !entry.subresource;
+}
+
 /** withoutManagedFields drops metadata.managedFields, often the largest part of an object, for caches that never read it. */
 export function withoutManagedFields<T extends KubeObject>(obj: KubeObject): T {
   if (!obj.metadata.managedFields) return obj as T;

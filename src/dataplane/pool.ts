@@ -1,30 +1,18 @@
 /**
- * DataPlanePool caches one connection (client, discovery, watches) per DataPlane and rebuilds it
- * when the DataPlane's cluster spec or its kubeconfig Secret changes, so rotated credentials take
- * effect without a restart and unchanged ones cost nothing.
+ * DataPlanePool caches one direct connection (a DirectDataPlane: client, discovery, watches) per
+ * DataPlane and rebuilds it when the DataPlane's cluster spec or its kubeconfig Secret changes, so
+ * rotated credentials take effect without a restart and unchanged ones cost nothing.
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { KubeObject } from '../api/object.ts';
 import type { DataPlane } from '../api/v1alpha1/schema.ts';
 import type { InformerEventType } from '../kube/informer.ts';
-import type { KubeClient, RequestObserver } from '../kube/client.ts';
+import type { RequestObserver } from '../kube/client.ts';
 import { accessFromInline, accessFromSecret, type SecretLike } from './credentials.ts';
 import { clientFor } from '../kube/kubeconfig.ts';
-import { Discovery } from '../kube/discovery.ts';
+import { DirectDataPlane } from './direct.ts';
 import { WatchSet } from './watches.ts';
-
-/** DataPlaneConnection is everything the controller holds for one data plane. */
-export interface DataPlaneConnection {
-  /** key is `namespace/name` of the DataPlane. */
-  key: string;
-  fingerprint: string;
-  client: KubeClient;
-  discovery: Discovery;
-  watches: WatchSet;
-  /** namespaces known to exist, so ensuring them costs no request in steady state. */
-  knownNamespaces: Set<string>;
-}
 
 /** DataPlanePoolOptions configures a DataPlanePool. */
 export interface DataPlanePoolOptions {
@@ -39,13 +27,13 @@ export interface DataPlanePoolOptions {
 
 /** DataPlanePool owns every data-plane connection. */
 export class DataPlanePool {
-  private readonly connections = new Map<string, DataPlaneConnection>();
-  private readonly building = new Map<string, Promise<DataPlaneConnection>>();
+  private readonly connections = new Map<string, DirectDataPlane>();
+  private readonly building = new Map<string, Promise<DirectDataPlane>>();
 
   constructor(private readonly options: DataPlanePoolOptions) {}
 
   /** connect returns the connection for a DataPlane, building or rebuilding it when needed. */
-  async connect(dp: DataPlane, secret: SecretLike | undefined): Promise<DataPlaneConnection> {
+  async connect(dp: DataPlane, secret: SecretLike | undefined): Promise<DirectDataPlane> {
     const key = `${dp.metadata.namespace}/${dp.metadata.name}`;
     const fingerprint = fingerprintOf(dp, secret);
     const current = this.connections.get(key);
@@ -63,7 +51,7 @@ export class DataPlanePool {
       this.connections.set(key, conn);
       if (old) {
         this.options.logger.info({ dataPlane: key }, 'data-plane credentials changed; reconnecting');
-        await closeConnection(old);
+        await old.close();
       }
       return conn;
     } finally {
@@ -72,7 +60,7 @@ export class DataPlanePool {
   }
 
   /** get returns the current connection of a DataPlane without building one. */
-  get(key: string): DataPlaneConnection | undefined {
+  get(key: string): DirectDataPlane | undefined {
     return this.connections.get(key);
   }
 
@@ -80,14 +68,14 @@ export class DataPlanePool {
   async forget(key: string): Promise<void> {
     const conn = this.connections.get(key);
     this.connections.delete(key);
-    if (conn) await closeConnection(conn);
+    if (conn) await conn.close();
   }
 
   /** close ends every connection. */
   async close(): Promise<void> {
     const all = [...this.connections.values()];
     this.connections.clear();
-    await Promise.all(all.map(closeConnection));
+    await Promise.all(all.map((c) => c.close()));
   }
 
   private async build(
@@ -95,7 +83,7 @@ export class DataPlanePool {
     fingerprint: string,
     dp: DataPlane,
     secret: SecretLike | undefined,
-  ): Promise<DataPlaneConnection> {
+  ): Promise<DirectDataPlane> {
     const access = dp.spec.kubernetesCluster.secretRef
       ? await accessFromSecret(dp, secret)
       : accessFromInline(dp);
@@ -111,20 +99,8 @@ export class DataPlanePool {
       onEvent: (type, obj) => this.options.onEvent(key, type, obj),
       onHealthChange: (healthy) => this.options.onHealthChange?.(key, healthy),
     });
-    return {
-      key,
-      fingerprint,
-      client,
-      discovery: new Discovery(client),
-      watches,
-      knownNamespaces: new Set(),
-    };
+    return new DirectDataPlane(key, fingerprint, client, watches);
   }
-}
-
-async function closeConnection(conn: DataPlaneConnection): Promise<void> {
-  await conn.watches.stop();
-  await conn.client.close();
 }
 
 /** fingerprints remembers the hash of each cached object, so an unchanged one is hashed once. */

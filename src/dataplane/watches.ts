@@ -4,7 +4,7 @@
  * object reaches `onEvent`, which enqueues the Release named by the object's labels.
  */
 import type { Logger } from 'pino';
-import type { KubeObject } from '../api/object.ts';
+import { isApplyEntryOf, type KubeObject } from '../api/object.ts';
 import { FIELD_MANAGER, Labels, CONTROLLER_NAME } from '../api/v1alpha1/constants.ts';
 import { Informer, type InformerEventType } from '../kube/informer.ts';
 import type { KubeClient } from '../kube/client.ts';
@@ -31,9 +31,7 @@ export function identityOf(group: string, kind: string, namespace: string | unde
 export function slimObject(obj: KubeObject): KubeObject {
   const managed = obj.metadata.managedFields;
   if (!managed) return obj;
-  const ours = managed.filter(
-    (m) => m.manager === FIELD_MANAGER && m.operation === 'Apply' && !m.subresource,
-  );
+  const ours = managed.filter((m) => isApplyEntryOf(m, FIELD_MANAGER));
   return { ...obj, metadata: { ...obj.metadata, managedFields: ours } };
 }
 
@@ -118,6 +116,14 @@ export class WatchSet {
           },
         );
       }
+    }
+    // Stopped while we waited (the connection was replaced or nobody needs the kind): its cache
+    // is empty, which must not read as "no objects".
+    if (watched.informer.stopped) {
+      throw new KubeApiError(`watching ${info.kind} on ${this.options.client.name}: the watch was stopped`, {
+        statusCode: 0,
+        reason: 'Stopped',
+      });
     }
     return watched.informer;
   }

@@ -112,7 +112,4 @@ export function generationLag(obj: KubeObject, requireObserved: boolean): Health
   return undefined;
 }
 
-/** plural renders `n noun` with a naive English plural. */
-export function plural(n: number, noun: string): string {
-  return `${n} ${noun}${n === 1 ? '' : 's'}`;
-}
+export { plural } from '../api/text.ts';

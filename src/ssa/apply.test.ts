@@ -1,215 +1,212 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { pino } from 'pino';
+import type { KubeObject } from '../api/object.ts';
+import { CONTROLLER_NAME, Labels } from '../api/v1alpha1/constants.ts';
 import { KubeApiError } from '../kube/client.ts';
-import { KindNotServedError } from '../kube/discovery.ts';
-import type { ApplyFailure } from './apply.ts';
-import { classifyFailure } from './apply.ts';
+import { FakeDataPlane, servedKind } from '../dataplane/fake.ts';
+import { NAMESPACE_KIND } from '../dataplane/port.ts';
+import { applyAll, type ApplyItem, type ApplyOptions, type ApplyResult } from './apply.ts';
+import { ApplyMemory } from './memory.ts';
 
-const PATH = '/apis/apps/v1/namespaces/shop/deployments/web';
+const CONFIGMAP = servedKind({ group: '', version: 'v1', kind: 'ConfigMap' }, 'configmaps');
+const CLUSTERROLE = servedKind(
+  { group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'ClusterRole' },
+  'clusterroles',
+  false,
+);
+const FIELD_MANAGER = 'release-controller';
 
-/** apiError builds the error KubeClient throws for a Status answer of the API server. */
-function apiError(
-  statusCode: number,
-  reason: string,
-  serverMessage: string,
-  details?: Record<string, unknown>,
-): KubeApiError {
-  return new KubeApiError(`PATCH ${PATH} on acme/dp-prod: ${serverMessage}`, { statusCode, reason, details });
+function item(
+  id: string,
+  object: Partial<KubeObject> & { metadata: KubeObject['metadata'] },
+  hash = `h-${id}`,
+): ApplyItem {
+  const full: KubeObject = {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    ...object,
+    metadata: {
+      ...object.metadata,
+      labels: { [Labels.managedBy]: CONTROLLER_NAME, ...object.metadata.labels },
+    },
+  };
+  const [group, version] = full.apiVersion.includes('/') ? full.apiVersion.split('/') : ['', full.apiVersion];
+  return {
+    id,
+    group: group ?? '',
+    version: version ?? '',
+    kind: full.kind,
+    name: full.metadata.name ?? '',
+    namespace: full.metadata.namespace ?? '',
+    object: full,
+    hash,
+  };
 }
 
-const SELECTOR_MISMATCH =
-  'Deployment.apps "web" is invalid: spec.template.metadata.labels: Invalid value: map[string]string{"app":"api"}: `selector` does not match template `labels`';
-const SELECTOR_IMMUTABLE =
-  'Deployment.apps "web" is invalid: spec.selector: Invalid value: v1.LabelSelector{MatchLabels:map[string]string{"app":"web-v2"}, MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: field is immutable';
-const JOB_TEMPLATE =
-  'Job.batch "migrate" is invalid: spec.template: Invalid value: core.PodTemplateSpec{...}';
-const FORBIDDEN =
-  'deployments.apps "web" is forbidden: User "system:serviceaccount:openchoreo:release-controller" cannot patch resource "deployments" in API group "apps" in the namespace "shop"';
-const MODIFIED =
-  'Operation cannot be fulfilled on deployments.apps "web": the object has been modified; please apply your changes to the latest version and try again';
-const WEBHOOK =
-  'Internal error occurred: failed calling webhook "validate.policy.example.com": failed to call webhook: Post "https://policy.example.svc:443/validate": context deadline exceeded';
+function cm(id: string, name: string, data: Record<string, string> = {}, namespace = 'apps'): ApplyItem {
+  return item(id, { metadata: { name, namespace }, data }, `h-${id}-${JSON.stringify(data)}`);
+}
 
-const cases: Array<{ name: string; error: unknown; want: ApplyFailure }> = [
-  {
-    name: '422 Invalid',
-    error: apiError(422, 'Invalid', SELECTOR_MISMATCH, {
-      name: 'web',
-      group: 'apps',
-      kind: 'Deployment',
-      causes: [
-        {
-          reason: 'FieldValueInvalid',
-          message:
-            'Invalid value: map[string]string{"app":"api"}: `selector` does not match template `labels`',
-          field: 'spec.template.metadata.labels',
-        },
-      ],
-    }),
-    want: { kind: 'Invalid', message: SELECTOR_MISMATCH, retryable: false },
-  },
-  {
-    name: '422 with "field is immutable" in the message',
-    error: apiError(422, 'Invalid', SELECTOR_IMMUTABLE, {
-      name: 'web',
-      group: 'apps',
-      kind: 'Deployment',
-      causes: [{ reason: 'FieldValueInvalid', message: 'Invalid value: ...', field: 'spec.selector' }],
-    }),
-    want: { kind: 'Immutable', message: SELECTOR_IMMUTABLE, retryable: false },
-  },
-  {
-    name: '422 with "field is immutable" only in details.causes',
-    error: apiError(422, 'Invalid', JOB_TEMPLATE, {
-      name: 'migrate',
-      group: 'batch',
-      kind: 'Job',
-      causes: [
-        {
-          reason: 'FieldValueInvalid',
-          message: 'Invalid value: core.PodTemplateSpec{...}: field is immutable',
-          field: 'spec.template',
-        },
-      ],
-    }),
-    want: { kind: 'Immutable', message: JOB_TEMPLATE, retryable: false },
-  },
-  {
-    name: '400 BadRequest',
-    error: apiError(400, 'BadRequest', '.spec.replicas: expected numeric (int or float), got string'),
-    want: {
-      kind: 'Invalid',
-      message: '.spec.replicas: expected numeric (int or float), got string',
-      retryable: false,
-    },
-  },
-  {
-    name: '413 Request entity too large',
-    error: apiError(413, 'RequestEntityTooLarge', 'Request entity too large: limit is 3145728'),
-    want: {
-      kind: 'Invalid',
-      message: 'object too large: Request entity too large: limit is 3145728',
-      retryable: false,
-    },
-  },
-  {
-    name: 'etcd refusing a request that is too large',
-    error: apiError(500, 'InternalError', 'etcdserver: request is too large'),
-    want: {
-      kind: 'Invalid',
-      message: 'object too large: etcdserver: request is too large',
-      retryable: false,
-    },
-  },
-  {
-    name: '404 for a missing namespace',
-    error: apiError(404, 'NotFound', 'namespaces "shop" not found', { name: 'shop', kind: 'namespaces' }),
-    want: { kind: 'NamespaceMissing', message: 'namespaces "shop" not found', retryable: true },
-  },
-  {
-    name: '404 for anything else',
-    error: apiError(404, 'NotFound', 'the server could not find the requested resource'),
-    want: { kind: 'Failed', message: 'the server could not find the requested resource', retryable: true },
-  },
-  {
-    name: '403 Forbidden',
-    error: apiError(403, 'Forbidden', FORBIDDEN),
-    want: {
-      kind: 'Failed',
-      message: `forbidden: the data-plane credentials may not do this (${FORBIDDEN})`,
-      retryable: true,
-    },
-  },
-  {
-    name: '409 Conflict',
-    error: apiError(409, 'Conflict', MODIFIED, { name: 'web', group: 'apps', kind: 'deployments' }),
-    want: { kind: 'Failed', message: MODIFIED, retryable: true },
-  },
-  {
-    name: 'no answer (status 0)',
-    error: new KubeApiError(`PATCH ${PATH} on acme/dp-prod: cannot reach the API server (ECONNREFUSED)`, {
-      statusCode: 0,
-      reason: 'ECONNREFUSED',
-    }),
-    want: { kind: 'Unreachable', message: 'cannot reach the API server (ECONNREFUSED)', retryable: true },
-  },
-  {
-    name: '500 from an admission webhook',
-    error: apiError(500, 'InternalError', WEBHOOK),
-    want: { kind: 'Failed', message: WEBHOOK, retryable: true },
-  },
-  {
-    name: '429 Too Many Requests',
-    error: apiError(429, 'TooManyRequests', 'Too many requests, please try again later.'),
-    want: { kind: 'Failed', message: 'Too many requests, please try again later.', retryable: true },
-  },
-  {
-    name: 'a kind the data plane does not serve',
-    error: new KindNotServedError(
-      { group: 'example.com', version: 'v1', kind: 'Widget' },
-      'no kind Widget in example.com/v1',
-    ),
-    want: {
-      kind: 'Invalid',
-      message: 'the data plane does not serve Widget in example.com/v1: no kind Widget in example.com/v1',
-      retryable: false,
-    },
-  },
-  {
-    name: 'a plain Error',
-    error: new Error('socket hang up'),
-    want: { kind: 'Failed', message: 'socket hang up', retryable: true },
-  },
-  {
-    name: 'a thrown string',
-    error: 'aborted',
-    want: { kind: 'Failed', message: 'aborted', retryable: true },
-  },
-];
+function options(overrides: Partial<ApplyOptions<ApplyItem>> = {}): ApplyOptions<ApplyItem> {
+  return {
+    owner: { key: 'acme/web', uid: 'uid-web' },
+    memory: new ApplyMemory(),
+    fieldManager: FIELD_MANAGER,
+    namespaceFieldManager: 'namespaces',
+    signal: new AbortController().signal,
+    logger: pino({ level: 'silent' }),
+    ...overrides,
+  };
+}
 
-describe('classifyFailure', () => {
-  for (const c of cases) {
-    test(c.name, () => {
-      assert.deepEqual(classifyFailure(c.error), c.want);
-    });
-  }
+void describe('applyAll', () => {
+  void test('creates, then leaves unchanged without a request, then configures what changed', async () => {
+    const dp = new FakeDataPlane('acme/dp', [CONFIGMAP]);
+    const opts = options();
+    const results: ApplyResult[] = [];
+    opts.onResult = (_kind, r) => results.push(r);
 
-  test('the message never carries the request line of the client', () => {
-    for (const c of cases) {
-      const { message } = classifyFailure(c.error);
-      assert.ok(!message.includes(PATH), `${c.name}: ${message}`);
-      assert.ok(!message.includes('acme/dp-prod'), `${c.name}: ${message}`);
-    }
+    const first = await applyAll(dp, [cm('a', 'a'), cm('b', 'b')], opts);
+    assert.deepEqual(
+      first.map((e) => e.action),
+      ['created', 'created'],
+    );
+    const requests = dp.requests.length;
+    const second = await applyAll(dp, [cm('a', 'a'), cm('b', 'b')], opts);
+    assert.deepEqual(
+      second.map((e) => e.action),
+      ['unchanged', 'unchanged'],
+    );
+    assert.equal(dp.requests.length, requests, 'no request for unchanged objects');
+
+    const third = await applyAll(dp, [cm('a', 'a', { x: '1' }), cm('b', 'b')], opts);
+    assert.deepEqual(
+      third.map((e) => e.action),
+      ['configured', 'unchanged'],
+    );
+    assert.deepEqual(dp.get(CONFIGMAP, 'apps', 'a')?.['data'], { x: '1' });
+    // Applies run in parallel, so results arrive in any order.
+    assert.deepEqual(results.sort(), [
+      'applied',
+      'applied',
+      'applied',
+      'unchanged',
+      'unchanged',
+      'unchanged',
+    ]);
   });
 
-  test('a message without the request line is kept whole', () => {
-    const err = new KubeApiError('admission webhook "deny.example.com" denied the request: no', {
-      statusCode: 400,
-      reason: 'BadRequest',
-    });
-    assert.equal(classifyFailure(err).message, 'admission webhook "deny.example.com" denied the request: no');
+  void test('a refusal of the guard skips the object and writes nothing', async () => {
+    const dp = new FakeDataPlane('acme/dp', [CONFIGMAP]);
+    const entries = await applyAll(
+      dp,
+      [cm('a', 'a'), cm('b', 'b')],
+      options({ policy: { guard: (i) => (i.id === 'b' ? 'b is not ours' : undefined) } }),
+    );
+    assert.deepEqual(
+      entries.map((e) => [e.action, e.message]),
+      [
+        ['created', undefined],
+        ['skipped', 'b is not ours'],
+      ],
+    );
+    assert.equal(dp.get(CONFIGMAP, 'apps', 'b'), undefined);
   });
 
-  test('every verb of the client is stripped', () => {
-    for (const verb of ['GET', 'PUT', 'POST', 'PATCH', 'DELETE']) {
-      const err = new KubeApiError(`${verb} /api/v1/namespaces/shop/configmaps/settings on dp: boom`, {
-        statusCode: 500,
-        reason: 'InternalError',
+  void test('prepare decides what is sent, and its hash decides whether it is sent again', async () => {
+    const dp = new FakeDataPlane('acme/dp', [CONFIGMAP]);
+    let mark = 'one';
+    const opts = options({
+      policy: {
+        prepare: (i) => {
+          const object = { ...i.object, metadata: { ...i.object.metadata, annotations: { mark } } };
+          return Promise.resolve({ object, hash: `${i.hash}+${mark}` });
+        },
+      },
+    });
+    await applyAll(dp, [cm('a', 'a')], opts);
+    assert.deepEqual(dp.get(CONFIGMAP, 'apps', 'a')?.metadata.annotations, { mark: 'one' });
+    assert.equal((await applyAll(dp, [cm('a', 'a')], opts))[0]?.action, 'unchanged');
+    mark = 'two';
+    assert.equal((await applyAll(dp, [cm('a', 'a')], opts))[0]?.action, 'configured');
+  });
+
+  void test('scope mistakes are invalid and name the field, without a request', async () => {
+    const dp = new FakeDataPlane('acme/dp', [CONFIGMAP, CLUSTERROLE]);
+    const role = item('role', {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name: 'reader', namespace: 'apps' },
+    });
+    const entries = await applyAll(dp, [cm('cm', 'settings', {}, ''), role], options());
+    assert.deepEqual(
+      entries.map((e) => [e.action, e.message]),
+      [
+        ['invalid', 'resource "cm": ConfigMap/settings is namespaced but has no metadata.namespace'],
+        [
+          'invalid',
+          'resource "role": ClusterRole/reader is cluster-scoped but sets metadata.namespace "apps"; remove it',
+        ],
+      ],
+    );
+    assert.deepEqual(dp.writes(), []);
+  });
+
+  void test('missing namespaces are created from the policy template, once', async () => {
+    const dp = new FakeDataPlane('acme/dp', [CONFIGMAP]);
+    const opts = options({
+      policy: {
+        namespace: (name) => ({
+          apiVersion: 'v1',
+          kind: 'Namespace',
+          metadata: { name, labels: { t: 'x' } },
+        }),
+      },
+    });
+    await applyAll(dp, [cm('a', 'a', {}, 'one'), cm('b', 'b', {}, 'one'), cm('c', 'c', {}, 'two')], opts);
+    assert.deepEqual(
+      dp.requests.filter((r) => r.verb === 'create').map((r) => r.name),
+      ['one', 'two'],
+    );
+    assert.deepEqual(dp.get(NAMESPACE_KIND, undefined, 'one')?.metadata.labels, { t: 'x' });
+  });
+
+  void test('an immutable field change recreates only where the policy allows it, and says how otherwise', async () => {
+    const dp = new FakeDataPlane('acme/dp', [CONFIGMAP]);
+    const opts = options({
+      policy: { recreate: (i) => ({ allowed: i.id === 'a', hint: `hint for ${i.id}` }) },
+    });
+    await applyAll(dp, [cm('a', 'a'), cm('b', 'b')], opts);
+    dp.refuse = () =>
+      new KubeApiError('ConfigMap "x" is invalid: data: Forbidden: field is immutable', {
+        statusCode: 422,
+        reason: 'Invalid',
       });
-      assert.equal(classifyFailure(err).message, 'boom', verb);
-    }
-  });
-});
 
-test('a 403 from admission (not RBAC) is about the object, not the credentials', () => {
-  const podSecurity = classifyFailure(
-    apiError(403, 'Forbidden', 'pods "x" is forbidden: violates PodSecurity "restricted:latest": privileged'),
-  );
-  assert.equal(podSecurity.kind, 'Failed');
-  assert.doesNotMatch(podSecurity.message, /credentials/);
-  assert.match(podSecurity.message, /violates PodSecurity/);
-  assert.match(
-    classifyFailure(apiError(403, 'Forbidden', FORBIDDEN)).message,
-    /the data-plane credentials may not do this/,
-  );
+    const entries = await applyAll(dp, [cm('a', 'a', { v: '2' }), cm('b', 'b', { v: '2' })], opts);
+
+    assert.equal(entries[0]?.action, 'recreating');
+    assert.equal(
+      entries[0]?.message,
+      'resource "a": immutable field changed; deleting ConfigMap/apps/a to recreate it',
+    );
+    assert.equal(dp.get(CONFIGMAP, 'apps', 'a'), undefined, 'deleted to be recreated');
+    assert.equal(entries[1]?.action, 'invalid');
+    assert.match(entries[1]?.message ?? '', /field is immutable \(immutable field changed: hint for b\)$/);
+    assert.ok(dp.get(CONFIGMAP, 'apps', 'b'), 'not deleted without permission');
+  });
+
+  void test('an unreachable data plane fails every object and marks it unreachable', async () => {
+    const dp = new FakeDataPlane('acme/dp', [CONFIGMAP]);
+    dp.unreachable = true;
+    const entries = await applyAll(dp, [cm('a', 'a'), cm('b', 'b')], options());
+    assert.deepEqual(
+      entries.map((e) => [e.action, e.unreachable]),
+      [
+        ['failed', true],
+        ['failed', true],
+      ],
+    );
+  });
 });

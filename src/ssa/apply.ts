@@ -1,128 +1,358 @@
 /**
- * Server-side apply and delete of arbitrary objects, and the classification of their failures
- * into what a user can act on.
+ * The apply library: `applyAll` server-side-applies a set of objects to one data plane and returns
+ * a change set, one entry per object (created, configured, unchanged, terminating, recreating,
+ * waiting, skipped, invalid, failed, each with the reason). It resolves kinds (objects of a CRD
+ * carried in the same set wait for it), creates missing namespaces, applies in stages (order.ts)
+ * with bounded parallelism, skips objects that are still as we left them (memory.ts), and
+ * classifies failures (failure.ts). One bad object never stops the others.
+ *
+ * What to do with each object (whether an existing one may be written, what exactly is sent,
+ * whether it may be recreated, which namespace to create) is the caller's policy, passed in
+ * `ApplyPolicy`; nothing here knows what a Release is.
  */
-import type { KubeObject } from '../api/object.ts';
-import { isRecord } from '../api/object.ts';
-import type { KubeClient } from '../kube/client.ts';
+import type { Logger } from 'pino';
+import type { GroupVersionKind, KubeObject } from '../api/object.ts';
+import { describeRef } from '../api/object.ts';
 import { isKubeApiError } from '../kube/client.ts';
-import { KindNotServedError, objectPath, type ResourceInfo } from '../kube/discovery.ts';
+import { KindNotServedError, type ResourceInfo } from '../kube/discovery.ts';
+import type { DataPlanePort } from '../dataplane/port.ts';
+import { kindKey, slimObject } from '../dataplane/watches.ts';
+import { classifyFailure } from './failure.ts';
+import { needsApply, ownFieldsHash, recordKey, type ApplyMemory } from './memory.ts';
+import { groupByStage } from './order.ts';
 
-/** APPLY_CONTENT_TYPE is the content type of a server-side apply request (JSON is valid YAML). */
-export const APPLY_CONTENT_TYPE = 'application/apply-patch+yaml';
+/** APPLY_CONCURRENCY bounds parallel applies within one stage. */
+export const APPLY_CONCURRENCY = 8;
 
-/** applyObject server-side-applies one object with force and returns the live object. */
-export async function applyObject(
-  client: KubeClient,
-  info: ResourceInfo,
-  obj: KubeObject,
-  fieldManager: string,
-  signal?: AbortSignal,
-): Promise<KubeObject> {
-  return client.request<KubeObject>({
-    method: 'PATCH',
-    path: objectPath(info, obj.metadata.namespace, obj.metadata.name ?? ''),
-    query: { fieldManager, force: true },
-    body: obj,
-    contentType: APPLY_CONTENT_TYPE,
-    signal,
-  });
+/** ApplyItem is one object to apply, with what is known of it before asking the data plane. */
+export interface ApplyItem extends GroupVersionKind {
+  /** id names the object in messages (`resource "<id>"`). */
+  id: string;
+  name: string;
+  /** namespace as written ("" when absent); checked against the kind's scope. */
+  namespace: string;
+  object: KubeObject;
+  /** hash identifies the exact object; a change means an apply is needed. */
+  hash: string;
 }
+
+/** ChangeAction is what applyAll did with one object. */
+export type ChangeAction =
+  /** it did not exist and was created */
+  | 'created'
+  /** it existed and was updated */
+  | 'configured'
+  /** it was already as desired: no request was sent */
+  | 'unchanged'
+  /** it is being deleted (by someone, or for a recreate): it is applied again once gone */
+  | 'terminating'
+  /** an immutable field changed, and it was deleted to be recreated */
+  | 'recreating'
+  /** its kind is not served yet, but a CRD in the same set defines it */
+  | 'waiting'
+  /** the policy refused to write it (e.g. it belongs to someone else) */
+  | 'skipped'
+  /** it cannot be used as written */
+  | 'invalid'
+  /** the data plane refused it or did not answer; may pass on retry */
+  | 'failed';
+
+/** ChangeSetEntry is the result for one object. */
+export interface ChangeSetEntry<T extends ApplyItem = ApplyItem> {
+  item: T;
+  action: ChangeAction;
+  /** namespaced is false for cluster-scoped kinds (known once the kind was resolved). */
+  namespaced?: boolean;
+  /** live is the object on the data plane, if it exists. */
+  live?: KubeObject;
+  /** message says why, for every action other than created, configured and unchanged. */
+  message?: string;
+  /** unreachable marks failures where the data plane did not answer. */
+  unreachable?: boolean;
+}
+
+/** ApplyResult is how an apply is counted in metrics. */
+export type ApplyResult = 'applied' | 'unchanged' | 'error';
 
 /**
- * deleteObject deletes one object only if it is still the one we saw (UID precondition), with
- * background propagation. It returns false when the object was already gone.
+ * Recreate is the policy's answer for an object whose immutable field changed: whether it may be
+ * deleted and recreated, and what the user can do when it is not (shown in the entry's message).
  */
-export async function deleteObject(
-  client: KubeClient,
-  info: ResourceInfo,
-  obj: KubeObject,
-  signal?: AbortSignal,
-): Promise<boolean> {
-  try {
-    await client.request({
-      method: 'DELETE',
-      path: objectPath(info, obj.metadata.namespace, obj.metadata.name ?? ''),
-      body: {
-        apiVersion: 'v1',
-        kind: 'DeleteOptions',
-        propagationPolicy: 'Background',
-        preconditions: obj.metadata.uid ? { uid: obj.metadata.uid } : undefined,
-      },
-      signal,
+export interface Recreate {
+  allowed: boolean;
+  hint: string;
+}
+
+/** ApplyPolicy is the caller's say over each object. */
+export interface ApplyPolicy<T extends ApplyItem> {
+  /** guard returns why an existing object must not be written, or undefined to go ahead. */
+  guard?: (item: T, live: KubeObject | undefined) => string | undefined;
+  /**
+   * prepare returns what to send and its hash (default: the item's own); it may read the data
+   * plane, e.g. to mark an object that existed before we applied it.
+   */
+  prepare?: (
+    item: T,
+    info: ResourceInfo,
+    live: KubeObject | undefined,
+    signal: AbortSignal,
+  ) => Promise<{ object: KubeObject; hash: string }>;
+  /** recreate says whether an object whose immutable field changed may be deleted and recreated. */
+  recreate?: (item: T) => Recreate;
+  /** namespace returns the Namespace to create when one the objects live in is missing. */
+  namespace?: (name: string) => KubeObject;
+}
+
+/** ApplyOptions configures one applyAll. */
+export interface ApplyOptions<T extends ApplyItem> {
+  /** owner identifies who applies (recorded in the memory, so cleanup can find its writes). */
+  owner: { key: string; uid: string };
+  memory: ApplyMemory;
+  fieldManager: string;
+  /** namespaceFieldManager creates missing namespaces. */
+  namespaceFieldManager: string;
+  policy?: ApplyPolicy<T>;
+  signal: AbortSignal;
+  logger: Logger;
+  concurrency?: number;
+  /** onResult counts applies (metrics). */
+  onResult?: (kind: string, result: ApplyResult) => void;
+}
+
+interface Resolved<T> {
+  item: T;
+  info: ResourceInfo;
+}
+
+/** applyAll applies every item and returns one entry per item, in input order. */
+export async function applyAll<T extends ApplyItem>(
+  dataPlane: DataPlanePort,
+  items: readonly T[],
+  options: ApplyOptions<T>,
+): Promise<ChangeSetEntry<T>[]> {
+  const entries = new Map<T, ChangeSetEntry<T>>();
+  const resolved: Resolved<T>[] = [];
+  // CRDs in the same set: objects of their kinds wait for them instead of failing.
+  const carried = new Map<string, T>();
+  for (const item of items) {
+    if (item.kind !== 'CustomResourceDefinition') continue;
+    const spec = item.object['spec'] as { group?: string; names?: { kind?: string } } | undefined;
+    if (spec?.group && spec.names?.kind) carried.set(`${spec.group}/${spec.names.kind}`, item);
+  }
+
+  for (const item of items) {
+    try {
+      const info = await dataPlane.resolveKind(item);
+      const scopeError = checkScope(item, info);
+      if (scopeError)
+        entries.set(item, { item, action: 'invalid', namespaced: info.namespaced, message: scopeError });
+      else resolved.push({ item, info });
+    } catch (err) {
+      const crd = carried.get(`${item.group}/${item.kind}`);
+      if (err instanceof KindNotServedError && crd) {
+        entries.set(item, {
+          item,
+          action: 'waiting',
+          message: `waiting for CustomResourceDefinition ${crd.name} (resource "${crd.id}") to be Established`,
+        });
+      } else {
+        entries.set(item, failureEntry(item, err));
+      }
+    }
+  }
+
+  const namespaceErrors = await ensureNamespaces(dataPlane, resolved, options);
+  for (const stage of groupByStage(resolved, (r) => r.item.kind)) {
+    const ready: Resolved<T>[] = [];
+    for (const r of stage) {
+      const nsError = r.info.namespaced ? namespaceErrors.get(r.item.namespace) : undefined;
+      if (nsError) entries.set(r.item, { item: r.item, action: 'failed', namespaced: true, ...nsError });
+      else ready.push(r);
+    }
+    await forEachLimited(ready, options.concurrency ?? APPLY_CONCURRENCY, async (r) => {
+      entries.set(r.item, await applyOne(dataPlane, r, options));
     });
-    return true;
-  } catch (err) {
-    if (isKubeApiError(err) && err.isNotFound) return false;
-    // A UID precondition failure means the object was replaced by someone else: not ours to delete.
-    if (isKubeApiError(err) && err.isConflict && /precondition/i.test(err.message)) return false;
-    throw err;
   }
+  return items.map(
+    (item) =>
+      entries.get(item) ?? { item, action: 'failed', message: `resource "${item.id}": not processed` },
+  );
 }
 
-/** FailureKind says what a failed apply means for the user. */
-export type FailureKind =
-  /** the object itself is wrong: fix the Release */
-  | 'Invalid'
-  /** an immutable field changed: recreate, or change the name */
-  | 'Immutable'
-  /** the data plane did not answer */
-  | 'Unreachable'
-  /** the namespace of the object is missing */
-  | 'NamespaceMissing'
-  /** anything else; may pass on retry */
-  | 'Failed';
-
-/** ApplyFailure is a classified apply error with a message for conditions. */
-export interface ApplyFailure {
-  kind: FailureKind;
-  message: string;
-  retryable: boolean;
+function checkScope(item: ApplyItem, info: ResourceInfo): string | undefined {
+  const ref = `${item.kind}/${item.name}`;
+  if (info.namespaced && !item.namespace) {
+    return `resource "${item.id}": ${ref} is namespaced but has no metadata.namespace`;
+  }
+  if (!info.namespaced && item.namespace) {
+    return `resource "${item.id}": ${ref} is cluster-scoped but sets metadata.namespace "${item.namespace}"; remove it`;
+  }
+  if (!info.verbs.includes('patch')) {
+    return `resource "${item.id}": the data plane does not allow patching ${info.kind}, so it cannot be applied`;
+  }
+  return undefined;
 }
 
-/** classifyFailure turns an apply error into an ApplyFailure with the API server's own message. */
-export function classifyFailure(err: unknown): ApplyFailure {
-  if (err instanceof KindNotServedError) return { kind: 'Invalid', message: err.message, retryable: false };
-  if (!isKubeApiError(err)) {
-    return { kind: 'Failed', message: err instanceof Error ? err.message : String(err), retryable: true };
-  }
-  const serverMessage = stripPrefix(err.message);
-  const causes = causesOf(err.details);
-  if (err.isUnreachable) return { kind: 'Unreachable', message: serverMessage, retryable: true };
-  if (err.statusCode === 422 || err.statusCode === 400) {
-    const immutable = /immutable/i.test(err.message) || causes.some((c) => /immutable/i.test(c));
-    return { kind: immutable ? 'Immutable' : 'Invalid', message: serverMessage, retryable: false };
-  }
-  if (err.statusCode === 413 || /too large|too long/i.test(err.message)) {
-    return { kind: 'Invalid', message: `object too large: ${serverMessage}`, retryable: false };
-  }
-  if (err.statusCode === 404 && isRecord(err.details) && err.details['kind'] === 'namespaces') {
-    return { kind: 'NamespaceMissing', message: serverMessage, retryable: true };
-  }
-  if (err.statusCode === 403 && /\bcannot (get|list|watch|create|patch|update|delete)\b/.test(err.message)) {
-    // An RBAC refusal; other 403s are admission denials (PodSecurity, quota, policies) about the object.
+/** ensureNamespaces creates the missing namespaces of namespaced objects, and returns the error of each one that failed. */
+async function ensureNamespaces<T extends ApplyItem>(
+  dataPlane: DataPlanePort,
+  items: Resolved<T>[],
+  options: ApplyOptions<T>,
+): Promise<Map<string, { message: string; unreachable: boolean }>> {
+  const errors = new Map<string, { message: string; unreachable: boolean }>();
+  const template = options.policy?.namespace;
+  if (!template) return errors;
+  // A Namespace in the set itself is applied in the first stage, like any other object.
+  const carried = new Set(
+    items.filter((r) => r.info.group === '' && r.info.kind === 'Namespace').map((r) => r.item.name),
+  );
+  const needed = new Set(
+    items
+      .filter((r) => r.info.namespaced && r.item.namespace && !carried.has(r.item.namespace))
+      .map((r) => r.item.namespace),
+  );
+  await Promise.all(
+    [...needed].map(async (ns) => {
+      try {
+        if (await dataPlane.ensureNamespace(template(ns), options.namespaceFieldManager, options.signal))
+          options.logger.info({ namespace: ns }, 'created namespace on the data plane');
+      } catch (err) {
+        const failure = classifyFailure(err);
+        errors.set(ns, {
+          message: `namespace ${ns} could not be created on the data plane: ${failure.message}`,
+          unreachable: failure.kind === 'Unreachable',
+        });
+      }
+    }),
+  );
+  return errors;
+}
+
+async function applyOne<T extends ApplyItem>(
+  dataPlane: DataPlanePort,
+  { item, info }: Resolved<T>,
+  options: ApplyOptions<T>,
+): Promise<ChangeSetEntry<T>> {
+  const { memory, policy, signal, fieldManager } = options;
+  const namespace = info.namespaced ? item.namespace : undefined;
+  const ref = describeRef({ kind: item.kind, name: item.name, namespace });
+  const base = { item, namespaced: info.namespaced };
+  try {
+    const cache = await dataPlane.cache(info);
+    const key = recordKey(dataPlane.key, info, namespace, item.name);
+    const record = memory.get(key);
+    let live = cache.get(namespace, item.name);
+    // Right after our own apply the watch may not have delivered the object yet: the apply
+    // response is then the freshest copy, and re-applying would be a wasted write.
+    if (record?.object && cache.isBehind(record.resourceVersion)) live ??= record.object;
+    else if (record) record.object = undefined;
+
+    const refused = policy?.guard?.(item, live);
+    if (refused) return { ...base, action: 'skipped', message: refused };
+
+    const { object, hash } = policy?.prepare
+      ? await policy.prepare(item, info, live, signal)
+      : { object: item.object, hash: item.hash };
+    if (live && live.metadata.deletionTimestamp) {
+      return {
+        ...base,
+        action: 'terminating',
+        live,
+        message: `${ref} is being deleted; it will be recreated once gone`,
+      };
+    }
+    if (!needsApply(live, record, hash, fieldManager)) {
+      options.onResult?.(item.kind, 'unchanged');
+      return { ...base, action: 'unchanged', live };
+    }
+    const existed = live !== undefined;
+    const applied = await dataPlane.apply(info, object, fieldManager, signal);
+    memory.remember(key, {
+      dataPlane: dataPlane.key,
+      hash,
+      uid: applied.metadata.uid ?? '',
+      resourceVersion: applied.metadata.resourceVersion ?? '',
+      fieldsHash: ownFieldsHash(applied, fieldManager),
+      owner: options.owner.key,
+      ownerUid: options.owner.uid,
+      kind: kindKey(info),
+      // Slim: the apply response carries every manager's managedFields, which the memory need not hold.
+      object: slimObject(applied),
+    });
+    options.onResult?.(item.kind, 'applied');
+    options.logger.debug({ object: ref, id: item.id }, 'applied');
     return {
-      kind: 'Failed',
-      message: `forbidden: the data-plane credentials may not do this (${serverMessage})`,
-      retryable: true,
+      ...base,
+      action: existed ? 'configured' : 'created',
+      live: newerOf(applied, cache.get(namespace, item.name)),
     };
+  } catch (err) {
+    options.onResult?.(item.kind, 'error');
+    const entry = failureEntry(item, err, info.namespaced);
+    const failure = classifyFailure(err);
+    if (failure.kind === 'Immutable') return recreate(dataPlane, item, info, entry, options);
+    if (failure.kind === 'NamespaceMissing' && namespace) dataPlane.forgetNamespace(namespace);
+    if (err instanceof KindNotServedError || (isKubeApiError(err) && err.isNotFound)) dataPlane.forgetKinds();
+    return entry;
   }
-  return { kind: 'Failed', message: serverMessage, retryable: true };
 }
 
-function stripPrefix(message: string): string {
-  // KubeClient prefixes "<VERB> <path> on <cluster>: "; users need the server's words.
-  const at = message.indexOf(': ');
-  return at > 0 && /^(GET|PUT|POST|PATCH|DELETE) /.test(message) ? message.slice(at + 2) : message;
+/** recreate deletes an object whose immutable field changed, when the policy allows it. */
+async function recreate<T extends ApplyItem>(
+  dataPlane: DataPlanePort,
+  item: T,
+  info: ResourceInfo,
+  entry: ChangeSetEntry<T>,
+  options: ApplyOptions<T>,
+): Promise<ChangeSetEntry<T>> {
+  const decision = options.policy?.recreate?.(item) ?? {
+    allowed: false,
+    hint: 'delete it yourself or change its name',
+  };
+  const namespace = info.namespaced ? item.namespace : undefined;
+  const live = (await dataPlane.cache(info)).get(namespace, item.name);
+  if (!decision.allowed || !live) {
+    return { ...entry, live, message: `${entry.message ?? ''} (immutable field changed: ${decision.hint})` };
+  }
+  const ref = describeRef({ ...item, namespace });
+  await dataPlane.delete(info, live, options.signal);
+  options.logger.info({ object: ref, id: item.id }, 'immutable field changed; recreating');
+  return {
+    ...entry,
+    action: 'recreating',
+    live,
+    message: `resource "${item.id}": immutable field changed; deleting ${ref} to recreate it`,
+  };
 }
 
-function causesOf(details: Record<string, unknown> | undefined): string[] {
-  const causes = details?.['causes'];
-  if (!Array.isArray(causes)) return [];
-  return causes
-    .filter(isRecord)
-    .map(
-      (c) =>
-        `${typeof c['field'] === 'string' ? c['field'] : ''}: ${typeof c['message'] === 'string' ? c['message'] : ''}`,
-    );
+function failureEntry<T extends ApplyItem>(item: T, err: unknown, namespaced?: boolean): ChangeSetEntry<T> {
+  const failure = classifyFailure(err);
+  const ref = describeRef({ kind: item.kind, name: item.name, namespace: item.namespace });
+  const invalid = failure.kind === 'Invalid' || failure.kind === 'Immutable';
+  return {
+    item,
+    namespaced,
+    action: invalid ? 'invalid' : 'failed',
+    unreachable: failure.kind === 'Unreachable',
+    message: `resource "${item.id}": ${ref}: ${failure.message}`,
+  };
+}
+
+/** newerOf picks the more recent of two copies of one object by resourceVersion. */
+export function newerOf(a: KubeObject, b: KubeObject | undefined): KubeObject {
+  if (!b || b.metadata.uid !== a.metadata.uid) return a;
+  const ra = Number(a.metadata.resourceVersion);
+  const rb = Number(b.metadata.resourceVersion);
+  return Number.isFinite(ra) && Number.isFinite(rb) && rb > ra ? b : a;
+}
+
+async function forEachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++];
+      if (item !== undefined) await fn(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }

@@ -18,7 +18,7 @@ export const NAMESPACE_FIELD_MANAGER = 'release-controller-namespaces';
 /** CONTROLLER_NAME is the value of the managed-by and created-by labels, and the Event source. */
 export const CONTROLLER_NAME = 'release-controller';
 
-/** Labels names every label key the controller writes. */
+/** Labels names every label key the controller writes on data-plane objects. */
 export const Labels = {
   managedBy: 'openchoreo.dev/managed-by',
   resourceId: 'openchoreo.dev/release-resource-id',
@@ -28,17 +28,20 @@ export const Labels = {
   createdBy: 'openchoreo.dev/created-by',
   environment: 'openchoreo.dev/environment',
   project: 'openchoreo.dev/project',
-  component: 'openchoreo.dev/component',
 } as const;
 
-/** Annotations names every annotation key the controller reads or writes. */
+/**
+ * Annotations names every annotation key the controller reads or writes. (A Release's
+ * `openchoreo.dev/display-name` and `openchoreo.dev/description` are for people and tools; the
+ * controller does not read them.)
+ */
 export const Annotations = {
-  displayName: 'openchoreo.dev/display-name',
-  description: 'openchoreo.dev/description',
   /** deletionPolicy on a Release: `Delete` (default) or `Orphan`. */
   deletionPolicy: 'openchoreo.dev/deletion-policy',
   /** recreateOnImmutableChange on a resource object: `"true"` lets the controller delete and recreate it. */
   recreateOnImmutable: 'openchoreo.dev/recreate-on-immutable-change',
+  /** adopted on a data-plane Namespace: it existed before a Release applied it, so it is never deleted. */
+  adopted: 'openchoreo.dev/adopted',
 } as const;
 
 /** ConditionTypes lists the condition types of a Release. */
@@ -65,6 +68,19 @@ export const Reasons = {
   ready: 'Ready',
   progressing: 'Progressing',
   degraded: 'Degraded',
+} as const;
+
+/**
+ * EventReasons lists the reasons of Events that are not a condition reason. Besides these, a
+ * Warning Event repeats the reason of a failed `ResourcesApplied` or `Finalizing` condition, and
+ * an Event of the `Ready` condition's reason marks each change of readiness.
+ */
+export const EventReasons = {
+  /** an object no longer in the spec was deleted */
+  pruned: 'Pruned',
+  /** the health of one object changed */
+  healthChanged: 'HealthChanged',
+  /** deletion policy Orphan: the Release was released without deleting its objects */
   orphaned: 'Orphaned',
 } as const;
 

@@ -15,8 +15,17 @@ export function releasePath(namespace: string, name: string): string {
   return `/apis/${API_VERSION}/namespaces/${encodeURIComponent(namespace)}/releases/${encodeURIComponent(name)}`;
 }
 
-/** ReleaseWriter writes Release status and finalizers. */
-export class ReleaseWriter {
+/** ReleaseStore is what the reconciler writes on Releases, and its memory of its own writes. */
+export interface ReleaseStore {
+  freshest(cached: Release): Release;
+  forget(key: string): void;
+  writeStatus(release: Release, status: ReleaseStatus, signal?: AbortSignal): Promise<Release>;
+  addFinalizer(release: Release, signal?: AbortSignal): Promise<Release>;
+  removeFinalizer(release: Release, signal?: AbortSignal): Promise<void>;
+}
+
+/** ReleaseWriter writes Release status and finalizers on the control plane. */
+export class ReleaseWriter implements ReleaseStore {
   private readonly written = new Map<string, Release>();
 
   constructor(private readonly client: KubeClient) {}

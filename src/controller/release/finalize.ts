@@ -5,16 +5,26 @@
  * let go on purpose with the annotation `openchoreo.dev/deletion-policy: Orphan`.
  */
 import type { Logger } from 'pino';
-import { Annotations, ConditionTypes, FINALIZER, Reasons } from '../../api/v1alpha1/constants.ts';
+import {
+  Annotations,
+  ConditionTypes,
+  EventReasons,
+  FINALIZER,
+  Reasons,
+} from '../../api/v1alpha1/constants.ts';
 import type { Release, ReleaseStatus } from '../../api/v1alpha1/schema.ts';
-import type { ResourceInfo } from '../../kube/discovery.ts';
+import { listWithMore, plural } from '../../api/text.ts';
 import { describeError } from '../../kube/errors.ts';
-import { deletionPolicy, desiredItems } from './desired.ts';
-import { deleteObjects, describeManaged, isAdoptedNamespace } from './prune.ts';
-import { unseenWrites, type AppliedRecords } from './apply.ts';
-import { isResolveFailure, resolveTarget } from './resolve.ts';
-import type { ReconcileResult, ReleaseReconcilerDeps } from './reconciler.ts';
-import { ReconcileError } from './reconciler.ts';
+import type { ReconcileResult } from '../../runtime/controller.ts';
+import { deleteAll, describeManaged } from '../../ssa/delete.ts';
+import type { ApplyMemory } from '../../ssa/memory.ts';
+import type { ReleaseStore } from './controlplane.ts';
+import { deletionPolicy } from './desired.ts';
+import { ReconcileError } from './errors.ts';
+import { kindsToWatch } from './kinds.ts';
+import { isAdoptedNamespace } from './prune.ts';
+import type { ReleaseEvents } from './reconciler.ts';
+import { isResolveFailure, type DataPlaneResolver } from './resolve.ts';
 import { statusEquals, withConditions } from './status.ts';
 
 /** CLEANUP_POLL_MS is how often cleanup looks again while objects are still terminating. */
@@ -24,13 +34,17 @@ export const CLEANUP_MESSAGE = 'Cleaning up dataplane resources';
 const MAX_LISTED = 5;
 
 /** FinalizeContext is what the finalize step needs. */
-export interface FinalizeContext extends ReleaseReconcilerDeps {
+export interface FinalizeContext {
   release: Release;
   key: string;
+  resolver: DataPlaneResolver;
+  writer: ReleaseStore;
+  events: ReleaseEvents;
+  memory: ApplyMemory;
   logger: Logger;
   signal: AbortSignal;
   at: Date;
-  records: AppliedRecords;
+  /** forget drops what the reconciler remembers of the Release once it is gone. */
   forget: () => Promise<void>;
 }
 
@@ -43,7 +57,7 @@ export async function finalizeRelease(ctx: FinalizeContext): Promise<ReconcileRe
     events.emit(
       release,
       'Normal',
-      Reasons.orphaned,
+      EventReasons.orphaned,
       `deletion policy Orphan: data-plane objects left in place (annotation ${Annotations.deletionPolicy})`,
     );
     logger.info('deletion policy Orphan; removing finalizer without cleanup');
@@ -69,36 +83,29 @@ export async function finalizeRelease(ctx: FinalizeContext): Promise<ReconcileRe
   };
 
   // One status write per pass, with what is still left: the message changes only when that does.
-  const target = await resolveTarget(release, ctx.reader, ctx.pool);
+  const target = await ctx.resolver.resolve(release);
   if (isResolveFailure(target))
     return fail(`cannot reach the data plane to delete its objects: ${target.message}`);
-  const { conn } = target;
+  const { dataPlane } = target;
 
   let left;
   try {
-    const gvks = [
-      ...desiredItems(release)
-        .filter((i) => i.ok)
-        .map((i) => ({ group: i.group, version: i.version, kind: i.kind })),
-      ...(release.status?.resources ?? []).map((r) => ({ group: r.group, version: r.version, kind: r.kind })),
-    ];
-    const infos = (
-      await Promise.all(gvks.map((g) => conn.discovery.resolve(g).catch(() => undefined)))
-    ).filter((i): i is ResourceInfo => i !== undefined);
-    conn.watches.add(ctx.key, infos);
-    // Every watch must be connected: a stale cache could hide objects and orphan them.
-    await Promise.all(infos.map((info) => conn.watches.informerFor(info)));
-    await Promise.all(conn.watches.watched().map((w) => conn.watches.informerFor(w.info)));
-    left = conn.watches
+    const infos = await kindsToWatch(dataPlane, release, undefined, true);
+    dataPlane.addKinds(ctx.key, infos);
+    // The kinds of the spec and inventory, and every other kind watched here (objects of an older
+    // spec): each watch must be started and connected, as a stale or absent cache would hide
+    // objects and orphan them.
+    await Promise.all(infos.map((info) => dataPlane.cache(info)));
+    await Promise.all(dataPlane.watchedKinds().map((info) => dataPlane.cache(info)));
+    if (!dataPlane.isComplete()) throw new Error('a watch of the data plane disconnected during cleanup');
+    left = dataPlane
       .objectsOf(release.metadata.uid ?? '')
       .filter((m) => !isAdoptedNamespace(m.object, m.info));
-    const { failed } = await deleteObjects(conn, left, signal);
+    const { failed } = await deleteAll(dataPlane, left, signal);
     if (failed.length > 0) {
-      const listed = failed
-        .slice(0, MAX_LISTED)
-        .map((f) => `${describeManaged(f.object)}: ${describeError(f.error)}`);
+      const listed = failed.map((f) => `${describeManaged(f.object)}: ${describeError(f.error)}`);
       return fail(
-        `deleting ${failed.length} data-plane object(s) failed: ${listed.join('; ')}`,
+        `deleting ${plural(failed.length, 'data-plane object')} failed: ${listWithMore(listed, MAX_LISTED)}`,
         failed[0]?.error,
       );
     }
@@ -107,19 +114,18 @@ export async function finalizeRelease(ctx: FinalizeContext): Promise<ReconcileRe
   }
 
   // Our last applies may not have reached the watch yet; an empty cache proves nothing until they have.
-  const unseen = unseenWrites(ctx.records, conn, release.metadata.uid ?? '');
+  const unseen = ctx.memory.unseenWrites(dataPlane, release.metadata.uid ?? '');
   if (left.length === 0 && unseen.length > 0) return { requeueAfterMs: CLEANUP_POLL_MS };
   if (left.length === 0) {
     logger.info('data plane clean; removing finalizer');
     await writer.removeFinalizer(release, signal);
+    await dataPlane.releaseKinds(ctx.key);
     await ctx.forget();
     return {};
   }
-  const names = left.slice(0, MAX_LISTED).map(describeManaged);
-  const more = left.length > MAX_LISTED ? ` and ${left.length - MAX_LISTED} more` : '';
   await setFinalizing(
     Reasons.cleanupInProgress,
-    `${CLEANUP_MESSAGE}: waiting for ${left.length} object${left.length === 1 ? '' : 's'} to be deleted: ${names.join(', ')}${more}`,
+    `${CLEANUP_MESSAGE}: waiting for ${plural(left.length, 'object')} to be deleted: ${listWithMore(left.map(describeManaged), MAX_LISTED, ', ')}`,
   );
   return { requeueAfterMs: CLEANUP_POLL_MS };
 }

@@ -1,73 +1,34 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { KubeObject } from '../../api/object.ts';
-import { CONTROLLER_NAME, Labels } from '../../api/v1alpha1/constants.ts';
+import { Annotations, CONTROLLER_NAME, Labels } from '../../api/v1alpha1/constants.ts';
 import type { ResourceInfo } from '../../kube/discovery.ts';
-import { ADOPTED_ANNOTATION } from './apply.ts';
 import type { DesiredObject, InvalidObject } from './desired.ts';
 import type { ManagedObject } from '../../dataplane/watches.ts';
 import { isAdoptedNamespace, staleObjects } from './prune.ts';
-import type { ItemOutcome, ItemState } from './status.ts';
+import type { ItemOutcome, ItemState } from './apply.ts';
+import { servedKind } from '../../dataplane/fake.ts';
 
 const RELEASE_UID = '5f0c8a3e-2b1d-4c7a-9e6f-1a2b3c4d5e6f';
 
 const INFO = {
-  deployment: {
-    group: 'apps',
-    version: 'v1',
-    kind: 'Deployment',
-    resource: 'deployments',
-    namespaced: true,
-    verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
-  },
-  configMap: {
-    group: '',
-    version: 'v1',
-    kind: 'ConfigMap',
-    resource: 'configmaps',
-    namespaced: true,
-    verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
-  },
-  secret: {
-    group: '',
-    version: 'v1',
-    kind: 'Secret',
-    resource: 'secrets',
-    namespaced: true,
-    verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
-  },
-  namespace: {
-    group: '',
-    version: 'v1',
-    kind: 'Namespace',
-    resource: 'namespaces',
-    namespaced: false,
-    verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
-  },
-  clusterRole: {
-    group: 'rbac.authorization.k8s.io',
-    version: 'v1',
-    kind: 'ClusterRole',
-    resource: 'clusterroles',
-    namespaced: false,
-    verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
-  },
-  hpaV2: {
-    group: 'autoscaling',
-    version: 'v2',
-    kind: 'HorizontalPodAutoscaler',
-    resource: 'horizontalpodautoscalers',
-    namespaced: true,
-    verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
-  },
-  hpaV1: {
-    group: 'autoscaling',
-    version: 'v1',
-    kind: 'HorizontalPodAutoscaler',
-    resource: 'horizontalpodautoscalers',
-    namespaced: true,
-    verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
-  },
+  deployment: servedKind({ group: 'apps', version: 'v1', kind: 'Deployment' }, 'deployments'),
+  configMap: servedKind({ group: '', version: 'v1', kind: 'ConfigMap' }, 'configmaps'),
+  secret: servedKind({ group: '', version: 'v1', kind: 'Secret' }, 'secrets'),
+  namespace: servedKind({ group: '', version: 'v1', kind: 'Namespace' }, 'namespaces', false),
+  clusterRole: servedKind(
+    { group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'ClusterRole' },
+    'clusterroles',
+    false,
+  ),
+  hpaV2: servedKind(
+    { group: 'autoscaling', version: 'v2', kind: 'HorizontalPodAutoscaler' },
+    'horizontalpodautoscalers',
+  ),
+  hpaV1: servedKind(
+    { group: 'autoscaling', version: 'v1', kind: 'HorizontalPodAutoscaler' },
+    'horizontalpodautoscalers',
+  ),
 } satisfies Record<string, ResourceInfo>;
 
 /** live builds a managed object as the data plane's watch cache holds it. */
@@ -248,12 +209,12 @@ describe('staleObjects', () => {
   });
 
   test('an adopted Namespace is never stale', () => {
-    const adopted = live(INFO.namespace, 'namespace', 'shared', undefined, { [ADOPTED_ANNOTATION]: 'true' });
+    const adopted = live(INFO.namespace, 'namespace', 'shared', undefined, { [Annotations.adopted]: 'true' });
     assert.deepEqual(names(staleObjects([adopted, ns], [])), ['Namespace//prod']);
   });
 
   test('the adoption mark protects only Namespaces', () => {
-    const marked = live(INFO.configMap, 'config', 'settings', 'prod', { [ADOPTED_ANNOTATION]: 'true' });
+    const marked = live(INFO.configMap, 'config', 'settings', 'prod', { [Annotations.adopted]: 'true' });
     assert.deepEqual(names(staleObjects([marked], [])), ['ConfigMap/prod/settings']);
   });
 
@@ -268,13 +229,13 @@ describe('staleObjects', () => {
 
 describe('isAdoptedNamespace', () => {
   test('only a core Namespace with the adoption annotation "true"', () => {
-    const mark = { [ADOPTED_ANNOTATION]: 'true' };
+    const mark = { [Annotations.adopted]: 'true' };
     assert.equal(
       isAdoptedNamespace(live(INFO.namespace, 'ns', 'shared', undefined, mark).object, INFO.namespace),
       true,
     );
     assert.equal(isAdoptedNamespace(live(INFO.namespace, 'ns', 'prod').object, INFO.namespace), false);
-    const falseMark = { [ADOPTED_ANNOTATION]: 'false' };
+    const falseMark = { [Annotations.adopted]: 'false' };
     assert.equal(
       isAdoptedNamespace(live(INFO.namespace, 'ns', 'prod', undefined, falseMark).object, INFO.namespace),
       false,

@@ -1,32 +1,37 @@
 /**
- * ReleaseReconciler brings one Release's data plane to its spec and reports what it sees:
- * finalizer, resolve, desired, namespaces + staged apply, prune, status and conditions, Events,
- * requeue. Deletion is handled by finalize.ts. The reconciler reads only caches; it writes only
- * when something changed.
+ * ReleaseReconciler brings one Release's data plane to its spec and reports what it sees. One
+ * reconcile reads as its steps: finalizer, resolve (resolve.ts), desired (desired.ts), watch the
+ * kinds (kinds.ts), apply (apply.ts), prune (prune.ts), status and conditions (status.ts), Events
+ * (events.ts), requeue. Deletion is the finalize step (finalize.ts). The reconciler reads the
+ * control plane and the data plane from caches; it sends a request to a data plane only to write
+ * something that changed, or to learn what a cache cannot tell (a Namespace someone else created).
  */
 import type { Logger } from 'pino';
-import { describeRef } from '../../api/object.ts';
 import {
   ConditionTypes,
   Defaults,
   Reasons,
   FINALIZER,
-  Labels,
   type HealthStatus,
 } from '../../api/v1alpha1/constants.ts';
 import { parseDuration } from '../../api/v1alpha1/duration.ts';
-import type { Release, ReleaseStatus, ResourceStatus } from '../../api/v1alpha1/schema.ts';
-import type { DataPlaneConnection, DataPlanePool } from '../../dataplane/pool.ts';
-import type { ResourceInfo } from '../../kube/discovery.ts';
+import { plural } from '../../api/text.ts';
+import type { Release, ReleaseStatus } from '../../api/v1alpha1/schema.ts';
 import type { Informer } from '../../kube/informer.ts';
-import { applyItems, forgetRecords, recordKey, type AppliedRecords } from './apply.ts';
-import type { ReleaseWriter } from './controlplane.ts';
-import { desiredItems, type DesiredItem } from './desired.ts';
+import type { ReconcileResult } from '../../runtime/controller.ts';
+import type { EventType } from '../../runtime/events.ts';
+import type { DataPlanePort } from '../../dataplane/port.ts';
+import type { ApplyResult } from '../../ssa/apply.ts';
+import { ApplyMemory } from '../../ssa/memory.ts';
+import { applyRelease } from './apply.ts';
+import type { ReleaseStore } from './controlplane.ts';
+import { desiredItems } from './desired.ts';
+import { ReconcileError } from './errors.ts';
+import { reconcileEvents } from './events.ts';
 import { finalizeRelease } from './finalize.ts';
-import { deleteObjects, describeManaged, staleObjects } from './prune.ts';
-import { isKubeApiError } from '../../kube/client.ts';
-import { classifyFailure } from '../../ssa/apply.ts';
-import { isResolveFailure, resolveTarget, type ControlPlaneReader } from './resolve.ts';
+import { kindsInUse, kindsToWatch } from './kinds.ts';
+import { pruneRelease } from './prune.ts';
+import { isResolveFailure, type DataPlaneResolver } from './resolve.ts';
 import {
   appliedCondition,
   isTransitioning,
@@ -36,14 +41,10 @@ import {
   resourceStatuses,
   statusEquals,
   withConditions,
-  type ItemOutcome,
 } from './status.ts';
 
 /** REQUEUE_JITTER is the largest fraction added to a timed requeue, so Releases do not move in lockstep. */
 export const REQUEUE_JITTER = 0.2;
-
-/** EventType is the type of a Kubernetes Event. */
-export type EventType = 'Normal' | 'Warning';
 
 /** ReleaseEvents records Kubernetes Events on Releases (aggregated by the implementation). */
 export interface ReleaseEvents {
@@ -52,37 +53,18 @@ export interface ReleaseEvents {
 
 /** ReleaseObserver receives what metrics need from each reconcile. */
 export interface ReleaseObserver {
-  applied(dataPlane: string, kind: string, result: 'applied' | 'unchanged' | 'error'): void;
+  applied(dataPlane: string, kind: string, result: ApplyResult): void;
   pruned(dataPlane: string, kind: string): void;
   observed(key: string, ready: string, health: HealthStatus[]): void;
   forgotten(key: string): void;
 }
 
-/** PruneFailure says why stale objects could not be deleted. */
-interface PruneFailure {
-  message: string;
-  unreachable: boolean;
-}
-
-/** ReconcileResult tells the controller loop when to come back. */
-export interface ReconcileResult {
-  requeueAfterMs?: number;
-}
-
-/** ReconcileError fails a reconcile after its status was written, so the queue backs off. */
-export class ReconcileError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'ReconcileError';
-  }
-}
-
 /** ReleaseReconcilerDeps are the reconciler's collaborators. */
 export interface ReleaseReconcilerDeps {
-  releases: Informer<Release>;
-  reader: ControlPlaneReader;
-  writer: ReleaseWriter;
-  pool: DataPlanePool;
+  /** releases reads Releases from the control-plane cache. */
+  releases: Pick<Informer<Release>, 'get'>;
+  resolver: DataPlaneResolver;
+  writer: ReleaseStore;
   events: ReleaseEvents;
   observer?: ReleaseObserver;
   logger: Logger;
@@ -92,7 +74,8 @@ export interface ReleaseReconcilerDeps {
 
 /** ReleaseReconciler reconciles Releases by `namespace/name` key. */
 export class ReleaseReconciler {
-  readonly records: AppliedRecords = new Map();
+  /** memory remembers our applies, so unchanged objects are not applied again. */
+  readonly memory = new ApplyMemory();
   /** dataPlaneOf remembers where each Release was last applied, so its watches can be released. */
   private readonly dataPlaneOf = new Map<string, string>();
 
@@ -110,13 +93,15 @@ export class ReleaseReconciler {
     const logger = this.deps.logger.child({ release: key });
     if (release.metadata.deletionTimestamp) {
       return finalizeRelease({
-        ...this.deps,
-        logger,
         release,
         key,
+        resolver: this.deps.resolver,
+        writer: this.deps.writer,
+        events: this.deps.events,
+        memory: this.memory,
+        logger,
         signal,
         at: this.now(),
-        records: this.records,
         forget: () => this.forget(key),
       });
     }
@@ -126,7 +111,7 @@ export class ReleaseReconciler {
 
     const now = this.now();
     const previous: ReleaseStatus = release.status ?? {};
-    const target = await resolveTarget(release, this.deps.reader, this.deps.pool);
+    const target = await this.deps.resolver.resolve(release);
     if (isResolveFailure(target)) {
       const status = withConditions(
         release,
@@ -139,35 +124,31 @@ export class ReleaseReconciler {
       this.observe(key, status);
       return { requeueAfterMs: this.requeueAfter(release, true) };
     }
-    const { conn } = target;
-    const previousDataPlane = this.dataPlaneOf.get(key);
-    if (previousDataPlane && previousDataPlane !== conn.key) {
-      logger.warn(
-        { from: previousDataPlane, to: conn.key },
-        'Release moved to another data plane; objects on the old one are left in place',
-      );
-      await this.deps.pool.get(previousDataPlane)?.watches.release(key);
-    }
-    this.dataPlaneOf.set(key, conn.key);
+    const { dataPlane } = target;
+    await this.bindTo(key, dataPlane, logger);
 
     const items = desiredItems(release);
-    conn.watches.add(key, await this.kindsToWatch(conn, items, previous.resources));
-    const outcomes = await applyItems(
+    dataPlane.addKinds(key, await kindsToWatch(dataPlane, release, items));
+    const outcomes = await applyRelease(
       {
         release,
-        conn,
-        records: this.records,
+        dataPlane,
+        memory: this.memory,
         releaseExists: (ns, n, uid) => this.deps.releases.get(ns, n)?.metadata.uid === uid,
         logger,
         signal,
-        onApplied: (kind, result) => this.deps.observer?.applied(conn.key, kind, result),
+        onResult: (kind, result) => this.deps.observer?.applied(dataPlane.key, kind, result),
       },
       items,
     );
+    const uid = release.metadata.uid ?? '';
+    const { pruned, failure: pruneFailure } = await pruneRelease(
+      { releaseUid: uid, dataPlane, memory: this.memory, logger, signal },
+      outcomes,
+    );
+    for (const m of pruned) this.deps.observer?.pruned(dataPlane.key, m.info.kind);
 
-    let unreachable = outcomes.some((o) => o.unreachable);
-    const pruneFailure = unreachable ? undefined : await this.prune(release, conn, outcomes, signal, logger);
-    unreachable ||= pruneFailure?.unreachable === true;
+    const unreachable = outcomes.some((o) => o.unreachable) || pruneFailure?.unreachable === true;
     // Keep the last known inventory: an unreachable data plane tells us nothing new about it.
     const resources = unreachable
       ? (previous.resources ?? [])
@@ -194,14 +175,15 @@ export class ReleaseReconciler {
       now,
     );
     await this.writeStatus(release, status, logger, signal);
-    this.emitEvents(release, previous, status);
+    for (const e of reconcileEvents(previous, status, pruned))
+      this.deps.events.emit(release, e.type, e.reason, e.message);
     this.observe(key, status);
-    await conn.watches.use(key, this.kindsInUse(conn, outcomes, release.metadata.uid ?? ''));
+    await dataPlane.useKinds(key, kindsInUse(dataPlane, outcomes, uid));
 
     const failed = outcomes.filter((o) => o.state === 'failed' || o.state === 'recreating');
     if (failed.length > 0) {
       throw new ReconcileError(
-        `${failed.length} resource(s) not applied: ${failed.map((o) => o.message).join('; ')}`,
+        `${plural(failed.length, 'resource')} not applied: ${failed.map((o) => o.message).join('; ')}`,
       );
     }
     const waiting = outcomes.some((o) => o.state === 'waiting');
@@ -213,11 +195,11 @@ export class ReleaseReconciler {
   /** forget drops everything remembered about a Release that no longer exists. */
   async forget(key: string): Promise<void> {
     this.deps.writer.forget(key);
-    forgetRecords(this.records, key);
+    this.memory.forgetOwner(key);
     this.deps.observer?.forgotten(key);
     const dp = this.dataPlaneOf.get(key);
     this.dataPlaneOf.delete(key);
-    if (dp) await this.deps.pool.get(dp)?.watches.release(key);
+    if (dp) await this.deps.resolver.get(dp)?.releaseKinds(key);
   }
 
   /** requeueAfter is progressingInterval while anything transitions, else interval, plus jitter; 0s disables. */
@@ -230,74 +212,17 @@ export class ReleaseReconciler {
     return Math.round(ms * (1 + REQUEUE_JITTER * (this.deps.random ?? Math.random)()));
   }
 
-  /**
-   * prune deletes the objects no spec item wants any more, only on a complete picture: every
-   * apply answered and every watch connected. It returns why pruning failed, if it did.
-   */
-  private async prune(
-    release: Release,
-    conn: DataPlaneConnection,
-    outcomes: ItemOutcome[],
-    signal: AbortSignal,
-    logger: Logger,
-  ): Promise<PruneFailure | undefined> {
-    if (
-      outcomes.some((o) => o.state === 'failed' || o.state === 'recreating') ||
-      !conn.watches.allHealthy()
-    ) {
-      return undefined;
-    }
-    const stale = staleObjects(conn.watches.objectsOf(release.metadata.uid ?? ''), outcomes);
-    if (stale.length === 0) return undefined;
-    const { deleted, failed } = await deleteObjects(conn, stale, signal);
-    for (const m of deleted) {
-      const ref = describeManaged(m);
-      const id = m.object.metadata.labels?.[Labels.resourceId] ?? '';
-      this.records.delete(
-        recordKey(conn.key, m.info, m.object.metadata.namespace, m.object.metadata.name ?? ''),
+  /** bindTo records the data plane a Release is applied to, releasing the watches of a previous one. */
+  private async bindTo(key: string, dataPlane: DataPlanePort, logger: Logger): Promise<void> {
+    const previous = this.dataPlaneOf.get(key);
+    if (previous && previous !== dataPlane.key) {
+      logger.warn(
+        { from: previous, to: dataPlane.key },
+        'Release moved to another data plane; objects on the old one are left in place',
       );
-      logger.info({ object: ref, id }, 'pruned');
-      this.deps.observer?.pruned(conn.key, m.info.kind);
-      this.deps.events.emit(
-        release,
-        'Normal',
-        'Pruned',
-        `deleted ${ref} (resource "${id}" no longer in spec as this object)`,
-      );
+      await this.deps.resolver.get(previous)?.releaseKinds(key);
     }
-    if (failed.length === 0) return undefined;
-    const unreachable = failed.some((f) => isKubeApiError(f.error) && f.error.isUnreachable);
-    const listed = failed
-      .slice(0, 3)
-      .map((f) => `${describeManaged(f.object)}: ${classifyFailure(f.error).message}`);
-    return {
-      unreachable,
-      message: `could not delete ${failed.length} object${failed.length === 1 ? '' : 's'} no longer in spec: ${listed.join('; ')}`,
-    };
-  }
-
-  private async kindsToWatch(
-    conn: DataPlaneConnection,
-    items: DesiredItem[],
-    inventory: ResourceStatus[] | undefined,
-  ): Promise<ResourceInfo[]> {
-    const gvks = [
-      ...items.filter((i) => i.ok).map((i) => ({ group: i.group, version: i.version, kind: i.kind })),
-      ...(inventory ?? []).map((r) => ({ group: r.group, version: r.version, kind: r.kind })),
-    ];
-    // A kind that is not served (yet) cannot be watched; the apply step reports it per item.
-    const infos = await Promise.all(gvks.map((g) => conn.discovery.resolve(g).catch(() => undefined)));
-    return infos.filter((i): i is ResourceInfo => i !== undefined);
-  }
-
-  /** kindsInUse are the watched kinds this Release wants, or still has objects of. */
-  private kindsInUse(conn: DataPlaneConnection, outcomes: ItemOutcome[], uid: string): ResourceInfo[] {
-    const wanted = new Set(outcomes.filter((o) => o.item.ok).map((o) => `${o.item.group}/${o.item.kind}`));
-    for (const m of conn.watches.objectsOf(uid)) wanted.add(`${m.info.group}/${m.info.kind}`);
-    return conn.watches
-      .watched()
-      .filter((w) => wanted.has(`${w.info.group}/${w.info.kind}`))
-      .map((w) => w.info);
+    this.dataPlaneOf.set(key, dataPlane.key);
   }
 
   private async writeStatus(
@@ -309,31 +234,6 @@ export class ReleaseReconciler {
     if (statusEquals(release.status, status)) return;
     await this.deps.writer.writeStatus(release, status, signal);
     logger.debug('status written');
-  }
-
-  private emitEvents(release: Release, previous: ReleaseStatus, status: ReleaseStatus): void {
-    const applied = status.conditions?.find((c) => c.type === ConditionTypes.resourcesApplied);
-    if (applied?.status === 'False')
-      this.deps.events.emit(release, 'Warning', applied.reason, applied.message);
-    const before = new Map((previous.resources ?? []).map((r) => [r.id, r.healthStatus]));
-    for (const r of status.resources ?? []) {
-      const was = before.get(r.id);
-      if (was === undefined || was === r.healthStatus) continue;
-      const ref = describeRef({ kind: r.kind, name: r.name, namespace: r.namespace });
-      this.deps.events.emit(
-        release,
-        r.healthStatus === 'Degraded' ? 'Warning' : 'Normal',
-        'HealthChanged',
-        `${ref}: ${was} -> ${r.healthStatus}${r.message ? ` (${r.message})` : ''}`,
-      );
-    }
-    const readyBefore = previous.conditions?.find((c) => c.type === ConditionTypes.ready);
-    const readyNow = status.conditions?.find((c) => c.type === ConditionTypes.ready);
-    if (readyNow && (readyBefore?.status !== readyNow.status || readyBefore.reason !== readyNow.reason)) {
-      const type: EventType =
-        readyNow.status === 'True' || readyNow.reason === 'Progressing' ? 'Normal' : 'Warning';
-      this.deps.events.emit(release, type, readyNow.reason, readyNow.message);
-    }
   }
 
   private observe(key: string, status: ReleaseStatus): void {

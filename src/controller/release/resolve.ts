@@ -1,12 +1,12 @@
 /**
  * Resolve step: Release -> Environment (spec.environmentName) -> DataPlane (spec.dataPlaneRef) ->
- * a connection to its cluster. Both lookups stay in the Release's own namespace, so a Release can
- * never reach another organization's data plane.
+ * the data-plane port of its cluster. Both lookups stay in the Release's own namespace, so a
+ * Release can never reach another organization's data plane.
  */
 import { Reasons } from '../../api/v1alpha1/constants.ts';
 import type { DataPlane, Environment, Release } from '../../api/v1alpha1/schema.ts';
 import { CredentialsError, type SecretLike } from '../../dataplane/credentials.ts';
-import type { DataPlaneConnection, DataPlanePool } from '../../dataplane/pool.ts';
+import type { DataPlanePort } from '../../dataplane/port.ts';
 import type { ResolveFailure } from './status.ts';
 
 /** ControlPlaneReader reads the control-plane objects a Release depends on (from caches). */
@@ -17,18 +17,36 @@ export interface ControlPlaneReader {
   secret(namespace: string, name: string): Promise<SecretLike | undefined>;
 }
 
+/** Connect returns the port of a DataPlane (cached; rebuilt when its spec or Secret changed). */
+export type Connect = (dataPlane: DataPlane, secret: SecretLike | undefined) => Promise<DataPlanePort>;
+
 /** Target is a resolved data plane. */
 export interface Target {
-  environment: Environment;
-  dataPlane: DataPlane;
-  conn: DataPlaneConnection;
+  dataPlane: DataPlanePort;
+}
+
+/** DataPlaneResolver finds the data plane of a Release (injected, so tests can give their own). */
+export interface DataPlaneResolver {
+  /** resolve finds the data plane of a Release, or says exactly which link is missing. */
+  resolve(release: Release): Promise<Target | ResolveFailure>;
+  /** get returns the port of a data plane by key, if one is connected. */
+  get(key: string): DataPlanePort | undefined;
+}
+
+/** dataPlaneResolver resolves through control-plane caches and connects through `connect`. */
+export function dataPlaneResolver(
+  cp: ControlPlaneReader,
+  connect: Connect,
+  get: (key: string) => DataPlanePort | undefined,
+): DataPlaneResolver {
+  return { resolve: (release) => resolveTarget(release, cp, connect), get };
 }
 
 /** resolveTarget finds the data plane of a Release, or says exactly which link is missing. */
 export async function resolveTarget(
   release: Release,
   cp: ControlPlaneReader,
-  pool: DataPlanePool,
+  connect: Connect,
 ): Promise<Target | ResolveFailure> {
   const ns = release.metadata.namespace ?? '';
   const envName = release.spec.environmentName;
@@ -50,8 +68,7 @@ export async function resolveTarget(
   const ref = dataPlane.spec.kubernetesCluster.secretRef;
   try {
     const secret = ref ? await cp.secret(ns, ref.name) : undefined;
-    const conn = await pool.connect(dataPlane, secret);
-    return { environment, dataPlane, conn };
+    return { dataPlane: await connect(dataPlane, secret) };
   } catch (err) {
     if (err instanceof CredentialsError) return { reason: Reasons.dataPlaneInvalid, message: err.message };
     throw err;

@@ -18,10 +18,10 @@ import { ReleaseWriter } from './controlplane.ts';
 import { releaseKeyOfObject } from './desired.ts';
 import { ReleaseMetrics } from './metrics.ts';
 import { ReleaseReconciler } from './reconciler.ts';
-import type { ControlPlaneReader } from './resolve.ts';
+import { dataPlaneResolver, type ControlPlaneReader } from './resolve.ts';
 import { inShard, type Shard } from './shard.ts';
 
-/** CONTROLLER_NAME_RELEASE names the controller in metrics and logs. */
+/** RELEASE_CONTROLLER names the controller in metrics and logs. */
 export const RELEASE_CONTROLLER = 'release';
 
 /** ReleaseControllerOptions configures the Release controller. */
@@ -92,9 +92,12 @@ export class ReleaseController {
     };
     this.reconciler = new ReleaseReconciler({
       releases: this.releases,
-      reader,
+      resolver: dataPlaneResolver(
+        reader,
+        (dp, secret) => this.pool.connect(dp, secret),
+        (key) => this.pool.get(key),
+      ),
       writer: new ReleaseWriter(client),
-      pool: this.pool,
       events: {
         emit: (release, type, reason, message) =>
           options.events.event(

@@ -5,7 +5,8 @@ import type { HealthStatus } from '../../api/v1alpha1/constants.ts';
 import { ConditionTypes, Reasons } from '../../api/v1alpha1/constants.ts';
 import type { Condition, ReleaseStatus, ResourceStatus } from '../../api/v1alpha1/schema.ts';
 import type { DesiredObject, InvalidObject } from './desired.ts';
-import type { ConditionInput, ItemOutcome, ItemState } from './status.ts';
+import type { ItemOutcome, ItemState } from './apply.ts';
+import type { ConditionInput } from './status.ts';
 import {
   appliedCondition,
   isTransitioning,

@@ -2,44 +2,15 @@
  * Status: the inventory (`status.resources`, one entry per spec item in spec order) and the
  * `ResourcesApplied` and `Ready` conditions, computed from what the apply step saw. Pure.
  */
-import type { KubeObject } from '../../api/object.ts';
 import { describeRef, jsonEqual } from '../../api/object.ts';
 import { ConditionTypes, Reasons } from '../../api/v1alpha1/constants.ts';
 import type { Condition, Release, ReleaseStatus, ResourceStatus } from '../../api/v1alpha1/schema.ts';
+import { listWithMore } from '../../api/text.ts';
 import { assessHealth, compareHealth, isReadyHealth, type HealthResult } from '../../health/index.ts';
-import type { DesiredItem } from './desired.ts';
+import type { ItemOutcome } from './apply.ts';
 
 /** STATUS_BUDGET_BYTES bounds the serialized status.resources, far below etcd's 1.5 MiB object limit. */
 export const STATUS_BUDGET_BYTES = 512 * 1024;
-
-/** ItemState is what happened to one spec item in this reconcile. */
-export type ItemState =
-  /** applied now, or already as desired */
-  | 'applied'
-  /** the object cannot be used as written */
-  | 'invalid'
-  /** another live Release owns the object */
-  | 'conflict'
-  /** waiting for a CRD of the same Release to be Established */
-  | 'waiting'
-  /** an immutable field changed and the object is being recreated */
-  | 'recreating'
-  /** the data plane refused or did not answer */
-  | 'failed';
-
-/** ItemOutcome is the result of the apply step for one spec item. */
-export interface ItemOutcome {
-  item: DesiredItem;
-  state: ItemState;
-  /** namespaced is false for cluster-scoped kinds (known once discovery resolved the kind). */
-  namespaced?: boolean;
-  /** live is the object on the data plane, if it exists. */
-  live?: KubeObject;
-  /** message explains a state other than applied. */
-  message?: string;
-  /** unreachable marks failures where the data plane did not answer. */
-  unreachable?: boolean;
-}
 
 /** ResolveFailure explains why the data plane of a Release is unknown. */
 export interface ResolveFailure {
@@ -162,13 +133,12 @@ export function appliedCondition(outcomes: ItemOutcome[]): ConditionInput {
         : problems.some((o) => o.state === 'failed' || o.state === 'recreating')
           ? Reasons.applyFailed
           : Reasons.waitingForCRD;
-  const listed = problems.slice(0, MAX_LISTED).map((o) => o.message ?? `resource "${o.item.id}" not applied`);
-  const more = problems.length > MAX_LISTED ? `; and ${problems.length - MAX_LISTED} more` : '';
+  const listed = problems.map((o) => o.message ?? `resource "${o.item.id}" not applied`);
   return {
     type: ConditionTypes.resourcesApplied,
     status: 'False',
     reason,
-    message: `${problems.length} of ${outcomes.length} resources not applied: ${listed.join('; ')}${more}`,
+    message: `${problems.length} of ${outcomes.length} resources not applied: ${listWithMore(listed, MAX_LISTED)}`,
   };
 }
 
@@ -177,13 +147,10 @@ export function readyCondition(applied: ConditionInput, resources: ResourceStatu
   const bad = resources
     .filter((r) => !isReadyHealth(r.healthStatus))
     .sort((a, b) => compareHealth(a.healthStatus, b.healthStatus));
-  const worst = bad
-    .slice(0, MAX_LISTED)
-    .map(
-      (r) =>
-        `${describeRef({ kind: r.kind, name: r.name, namespace: r.namespace })}: ${r.healthStatus}${r.message ? ` (${r.message})` : ''}`,
-    );
-  const more = bad.length > MAX_LISTED ? `; and ${bad.length - MAX_LISTED} more` : '';
+  const worst = bad.map(
+    (r) =>
+      `${describeRef({ kind: r.kind, name: r.name, namespace: r.namespace })}: ${r.healthStatus}${r.message ? ` (${r.message})` : ''}`,
+  );
   if (applied.status !== 'True') {
     return { type: ConditionTypes.ready, status: 'False', reason: applied.reason, message: applied.message };
   }
@@ -203,7 +170,7 @@ export function readyCondition(applied: ConditionInput, resources: ResourceStatu
     type: ConditionTypes.ready,
     status: 'False',
     reason: degraded ? Reasons.degraded : Reasons.progressing,
-    message: `${bad.length} of ${resources.length} resources not ready: ${worst.join('; ')}${more}`,
+    message: `${bad.length} of ${resources.length} resources not ready: ${listWithMore(worst, MAX_LISTED)}`,
   };
 }
 

@@ -1,40 +1,28 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { KubeObject, ManagedFieldsEntry } from '../../api/object.ts';
-import { FIELD_MANAGER } from '../../api/v1alpha1/constants.ts';
-import type { ResourceInfo } from '../../kube/discovery.ts';
-import type { DataPlaneConnection } from '../../dataplane/pool.ts';
-import { kindKey } from '../../dataplane/watches.ts';
-import type { AppliedRecord, AppliedRecords } from './apply.ts';
-import { forgetRecords, needsApply, newerOf, ownFieldsHash, recordKey, unseenWrites } from './apply.ts';
+import type { KubeObject, ManagedFieldsEntry } from '../api/object.ts';
+import type { ResourceInfo } from '../kube/discovery.ts';
+import type { DataPlanePort } from '../dataplane/port.ts';
+import { kindKey } from '../dataplane/watches.ts';
+import { newerOf } from './apply.ts';
+import { ApplyMemory, needsApply, ownFieldsHash, recordKey, type AppliedRecord } from './memory.ts';
+import { servedKind } from '../dataplane/fake.ts';
+
+const FIELD_MANAGER = 'release-controller';
 
 const UID = '7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
 const RELEASE_UID = '5f0c8a3e-2b1d-4c7a-9e6f-1a2b3c4d5e6f';
 
-const DEPLOYMENTS: ResourceInfo = {
-  group: 'apps',
-  version: 'v1',
-  kind: 'Deployment',
-  resource: 'deployments',
-  namespaced: true,
-  verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
-};
-const CONFIGMAPS: ResourceInfo = {
-  group: '',
-  version: 'v1',
-  kind: 'ConfigMap',
-  resource: 'configmaps',
-  namespaced: true,
-  verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
-};
-const CLUSTERROLES: ResourceInfo = {
-  group: 'rbac.authorization.k8s.io',
-  version: 'v1',
-  kind: 'ClusterRole',
-  resource: 'clusterroles',
-  namespaced: false,
-  verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
-};
+const DEPLOYMENTS: ResourceInfo = servedKind(
+  { group: 'apps', version: 'v1', kind: 'Deployment' },
+  'deployments',
+);
+const CONFIGMAPS: ResourceInfo = servedKind({ group: '', version: 'v1', kind: 'ConfigMap' }, 'configmaps');
+const CLUSTERROLES: ResourceInfo = servedKind(
+  { group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'ClusterRole' },
+  'clusterroles',
+  false,
+);
 
 const OUR_FIELDS = {
   'f:metadata': { 'f:labels': { 'f:app': {}, 'f:openchoreo.dev/managed-by': {} } },
@@ -89,9 +77,10 @@ function record(applied: KubeObject, hash = 'hash-1', extra: Partial<AppliedReco
     hash,
     uid: applied.metadata.uid ?? '',
     resourceVersion: applied.metadata.resourceVersion ?? '',
-    fieldsHash: ownFieldsHash(applied),
-    release: 'acme/customer-service-prod-release',
-    releaseUid: RELEASE_UID,
+    fieldsHash: ownFieldsHash(applied, FIELD_MANAGER),
+    dataPlane: 'acme/dp-prod',
+    owner: 'acme/customer-service-prod-release',
+    ownerUid: RELEASE_UID,
     kind: kindKey(DEPLOYMENTS),
     ...extra,
   };
@@ -144,13 +133,13 @@ describe('needsApply', () => {
   ];
   for (const c of cases) {
     test(`${c.want ? 'applies' : 'skips'} when ${c.name}`, () => {
-      assert.equal(needsApply(c.live, c.record, c.hash ?? 'hash-1'), c.want);
+      assert.equal(needsApply(c.live, c.record, c.hash ?? 'hash-1', FIELD_MANAGER), c.want);
     });
   }
 });
 
 describe('ownFieldsHash', () => {
-  const base = ownFieldsHash(deployment('1', [ours()]));
+  const base = ownFieldsHash(deployment('1', [ours()]), FIELD_MANAGER);
 
   test('depends only on our Apply entry', () => {
     const noisy = deployment('2', [
@@ -163,26 +152,32 @@ describe('ownFieldsHash', () => {
       ours(),
       STATUS_ENTRY,
     ]);
-    assert.equal(ownFieldsHash(noisy), base);
+    assert.equal(ownFieldsHash(noisy, FIELD_MANAGER), base);
   });
 
   test('ignores the entry time', () => {
-    assert.equal(ownFieldsHash(deployment('2', [{ ...ours(), time: '2025-06-02T08:00:00Z' }])), base);
+    assert.equal(
+      ownFieldsHash(deployment('2', [{ ...ours(), time: '2025-06-02T08:00:00Z' }]), FIELD_MANAGER),
+      base,
+    );
   });
 
   test('changes when our field set changes', () => {
-    assert.notEqual(ownFieldsHash(deployment('2', [ours({ 'f:spec': { 'f:replicas': {} } })])), base);
+    assert.notEqual(
+      ownFieldsHash(deployment('2', [ours({ 'f:spec': { 'f:replicas': {} } })]), FIELD_MANAGER),
+      base,
+    );
   });
 
   test('an Update by our manager, or our entry of a subresource, is not our Apply entry', () => {
-    const none = ownFieldsHash(deployment('2', []));
+    const none = ownFieldsHash(deployment('2', []), FIELD_MANAGER);
     assert.notEqual(none, base);
-    assert.equal(ownFieldsHash(deployment('2', [{ ...ours(), operation: 'Update' }])), none);
-    assert.equal(ownFieldsHash(deployment('2', [{ ...ours(), subresource: 'status' }])), none);
-    assert.equal(ownFieldsHash(deployment('2', [{ ...ours(), manager: 'kubectl' }])), none);
+    assert.equal(ownFieldsHash(deployment('2', [{ ...ours(), operation: 'Update' }]), FIELD_MANAGER), none);
+    assert.equal(ownFieldsHash(deployment('2', [{ ...ours(), subresource: 'status' }]), FIELD_MANAGER), none);
+    assert.equal(ownFieldsHash(deployment('2', [{ ...ours(), manager: 'kubectl' }]), FIELD_MANAGER), none);
     const noManagedFields = deployment('2', []);
     delete noManagedFields.metadata.managedFields;
-    assert.equal(ownFieldsHash(noManagedFields), none);
+    assert.equal(ownFieldsHash(noManagedFields, FIELD_MANAGER), none);
   });
 });
 
@@ -237,19 +232,23 @@ describe('recordKey', () => {
   });
 });
 
-/** fakeConnection is a data plane whose watches have seen up to the given resourceVersion per kind. */
-function fakeConnection(seen: Array<[ResourceInfo, number]>): DataPlaneConnection {
-  const watched = seen.map(([info, rv]) => ({
-    info,
-    informer: { isBehind: (wanted: string | undefined) => Number(wanted) > rv },
-  }));
-  return { key: 'acme/dp-prod', watches: { watched: () => watched } } as unknown as DataPlaneConnection;
+/** watchedUpTo is a data plane whose watches have seen up to the given resourceVersion per kind. */
+function watchedUpTo(seen: Array<[ResourceInfo, number]>, key = 'acme/dp-prod'): DataPlanePort {
+  const upTo = new Map(seen.map(([info, rv]) => [kindKey(info), rv]));
+  const port: Pick<DataPlanePort, 'key' | 'isBehind'> = {
+    key,
+    isBehind: (kind, resourceVersion) => {
+      const rv = upTo.get(typeof kind === 'string' ? kind : kindKey(kind));
+      return rv !== undefined && Number(resourceVersion) > rv;
+    },
+  };
+  return port as DataPlanePort;
 }
 
 describe('unseenWrites', () => {
-  function records(): AppliedRecords {
+  function records(): ApplyMemory {
     const web = deployment('2000', [ours()]);
-    return new Map<string, AppliedRecord>([
+    return memoryOf([
       ['web', record(web)],
       ['old', record(deployment('1500', [ours()]))],
       ['cm', record(web, 'h', { resourceVersion: '2100', kind: kindKey(CONFIGMAPS) })],
@@ -257,48 +256,61 @@ describe('unseenWrites', () => {
         'other',
         record(web, 'h', {
           resourceVersion: '2500',
-          releaseUid: 'another-release-uid',
-          release: 'acme/other',
+          ownerUid: 'another-release-uid',
+          owner: 'acme/other',
         }),
       ],
       ['unwatched', record(web, 'h', { resourceVersion: '9000', kind: kindKey(CLUSTERROLES) })],
+      ['elsewhere', record(web, 'h', { resourceVersion: '9000', dataPlane: 'acme/dp-staging' })],
     ]);
   }
 
   test('lists the writes of this Release that its watches have not delivered yet', () => {
-    const conn = fakeConnection([
+    const conn = watchedUpTo([
       [DEPLOYMENTS, 1800],
       [CONFIGMAPS, 2100],
     ]);
     assert.deepEqual(
-      unseenWrites(records(), conn, RELEASE_UID).map((r) => r.resourceVersion),
+      records()
+        .unseenWrites(conn, RELEASE_UID)
+        .map((r) => r.resourceVersion),
       ['2000'],
     );
   });
 
   test('nothing is unseen once every watch has caught up', () => {
-    const conn = fakeConnection([
+    const conn = watchedUpTo([
       [DEPLOYMENTS, 3000],
       [CONFIGMAPS, 3000],
     ]);
-    assert.deepEqual(unseenWrites(records(), conn, RELEASE_UID), []);
+    assert.deepEqual(records().unseenWrites(conn, RELEASE_UID), []);
   });
 
   test('writes of kinds no longer watched are not waited for', () => {
-    assert.deepEqual(unseenWrites(records(), fakeConnection([]), RELEASE_UID), []);
+    assert.deepEqual(records().unseenWrites(watchedUpTo([]), RELEASE_UID), []);
   });
 });
 
-describe('forgetRecords', () => {
-  test('drops the records of one Release only', () => {
+describe('ApplyMemory.forgetOwner', () => {
+  test('drops the records of one owner only', () => {
     const web = deployment('2000', [ours()]);
-    const records: AppliedRecords = new Map([
+    const memory = memoryOf([
       ['a', record(web)],
-      ['b', record(web, 'h', { release: 'acme/other', releaseUid: 'other-uid' })],
+      ['b', record(web, 'h', { owner: 'acme/other', ownerUid: 'other-uid' })],
       ['c', record(web)],
-      ['d', record(web, 'h', { release: 'globex/customer-service-prod-release', releaseUid: 'globex-uid' })],
+      ['d', record(web, 'h', { owner: 'globex/customer-service-prod-release', ownerUid: 'globex-uid' })],
     ]);
-    forgetRecords(records, 'acme/customer-service-prod-release');
-    assert.deepEqual([...records.keys()], ['b', 'd']);
+    memory.forgetOwner('acme/customer-service-prod-release');
+    assert.deepEqual(
+      ['a', 'b', 'c', 'd'].filter((k) => memory.get(k)),
+      ['b', 'd'],
+    );
+    assert.equal(memory.size, 2);
   });
 });
+
+function memoryOf(entries: Array<[string, AppliedRecord]>): ApplyMemory {
+  const memory = new ApplyMemory();
+  for (const [key, r] of entries) memory.remember(key, r);
+  return memory;
+}

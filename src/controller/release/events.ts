@@ -1,0 +1,59 @@
+/**
+ * Event policy: which Kubernetes Events a reconcile records on its Release, as a pure function of
+ * the status before and after and what was pruned. A failed `ResourcesApplied` repeats as a
+ * Warning (the recorder aggregates repeats into a series), each change of an object's health and
+ * of readiness is told once, and each pruned object is named.
+ */
+import { describeRef } from '../../api/object.ts';
+import { ConditionTypes, EventReasons, Reasons } from '../../api/v1alpha1/constants.ts';
+import type { ReleaseStatus } from '../../api/v1alpha1/schema.ts';
+import type { EventType } from '../../runtime/events.ts';
+import type { ManagedObject } from '../../dataplane/watches.ts';
+import { describeManaged } from '../../ssa/delete.ts';
+import { resourceIdOf } from './prune.ts';
+
+/** ReleaseEvent is one Event to record on a Release. */
+export interface ReleaseEvent {
+  type: EventType;
+  reason: string;
+  message: string;
+}
+
+/** reconcileEvents lists the Events of one reconcile. */
+export function reconcileEvents(
+  previous: ReleaseStatus,
+  status: ReleaseStatus,
+  pruned: readonly ManagedObject[] = [],
+): ReleaseEvent[] {
+  const events: ReleaseEvent[] = pruned.map((m) => ({
+    type: 'Normal',
+    reason: EventReasons.pruned,
+    message: `deleted ${describeManaged(m)} (resource "${resourceIdOf(m.object)}" no longer in spec as this object)`,
+  }));
+  const applied = status.conditions?.find((c) => c.type === ConditionTypes.resourcesApplied);
+  if (applied?.status === 'False')
+    events.push({ type: 'Warning', reason: applied.reason, message: applied.message });
+
+  const before = new Map((previous.resources ?? []).map((r) => [r.id, r.healthStatus]));
+  for (const r of status.resources ?? []) {
+    const was = before.get(r.id);
+    if (was === undefined || was === r.healthStatus) continue;
+    const ref = describeRef({ kind: r.kind, name: r.name, namespace: r.namespace });
+    events.push({
+      type: r.healthStatus === 'Degraded' ? 'Warning' : 'Normal',
+      reason: EventReasons.healthChanged,
+      message: `${ref}: ${was} -> ${r.healthStatus}${r.message ? ` (${r.message})` : ''}`,
+    });
+  }
+
+  const readyBefore = previous.conditions?.find((c) => c.type === ConditionTypes.ready);
+  const readyNow = status.conditions?.find((c) => c.type === ConditionTypes.ready);
+  if (readyNow && (readyBefore?.status !== readyNow.status || readyBefore.reason !== readyNow.reason)) {
+    events.push({
+      type: readyNow.status === 'True' || readyNow.reason === Reasons.progressing ? 'Normal' : 'Warning',
+      reason: readyNow.reason,
+      message: readyNow.message,
+    });
+  }
+  return events;
+}

@@ -1,0 +1,368 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { pino } from 'pino';
+import type { KubeObject } from '../../api/object.ts';
+import {
+  Annotations,
+  ConditionTypes,
+  EventReasons,
+  FINALIZER,
+  Labels,
+  Reasons,
+} from '../../api/v1alpha1/constants.ts';
+import type { Condition, Release, ReleaseStatus } from '../../api/v1alpha1/schema.ts';
+import { KubeApiError } from '../../kube/client.ts';
+import { FakeDataPlane, servedKind } from '../../dataplane/fake.ts';
+import { NAMESPACE_KIND } from '../../dataplane/port.ts';
+import type { ReleaseStore } from './controlplane.ts';
+import { ReconcileError } from './errors.ts';
+import { ReleaseReconciler, type ReleaseEvents } from './reconciler.ts';
+
+const CONFIGMAP = servedKind({ group: '', version: 'v1', kind: 'ConfigMap' }, 'configmaps');
+const CRD = servedKind(
+  { group: 'apiextensions.k8s.io', version: 'v1', kind: 'CustomResourceDefinition' },
+  'customresourcedefinitions',
+  false,
+);
+const WIDGET = servedKind({ group: 'example.com', version: 'v1', kind: 'Widget' }, 'widgets');
+
+const signal = new AbortController().signal;
+
+function configMap(name: string, data: Record<string, string> = { a: '1' }, namespace = 'apps'): KubeObject {
+  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace }, data };
+}
+
+function releaseOf(resources: Record<string, KubeObject>, name = 'web', uid = `uid-${name}`): Release {
+  return {
+    apiVersion: 'openchoreo.dev/v1alpha1',
+    kind: 'Release',
+    metadata: { name, namespace: 'acme', uid, generation: 1, resourceVersion: '1' },
+    spec: {
+      owner: { projectName: 'shop', componentName: name },
+      environmentName: 'prod',
+      resources: Object.entries(resources).map(([id, object]) => ({ id, object })),
+    },
+  };
+}
+
+/** World is a control plane in memory: Releases with their status and finalizers, and the Events. */
+class World implements ReleaseStore {
+  readonly releases = new Map<string, Release>();
+  readonly events: Array<{ release: string; type: string; reason: string; message: string }> = [];
+  statusWrites = 0;
+
+  add(release: Release): void {
+    this.releases.set(`${release.metadata.namespace}/${release.metadata.name}`, release);
+  }
+  get(namespace: string, name: string): Release | undefined {
+    return this.releases.get(`${namespace}/${name}`);
+  }
+  status(name: string): ReleaseStatus {
+    return this.get('acme', name)?.status ?? {};
+  }
+  condition(name: string, type: string): Condition | undefined {
+    return this.status(name).conditions?.find((c) => c.type === type);
+  }
+  freshest(cached: Release): Release {
+    return cached;
+  }
+  forget(): void {}
+  writeStatus(release: Release, status: ReleaseStatus): Promise<Release> {
+    this.statusWrites++;
+    return Promise.resolve(this.update(release, { status }));
+  }
+  addFinalizer(release: Release): Promise<Release> {
+    const finalizers = [...(release.metadata.finalizers ?? []), FINALIZER];
+    return Promise.resolve(this.update(release, { metadata: { ...release.metadata, finalizers } }));
+  }
+  removeFinalizer(release: Release): Promise<void> {
+    const key = `${release.metadata.namespace}/${release.metadata.name}`;
+    const finalizers = (release.metadata.finalizers ?? []).filter((f) => f !== FINALIZER);
+    if (release.metadata.deletionTimestamp && finalizers.length === 0) this.releases.delete(key);
+    else this.update(release, { metadata: { ...release.metadata, finalizers } });
+    return Promise.resolve();
+  }
+  /** edit replaces a Release's spec or metadata as a user would. */
+  edit(name: string, change: (r: Release) => Release): void {
+    const current = this.get('acme', name);
+    assert.ok(current, `Release ${name} exists`);
+    this.add(change(current));
+  }
+  private update(release: Release, patch: Partial<Release>): Release {
+    const key = `${release.metadata.namespace}/${release.metadata.name}`;
+    const current = this.releases.get(key) ?? release;
+    const next: Release = {
+      ...current,
+      ...patch,
+      metadata: {
+        ...(patch.metadata ?? current.metadata),
+        resourceVersion: String(Number(current.metadata.resourceVersion) + 1),
+      },
+    };
+    this.releases.set(key, next);
+    return next;
+  }
+}
+
+/** setup builds a reconciler; passing the world and data plane of an earlier one models a restart. */
+function setup(kinds = [CONFIGMAP], world = new World(), dataPlane = new FakeDataPlane('acme/dp', kinds)) {
+  const events: ReleaseEvents = {
+    emit: (release, type, reason, message) =>
+      world.events.push({ release: release.metadata.name, type, reason, message }),
+  };
+  const reconciler = new ReleaseReconciler({
+    releases: world,
+    resolver: { resolve: () => Promise.resolve({ dataPlane }), get: () => dataPlane },
+    writer: world,
+    events,
+    logger: pino({ level: 'silent' }),
+    now: () => new Date('2026-12-03T10:00:00Z'),
+    random: () => 0,
+  });
+  const reconcile = (name = 'web') => reconciler.reconcile(`acme/${name}`, signal);
+  return { world, dataPlane, reconciler, reconcile };
+}
+
+void describe('ReleaseReconciler', () => {
+  void test('applies every object with tracking labels, creates the namespace, and reports Ready', async () => {
+    const { world, dataPlane, reconcile } = setup();
+    world.add(releaseOf({ settings: configMap('settings'), flags: configMap('flags') }));
+
+    const result = await reconcile();
+
+    const live = dataPlane.get(CONFIGMAP, 'apps', 'settings');
+    assert.equal(live?.metadata.labels?.[Labels.releaseUid], 'uid-web');
+    assert.equal(live?.metadata.labels?.[Labels.resourceId], 'settings');
+    assert.ok(dataPlane.get(NAMESPACE_KIND, undefined, 'apps'), 'the missing namespace was created');
+    assert.deepEqual(world.get('acme', 'web')?.metadata.finalizers, [FINALIZER]);
+    assert.equal(world.condition('web', ConditionTypes.resourcesApplied)?.status, 'True');
+    assert.equal(world.condition('web', ConditionTypes.ready)?.status, 'True');
+    assert.deepEqual(
+      world.status('web').resources?.map((r) => [r.id, r.healthStatus]),
+      [
+        ['settings', 'Healthy'],
+        ['flags', 'Healthy'],
+      ],
+    );
+    assert.ok(result.requeueAfterMs !== undefined && result.requeueAfterMs > 0, 'a resync is scheduled');
+  });
+
+  void test('a second reconcile of an unchanged Release sends no request and writes no status', async () => {
+    const { world, dataPlane, reconcile } = setup();
+    world.add(releaseOf({ settings: configMap('settings') }));
+    await reconcile();
+    const requests = dataPlane.requests.length;
+    const statusWrites = world.statusWrites;
+
+    await reconcile();
+
+    assert.deepEqual(dataPlane.requests.slice(requests), []);
+    assert.equal(world.statusWrites, statusWrites);
+  });
+
+  void test('an object removed from the spec is pruned, with a Pruned Event', async () => {
+    const { world, dataPlane, reconcile } = setup();
+    world.add(releaseOf({ settings: configMap('settings'), flags: configMap('flags') }));
+    await reconcile();
+
+    world.edit('web', () => releaseOf({ settings: configMap('settings') }));
+    await reconcile();
+
+    assert.equal(dataPlane.get(CONFIGMAP, 'apps', 'flags'), undefined);
+    assert.ok(dataPlane.get(CONFIGMAP, 'apps', 'settings'), 'the kept object is still there');
+    const pruned = world.events.filter((e) => e.reason === EventReasons.pruned);
+    assert.deepEqual(
+      pruned.map((e) => e.message),
+      ['deleted ConfigMap/apps/flags (resource "flags" no longer in spec as this object)'],
+    );
+  });
+
+  void test('nothing is pruned while a watch of the data plane is not connected', async () => {
+    const { world, dataPlane, reconcile } = setup();
+    world.add(releaseOf({ settings: configMap('settings'), flags: configMap('flags') }));
+    await reconcile();
+
+    dataPlane.complete = false;
+    world.edit('web', () => releaseOf({ settings: configMap('settings') }));
+    await reconcile();
+    assert.ok(dataPlane.get(CONFIGMAP, 'apps', 'flags'), 'kept on an incomplete picture');
+
+    dataPlane.complete = true;
+    await reconcile();
+    assert.equal(dataPlane.get(CONFIGMAP, 'apps', 'flags'), undefined);
+  });
+
+  void test('a new object that fails to apply never deletes the good old one of its id', async () => {
+    const { world, dataPlane, reconcile } = setup();
+    world.add(releaseOf({ settings: configMap('settings') }));
+    await reconcile();
+
+    dataPlane.refuse = (o) =>
+      o.metadata.name === 'settings-v2'
+        ? new KubeApiError('admission webhook denied the request', { statusCode: 403, reason: 'Forbidden' })
+        : undefined;
+    world.edit('web', () => releaseOf({ settings: configMap('settings-v2') }));
+    await assert.rejects(reconcile(), ReconcileError);
+
+    assert.ok(dataPlane.get(CONFIGMAP, 'apps', 'settings'), 'the old object is kept');
+    const applied = world.condition('web', ConditionTypes.resourcesApplied);
+    assert.equal(applied?.status, 'False');
+    assert.equal(applied?.reason, Reasons.applyFailed);
+    assert.match(applied?.message ?? '', /resource "settings": ConfigMap\/apps\/settings-v2: .*denied/);
+  });
+
+  void test('an object of another live Release is not taken over: Conflict, and nothing is written', async () => {
+    const { world, dataPlane, reconcile } = setup();
+    world.add(releaseOf({ settings: configMap('settings', { owner: 'first' }) }, 'first'));
+    await reconcile('first');
+    world.add(releaseOf({ settings: configMap('settings', { owner: 'second' }) }, 'second'));
+    const writes = dataPlane.writes().length;
+
+    await reconcile('second');
+
+    assert.equal(dataPlane.writes().length, writes);
+    assert.deepEqual(dataPlane.get(CONFIGMAP, 'apps', 'settings')?.['data'], { owner: 'first' });
+    const applied = world.condition('second', ConditionTypes.resourcesApplied);
+    assert.equal(applied?.reason, Reasons.conflict);
+    assert.match(
+      applied?.message ?? '',
+      /ConfigMap\/apps\/settings belongs to Release acme\/first; not taken over/,
+    );
+  });
+
+  void test('an unreachable data plane is reported and the last inventory is kept', async () => {
+    const { world, dataPlane, reconcile } = setup();
+    world.add(releaseOf({ settings: configMap('settings') }));
+    await reconcile();
+    const inventory = world.status('web').resources;
+
+    dataPlane.unreachable = true;
+    world.edit('web', (r) => ({
+      ...releaseOf({ settings: configMap('settings', { a: '2' }) }),
+      metadata: { ...r.metadata, generation: 2 },
+      status: r.status,
+    }));
+    await assert.rejects(reconcile(), ReconcileError);
+
+    const applied = world.condition('web', ConditionTypes.resourcesApplied);
+    assert.equal(applied?.reason, Reasons.dataPlaneUnreachable);
+    assert.deepEqual(world.status('web').resources, inventory);
+  });
+
+  void test('objects of a CRD carried by the same Release wait for it, then apply', async () => {
+    const { world, dataPlane, reconcile } = setup([CONFIGMAP, CRD]);
+    const crd: KubeObject = {
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: 'widgets.example.com' },
+      spec: { group: 'example.com', names: { kind: 'Widget', plural: 'widgets' } },
+    };
+    const widget: KubeObject = {
+      apiVersion: 'example.com/v1',
+      kind: 'Widget',
+      metadata: { name: 'w', namespace: 'apps' },
+    };
+    world.add(releaseOf({ crd, widget }));
+
+    await reconcile();
+    const applied = world.condition('web', ConditionTypes.resourcesApplied);
+    assert.equal(applied?.reason, Reasons.waitingForCRD);
+    assert.match(
+      applied?.message ?? '',
+      /waiting for CustomResourceDefinition widgets.example.com \(resource "crd"\)/,
+    );
+
+    dataPlane.serve(WIDGET);
+    await reconcile();
+    assert.ok(dataPlane.get(WIDGET, 'apps', 'w'), 'the Widget was applied');
+    assert.equal(world.condition('web', ConditionTypes.resourcesApplied)?.status, 'True');
+  });
+
+  void test('a Namespace that existed before is marked adopted and survives deletion of the Release', async () => {
+    const { world, dataPlane, reconcile } = setup();
+    dataPlane.put(NAMESPACE_KIND, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shared' } });
+    const ns: KubeObject = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shared' } };
+    world.add(releaseOf({ ns, settings: configMap('settings', {}, 'shared') }));
+    await reconcile();
+    assert.equal(
+      dataPlane.get(NAMESPACE_KIND, undefined, 'shared')?.metadata.annotations?.[Annotations.adopted],
+      'true',
+    );
+
+    world.edit('web', (r) => ({
+      ...r,
+      metadata: { ...r.metadata, deletionTimestamp: '2026-12-03T10:00:00Z' },
+    }));
+    await reconcile(); // deletes
+    await reconcile(); // sees them gone
+
+    assert.equal(dataPlane.get(CONFIGMAP, 'shared', 'settings'), undefined);
+    assert.ok(dataPlane.get(NAMESPACE_KIND, undefined, 'shared'), 'the adopted namespace is kept');
+    assert.equal(world.get('acme', 'web'), undefined, 'the finalizer was removed');
+  });
+
+  void test('deletion waits for terminating objects with Finalizing=CleanupInProgress naming them', async () => {
+    const { world, dataPlane, reconcile } = setup();
+    world.add(releaseOf({ settings: configMap('settings') }));
+    await reconcile();
+    dataPlane.deleteKeepsObject = true;
+
+    world.edit('web', (r) => ({
+      ...r,
+      metadata: { ...r.metadata, deletionTimestamp: '2026-12-03T10:00:00Z' },
+    }));
+    const result = await reconcile();
+
+    assert.ok(result.requeueAfterMs !== undefined, 'cleanup looks again');
+    const finalizing = world.condition('web', ConditionTypes.finalizing);
+    assert.equal(finalizing?.reason, Reasons.cleanupInProgress);
+    assert.match(finalizing?.message ?? '', /waiting for 1 object to be deleted: ConfigMap\/apps\/settings/);
+
+    dataPlane.remove(CONFIGMAP, 'apps', 'settings');
+    await reconcile();
+    assert.equal(world.get('acme', 'web'), undefined);
+  });
+
+  void test('a Release deleted while the controller was down is cleaned up by the next process', async () => {
+    const { world, dataPlane, reconcile } = setup();
+    world.add(releaseOf({ settings: configMap('settings') }));
+    await reconcile();
+    world.edit('web', (r) => ({
+      ...r,
+      metadata: { ...r.metadata, deletionTimestamp: '2026-12-03T10:00:00Z' },
+    }));
+
+    dataPlane.restart();
+    const next = setup([CONFIGMAP], world, dataPlane);
+    await next.reconcile(); // deletes
+    assert.equal(dataPlane.get(CONFIGMAP, 'apps', 'settings'), undefined, 'the ConfigMap was deleted');
+    await next.reconcile(); // sees it gone
+    assert.equal(world.get('acme', 'web'), undefined, 'the finalizer was removed');
+    assert.deepEqual(dataPlane.watchedKinds(), [], 'the watches of the cleanup were released');
+  });
+
+  void test('deletion with an unreachable data plane keeps the finalizer and says how to let go', async () => {
+    const { world, dataPlane, reconcile } = setup();
+    world.add(releaseOf({ settings: configMap('settings') }));
+    await reconcile();
+
+    dataPlane.unreachable = true;
+    world.edit('web', (r) => ({
+      ...r,
+      metadata: { ...r.metadata, deletionTimestamp: '2026-12-03T10:00:00Z' },
+    }));
+    await assert.rejects(reconcile(), ReconcileError);
+
+    assert.deepEqual(world.get('acme', 'web')?.metadata.finalizers, [FINALIZER]);
+    const finalizing = world.condition('web', ConditionTypes.finalizing);
+    assert.equal(finalizing?.reason, Reasons.cleanupFailed);
+    assert.match(
+      finalizing?.message ?? '',
+      new RegExp(`annotate it with ${Annotations.deletionPolicy}=Orphan`),
+    );
+    assert.ok(
+      world.events.some((e) => e.type === 'Warning' && e.reason === Reasons.cleanupFailed),
+      'a CleanupFailed Warning Event',
+    );
+  });
+});

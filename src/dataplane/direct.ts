@@ -1,0 +1,163 @@
+/**
+ * DirectDataPlane implements the data-plane port over a direct HTTPS connection to the data
+ * plane's API server: one client, its discovery cache, and the per-kind watches (watches.ts). The
+ * REST paths, the apply and delete requests and the namespace bookkeeping live here and nowhere
+ * else in the controller.
+ */
+import type { GroupVersionKind, KubeObject } from '../api/object.ts';
+import type { KubeClient } from '../kube/client.ts';
+import { isKubeApiError } from '../kube/client.ts';
+import { Discovery, collectionPath, objectPath, type ResourceInfo } from '../kube/discovery.ts';
+import { NAMESPACE_KIND, type DataPlanePort, type KindCache } from './port.ts';
+import { kindKey, type ManagedObject, type WatchSet } from './watches.ts';
+
+/** APPLY_CONTENT_TYPE is the content type of a server-side apply request (JSON is valid YAML). */
+export const APPLY_CONTENT_TYPE = 'application/apply-patch+yaml';
+
+/** DirectDataPlane is a data plane reached by a direct connection to its API server. */
+export class DirectDataPlane implements DataPlanePort {
+  private readonly discovery: Discovery;
+  /** knownNamespaces are namespaces known to exist, so ensuring them costs no request in steady state. */
+  private readonly knownNamespaces = new Set<string>();
+
+  constructor(
+    readonly key: string,
+    /** fingerprint identifies the spec and credentials the connection was built from. */
+    readonly fingerprint: string,
+    private readonly client: KubeClient,
+    private readonly watches: WatchSet,
+  ) {
+    this.discovery = new Discovery(client);
+  }
+
+  resolveKind(gvk: GroupVersionKind): Promise<ResourceInfo> {
+    return this.discovery.resolve(gvk);
+  }
+
+  forgetKinds(): void {
+    this.discovery.invalidate();
+  }
+
+  cache(info: ResourceInfo): Promise<KindCache> {
+    return this.watches.informerFor(info);
+  }
+
+  objectsOf(releaseUid: string): ManagedObject[] {
+    return this.watches.objectsOf(releaseUid);
+  }
+
+  isComplete(): boolean {
+    return this.watches.allHealthy();
+  }
+
+  watchedKinds(): ResourceInfo[] {
+    return this.watches.watched().map((w) => w.info);
+  }
+
+  isBehind(kind: ResourceInfo | string, resourceVersion: string): boolean {
+    const key = typeof kind === 'string' ? kind : kindKey(kind);
+    return this.watches
+      .watched()
+      .some((w) => kindKey(w.info) === key && w.informer.isBehind(resourceVersion));
+  }
+
+  useKinds(user: string, kinds: ResourceInfo[]): Promise<void> {
+    return this.watches.use(user, kinds);
+  }
+
+  addKinds(user: string, kinds: ResourceInfo[]): void {
+    this.watches.add(user, kinds);
+  }
+
+  releaseKinds(user: string): Promise<void> {
+    return this.watches.release(user);
+  }
+
+  apply(
+    info: ResourceInfo,
+    object: KubeObject,
+    fieldManager: string,
+    signal: AbortSignal,
+  ): Promise<KubeObject> {
+    return this.client.request<KubeObject>({
+      method: 'PATCH',
+      path: objectPath(info, object.metadata.namespace, object.metadata.name ?? ''),
+      query: { fieldManager, force: true },
+      body: object,
+      contentType: APPLY_CONTENT_TYPE,
+      signal,
+    });
+  }
+
+  async delete(info: ResourceInfo, object: KubeObject, signal: AbortSignal): Promise<boolean> {
+    try {
+      await this.client.request({
+        method: 'DELETE',
+        path: objectPath(info, object.metadata.namespace, object.metadata.name ?? ''),
+        body: {
+          apiVersion: 'v1',
+          kind: 'DeleteOptions',
+          propagationPolicy: 'Background',
+          preconditions: object.metadata.uid ? { uid: object.metadata.uid } : undefined,
+        },
+        signal,
+      });
+      return true;
+    } catch (err) {
+      if (isKubeApiError(err) && err.isNotFound) return false;
+      // A uid precondition failure means the object was replaced by someone else: not ours to delete.
+      if (isKubeApiError(err) && err.isConflict && /precondition/i.test(err.message)) return false;
+      throw err;
+    }
+  }
+
+  async read(
+    info: ResourceInfo,
+    namespace: string | undefined,
+    name: string,
+    signal: AbortSignal,
+  ): Promise<KubeObject | undefined> {
+    try {
+      return await this.client.request<KubeObject>({
+        method: 'GET',
+        path: objectPath(info, namespace, name),
+        signal,
+      });
+    } catch (err) {
+      if (isKubeApiError(err) && err.isNotFound) return undefined;
+      throw err;
+    }
+  }
+
+  async ensureNamespace(template: KubeObject, fieldManager: string, signal: AbortSignal): Promise<boolean> {
+    const name = template.metadata.name ?? '';
+    if (this.knownNamespaces.has(name)) return false;
+    let created = false;
+    if (!(await this.read(NAMESPACE_KIND, undefined, name, signal))) {
+      try {
+        await this.client.request({
+          method: 'POST',
+          path: collectionPath(NAMESPACE_KIND),
+          query: { fieldManager },
+          body: template,
+          signal,
+        });
+        created = true;
+      } catch (err) {
+        if (!(isKubeApiError(err) && err.isConflict)) throw err;
+      }
+    }
+    this.knownNamespaces.add(name);
+    return created;
+  }
+
+  forgetNamespace(name: string): void {
+    this.knownNamespaces.delete(name);
+  }
+
+  /** close ends every watch and the client's connections. */
+  async close(): Promise<void> {
+    await this.watches.stop();
+    await this.client.close();
+  }
+}

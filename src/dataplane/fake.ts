@@ -1,0 +1,290 @@
+/**
+ * FakeDataPlane is an in-memory data-plane port for unit tests of the apply library, the
+ * reconciler and cleanup: a store of objects with uids and increasing resourceVersions, served
+ * kinds, a cache that (like the real watches) holds only objects carrying the managed-by label,
+ * and switches that make it unreachable, incomplete or refuse one object. It records every
+ * request it receives, so a test can assert that the steady state sends none. It is a unit-test
+ * double only; features are done when they pass against real API servers (test/).
+ */
+import { randomUUID } from 'node:crypto';
+import { formatApiVersion, type GroupVersionKind, type KubeObject } from '../api/object.ts';
+import { CONTROLLER_NAME, Labels } from '../api/v1alpha1/constants.ts';
+import { KubeApiError } from '../kube/client.ts';
+import { KindNotServedError, type ResourceInfo } from '../kube/discovery.ts';
+import { NAMESPACE_KIND, type DataPlanePort, type KindCache } from './port.ts';
+import { identityOf, kindKey, type ManagedObject } from './watches.ts';
+
+/** FakeRequest is one request the fake received. */
+export interface FakeRequest {
+  verb: 'apply' | 'delete' | 'read' | 'create';
+  kind: string;
+  namespace?: string;
+  name: string;
+}
+
+/** servedKind describes a kind as a cluster serves it. */
+export function servedKind(gvk: GroupVersionKind, resource: string, namespaced = true): ResourceInfo {
+  return {
+    ...gvk,
+    resource,
+    namespaced,
+    verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
+  };
+}
+
+/** FakeDataPlane is a DataPlanePort backed by a Map. */
+export class FakeDataPlane implements DataPlanePort {
+  readonly requests: FakeRequest[] = [];
+  /** unreachable makes every request fail as if the API server did not answer. */
+  unreachable = false;
+  /** complete is what isComplete answers: false models a watch that is not connected. */
+  complete = true;
+  /** refuse returns an error for an apply the data plane should reject. */
+  refuse: (object: KubeObject) => KubeApiError | undefined = () => undefined;
+  /** deleteKeepsObject models finalizers: a deleted object only gets a deletionTimestamp. */
+  deleteKeepsObject = false;
+
+  private readonly kinds = new Map<string, ResourceInfo>();
+  private readonly objects = new Map<string, { info: ResourceInfo; object: KubeObject }>();
+  private readonly users = new Map<string, Set<string>>();
+  /** watching are the kinds whose cache was asked for, as the real watches start on first use. */
+  private readonly watching = new Map<string, ResourceInfo>();
+  private readonly knownNamespaces = new Set<string>();
+  private revision = 1000;
+
+  constructor(
+    readonly key = 'acme/dp',
+    kinds: ResourceInfo[] = [],
+  ) {
+    for (const info of [NAMESPACE_KIND, ...kinds]) this.serve(info);
+  }
+
+  /** serve makes the data plane serve a kind (a CRD became Established). */
+  serve(info: ResourceInfo): void {
+    this.kinds.set(`${info.group}/${info.version}/${info.kind}`, info);
+  }
+
+  /** put stores an object as if someone else created it; returns the stored copy. */
+  put(info: ResourceInfo, object: KubeObject): KubeObject {
+    const stored = this.store(info, object, this.find(info, object)?.object.metadata.uid);
+    return stored;
+  }
+
+  /** get returns the stored object, managed or not. */
+  get(info: ResourceInfo, namespace: string | undefined, name: string): KubeObject | undefined {
+    return this.objects.get(this.storeKey(info, namespace, name))?.object;
+  }
+
+  /** remove deletes an object behind the controller's back (or finishes a pending deletion). */
+  remove(info: ResourceInfo, namespace: string | undefined, name: string): void {
+    this.objects.delete(this.storeKey(info, namespace, name));
+  }
+
+  /** restart forgets every watch and known namespace, as a new controller process starts with none. */
+  restart(): void {
+    this.users.clear();
+    this.watching.clear();
+    this.knownNamespaces.clear();
+  }
+
+  /** writes counts the requests that change something. */
+  writes(): FakeRequest[] {
+    return this.requests.filter((r) => r.verb !== 'read');
+  }
+
+  async resolveKind(gvk: GroupVersionKind): Promise<ResourceInfo> {
+    await this.answer();
+    const info = this.kinds.get(`${gvk.group}/${gvk.version}/${gvk.kind}`);
+    if (!info) throw new KindNotServedError(gvk, 'not in discovery');
+    return info;
+  }
+
+  forgetKinds(): void {}
+
+  async cache(info: ResourceInfo): Promise<KindCache> {
+    await this.answer();
+    this.watching.set(kindKey(info), info);
+    return {
+      get: (namespace, name) => {
+        const o = this.get(info, namespace, name);
+        return o && isManaged(o) ? o : undefined;
+      },
+      isBehind: () => false,
+    };
+  }
+
+  objectsOf(releaseUid: string): ManagedObject[] {
+    const seen = new Set<string>();
+    const out: ManagedObject[] = [];
+    const watched = new Set([...this.watching.values()].map((i) => `${i.group}/${i.kind}`));
+    for (const { info, object } of this.objects.values()) {
+      if (!watched.has(`${info.group}/${info.kind}`)) continue;
+      if (!isManaged(object) || object.metadata.labels?.[Labels.releaseUid] !== releaseUid) continue;
+      const identity = identityOf(
+        info.group,
+        info.kind,
+        object.metadata.namespace,
+        object.metadata.name ?? '',
+      );
+      if (seen.has(identity)) continue;
+      seen.add(identity);
+      out.push({ info, object });
+    }
+    return out;
+  }
+
+  isComplete(): boolean {
+    return this.complete;
+  }
+
+  watchedKinds(): ResourceInfo[] {
+    return [...this.watching.values()];
+  }
+
+  isBehind(): boolean {
+    return false;
+  }
+
+  useKinds(user: string, kinds: ResourceInfo[]): Promise<void> {
+    this.users.set(user, new Set(kinds.map(kindKey)));
+    this.stopUnused();
+    return Promise.resolve();
+  }
+
+  addKinds(user: string, kinds: ResourceInfo[]): void {
+    const set = this.users.get(user) ?? new Set();
+    for (const k of kinds) set.add(kindKey(k));
+    this.users.set(user, set);
+  }
+
+  releaseKinds(user: string): Promise<void> {
+    this.users.delete(user);
+    this.stopUnused();
+    return Promise.resolve();
+  }
+
+  /** stopUnused stops watching kinds no user needs, as the real watches do. */
+  private stopUnused(): void {
+    const used = new Set([...this.users.values()].flatMap((s) => [...s]));
+    for (const k of this.watching.keys()) if (!used.has(k)) this.watching.delete(k);
+  }
+
+  async apply(info: ResourceInfo, object: KubeObject, fieldManager: string): Promise<KubeObject> {
+    this.record('apply', info, object.metadata.namespace, object.metadata.name ?? '');
+    await this.answer();
+    const refused = this.refuse(object);
+    if (refused) throw refused;
+    const existing = this.find(info, object)?.object;
+    const stored = this.store(info, object, existing?.metadata.uid, fieldManager);
+    return structuredClone(stored);
+  }
+
+  async delete(info: ResourceInfo, object: KubeObject): Promise<boolean> {
+    this.record('delete', info, object.metadata.namespace, object.metadata.name ?? '');
+    await this.answer();
+    const key = this.storeKey(info, object.metadata.namespace, object.metadata.name ?? '');
+    const current = this.objects.get(key);
+    if (!current || current.object.metadata.uid !== object.metadata.uid) return false;
+    if (this.deleteKeepsObject) {
+      current.object = {
+        ...current.object,
+        metadata: { ...current.object.metadata, deletionTimestamp: '2026-01-01T00:00:00Z' },
+      };
+    } else {
+      this.objects.delete(key);
+    }
+    return true;
+  }
+
+  async read(
+    info: ResourceInfo,
+    namespace: string | undefined,
+    name: string,
+  ): Promise<KubeObject | undefined> {
+    this.record('read', info, namespace, name);
+    await this.answer();
+    const o = this.get(info, namespace, name);
+    return o && structuredClone(o);
+  }
+
+  async ensureNamespace(template: KubeObject): Promise<boolean> {
+    const name = template.metadata.name ?? '';
+    if (this.knownNamespaces.has(name)) return false;
+    await this.answer();
+    let created = false;
+    if (!this.get(NAMESPACE_KIND, undefined, name)) {
+      this.record('create', NAMESPACE_KIND, undefined, name);
+      this.store(NAMESPACE_KIND, template, undefined);
+      created = true;
+    }
+    this.knownNamespaces.add(name);
+    return created;
+  }
+
+  forgetNamespace(name: string): void {
+    this.knownNamespaces.delete(name);
+  }
+
+  private find(info: ResourceInfo, object: KubeObject) {
+    return this.objects.get(this.storeKey(info, object.metadata.namespace, object.metadata.name ?? ''));
+  }
+
+  private store(
+    info: ResourceInfo,
+    object: KubeObject,
+    uid: string | undefined,
+    fieldManager?: string,
+  ): KubeObject {
+    const stored: KubeObject = {
+      ...structuredClone(object),
+      metadata: {
+        ...structuredClone(object.metadata),
+        uid: uid ?? randomUUID(),
+        resourceVersion: String(++this.revision),
+        managedFields: fieldManager
+          ? [
+              {
+                manager: fieldManager,
+                operation: 'Apply',
+                apiVersion: formatApiVersion(info.group, info.version),
+                fieldsType: 'FieldsV1',
+                fieldsV1: { 'f:spec': {} },
+              },
+            ]
+          : [],
+      },
+    };
+    this.objects.set(this.storeKey(info, object.metadata.namespace, object.metadata.name ?? ''), {
+      info,
+      object: stored,
+    });
+    return stored;
+  }
+
+  private storeKey(info: ResourceInfo, namespace: string | undefined, name: string): string {
+    return identityOf(info.group, info.kind, info.namespaced ? namespace : undefined, name);
+  }
+
+  private record(
+    verb: FakeRequest['verb'],
+    info: ResourceInfo,
+    namespace: string | undefined,
+    name: string,
+  ): void {
+    this.requests.push({ verb, kind: info.kind, namespace, name });
+  }
+
+  /** answer lets the caller's other work run, as a network round trip would, then fails when unreachable. */
+  private async answer(): Promise<void> {
+    await Promise.resolve();
+    if (this.unreachable)
+      throw new KubeApiError(`data plane ${this.key}: connect ECONNREFUSED`, {
+        statusCode: 0,
+        reason: 'Unreachable',
+      });
+  }
+}
+
+function isManaged(object: KubeObject): boolean {
+  return object.metadata.labels?.[Labels.managedBy] === CONTROLLER_NAME;
+}

@@ -1,0 +1,91 @@
+/**
+ * The data-plane port: the small interface through which the controller reaches one data-plane
+ * cluster. The reconciler, the apply library and cleanup see only this; how the cluster is reached
+ * (a direct connection today, see direct.ts) is the implementation's business, so a second
+ * transport is one new implementation and its credentials, not a change across the reconciler.
+ */
+import type { GroupVersionKind, KubeObject } from '../api/object.ts';
+import type { ResourceInfo } from '../kube/discovery.ts';
+import type { ManagedObject } from './watches.ts';
+
+/** KindCache is the synced, connected cache of one kind's managed objects on a data plane. */
+export interface KindCache {
+  /** get returns a cached object (only objects carrying the managed-by label are cached). */
+  get(namespace: string | undefined, name: string): KubeObject | undefined;
+  /** isBehind tells whether the cache has not yet seen a resourceVersion (e.g. of our own write). */
+  isBehind(resourceVersion: string | undefined): boolean;
+}
+
+/** NAMESPACE_KIND is how every cluster serves Namespaces. */
+export const NAMESPACE_KIND: ResourceInfo = {
+  group: '',
+  version: 'v1',
+  kind: 'Namespace',
+  resource: 'namespaces',
+  namespaced: false,
+  verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
+};
+
+/** DataPlanePort is everything the controller does on one data plane. */
+export interface DataPlanePort {
+  /** key is `namespace/name` of the DataPlane. */
+  readonly key: string;
+
+  /** resolveKind says how the data plane serves a kind (cached), or throws KindNotServedError. */
+  resolveKind(gvk: GroupVersionKind): Promise<ResourceInfo>;
+  /** forgetKinds drops what is known about served kinds, after the data plane said one is gone. */
+  forgetKinds(): void;
+
+  /**
+   * cache returns the cache of a kind once it is synced and connected, starting its watch when
+   * needed; it throws the list or watch error when the watch cannot be (re)established in time,
+   * so that callers report the data plane unreachable instead of trusting a stale cache.
+   */
+  cache(info: ResourceInfo): Promise<KindCache>;
+  /** objectsOf lists the cached objects that carry a Release uid, once each across API versions. */
+  objectsOf(releaseUid: string): ManagedObject[];
+  /** isComplete tells whether every watch is listed and connected: required before deleting anything. */
+  isComplete(): boolean;
+  /** watchedKinds lists every kind being watched. */
+  watchedKinds(): ResourceInfo[];
+  /**
+   * isBehind tells whether the watch of a kind (a ResourceInfo or its kindKey) has not delivered a
+   * resourceVersion yet, e.g. of our own write; false when the kind is not watched at all.
+   */
+  isBehind(kind: ResourceInfo | string, resourceVersion: string): boolean;
+
+  /** useKinds records the kinds one user (a Release) needs and stops watches nobody needs any more. */
+  useKinds(user: string, kinds: ResourceInfo[]): Promise<void>;
+  /** addKinds records more kinds one user needs, keeping those it already had. */
+  addKinds(user: string, kinds: ResourceInfo[]): void;
+  /** releaseKinds forgets every kind of a user. */
+  releaseKinds(user: string): Promise<void>;
+
+  /** apply server-side-applies one object with force and returns the live object. */
+  apply(
+    info: ResourceInfo,
+    object: KubeObject,
+    fieldManager: string,
+    signal: AbortSignal,
+  ): Promise<KubeObject>;
+  /**
+   * delete deletes one object only if it is still the one given (uid precondition), with
+   * background propagation; false when it was already gone or replaced by someone else.
+   */
+  delete(info: ResourceInfo, object: KubeObject, signal: AbortSignal): Promise<boolean>;
+  /** read GETs one object from the data plane itself (not a cache); undefined when it does not exist. */
+  read(
+    info: ResourceInfo,
+    namespace: string | undefined,
+    name: string,
+    signal: AbortSignal,
+  ): Promise<KubeObject | undefined>;
+  /**
+   * ensureNamespace creates a Namespace from a template when it does not exist; never updates one.
+   * Namespaces known to exist are remembered, so the steady state costs no request. It returns
+   * true when it created the namespace.
+   */
+  ensureNamespace(template: KubeObject, fieldManager: string, signal: AbortSignal): Promise<boolean>;
+  /** forgetNamespace drops a namespace from what is known to exist (the data plane said it is missing). */
+  forgetNamespace(name: string): void;
+}

@@ -1,0 +1,283 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { pino } from 'pino';
+import type { KubeObject } from '../api/object.ts';
+import { KubeClient } from './client.ts';
+import { Informer, type InformerEventType } from './informer.ts';
+
+const PATH = '/api/v1/configmaps';
+
+/** WatchHandler answers one watch request; it may write events and end the stream, or leave it open. */
+type WatchHandler = (res: ServerResponse, query: URLSearchParams) => void;
+
+/**
+ * A local API server of one collection: paged lists from `items`, and each watch request
+ * answered by the next scripted handler (an open, silent stream when none is left).
+ */
+class CollectionServer {
+  items: KubeObject[] = [];
+  resourceVersion = 100;
+  /** failLists answers that many list requests with 500 before serving them. */
+  failLists = 0;
+  watches: WatchHandler[] = [];
+  readonly requests: Array<{ watch: boolean; query: URLSearchParams }> = [];
+  private readonly open = new Set<ServerResponse>();
+  private server: Server | undefined;
+  base = '';
+
+  async start(): Promise<void> {
+    this.server = createServer((req, res) => this.handle(req, res));
+    await new Promise<void>((r) => this.server?.listen(0, '127.0.0.1', r));
+    const address = this.server.address();
+    this.base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  }
+
+  reset(): void {
+    this.items = [];
+    this.failLists = 0;
+    this.watches = [];
+    this.requests.length = 0;
+    for (const res of this.open) res.end();
+    this.open.clear();
+  }
+
+  lists(): URLSearchParams[] {
+    return this.requests.filter((r) => !r.watch).map((r) => r.query);
+  }
+
+  watchRequests(): URLSearchParams[] {
+    return this.requests.filter((r) => r.watch).map((r) => r.query);
+  }
+
+  async stop(): Promise<void> {
+    this.reset();
+    this.server?.closeAllConnections();
+    await new Promise<void>((r) => this.server?.close(() => r()));
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? '/', this.base);
+    const watch = url.searchParams.get('watch') === 'true';
+    this.requests.push({ watch, query: url.searchParams });
+    if (!watch) {
+      if (this.failLists > 0) {
+        this.failLists--;
+        res
+          .writeHead(500, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ kind: 'Status', code: 500, reason: 'InternalError', message: 'etcd down' }));
+        return;
+      }
+      const limit = Number(url.searchParams.get('limit') ?? 500);
+      const from = Number(url.searchParams.get('continue') ?? 0);
+      const page = this.items.slice(from, from + limit);
+      const next = from + limit < this.items.length ? String(from + limit) : undefined;
+      res.writeHead(200, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          kind: 'ConfigMapList',
+          apiVersion: 'v1',
+          metadata: { resourceVersion: String(this.resourceVersion), continue: next },
+          // List items carry no kind, as a real API server sends them.
+          items: page.map(({ metadata, data }: KubeObject & { data?: unknown }) => ({ metadata, data })),
+        }),
+      );
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.flushHeaders();
+    this.open.add(res);
+    res.once('close', () => this.open.delete(res));
+    this.watches.shift()?.(res, url.searchParams);
+  }
+}
+
+function configMap(name: string, resourceVersion: string, data: Record<string, string> = {}): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name, namespace: 'apps', resourceVersion },
+    data,
+  };
+}
+
+function event(res: ServerResponse, type: string, object: unknown): void {
+  res.write(`${JSON.stringify({ type, object })}\n`);
+}
+
+/** until polls a condition, failing with a description after two seconds. */
+async function until(what: string, check: () => boolean): Promise<void> {
+  const deadline = performance.now() + 2_000;
+  while (!check()) {
+    if (performance.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+void describe('Informer', () => {
+  const server = new CollectionServer();
+  let client: KubeClient;
+  const informers: Informer[] = [];
+
+  before(async () => {
+    await server.start();
+    // No client retries: the informer's own backoff is under test.
+    client = new KubeClient({ name: 'test', server: server.base, timeoutMs: 2_000, maxRetries: 0 });
+  });
+  after(async () => {
+    await Promise.all(informers.map((i) => i.stop()));
+    await client.close();
+    await server.stop();
+  });
+
+  /** start stops the informer of the previous test, so only this test's informer talks to the server. */
+  const start = async (options: { pageSize?: number; health?: boolean[] } = {}) => {
+    await Promise.all(informers.splice(0).map((i) => i.stop()));
+    server.reset();
+    const seen: Array<[InformerEventType, string]> = [];
+    const informer = new Informer({
+      client,
+      path: PATH,
+      labelSelector: 'app=x',
+      name: 'test/configmaps',
+      logger: pino({ level: 'silent' }),
+      pageSize: options.pageSize,
+      minBackoffMs: 10,
+      maxBackoffMs: 40,
+      onHealthChange: (healthy) => options.health?.push(healthy),
+    });
+    informer.addHandler((type, obj) => seen.push([type, obj.metadata.name ?? '']));
+    informers.push(informer);
+    return { informer, seen };
+  };
+
+  void test('lists every page, restores the kind of list items, then watches from the list resourceVersion', async () => {
+    const { informer, seen } = await start({ pageSize: 2 });
+    server.items = ['a', 'b', 'c', 'd', 'e'].map((n) => configMap(n, '90'));
+    informer.start();
+    await informer.waitForSync(AbortSignal.timeout(2_000));
+
+    assert.equal(informer.size, 5);
+    assert.equal(informer.get('apps', 'c')?.kind, 'ConfigMap', 'the kind comes from the list kind');
+    assert.deepEqual(
+      server.lists().map((q) => [q.get('limit'), q.get('continue'), q.get('labelSelector')]),
+      [
+        ['2', null, 'app=x'],
+        ['2', '2', 'app=x'],
+        ['2', '4', 'app=x'],
+      ],
+    );
+    assert.equal(seen.length, 5, 'one added per object');
+    await until('the watch', () => server.watchRequests().length === 1);
+    const watch = server.watchRequests()[0];
+    assert.equal(watch?.get('resourceVersion'), '100');
+    assert.equal(watch?.get('allowWatchBookmarks'), 'true');
+    assert.ok(informer.isHealthy(), 'healthy once listed and watching');
+  });
+
+  void test('watch events change the cache and reach the handlers in order', async () => {
+    const { informer, seen } = await start();
+    server.items = [configMap('a', '90')];
+    server.watches = [
+      (res) => {
+        event(res, 'ADDED', configMap('b', '101'));
+        event(res, 'MODIFIED', configMap('a', '102', { k: 'v' }));
+        event(res, 'DELETED', configMap('b', '103'));
+      },
+    ];
+    informer.start();
+    await until('the events', () => seen.length === 4);
+
+    assert.deepEqual(seen, [
+      ['added', 'a'],
+      ['added', 'b'],
+      ['updated', 'a'],
+      ['deleted', 'b'],
+    ]);
+    assert.deepEqual((informer.get('apps', 'a') as KubeObject & { data?: unknown }).data, { k: 'v' });
+    assert.equal(informer.get('apps', 'b'), undefined);
+    assert.ok(!informer.isBehind('103'), 'the cache has seen the last event');
+    assert.ok(informer.isBehind('104'), 'a later write is not seen yet');
+  });
+
+  void test('a stream that ends re-watches from the last bookmark without listing again', async () => {
+    const { informer } = await start();
+    server.items = [configMap('a', '90')];
+    server.watches = [
+      (res) => {
+        event(res, 'BOOKMARK', { kind: 'ConfigMap', metadata: { resourceVersion: '150' } });
+        res.end();
+      },
+    ];
+    informer.start();
+    await until('the second watch', () => server.watchRequests().length === 2);
+
+    assert.equal(server.watchRequests()[1]?.get('resourceVersion'), '150');
+    assert.equal(server.lists().length, 1, 'no relist after a clean end of the stream');
+  });
+
+  void test('410 Gone relists, and objects deleted meanwhile are reported deleted', async () => {
+    const { informer, seen } = await start();
+    server.items = [configMap('a', '90'), configMap('b', '91')];
+    server.watches = [
+      (res) => {
+        server.items = [configMap('a', '90')];
+        server.resourceVersion = 200;
+        event(res, 'ERROR', {
+          kind: 'Status',
+          code: 410,
+          reason: 'Expired',
+          message: 'too old resource version',
+        });
+        res.end();
+      },
+    ];
+    informer.start();
+    await until('the relist', () => server.lists().length === 2 && informer.size === 1);
+
+    assert.deepEqual(seen.slice(2), [['deleted', 'b']]);
+    await until('the watch after the relist', () => server.watchRequests().length === 2);
+    assert.equal(server.watchRequests()[1]?.get('resourceVersion'), '200');
+  });
+
+  void test('a failing list is retried with backoff; the informer is unhealthy with the error until it succeeds', async () => {
+    const health: boolean[] = [];
+    const { informer } = await start({ health });
+    server.items = [configMap('a', '90')];
+    server.failLists = 2;
+    informer.start();
+    await until('the first failure', () => informer.lastSyncError !== undefined);
+    assert.ok(!informer.isHealthy(), 'not healthy while the list fails');
+    assert.match(String(informer.lastSyncError), /etcd down/);
+
+    await informer.waitForHealthy(AbortSignal.timeout(2_000));
+    assert.equal(server.lists().length, 3, 'two failures, then the list that worked');
+    assert.equal(informer.lastSyncError, undefined, 'the error is cleared once healthy');
+    assert.equal(informer.size, 1);
+    assert.deepEqual(health, [], 'the first connection is not a health change');
+  });
+
+  void test('a broken watch after sync is a health change, and a recovered one another', async () => {
+    const health: boolean[] = [];
+    const { informer } = await start({ health });
+    server.items = [configMap('a', '90')];
+    server.watches = [(res) => res.destroy()];
+    informer.start();
+    await informer.waitForSync(AbortSignal.timeout(2_000));
+    await until('the recovery', () => health.length === 2);
+
+    assert.deepEqual(health, [false, true]);
+    assert.ok(informer.isHealthy(), 'healthy again');
+  });
+
+  void test('stop ends the watch and releases those waiting for health', async () => {
+    const { informer } = await start();
+    server.failLists = 1_000;
+    informer.start();
+    const waiting = informer.waitForHealthy();
+    await until('a failure', () => informer.lastSyncError !== undefined);
+    await informer.stop();
+    await waiting;
+    assert.ok(informer.stopped, 'stopped');
+    assert.ok(!informer.isHealthy(), 'a stopped informer that never listed is not healthy');
+  });
+});

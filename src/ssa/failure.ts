@@ -1,0 +1,75 @@
+/**
+ * Failure classification: turns the error of an apply or delete into what a user can act on (fix
+ * the object, recreate it, wait for the data plane, create the namespace, or retry), with the API
+ * server's own words and without the client's request line.
+ */
+import { isRecord } from '../api/object.ts';
+import { isKubeApiError } from '../kube/client.ts';
+import { KindNotServedError } from '../kube/discovery.ts';
+
+/** FailureKind says what a failed apply means for the user. */
+export type FailureKind =
+  /** the object itself is wrong: fix the Release */
+  | 'Invalid'
+  /** an immutable field changed: recreate, or change the name */
+  | 'Immutable'
+  /** the data plane did not answer */
+  | 'Unreachable'
+  /** the namespace of the object is missing */
+  | 'NamespaceMissing'
+  /** anything else; may pass on retry */
+  | 'Failed';
+
+/** ApplyFailure is a classified apply error with a message for conditions. */
+export interface ApplyFailure {
+  kind: FailureKind;
+  message: string;
+  retryable: boolean;
+}
+
+/** classifyFailure turns an apply error into an ApplyFailure with the API server's own message. */
+export function classifyFailure(err: unknown): ApplyFailure {
+  if (err instanceof KindNotServedError) return { kind: 'Invalid', message: err.message, retryable: false };
+  if (!isKubeApiError(err)) {
+    return { kind: 'Failed', message: err instanceof Error ? err.message : String(err), retryable: true };
+  }
+  const serverMessage = stripPrefix(err.message);
+  const causes = causesOf(err.details);
+  if (err.isUnreachable) return { kind: 'Unreachable', message: serverMessage, retryable: true };
+  if (err.statusCode === 422 || err.statusCode === 400) {
+    const immutable = /immutable/i.test(err.message) || causes.some((c) => /immutable/i.test(c));
+    return { kind: immutable ? 'Immutable' : 'Invalid', message: serverMessage, retryable: false };
+  }
+  if (err.statusCode === 413 || /too large|too long/i.test(err.message)) {
+    return { kind: 'Invalid', message: `object too large: ${serverMessage}`, retryable: false };
+  }
+  if (err.statusCode === 404 && isRecord(err.details) && err.details['kind'] === 'namespaces') {
+    return { kind: 'NamespaceMissing', message: serverMessage, retryable: true };
+  }
+  if (err.statusCode === 403 && /\bcannot (get|list|watch|create|patch|update|delete)\b/.test(err.message)) {
+    // An RBAC refusal; other 403s are admission denials (PodSecurity, quota, policies) about the object.
+    return {
+      kind: 'Failed',
+      message: `forbidden: the data-plane credentials may not do this (${serverMessage})`,
+      retryable: true,
+    };
+  }
+  return { kind: 'Failed', message: serverMessage, retryable: true };
+}
+
+function stripPrefix(message: string): string {
+  // KubeClient prefixes "<VERB> <path> on <cluster>: "; users need the server's words.
+  const at = message.indexOf(': ');
+  return at > 0 && /^(GET|PUT|POST|PATCH|DELETE) /.test(message) ? message.slice(at + 2) : message;
+}
+
+function causesOf(details: Record<string, unknown> | undefined): string[] {
+  const causes = details?.['causes'];
+  if (!Array.isArray(causes)) return [];
+  return causes
+    .filter(isRecord)
+    .map(
+      (c) =>
+        `${typeof c['field'] === 'string' ? c['field'] : ''}: ${typeof c['message'] === 'string' ? c['message'] : ''}`,
+    );
+}

@@ -1,0 +1,111 @@
+/**
+ * ApplyMemory remembers the controller's last server-side apply of each object (what was sent,
+ * and the object's uid, resourceVersion and our field set in the answer), so that an object that
+ * is still as we left it is not applied again: the steady state sends no request. It also knows
+ * which writes the watches have not delivered yet, so an empty cache is not mistaken for "gone".
+ */
+import { createHash } from 'node:crypto';
+import { isApplyEntryOf, type KubeObject } from '../api/object.ts';
+import type { ResourceInfo } from '../kube/discovery.ts';
+import type { DataPlanePort } from '../dataplane/port.ts';
+import { kindKey } from '../dataplane/watches.ts';
+
+/** AppliedRecord remembers our last apply of one object. */
+export interface AppliedRecord {
+  /** dataPlane is the key of the data plane the object was applied to. */
+  dataPlane: string;
+  /** hash identifies what we sent. */
+  hash: string;
+  uid: string;
+  resourceVersion: string;
+  /** fieldsHash is ownFieldsHash of the answer. */
+  fieldsHash: string;
+  /** owner is the key of the owner that applied it (a Release's `namespace/name`). */
+  owner: string;
+  /** ownerUid is the uid of that owner (cleanup waits until the watch has seen its writes). */
+  ownerUid: string;
+  /** kind is the kindKey of the object's watch. */
+  kind: string;
+  /** object is the apply response, kept only until the watch cache has caught up with it. */
+  object?: KubeObject;
+}
+
+/** recordKey identifies an applied object: data plane, kind and object. */
+export function recordKey(
+  dataPlane: string,
+  info: ResourceInfo,
+  namespace: string | undefined,
+  name: string,
+): string {
+  return `${dataPlane}|${kindKey(info)}|${namespace ?? ''}/${name}`;
+}
+
+/**
+ * ownFieldsHash hashes one manager's applied field set, which changes when someone else takes or
+ * removes its fields. The API server renders fieldsV1 in a canonical order, so plain JSON is stable.
+ */
+export function ownFieldsHash(obj: KubeObject, fieldManager: string): string {
+  const entry = obj.metadata.managedFields?.find((m) => isApplyEntryOf(m, fieldManager));
+  return createHash('sha256')
+    .update(JSON.stringify(entry?.fieldsV1 ?? null))
+    .digest('base64url');
+}
+
+/**
+ * needsApply decides whether an object must be applied again: not when the live object is the
+ * very one we applied with the same content, or a newer version in which our fields are intact.
+ */
+export function needsApply(
+  live: KubeObject | undefined,
+  record: AppliedRecord | undefined,
+  hash: string,
+  fieldManager: string,
+): boolean {
+  if (!live || !record) return true;
+  if (record.hash !== hash || record.uid !== live.metadata.uid) return true;
+  if (record.resourceVersion === live.metadata.resourceVersion) return false;
+  return record.fieldsHash !== ownFieldsHash(live, fieldManager);
+}
+
+/** ApplyMemory is the record of our applies, keyed by recordKey. */
+export class ApplyMemory {
+  private readonly records = new Map<string, AppliedRecord>();
+
+  /** get returns the record of one object. */
+  get(key: string): AppliedRecord | undefined {
+    return this.records.get(key);
+  }
+
+  /** remember records an apply. */
+  remember(key: string, record: AppliedRecord): void {
+    this.records.set(key, record);
+  }
+
+  /** forget drops the record of one object (it was deleted). */
+  forget(key: string): void {
+    this.records.delete(key);
+  }
+
+  /** forgetOwner drops every record of an owner that no longer exists. */
+  forgetOwner(owner: string): void {
+    for (const [key, r] of this.records) if (r.owner === owner) this.records.delete(key);
+  }
+
+  /**
+   * unseenWrites lists an owner's applies that the data plane's watches have not delivered yet:
+   * until they have, an empty cache does not prove that nothing is left.
+   */
+  unseenWrites(dataPlane: DataPlanePort, ownerUid: string): AppliedRecord[] {
+    return [...this.records.values()].filter(
+      (r) =>
+        r.ownerUid === ownerUid &&
+        r.dataPlane === dataPlane.key &&
+        dataPlane.isBehind(r.kind, r.resourceVersion),
+    );
+  }
+
+  /** size is the number of records. */
+  get size(): number {
+    return this.records.size;
+  }
+}
