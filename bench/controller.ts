@@ -1,30 +1,20 @@
 /**
- * The controller process under measurement. By default the bench runs the production build
- * (`tsc -p tsconfig.build.json`, then `node main.js`, as the container image does), because the
- * tsx loader that `npm start` and the tests use adds its own memory (esbuild, source maps) and
- * CPU that no deployment pays. `--tsx` runs it through test/support's ControllerProcess instead.
+ * The controller process under measurement, started by the repository's launcher
+ * (testbed/controller.ts). By default the bench runs the production build (`tsc -p
+ * tsconfig.build.json`, then `node main.js`, as the container image does), because the tsx loader
+ * that `npm start` and the tests use adds its own memory (esbuild, source maps) and CPU that no
+ * deployment pays. `--tsx` runs the sources instead.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { ControllerProcess } from '../test/support/controller.ts';
-import { eventually } from '../test/support/eventually.ts';
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { ControllerProcess, ROOT } from '../testbed/controller.ts';
 
-const ROOT = resolve(import.meta.dirname, '..');
 /** BUILD_DIR holds the bench's own build of src/ (inside bench/results/, which lint and git ignore). */
 export const BUILD_DIR = join(ROOT, 'bench', 'results', '.build');
 
-/** BenchController is what the bench needs of a controller process (ControllerProcess has this shape). */
-export interface BenchController {
-  readonly child: ChildProcess;
-  readonly logPath: string;
-  readonly running: boolean;
-  metrics(): Promise<string>;
-  stop(signal?: NodeJS.Signals): Promise<number | null>;
-  kill(): Promise<void>;
-}
+/** BenchController is the controller process under measurement. */
+export type BenchController = ControllerProcess;
 
 /** ControllerStartOptions configures a controller process. */
 export interface ControllerStartOptions {
@@ -92,105 +82,11 @@ export async function startController(
     if (options.nodeArgs.length > 0) throw new Error('node arguments (--profile) need the node runtime');
     return ControllerProcess.start({ kubeconfig: options.kubeconfig, args: options.args, env: options.env });
   }
-  return CompiledController.start(await buildController(log), options);
-}
-
-/** CompiledController runs the production build of the controller. */
-export class CompiledController implements BenchController {
-  private exitCode: number | null | undefined;
-  private readonly exited: Promise<number | null>;
-  private metricsPort = 0;
-  private probePort = 0;
-
-  private constructor(
-    readonly child: ChildProcess,
-    readonly logPath: string,
-  ) {
-    this.exited = new Promise((res) =>
-      child.once('exit', (code, signal) => {
-        this.exitCode = code ?? (signal ? 128 : null);
-        res(this.exitCode);
-      }),
-    );
-  }
-
-  /** start spawns `node <entry>` with ports chosen by the kernel, and waits for /readyz. */
-  static async start(entry: string, options: ControllerStartOptions): Promise<CompiledController> {
-    const logPath = join(mkdtempSync(join(tmpdir(), 'rc-bench-controller-')), 'controller.log');
-    const log = createWriteStream(logPath);
-    const child = spawn(
-      process.execPath,
-      [
-        ...options.nodeArgs,
-        entry,
-        `--kubeconfig=${options.kubeconfig}`,
-        '--metrics-bind-address=127.0.0.1:0',
-        '--health-probe-bind-address=127.0.0.1:0',
-        ...options.args,
-      ],
-      {
-        cwd: ROOT,
-        env: { ...process.env, NODE_ENV: 'production', ...options.env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    const proc = new CompiledController(child, logPath);
-    process.once('exit', () => child.kill('SIGKILL'));
-    child.stderr?.pipe(log);
-    if (child.stdout) {
-      createInterface({ input: child.stdout }).on('line', (line) => {
-        log.write(`${line}\n`);
-        if (!proc.probePort && line.includes('"msg":"serving')) proc.notePort(line);
-      });
-    }
-    await eventually(
-      async () => {
-        if (proc.exitCode !== undefined)
-          throw new Error(`controller exited with ${proc.exitCode}:\n${proc.logTail()}`);
-        if (!proc.probePort) return false;
-        const res = await fetch(`http://127.0.0.1:${proc.probePort}/readyz`);
-        return res.status === 200;
-      },
-      { timeoutMs: 60_000, description: 'the controller to be ready' },
-    );
-    return proc;
-  }
-
-  /** running tells whether the process has not exited. */
-  get running(): boolean {
-    return this.exitCode === undefined;
-  }
-
-  /** metrics returns the controller's /metrics text. */
-  async metrics(): Promise<string> {
-    return (await fetch(`http://127.0.0.1:${this.metricsPort}/metrics`)).text();
-  }
-
-  /** stop sends a signal and waits for the exit code. */
-  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
-    if (this.exitCode !== undefined) return this.exitCode;
-    this.child.kill(signal);
-    return this.exited;
-  }
-
-  /** kill ends the process at once. */
-  async kill(): Promise<void> {
-    await this.stop('SIGKILL');
-  }
-
-  /** logTail returns the end of the log, for error messages. */
-  logTail(lines = 30): string {
-    return readFileSync(this.logPath, 'utf8').split('\n').slice(-lines).join('\n');
-  }
-
-  private notePort(line: string): void {
-    try {
-      const entry = JSON.parse(line) as { msg?: string; address?: { port?: number } };
-      const port = entry.address?.port ?? 0;
-      if (entry.msg === 'serving metrics') this.metricsPort = port;
-      if (entry.msg === 'serving health probes') this.probePort = port;
-    } catch {
-      // Not a JSON log line.
-    }
-  }
+  return ControllerProcess.start({
+    kubeconfig: options.kubeconfig,
+    args: options.args,
+    env: { NODE_ENV: 'production', ...options.env },
+    entry: await buildController(log),
+    nodeArgs: options.nodeArgs,
+  });
 }

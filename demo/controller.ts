@@ -1,19 +1,16 @@
 /**
- * The demo's controller: `src/main.ts` run as a detached background process that outlives the
- * demo, logging to a file in the demo folder, with its pid recorded in `controller.json` so that a
- * later `--down` or a re-run can end it. A recorded pid is trusted only when /proc says it is still
- * our controller (its command line names src/main.ts and the demo's kubeconfig).
+ * The demo's controller: `src/main.ts` started by the repository's launcher (testbed/controller.ts)
+ * as a detached background process that outlives the demo, logging to a file in the demo folder,
+ * with its pid recorded in `controller.json` so that a later `--down` or a re-run can end it. A
+ * recorded pid is trusted only when /proc says it is still our controller (its command line names
+ * src/main.ts and the demo's kubeconfig).
  */
-import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { ControllerProcess } from '../testbed/controller.ts';
 
-/** ROOT is the repository root. */
-export const ROOT = resolve(import.meta.dirname, '..');
-const MAIN = join(ROOT, 'src/main.ts');
-const READY_TIMEOUT_MS = 60_000;
+export { ROOT } from '../testbed/controller.ts';
 const STOP_GRACE_MS = 30_000;
 
 /** ControllerRecord is the content of `<demo folder>/controller.json`. */
@@ -31,64 +28,23 @@ export function recordPath(dir: string): string {
   return join(dir, 'controller.json');
 }
 
-/** startController spawns the detached controller and resolves once its /readyz answers 200. */
+/** startController starts the detached controller and resolves once its /readyz answers 200. */
 export async function startController(dir: string, kubeconfig: string): Promise<ControllerRecord> {
-  const [metricsPort, probePort] = [await freePort(), await freePort()];
-  const logPath = join(dir, 'controller.log');
-  const fd = openSync(logPath, 'a', 0o644);
-  const metricsAddress = `127.0.0.1:${metricsPort}`;
-  const probeAddress = `127.0.0.1:${probePort}`;
-  let exit: string | undefined;
-  try {
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        MAIN,
-        '--kubeconfig',
-        kubeconfig,
-        '--metrics-bind-address',
-        metricsAddress,
-        '--health-probe-bind-address',
-        probeAddress,
-      ],
-      { cwd: ROOT, detached: true, stdio: ['ignore', fd, fd], env: process.env },
-    );
-    child.once('exit', (code, signal) => (exit = signal ? `signal ${signal}` : `code ${code}`));
-    child.unref();
-    if (child.pid === undefined) throw new Error(`could not start ${process.execPath} ${MAIN}`);
-    const record: ControllerRecord = {
-      pid: child.pid,
-      kubeconfig,
-      logPath,
-      metricsAddress,
-      probeAddress,
-      startedAt: new Date().toISOString(),
-    };
-    await writeFile(recordPath(dir), `${JSON.stringify(record, null, 2)}\n`);
-    const deadline = Date.now() + READY_TIMEOUT_MS;
-    for (;;) {
-      if (exit !== undefined) {
-        throw new Error(`the controller exited with ${exit} before it was ready; its log:\n${tail(logPath)}`);
-      }
-      try {
-        const res = await fetch(`http://${probeAddress}/readyz`, { signal: AbortSignal.timeout(2_000) });
-        if (res.status === 200) return record;
-      } catch {
-        // not listening yet
-      }
-      if (Date.now() >= deadline) {
-        throw new Error(
-          `the controller (pid ${child.pid}) was not ready within ${READY_TIMEOUT_MS / 1000} s; ` +
-            `see its log ${logPath}:\n${tail(logPath)}`,
-        );
-      }
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  } finally {
-    closeSync(fd);
-  }
+  const controller = await ControllerProcess.start({
+    kubeconfig,
+    logPath: join(dir, 'controller.log'),
+    detached: true,
+  });
+  const record: ControllerRecord = {
+    pid: controller.pid,
+    kubeconfig,
+    logPath: controller.logPath,
+    metricsAddress: controller.metricsAddress,
+    probeAddress: controller.probeAddress,
+    startedAt: new Date().toISOString(),
+  };
+  await writeFile(recordPath(dir), `${JSON.stringify(record, null, 2)}\n`);
+  return record;
 }
 
 /**
@@ -136,7 +92,7 @@ export function isOurController(pid: number, kubeconfig: string): boolean {
   if (!isAlive(pid)) return false;
   try {
     const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    return argv.some((a) => a.endsWith('src/main.ts')) && argv.includes(kubeconfig);
+    return argv.some((a) => a.endsWith('src/main.ts')) && argv.includes(`--kubeconfig=${kubeconfig}`);
   } catch {
     return false;
   }
@@ -173,25 +129,4 @@ async function waitGone(pid: number, timeoutMs: number): Promise<boolean> {
     await new Promise((r) => setTimeout(r, 100));
   }
   return true;
-}
-
-function tail(path: string, lines = 20): string {
-  try {
-    return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no log)';
-  }
-}
-
-/** freePort returns a TCP port on 127.0.0.1 that was free a moment ago. */
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const server = createServer();
-    server.once('error', rej);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => res(port));
-    });
-  });
 }

@@ -16,7 +16,7 @@ import { API_VERSION, ConditionTypes } from '../../src/api/v1alpha1/constants.ts
 import type { Cluster } from '../../testbed/cluster.ts';
 import { kubectl, up } from '../../testbed/cluster.ts';
 import { helm, HelmError } from '../../testbed/helm.ts';
-import { ControllerProcess } from '../support/controller.ts';
+import { startTestController } from '../support/controller.ts';
 import { eventually } from '../support/eventually.ts';
 import {
   condition,
@@ -373,7 +373,7 @@ describe('chart on a real API server', () => {
     // The data plane is the same cluster, reached with the admin kubeconfig in the DataPlane's Secret.
     const org = await createOrg(kube, cluster, { credentials: 'secret' });
     const leaseId = uniqueName('rc-chart');
-    const controller = await ControllerProcess.start({
+    const controller = await startTestController({
       kubeconfig,
       args: ['--leader-elect', `--leader-election-namespace=${NAMESPACE}`, `--leader-election-id=${leaseId}`],
     });

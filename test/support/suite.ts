@@ -7,7 +7,7 @@
 import { after, before } from 'node:test';
 import type { Cluster } from '../../testbed/cluster.ts';
 import { downOwnClusters, ownCluster, testClusters, type TestClusters } from './clusters.ts';
-import { ControllerProcess } from './controller.ts';
+import { startTestController, type ControllerProcess } from './controller.ts';
 import { createOrg, installCRDs, type Org } from './fixtures.ts';
 import { TestKube } from './kube.ts';
 
@@ -120,7 +120,7 @@ class Suite implements IntegrationSuite {
   }
 
   async startController(args: string[] = []): Promise<ControllerProcess> {
-    const controller = await ControllerProcess.start({
+    const controller = await startTestController({
       kubeconfig: this.clusters.cp.kubeconfigPath,
       args: [...(this.options.controllerArgs ?? []), ...args],
     });
