@@ -1,8 +1,7 @@
 /**
  * The reconcile loop, after controller-runtime's controller: a fixed number of workers take keys
- * from a WorkQueue and call `reconcile(key, signal)`. A thrown error retries the key with backoff
- * (unless it is a TerminalError), a result may ask for a timed requeue, and success forgets the
- * key's failure history. The work queue guarantees one key is never reconciled twice at once.
+ * from a WorkQueue and call `reconcile(key, signal)`. A thrown error retries the key with backoff,
+ * a result may ask for a timed requeue, and success forgets the key's failure history. The work queue guarantees one key is never reconciled twice at once.
  */
 import type { Logger } from 'pino';
 import type { RateLimiter } from './ratelimiter.ts';
@@ -30,45 +29,24 @@ export const STOP_ABANDON_MS = 1_000;
 export interface ReconcileResult {
   /** requeueAfterMs, when > 0, reconciles the key again after this delay (a safety-net resync). */
   requeueAfterMs?: number;
-  /** requeue reconciles the key again with backoff, without counting an error (waiting on something). */
-  requeue?: boolean;
 }
 
 /** Reconcile makes the world match the desired state of one key; it should stop early when signal aborts. */
 export type Reconcile<K> = (key: K, signal: AbortSignal) => Promise<ReconcileResult | void>;
 
 /**
- * TerminalError is an error that retrying cannot fix (an invalid spec, say): the controller records
- * it and does not requeue the key; the next change to the object triggers a new reconcile.
+ * ReconcileOutcome is the `result` label of controller_runtime_reconcile_total. `requeue` (retry
+ * without an error) is never counted here; the label value exists so that controller-runtime's
+ * dashboards find every series they expect.
  */
-export class TerminalError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'TerminalError';
-  }
-}
-
-// Cause chains are short; the bound only protects against a cycle.
-const MAX_CAUSE_DEPTH = 16;
-
-/** isTerminalError tells whether err or any error in its cause chain is a TerminalError. */
-export function isTerminalError(err: unknown): boolean {
-  let e: unknown = err;
-  for (let depth = 0; e instanceof Error && depth < MAX_CAUSE_DEPTH; depth++, e = e.cause) {
-    if (e instanceof TerminalError) return true;
-  }
-  return false;
-}
-
-/** ReconcileOutcome is the `result` label of controller_runtime_reconcile_total. */
 export type ReconcileOutcome = 'success' | 'error' | 'requeue' | 'requeue_after';
 
 /** ControllerMetrics receives a controller's measurements; `metrics.ts` binds it to Prometheus. */
 export interface ControllerMetrics {
   /** reconciled counts one finished reconcile and observes its duration. */
   reconciled(outcome: ReconcileOutcome, seconds: number): void;
-  /** errored counts a failed reconcile; terminal ones also count as terminal errors. */
-  errored(terminal: boolean): void;
+  /** errored counts a failed reconcile. */
+  errored(): void;
   /** maxConcurrentReconciles reports the number of workers. */
   maxConcurrentReconciles(n: number): void;
   /** activeWorkers changes the number of workers busy reconciling by delta. */
@@ -211,9 +189,6 @@ export class Controller<K = string> {
         this.queue.forget(key);
         this.queue.addAfter(key, requeueAfterMs);
         this.metrics.reconciled('requeue_after', seconds);
-      } else if (result?.requeue) {
-        this.queue.addRateLimited(key);
-        this.metrics.reconciled('requeue', seconds);
       } else {
         this.queue.forget(key);
         this.metrics.reconciled('success', seconds);
@@ -232,15 +207,8 @@ export class Controller<K = string> {
       this.logger.info(fields, 'reconcile aborted by shutdown');
       return;
     }
-    const terminal = isTerminalError(err);
-    this.metrics.errored(terminal);
+    this.metrics.errored();
     this.metrics.reconciled('error', seconds);
-    if (terminal) {
-      // No retry can help, so keep no failure history for the key either.
-      this.queue.forget(key);
-      this.logger.error({ ...fields, terminal: true }, 'Reconciler error');
-      return;
-    }
     this.queue.addRateLimited(key);
     this.logger.error({ ...fields, retries: this.queue.numRequeues(key) }, 'Reconciler error');
   }

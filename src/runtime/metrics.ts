@@ -146,7 +146,8 @@ export class RuntimeMetrics {
     });
     this.terminalReconcileErrors = new Counter({
       name: 'controller_runtime_terminal_reconcile_errors_total',
-      help: 'Total number of terminal reconciliation errors per controller',
+      // Always 0: every failure here is retried. Kept so controller-runtime's dashboards work.
+      help: 'Total number of terminal reconciliation errors per controller (always 0: every error is retried)',
       labelNames: ['controller'],
       registers,
     });
@@ -226,10 +227,7 @@ export class RuntimeMetrics {
         total.get(outcome)?.inc();
         time.observe(seconds);
       },
-      errored: (isTerminal) => {
-        errors.inc();
-        if (isTerminal) terminal.inc();
-      },
+      errored: () => errors.inc(),
       maxConcurrentReconciles: (n) => max.set(n),
       activeWorkers: (delta) => active.inc(delta),
     };

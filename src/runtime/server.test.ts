@@ -120,7 +120,7 @@ void describe('EndpointServer', () => {
     queue.inFlightSource(() => ({ unfinishedWorkSeconds: 3, longestRunningProcessorSeconds: 2 }));
     const controller = metrics.controller('release');
     controller.reconciled('error', 0.2);
-    controller.errored(true);
+    controller.errored();
     metrics.leaderElection('release-controller').leading(true);
     const res = await get(`${metricsUrl}/metrics`);
     assert.equal(res.status, 200);
@@ -134,7 +134,7 @@ void describe('EndpointServer', () => {
       'controller_runtime_reconcile_total{controller="release",result="error"} 1',
       'controller_runtime_reconcile_total{controller="release",result="success"} 0',
       'controller_runtime_reconcile_errors_total{controller="release"} 1',
-      'controller_runtime_terminal_reconcile_errors_total{controller="release"} 1',
+      'controller_runtime_terminal_reconcile_errors_total{controller="release"} 0',
       'controller_runtime_reconcile_time_seconds_count{controller="release"} 1',
       'leader_election_master_status{name="release-controller"} 1',
     ]) {
