@@ -8,7 +8,7 @@ import type { GroupVersionKind, KubeObject } from '../api/object.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { isKubeApiError } from '../kube/client.ts';
 import { Discovery, collectionPath, objectPath, type ResourceInfo } from '../kube/discovery.ts';
-import { NAMESPACE_KIND, type DataPlanePort, type KindCache } from './port.ts';
+import { NAMESPACE_KIND, type DataPlanePort, type JsonPatchOperation, type KindCache } from './port.ts';
 import { kindKey, type ManagedObject, type WatchSet } from './watches.ts';
 
 /** APPLY_CONTENT_TYPE is the content type of a server-side apply request (JSON is valid YAML). */
@@ -109,6 +109,21 @@ export class DirectDataPlane implements DataPlanePort {
       if (isKubeApiError(err) && err.isConflict && /precondition/i.test(err.message)) return false;
       throw err;
     }
+  }
+
+  patch(
+    info: ResourceInfo,
+    object: KubeObject,
+    operations: JsonPatchOperation[],
+    signal: AbortSignal,
+  ): Promise<KubeObject> {
+    return this.client.request<KubeObject>({
+      method: 'PATCH',
+      path: objectPath(info, object.metadata.namespace, object.metadata.name ?? ''),
+      body: operations,
+      contentType: 'application/json-patch+json',
+      signal,
+    });
   }
 
   async read(

@@ -11,12 +11,12 @@ import { formatApiVersion, type GroupVersionKind, type KubeObject } from '../api
 import { CONTROLLER_NAME, Labels } from '../api/v1alpha1/constants.ts';
 import { KubeApiError } from '../kube/client.ts';
 import { KindNotServedError, type ResourceInfo } from '../kube/discovery.ts';
-import { NAMESPACE_KIND, type DataPlanePort, type KindCache } from './port.ts';
+import { NAMESPACE_KIND, type DataPlanePort, type JsonPatchOperation, type KindCache } from './port.ts';
 import { identityOf, kindKey, type ManagedObject } from './watches.ts';
 
 /** FakeRequest is one request the fake received. */
 export interface FakeRequest {
-  verb: 'apply' | 'delete' | 'read' | 'create';
+  verb: 'apply' | 'delete' | 'read' | 'create' | 'patch';
   kind: string;
   namespace?: string;
   name: string;
@@ -196,6 +196,19 @@ export class FakeDataPlane implements DataPlanePort {
     return true;
   }
 
+  async patch(info: ResourceInfo, object: KubeObject, operations: JsonPatchOperation[]): Promise<KubeObject> {
+    this.record('patch', info, object.metadata.namespace, object.metadata.name ?? '');
+    await this.answer();
+    const current = this.find(info, object);
+    if (!current) throw new KubeApiError('not found', { statusCode: 404, reason: 'NotFound' });
+    const next = structuredClone(current.object) as unknown as Record<string, unknown>;
+    for (const op of operations) applyOperation(next, op);
+    const patched = next as unknown as KubeObject;
+    patched.metadata.resourceVersion = String(++this.revision);
+    current.object = patched;
+    return structuredClone(patched);
+  }
+
   async read(
     info: ResourceInfo,
     namespace: string | undefined,
@@ -251,7 +264,7 @@ export class FakeDataPlane implements DataPlanePort {
                 fieldsV1: { 'f:spec': {} },
               },
             ]
-          : [],
+          : (object.metadata.managedFields ?? []),
       },
     };
     this.objects.set(this.storeKey(info, object.metadata.namespace, object.metadata.name ?? ''), {
@@ -287,4 +300,30 @@ export class FakeDataPlane implements DataPlanePort {
 
 function isManaged(object: KubeObject): boolean {
   return object.metadata.labels?.[Labels.managedBy] === CONTROLLER_NAME;
+}
+
+/** applyOperation applies one JSON patch operation in place (enough of RFC 6902 for metadata edits). */
+function applyOperation(target: Record<string, unknown>, op: JsonPatchOperation): void {
+  const segments = op.path
+    .split('/')
+    .slice(1)
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const last = segments.pop() ?? '';
+  let parent: Record<string, unknown> = target;
+  for (const s of segments) {
+    const child = parent[s];
+    if (typeof child !== 'object' || child === null)
+      throw new KubeApiError(`path ${op.path} does not exist`, { statusCode: 422, reason: 'Invalid' });
+    parent = child as Record<string, unknown>;
+  }
+  if (op.op === 'test') {
+    if (JSON.stringify(parent[last]) !== JSON.stringify(op.value))
+      throw new KubeApiError(`test of ${op.path} failed`, { statusCode: 422, reason: 'Invalid' });
+  } else if (op.op === 'remove') {
+    if (!(last in parent))
+      throw new KubeApiError(`path ${op.path} does not exist`, { statusCode: 422, reason: 'Invalid' });
+    delete parent[last];
+  } else {
+    parent[last] = structuredClone(op.value);
+  }
 }

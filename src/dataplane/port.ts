@@ -16,6 +16,13 @@ export interface KindCache {
   isBehind(resourceVersion: string | undefined): boolean;
 }
 
+/** JsonPatchOperation is one operation of an RFC 6902 JSON patch. */
+export interface JsonPatchOperation {
+  op: 'add' | 'remove' | 'replace' | 'test';
+  path: string;
+  value?: unknown;
+}
+
 /** NAMESPACE_KIND is how every cluster serves Namespaces. */
 export const NAMESPACE_KIND: ResourceInfo = {
   group: '',
@@ -73,6 +80,13 @@ export interface DataPlanePort {
    * background propagation; false when it was already gone or replaced by someone else.
    */
   delete(info: ResourceInfo, object: KubeObject, signal: AbortSignal): Promise<boolean>;
+  /** patch sends a JSON patch to one object (its `test` operations fence it) and returns the result. */
+  patch(
+    info: ResourceInfo,
+    object: KubeObject,
+    operations: JsonPatchOperation[],
+    signal: AbortSignal,
+  ): Promise<KubeObject>;
   /** read GETs one object from the data plane itself (not a cache); undefined when it does not exist. */
   read(
     info: ResourceInfo,

@@ -201,8 +201,9 @@ export class WatchSet {
   private index(info: ResourceInfo, obj: KubeObject | undefined, old: KubeObject | undefined): void {
     const key = (o: KubeObject) =>
       identityOf(info.group, info.kind, o.metadata.namespace, o.metadata.name ?? '');
-    const uidOf = (o: KubeObject) =>
-      o.metadata.labels?.[Labels.resourceId] ? o.metadata.labels[Labels.releaseUid] : undefined;
+    // Indexed by the uid alone: an object that carries a Release's uid is that Release's, with or
+    // without an id label, so cleanup finds it.
+    const uidOf = (o: KubeObject) => o.metadata.labels?.[Labels.releaseUid] || undefined;
     const oldUid = old ? uidOf(old) : undefined;
     if (old && oldUid) {
       const entries = this.byRelease.get(oldUid);

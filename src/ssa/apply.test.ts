@@ -114,6 +114,38 @@ void describe('applyAll', () => {
     assert.equal(dp.get(CONFIGMAP, 'apps', 'b'), undefined);
   });
 
+  void test('an object someone else made is read once and shown to the guard as foreign', async () => {
+    const dp = new FakeDataPlane('acme/dp', [CONFIGMAP]);
+    dp.put(CONFIGMAP, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'b', namespace: 'apps' } });
+    const seen: Array<[string, string]> = [];
+    const opts = options({
+      policy: {
+        guard: (i, existing) => {
+          seen.push([i.id, existing.foreign ? 'foreign' : existing.live ? 'live' : 'absent']);
+          return existing.foreign ? `${i.id} is someone else's` : undefined;
+        },
+      },
+    });
+    const entries = await applyAll(dp, [cm('a', 'a'), cm('b', 'b')], opts);
+    assert.deepEqual(
+      entries.map((e) => e.action),
+      ['created', 'skipped'],
+    );
+    assert.deepEqual(seen, [
+      ['a', 'absent'],
+      ['b', 'foreign'],
+    ]);
+    assert.equal(
+      dp.get(CONFIGMAP, 'apps', 'b')?.metadata.labels,
+      undefined,
+      'the foreign object is untouched',
+    );
+
+    dp.requests.length = 0;
+    await applyAll(dp, [cm('a', 'a')], opts);
+    assert.deepEqual(dp.requests, [], 'our own object is not read again');
+  });
+
   void test('prepare decides what is sent, and its hash decides whether it is sent again', async () => {
     const dp = new FakeDataPlane('acme/dp', [CONFIGMAP]);
     let mark = 'one';
@@ -121,7 +153,7 @@ void describe('applyAll', () => {
       policy: {
         prepare: (i) => {
           const object = { ...i.object, metadata: { ...i.object.metadata, annotations: { mark } } };
-          return Promise.resolve({ object, hash: `${i.hash}+${mark}` });
+          return { object, hash: `${i.hash}+${mark}` };
         },
       },
     });

@@ -83,20 +83,25 @@ export interface Recreate {
   hint: string;
 }
 
+/**
+ * Existing is what is on the data plane under an item's name: `live` is one of our objects (from
+ * the watch cache, or our last apply), `foreign` one we never applied (read from the data plane,
+ * as the cache holds only ours). At most one is set.
+ */
+export interface Existing {
+  live?: KubeObject;
+  foreign?: KubeObject;
+}
+
 /** ApplyPolicy is the caller's say over each object. */
 export interface ApplyPolicy<T extends ApplyItem> {
   /** guard returns why an existing object must not be written, or undefined to go ahead. */
-  guard?: (item: T, live: KubeObject | undefined) => string | undefined;
+  guard?: (item: T, existing: Existing) => string | undefined;
   /**
-   * prepare returns what to send and its hash (default: the item's own); it may read the data
-   * plane, e.g. to mark an object that existed before we applied it.
+   * prepare returns what to send and its hash (default: the item's own), e.g. to mark an object
+   * that existed before we applied it.
    */
-  prepare?: (
-    item: T,
-    info: ResourceInfo,
-    live: KubeObject | undefined,
-    signal: AbortSignal,
-  ) => Promise<{ object: KubeObject; hash: string }>;
+  prepare?: (item: T, info: ResourceInfo, existing: Existing) => { object: KubeObject; hash: string };
   /** recreate says whether an object whose immutable field changed may be deleted and recreated. */
   recreate?: (item: T) => Recreate;
   /** namespace returns the Namespace to create when one the objects live in is missing. */
@@ -247,17 +252,23 @@ async function applyOne<T extends ApplyItem>(
     if (record?.object && cache.isBehind(record.resourceVersion)) live ??= record.object;
     else if (record) record.object = undefined;
 
-    const refused = policy?.guard?.(item, live);
+    // Neither cached nor written by us: it may still exist, made by someone else. Ask once; after
+    // our first apply the cache and the memory know it, so the steady state sends nothing.
+    const foreign = !live && !record ? await dataPlane.read(info, namespace, item.name, signal) : undefined;
+    const existing: Existing = live ? { live } : foreign ? { foreign } : {};
+
+    const refused = policy?.guard?.(item, existing);
     if (refused) return { ...base, action: 'skipped', message: refused };
 
     const { object, hash } = policy?.prepare
-      ? await policy.prepare(item, info, live, signal)
+      ? policy.prepare(item, info, existing)
       : { object: item.object, hash: item.hash };
-    if (live && live.metadata.deletionTimestamp) {
+    const current = live ?? foreign;
+    if (current?.metadata.deletionTimestamp) {
       return {
         ...base,
         action: 'terminating',
-        live,
+        live: current,
         message: `${ref} is being deleted; it will be recreated once gone`,
       };
     }
@@ -265,7 +276,7 @@ async function applyOne<T extends ApplyItem>(
       options.onResult?.(item.kind, 'unchanged');
       return { ...base, action: 'unchanged', live };
     }
-    const existed = live !== undefined;
+    const existed = live !== undefined || foreign !== undefined;
     const applied = await dataPlane.apply(info, object, fieldManager, signal);
     memory.remember(key, {
       dataPlane: dataPlane.key,

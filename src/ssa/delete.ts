@@ -1,34 +1,57 @@
 /**
- * deleteAll deletes a set of cached objects from one data plane in reverse apply order
- * (order.ts), each only if it is still the object that was seen (uid precondition), skipping
- * those already terminating. A failure does not stop the others; an unreachable data plane stops
- * the pass, since every further request would wait for the same timeout.
+ * removeAll takes a set of cached objects off one data plane in reverse apply order (order.ts):
+ * each is either deleted, only if it is still the object that was seen (uid precondition), or,
+ * when the caller says it was adopted, given back: our labels, annotations and field ownership
+ * are removed and the object itself stays, as its owner left it. Objects already terminating are
+ * skipped. A failure does not stop the others; an unreachable data plane stops the pass, since
+ * every further request would wait for the same timeout.
  */
-import { describeRef } from '../api/object.ts';
+import { describeRef, isApplyEntryOf, type KubeObject } from '../api/object.ts';
 import { isKubeApiError } from '../kube/client.ts';
-import type { DataPlanePort } from '../dataplane/port.ts';
+import type { DataPlanePort, JsonPatchOperation } from '../dataplane/port.ts';
 import type { ManagedObject } from '../dataplane/watches.ts';
 import { deleteOrder } from './order.ts';
 
-/** DeleteResult says what a deletion pass did. */
-export interface DeleteResult {
+/** GiveBack says what of ours to take off an adopted object. */
+export interface GiveBack {
+  /** fieldManager is our manager; its Apply entry is removed from managedFields. */
+  fieldManager: string;
+  labels: readonly string[];
+  annotations: readonly string[];
+}
+
+/** RemoveOptions configures removeAll. */
+export interface RemoveOptions {
+  /** giveBack returns what to take off an object that must be given back, or undefined to delete it. */
+  giveBack?: (m: ManagedObject) => GiveBack | undefined;
+}
+
+/** RemoveResult says what a removal pass did. */
+export interface RemoveResult {
   deleted: ManagedObject[];
+  givenBack: ManagedObject[];
   failed: Array<{ object: ManagedObject; error: unknown }>;
   /** unreachable tells that the data plane stopped answering during the pass. */
   unreachable: boolean;
 }
 
-/** deleteAll runs one deletion pass over the given objects. */
-export async function deleteAll(
+/** removeAll runs one removal pass over the given objects. */
+export async function removeAll(
   dataPlane: DataPlanePort,
   objects: ManagedObject[],
   signal: AbortSignal,
-): Promise<DeleteResult> {
-  const result: DeleteResult = { deleted: [], failed: [], unreachable: false };
+  options: RemoveOptions = {},
+): Promise<RemoveResult> {
+  const result: RemoveResult = { deleted: [], givenBack: [], failed: [], unreachable: false };
   for (const m of deleteOrder(objects, (o) => o.info.kind)) {
     if (m.object.metadata.deletionTimestamp) continue;
     try {
-      if (await dataPlane.delete(m.info, m.object, signal)) result.deleted.push(m);
+      const giveBack = options.giveBack?.(m);
+      if (giveBack) {
+        if (await giveBackOne(dataPlane, m, giveBack, signal)) result.givenBack.push(m);
+      } else if (await dataPlane.delete(m.info, m.object, signal)) {
+        result.deleted.push(m);
+      }
     } catch (error) {
       result.failed.push({ object: m, error });
       if (isKubeApiError(error) && error.isUnreachable) {
@@ -38,6 +61,49 @@ export async function deleteAll(
     }
   }
   return result;
+}
+
+/**
+ * giveBackOne removes what is ours from one object with a JSON patch fenced by its uid and
+ * resourceVersion (a concurrent change fails the patch, and the next pass tries again). It reads
+ * the object first: the cache keeps only our own managedFields entry, and the patch must keep
+ * every other manager's. False when the object is gone or was replaced.
+ */
+async function giveBackOne(
+  dataPlane: DataPlanePort,
+  m: ManagedObject,
+  what: GiveBack,
+  signal: AbortSignal,
+): Promise<boolean> {
+  const { namespace, name = '' } = m.object.metadata;
+  const fresh = await dataPlane.read(m.info, namespace, name, signal);
+  if (!fresh || fresh.metadata.uid !== m.object.metadata.uid) return false;
+  await dataPlane.patch(m.info, fresh, giveBackPatch(fresh, what), signal);
+  return true;
+}
+
+/** giveBackPatch is the JSON patch that takes our labels, annotations and field ownership off an object. */
+export function giveBackPatch(object: KubeObject, what: GiveBack): JsonPatchOperation[] {
+  const { metadata } = object;
+  const ops: JsonPatchOperation[] = [
+    { op: 'test', path: '/metadata/uid', value: metadata.uid ?? '' },
+    { op: 'test', path: '/metadata/resourceVersion', value: metadata.resourceVersion ?? '' },
+  ];
+  for (const key of what.labels)
+    if (metadata.labels?.[key] !== undefined)
+      ops.push({ op: 'remove', path: `/metadata/labels/${escape(key)}` });
+  for (const key of what.annotations)
+    if (metadata.annotations?.[key] !== undefined)
+      ops.push({ op: 'remove', path: `/metadata/annotations/${escape(key)}` });
+  const others = (metadata.managedFields ?? []).filter((e) => !isApplyEntryOf(e, what.fieldManager));
+  // An empty list would leave managedFields as they are; one empty entry clears them.
+  ops.push({ op: 'add', path: '/metadata/managedFields', value: others.length > 0 ? others : [{}] });
+  return ops;
+}
+
+/** escape makes a map key one JSON-pointer segment (RFC 6901). */
+function escape(key: string): string {
+  return key.replace(/~/g, '~0').replace(/\//g, '~1');
 }
 
 /** describeManaged renders a cached object as `Kind/namespace/name`. */

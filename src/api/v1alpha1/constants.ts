@@ -40,7 +40,12 @@ export const Annotations = {
   deletionPolicy: 'openchoreo.dev/deletion-policy',
   /** recreateOnImmutableChange on a resource object: `"true"` lets the controller delete and recreate it. */
   recreateOnImmutable: 'openchoreo.dev/recreate-on-immutable-change',
-  /** adopted on a data-plane Namespace: it existed before a Release applied it, so it is never deleted. */
+  /**
+   * adopt on a resource object in a Release: `"true"` lets the Release take over an existing object
+   * it did not create and give it back when removed; `"delete"` deletes it when removed instead.
+   */
+  adopt: 'openchoreo.dev/adopt',
+  /** adopted, written by the controller: the object existed before a Release applied it, so it is given back, not deleted. */
   adopted: 'openchoreo.dev/adopted',
 } as const;
 
@@ -78,6 +83,8 @@ export const Reasons = {
 export const EventReasons = {
   /** an object no longer in the spec was deleted */
   pruned: 'Pruned',
+  /** an adopted object no longer in the spec was given back: our labels and field ownership removed, the object kept */
+  givenBack: 'GivenBack',
   /** the health of one object changed */
   healthChanged: 'HealthChanged',
   /** deletion policy Orphan: the Release was released without deleting its objects */

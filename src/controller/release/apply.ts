@@ -20,7 +20,7 @@ export type ItemState =
   | 'applied'
   /** the object cannot be used as written */
   | 'invalid'
-  /** another live Release owns the object */
+  /** another live Release owns the object, or someone else made it and it was not asked to be adopted */
   | 'conflict'
   /** waiting for a CRD of the same Release to be Established */
   | 'waiting'
@@ -78,7 +78,7 @@ export async function applyRelease(ctx: ApplyContext, items: DesiredItem[]): Pro
     memory: ctx.memory,
     fieldManager: FIELD_MANAGER,
     namespaceFieldManager: NAMESPACE_FIELD_MANAGER,
-    policy: releasePolicy(ctx.release, ctx.dataPlane, ctx.releaseExists),
+    policy: releasePolicy(ctx.release, ctx.releaseExists),
     signal: ctx.signal,
     logger: ctx.logger,
     onResult: ctx.onResult,

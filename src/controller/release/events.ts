@@ -2,7 +2,7 @@
  * Event policy: which Kubernetes Events a reconcile records on its Release, as a pure function of
  * the status before and after and what was pruned. A failed `ResourcesApplied` repeats as a
  * Warning (the recorder aggregates repeats into a series), each change of an object's health and
- * of readiness is told once, and each pruned object is named.
+ * of readiness is told once, and each pruned or given-back object is named.
  */
 import { describeRef } from '../../api/object.ts';
 import { ConditionTypes, EventReasons, Reasons } from '../../api/v1alpha1/constants.ts';
@@ -24,12 +24,20 @@ export function reconcileEvents(
   previous: ReleaseStatus,
   status: ReleaseStatus,
   pruned: readonly ManagedObject[] = [],
+  givenBack: readonly ManagedObject[] = [],
 ): ReleaseEvent[] {
-  const events: ReleaseEvent[] = pruned.map((m) => ({
-    type: 'Normal',
-    reason: EventReasons.pruned,
-    message: `deleted ${describeManaged(m)} (resource "${resourceIdOf(m.object)}" no longer in spec as this object)`,
-  }));
+  const events: ReleaseEvent[] = [
+    ...pruned.map((m) => ({
+      type: 'Normal' as const,
+      reason: EventReasons.pruned,
+      message: `deleted ${describeManaged(m)} (resource "${resourceIdOf(m.object)}" no longer in spec as this object)`,
+    })),
+    ...givenBack.map((m) => ({
+      type: 'Normal' as const,
+      reason: EventReasons.givenBack,
+      message: `gave back ${describeManaged(m)} (adopted; resource "${resourceIdOf(m.object)}" no longer in spec): our labels and field ownership removed, the object kept`,
+    })),
+  ];
   const applied = status.conditions?.find((c) => c.type === ConditionTypes.resourcesApplied);
   if (applied?.status === 'False')
     events.push({ type: 'Warning', reason: applied.reason, message: applied.message });

@@ -16,14 +16,14 @@ import type { Release, ReleaseStatus } from '../../api/v1alpha1/schema.ts';
 import { listWithMore, plural } from '../../api/text.ts';
 import { describeError } from '../../kube/errors.ts';
 import type { ReconcileResult } from '../../runtime/controller.ts';
-import { deleteAll, describeManaged } from '../../ssa/delete.ts';
+import { describeManaged, removeAll } from '../../ssa/delete.ts';
 import type { ApplyMemory } from '../../ssa/memory.ts';
 import type { ReleaseStore } from './controlplane.ts';
 import { deletionPolicy } from './desired.ts';
 import { ReconcileError } from './errors.ts';
 import { kindsToWatch } from './kinds.ts';
-import { isAdoptedNamespace } from './prune.ts';
 import type { ReleaseEvents } from './reconciler.ts';
+import { giveBackOf } from './policy.ts';
 import { isResolveFailure, type DataPlaneResolver } from './resolve.ts';
 import { statusEquals, withConditions } from './status.ts';
 
@@ -98,19 +98,19 @@ export async function finalizeRelease(ctx: FinalizeContext): Promise<ReconcileRe
     await Promise.all(infos.map((info) => dataPlane.cache(info)));
     await Promise.all(dataPlane.watchedKinds().map((info) => dataPlane.cache(info)));
     if (!dataPlane.isComplete()) throw new Error('a watch of the data plane disconnected during cleanup');
-    left = dataPlane
-      .objectsOf(release.metadata.uid ?? '')
-      .filter((m) => !isAdoptedNamespace(m.object, m.info));
-    const { failed } = await deleteAll(dataPlane, left, signal);
+    // Every object carrying the Release's uid: deleted, or given back when it was adopted.
+    left = dataPlane.objectsOf(release.metadata.uid ?? '');
+    const { failed, givenBack } = await removeAll(dataPlane, left, signal, { giveBack: giveBackOf });
+    for (const m of givenBack) logger.info({ object: describeManaged(m) }, 'gave back adopted object');
     if (failed.length > 0) {
       const listed = failed.map((f) => `${describeManaged(f.object)}: ${describeError(f.error)}`);
       return fail(
-        `deleting ${plural(failed.length, 'data-plane object')} failed: ${listWithMore(listed, MAX_LISTED)}`,
+        `removing ${plural(failed.length, 'data-plane object')} failed: ${listWithMore(listed, MAX_LISTED)}`,
         failed[0]?.error,
       );
     }
   } catch (err) {
-    return fail(`deleting data-plane objects failed: ${describeError(err)}`, err);
+    return fail(`removing data-plane objects failed: ${describeError(err)}`, err);
   }
 
   // Our last applies may not have reached the watch yet; an empty cache proves nothing until they have.

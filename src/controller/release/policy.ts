@@ -1,17 +1,21 @@
 /**
- * The Release's apply policy (ssa/apply.ts ApplyPolicy): what a Release may write on a shared data
- * plane. It never takes over an object another live Release owns, marks a Namespace that existed
- * before the Release applied it (so neither prune nor cleanup ever deletes it), recreates an
- * object whose immutable field changed only when the object asks for it and its kind is safe to
- * recreate, and creates missing namespaces labelled as the Release's.
+ * The Release's policy on a shared data plane: what it may write (ssa/apply.ts ApplyPolicy) and
+ * how its objects leave (ssa/delete.ts). It never takes over an object another live Release owns,
+ * nor one that someone else made unless the object in the Release asks to adopt it; it marks what
+ * it adopted, so that prune and cleanup give it back instead of deleting it; a Namespace that
+ * existed before, or that the controller created for a Release's objects, is never deleted. It
+ * recreates an object whose immutable field changed only when the object asks for it and its kind
+ * is safe to recreate, and creates missing namespaces labelled as the Release's.
  */
 import type { KubeObject } from '../../api/object.ts';
 import { describeRef } from '../../api/object.ts';
-import { Annotations, CONTROLLER_NAME, Labels } from '../../api/v1alpha1/constants.ts';
+import { listWithMore, truncate } from '../../api/text.ts';
+import { Annotations, CONTROLLER_NAME, FIELD_MANAGER, Labels } from '../../api/v1alpha1/constants.ts';
 import type { Release } from '../../api/v1alpha1/schema.ts';
-import { NAMESPACE_KIND, type DataPlanePort } from '../../dataplane/port.ts';
+import type { ManagedObject } from '../../dataplane/watches.ts';
 import type { ResourceInfo } from '../../kube/discovery.ts';
-import type { ApplyPolicy, Recreate } from '../../ssa/apply.ts';
+import type { ApplyPolicy, Existing, Recreate } from '../../ssa/apply.ts';
+import type { GiveBack } from '../../ssa/delete.ts';
 import { releaseKeyOfObject, trackingLabels, type DesiredObject } from './desired.ts';
 
 /** RECREATABLE_KINDS may be deleted and recreated when an immutable field changes and the object asks for it. */
@@ -34,16 +38,13 @@ export const RECREATABLE_KINDS = new Set([
 export type ReleaseExists = (namespace: string, name: string, uid: string) => boolean;
 
 /** releasePolicy is the apply policy of one Release on one data plane. */
-export function releasePolicy(
-  release: Release,
-  dataPlane: DataPlanePort,
-  releaseExists: ReleaseExists,
-): ApplyPolicy<DesiredObject> {
+export function releasePolicy(release: Release, releaseExists: ReleaseExists): ApplyPolicy<DesiredObject> {
   return {
-    guard: (item, live) => ownershipConflict(release, item, live, releaseExists),
-    prepare: async (item, info, live, signal) => {
-      if (!(await wasAdopted(release, dataPlane, item, info, live, signal)))
-        return { object: item.object, hash: item.hash };
+    guard: (item, existing) =>
+      ownershipConflict(release, item, existing.live, releaseExists) ??
+      foreignConflict(item, existing.foreign),
+    prepare: (item, info, existing) => {
+      if (!isAdoption(info, existing)) return { object: item.object, hash: item.hash };
       const annotations = { ...(item.object.metadata.annotations ?? {}), [Annotations.adopted]: 'true' };
       return {
         object: { ...item.object, metadata: { ...item.object.metadata, annotations } },
@@ -69,23 +70,85 @@ export function ownershipConflict(
   return `resource "${item.id}": ${ref} belongs to Release ${owner.namespace}/${owner.name}; not taken over`;
 }
 
+/** AdoptMode is what a Release asks for an object it did not create: adopt it, and give it back or delete it when removed. */
+export const AdoptModes = { giveBack: 'true', delete: 'delete' } as const;
+
 /**
- * wasAdopted tells whether a Namespace existed before this Release applied it. Only Namespaces
- * are marked: deleting one deletes everything in it, which may belong to other teams.
+ * foreignConflict says why an object that exists on the data plane but was never applied by a
+ * Release must not be written: taking it over (and later deleting it) needs the object in the
+ * Release to ask for it. A Namespace is the exception: Releases routinely list the namespace they
+ * deploy into, so an existing one is adopted (labelled, never deleted) without being asked.
  */
-async function wasAdopted(
-  release: Release,
-  dataPlane: DataPlanePort,
-  item: DesiredObject,
-  info: ResourceInfo,
-  live: KubeObject | undefined,
-  signal: AbortSignal,
-): Promise<boolean> {
-  if (info.group !== '' || info.kind !== 'Namespace') return false;
-  if (live) return live.metadata.annotations?.[Annotations.adopted] === 'true';
-  // The cache holds only our objects: a Namespace someone else made is seen only by reading it.
-  const existing = await dataPlane.read(NAMESPACE_KIND, undefined, item.name, signal);
-  return existing !== undefined && existing.metadata.labels?.[Labels.releaseUid] !== release.metadata.uid;
+export function foreignConflict(item: DesiredObject, foreign: KubeObject | undefined): string | undefined {
+  if (!foreign || isNamespaceKind(item)) return undefined;
+  const asked = item.object.metadata.annotations?.[Annotations.adopt];
+  if (asked === AdoptModes.giveBack || asked === AdoptModes.delete) return undefined;
+  const ref = describeRef({ kind: item.kind, name: item.name, namespace: foreign.metadata.namespace });
+  const managers = [...new Set((foreign.metadata.managedFields ?? []).map((m) => m.manager ?? 'unknown'))];
+  const by = managers.length > 0 ? `managed by ${listWithMore(managers, 3)}` : 'no field manager recorded';
+  const invalid =
+    asked === undefined
+      ? ''
+      : ` (annotation ${Annotations.adopt} is "${truncate(asked, 40)}"; it must be "${AdoptModes.giveBack}" or "${AdoptModes.delete}")`;
+  return (
+    `resource "${item.id}": ${ref} already exists on the data plane and was not created by a Release (${by}); not taken over${invalid}. ` +
+    `To adopt it, set annotation ${Annotations.adopt}: "${AdoptModes.giveBack}" on the object in the Release (given back when removed) or "${AdoptModes.delete}" (deleted when removed)`
+  );
+}
+
+/**
+ * isAdoption tells whether this apply writes an object the Release did not create: one found on
+ * the data plane (foreign), or one already marked adopted (the mark stays, whatever the spec says),
+ * or a Namespace the controller created for the Release's objects.
+ */
+function isAdoption(info: ResourceInfo, existing: Existing): boolean {
+  if (existing.foreign) return true;
+  const live = existing.live;
+  if (!live) return false;
+  if (live.metadata.annotations?.[Annotations.adopted] === 'true') return true;
+  return isNamespaceKind(info) && live.metadata.labels?.[Labels.createdBy] !== undefined;
+}
+
+/** Removal is what becomes of one of a Release's objects when the Release no longer wants it. */
+export type Removal = 'delete' | 'give-back';
+
+/**
+ * removalOf decides how an object leaves: one the Release created is deleted; an adopted one is
+ * given back (our labels and field ownership removed, the object kept), unless the Release asked
+ * for it to be deleted. A Namespace that existed before the Release, or that the controller created
+ * for the objects in it, is never deleted: deleting it would delete everything in it.
+ */
+export function removalOf(object: KubeObject, info: ResourceInfo): Removal {
+  const adopted =
+    object.metadata.annotations?.[Annotations.adopted] === 'true' ||
+    (isNamespaceKind(info) && object.metadata.labels?.[Labels.createdBy] !== undefined);
+  if (!adopted) return 'delete';
+  if (isNamespaceKind(info)) return 'give-back';
+  return object.metadata.annotations?.[Annotations.adopt] === AdoptModes.delete ? 'delete' : 'give-back';
+}
+
+/** GIVE_BACK is what giving an object back takes off it. */
+export const GIVE_BACK: GiveBack = {
+  fieldManager: FIELD_MANAGER,
+  labels: [
+    Labels.managedBy,
+    Labels.resourceId,
+    Labels.releaseUid,
+    Labels.releaseName,
+    Labels.releaseNamespace,
+    Labels.environment,
+    Labels.project,
+  ],
+  annotations: [Annotations.adopted],
+};
+
+/** giveBackOf is the removeAll option of a Release's objects. */
+export function giveBackOf(m: ManagedObject): GiveBack | undefined {
+  return removalOf(m.object, m.info) === 'give-back' ? GIVE_BACK : undefined;
+}
+
+function isNamespaceKind(kind: { group: string; kind: string }): boolean {
+  return kind.group === '' && kind.kind === 'Namespace';
 }
 
 /** recreateRule allows a recreate when the object asks for it and its kind cannot lose data by it. */

@@ -5,7 +5,8 @@ import { Annotations, CONTROLLER_NAME, Labels } from '../../api/v1alpha1/constan
 import type { ResourceInfo } from '../../kube/discovery.ts';
 import type { DesiredObject, InvalidObject } from './desired.ts';
 import type { ManagedObject } from '../../dataplane/watches.ts';
-import { isAdoptedNamespace, staleObjects } from './prune.ts';
+import { staleObjects } from './prune.ts';
+import { removalOf } from './policy.ts';
 import type { ItemOutcome, ItemState } from './apply.ts';
 import { servedKind } from '../../dataplane/fake.ts';
 
@@ -208,14 +209,14 @@ describe('staleObjects', () => {
     ]);
   });
 
-  test('an adopted Namespace is never stale', () => {
+  test('adopted objects no longer wanted are stale too: removalOf gives them back instead of deleting', () => {
     const adopted = live(INFO.namespace, 'namespace', 'shared', undefined, { [Annotations.adopted]: 'true' });
-    assert.deepEqual(names(staleObjects([adopted, ns], [])), ['Namespace//prod']);
-  });
-
-  test('the adoption mark protects only Namespaces', () => {
-    const marked = live(INFO.configMap, 'config', 'settings', 'prod', { [Annotations.adopted]: 'true' });
-    assert.deepEqual(names(staleObjects([marked], [])), ['ConfigMap/prod/settings']);
+    const stale = staleObjects([adopted, ns], []);
+    assert.deepEqual(names(stale), ['Namespace//shared', 'Namespace//prod']);
+    assert.deepEqual(
+      stale.map((m) => removalOf(m.object, m.info)),
+      ['give-back', 'delete'],
+    );
   });
 
   test('does not modify its inputs', () => {
@@ -227,29 +228,43 @@ describe('staleObjects', () => {
   });
 });
 
-describe('isAdoptedNamespace', () => {
-  test('only a core Namespace with the adoption annotation "true"', () => {
-    const mark = { [Annotations.adopted]: 'true' };
-    assert.equal(
-      isAdoptedNamespace(live(INFO.namespace, 'ns', 'shared', undefined, mark).object, INFO.namespace),
-      true,
-    );
-    assert.equal(isAdoptedNamespace(live(INFO.namespace, 'ns', 'prod').object, INFO.namespace), false);
+describe('removalOf', () => {
+  const adopted = { [Annotations.adopted]: 'true' };
+  test('an object the Release created is deleted', () => {
+    assert.equal(removalOf(live(INFO.configMap, 'cm', 'settings', 'apps').object, INFO.configMap), 'delete');
     const falseMark = { [Annotations.adopted]: 'false' };
     assert.equal(
-      isAdoptedNamespace(live(INFO.namespace, 'ns', 'prod', undefined, falseMark).object, INFO.namespace),
-      false,
-    );
-    const otherGroup: ResourceInfo = { ...INFO.namespace, group: 'example.com' };
-    assert.equal(
-      isAdoptedNamespace(live(otherGroup, 'ns', 'shared', undefined, mark).object, otherGroup),
-      false,
+      removalOf(live(INFO.namespace, 'ns', 'prod', undefined, falseMark).object, INFO.namespace),
+      'delete',
     );
   });
-});
-
-test('an object moved to another id is not stale, although the cache still shows its old id', () => {
-  const moved = live(INFO.configMap, 'cm', 'settings', 'prod');
-  const outcomes = [wants('config', 'v1', 'ConfigMap', 'settings', 'prod')];
-  assert.deepEqual(names(staleObjects([moved], outcomes)), []);
+  test('an adopted object is given back, or deleted when its adopt annotation says "delete"', () => {
+    assert.equal(
+      removalOf(live(INFO.configMap, 'cm', 'settings', 'apps', adopted).object, INFO.configMap),
+      'give-back',
+    );
+    const deleteMe = { ...adopted, [Annotations.adopt]: 'delete' };
+    assert.equal(
+      removalOf(live(INFO.configMap, 'cm', 'settings', 'apps', deleteMe).object, INFO.configMap),
+      'delete',
+    );
+  });
+  test('an adopted Namespace, or one the controller created, is never deleted', () => {
+    const deleteMe = { ...adopted, [Annotations.adopt]: 'delete' };
+    assert.equal(
+      removalOf(live(INFO.namespace, 'ns', 'shared', undefined, deleteMe).object, INFO.namespace),
+      'give-back',
+    );
+    const created = live(INFO.namespace, 'ns', 'shared');
+    created.object.metadata.labels = {
+      ...created.object.metadata.labels,
+      [Labels.createdBy]: 'release-controller',
+    };
+    assert.equal(removalOf(created.object, INFO.namespace), 'give-back');
+    const otherGroup: ResourceInfo = { ...INFO.namespace, group: 'example.com' };
+    assert.equal(
+      removalOf(live(otherGroup, 'ns', 'shared', undefined, { ...deleteMe }).object, otherGroup),
+      'delete',
+    );
+  });
 });

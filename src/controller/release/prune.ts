@@ -1,22 +1,23 @@
 /**
- * Prune step: deletes what this Release applied earlier and no longer wants: an id gone from the
- * spec, or an id whose kind, namespace or name changed. Fenced: only objects that still carry
- * this Release's uid (uid precondition on each delete), never an object whose id did not apply
- * cleanly in this reconcile, never an adopted Namespace, and only on a complete picture: every
- * apply answered and every watch of the data plane listed and connected.
+ * Prune step: removes what this Release applied earlier and no longer wants: an id gone from the
+ * spec, or an id whose kind, namespace or name changed. Objects it created are deleted; objects it
+ * adopted are given back (policy.ts removalOf); a Namespace that existed before is never deleted.
+ * Fenced: only objects that still carry this Release's uid (uid precondition on each delete),
+ * never an object whose id did not apply cleanly in this reconcile, and only on a complete
+ * picture: every apply answered and every watch of the data plane listed and connected.
  */
 import type { Logger } from 'pino';
 import type { KubeObject } from '../../api/object.ts';
 import { parseApiVersion } from '../../api/object.ts';
-import { Annotations, Labels } from '../../api/v1alpha1/constants.ts';
+import { Labels } from '../../api/v1alpha1/constants.ts';
 import { listWithMore, plural } from '../../api/text.ts';
-import type { ResourceInfo } from '../../kube/discovery.ts';
 import type { DataPlanePort } from '../../dataplane/port.ts';
 import { identityOf, type ManagedObject } from '../../dataplane/watches.ts';
-import { deleteAll, describeManaged } from '../../ssa/delete.ts';
+import { describeManaged, removeAll } from '../../ssa/delete.ts';
 import { classifyFailure } from '../../ssa/failure.ts';
 import { recordKey, type ApplyMemory } from '../../ssa/memory.ts';
 import type { ItemOutcome } from './apply.ts';
+import { giveBackOf } from './policy.ts';
 
 /** MAX_LISTED_FAILURES bounds how many failed deletions a message names. */
 const MAX_LISTED_FAILURES = 3;
@@ -34,6 +35,8 @@ export interface PruneContext {
 export interface PruneResult {
   /** pruned are the objects deleted in this pass. */
   pruned: ManagedObject[];
+  /** givenBack are the adopted objects given back in this pass. */
+  givenBack: ManagedObject[];
   /** failure says why some stale objects could not be deleted. */
   failure?: { message: string; unreachable: boolean };
 }
@@ -42,24 +45,30 @@ export interface PruneResult {
 export async function pruneRelease(ctx: PruneContext, outcomes: ItemOutcome[]): Promise<PruneResult> {
   const { dataPlane } = ctx;
   const incomplete = outcomes.some((o) => o.state === 'failed' || o.state === 'recreating' || o.unreachable);
-  if (incomplete || !dataPlane.isComplete()) return { pruned: [] };
+  if (incomplete || !dataPlane.isComplete()) return { pruned: [], givenBack: [] };
   const stale = staleObjects(dataPlane.objectsOf(ctx.releaseUid), outcomes);
-  if (stale.length === 0) return { pruned: [] };
+  if (stale.length === 0) return { pruned: [], givenBack: [] };
 
-  const { deleted, failed, unreachable } = await deleteAll(dataPlane, stale, ctx.signal);
-  for (const m of deleted) {
+  const { deleted, givenBack, failed, unreachable } = await removeAll(dataPlane, stale, ctx.signal, {
+    giveBack: giveBackOf,
+  });
+  for (const m of [...deleted, ...givenBack]) {
     ctx.memory.forget(
       recordKey(dataPlane.key, m.info, m.object.metadata.namespace, m.object.metadata.name ?? ''),
     );
-    ctx.logger.info({ object: describeManaged(m), id: resourceIdOf(m.object) }, 'pruned');
+    ctx.logger.info(
+      { object: describeManaged(m), id: resourceIdOf(m.object) },
+      deleted.includes(m) ? 'pruned' : 'gave back adopted object',
+    );
   }
-  if (failed.length === 0) return { pruned: deleted };
+  if (failed.length === 0) return { pruned: deleted, givenBack };
   const listed = failed.map((f) => `${describeManaged(f.object)}: ${classifyFailure(f.error).message}`);
   return {
     pruned: deleted,
+    givenBack,
     failure: {
       unreachable,
-      message: `could not delete ${plural(failed.length, 'object')} no longer in spec: ${listWithMore(listed, MAX_LISTED_FAILURES)}`,
+      message: `could not remove ${plural(failed.length, 'object')} no longer in spec: ${listWithMore(listed, MAX_LISTED_FAILURES)}`,
     },
   };
 }
@@ -91,18 +100,8 @@ export function staleObjects(managed: ManagedObject[], outcomes: ItemOutcome[]):
   return managed.filter(({ object, info }) => {
     const id = resourceIdOf(object);
     if (protectedIds.has(id)) return false;
-    if (isAdoptedNamespace(object, info)) return false;
     const identity = identityOf(info.group, info.kind, object.metadata.namespace, object.metadata.name ?? '');
     // An object moved to another id is wanted; the cache may still show its old id label.
     return !wantedIdentities.has(identity) && wanted.get(id) !== identity;
   });
-}
-
-/** isAdoptedNamespace tells whether a Namespace existed before the Release applied it. */
-export function isAdoptedNamespace(object: KubeObject, info: ResourceInfo): boolean {
-  return (
-    info.group === '' &&
-    info.kind === 'Namespace' &&
-    object.metadata.annotations?.[Annotations.adopted] === 'true'
-  );
 }

@@ -230,6 +230,123 @@ void describe('ReleaseReconciler', () => {
     );
   });
 
+  const foreignConfigMap = (name: string): KubeObject => ({
+    ...configMap(name, { owner: 'helm' }),
+    metadata: {
+      name,
+      namespace: 'apps',
+      labels: { 'app.kubernetes.io/managed-by': 'Helm' },
+      managedFields: [{ manager: 'helm', operation: 'Update', apiVersion: 'v1' }],
+    },
+  });
+  const adopting = (name: string, mode: string): KubeObject => {
+    const cm = configMap(name, { owner: 'release' });
+    return { ...cm, metadata: { ...cm.metadata, annotations: { [Annotations.adopt]: mode } } };
+  };
+  const deleted = (r: Release): Release => ({
+    ...r,
+    metadata: { ...r.metadata, deletionTimestamp: '2026-12-03T10:00:00Z' },
+  });
+
+  void test('an object someone else made is not taken over: Conflict naming its managers, nothing written', async () => {
+    const { world, dataPlane, reconcile } = setup();
+    dataPlane.put(CONFIGMAP, foreignConfigMap('coredns'));
+    world.add(releaseOf({ dns: configMap('coredns', { owner: 'release' }) }));
+
+    await reconcile();
+
+    assert.deepEqual(dataPlane.get(CONFIGMAP, 'apps', 'coredns')?.['data'], { owner: 'helm' });
+    assert.equal(dataPlane.writes().filter((w) => w.verb === 'apply').length, 0, 'no apply was sent');
+    const applied = world.condition('web', ConditionTypes.resourcesApplied);
+    assert.equal(applied?.reason, Reasons.conflict);
+    assert.match(
+      applied?.message ?? '',
+      /ConfigMap\/apps\/coredns already exists on the data plane and was not created by a Release \(managed by helm\); not taken over\. To adopt it, set annotation openchoreo\.dev\/adopt: "true"/,
+    );
+  });
+
+  void test('adopt: "true" takes it over, marks it, and gives it back when it leaves the spec', async () => {
+    const { world, dataPlane, reconcile } = setup();
+    dataPlane.put(CONFIGMAP, foreignConfigMap('shared'));
+    world.add(releaseOf({ shared: adopting('shared', 'true'), own: configMap('own') }));
+    await reconcile();
+    const adopted = dataPlane.get(CONFIGMAP, 'apps', 'shared');
+    assert.deepEqual(adopted?.['data'], { owner: 'release' });
+    assert.equal(adopted?.metadata.annotations?.[Annotations.adopted], 'true');
+    assert.equal(adopted?.metadata.labels?.[Labels.releaseUid], 'uid-web');
+
+    world.edit('web', () => releaseOf({ own: configMap('own') }));
+    await reconcile();
+
+    const givenBack = dataPlane.get(CONFIGMAP, 'apps', 'shared');
+    assert.ok(givenBack, 'the adopted object is kept');
+    assert.equal(givenBack.metadata.labels?.[Labels.releaseUid], undefined, 'our labels are gone');
+    assert.equal(givenBack.metadata.labels?.[Labels.managedBy], undefined);
+    assert.equal(givenBack.metadata.annotations?.[Annotations.adopted], undefined);
+    assert.ok(
+      !(givenBack.metadata.managedFields ?? []).some((m) => m.manager === 'release-controller'),
+      'our field ownership is gone',
+    );
+    assert.ok(
+      world.events.some(
+        (e) => e.reason === EventReasons.givenBack && e.message.includes('ConfigMap/apps/shared'),
+      ),
+      'a GivenBack Event',
+    );
+  });
+
+  void test('adopt: "delete" deletes the adopted object with the Release; a created one is deleted as always', async () => {
+    const { world, dataPlane, reconcile } = setup();
+    dataPlane.put(CONFIGMAP, foreignConfigMap('legacy'));
+    dataPlane.put(CONFIGMAP, foreignConfigMap('kept'));
+    world.add(releaseOf({ legacy: adopting('legacy', 'delete'), kept: adopting('kept', 'true') }));
+    await reconcile();
+
+    world.edit('web', deleted);
+    await reconcile();
+    await reconcile();
+
+    assert.equal(dataPlane.get(CONFIGMAP, 'apps', 'legacy'), undefined, 'adopt: delete is deleted');
+    assert.ok(dataPlane.get(CONFIGMAP, 'apps', 'kept'), 'adopt: true is given back');
+    assert.equal(world.get('acme', 'web'), undefined, 'the finalizer was removed');
+  });
+
+  void test('a Namespace the controller created for one Release survives another that lists it and goes', async () => {
+    const { world, dataPlane, reconcile } = setup();
+    world.add(releaseOf({ settings: configMap('settings', {}, 'shared') }, 'a'));
+    await reconcile('a'); // creates Namespace shared for a's ConfigMap
+    world.add(releaseOf({ other: configMap('other', {}, 'shared') }, 'b'));
+    await reconcile('b');
+    const ns: KubeObject = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shared' } };
+    world.edit('a', () => releaseOf({ ns, settings: configMap('settings', {}, 'shared') }, 'a'));
+    await reconcile('a');
+
+    world.edit('a', deleted);
+    await reconcile('a');
+    await reconcile('a');
+
+    assert.equal(world.get('acme', 'a'), undefined, 'a is gone');
+    assert.ok(dataPlane.get(NAMESPACE_KIND, undefined, 'shared'), 'the namespace is kept');
+    assert.ok(dataPlane.get(CONFIGMAP, 'shared', 'other'), "b's object in it is kept");
+    assert.equal(dataPlane.get(CONFIGMAP, 'shared', 'settings'), undefined, "a's own object is deleted");
+  });
+
+  void test('an object carrying the Release uid but no id label is deleted at cleanup', async () => {
+    const { world, dataPlane, reconcile } = setup();
+    world.add(releaseOf({ settings: configMap('settings') }));
+    await reconcile();
+    const stray = configMap('stray');
+    stray.metadata.labels = { [Labels.managedBy]: 'release-controller', [Labels.releaseUid]: 'uid-web' };
+    dataPlane.put(CONFIGMAP, stray);
+
+    world.edit('web', deleted);
+    await reconcile();
+    await reconcile();
+
+    assert.equal(dataPlane.get(CONFIGMAP, 'apps', 'stray'), undefined);
+    assert.equal(world.get('acme', 'web'), undefined);
+  });
+
   void test('an unreachable data plane is reported and the last inventory is kept', async () => {
     const { world, dataPlane, reconcile } = setup();
     world.add(releaseOf({ settings: configMap('settings') }));

@@ -142,10 +142,11 @@ export class ReleaseReconciler {
       items,
     );
     const uid = release.metadata.uid ?? '';
-    const { pruned, failure: pruneFailure } = await pruneRelease(
-      { releaseUid: uid, dataPlane, memory: this.memory, logger, signal },
-      outcomes,
-    );
+    const {
+      pruned,
+      givenBack,
+      failure: pruneFailure,
+    } = await pruneRelease({ releaseUid: uid, dataPlane, memory: this.memory, logger, signal }, outcomes);
     for (const m of pruned) this.deps.observer?.pruned(dataPlane.key, m.info.kind);
 
     const unreachable = outcomes.some((o) => o.unreachable) || pruneFailure?.unreachable === true;
@@ -175,7 +176,7 @@ export class ReleaseReconciler {
       now,
     );
     await this.writeStatus(release, status, logger, signal);
-    for (const e of reconcileEvents(previous, status, pruned))
+    for (const e of reconcileEvents(previous, status, pruned, givenBack))
       this.deps.events.emit(release, e.type, e.reason, e.message);
     this.observe(key, status);
     await dataPlane.useKinds(key, kindsInUse(dataPlane, outcomes, uid));

@@ -1,0 +1,179 @@
+/**
+ * Adoption on a shared data plane: an object someone else made is never taken over unless the
+ * object in the Release asks for it (`openchoreo.dev/adopt`); an adopted object is given back (our
+ * labels and field ownership removed) or deleted, as the annotation says; a namespace the
+ * controller created for one Release survives another Release that lists it; an object carrying
+ * a Release's uid without an id label is cleaned up with the Release.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { API_VERSION, Annotations, Labels } from '../../src/api/v1alpha1/constants.ts';
+import type { KubeObject } from '../../src/api/object.ts';
+import type { ReleaseResource } from '../../src/api/v1alpha1/schema.ts';
+import { eventually } from '../support/eventually.ts';
+import {
+  condition,
+  configMap,
+  getRelease,
+  releaseObject,
+  uniqueName,
+  waitReady,
+} from '../support/fixtures.ts';
+import { integrationSuite } from '../support/suite.ts';
+
+const FAST = { interval: '1s', progressingInterval: '1s' };
+type ConfigMap = KubeObject & { data?: Record<string, string> };
+
+/** adopting is a ConfigMap resource whose object asks to adopt an existing one. */
+function adopting(id: string, namespace: string, name: string, mode: string): ReleaseResource {
+  return {
+    id,
+    object: {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name, namespace, annotations: { [Annotations.adopt]: mode } },
+      data: { owner: 'release' },
+    },
+  };
+}
+
+describe('adoption', () => {
+  const suite = integrationSuite();
+
+  test('an unlabelled object is refused, adopted when asked, then given back or deleted as asked', async () => {
+    const { cp, dp, org } = suite;
+    const ns = uniqueName('adopt');
+    await dp.ensureNamespace(ns);
+    for (const name of ['platform', 'legacy']) {
+      await dp.apply(
+        { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns }, data: { owner: 'helm' } },
+        'helm',
+      );
+    }
+    const name = uniqueName('rel');
+    await cp.create(
+      releaseObject(org, name, [configMap('platform', ns, 'platform', { owner: 'release' })], FAST),
+    );
+
+    // Refused: Conflict naming the object and its manager; nothing is written.
+    const refused = await eventually(async () => {
+      const r = await getRelease(cp, org.namespace, name);
+      assert.equal(condition(r, 'ResourcesApplied')?.reason, 'Conflict');
+      return r!;
+    });
+    assert.match(
+      refused.status?.resources?.[0]?.message ?? '',
+      new RegExp(
+        `ConfigMap/${ns}/platform already exists on the data plane and was not created by a Release \\(managed by helm\\); not taken over`,
+      ),
+    );
+    const untouched = await dp.get<ConfigMap>('v1', 'ConfigMap', ns, 'platform');
+    assert.equal(untouched?.data?.['owner'], 'helm');
+    assert.equal(untouched?.metadata.labels?.[Labels.managedBy], undefined, 'not labelled');
+
+    // Adopted when the object in the Release asks for it.
+    await cp.patch(API_VERSION, 'Release', org.namespace, name, {
+      spec: {
+        resources: [adopting('platform', ns, 'platform', 'true'), adopting('legacy', ns, 'legacy', 'delete')],
+      },
+    });
+    await waitReady(cp, org, name);
+    const adopted = await dp.get<ConfigMap>('v1', 'ConfigMap', ns, 'platform');
+    assert.equal(adopted?.data?.['owner'], 'release');
+    assert.equal(adopted?.metadata.annotations?.[Annotations.adopted], 'true', 'marked adopted');
+
+    // Removed from the spec: given back, the object kept without our labels and field ownership.
+    await cp.patch(API_VERSION, 'Release', org.namespace, name, {
+      spec: { resources: [adopting('legacy', ns, 'legacy', 'delete')] },
+    });
+    await eventually(
+      async () => {
+        const back = await dp.get<ConfigMap>('v1', 'ConfigMap', ns, 'platform');
+        assert.ok(back && !back.metadata.deletionTimestamp, 'the given-back object is kept');
+        assert.equal(back.metadata.labels?.[Labels.managedBy], undefined, 'managed-by label removed');
+        assert.equal(back.metadata.labels?.[Labels.releaseUid], undefined, 'release-uid label removed');
+        assert.equal(back.metadata.annotations?.[Annotations.adopted], undefined, 'adopted mark removed');
+        const managers = (back.metadata.managedFields ?? []).map((m) => `${m.manager}/${m.operation}`);
+        assert.ok(
+          !managers.includes('release-controller/Apply'),
+          `our field ownership is gone: ${managers.join(', ')}`,
+        );
+        assert.equal(back.data?.['owner'], 'release', 'the values stay as they were');
+      },
+      { timeoutMs: 30_000, description: 'the adopted object to be given back' },
+    );
+
+    // adopt: "delete" goes with the Release.
+    await cp.delete(API_VERSION, 'Release', org.namespace, name);
+    await eventually(
+      async () => assert.equal(await getRelease(cp, org.namespace, name), undefined, 'the Release is gone'),
+      { timeoutMs: 30_000 },
+    );
+    const legacy = await dp.get('v1', 'ConfigMap', ns, 'legacy');
+    assert.ok(!legacy || legacy.metadata.deletionTimestamp, 'adopt: "delete" is deleted with the Release');
+    assert.ok(await dp.get('v1', 'ConfigMap', ns, 'platform'), 'the given-back object is still there');
+  });
+
+  test('a namespace the controller created survives a Release that lists it and is deleted', async () => {
+    const { cp, dp, org } = suite;
+    const shared = uniqueName('shared');
+    const a = uniqueName('a');
+    const b = uniqueName('b');
+    await cp.create(releaseObject(org, a, [configMap('cm', shared, 'from-a')], FAST));
+    await waitReady(cp, org, a); // the controller created the namespace for a's ConfigMap
+    await cp.create(releaseObject(org, b, [configMap('cm', shared, 'from-b')], FAST));
+    await waitReady(cp, org, b);
+    const namespace = {
+      id: 'ns',
+      object: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: shared } },
+    };
+    await cp.patch(API_VERSION, 'Release', org.namespace, a, {
+      spec: { resources: [namespace, configMap('cm', shared, 'from-a')] },
+    });
+    await eventually(async () => {
+      const r = await getRelease(cp, org.namespace, a);
+      assert.deepEqual(
+        r?.status?.resources?.map((e) => e.id),
+        ['ns', 'cm'],
+      );
+      assert.equal(condition(r, 'Ready')?.status, 'True');
+    });
+
+    await cp.delete(API_VERSION, 'Release', org.namespace, a);
+    await eventually(
+      async () => assert.equal(await getRelease(cp, org.namespace, a), undefined, 'a is gone'),
+      { timeoutMs: 30_000 },
+    );
+    const ns = await dp.get('v1', 'Namespace', undefined, shared);
+    assert.ok(ns && !ns.metadata.deletionTimestamp, 'the namespace is kept');
+    assert.ok(await dp.get('v1', 'ConfigMap', shared, 'from-b'), "b's object is kept");
+    const fromA = await dp.get('v1', 'ConfigMap', shared, 'from-a');
+    assert.ok(!fromA || fromA.metadata.deletionTimestamp, "a's own object is deleted");
+  });
+
+  test('an object carrying the Release uid but no id label is deleted with the Release', async () => {
+    const { cp, dp, org } = suite;
+    const ns = uniqueName('stray');
+    const name = uniqueName('rel');
+    await cp.create(releaseObject(org, name, [configMap('cm', ns, 'settings')], FAST));
+    await waitReady(cp, org, name);
+    const uid = (await getRelease(cp, org.namespace, name))?.metadata.uid ?? '';
+    await dp.create({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: {
+        name: 'stray',
+        namespace: ns,
+        labels: { [Labels.managedBy]: 'release-controller', [Labels.releaseUid]: uid },
+      },
+    });
+
+    await cp.delete(API_VERSION, 'Release', org.namespace, name);
+    await eventually(
+      async () => assert.equal(await getRelease(cp, org.namespace, name), undefined, 'the Release is gone'),
+      { timeoutMs: 30_000 },
+    );
+    const stray = await dp.get('v1', 'ConfigMap', ns, 'stray');
+    assert.ok(!stray || stray.metadata.deletionTimestamp, 'the id-less object is deleted');
+  });
+});
