@@ -19,6 +19,7 @@ export class DirectDataPlane implements DataPlanePort {
   private readonly discovery: Discovery;
   /** knownNamespaces are namespaces known to exist, so ensuring them costs no request in steady state. */
   private readonly knownNamespaces = new Set<string>();
+  private cluster: Promise<string> | undefined;
 
   constructor(
     readonly key: string,
@@ -28,6 +29,26 @@ export class DirectDataPlane implements DataPlanePort {
     private readonly watches: WatchSet,
   ) {
     this.discovery = new Discovery(client);
+  }
+
+  async clusterId(signal: AbortSignal): Promise<string> {
+    this.cluster ??= this.readClusterId(signal);
+    try {
+      return await this.cluster;
+    } catch (err) {
+      this.cluster = undefined;
+      throw err;
+    }
+  }
+
+  private async readClusterId(signal: AbortSignal): Promise<string> {
+    for (const name of ['kube-system', 'default']) {
+      const uid = (await this.read(NAMESPACE_KIND, undefined, name, signal))?.metadata.uid;
+      if (uid) return uid;
+    }
+    throw new Error(
+      `data plane ${this.key}: neither namespace kube-system nor default exists, so the cluster cannot be identified`,
+    );
   }
 
   resolveKind(gvk: GroupVersionKind): Promise<ResourceInfo> {

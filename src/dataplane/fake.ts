@@ -41,6 +41,8 @@ export class FakeDataPlane implements DataPlanePort {
   complete = true;
   /** refuse returns an error for an apply the data plane should reject. */
   refuse: (object: KubeObject) => KubeApiError | undefined = () => undefined;
+  /** cluster is what clusterId answers: change it to model a DataPlane re-pointed at another cluster. */
+  cluster = 'cluster-1';
   /** deleteKeepsObject models finalizers: a deleted object only gets a deletionTimestamp. */
   deleteKeepsObject = false;
 
@@ -90,6 +92,11 @@ export class FakeDataPlane implements DataPlanePort {
   /** writes counts the requests that change something. */
   writes(): FakeRequest[] {
     return this.requests.filter((r) => r.verb !== 'read');
+  }
+
+  async clusterId(): Promise<string> {
+    await this.answer();
+    return this.cluster;
   }
 
   async resolveKind(gvk: GroupVersionKind): Promise<ResourceInfo> {

@@ -38,6 +38,13 @@ export interface DataPlanePort {
   /** key is `namespace/name` of the DataPlane. */
   readonly key: string;
 
+  /**
+   * clusterId identifies the cluster behind the port: the uid of its kube-system namespace (of
+   * `default` where there is none), asked once per connection. A DataPlane whose endpoint now
+   * reaches another cluster answers another id, so cleanup never mistakes it for the old one.
+   */
+  clusterId(signal: AbortSignal): Promise<string>;
+
   /** resolveKind says how the data plane serves a kind (cached), or throws KindNotServedError. */
   resolveKind(gvk: GroupVersionKind): Promise<ResourceInfo>;
   /** forgetKinds drops what is known about served kinds, after the data plane said one is gone. */

@@ -110,9 +110,25 @@ export const ResourceStatusSchema = Type.Object({
   ),
 });
 
+/** PlacementSchema names one data-plane cluster a Release applied objects to. */
+export const PlacementSchema = Type.Object({
+  dataPlane: Type.String({
+    description: 'Name of the DataPlane, in the Release namespace, the objects were applied through.',
+  }),
+  cluster: Type.String({
+    description: 'Identity of the data-plane cluster: the uid of its kube-system namespace.',
+  }),
+});
+
 /** ReleaseStatusSchema is the observed state of a Release. */
 export const ReleaseStatusSchema = Type.Object({
   observedGeneration: Type.Optional(Type.Integer({ minimum: 0 })),
+  appliedTo: Type.Optional(
+    Type.Array(PlacementSchema, {
+      description:
+        'Every data-plane cluster that may hold objects of this Release. Recorded before the first apply there; removed once that cluster is verified clean (after a move, or at deletion).',
+    }),
+  ),
   resources: Type.Optional(
     Type.Array(ResourceStatusSchema, { description: 'One entry per spec.resources item, in spec order.' }),
   ),
@@ -206,6 +222,8 @@ export type ReleaseResource = Static<typeof ReleaseResourceSchema>;
 export type ReleaseSpec = Static<typeof ReleaseSpecSchema>;
 /** ResourceStatus is one entry of status.resources. */
 export type ResourceStatus = Static<typeof ResourceStatusSchema>;
+/** Placement is one entry of status.appliedTo. */
+export type Placement = Static<typeof PlacementSchema>;
 /** ReleaseStatus is the status of a Release. */
 export type ReleaseStatus = Static<typeof ReleaseStatusSchema>;
 /** Release is the whole Release object. */

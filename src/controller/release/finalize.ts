@@ -14,16 +14,14 @@ import {
 } from '../../api/v1alpha1/constants.ts';
 import type { Release, ReleaseStatus } from '../../api/v1alpha1/schema.ts';
 import { listWithMore, plural } from '../../api/text.ts';
-import { describeError } from '../../kube/errors.ts';
 import type { ReconcileResult } from '../../runtime/controller.ts';
-import { describeManaged, removeAll } from '../../ssa/delete.ts';
+import { describeManaged } from '../../ssa/delete.ts';
 import type { ApplyMemory } from '../../ssa/memory.ts';
 import type { ReleaseStore } from './controlplane.ts';
 import { deletionPolicy } from './desired.ts';
 import { ReconcileError } from './errors.ts';
-import { kindsToWatch } from './kinds.ts';
 import type { ReleaseEvents } from './reconciler.ts';
-import { giveBackOf } from './policy.ts';
+import { dataPlaneName, sweep, sweepPlacement } from './placement.ts';
 import { isResolveFailure, type DataPlaneResolver } from './resolve.ts';
 import { statusEquals, withConditions } from './status.ts';
 
@@ -87,42 +85,32 @@ export async function finalizeRelease(ctx: FinalizeContext): Promise<ReconcileRe
   if (isResolveFailure(target))
     return fail(`cannot reach the data plane to delete its objects: ${target.message}`);
   const { dataPlane } = target;
-
-  let left;
-  try {
-    const infos = await kindsToWatch(dataPlane, release, undefined, true);
-    dataPlane.addKinds(ctx.key, infos);
-    // The kinds of the spec and inventory, and every other kind watched here (objects of an older
-    // spec): each watch must be started and connected, as a stale or absent cache would hide
-    // objects and orphan them.
-    await Promise.all(infos.map((info) => dataPlane.cache(info)));
-    await Promise.all(dataPlane.watchedKinds().map((info) => dataPlane.cache(info)));
-    if (!dataPlane.isComplete()) throw new Error('a watch of the data plane disconnected during cleanup');
-    // Every object carrying the Release's uid: deleted, or given back when it was adopted.
-    left = dataPlane.objectsOf(release.metadata.uid ?? '');
-    const { failed, givenBack } = await removeAll(dataPlane, left, signal, { giveBack: giveBackOf });
-    for (const m of givenBack) logger.info({ object: describeManaged(m) }, 'gave back adopted object');
-    if (failed.length > 0) {
-      const listed = failed.map((f) => `${describeManaged(f.object)}: ${describeError(f.error)}`);
-      return fail(
-        `removing ${plural(failed.length, 'data-plane object')} failed: ${listWithMore(listed, MAX_LISTED)}`,
-        failed[0]?.error,
-      );
-    }
-  } catch (err) {
-    return fail(`removing data-plane objects failed: ${describeError(err)}`, err);
+  const sweepContext = {
+    release,
+    key: ctx.key,
+    resolver: ctx.resolver,
+    memory: ctx.memory,
+    logger,
+    signal,
+  };
+  // The current data plane, and every other cluster the Release applied to (status.appliedTo).
+  const results = [await sweep(sweepContext, dataPlane)];
+  const currentCluster = await dataPlane.clusterId(signal).catch(() => undefined);
+  for (const p of release.status?.appliedTo ?? []) {
+    if (p.dataPlane === dataPlaneName(dataPlane) && p.cluster === currentCluster) continue;
+    results.push(await sweepPlacement(sweepContext, p, dataPlane));
   }
+  const failures = results.flatMap((r) => (r.failure ? [r.failure.message] : []));
+  if (failures.length > 0) return fail(failures.join('; '));
 
-  // Our last applies may not have reached the watch yet; an empty cache proves nothing until they have.
-  const unseen = ctx.memory.unseenWrites(dataPlane, release.metadata.uid ?? '');
-  if (left.length === 0 && unseen.length > 0) return { requeueAfterMs: CLEANUP_POLL_MS };
-  if (left.length === 0) {
+  const left = results.flatMap((r) => r.left);
+  if (results.every((r) => r.clean)) {
     logger.info('data plane clean; removing finalizer');
     await writer.removeFinalizer(release, signal);
-    await dataPlane.releaseKinds(ctx.key);
     await ctx.forget();
     return {};
   }
+  if (left.length === 0) return { requeueAfterMs: CLEANUP_POLL_MS };
   await setFinalizing(
     Reasons.cleanupInProgress,
     `${CLEANUP_MESSAGE}: waiting for ${plural(left.length, 'object')} to be deleted: ${listWithMore(left.map(describeManaged), MAX_LISTED, ', ')}`,

@@ -112,7 +112,11 @@ function setup(kinds = [CONFIGMAP], world = new World(), dataPlane = new FakeDat
   };
   const reconciler = new ReleaseReconciler({
     releases: world,
-    resolver: { resolve: () => Promise.resolve({ dataPlane }), get: () => dataPlane },
+    resolver: {
+      resolve: () => Promise.resolve({ dataPlane }),
+      dataPlane: () => Promise.resolve({ dataPlane }),
+      get: () => dataPlane,
+    },
     writer: world,
     events,
     logger: pino({ level: 'silent' }),
@@ -456,6 +460,84 @@ void describe('ReleaseReconciler', () => {
     await next.reconcile(); // sees it gone
     assert.equal(world.get('acme', 'web'), undefined, 'the finalizer was removed');
     assert.deepEqual(dataPlane.watchedKinds(), [], 'the watches of the cleanup were released');
+  });
+
+  void test('the data-plane cluster is recorded in status.appliedTo before anything is applied there', async () => {
+    const { world, dataPlane, reconcile } = setup();
+    dataPlane.refuse = () =>
+      new KubeApiError('admission webhook denied the request', { statusCode: 403, reason: 'Forbidden' });
+    world.add(releaseOf({ settings: configMap('settings') }));
+    await assert.rejects(reconcile(), ReconcileError);
+    assert.deepEqual(world.status('web').appliedTo, [{ dataPlane: 'dp', cluster: 'cluster-1' }]);
+  });
+
+  void test('a Release moved to another data plane applies there, then leaves the old one clean', async () => {
+    const world = new World();
+    const dp1 = new FakeDataPlane('acme/dp1', [CONFIGMAP]);
+    const dp2 = new FakeDataPlane('acme/dp2', [CONFIGMAP]);
+    dp2.cluster = 'cluster-2';
+    let current = dp1;
+    const reconciler = new ReleaseReconciler({
+      releases: world,
+      resolver: {
+        resolve: () => Promise.resolve({ dataPlane: current }),
+        dataPlane: (_ns, name) => Promise.resolve({ dataPlane: name === 'dp1' ? dp1 : dp2 }),
+        get: (key) => (key === dp1.key ? dp1 : dp2),
+      },
+      writer: world,
+      events: { emit: () => undefined },
+      logger: pino({ level: 'silent' }),
+    });
+    world.add(releaseOf({ settings: configMap('settings') }));
+    await reconciler.reconcile('acme/web', signal);
+    assert.ok(dp1.get(CONFIGMAP, 'apps', 'settings'), 'applied to the first data plane');
+
+    current = dp2;
+    dp1.unreachable = true;
+    await reconciler.reconcile('acme/web', signal);
+    assert.ok(dp2.get(CONFIGMAP, 'apps', 'settings'), 'applied to the new data plane');
+    assert.ok(dp1.get(CONFIGMAP, 'apps', 'settings'), 'kept on the old one while it does not answer');
+    const applied = world.condition('web', ConditionTypes.resourcesApplied);
+    assert.equal(applied?.reason, Reasons.dataPlaneUnreachable);
+    assert.match(
+      applied?.message ?? '',
+      /moving off a previous data plane: objects may remain on DataPlane acme\/dp1/,
+    );
+    assert.equal(world.status('web').appliedTo?.length, 2, 'both clusters are recorded');
+
+    dp1.unreachable = false;
+    await reconciler.reconcile('acme/web', signal); // deletes on dp1
+    await reconciler.reconcile('acme/web', signal); // sees dp1 clean
+    assert.equal(dp1.get(CONFIGMAP, 'apps', 'settings'), undefined, 'moved off the old data plane');
+    assert.deepEqual(world.status('web').appliedTo, [{ dataPlane: 'dp2', cluster: 'cluster-2' }]);
+    assert.equal(world.condition('web', ConditionTypes.ready)?.status, 'True');
+  });
+
+  void test('deletion after the DataPlane was re-pointed at another cluster keeps the finalizer until it is back', async () => {
+    const { world, dataPlane, reconcile } = setup();
+    world.add(releaseOf({ settings: configMap('settings') }));
+    await reconcile();
+
+    dataPlane.cluster = 'cluster-2';
+    dataPlane.restart(); // a new connection, to a cluster where nothing of the Release is seen
+    const moved = dataPlane.get(CONFIGMAP, 'apps', 'settings');
+    dataPlane.remove(CONFIGMAP, 'apps', 'settings');
+    world.edit('web', deleted);
+    await assert.rejects(reconcile(), ReconcileError);
+    assert.deepEqual(world.get('acme', 'web')?.metadata.finalizers, [FINALIZER]);
+    const finalizing = world.condition('web', ConditionTypes.finalizing);
+    assert.equal(finalizing?.reason, Reasons.cleanupFailed);
+    assert.match(
+      finalizing?.message ?? '',
+      /objects may remain on DataPlane acme\/dp \(cluster cluster-1\), but DataPlane dp now reaches another cluster \(cluster-2\)/,
+    );
+
+    dataPlane.cluster = 'cluster-1';
+    if (moved) dataPlane.put(CONFIGMAP, moved);
+    await reconcile(); // deletes
+    await reconcile(); // sees it gone
+    assert.equal(dataPlane.get(CONFIGMAP, 'apps', 'settings'), undefined);
+    assert.equal(world.get('acme', 'web'), undefined, 'the finalizer was removed');
   });
 
   void test('deletion with an unreachable data plane keeps the finalizer and says how to let go', async () => {

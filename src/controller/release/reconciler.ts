@@ -16,20 +16,23 @@ import {
 } from '../../api/v1alpha1/constants.ts';
 import { parseDuration } from '../../api/v1alpha1/duration.ts';
 import { plural } from '../../api/text.ts';
-import type { Release, ReleaseStatus } from '../../api/v1alpha1/schema.ts';
+import type { Placement, Release, ReleaseStatus } from '../../api/v1alpha1/schema.ts';
+import type { ManagedObject } from '../../dataplane/watches.ts';
+import { describeError } from '../../kube/errors.ts';
 import type { Informer } from '../../kube/informer.ts';
 import type { ReconcileResult } from '../../runtime/controller.ts';
 import type { EventType } from '../../runtime/events.ts';
 import type { DataPlanePort } from '../../dataplane/port.ts';
 import type { ApplyResult } from '../../ssa/apply.ts';
 import { ApplyMemory } from '../../ssa/memory.ts';
-import { applyRelease } from './apply.ts';
+import { applyRelease, type ItemOutcome } from './apply.ts';
 import type { ReleaseStore } from './controlplane.ts';
-import { desiredItems } from './desired.ts';
+import { desiredItems, type DesiredItem } from './desired.ts';
 import { ReconcileError } from './errors.ts';
 import { reconcileEvents } from './events.ts';
 import { finalizeRelease } from './finalize.ts';
 import { kindsInUse, kindsToWatch } from './kinds.ts';
+import { dataPlaneName, isSamePlacement, sweepPlacement, withPlacement } from './placement.ts';
 import { pruneRelease } from './prune.ts';
 import { isResolveFailure, type DataPlaneResolver } from './resolve.ts';
 import {
@@ -110,12 +113,11 @@ export class ReleaseReconciler {
     }
 
     const now = this.now();
-    const previous: ReleaseStatus = release.status ?? {};
     const target = await this.deps.resolver.resolve(release);
     if (isResolveFailure(target)) {
       const status = withConditions(
         release,
-        { ...previous, observedGeneration: release.metadata.generation },
+        { ...release.status, observedGeneration: release.metadata.generation },
         resolveConditions(target),
         now,
       );
@@ -128,27 +130,48 @@ export class ReleaseReconciler {
     await this.bindTo(key, dataPlane, logger);
 
     const items = desiredItems(release);
-    dataPlane.addKinds(key, await kindsToWatch(dataPlane, release, items));
-    const outcomes = await applyRelease(
-      {
-        release,
-        dataPlane,
-        memory: this.memory,
-        releaseExists: (ns, n, uid) => this.deps.releases.get(ns, n)?.metadata.uid === uid,
-        logger,
-        signal,
-        onResult: (kind, result) => this.deps.observer?.applied(dataPlane.key, kind, result),
-      },
-      items,
-    );
+    // Where the objects go is recorded before they go there, so cleanup knows every cluster to look at.
+    const placed = await this.place(release, dataPlane, logger, signal);
+    release = placed.release;
+    const previous: ReleaseStatus = release.status ?? {};
+    let outcomes: ItemOutcome[];
+    if (placed.unreachable) {
+      outcomes = unreachableOutcomes(items, placed.unreachable);
+    } else {
+      dataPlane.addKinds(key, await kindsToWatch(dataPlane, release, items));
+      outcomes = await applyRelease(
+        {
+          release,
+          dataPlane,
+          memory: this.memory,
+          releaseExists: (ns, n, uid) => this.deps.releases.get(ns, n)?.metadata.uid === uid,
+          logger,
+          signal,
+          onResult: (kind, result) => this.deps.observer?.applied(dataPlane.key, kind, result),
+        },
+        items,
+      );
+    }
     const uid = release.metadata.uid ?? '';
-    const {
-      pruned,
-      givenBack,
-      failure: pruneFailure,
-    } = await pruneRelease({ releaseUid: uid, dataPlane, memory: this.memory, logger, signal }, outcomes);
+    const pruning = await pruneRelease(
+      { releaseUid: uid, dataPlane, memory: this.memory, logger, signal },
+      outcomes,
+    );
+    const pruned = [...pruning.pruned];
+    const givenBack = [...pruning.givenBack];
+    let pruneFailure = pruning.failure;
+    // Moved (another DataPlane, or this one re-pointed): once everything is applied here, the
+    // objects are removed from every other cluster the Release applied to.
+    let appliedTo = release.status?.appliedTo;
+    const allApplied = outcomes.every((o) => o.state === 'applied') && !pruneFailure;
+    if (allApplied && placed.placement && (appliedTo?.length ?? 0) > 1) {
+      const moved = await this.sweepOthers(key, release, placed.placement, logger, signal);
+      appliedTo = moved.appliedTo;
+      pruned.push(...moved.deleted);
+      givenBack.push(...moved.givenBack);
+      pruneFailure = moved.failure;
+    }
     for (const m of pruned) this.deps.observer?.pruned(dataPlane.key, m.info.kind);
-
     const unreachable = outcomes.some((o) => o.unreachable) || pruneFailure?.unreachable === true;
     // Keep the last known inventory: an unreachable data plane tells us nothing new about it.
     const resources = unreachable
@@ -168,6 +191,7 @@ export class ReleaseReconciler {
       release,
       {
         ...previous,
+        ...(appliedTo ? { appliedTo } : {}),
         observedGeneration: release.metadata.generation,
         resources,
         conditions: removeCondition(previous.conditions, ConditionTypes.finalizing),
@@ -203,6 +227,75 @@ export class ReleaseReconciler {
     if (dp) await this.deps.resolver.get(dp)?.releaseKinds(key);
   }
 
+  /**
+   * place records the data plane's cluster in status.appliedTo before anything is applied there
+   * (one status write, the first time only). A data plane that cannot say which cluster it is
+   * does not answer: nothing is applied, and `unreachable` says why.
+   */
+  private async place(
+    release: Release,
+    dataPlane: DataPlanePort,
+    logger: Logger,
+    signal: AbortSignal,
+  ): Promise<{ release: Release; placement?: Placement; unreachable?: string }> {
+    let cluster: string;
+    try {
+      cluster = await dataPlane.clusterId(signal);
+    } catch (err) {
+      return { release, unreachable: describeError(err) };
+    }
+    const placement: Placement = { dataPlane: dataPlaneName(dataPlane), cluster };
+    const appliedTo = withPlacement(release.status?.appliedTo, placement);
+    if (appliedTo.length === (release.status?.appliedTo?.length ?? 0)) return { release, placement };
+    logger.info({ dataPlane: dataPlane.key, cluster }, 'recording the data-plane cluster before applying');
+    const updated = await this.deps.writer.writeStatus(release, { ...release.status, appliedTo }, signal);
+    return { release: updated, placement };
+  }
+
+  /** sweepOthers removes the Release's objects from every recorded cluster other than `current`. */
+  private async sweepOthers(
+    key: string,
+    release: Release,
+    current: Placement,
+    logger: Logger,
+    signal: AbortSignal,
+  ): Promise<{
+    appliedTo: Placement[];
+    deleted: ManagedObject[];
+    givenBack: ManagedObject[];
+    failure?: { message: string; unreachable: boolean };
+  }> {
+    const ctx = { release, key, resolver: this.deps.resolver, memory: this.memory, logger, signal };
+    const appliedTo: Placement[] = [];
+    const deleted: ManagedObject[] = [];
+    const givenBack: ManagedObject[] = [];
+    const failures: string[] = [];
+    let unreachable = false;
+    for (const p of release.status?.appliedTo ?? []) {
+      if (isSamePlacement(p, current)) {
+        appliedTo.push(p);
+        continue;
+      }
+      const result = await sweepPlacement(ctx, p);
+      deleted.push(...result.deleted);
+      givenBack.push(...result.givenBack);
+      if (result.clean) {
+        logger.info({ from: p }, 'moved: the data plane the Release left is clean');
+        continue;
+      }
+      appliedTo.push(p);
+      if (result.failure) {
+        failures.push(result.failure.message);
+        unreachable ||= result.failure.unreachable;
+      }
+    }
+    const failure =
+      failures.length > 0
+        ? { unreachable, message: `moving off a previous data plane: ${failures.join('; ')}` }
+        : undefined;
+    return { appliedTo, deleted, givenBack, failure };
+  }
+
   /** requeueAfter is progressingInterval while anything transitions, else interval, plus jitter; 0s disables. */
   requeueAfter(release: Release, transitioning: boolean): number | undefined {
     const text = transitioning
@@ -217,9 +310,9 @@ export class ReleaseReconciler {
   private async bindTo(key: string, dataPlane: DataPlanePort, logger: Logger): Promise<void> {
     const previous = this.dataPlaneOf.get(key);
     if (previous && previous !== dataPlane.key) {
-      logger.warn(
+      logger.info(
         { from: previous, to: dataPlane.key },
-        'Release moved to another data plane; objects on the old one are left in place',
+        'Release moved to another data plane; its objects leave the old one once applied here',
       );
       await this.deps.resolver.get(previous)?.releaseKinds(key);
     }
@@ -249,4 +342,18 @@ export class ReleaseReconciler {
   private now(): Date {
     return this.deps.now?.() ?? new Date();
   }
+}
+
+/** unreachableOutcomes are the outcomes of a reconcile whose data plane did not answer before applying. */
+function unreachableOutcomes(items: DesiredItem[], why: string): ItemOutcome[] {
+  return items.map((item) =>
+    item.ok
+      ? {
+          item,
+          state: 'failed',
+          unreachable: true,
+          message: `resource "${item.id}": the data plane did not answer: ${why}`,
+        }
+      : { item, state: 'invalid', message: item.message },
+  );
 }

@@ -29,6 +29,8 @@ export interface Target {
 export interface DataPlaneResolver {
   /** resolve finds the data plane of a Release, or says exactly which link is missing. */
   resolve(release: Release): Promise<Target | ResolveFailure>;
+  /** dataPlane connects to a DataPlane by name (one the Release applied to before), or says why not. */
+  dataPlane(namespace: string, name: string): Promise<Target | ResolveFailure>;
   /** get returns the port of a data plane by key, if one is connected. */
   get(key: string): DataPlanePort | undefined;
 }
@@ -39,7 +41,11 @@ export function dataPlaneResolver(
   connect: Connect,
   get: (key: string) => DataPlanePort | undefined,
 ): DataPlaneResolver {
-  return { resolve: (release) => resolveTarget(release, cp, connect), get };
+  return {
+    resolve: (release) => resolveTarget(release, cp, connect),
+    dataPlane: (namespace, name) => connectDataPlane(namespace, name, cp, connect, `status.appliedTo`),
+    get,
+  };
 }
 
 /** resolveTarget finds the data plane of a Release, or says exactly which link is missing. */
@@ -57,12 +63,28 @@ export async function resolveTarget(
       message: `Environment ${ns}/${envName} (spec.environmentName) not found; create it in namespace ${ns}`,
     };
   }
-  const dpName = environment.spec.dataPlaneRef;
+  return connectDataPlane(
+    ns,
+    environment.spec.dataPlaneRef,
+    cp,
+    connect,
+    `spec.dataPlaneRef of Environment ${envName}`,
+  );
+}
+
+/** connectDataPlane connects to a DataPlane of a namespace; `via` says where its name came from, for the message. */
+async function connectDataPlane(
+  ns: string,
+  dpName: string,
+  cp: ControlPlaneReader,
+  connect: Connect,
+  via: string,
+): Promise<Target | ResolveFailure> {
   const dataPlane = cp.dataPlane(ns, dpName);
   if (!dataPlane) {
     return {
       reason: Reasons.dataPlaneNotFound,
-      message: `DataPlane ${ns}/${dpName} (spec.dataPlaneRef of Environment ${envName}) not found; create it in namespace ${ns}`,
+      message: `DataPlane ${ns}/${dpName} (${via}) not found; create it in namespace ${ns}`,
     };
   }
   const ref = dataPlane.spec.kubernetesCluster.secretRef;

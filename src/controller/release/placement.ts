@@ -1,0 +1,160 @@
+/**
+ * Placement: where a Release's objects live. `status.appliedTo` lists every (DataPlane, cluster)
+ * that may hold them: an entry is recorded before the first apply on a cluster and removed only
+ * once that cluster is verified clean, listed through connected watches of every kind the Release
+ * used with none of its objects left. The cluster is identified by the data plane itself
+ * (DataPlanePort.clusterId), so a DataPlane re-pointed at another cluster is never mistaken for the
+ * one the objects were applied to. `sweep` is the one way objects leave a data plane as a whole:
+ * cleanup sweeps every placement, and a reconcile sweeps those the Release has moved away from.
+ */
+import type { Logger } from 'pino';
+import type { Placement, Release } from '../../api/v1alpha1/schema.ts';
+import type { DataPlanePort } from '../../dataplane/port.ts';
+import type { ManagedObject } from '../../dataplane/watches.ts';
+import { describeError } from '../../kube/errors.ts';
+import { describeManaged, removeAll } from '../../ssa/delete.ts';
+import { classifyFailure } from '../../ssa/failure.ts';
+import type { ApplyMemory } from '../../ssa/memory.ts';
+import { listWithMore, plural } from '../../api/text.ts';
+import { kindsToWatch } from './kinds.ts';
+import { giveBackOf } from './policy.ts';
+import { isResolveFailure, type DataPlaneResolver } from './resolve.ts';
+
+const MAX_LISTED = 5;
+
+/** SweepContext is what a sweep needs. */
+export interface SweepContext {
+  release: Release;
+  key: string;
+  resolver: DataPlaneResolver;
+  memory: ApplyMemory;
+  logger: Logger;
+  signal: AbortSignal;
+}
+
+/** SweepResult says what one sweep of one data plane found and did. */
+export interface SweepResult {
+  /** left are the Release's objects still seen there (being deleted or given back). */
+  left: ManagedObject[];
+  deleted: ManagedObject[];
+  givenBack: ManagedObject[];
+  /** clean is true once nothing is left and the watches have seen all our writes there. */
+  clean: boolean;
+  /** failure says why the data plane could not be swept (unreachable, re-pointed, refused deletes). */
+  failure?: { message: string; unreachable: boolean };
+}
+
+/** isSamePlacement tells whether two placements name the same DataPlane and cluster. */
+export function isSamePlacement(a: Placement, b: Placement): boolean {
+  return a.dataPlane === b.dataPlane && a.cluster === b.cluster;
+}
+
+/** withPlacement adds a placement to a list, once. */
+export function withPlacement(list: readonly Placement[] | undefined, p: Placement): Placement[] {
+  const all = [...(list ?? [])];
+  return all.some((q) => isSamePlacement(q, p)) ? all : [...all, p];
+}
+
+/** describePlacement renders a placement for messages. */
+export function describePlacement(namespace: string, p: Placement): string {
+  return `DataPlane ${namespace}/${p.dataPlane} (cluster ${p.cluster})`;
+}
+
+/** dataPlaneName is the DataPlane name of a port (its key is `namespace/name`). */
+export function dataPlaneName(dataPlane: DataPlanePort): string {
+  return dataPlane.key.slice(dataPlane.key.indexOf('/') + 1);
+}
+
+/**
+ * sweep removes a Release's objects from one data plane: it starts and connects the watches of
+ * every kind of the spec and the inventory (and every other kind watched there), so that an empty
+ * cache means "nothing left" and not "not looked"; deletes what the Release created and gives
+ * back what it adopted. It releases its watches once the data plane is clean.
+ */
+export async function sweep(ctx: SweepContext, dataPlane: DataPlanePort): Promise<SweepResult> {
+  const uid = ctx.release.metadata.uid ?? '';
+  const none = { left: [], deleted: [], givenBack: [], clean: false };
+  let left: ManagedObject[];
+  let deleted: ManagedObject[];
+  let givenBack: ManagedObject[];
+  try {
+    // A discovery failure throws: a kind not looked at must never read as "nothing left".
+    const infos = await kindsToWatch(dataPlane, ctx.release, undefined, true);
+    dataPlane.addKinds(ctx.key, infos);
+    await Promise.all(infos.map((info) => dataPlane.cache(info)));
+    await Promise.all(dataPlane.watchedKinds().map((info) => dataPlane.cache(info)));
+    if (!dataPlane.isComplete()) throw new Error('a watch of the data plane disconnected');
+    left = dataPlane.objectsOf(uid);
+    const removed = await removeAll(dataPlane, left, ctx.signal, { giveBack: giveBackOf });
+    ({ deleted, givenBack } = removed);
+    for (const m of givenBack) ctx.logger.info({ object: describeManaged(m) }, 'gave back adopted object');
+    if (removed.failed.length > 0) {
+      const listed = removed.failed.map(
+        (f) => `${describeManaged(f.object)}: ${classifyFailure(f.error).message}`,
+      );
+      return {
+        ...none,
+        left,
+        deleted,
+        givenBack,
+        failure: {
+          unreachable: removed.unreachable,
+          message: `removing ${plural(removed.failed.length, 'object')} from data plane ${dataPlane.key} failed: ${listWithMore(listed, MAX_LISTED)}`,
+        },
+      };
+    }
+  } catch (err) {
+    const failure = classifyFailure(err);
+    return {
+      ...none,
+      failure: {
+        unreachable: failure.kind === 'Unreachable',
+        message: `cannot list the objects on data plane ${dataPlane.key}: ${describeError(err)}`,
+      },
+    };
+  }
+  // Our last applies may not have reached the watch yet; an empty cache proves nothing until they have.
+  const clean = left.length === 0 && ctx.memory.unseenWrites(dataPlane, uid).length === 0;
+  if (clean) await dataPlane.releaseKinds(ctx.key);
+  return { left, deleted, givenBack, clean };
+}
+
+/**
+ * sweepPlacement sweeps a recorded placement: it connects to its DataPlane (or uses `current`
+ * when that is the same one) and checks that it still reaches the recorded cluster; otherwise the
+ * objects there cannot be verified gone, and the failure says what to do.
+ */
+export async function sweepPlacement(
+  ctx: SweepContext,
+  p: Placement,
+  current?: DataPlanePort,
+): Promise<SweepResult> {
+  const ns = ctx.release.metadata.namespace ?? '';
+  const where = describePlacement(ns, p);
+  const failed = (message: string, unreachable = false): SweepResult => ({
+    left: [],
+    deleted: [],
+    givenBack: [],
+    clean: false,
+    failure: { message, unreachable },
+  });
+  let dataPlane = current && dataPlaneName(current) === p.dataPlane ? current : undefined;
+  if (!dataPlane) {
+    const target = await ctx.resolver.dataPlane(ns, p.dataPlane);
+    if (isResolveFailure(target))
+      return failed(`objects may remain on ${where}, which cannot be reached: ${target.message}`);
+    dataPlane = target.dataPlane;
+  }
+  let cluster: string;
+  try {
+    cluster = await dataPlane.clusterId(ctx.signal);
+  } catch (err) {
+    return failed(`objects may remain on ${where}, which does not answer: ${describeError(err)}`, true);
+  }
+  if (cluster !== p.cluster) {
+    return failed(
+      `objects may remain on ${where}, but DataPlane ${p.dataPlane} now reaches another cluster (${cluster}); point it back at the cluster the objects were applied to, or remove them there by hand and drop the entry from status.appliedTo`,
+    );
+  }
+  return sweep(ctx, dataPlane);
+}
