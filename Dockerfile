@@ -1,8 +1,9 @@
 # syntax=docker/dockerfile:1
 # release-controller image: `docker build -t release-controller:0.1.0 .` (docs/deploy.md).
-# Three stages on the same Node 20 base: build (all dependencies, tsc to dist/), deps (production
-# dependencies only) and the runtime, which holds dist/, those node_modules and package.json.
-ARG NODE_IMAGE=node:20-slim
+# Three stages on the same Node 24 LTS base: build (all dependencies, tsc to dist/), deps
+# (production dependencies only) and the runtime, which holds dist/, those node_modules and
+# package.json. Whoever publishes the image should pin the base by digest (node:24.21.0-slim@sha256:...).
+ARG NODE_IMAGE=node:24.21.0-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
