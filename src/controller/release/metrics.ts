@@ -73,7 +73,7 @@ export class ReleaseMetrics implements ReleaseObserver {
   /** requestObserver returns the observer of one cluster's requests. */
   requestObserver(cluster: string): RequestObserver {
     return (verb, code, seconds) => {
-      this.requests.inc({ cluster, verb, code });
+      this.requests.inc({ cluster, verb, code: codeLabel(code) });
       if (verb !== 'WATCH') this.latency.observe({ cluster, verb }, seconds);
     };
   }
@@ -93,4 +93,34 @@ export class ReleaseMetrics implements ReleaseObserver {
   forgotten(key: string): void {
     this.snapshot.delete(key);
   }
+}
+
+/** KNOWN_CODES are the status codes kept as they are in the `code` label; 0 means no answer. */
+const KNOWN_CODES = new Set([
+  '0',
+  '200',
+  '201',
+  '204',
+  '400',
+  '401',
+  '403',
+  '404',
+  '409',
+  '410',
+  '422',
+  '429',
+  '500',
+  '502',
+  '503',
+  '504',
+]);
+
+/**
+ * codeLabel bounds the `code` label of request metrics: a data plane may answer any number, and
+ * each distinct one would be a new series. Known codes stay; the rest become their class
+ * (`2xx` ... `5xx`) or `other`.
+ */
+export function codeLabel(code: string): string {
+  if (KNOWN_CODES.has(code)) return code;
+  return /^[1-5][0-9][0-9]$/.test(code) ? `${code[0]}xx` : 'other';
 }

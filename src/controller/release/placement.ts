@@ -60,6 +60,25 @@ export function describePlacement(namespace: string, p: Placement): string {
   return `DataPlane ${namespace}/${p.dataPlane} (cluster ${p.cluster})`;
 }
 
+/**
+ * isBoundTo tells whether an event from a data plane may wake a Release: the object's labels name
+ * the Release (a data plane can forge them), so the Release must carry that uid, live in the
+ * DataPlane's namespace, and use the DataPlane now (`currentDataPlane`, from its Environment) or
+ * have applied through it (status.appliedTo). A hostile data plane cannot churn the Releases of
+ * another organization, nor of its own organization on other data planes.
+ */
+export function isBoundTo(
+  release: Release,
+  uid: string,
+  dataPlaneKey: string,
+  currentDataPlane: string | undefined,
+): boolean {
+  const slash = dataPlaneKey.indexOf('/');
+  const [namespace, name] = [dataPlaneKey.slice(0, slash), dataPlaneKey.slice(slash + 1)];
+  if (release.metadata.uid !== uid || release.metadata.namespace !== namespace) return false;
+  return currentDataPlane === name || (release.status?.appliedTo ?? []).some((p) => p.dataPlane === name);
+}
+
 /** dataPlaneName is the DataPlane name of a port (its key is `namespace/name`). */
 export function dataPlaneName(dataPlane: DataPlanePort): string {
   return dataPlane.key.slice(dataPlane.key.indexOf('/') + 1);

@@ -1,7 +1,8 @@
 /**
  * Setup wires the Release controller: control-plane informers (Release, Environment, DataPlane and
  * the kubeconfig Secrets DataPlanes name), the data-plane watches, and which event enqueues which
- * Release. Only Releases of this controller's shard are enqueued.
+ * Release. Only Releases of this controller's shard are enqueued, and a data-plane event only wakes
+ * a Release bound to that data plane (placement.ts isBoundTo).
  */
 import type { Logger } from 'pino';
 import { withoutManagedFields, type KubeObject } from '../../api/object.ts';
@@ -17,6 +18,7 @@ import type { RuntimeMetrics } from '../../runtime/metrics.ts';
 import { ReleaseWriter } from './controlplane.ts';
 import { releaseKeyOfObject } from './desired.ts';
 import { ReleaseMetrics } from './metrics.ts';
+import { isBoundTo } from './placement.ts';
 import { ReleaseReconciler } from './reconciler.ts';
 import { dataPlaneResolver, type ControlPlaneReader } from './resolve.ts';
 import { inShard, type Shard } from './shard.ts';
@@ -69,9 +71,14 @@ export class ReleaseController {
       logger,
       requestTimeoutMs: options.dataPlaneTimeoutMs,
       observer: (dp) => this.releaseMetrics.requestObserver(dp),
-      onEvent: (_dp, _type, obj) => {
+      // Only a Release bound to the data plane the event came from: its labels can be forged.
+      onEvent: (dp, _type, obj) => {
         const owner = releaseKeyOfObject(obj);
-        if (owner) this.enqueue(owner.namespace, owner.name);
+        const release = owner && this.releases.get(owner.namespace, owner.name);
+        if (!owner || !release) return;
+        const current = this.environments.get(owner.namespace, release.spec.environmentName)?.spec
+          .dataPlaneRef;
+        if (isBoundTo(release, owner.uid, dp, current)) this.enqueue(owner.namespace, owner.name);
       },
       // A broken or recovered watch changes what every Release on that data plane can report.
       onHealthChange: (dp, healthy) => {
