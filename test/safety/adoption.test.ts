@@ -14,6 +14,8 @@ import { eventually } from '../support/eventually.ts';
 import {
   condition,
   configMap,
+  deleteRelease,
+  isGone,
   getRelease,
   releaseObject,
   uniqueName,
@@ -104,13 +106,9 @@ describe('adoption', () => {
     );
 
     // adopt: "delete" goes with the Release.
-    await cp.delete(API_VERSION, 'Release', org.namespace, name);
-    await eventually(
-      async () => assert.equal(await getRelease(cp, org.namespace, name), undefined, 'the Release is gone'),
-      { timeoutMs: 30_000 },
-    );
+    await deleteRelease(cp, org.namespace, name);
     const legacy = await dp.get('v1', 'ConfigMap', ns, 'legacy');
-    assert.ok(!legacy || legacy.metadata.deletionTimestamp, 'adopt: "delete" is deleted with the Release');
+    assert.ok(isGone(legacy), 'adopt: "delete" is deleted with the Release');
     assert.ok(await dp.get('v1', 'ConfigMap', ns, 'platform'), 'the given-back object is still there');
   });
 
@@ -139,16 +137,12 @@ describe('adoption', () => {
       assert.equal(condition(r, 'Ready')?.status, 'True');
     });
 
-    await cp.delete(API_VERSION, 'Release', org.namespace, a);
-    await eventually(
-      async () => assert.equal(await getRelease(cp, org.namespace, a), undefined, 'a is gone'),
-      { timeoutMs: 30_000 },
-    );
+    await deleteRelease(cp, org.namespace, a);
     const ns = await dp.get('v1', 'Namespace', undefined, shared);
     assert.ok(ns && !ns.metadata.deletionTimestamp, 'the namespace is kept');
     assert.ok(await dp.get('v1', 'ConfigMap', shared, 'from-b'), "b's object is kept");
     const fromA = await dp.get('v1', 'ConfigMap', shared, 'from-a');
-    assert.ok(!fromA || fromA.metadata.deletionTimestamp, "a's own object is deleted");
+    assert.ok(isGone(fromA), "a's own object is deleted");
   });
 
   test('an object carrying the Release uid but no id label is deleted with the Release', async () => {
@@ -168,12 +162,8 @@ describe('adoption', () => {
       },
     });
 
-    await cp.delete(API_VERSION, 'Release', org.namespace, name);
-    await eventually(
-      async () => assert.equal(await getRelease(cp, org.namespace, name), undefined, 'the Release is gone'),
-      { timeoutMs: 30_000 },
-    );
+    await deleteRelease(cp, org.namespace, name);
     const stray = await dp.get('v1', 'ConfigMap', ns, 'stray');
-    assert.ok(!stray || stray.metadata.deletionTimestamp, 'the id-less object is deleted');
+    assert.ok(isGone(stray), 'the id-less object is deleted');
   });
 });

@@ -12,6 +12,8 @@ import { eventually } from '../support/eventually.ts';
 import {
   condition,
   configMap,
+  deleteRelease,
+  isGone,
   createOrg,
   dataPlaneObject,
   getRelease,
@@ -75,7 +77,7 @@ describe('placement', () => {
       { timeoutMs: 90_000, description: 'cleanup once the DataPlane points back' },
     );
     const left = await dp.get('v1', 'ConfigMap', ns, 'settings');
-    assert.ok(!left || left.metadata.deletionTimestamp, 'cleaned up');
+    assert.ok(isGone(left), 'cleaned up');
   });
 
   test('a Release whose Environment moves to another data-plane cluster moves its objects', async () => {
@@ -109,7 +111,7 @@ describe('placement', () => {
       async () => {
         assert.ok(await secondKube.get('v1', 'ConfigMap', ns, 'settings'), 'applied to the second cluster');
         const old = await dp.get('v1', 'ConfigMap', ns, 'settings');
-        assert.ok(!old || old.metadata.deletionTimestamp, 'removed from the first cluster');
+        assert.ok(isGone(old), 'removed from the first cluster');
         const r = await getRelease(cp, org.namespace, name);
         assert.deepEqual(
           r?.status?.appliedTo?.map((p) => p.dataPlane),
@@ -120,12 +122,8 @@ describe('placement', () => {
       { timeoutMs: 60_000, description: 'the objects to move' },
     );
 
-    await cp.delete(API_VERSION, 'Release', org.namespace, name);
-    await eventually(
-      async () => assert.equal(await getRelease(cp, org.namespace, name), undefined, 'the Release is gone'),
-      { timeoutMs: 30_000 },
-    );
+    await deleteRelease(cp, org.namespace, name);
     const moved = await secondKube.get('v1', 'ConfigMap', ns, 'settings');
-    assert.ok(!moved || moved.metadata.deletionTimestamp, 'cleaned up on the second cluster');
+    assert.ok(isGone(moved), 'cleaned up on the second cluster');
   });
 });

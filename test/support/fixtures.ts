@@ -157,6 +157,26 @@ export function condition(release: Release | undefined, type: string) {
 }
 
 /** waitReady waits until a Release's Ready condition is True and returns the Release. */
+/** deleteRelease deletes a Release and waits until it is gone (its cleanup finished and its finalizer removed). */
+export async function deleteRelease(
+  cp: TestKube,
+  namespace: string,
+  name: string,
+  timeoutMs = 30_000,
+): Promise<void> {
+  await cp.delete(API_VERSION, 'Release', namespace, name);
+  await eventually(
+    async () =>
+      assert.equal(await getRelease(cp, namespace, name), undefined, `Release ${namespace}/${name} is gone`),
+    { timeoutMs, description: `Release ${namespace}/${name} to be deleted` },
+  );
+}
+
+/** isGone tells whether an object no longer exists or is being deleted. */
+export function isGone(obj: KubeObject | undefined): boolean {
+  return !obj || obj.metadata.deletionTimestamp !== undefined;
+}
+
 export async function waitReady(cp: TestKube, org: Pick<Org, 'namespace'>, name: string): Promise<Release> {
   return eventually(
     async () => {
