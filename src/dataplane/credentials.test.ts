@@ -148,6 +148,21 @@ describe('kubeConfigFromInline', () => {
     });
   }
 
+  test('a mistyped kubeconfig field that holds a token is refused without quoting it', async () => {
+    const kubeconfig = stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'dp', cluster: { server: 'https://dp.example:6443' } }],
+      users: [{ name: 'u', user: { [`token:${TOKEN}`]: null } }],
+      contexts: [{ name: 'c', context: { cluster: 'dp', user: 'u' } }],
+      'current-context': 'c',
+    });
+    await refuses(
+      () => accessFromSecret(secretDataPlane(), secret(kubeconfig)),
+      /uses users\[\]\.user\.a field that no kubeconfig has \(not shown: a mistyped field may hold a secret\)/,
+    );
+  });
+
   test('base64 that is not PEM is refused, naming the field', async () => {
     await refuses(
       () => accessFromInline(inlineDataPlane({ clientKey: b64('AKIAEXAMPLESECRET not a key') })),

@@ -116,6 +116,34 @@ const ALLOWED_CLUSTER_FIELDS = new Set([
   'extensions',
 ]);
 
+/** KNOWN_FILE_FIELDS are kubeconfig fields that name files or proxies: safe to name in a message. */
+const KNOWN_FILE_FIELDS = new Set([
+  'client-certificate',
+  'client-key',
+  'token-file',
+  'tokenFile',
+  'certificate-authority',
+  'proxy-url',
+  'username-file',
+]);
+
+/**
+ * describeFields names the refused fields that are known kubeconfig fields; any other key is only
+ * counted, never quoted: a mistyped entry such as `{token:eyJ...}` parses as a key that holds the
+ * secret itself, and the message goes into a condition and an Event.
+ */
+function describeFields(refused: string[], known: ReadonlySet<string>): string {
+  const named = refused.filter((f) => known.has(f));
+  const others = refused.length - named.length;
+  const unknown =
+    others > 0
+      ? [
+          `${others === 1 ? 'a field' : `${others} fields`} that no kubeconfig has (not shown: a mistyped field may hold a secret)`,
+        ]
+      : [];
+  return [...named, ...unknown].join(', ');
+}
+
 function refuseUnsafeKubeconfig(doc: unknown, where: string): void {
   if (!isRecord(doc)) throw new CredentialsError(`${where} is not a kubeconfig document`);
   for (const entry of Array.isArray(doc['users']) ? doc['users'] : []) {
@@ -128,7 +156,7 @@ function refuseUnsafeKubeconfig(doc: unknown, where: string): void {
     const refused = Object.keys(user).filter((f) => !ALLOWED_USER_FIELDS.has(f));
     if (refused.length > 0) {
       throw new CredentialsError(
-        `${where} uses users[].user.${refused.join(', ')}, which would read a local file of the controller; embed the data instead (client-certificate-data, client-key-data, token)`,
+        `${where} uses users[].user.${describeFields(refused, KNOWN_FILE_FIELDS)}, which would read a local file of the controller; embed the data instead (client-certificate-data, client-key-data, token)`,
       );
     }
   }
@@ -137,7 +165,7 @@ function refuseUnsafeKubeconfig(doc: unknown, where: string): void {
     const refused = Object.keys(cluster).filter((f) => !ALLOWED_CLUSTER_FIELDS.has(f));
     if (refused.length > 0) {
       throw new CredentialsError(
-        `${where} uses clusters[].cluster.${refused.join(', ')}, which the controller does not accept; use server and certificate-authority-data`,
+        `${where} uses clusters[].cluster.${describeFields(refused, KNOWN_FILE_FIELDS)}, which the controller does not accept; use server and certificate-authority-data`,
       );
     }
   }
