@@ -148,6 +148,23 @@ describe('kubeConfigFromInline', () => {
     });
   }
 
+  test('a server that is not an http(s) URL is DataPlaneInvalid, not a retry loop', async () => {
+    for (const server of ['unix:///var/run/k8s.sock', 'dataplane.example:6443']) {
+      const kubeconfig = stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{ name: 'dp', cluster: { server } }],
+        users: [{ name: 'u', user: { token: TOKEN } }],
+        contexts: [{ name: 'c', context: { cluster: 'dp', user: 'u' } }],
+        'current-context': 'c',
+      });
+      await refuses(
+        () => accessFromSecret(secretDataPlane(), secret(kubeconfig)),
+        /kubeconfig in Secret .*: server is not an https:\/\/ URL/,
+      );
+    }
+  });
+
   test('a mistyped kubeconfig field that holds a token is refused without quoting it', async () => {
     const kubeconfig = stringify({
       apiVersion: 'v1',

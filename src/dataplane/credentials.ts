@@ -37,6 +37,7 @@ export function accessFromInline(dp: DataPlane): ClusterAccess {
       );
     }
   }
+  checkServer(creds.apiServerURL, `${where}: spec.kubernetesCluster.credentials.apiServerURL`);
   return {
     server: creds.apiServerURL,
     ca: Buffer.from(creds.caCert, 'base64'),
@@ -88,7 +89,23 @@ export async function accessFromSecret(
       `${where}: kubeconfig in Secret ${ref.name} needs a credential plugin, which the controller refuses to run`,
     );
   }
+  checkServer(access.server, `${where}: kubeconfig in Secret ${ref.name}: server`);
   return access;
+}
+
+/** checkServer refuses an API server address that is not an http(s) URL, naming the field but not quoting it. */
+function checkServer(server: string, field: string): void {
+  let url: URL | undefined;
+  try {
+    url = new URL(server);
+  } catch {
+    url = undefined;
+  }
+  if (url?.protocol !== 'https:' && url?.protocol !== 'http:') {
+    throw new CredentialsError(
+      `${field} is not an https:// URL (for example https://dataplane.example:6443)`,
+    );
+  }
 }
 
 /**
