@@ -172,8 +172,9 @@ export class ReleaseReconciler {
       pruneFailure = moved.failure;
     }
     for (const m of pruned) this.deps.observer?.pruned(dataPlane.key, m.info.kind);
-    const unreachable = outcomes.some((o) => o.unreachable) || pruneFailure?.unreachable === true;
-    // Keep the last known inventory: an unreachable data plane tells us nothing new about it.
+    // Keep the last known inventory when this data plane is unreachable: it tells us nothing new
+    // (an old data plane of a move that does not answer says nothing about this one).
+    const unreachable = outcomes.some((o) => o.unreachable) || pruning.failure?.unreachable === true;
     const resources = unreachable
       ? (previous.resources ?? [])
       : resourceStatuses(outcomes, previous.resources, now);
