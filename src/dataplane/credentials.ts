@@ -149,8 +149,8 @@ const KNOWN_FILE_FIELDS = new Set([
  * counted, never quoted: a mistyped entry such as `{token:eyJ...}` parses as a key that holds the
  * secret itself, and the message goes into a condition and an Event.
  */
-function describeFields(refused: string[], known: ReadonlySet<string>): string {
-  const named = refused.filter((f) => known.has(f));
+function describeFields(refused: string[]): string {
+  const named = refused.filter((f) => KNOWN_FILE_FIELDS.has(f));
   const others = refused.length - named.length;
   const unknown =
     others > 0
@@ -173,7 +173,7 @@ function refuseUnsafeKubeconfig(doc: unknown, where: string): void {
     const refused = Object.keys(user).filter((f) => !ALLOWED_USER_FIELDS.has(f));
     if (refused.length > 0) {
       throw new CredentialsError(
-        `${where} uses users[].user.${describeFields(refused, KNOWN_FILE_FIELDS)}, which would read a local file of the controller; embed the data instead (client-certificate-data, client-key-data, token)`,
+        `${where} uses users[].user.${describeFields(refused)}, which would read a local file of the controller; embed the data instead (client-certificate-data, client-key-data, token)`,
       );
     }
   }
@@ -182,7 +182,7 @@ function refuseUnsafeKubeconfig(doc: unknown, where: string): void {
     const refused = Object.keys(cluster).filter((f) => !ALLOWED_CLUSTER_FIELDS.has(f));
     if (refused.length > 0) {
       throw new CredentialsError(
-        `${where} uses clusters[].cluster.${describeFields(refused, KNOWN_FILE_FIELDS)}, which the controller does not accept; use server and certificate-authority-data`,
+        `${where} uses clusters[].cluster.${describeFields(refused)}, which the controller does not accept; use server and certificate-authority-data`,
       );
     }
   }

@@ -21,7 +21,7 @@ import type { ReleaseStore } from './controlplane.ts';
 import { deletionPolicy } from './desired.ts';
 import { ReconcileError } from './errors.ts';
 import type { ReleaseEvents } from './reconciler.ts';
-import { dataPlaneName, sweep, sweepPlacement } from './placement.ts';
+import { dataPlaneName, otherPlacements, sweep, sweepPlacement } from './placement.ts';
 import { isResolveFailure, type DataPlaneResolver } from './resolve.ts';
 import { statusEquals, withConditions } from './status.ts';
 
@@ -95,9 +95,9 @@ export async function finalizeRelease(ctx: FinalizeContext): Promise<ReconcileRe
   };
   // The current data plane, and every other cluster the Release applied to (status.appliedTo).
   const results = [await sweep(sweepContext, dataPlane)];
-  const currentCluster = await dataPlane.clusterId(signal).catch(() => undefined);
-  for (const p of release.status?.appliedTo ?? []) {
-    if (p.dataPlane === dataPlaneName(dataPlane) && p.cluster === currentCluster) continue;
+  const cluster = await dataPlane.clusterId(signal).catch(() => undefined);
+  const current = cluster === undefined ? undefined : { dataPlane: dataPlaneName(dataPlane), cluster };
+  for (const p of otherPlacements(release.status?.appliedTo, current)) {
     results.push(await sweepPlacement(sweepContext, p, dataPlane));
   }
   const failures = results.flatMap((r) => (r.failure ? [r.failure.message] : []));

@@ -55,6 +55,11 @@ export function withPlacement(list: readonly Placement[] | undefined, p: Placeme
   return all.some((q) => isSamePlacement(q, p)) ? all : [...all, p];
 }
 
+/** otherPlacements are the recorded placements other than `current` (all of them without one). */
+export function otherPlacements(list: readonly Placement[] | undefined, current?: Placement): Placement[] {
+  return (list ?? []).filter((p) => !current || !isSamePlacement(p, current));
+}
+
 /** describePlacement renders a placement for messages. */
 export function describePlacement(namespace: string, p: Placement): string {
   return `DataPlane ${namespace}/${p.dataPlane} (cluster ${p.cluster})`;

@@ -130,15 +130,8 @@ export function removalOf(object: KubeObject, info: ResourceInfo): Removal {
 /** GIVE_BACK is what giving an object back takes off it. */
 export const GIVE_BACK: GiveBack = {
   fieldManager: FIELD_MANAGER,
-  labels: [
-    Labels.managedBy,
-    Labels.resourceId,
-    Labels.releaseUid,
-    Labels.releaseName,
-    Labels.releaseNamespace,
-    Labels.environment,
-    Labels.project,
-  ],
+  // Every label of ours but created-by, which keeps marking a namespace created for a Release.
+  labels: Object.values(Labels).filter((l) => l !== Labels.createdBy),
   annotations: [Annotations.adopted],
 };
 

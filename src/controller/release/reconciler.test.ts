@@ -45,6 +45,11 @@ function releaseOf(resources: Record<string, KubeObject>, name = 'web', uid = `u
   };
 }
 
+/** deleted marks a Release as deleted, as the API server does for a Release with a finalizer. */
+function deleted(r: Release): Release {
+  return { ...r, metadata: { ...r.metadata, deletionTimestamp: '2026-12-03T10:00:00Z' } };
+}
+
 /** World is a control plane in memory: Releases with their status and finalizers, and the Events. */
 class World implements ReleaseStore {
   readonly releases = new Map<string, Release>();
@@ -247,10 +252,6 @@ void describe('ReleaseReconciler', () => {
     const cm = configMap(name, { owner: 'release' });
     return { ...cm, metadata: { ...cm.metadata, annotations: { [Annotations.adopt]: mode } } };
   };
-  const deleted = (r: Release): Release => ({
-    ...r,
-    metadata: { ...r.metadata, deletionTimestamp: '2026-12-03T10:00:00Z' },
-  });
 
   void test('an object someone else made is not taken over: Conflict naming its managers, nothing written', async () => {
     const { world, dataPlane, reconcile } = setup();
@@ -410,10 +411,7 @@ void describe('ReleaseReconciler', () => {
       'true',
     );
 
-    world.edit('web', (r) => ({
-      ...r,
-      metadata: { ...r.metadata, deletionTimestamp: '2026-12-03T10:00:00Z' },
-    }));
+    world.edit('web', deleted);
     await reconcile(); // deletes
     await reconcile(); // sees them gone
 
@@ -428,10 +426,7 @@ void describe('ReleaseReconciler', () => {
     await reconcile();
     dataPlane.deleteKeepsObject = true;
 
-    world.edit('web', (r) => ({
-      ...r,
-      metadata: { ...r.metadata, deletionTimestamp: '2026-12-03T10:00:00Z' },
-    }));
+    world.edit('web', deleted);
     const result = await reconcile();
 
     assert.ok(result.requeueAfterMs !== undefined, 'cleanup looks again');
@@ -448,10 +443,7 @@ void describe('ReleaseReconciler', () => {
     const { world, dataPlane, reconcile } = setup();
     world.add(releaseOf({ settings: configMap('settings') }));
     await reconcile();
-    world.edit('web', (r) => ({
-      ...r,
-      metadata: { ...r.metadata, deletionTimestamp: '2026-12-03T10:00:00Z' },
-    }));
+    world.edit('web', deleted);
 
     dataPlane.restart();
     const next = setup([CONFIGMAP], world, dataPlane);
@@ -546,10 +538,7 @@ void describe('ReleaseReconciler', () => {
     await reconcile();
 
     dataPlane.unreachable = true;
-    world.edit('web', (r) => ({
-      ...r,
-      metadata: { ...r.metadata, deletionTimestamp: '2026-12-03T10:00:00Z' },
-    }));
+    world.edit('web', deleted);
     await assert.rejects(reconcile(), ReconcileError);
 
     assert.deepEqual(world.get('acme', 'web')?.metadata.finalizers, [FINALIZER]);

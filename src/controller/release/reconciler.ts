@@ -32,7 +32,7 @@ import { ReconcileError } from './errors.ts';
 import { reconcileEvents } from './events.ts';
 import { finalizeRelease } from './finalize.ts';
 import { kindsInUse, kindsToWatch } from './kinds.ts';
-import { dataPlaneName, isSamePlacement, sweepPlacement, withPlacement } from './placement.ts';
+import { dataPlaneName, otherPlacements, sweepPlacement, withPlacement } from './placement.ts';
 import { pruneRelease } from './prune.ts';
 import { isResolveFailure, type DataPlaneResolver } from './resolve.ts';
 import {
@@ -267,29 +267,24 @@ export class ReleaseReconciler {
     failure?: { message: string; unreachable: boolean };
   }> {
     const ctx = { release, key, resolver: this.deps.resolver, memory: this.memory, logger, signal };
-    const appliedTo: Placement[] = [];
     const deleted: ManagedObject[] = [];
     const givenBack: ManagedObject[] = [];
     const failures: string[] = [];
     let unreachable = false;
-    for (const p of release.status?.appliedTo ?? []) {
-      if (isSamePlacement(p, current)) {
-        appliedTo.push(p);
-        continue;
-      }
+    const cleaned: Placement[] = [];
+    for (const p of otherPlacements(release.status?.appliedTo, current)) {
       const result = await sweepPlacement(ctx, p);
       deleted.push(...result.deleted);
       givenBack.push(...result.givenBack);
       if (result.clean) {
         logger.info({ from: p }, 'moved: the data plane the Release left is clean');
-        continue;
-      }
-      appliedTo.push(p);
-      if (result.failure) {
+        cleaned.push(p);
+      } else if (result.failure) {
         failures.push(result.failure.message);
         unreachable ||= result.failure.unreachable;
       }
     }
+    const appliedTo = (release.status?.appliedTo ?? []).filter((p) => !cleaned.includes(p));
     const failure =
       failures.length > 0
         ? { unreachable, message: `moving off a previous data plane: ${failures.join('; ')}` }
