@@ -132,7 +132,8 @@ export const GIVE_BACK: GiveBack = {
   fieldManager: FIELD_MANAGER,
   // Every label of ours but created-by, which keeps marking a namespace created for a Release.
   labels: Object.values(Labels).filter((l) => l !== Labels.createdBy),
-  annotations: [Annotations.adopted],
+  // The adopted mark, and the full Release name kept in an annotation when it is too long for a label.
+  annotations: [Annotations.adopted, Labels.releaseName],
 };
 
 /** giveBackOf is the removeAll option of a Release's objects. */

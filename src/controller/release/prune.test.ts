@@ -6,7 +6,8 @@ import type { ResourceInfo } from '../../kube/discovery.ts';
 import type { DesiredObject, InvalidObject } from './desired.ts';
 import type { ManagedObject } from '../../dataplane/watches.ts';
 import { staleObjects } from './prune.ts';
-import { removalOf } from './policy.ts';
+import { GIVE_BACK, removalOf } from './policy.ts';
+import { giveBackPatch } from '../../ssa/delete.ts';
 import type { ItemOutcome, ItemState } from './apply.ts';
 import { servedKind } from '../../dataplane/fake.ts';
 
@@ -266,5 +267,37 @@ describe('removalOf', () => {
       removalOf(live(otherGroup, 'ns', 'shared', undefined, { ...deleteMe }).object, otherGroup),
       'delete',
     );
+  });
+});
+
+describe('giving an adopted object back', () => {
+  test('removes every label of ours, the adopted mark and a long Release name, and keeps other managers', () => {
+    const m = live(INFO.configMap, 'cm', 'settings', 'apps', {
+      [Annotations.adopted]: 'true',
+      [Labels.releaseName]: 'a-release-name-longer-than-sixty-three-characters-for-the-label-value',
+      team: 'payments',
+    });
+    m.object.metadata.managedFields = [
+      { manager: 'helm', operation: 'Update', apiVersion: 'v1' },
+      { manager: 'release-controller', operation: 'Apply', apiVersion: 'v1' },
+    ];
+    const ops = giveBackPatch(m.object, GIVE_BACK);
+    assert.deepEqual(
+      ops.filter((o) => o.op === 'remove').map((o) => o.path),
+      [
+        '/metadata/labels/openchoreo.dev~1managed-by',
+        '/metadata/labels/openchoreo.dev~1release-resource-id',
+        '/metadata/labels/openchoreo.dev~1release-uid',
+        '/metadata/labels/openchoreo.dev~1release-name',
+        '/metadata/labels/openchoreo.dev~1release-namespace',
+        '/metadata/annotations/openchoreo.dev~1adopted',
+        '/metadata/annotations/openchoreo.dev~1release-name',
+      ],
+    );
+    assert.deepEqual(ops.at(-1), {
+      op: 'add',
+      path: '/metadata/managedFields',
+      value: [{ manager: 'helm', operation: 'Update', apiVersion: 'v1' }],
+    });
   });
 });
