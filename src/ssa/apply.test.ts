@@ -241,4 +241,27 @@ void describe('applyAll', () => {
       ],
     );
   });
+
+  void test('an object the policy does not admit is refused before any request, its namespace not created', async () => {
+    const dp = new FakeDataPlane('acme/dp', [CONFIGMAP, NAMESPACE_KIND]);
+    const opts = options({
+      policy: {
+        admit: (i) => (i.namespace === 'kube-system' ? `resource "${i.id}": not allowed` : undefined),
+        namespace: (name) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }),
+      },
+    });
+    const entries = await applyAll(dp, [cm('a', 'a'), cm('b', 'b', {}, 'kube-system')], opts);
+    assert.deepEqual(
+      entries.map((e) => [e.action, e.message]),
+      [
+        ['created', undefined],
+        ['refused', 'resource "b": not allowed'],
+      ],
+    );
+    assert.deepEqual(
+      dp.requests.filter((r) => r.name === 'b' || r.name === 'kube-system'),
+      [],
+      'nothing sent for the refused object',
+    );
+  });
 });

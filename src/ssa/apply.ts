@@ -52,6 +52,8 @@ export type ChangeAction =
   | 'waiting'
   /** the policy refused to write it (e.g. it belongs to someone else) */
   | 'skipped'
+  /** the policy does not admit it at all: nothing was sent for it, not even a read */
+  | 'refused'
   /** it cannot be used as written */
   | 'invalid'
   /** the data plane refused it or did not answer; may pass on retry */
@@ -95,6 +97,8 @@ export interface Existing {
 
 /** ApplyPolicy is the caller's say over each object. */
 export interface ApplyPolicy<T extends ApplyItem> {
+  /** admit returns why an object may not be applied here at all, checked before any request for it. */
+  admit?: (item: T) => string | undefined;
   /** guard returns why an existing object must not be written, or undefined to go ahead. */
   guard?: (item: T, existing: Existing) => string | undefined;
   /**
@@ -146,6 +150,11 @@ export async function applyAll<T extends ApplyItem>(
   }
 
   for (const item of items) {
+    const refused = options.policy?.admit?.(item);
+    if (refused) {
+      entries.set(item, { item, action: 'refused', message: refused });
+      continue;
+    }
     try {
       const info = await dataPlane.resolveKind(item);
       const scopeError = checkScope(item, info);

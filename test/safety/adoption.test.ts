@@ -14,6 +14,7 @@ import { eventually } from '../support/eventually.ts';
 import {
   condition,
   configMap,
+  createOrg,
   deleteRelease,
   isGone,
   getRelease,
@@ -165,5 +166,85 @@ describe('adoption', () => {
     await deleteRelease(cp, org.namespace, name);
     const stray = await dp.get('v1', 'ConfigMap', ns, 'stray');
     assert.ok(isGone(stray), 'the id-less object is deleted');
+  });
+
+  test('a DataPlane resource policy refuses namespaces, kinds and adoption before anything is sent', async () => {
+    const { cp, dp, clusters } = suite;
+    const org = await createOrg(cp, clusters.dp, { credentials: 'inline' });
+    const allowed = uniqueName('team');
+    const denied = uniqueName('denied');
+    await dp.ensureNamespace(allowed);
+    await dp.apply(
+      {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'legacy', namespace: allowed },
+        data: { owner: 'helm' },
+      },
+      'helm',
+    );
+    await cp.patch(API_VERSION, 'DataPlane', org.namespace, org.dataPlane, {
+      spec: {
+        resourcePolicy: {
+          namespaces: { deny: [`${denied.slice(0, 7)}*`] },
+          kinds: { deny: ['rbac.authorization.k8s.io/ClusterRoleBinding'] },
+          adoption: 'Forbidden',
+        },
+      },
+    });
+    const crb = uniqueName('crb');
+    const name = uniqueName('rel');
+    await cp.create(
+      releaseObject(
+        org,
+        name,
+        [
+          configMap('ok', allowed, 'ok'),
+          configMap('denied-ns', denied, 'settings'),
+          {
+            id: 'crb',
+            object: {
+              apiVersion: 'rbac.authorization.k8s.io/v1',
+              kind: 'ClusterRoleBinding',
+              metadata: { name: crb },
+              roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
+              subjects: [{ kind: 'User', name: 'intruder', apiGroup: 'rbac.authorization.k8s.io' }],
+            },
+          },
+          adopting('legacy', allowed, 'legacy', 'true'),
+        ],
+        FAST,
+      ),
+    );
+    const release = await eventually(
+      async () => {
+        const r = await getRelease(cp, org.namespace, name);
+        assert.equal(condition(r, 'ResourcesApplied')?.reason, 'NotAllowed');
+        assert.equal(r?.status?.resources?.find((e) => e.id === 'ok')?.healthStatus, 'Healthy');
+        return r;
+      },
+      { timeoutMs: 30_000, description: 'ResourcesApplied NotAllowed, the allowed object applied' },
+    );
+    const message = (id: string) => release?.status?.resources?.find((e) => e.id === id)?.message ?? '';
+    assert.match(message('denied-ns'), /spec\.resourcePolicy\.namespaces\.deny/);
+    assert.match(
+      message('crb'),
+      /kind rbac\.authorization\.k8s\.io\/ClusterRoleBinding .*spec\.resourcePolicy\.kinds\.deny/,
+    );
+    assert.match(message('legacy'), /forbids adoption/);
+    assert.equal(
+      await dp.get('v1', 'Namespace', undefined, denied),
+      undefined,
+      'the denied namespace is not created',
+    );
+    assert.equal(
+      await dp.get('rbac.authorization.k8s.io/v1', 'ClusterRoleBinding', undefined, crb),
+      undefined,
+      'the denied kind is not written',
+    );
+    const legacy = await dp.get<ConfigMap>('v1', 'ConfigMap', allowed, 'legacy');
+    assert.deepEqual(legacy?.data, { owner: 'helm' }, 'the existing object is not taken over');
+    assert.equal(legacy?.metadata.labels?.[Labels.managedBy], undefined);
+    await deleteRelease(cp, org.namespace, name);
   });
 });

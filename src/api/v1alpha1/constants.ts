@@ -8,6 +8,11 @@ export const API_VERSION = `${GROUP}/${VERSION}`;
 /** FINALIZER holds a Release until its data-plane objects are gone. */
 export const FINALIZER = 'openchoreo.dev/dataplane-cleanup';
 
+/** IN_USE_FINALIZER holds an Environment, DataPlane or kubeconfig Secret while a Release resolves through it. */
+export const IN_USE_FINALIZER = 'openchoreo.dev/in-use-by-releases';
+/** IN_USE_LABEL marks a control-plane Secret that carries IN_USE_FINALIZER, so it can be found again. */
+export const IN_USE_LABEL = 'openchoreo.dev/in-use-by-releases';
+
 /** FIELD_MANAGER owns every field we apply on data planes. Load-bearing: changing it orphans fields. */
 export const FIELD_MANAGER = 'release-controller';
 /** STATUS_FIELD_MANAGER owns our writes to Release status and finalizers on the control plane. */
@@ -69,6 +74,7 @@ export const Reasons = {
   applyFailed: 'ApplyFailed',
   pruneFailed: 'PruneFailed',
   conflict: 'Conflict',
+  notAllowed: 'NotAllowed',
   waitingForCRD: 'WaitingForCRD',
   ready: 'Ready',
   progressing: 'Progressing',

@@ -165,6 +165,46 @@ export const KubeconfigSecretRefSchema = Type.Object({
   ),
 });
 
+const patternList = (what: string, pattern: string, example: string) =>
+  Type.Object({
+    allow: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 253, pattern }), {
+        maxItems: 256,
+        description: `${what} Releases may target; when set, only these (\`*\` matches any characters, e.g. ${example}).`,
+      }),
+    ),
+    deny: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 253, pattern }), {
+        maxItems: 256,
+        description: `${what} Releases may not target; a deny wins over an allow.`,
+      }),
+    ),
+  });
+
+/** DataPlaneResourcePolicySchema is what the Releases using a DataPlane may target and adopt. */
+export const DataPlaneResourcePolicySchema = Type.Object(
+  {
+    namespaces: Type.Optional(patternList('Namespaces', '^[a-z0-9*]([-a-z0-9*]*[a-z0-9*])?$', '"team-a-*"')),
+    kinds: Type.Optional(
+      patternList(
+        'Kinds, as "Kind" (any API group) or "group/Kind" (core group "core"),',
+        '^([a-z0-9*]([-a-z0-9.*]*[a-z0-9*])?/)?[A-Za-z0-9*]+$',
+        '"rbac.authorization.k8s.io/ClusterRoleBinding" or "core/Secret"',
+      ),
+    ),
+    adoption: Type.Optional(
+      Type.Union([Type.Literal('Allowed'), Type.Literal('Forbidden')], {
+        description:
+          'Whether a Release may adopt an existing object it did not create (annotation openchoreo.dev/adopt); default Allowed.',
+      }),
+    ),
+  },
+  {
+    description:
+      'What the Releases using this DataPlane may target: namespaces and kinds (checked before anything is sent) and adoption. Set by the platform operator; absent allows everything.',
+  },
+);
+
 /** DataPlaneSpecSchema says how to reach a data-plane cluster. */
 export const DataPlaneSpecSchema = Type.Object({
   kubernetesCluster: Type.Object(
@@ -182,6 +222,7 @@ export const DataPlaneSpecSchema = Type.Object({
       ],
     },
   ),
+  resourcePolicy: Type.Optional(DataPlaneResourcePolicySchema),
   registry: Type.Optional(
     Type.Record(Type.String(), Type.Unknown(), { 'x-kubernetes-preserve-unknown-fields': true }),
   ),
@@ -230,5 +271,7 @@ export type ReleaseStatus = Static<typeof ReleaseStatusSchema>;
 export type Release = Static<typeof ReleaseSchema>;
 /** Environment is the whole Environment object. */
 export type Environment = Static<typeof EnvironmentSchema>;
+/** DataPlaneResourcePolicy is spec.resourcePolicy of a DataPlane. */
+export type DataPlaneResourcePolicy = Static<typeof DataPlaneResourcePolicySchema>;
 /** DataPlane is the whole DataPlane object. */
 export type DataPlane = Static<typeof DataPlaneSchema>;

@@ -7,7 +7,7 @@
 import type { Logger } from 'pino';
 import type { KubeObject } from '../../api/object.ts';
 import { FIELD_MANAGER, NAMESPACE_FIELD_MANAGER } from '../../api/v1alpha1/constants.ts';
-import type { Release } from '../../api/v1alpha1/schema.ts';
+import type { DataPlaneResourcePolicy, Release } from '../../api/v1alpha1/schema.ts';
 import type { DataPlanePort } from '../../dataplane/port.ts';
 import { applyAll, type ApplyResult, type ChangeAction } from '../../ssa/apply.ts';
 import type { ApplyMemory } from '../../ssa/memory.ts';
@@ -20,6 +20,8 @@ export type ItemState =
   | 'applied'
   /** the object cannot be used as written */
   | 'invalid'
+  /** the DataPlane's resource policy does not allow the object: nothing was sent for it */
+  | 'notAllowed'
   /** another live Release owns the object, or someone else made it and it was not asked to be adopted */
   | 'conflict'
   /** waiting for a CRD of the same Release to be Established */
@@ -49,6 +51,8 @@ export interface ApplyContext {
   dataPlane: DataPlanePort;
   memory: ApplyMemory;
   releaseExists: ReleaseExists;
+  /** resourcePolicy is the DataPlane's spec.resourcePolicy; dataPlaneName names it in messages. */
+  resourcePolicy?: DataPlaneResourcePolicy;
   logger: Logger;
   signal: AbortSignal;
   /** onResult counts applies (metrics). */
@@ -63,6 +67,7 @@ const STATE_OF: Record<ChangeAction, ItemState> = {
   recreating: 'recreating',
   waiting: 'waiting',
   skipped: 'conflict',
+  refused: 'notAllowed',
   invalid: 'invalid',
   failed: 'failed',
 };
@@ -78,7 +83,7 @@ export async function applyRelease(ctx: ApplyContext, items: DesiredItem[]): Pro
     memory: ctx.memory,
     fieldManager: FIELD_MANAGER,
     namespaceFieldManager: NAMESPACE_FIELD_MANAGER,
-    policy: releasePolicy(ctx.release, ctx.releaseExists),
+    policy: releasePolicy(ctx.release, ctx.releaseExists, ctx.resourcePolicy, ctx.dataPlane.key),
     signal: ctx.signal,
     logger: ctx.logger,
     onResult: ctx.onResult,

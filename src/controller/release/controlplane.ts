@@ -1,14 +1,23 @@
 /**
- * Writes to the Release on the control plane: status (merge patch on the status subresource) and
- * our finalizer (JSON patch guarded by a test, so a stale copy never clobbers other finalizers).
- * The reconciler keeps the response of its last write, because the watch cache may not have
- * caught up when the next reconcile of the same Release starts.
+ * Writes on the control plane: a Release's status (merge patch on the status subresource) and our
+ * finalizer (JSON patch guarded by a test, so a stale copy never clobbers other finalizers), and
+ * the in-use finalizer of what Releases resolve through (protection.ts; merge patch guarded by the
+ * resourceVersion). The reconciler keeps the response of its last write, because the watch cache
+ * may not have caught up when the next reconcile of the same Release starts.
  */
-import { API_VERSION, FINALIZER, STATUS_FIELD_MANAGER } from '../../api/v1alpha1/constants.ts';
+import {
+  API_VERSION,
+  CONTROLLER_NAME,
+  FINALIZER,
+  IN_USE_FINALIZER,
+  IN_USE_LABEL,
+  STATUS_FIELD_MANAGER,
+} from '../../api/v1alpha1/constants.ts';
 import type { Release, ReleaseStatus } from '../../api/v1alpha1/schema.ts';
 import type { KubeClient } from '../../kube/client.ts';
-import { withoutManagedFields } from '../../api/object.ts';
+import { withoutManagedFields, type KubeObject } from '../../api/object.ts';
 import { isKubeApiError } from '../../kube/client.ts';
+import type { ProtectedKind, ProtectionChange, ProtectionStore } from './protection.ts';
 
 /** releasePath is the REST path of one Release. */
 export function releasePath(namespace: string, name: string): string {
@@ -114,4 +123,80 @@ export class ReleaseWriter implements ReleaseStore {
     this.written.set(`${release.metadata.namespace}/${release.metadata.name}`, slim);
     return slim;
   }
+}
+
+const PROTECTED_PATHS: Record<ProtectedKind, string> = {
+  Environment: `/apis/${API_VERSION}/namespaces/{ns}/environments`,
+  DataPlane: `/apis/${API_VERSION}/namespaces/{ns}/dataplanes`,
+  Secret: '/api/v1/namespaces/{ns}/secrets',
+};
+
+function protectedPath(kind: ProtectedKind, namespace: string, name?: string): string {
+  const base = PROTECTED_PATHS[kind].replace('{ns}', encodeURIComponent(namespace));
+  return name === undefined ? base : `${base}/${encodeURIComponent(name)}`;
+}
+
+interface ObjectList {
+  items: KubeObject[];
+}
+
+/** ProtectionWriter reads and writes the in-use finalizer of Environments, DataPlanes and Secrets. */
+export class ProtectionWriter implements ProtectionStore {
+  constructor(private readonly client: KubeClient) {}
+
+  async protectedSecrets(namespace: string, signal: AbortSignal): Promise<KubeObject[]> {
+    const list = await this.client.request<ObjectList>({
+      method: 'GET',
+      path: protectedPath('Secret', namespace),
+      query: { labelSelector: IN_USE_LABEL },
+      signal,
+    });
+    return list.items.map(metadataOnly);
+  }
+
+  async secret(namespace: string, name: string, signal: AbortSignal): Promise<KubeObject | undefined> {
+    try {
+      const secret = await this.client.request<KubeObject>({
+        method: 'GET',
+        path: protectedPath('Secret', namespace, name),
+        signal,
+      });
+      return metadataOnly(secret);
+    } catch (err) {
+      if (isKubeApiError(err) && err.isNotFound) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * setProtection replaces the finalizer list, guarded by the resourceVersion it was computed
+   * from (a stale copy fails with 409 and is retried from the cache). A Secret is labelled while
+   * protected. An object that is already gone needs nothing.
+   */
+  async setProtection(change: ProtectionChange, signal: AbortSignal): Promise<void> {
+    const { metadata } = change.object;
+    const others = (metadata.finalizers ?? []).filter((f) => f !== IN_USE_FINALIZER);
+    const finalizers = change.protect ? [...others, IN_USE_FINALIZER] : others;
+    const labels =
+      change.kind === 'Secret' ? { [IN_USE_LABEL]: change.protect ? CONTROLLER_NAME : null } : undefined;
+    try {
+      await this.client.request({
+        method: 'PATCH',
+        path: protectedPath(change.kind, metadata.namespace ?? '', metadata.name),
+        query: { fieldManager: STATUS_FIELD_MANAGER },
+        body: {
+          metadata: { resourceVersion: metadata.resourceVersion, finalizers, ...(labels && { labels }) },
+        },
+        contentType: 'application/merge-patch+json',
+        signal,
+      });
+    } catch (err) {
+      if (!(isKubeApiError(err) && err.isNotFound)) throw err;
+    }
+  }
+}
+
+/** metadataOnly keeps a Secret's metadata: its data is never needed here. */
+function metadataOnly(object: KubeObject): KubeObject {
+  return { apiVersion: object.apiVersion, kind: object.kind, metadata: object.metadata };
 }

@@ -11,12 +11,13 @@ import type { KubeObject } from '../../api/object.ts';
 import { describeRef } from '../../api/object.ts';
 import { listWithMore, truncate } from '../../api/text.ts';
 import { Annotations, CONTROLLER_NAME, FIELD_MANAGER, Labels } from '../../api/v1alpha1/constants.ts';
-import type { Release } from '../../api/v1alpha1/schema.ts';
+import type { DataPlaneResourcePolicy, Release } from '../../api/v1alpha1/schema.ts';
 import type { ManagedObject } from '../../dataplane/watches.ts';
 import type { ResourceInfo } from '../../kube/discovery.ts';
 import type { ApplyPolicy, Existing, Recreate } from '../../ssa/apply.ts';
 import type { GiveBack } from '../../ssa/delete.ts';
 import { releaseKeyOfObject, trackingLabels, type DesiredObject } from './desired.ts';
+import { admissionOf, adoptionForbidden } from './resourcepolicy.ts';
 
 /** RECREATABLE_KINDS may be deleted and recreated when an immutable field changes and the object asks for it. */
 export const RECREATABLE_KINDS = new Set([
@@ -37,12 +38,23 @@ export const RECREATABLE_KINDS = new Set([
 /** ReleaseExists tells whether a Release with this uid still exists. */
 export type ReleaseExists = (namespace: string, name: string, uid: string) => boolean;
 
-/** releasePolicy is the apply policy of one Release on one data plane. */
-export function releasePolicy(release: Release, releaseExists: ReleaseExists): ApplyPolicy<DesiredObject> {
+/**
+ * releasePolicy is the apply policy of one Release on one data plane (`dataPlane` is its
+ * `namespace/name`), under that DataPlane's resource policy.
+ */
+export function releasePolicy(
+  release: Release,
+  releaseExists: ReleaseExists,
+  resourcePolicy?: DataPlaneResourcePolicy,
+  dataPlane = '',
+): ApplyPolicy<DesiredObject> {
+  const forbidden = adoptionForbidden(resourcePolicy) ? dataPlane : undefined;
+  const admit = admissionOf(resourcePolicy, dataPlane);
   return {
+    ...(admit && { admit }),
     guard: (item, existing) =>
       ownershipConflict(release, item, existing.live, releaseExists) ??
-      foreignConflict(item, existing.foreign),
+      foreignConflict(item, existing.foreign, forbidden),
     prepare: (item, info, existing) => {
       if (!isAdoption(info, existing)) return { object: item.object, hash: item.hash };
       const annotations = { ...(item.object.metadata.annotations ?? {}), [Annotations.adopted]: 'true' };
@@ -77,15 +89,27 @@ export const AdoptModes = { giveBack: 'true', delete: 'delete' } as const;
  * foreignConflict says why an object that exists on the data plane but was never applied by a
  * Release must not be written: taking it over (and later deleting it) needs the object in the
  * Release to ask for it. A Namespace is the exception: Releases routinely list the namespace they
- * deploy into, so an existing one is adopted (labelled, never deleted) without being asked.
+ * deploy into, so an existing one is adopted (labelled, never deleted) without being asked. A
+ * DataPlane whose resource policy forbids adoption (`adoptionForbiddenBy` names it) refuses every
+ * adoption, asked for or not.
  */
-export function foreignConflict(item: DesiredObject, foreign: KubeObject | undefined): string | undefined {
+export function foreignConflict(
+  item: DesiredObject,
+  foreign: KubeObject | undefined,
+  adoptionForbiddenBy?: string,
+): string | undefined {
   if (!foreign || isNamespaceKind(item)) return undefined;
   const asked = item.object.metadata.annotations?.[Annotations.adopt];
-  if (asked === AdoptModes.giveBack || asked === AdoptModes.delete) return undefined;
   const ref = describeRef({ kind: item.kind, name: item.name, namespace: foreign.metadata.namespace });
   const managers = [...new Set((foreign.metadata.managedFields ?? []).map((m) => m.manager ?? 'unknown'))];
   const by = managers.length > 0 ? `managed by ${listWithMore(managers, 3)}` : 'no field manager recorded';
+  if (adoptionForbiddenBy !== undefined) {
+    return (
+      `resource "${item.id}": ${ref} already exists on the data plane and was not created by a Release (${by}); not taken over: ` +
+      `DataPlane ${adoptionForbiddenBy} forbids adoption (spec.resourcePolicy.adoption: Forbidden). Rename the object in the Release, or remove the existing one`
+    );
+  }
+  if (asked === AdoptModes.giveBack || asked === AdoptModes.delete) return undefined;
   const invalid =
     asked === undefined
       ? ''

@@ -126,7 +126,7 @@ export class ReleaseReconciler {
       this.observe(key, status);
       return { requeueAfterMs: this.requeueAfter(release, true) };
     }
-    const { dataPlane } = target;
+    const { dataPlane, resourcePolicy } = target;
     await this.bindTo(key, dataPlane, logger);
 
     const items = desiredItems(release);
@@ -145,6 +145,7 @@ export class ReleaseReconciler {
           dataPlane,
           memory: this.memory,
           releaseExists: (ns, n, uid) => this.deps.releases.get(ns, n)?.metadata.uid === uid,
+          ...(resourcePolicy && { resourcePolicy }),
           logger,
           signal,
           onResult: (kind, result) => this.deps.observer?.applied(dataPlane.key, kind, result),

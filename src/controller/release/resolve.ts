@@ -4,7 +4,7 @@
  * Release can never reach another organization's data plane.
  */
 import { Reasons } from '../../api/v1alpha1/constants.ts';
-import type { DataPlane, Environment, Release } from '../../api/v1alpha1/schema.ts';
+import type { DataPlane, DataPlaneResourcePolicy, Environment, Release } from '../../api/v1alpha1/schema.ts';
 import { CredentialsError, type SecretLike } from '../../dataplane/credentials.ts';
 import type { DataPlanePort } from '../../dataplane/port.ts';
 import type { ResolveFailure } from './status.ts';
@@ -23,6 +23,8 @@ export type Connect = (dataPlane: DataPlane, secret: SecretLike | undefined) => 
 /** Target is a resolved data plane. */
 export interface Target {
   dataPlane: DataPlanePort;
+  /** resourcePolicy is the DataPlane's spec.resourcePolicy: what its Releases may target. */
+  resourcePolicy?: DataPlaneResourcePolicy;
 }
 
 /** DataPlaneResolver finds the data plane of a Release (injected, so tests can give their own). */
@@ -90,7 +92,9 @@ async function connectDataPlane(
   const ref = dataPlane.spec.kubernetesCluster.secretRef;
   try {
     const secret = ref ? await cp.secret(ns, ref.name) : undefined;
-    return { dataPlane: await connect(dataPlane, secret) };
+    const port = await connect(dataPlane, secret);
+    const { resourcePolicy } = dataPlane.spec;
+    return resourcePolicy ? { dataPlane: port, resourcePolicy } : { dataPlane: port };
   } catch (err) {
     if (err instanceof CredentialsError) return { reason: Reasons.dataPlaneInvalid, message: err.message };
     throw err;

@@ -15,16 +15,19 @@ import { Controller } from '../../runtime/controller.ts';
 import type { EventRecorder } from '../../runtime/events.ts';
 import { Informer } from '../../kube/informer.ts';
 import type { RuntimeMetrics } from '../../runtime/metrics.ts';
-import { ReleaseWriter } from './controlplane.ts';
+import { ProtectionWriter, ReleaseWriter } from './controlplane.ts';
 import { releaseKeyOfObject } from './desired.ts';
 import { ReleaseMetrics } from './metrics.ts';
 import { isBoundTo } from './placement.ts';
+import { dependenciesOf, reconcileProtection, type ProtectionLookup } from './protection.ts';
 import { ReleaseReconciler } from './reconciler.ts';
 import { dataPlaneResolver, type ControlPlaneReader } from './resolve.ts';
-import { inShard, type Shard } from './shard.ts';
+import { inShard, shardOf, type Shard } from './shard.ts';
 
 /** RELEASE_CONTROLLER names the controller in metrics and logs. */
 export const RELEASE_CONTROLLER = 'release';
+/** PROTECTION_CONTROLLER keeps the in-use finalizers of a namespace (protection.ts). */
+export const PROTECTION_CONTROLLER = 'in-use-protection';
 
 /** ReleaseControllerOptions configures the Release controller. */
 export interface ReleaseControllerOptions {
@@ -45,6 +48,8 @@ export class ReleaseController {
   readonly pool: DataPlanePool;
   readonly reconciler: ReleaseReconciler;
   readonly controller: Controller<string>;
+  /** protection reconciles the in-use finalizers of one namespace per key. */
+  readonly protection: Controller<string>;
   readonly releaseMetrics: ReleaseMetrics;
   private readonly secrets = new Map<string, Informer<KubeObject & SecretLike>>();
   private readonly logger: Logger;
@@ -131,6 +136,37 @@ export class ReleaseController {
       metrics: options.metrics.controller(RELEASE_CONTROLLER),
       queueMetrics: options.metrics.workQueue(RELEASE_CONTROLLER),
     });
+    const lookup: ProtectionLookup = {
+      environment: (ns, name) => this.environments.get(ns, name),
+      dataPlane: (ns, name) => this.dataPlanes.get(ns, name),
+    };
+    const protectionStore = new ProtectionWriter(client);
+    this.protection = new Controller<string>({
+      name: PROTECTION_CONTROLLER,
+      reconcile: async (namespace, signal) => {
+        const changes = await reconcileProtection({
+          namespace,
+          releases: this.releases.list(),
+          environments: this.environments.list(),
+          dataPlanes: this.dataPlanes.list(),
+          lookup,
+          store: protectionStore,
+          signal,
+        });
+        for (const c of changes) {
+          logger.info(
+            { namespace, kind: c.kind, name: c.object.metadata.name },
+            c.protect
+              ? 'in use by Releases: added the in-use finalizer'
+              : 'no Release uses it any more: removed the in-use finalizer',
+          );
+        }
+      },
+      logger,
+      concurrency: 1,
+      metrics: options.metrics.controller(PROTECTION_CONTROLLER),
+      queueMetrics: options.metrics.workQueue(PROTECTION_CONTROLLER),
+    });
     this.wire();
   }
 
@@ -147,6 +183,7 @@ export class ReleaseController {
       'control-plane caches synced; starting workers',
     );
     this.controller.start();
+    this.protection.start();
   }
 
   /** synced tells whether the control-plane caches have their first list (readiness). */
@@ -156,7 +193,7 @@ export class ReleaseController {
 
   /** stop stops the workers (letting running reconciles finish within graceMs), then every watch. */
   async stop(graceMs: number): Promise<void> {
-    await this.controller.stop(graceMs);
+    await Promise.all([this.controller.stop(graceMs), this.protection.stop(graceMs)]);
     await Promise.all([
       this.releases.stop(),
       this.environments.stop(),
@@ -167,20 +204,38 @@ export class ReleaseController {
   }
 
   private wire(): void {
+    const lookup = {
+      environment: this.environments.get.bind(this.environments),
+      dataPlane: this.dataPlanes.get.bind(this.dataPlanes),
+    };
     this.releases.addHandler((type, release, old) => {
+      const ns = release.metadata.namespace ?? '';
+      if (type !== 'updated' || !old || depsChanged(old, release, lookup)) this.protect(ns);
       // Our own status writes change only status: they need no reconcile.
       if (type === 'updated' && old && !specOrMetaChanged(old, release)) return;
-      this.enqueue(release.metadata.namespace ?? '', release.metadata.name);
+      this.enqueue(ns, release.metadata.name);
     });
-    this.environments.addHandler((_type, env) =>
-      this.enqueueForEnvironment(env.metadata.namespace ?? '', env.metadata.name),
-    );
-    this.dataPlanes.addHandler((type, dp) => {
+    // Our own in-use finalizer on an Environment or DataPlane changes nothing a Release reads.
+    this.environments.addHandler((type, env, old) => {
+      const ns = env.metadata.namespace ?? '';
+      this.protect(ns);
+      if (type === 'updated' && old && !specOrDeletionChanged(old, env)) return;
+      this.enqueueForEnvironment(ns, env.metadata.name);
+    });
+    this.dataPlanes.addHandler((type, dp, old) => {
       const ns = dp.metadata.namespace ?? '';
-      this.enqueueForDataPlane(ns, dp.metadata.name);
+      this.protect(ns);
       if (type === 'deleted') void this.pool.forget(`${ns}/${dp.metadata.name}`);
       this.retainSecrets();
+      if (type === 'updated' && old && !specOrDeletionChanged(old, dp)) return;
+      this.enqueueForDataPlane(ns, dp.metadata.name);
     });
+  }
+
+  /** protect reconciles the in-use finalizers of a namespace, in the one shard that owns it. */
+  private protect(namespace: string): void {
+    if (shardOf(namespace, '', this.options.shard.count) === this.options.shard.index)
+      this.protection.queue.add(namespace);
   }
 
   private enqueue(namespace: string, name: string): void {
@@ -217,7 +272,9 @@ export class ReleaseController {
         name: `control-plane/secret ${key}`,
         logger: this.logger,
       });
-      informer.addHandler(() => {
+      // Only what a connection is built from: our in-use finalizer and label are not.
+      informer.addHandler((type, secret, old) => {
+        if (type === 'updated' && old && JSON.stringify(old.data) === JSON.stringify(secret.data)) return;
         for (const dp of this.dataPlanes.list()) {
           if (dp.metadata.namespace === namespace && dp.spec.kubernetesCluster.secretRef?.name === name) {
             this.enqueueForDataPlane(namespace, dp.metadata.name);
@@ -263,4 +320,18 @@ function specOrMetaChanged(old: Release, now: Release): boolean {
     JSON.stringify(old.metadata.annotations) !== JSON.stringify(now.metadata.annotations) ||
     old.metadata.uid !== now.metadata.uid
   );
+}
+
+function specOrDeletionChanged(
+  old: KubeObject & { spec: unknown },
+  now: KubeObject & { spec: unknown },
+): boolean {
+  return (
+    old.metadata.deletionTimestamp !== now.metadata.deletionTimestamp ||
+    JSON.stringify(old.spec) !== JSON.stringify(now.spec)
+  );
+}
+
+function depsChanged(old: Release, now: Release, lookup: ProtectionLookup): boolean {
+  return dependenciesOf(old, lookup).join() !== dependenciesOf(now, lookup).join();
 }

@@ -128,11 +128,13 @@ export function appliedCondition(outcomes: ItemOutcome[]): ConditionInput {
     ? Reasons.dataPlaneUnreachable
     : problems.some((o) => o.state === 'invalid')
       ? Reasons.invalidResource
-      : problems.some((o) => o.state === 'conflict')
-        ? Reasons.conflict
-        : problems.some((o) => o.state === 'failed' || o.state === 'recreating')
-          ? Reasons.applyFailed
-          : Reasons.waitingForCRD;
+      : problems.some((o) => o.state === 'notAllowed')
+        ? Reasons.notAllowed
+        : problems.some((o) => o.state === 'conflict')
+          ? Reasons.conflict
+          : problems.some((o) => o.state === 'failed' || o.state === 'recreating')
+            ? Reasons.applyFailed
+            : Reasons.waitingForCRD;
   const listed = problems.map((o) => o.message ?? `resource "${o.item.id}" not applied`);
   return {
     type: ConditionTypes.resourcesApplied,
