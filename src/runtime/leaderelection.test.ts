@@ -149,6 +149,8 @@ void describe('defaultIdentity', () => {
 class FakeLeaseApi {
   lease: Lease | undefined;
   failing = false;
+  /** slowOnceMs delays the answer to the next request; every request after it fails. */
+  slowOnceMs = 0;
   writes: LeaseSpec[] = [];
   private version = 0;
 
@@ -158,7 +160,18 @@ class FakeLeaseApi {
 
   private async handle(req: KubeRequest): Promise<unknown> {
     await Promise.resolve();
+    if (this.slowOnceMs > 0) {
+      const ms = this.slowOnceMs;
+      this.slowOnceMs = 0;
+      this.failing = true;
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      return this.answer(req);
+    }
     if (this.failing) throw new KubeApiError('unreachable', { statusCode: 0, reason: 'Unreachable' });
+    return this.answer(req);
+  }
+
+  private answer(req: KubeRequest): unknown {
     const body = req.body as Lease | undefined;
     switch (req.method) {
       case 'GET':
@@ -280,6 +293,25 @@ void describe('LeaderElector', () => {
     await advance(4_000);
     await run;
     assert.equal(a.isLeader(), false);
+    assert.deepEqual(events, ['a:0', 'a:1', 'a:started', 'a:0', 'a:stopped']);
+  });
+
+  void it('counts a renewal from when it was sent, so a slow answer does not extend leadership', async () => {
+    const api = new FakeLeaseApi();
+    const events: string[] = [];
+    const a = elector(api, 'a', events);
+    const run = a.run(new AbortController().signal);
+    await advance(1_000);
+    assert.equal(a.isLeader(), true);
+    // The next renewal is answered (successfully) 9 s after it was sent; every later one fails.
+    api.slowOnceMs = 9_000;
+    await advance(2_000 + 9_000);
+    assert.equal(a.isLeader(), true, 'within the renew deadline of the slow renewal, counted from its send');
+    // Counted from the answer, a would lead until ~21 s; a standby may take over 15 s after the
+    // last renewal it saw, so a must have stopped before that.
+    await advance(3_000);
+    assert.equal(a.isLeader(), false, 'gave up 10 s after the slow renewal was sent');
+    await run;
     assert.deepEqual(events, ['a:0', 'a:1', 'a:started', 'a:0', 'a:stopped']);
   });
 

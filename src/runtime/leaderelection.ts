@@ -272,8 +272,10 @@ export class LeaderElector {
   async run(signal: AbortSignal): Promise<void> {
     this.options.metrics?.leading(false);
     this.logger.info('attempting to acquire leader lease');
+    let sentAt: number | undefined;
     while (!signal.aborted) {
-      if (await this.tryAcquireOrRenew(signal)) break;
+      sentAt = await this.tryAcquireOrRenew(signal);
+      if (sentAt !== undefined) break;
       if (!(await pause(this.retryPeriodMs * (1 + Math.random() * JITTER_FACTOR), signal))) break;
     }
     if (signal.aborted) {
@@ -284,14 +286,17 @@ export class LeaderElector {
 
     const leadership = new AbortController();
     this.leading = true;
-    this.lastRenewMs = this.now();
+    this.lastRenewMs = sentAt ?? this.now();
     this.options.metrics?.leading(true);
     this.logger.info('acquired leader lease');
     this.options.onStartedLeading(leadership.signal);
 
     while (await pause(this.retryPeriodMs, signal)) {
-      if (await this.tryAcquireOrRenew(signal)) {
-        this.lastRenewMs = this.now();
+      // A renewal counts from when it was sent: the API server may have written it long before a
+      // slow answer arrives, and a standby's clock for the lease started then.
+      const renewedAt = await this.tryAcquireOrRenew(signal);
+      if (renewedAt !== undefined) {
+        this.lastRenewMs = renewedAt;
         continue;
       }
       if (signal.aborted) break;
@@ -322,8 +327,11 @@ export class LeaderElector {
     return Math.ceil(this.leaseDurationMs / 1000);
   }
 
-  /** tryAcquireOrRenew makes one attempt, bounded by what is left of the renew deadline; true when we hold the lease. */
-  private async tryAcquireOrRenew(runSignal: AbortSignal): Promise<boolean> {
+  /**
+   * tryAcquireOrRenew makes one attempt, bounded by what is left of the renew deadline; when we
+   * hold the lease it returns the (monotonic) time the winning write was sent, else undefined.
+   */
+  private async tryAcquireOrRenew(runSignal: AbortSignal): Promise<number | undefined> {
     const budgetMs = this.leading
       ? Math.max(1, this.lastRenewMs + this.renewDeadlineMs - this.now())
       : this.renewDeadlineMs;
@@ -333,6 +341,7 @@ export class LeaderElector {
     // Fast path: while we lead, write the renewal over the lease we last wrote, saving a GET.
     const held = this.lease;
     if (this.leading && held && this.observation && leaseExpiresAtMs(this.observation) > this.now()) {
+      const sentAt = this.now();
       try {
         await this.write(
           {
@@ -341,9 +350,9 @@ export class LeaderElector {
           },
           request,
         );
-        return true;
+        return sentAt;
       } catch (err) {
-        if (signal.aborted) return false;
+        if (signal.aborted) return undefined;
         this.logger.debug({ err }, 'fast lease renewal failed; reading the lease');
       }
     }
@@ -354,7 +363,7 @@ export class LeaderElector {
     } catch (err) {
       if (!isKubeApiError(err) || !err.isNotFound) {
         this.logger.warn({ err }, 'cannot read leader lease');
-        return false;
+        return undefined;
       }
       return this.create(request);
     }
@@ -366,8 +375,9 @@ export class LeaderElector {
     if (action === 'wait') {
       // Someone else holds a valid lease: whatever the deadline says, we no longer lead.
       if (this.leading) this.superseded = true;
-      return false;
+      return undefined;
     }
+    const sentAt = this.now();
     try {
       await this.write(
         {
@@ -376,14 +386,14 @@ export class LeaderElector {
         },
         request,
       );
-      return true;
+      return sentAt;
     } catch (err) {
       if (isKubeApiError(err) && err.isConflict) {
         this.logger.debug('lost a race for the leader lease; retrying next period');
       } else if (!signal.aborted) {
         this.logger.warn({ err, action }, 'cannot update leader lease');
       }
-      return false;
+      return undefined;
     }
   }
 
@@ -391,7 +401,8 @@ export class LeaderElector {
     signal: AbortSignal;
     timeoutMs: number;
     retries: number;
-  }): Promise<boolean> {
+  }): Promise<number | undefined> {
+    const sentAt = this.now();
     const body: Lease = {
       apiVersion: 'coordination.k8s.io/v1',
       kind: 'Lease',
@@ -406,14 +417,14 @@ export class LeaderElector {
         ...request,
       });
       this.accept(created);
-      return true;
+      return sentAt;
     } catch (err) {
       if (isKubeApiError(err) && err.isConflict) {
         this.logger.debug('another candidate created the leader lease first');
       } else {
         this.logger.warn({ err }, 'cannot create leader lease');
       }
-      return false;
+      return undefined;
     }
   }
 
