@@ -2,8 +2,12 @@
 # release-controller image: `docker build -t release-controller:0.1.0 .` (docs/deploy.md).
 # Three stages on the same Node 24 LTS base: build (all dependencies, tsc to dist/), deps
 # (production dependencies only) and the runtime, which holds dist/, those node_modules and
-# package.json. Whoever publishes the image should pin the base by digest (node:24.21.0-slim@sha256:...).
-ARG NODE_IMAGE=node:24.21.0-slim
+# package.json. The base names its Debian release (trixie, the current stable) rather than plain
+# -slim, whose Debian release changes under the same Node.js version. Whoever publishes the image
+# should pin the base by digest (node:24.21.0-trixie-slim@sha256:...). `npm run image:test` builds
+# this file with buildah against a local copy of the base (scripts/image-base.sh reads the versions
+# from the line below) and runs the result.
+ARG NODE_IMAGE=node:24.21.0-trixie-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app

@@ -1,8 +1,8 @@
 /**
  * The one controller launcher of the repository: the integration tests, the bench and the demo all
  * start the real controller through `ControllerProcess.start`. It runs either the sources
- * (`src/main.ts` through tsx, as the tests and the demo do) or a compiled entry point with node (the
- * production build, as the bench and the container image do), on ports the kernel picks (read back
+ * (`src/main.ts` through tsx, as the tests and the demo do), a compiled entry point with node (the
+ * production build, as the bench does) or another command (the container image, test/image/), on ports the kernel picks (read back
  * from the controller's own "serving" log lines), with its JSON log in a file, and waits for
  * /readyz. A detached process (the demo's) outlives the process that started it.
  */
@@ -28,6 +28,11 @@ export interface LaunchOptions {
   entry?: string;
   /** nodeArgs go to node before the entry point (profiling flags, the image's flags). */
   nodeArgs?: string[];
+  /**
+   * command replaces `node [nodeArgs] entry` with another program and its arguments, which the
+   * controller flags follow: `buildah run ... -- <the image's ENTRYPOINT>` runs the container image.
+   */
+  command?: string[];
   /** logPath is where stdout and stderr go (appended); default a file in a new temporary folder. */
   logPath?: string;
   /** detached lets the process outlive this one (the demo); otherwise it is killed when this exits. */
@@ -60,14 +65,18 @@ export class ControllerProcess {
   static async start(options: LaunchOptions): Promise<ControllerProcess> {
     const logPath = options.logPath ?? join(mkdtempSync(join(tmpdir(), 'rc-controller-')), 'controller.log');
     const program = options.entry ? [options.entry] : ['--import', 'tsx', MAIN];
+    const [file = process.execPath, ...before] = options.command ?? [
+      process.execPath,
+      ...(options.nodeArgs ?? []),
+      ...program,
+    ];
     const fd = openSync(logPath, 'a', 0o644);
     let child: ChildProcess;
     try {
       child = spawn(
-        process.execPath,
+        file,
         [
-          ...(options.nodeArgs ?? []),
-          ...program,
+          ...before,
           `--kubeconfig=${options.kubeconfig}`,
           // Port 0: the kernel picks free ports, so parallel processes never collide.
           '--metrics-bind-address=127.0.0.1:0',
