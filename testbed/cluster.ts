@@ -334,8 +334,8 @@ function exists(pid: number): boolean {
   }
 }
 
-/** terminate ends one process: SIGTERM, up to STOP_GRACE_MS for it to exit, then SIGKILL. */
-export async function terminate(pid: number): Promise<void> {
+/** terminate ends one process: SIGTERM, up to `graceMs` (STOP_GRACE_MS) for it to exit, then SIGKILL. */
+export async function terminate(pid: number, graceMs = STOP_GRACE_MS): Promise<void> {
   const ownChild = parentPid(pid) === process.pid;
   try {
     process.kill(pid, 'SIGTERM');
@@ -343,7 +343,7 @@ export async function terminate(pid: number): Promise<void> {
     attachedPids.delete(pid);
     return;
   }
-  if (!(await waitFor(() => !isAlive(pid), STOP_GRACE_MS, 50))) {
+  if (!(await waitFor(() => !isAlive(pid), graceMs, 50))) {
     try {
       process.kill(pid, 'SIGKILL');
     } catch {

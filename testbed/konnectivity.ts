@@ -19,6 +19,12 @@ import { generateProxyPki, PROXY_AGENT_SIDE_NAME, type ProxyPki } from './pki.ts
 
 const BUILD_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'build.sh');
 const READY_TIMEOUT_MS = 60_000;
+/**
+ * STOP_GRACE_MS is short: on SIGTERM the agent only starts draining (it ends on a second signal),
+ * and the proxy server waits for its connections; a stopped agent here stands for one that crashed
+ * or lost its network, and tearing down needs no grace.
+ */
+const STOP_GRACE_MS = 500;
 let binDirPromise: Promise<string> | undefined;
 
 /** konnectivityBinaries returns the folder with proxy-server and proxy-agent, building them once. */
@@ -179,14 +185,14 @@ export async function startTunnelProxy(
         host,
         start,
         async stop() {
-          if (record.pid !== undefined) await terminate(record.pid);
+          if (record.pid !== undefined) await terminate(record.pid, STOP_GRACE_MS);
           record.pid = undefined;
         },
       };
     },
     async stop() {
-      for (const a of agents.values()) if (a.pid !== undefined) await terminate(a.pid);
-      await terminate(server.pid);
+      for (const a of agents.values()) if (a.pid !== undefined) await terminate(a.pid, STOP_GRACE_MS);
+      await terminate(server.pid, STOP_GRACE_MS);
     },
   };
   return proxy;
