@@ -63,6 +63,8 @@ export interface TunnelProxy {
   controllerArgs(): string[];
   /** startAgent runs an agent in an isolated cluster's namespace and waits until it serves tunnels. */
   startAgent(cluster: Cluster): Promise<TunnelAgent>;
+  /** pids are the proxy server's and the running agents' processes (the bench counts their CPU). */
+  pids(): number[];
   /** stop ends the proxy server and every agent it started. */
   stop(): Promise<void>;
 }
@@ -190,6 +192,7 @@ export async function startTunnelProxy(
         },
       };
     },
+    pids: () => [server.pid, ...[...agents.values()].flatMap((a) => (a.pid === undefined ? [] : [a.pid]))],
     async stop() {
       for (const a of agents.values()) if (a.pid !== undefined) await terminate(a.pid, STOP_GRACE_MS);
       await terminate(server.pid, STOP_GRACE_MS);
