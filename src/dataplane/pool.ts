@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { KubeObject } from '../api/object.ts';
-import type { DataPlane } from '../api/v1alpha1/schema.ts';
+import { TUNNEL_HOST_PATTERN, type DataPlane } from '../api/v1alpha1/schema.ts';
 import type { InformerEventType } from '../kube/informer.ts';
 import type { Connector, RequestObserver } from '../kube/client.ts';
 import { accessFromInline, accessFromSecret, CredentialsError, type SecretLike } from './credentials.ts';
@@ -116,6 +116,12 @@ export class DataPlanePool {
         `DataPlane ${dp.metadata.namespace}/${dp.metadata.name}: spec.kubernetesCluster.tunnel is set, but this controller has no tunnel proxy server configured (--tunnel-proxy-address)`,
       );
     }
+    // The CRD checks the pattern too; the request line of the CONNECT must never see anything else.
+    if (tunnel.host.length > 253 || !TUNNEL_HOST.test(tunnel.host)) {
+      throw new CredentialsError(
+        `DataPlane ${dp.metadata.namespace}/${dp.metadata.name}: spec.kubernetesCluster.tunnel.host is not a lowercase DNS name`,
+      );
+    }
     return tunnelConnector({
       proxy: this.options.tunnel,
       host: tunnel.host,
@@ -124,6 +130,9 @@ export class DataPlanePool {
     });
   }
 }
+
+/** TUNNEL_HOST is the CRD's pattern of spec.kubernetesCluster.tunnel.host. */
+const TUNNEL_HOST = new RegExp(TUNNEL_HOST_PATTERN);
 
 /** fingerprints remembers the hash of each cached object, so an unchanged one is hashed once. */
 const fingerprints = new WeakMap<object, string>();

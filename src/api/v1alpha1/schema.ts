@@ -181,6 +181,9 @@ const patternList = (what: string, pattern: string, example: string) =>
     ),
   });
 
+/** TUNNEL_HOST_PATTERN is what spec.kubernetesCluster.tunnel.host matches: a lowercase DNS name. */
+export const TUNNEL_HOST_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
+
 /**
  * DataPlaneTunnelSchema opts a DataPlane into reaching its API server through the operator's
  * apiserver-network-proxy (konnectivity) server, for data planes that accept no inbound connections.
@@ -190,7 +193,7 @@ export const DataPlaneTunnelSchema = Type.Object(
     host: Type.String({
       minLength: 1,
       maxLength: 253,
-      pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+      pattern: TUNNEL_HOST_PATTERN,
       description:
         "The host name the data plane's proxy agent advertises (its --agent-identifiers=host=NAME). The proxy server routes the connection to that agent, which dials NAME and the port of the API server URL; the credentials still authenticate to the API server itself.",
     }),
