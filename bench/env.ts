@@ -4,7 +4,14 @@
  * Environment `production`), and the controller as a separate process. Each Release count gets
  * its own environment, so no figure carries over from a previous one.
  */
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { API_VERSION } from '../src/api/v1alpha1/constants.ts';
+import { tunnelConnector, type TunnelProxySettings } from '../src/dataplane/tunnel.ts';
+import type { Connector } from '../src/kube/client.ts';
+import { startTunnelProxy, type TunnelProxy } from '../testbed/konnectivity.ts';
 import { up, type Cluster } from '../testbed/cluster.ts';
 import { createOrg, installCRDs, type Org } from '../test/support/fixtures.ts';
 import { TestKube } from '../test/support/kube.ts';
@@ -20,6 +27,8 @@ export interface BenchEnvOptions {
   runtime: 'node' | 'tsx';
   /** nodeArgs are node's own arguments for the controller (profiling); empty for none. */
   nodeArgs: string[];
+  /** tunnel isolates the data plane and reaches it through apiserver-network-proxy (needs root). */
+  tunnel: boolean;
   log: (line: string) => void;
 }
 
@@ -34,6 +43,7 @@ export class BenchEnv {
     readonly cpKube: TestKube,
     readonly dpKube: TestKube,
     readonly org: Org,
+    private readonly proxy: TunnelProxy | undefined,
   ) {}
 
   /** create starts both clusters, installs the CRDs and creates the organization. */
@@ -41,13 +51,30 @@ export class BenchEnv {
     options.log(`starting clusters bench-cp-${options.label} and bench-dp-${options.label}`);
     const [cp, dp] = await Promise.all([
       up(`bench-cp-${options.label}`, { full: false }),
-      up(`bench-dp-${options.label}`, { full: false }),
+      up(`bench-dp-${options.label}`, { full: false, isolated: options.tunnel }),
     ]);
+    let proxy: TunnelProxy | undefined;
+    let connect: Connector | undefined;
+    if (options.tunnel) {
+      proxy = await startTunnelProxy(await mkdtemp(join(tmpdir(), 'bench-proxy-')), options.log);
+      const agent = await proxy.startAgent(dp);
+      connect = tunnelConnector({
+        proxy: proxySettings(proxy),
+        host: agent.host,
+        secure: true,
+        timeoutMs: 20_000,
+      });
+    }
     const cpKube = new TestKube(cp);
-    const dpKube = new TestKube(dp);
+    const dpKube = new TestKube(dp, connect);
     await installCRDs(cpKube);
     const org = await createOrg(cpKube, dp);
-    return new BenchEnv(options, cp, dp, cpKube, dpKube, org);
+    if (proxy && dp.isolation) {
+      await cpKube.patch(API_VERSION, 'DataPlane', org.namespace, org.dataPlane, {
+        spec: { kubernetesCluster: { tunnel: { host: dp.isolation.tunnelHost } } },
+      });
+    }
+    return new BenchEnv(options, cp, dp, cpKube, dpKube, org, proxy);
   }
 
   /** controller is the running controller; it throws when none runs. */
@@ -73,7 +100,12 @@ export class BenchEnv {
     this.controllerProcess = await startController(
       {
         kubeconfig: this.cp.kubeconfigPath,
-        args: [`--concurrency=${this.options.concurrency}`, '--log-level=info', '--dataplane-timeout=15s'],
+        args: [
+          `--concurrency=${this.options.concurrency}`,
+          '--log-level=info',
+          '--dataplane-timeout=15s',
+          ...(this.proxy?.controllerArgs() ?? []),
+        ],
         env: {},
         runtime: this.options.runtime,
         nodeArgs: this.options.nodeArgs,
@@ -95,7 +127,7 @@ export class BenchEnv {
 
   /** clusterPids lists the pids of both clusters' processes (etcd, kube-apiserver). */
   clusterPids(): number[] {
-    return [...this.cp.pids(), ...this.dp.pids()].map((p) => p.pid);
+    return [...[...this.cp.pids(), ...this.dp.pids()].map((p) => p.pid), ...(this.proxy?.pids() ?? [])];
   }
 
   /** apiServerPids returns the kube-apiserver pid of each cluster. */
@@ -115,6 +147,17 @@ export class BenchEnv {
   async close(): Promise<void> {
     if (this.controllerProcess?.running) await this.controllerProcess.kill();
     await Promise.allSettled([this.cpKube.close(), this.dpKube.close()]);
+    await this.proxy?.stop();
     await Promise.allSettled([this.cp.down(), this.dp.down()]);
   }
+}
+
+/** proxySettings are the controller's settings for a test-bed proxy server, for the bench's own client. */
+function proxySettings(proxy: TunnelProxy): TunnelProxySettings {
+  return {
+    address: proxy.address,
+    caFile: proxy.pki.frontendCa,
+    certFile: proxy.pki.controllerCert,
+    keyFile: proxy.pki.controllerKey,
+  };
 }

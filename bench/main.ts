@@ -49,6 +49,9 @@ const USAGE = `Usage: npm run bench -- [flags]
   --node-args=FLAGS         node flags for the controller, space-separated, after "=" (experiments),
                             after those of the Dockerfile's ENTRYPOINT, so they win:
                             --node-args="--max-semi-space-size=2 --max-old-space-size=256"
+  --tunnel                  isolate the data plane in a network namespace and reach it through an
+                            apiserver-network-proxy server and agent (needs root), as a data plane
+                            behind a firewall
   --profile                 CPU profile and heap snapshot of the controller, under bench/results/profiles/
   --help                    print this help`;
 
@@ -70,6 +73,7 @@ function parseOptions(argv: string[]): BenchOptions | undefined {
       trials: { type: 'string' },
       concurrency: { type: 'string' },
       profile: { type: 'boolean', default: false },
+      tunnel: { type: 'boolean', default: false },
       tsx: { type: 'boolean', default: false },
       'node-args': { type: 'string', default: '' },
       help: { type: 'boolean', default: false },
@@ -94,6 +98,7 @@ function parseOptions(argv: string[]): BenchOptions | undefined {
     profile: values.profile,
     runtime: values.tsx ? 'tsx' : 'node',
     nodeArgs: values['node-args'].split(' ').filter((a) => a !== ''),
+    ...(values.tunnel ? { tunnel: true } : {}),
   };
 }
 
@@ -142,6 +147,7 @@ async function runSize(
     concurrency: options.concurrency,
     runtime: options.runtime,
     nodeArgs,
+    tunnel: options.tunnel ?? false,
     log,
   });
   current = env;

@@ -59,6 +59,8 @@ export interface BenchOptions {
   runtime: 'node' | 'tsx';
   /** nodeArgs are extra node flags given to the controller. */
   nodeArgs: string[];
+  /** tunnel: the data plane was isolated and reached through apiserver-network-proxy. */
+  tunnel?: boolean;
 }
 
 /** TargetResult is one target with the measured figure and how far it is. */
@@ -229,6 +231,11 @@ export function formatReport(result: BenchResult): string {
     `Command: ${result.command}`,
     `Source: ${result.source ? `${result.source.commit.slice(0, 12)}${result.source.srcChanged ? ' with local changes in src/' : ''}` : 'not recorded'}`,
     `Controller: ${controllerCommand(result)}, --concurrency ${result.options.concurrency}`,
+    ...(result.options.tunnel
+      ? [
+          'Data plane: isolated, reached through apiserver-network-proxy (proxy server and agent CPU counted with the clusters; the requests and watches of the bench itself on the data plane use the tunnel too)',
+        ]
+      : []),
     `Load average at start ${result.load.start.join(' ')}, at end ${result.load.end.join(' ')}`,
     '',
     'Convergence and memory',

@@ -70,6 +70,7 @@ async function run(options: Options, logger: Logger): Promise<void> {
     concurrency: options.concurrency,
     shard: { index: options.shardIndex, count: options.shardCount },
     dataPlaneTimeoutMs: options.dataPlaneTimeoutMs,
+    ...(options.tunnelProxy ? { tunnelProxy: options.tunnelProxy } : {}),
   });
   const runSignal = new AbortController();
   let started = false;

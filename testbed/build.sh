@@ -25,6 +25,52 @@ fail() {
   exit 1
 }
 
+# `testbed/build.sh konnectivity` builds (or reuses) apiserver-network-proxy's proxy-server and
+# proxy-agent (testbed/konnectivity, its own Go module) into a folder of their own, keyed the same
+# way, and prints it; KONNECTIVITY_ASSETS=DIR uses prebuilt ones instead. They are apart from the
+# Kubernetes set so that pinning another proxy version never rebuilds Kubernetes.
+if [[ "${1:-}" == konnectivity ]]; then
+  if [[ -n "${KONNECTIVITY_ASSETS:-}" ]]; then
+    for b in proxy-server proxy-agent; do
+      [[ -x "$KONNECTIVITY_ASSETS/$b" ]] || fail "KONNECTIVITY_ASSETS=$KONNECTIVITY_ASSETS has no executable '$b'"
+    done
+    echo "$KONNECTIVITY_ASSETS"
+    exit 0
+  fi
+  command -v go >/dev/null 2>&1 || fail "Go is not installed. Install Go 1.26 (https://go.dev/dl/) to build
+apiserver-network-proxy, or set KONNECTIVITY_ASSETS to a folder with proxy-server and proxy-agent."
+  command -v flock >/dev/null 2>&1 || fail "flock (util-linux) is required to serialise builds"
+  export GOTOOLCHAIN=local GOFLAGS="${GOFLAGS:-} -modcacherw -buildvcs=false" CGO_ENABLED=0
+  anp_version=$(cd "$here/konnectivity" && go list -m -f '{{.Version}}' sigs.k8s.io/apiserver-network-proxy)
+  key="konnectivity-${anp_version}_$(go env GOVERSION)_$(sha256sum <"$here/konnectivity/go.sum" | cut -c1-12)"
+  root="${TESTBED_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/release-controller-testbed}"
+  dest="$root/$key"
+  mkdir -p "$root"
+  [[ -f "$dest/bin/.complete" ]] && { echo "$dest/bin"; exit 0; }
+  exec 9>"$root/.lock"
+  echo "testbed: waiting for the build lock $root/.lock" >&2
+  flock 9
+  [[ -f "$dest/bin/.complete" ]] && { echo "$dest/bin"; exit 0; }
+  tmp="$root/$key.tmp.$$"
+  rm -rf "$tmp"
+  mkdir -p "$tmp/bin"
+  trap 'rm -rf "$tmp"' EXIT
+  echo "testbed: building apiserver-network-proxy $anp_version into $dest (a few minutes)" >&2
+  cd "$here/konnectivity"
+  go mod download >&2 || fail "downloading the apiserver-network-proxy modules failed (output above)"
+  for cmd in server agent; do
+    go build -trimpath -ldflags "-s -w" -o "$tmp/bin/proxy-$cmd" \
+      "sigs.k8s.io/apiserver-network-proxy/cmd/$cmd" >&2 || fail "building proxy-$cmd failed (output above)"
+  done
+  chmod -R u+w "$tmp"
+  touch "$tmp/bin/.complete"
+  rm -rf "$dest"
+  mv "$tmp" "$dest"
+  trap - EXIT
+  echo "$dest/bin"
+  exit 0
+fi
+
 if [[ -n "${KUBEBUILDER_ASSETS:-}" ]]; then
   # envtest bundles carry only etcd, kube-apiserver and kubectl; full mode needs the rest.
   for b in etcd kube-apiserver kubectl; do

@@ -9,9 +9,13 @@ import type { Cluster } from './cluster.ts';
 const USAGE = `Usage: npm run cluster -- <command>
 
 Commands:
-  up NAME [--full]   start a cluster from scratch (replacing any earlier one of that name) and print
+  up NAME [--full] [--isolated]
+                     start a cluster from scratch (replacing any earlier one of that name) and print
                      its kubeconfig path as the last line; --full adds kube-controller-manager,
-                     kube-scheduler and a kwok fake node, so workloads get pods
+                     kube-scheduler and a kwok fake node, so workloads get pods; --isolated runs it
+                     in a network namespace (rctb-NAME, needs root) that nothing on the host can
+                     connect into: use \`ip netns exec rctb-NAME kubectl --kubeconfig PATH ...\`, or
+                     a tunnel agent inside (docs/deploy.md, "Data planes behind a firewall")
   stop NAME          pause it: its processes end; address, certificates and data stay
   start NAME         resume a paused cluster at the same address with the same data
   down NAME          stop it and remove its files
@@ -57,7 +61,7 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
-  const unknown = flags.filter((f) => !(command === 'up' && f === '--full'));
+  const unknown = flags.filter((f) => !(command === 'up' && (f === '--full' || f === '--isolated')));
   if (unknown.length > 0) throw new UsageError(`unknown option ${unknown.join(' ')}`);
   if (extra.length > 0) throw new UsageError(`unexpected argument ${extra.join(' ')}`);
 
@@ -68,7 +72,19 @@ async function main(argv: string[]): Promise<void> {
         progress(`interrupted; processes started so far keep running: \`npm run cluster -- down ${name}\``);
         process.exit(130);
       });
-      const cluster = await up(name, { full: flags.includes('--full'), detached: true, log: progress });
+      const cluster = await up(name, {
+        full: flags.includes('--full'),
+        isolated: flags.includes('--isolated'),
+        detached: true,
+        log: progress,
+      });
+      if (cluster.isolation) {
+        progress(
+          `testbed: ${name}: reachable only inside its network namespace: ip netns exec ${cluster.isolation.netns} ` +
+            `${cluster.binDir}/kubectl --kubeconfig ${cluster.kubeconfigPath} ...; an agent there advertises ` +
+            `host=${cluster.isolation.tunnelHost} and reaches the host at ${cluster.isolation.hostAddress}`,
+        );
+      }
       process.stdout.write(`${cluster.kubeconfigPath}\n`);
       return;
     }
@@ -88,7 +104,7 @@ async function main(argv: string[]): Promise<void> {
       if (name) throw new UsageError(`unexpected argument ${name}`);
       const rows = (await list()).map((c) => [
         c.name,
-        c.full ? 'full' : 'plain',
+        (c.full ? 'full' : 'plain') + (c.isolated ? '+isolated' : ''),
         c.state,
         c.server,
         c.kubeconfigPath,

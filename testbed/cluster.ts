@@ -13,13 +13,20 @@ import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync, readlinkSync } from 'node:fs';
 import { access, mkdir, readdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
-import http from 'node:http';
-import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify as toYaml } from 'yaml';
+import { request, requestInNamespace, type HttpAnswer, type RequestOptions } from './http.ts';
+import {
+  checkIsolationSupport,
+  createIsolation,
+  ensureIsolation,
+  inNamespace,
+  removeIsolation,
+  type Isolation,
+} from './netns.ts';
 import { generatePki, pkiPaths } from './pki.ts';
 
 /** Component names one of the processes a cluster runs; it is also the name of its binary and log. */
@@ -96,6 +103,8 @@ export interface ClusterFile {
   /** processes are the running processes in start order; empty while the cluster is stopped. */
   processes: ProcessRecord[];
   createdAt: string;
+  /** isolation is the network namespace of an isolated cluster (netns.ts); absent: on the host. */
+  isolation?: Isolation;
 }
 
 /** UpOptions tune `up`. */
@@ -109,6 +118,12 @@ export interface UpOptions {
   detached?: boolean;
   /** log receives progress lines (the CLI prints them on stderr). */
   log?: (line: string) => void;
+  /**
+   * isolated runs the cluster in a network namespace of its own (netns.ts), so nothing on the host
+   * can connect to its API server; only processes inside (a tunnel agent) can, and they can dial
+   * out to the host side of the namespace's veth. Needs root.
+   */
+  isolated?: boolean;
 }
 
 /** AttachOptions tune `attach`. */
@@ -135,8 +150,10 @@ export interface Cluster {
   readonly keyData: string;
   /** binDir is the folder of the binaries the cluster runs. */
   readonly binDir: string;
-  /** ports are the cluster's TCP ports on 127.0.0.1. */
+  /** ports are the cluster's TCP ports on 127.0.0.1 (inside its network namespace when isolated). */
   readonly ports: Readonly<Ports>;
+  /** isolation is the network namespace of an isolated cluster; undefined for one on the host. */
+  readonly isolation: Readonly<Isolation> | undefined;
   /** pids returns the recorded processes, in start order; empty while the cluster is stopped. */
   pids(): ProcessRecord[];
   /** running tells whether every recorded process is alive (false while stopped). */
@@ -160,6 +177,7 @@ export interface ClusterSummary {
   running: boolean;
   /** state is `running`, `stopped`, or `degraded` when only some processes are alive. */
   state: 'running' | 'stopped' | 'degraded';
+  isolated: boolean;
   kubeconfigPath: string;
   server: string;
 }
@@ -247,7 +265,8 @@ async function checkBinaries(binDir: string, full: boolean): Promise<void> {
 const attachedPids = new Set<number>();
 let exitHookInstalled = false;
 
-function killAttachedOnExit(pid: number): void {
+/** killAttachedOnExit records a child process to be killed when this Node process exits. */
+export function killAttachedOnExit(pid: number): void {
   attachedPids.add(pid);
   if (exitHookInstalled) return;
   exitHookInstalled = true;
@@ -315,8 +334,8 @@ function exists(pid: number): boolean {
   }
 }
 
-/** terminate ends one process: SIGTERM, up to STOP_GRACE_MS for it to exit, then SIGKILL. */
-async function terminate(pid: number): Promise<void> {
+/** terminate ends one process: SIGTERM, up to `graceMs` (STOP_GRACE_MS) for it to exit, then SIGKILL. */
+export async function terminate(pid: number, graceMs = STOP_GRACE_MS): Promise<void> {
   const ownChild = parentPid(pid) === process.pid;
   try {
     process.kill(pid, 'SIGTERM');
@@ -324,7 +343,7 @@ async function terminate(pid: number): Promise<void> {
     attachedPids.delete(pid);
     return;
   }
-  if (!(await waitFor(() => !isAlive(pid), STOP_GRACE_MS, 50))) {
+  if (!(await waitFor(() => !isAlive(pid), graceMs, 50))) {
     try {
       process.kill(pid, 'SIGKILL');
     } catch {
@@ -340,7 +359,8 @@ async function terminate(pid: number): Promise<void> {
   attachedPids.delete(pid);
 }
 
-async function waitFor(cond: () => boolean, timeoutMs: number, intervalMs: number): Promise<boolean> {
+/** waitFor polls `cond` every `intervalMs` until it holds (true) or `timeoutMs` passed (false). */
+export async function waitFor(cond: () => boolean, timeoutMs: number, intervalMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (cond()) return true;
@@ -369,7 +389,8 @@ function freePort(): Promise<number> {
   });
 }
 
-async function distinctFreePorts(n: number, taken: ReadonlySet<number>): Promise<number[]> {
+/** distinctFreePorts picks `n` different free ports on 127.0.0.1, none of them in `taken`. */
+export async function distinctFreePorts(n: number, taken: ReadonlySet<number>): Promise<number[]> {
   const ports: number[] = [];
   while (ports.length < n) {
     const p = await freePort();
@@ -380,54 +401,6 @@ async function distinctFreePorts(n: number, taken: ReadonlySet<number>): Promise
 
 // ---------------------------------------------------------------------------------------------
 // HTTP probes
-
-interface TlsClient {
-  ca: string;
-  cert?: string;
-  key?: string;
-}
-
-interface HttpAnswer {
-  status: number;
-  body: string;
-}
-
-/** request makes one HTTP(S) request on a fresh connection (no agent keeps sockets around). */
-function request(
-  url: string,
-  opts: { method?: string; tls?: TlsClient | 'insecure'; body?: string; timeoutMs?: number } = {},
-): Promise<HttpAnswer> {
-  return new Promise((resolve, reject) => {
-    const u = new URL(url);
-    const base = {
-      method: opts.method ?? 'GET',
-      agent: false as const,
-      timeout: opts.timeoutMs ?? 3_000,
-      headers: opts.body ? { 'content-type': 'application/json', accept: 'application/json' } : {},
-    };
-    const onResponse = (res: http.IncomingMessage) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () =>
-        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
-      );
-      res.on('error', reject);
-    };
-    let req: http.ClientRequest;
-    if (u.protocol === 'https:') {
-      const tls =
-        opts.tls === 'insecure' || opts.tls === undefined
-          ? { rejectUnauthorized: false }
-          : { ca: opts.tls.ca, cert: opts.tls.cert, key: opts.tls.key };
-      req = https.request(u, { ...base, ...tls }, onResponse);
-    } else {
-      req = http.request(u, base, onResponse);
-    }
-    req.on('timeout', () => req.destroy(new Error(`timed out after ${base.timeout} ms`)));
-    req.on('error', reject);
-    req.end(opts.body);
-  });
-}
 
 // ---------------------------------------------------------------------------------------------
 // The cluster
@@ -475,6 +448,15 @@ class LocalCluster implements Cluster {
   get ports(): Readonly<Ports> {
     return { ...this.state.ports };
   }
+  get isolation(): Readonly<Isolation> | undefined {
+    return this.state.isolation;
+  }
+
+  /** http makes one probe request where the cluster's processes listen: on the host or in its namespace. */
+  private http(url: string, opts?: RequestOptions): Promise<HttpAnswer> {
+    const netns = this.state.isolation?.netns;
+    return netns ? requestInNamespace(netns, url, opts) : request(url, opts);
+  }
 
   pids(): ProcessRecord[] {
     return this.state.processes.map((p) => ({ ...p }));
@@ -519,6 +501,7 @@ class LocalCluster implements Cluster {
     if (this.running()) return;
     // Some processes alive and others not: restart the whole set so the start order holds.
     if (this.state.processes.length > 0) await this.stop();
+    if (this.state.isolation) await ensureIsolation(this.state.isolation);
     try {
       await this.launch(false);
     } catch (err) {
@@ -529,6 +512,7 @@ class LocalCluster implements Cluster {
 
   async down(): Promise<void> {
     await this.stop();
+    if (this.state.isolation) await removeIsolation(this.state.isolation);
     await rm(this.state.dir, { recursive: true, force: true });
     this.log(`testbed: ${this.name}: removed ${this.state.dir}`);
   }
@@ -606,7 +590,12 @@ class LocalCluster implements Cluster {
     const fd = openSync(logFile, 'a');
     let child: ChildProcess;
     try {
-      child = spawn(join(this.state.binDir, component), this.args(component), {
+      const [cmd, args] = inNamespace(
+        this.state.isolation?.netns,
+        join(this.state.binDir, component),
+        this.args(component),
+      );
+      child = spawn(cmd, args, {
         cwd: this.state.dir,
         stdio: ['ignore', fd, fd],
         detached: this.state.detached,
@@ -690,7 +679,7 @@ class LocalCluster implements Cluster {
       a.status === 200 ? undefined : `${what} answered ${a.status}: ${a.body.slice(0, 200)}`;
     switch (component) {
       case 'etcd': {
-        const a = await request(`http://127.0.0.1:${p.etcd}/health`);
+        const a = await this.http(`http://127.0.0.1:${p.etcd}/health`);
         return a.status === 200 && a.body.includes('"true"')
           ? undefined
           : `/health answered ${a.status} ${a.body}`;
@@ -701,17 +690,17 @@ class LocalCluster implements Cluster {
         return ok(await this.api('GET', '/api/v1/namespaces/default'), 'namespace default');
       }
       case 'kube-controller-manager':
-        return ok(await request(`https://127.0.0.1:${p.kubeControllerManager}/healthz`), '/healthz');
+        return ok(await this.http(`https://127.0.0.1:${p.kubeControllerManager}/healthz`), '/healthz');
       case 'kube-scheduler':
-        return ok(await request(`https://127.0.0.1:${p.kubeScheduler}/healthz`), '/healthz');
+        return ok(await this.http(`https://127.0.0.1:${p.kubeScheduler}/healthz`), '/healthz');
       case 'kwok':
-        return ok(await request(`http://127.0.0.1:${p.kwok}/healthz`), '/healthz');
+        return ok(await this.http(`http://127.0.0.1:${p.kwok}/healthz`), '/healthz');
     }
   }
 
   /** api calls the API server as admin. */
   private api(method: string, path: string, body?: unknown): Promise<HttpAnswer> {
-    return request(`${this.server}${path}`, {
+    return this.http(`${this.server}${path}`, {
       method,
       body: body === undefined ? undefined : JSON.stringify(body),
       tls: {
@@ -968,6 +957,7 @@ async function cleanStale(dir: string, binDir: string, log: (line: string) => vo
     log(`testbed: ${dir}: ending ${p.component} (pid ${p.pid}) left by an earlier run`);
     await terminate(p.pid);
   }
+  if (state?.isolation) await removeIsolation(state.isolation);
   await rm(dir, { recursive: true, force: true });
 }
 
@@ -981,10 +971,13 @@ export async function up(name: string, options: UpOptions = {}): Promise<Cluster
   checkName(name);
   const log = options.log ?? (() => {});
   const full = options.full ?? false;
+  if (options.isolated) await checkIsolationSupport();
   const binDir = await realpath(await binaries());
   await checkBinaries(binDir, full);
   const dir = join(await realpath(await ensureDir(runRoot())), name);
   await cleanStale(dir, binDir, log);
+  const isolation = options.isolated ? await createIsolation(name) : undefined;
+  if (isolation) log(`testbed: ${name}: isolated in network namespace ${isolation.netns}`);
 
   for (const sub of ['logs', 'apiserver', 'kwok-home', 'kube-controller-manager', 'kube-scheduler']) {
     await mkdir(join(dir, sub), { recursive: true });
@@ -1008,6 +1001,7 @@ export async function up(name: string, options: UpOptions = {}): Promise<Cluster
       : { etcd, etcdPeer, apiserver },
     processes: [],
     createdAt: new Date().toISOString(),
+    ...(isolation ? { isolation } : {}),
   };
   // cluster.json comes first, so a crash at any later point leaves a folder the next `up` can clean.
   await writeAtomic(join(dir, 'cluster.json'), JSON.stringify(state, null, 2) + '\n', 0o644);
@@ -1060,6 +1054,7 @@ export async function list(): Promise<ClusterSummary[]> {
       full: state.full,
       running,
       state: running ? 'running' : alive > 0 ? 'degraded' : 'stopped',
+      isolated: state.isolation !== undefined,
       kubeconfigPath: state.kubeconfigPath,
       server: state.server,
     });
@@ -1072,14 +1067,19 @@ export async function list(): Promise<ClusterSummary[]> {
  * fed on stdin (for `apply -f -`). It fails with kubectl's stderr.
  */
 export function kubectl(
-  cluster: Pick<Cluster, 'binDir' | 'kubeconfigPath'>,
+  cluster: Pick<Cluster, 'binDir' | 'kubeconfigPath'> & { isolation?: Pick<Isolation, 'netns'> | undefined },
   args: string[],
   input?: string,
 ): Promise<string> {
+  // An isolated cluster is reachable only from inside its namespace.
+  const [cmd, cmdArgs] = inNamespace(cluster.isolation?.netns, join(cluster.binDir, 'kubectl'), [
+    `--kubeconfig=${cluster.kubeconfigPath}`,
+    ...args,
+  ]);
   return new Promise<string>((resolve, reject) => {
     const child = execFile(
-      join(cluster.binDir, 'kubectl'),
-      [`--kubeconfig=${cluster.kubeconfigPath}`, ...args],
+      cmd,
+      cmdArgs,
       { maxBuffer: 64 * 1024 * 1024, timeout: 120_000 },
       (err, stdout, stderr) => {
         if (err) {

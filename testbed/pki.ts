@@ -148,3 +148,104 @@ function openssl(cwd: string, args: string[]): Promise<void> {
     });
   });
 }
+
+/** ProxyPki names the files of the test bed's apiserver-network-proxy certificates, all PEM. */
+export interface ProxyPki {
+  dir: string;
+  /** frontendCa signs the proxy server's frontend certificate and the controller's client certificate. */
+  frontendCa: string;
+  frontendCert: string;
+  frontendKey: string;
+  controllerCert: string;
+  controllerKey: string;
+  /** agentCa signs the proxy server's agent-side certificate and the agents' client certificate. */
+  agentCa: string;
+  clusterCert: string;
+  clusterKey: string;
+  agentCert: string;
+  agentKey: string;
+}
+
+/** PROXY_AGENT_SIDE_NAME is the name agents dial the proxy server by (its agent-side certificate's name). */
+export const PROXY_AGENT_SIDE_NAME = 'tunnel-proxy.testbed';
+
+/**
+ * generateProxyPki writes the certificates of a proxy server and its clients into `dir`. Two CAs, as
+ * a production setup should have: one for the frontend (the controller), one for the agents, so an
+ * agent's certificate cannot open tunnels and the controller's cannot pose as an agent.
+ */
+export async function generateProxyPki(dir: string): Promise<ProxyPki> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const f = (name: string) => join(dir, name);
+  const days = String(PKI_VALIDITY_DAYS);
+  const leaf = 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n';
+  const ca = async (name: string) => {
+    await openssl(dir, ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', `${name}.key`]);
+    await openssl(dir, [
+      'req',
+      '-x509',
+      '-new',
+      '-key',
+      `${name}.key`,
+      '-sha256',
+      '-days',
+      days,
+      '-subj',
+      `/O=testbed/CN=${name}`,
+      '-out',
+      `${name}.crt`,
+    ]);
+  };
+  const issue = async (issuer: string, name: string, subject: string, ext: string) => {
+    await writeFile(f(`${name}.ext`), leaf + ext + '\n');
+    await openssl(dir, ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', `${name}.key`]);
+    await openssl(dir, ['req', '-new', '-key', `${name}.key`, '-subj', subject, '-out', `${name}.csr`]);
+    await openssl(dir, [
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      `${issuer}.crt`,
+      '-CAkey',
+      `${issuer}.key`,
+      '-CAcreateserial',
+      '-days',
+      days,
+      '-sha256',
+      '-extfile',
+      `${name}.ext`,
+      '-out',
+      `${name}.crt`,
+    ]);
+  };
+  await ca('frontend-ca');
+  await issue(
+    'frontend-ca',
+    'frontend',
+    '/CN=proxy-server',
+    'extendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost',
+  );
+  await issue('frontend-ca', 'controller', '/CN=release-controller', 'extendedKeyUsage=clientAuth');
+  await ca('agent-ca');
+  await issue(
+    'agent-ca',
+    'cluster',
+    '/CN=proxy-server',
+    `extendedKeyUsage=serverAuth\nsubjectAltName=DNS:${PROXY_AGENT_SIDE_NAME}`,
+  );
+  await issue('agent-ca', 'agent', '/CN=proxy-agent', 'extendedKeyUsage=clientAuth');
+  return {
+    dir,
+    frontendCa: f('frontend-ca.crt'),
+    frontendCert: f('frontend.crt'),
+    frontendKey: f('frontend.key'),
+    controllerCert: f('controller.crt'),
+    controllerKey: f('controller.key'),
+    agentCa: f('agent-ca.crt'),
+    clusterCert: f('cluster.crt'),
+    clusterKey: f('cluster.key'),
+    agentCert: f('agent.crt'),
+    agentKey: f('agent.key'),
+  };
+}

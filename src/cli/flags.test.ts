@@ -167,6 +167,26 @@ describe('parseFlags', () => {
       flag: 'concurrency',
     },
     { name: 'an unknown flag', argv: ['--metrics-addr=:8080'], flag: 'metrics-addr' },
+    {
+      name: 'a tunnel certificate without a proxy address',
+      argv: ['--tunnel-proxy-cert-file=/tls/tls.crt'],
+      flag: 'tunnel-proxy-cert-file',
+    },
+    {
+      name: 'a proxy address without the mutual TLS files',
+      argv: ['--tunnel-proxy-address=proxy:8090', '--tunnel-proxy-ca-file=/tls/ca.crt'],
+      flag: 'tunnel-proxy-cert-file',
+    },
+    {
+      name: 'a proxy address without a port',
+      argv: [
+        '--tunnel-proxy-address=proxy',
+        '--tunnel-proxy-ca-file=a',
+        '--tunnel-proxy-cert-file=b',
+        '--tunnel-proxy-key-file=c',
+      ],
+      flag: 'tunnel-proxy-address',
+    },
     { name: 'a missing value at the end', argv: ['--kubeconfig'], flag: 'kubeconfig' },
   ];
   for (const c of bad) {
@@ -174,6 +194,26 @@ describe('parseFlags', () => {
       rejects(c.argv, c.flag, c.env);
     });
   }
+
+  test('the tunnel proxy settings are all or nothing', () => {
+    assert.equal(parse([]).tunnelProxy, undefined);
+    const tls = ['--tunnel-proxy-ca-file=/tls/ca.crt', '--tunnel-proxy-cert-file=/tls/tls.crt'];
+    assert.deepEqual(
+      parse(['--tunnel-proxy-address=[::1]:8090', ...tls], {
+        RELEASE_CONTROLLER_TUNNEL_PROXY_KEY_FILE: '/tls/tls.key',
+      }).tunnelProxy,
+      { address: '[::1]:8090', caFile: '/tls/ca.crt', certFile: '/tls/tls.crt', keyFile: '/tls/tls.key' },
+    );
+    assert.equal(
+      parse([
+        '--tunnel-proxy-address=p:1',
+        ...tls,
+        '--tunnel-proxy-key-file=k',
+        '--tunnel-proxy-server-name=proxy.svc',
+      ]).tunnelProxy?.serverName,
+      'proxy.svc',
+    );
+  });
 
   test('rejects a positional argument', () => {
     assert.throws(() => parseFlags(['/tmp/kubeconfig'], {}), FlagError);

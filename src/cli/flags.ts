@@ -4,6 +4,7 @@
  * a flag on the command line wins.
  */
 import { parseDuration } from '../api/v1alpha1/duration.ts';
+import { splitAddress, type TunnelProxySettings } from '../dataplane/tunnel.ts';
 
 /** ENV_PREFIX prefixes the environment variable of every flag. */
 export const ENV_PREFIX = 'RELEASE_CONTROLLER_';
@@ -91,6 +92,36 @@ export const FLAGS: readonly FlagSpec[] = [
     help: 'Timeout of every request to a data-plane cluster.',
   },
   {
+    name: 'tunnel-proxy-address',
+    kind: 'string',
+    default: '',
+    help: 'host:port of the apiserver-network-proxy server (http-connect mode) through which DataPlanes with spec.kubernetesCluster.tunnel are reached. Empty: such DataPlanes are refused.',
+  },
+  {
+    name: 'tunnel-proxy-ca-file',
+    kind: 'string',
+    default: '',
+    help: "PEM CA file that verifies the tunnel proxy server's certificate.",
+  },
+  {
+    name: 'tunnel-proxy-cert-file',
+    kind: 'string',
+    default: '',
+    help: 'PEM client certificate of the controller for the tunnel proxy server (re-read for every tunnel, so it may rotate).',
+  },
+  {
+    name: 'tunnel-proxy-key-file',
+    kind: 'string',
+    default: '',
+    help: 'PEM private key of --tunnel-proxy-cert-file.',
+  },
+  {
+    name: 'tunnel-proxy-server-name',
+    kind: 'string',
+    default: '',
+    help: "Name checked in the tunnel proxy server's certificate. Empty: the host of --tunnel-proxy-address.",
+  },
+  {
     name: 'shutdown-grace-period',
     kind: 'duration',
     default: '25s',
@@ -119,6 +150,8 @@ export interface Options {
   shardCount: number;
   shardIndex: number;
   dataPlaneTimeoutMs: number;
+  /** tunnelProxy is set when --tunnel-proxy-address is. */
+  tunnelProxy?: TunnelProxySettings;
   shutdownGraceMs: number;
   logLevel: string;
 }
@@ -218,6 +251,8 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv): Options | un
     shutdownGraceMs: duration('shutdown-grace-period'),
     logLevel: str('log-level'),
   };
+  const tunnelProxy = tunnelProxyOf(str);
+  if (tunnelProxy) options.tunnelProxy = tunnelProxy;
   if (options.shardIndex >= options.shardCount) {
     throw new FlagError(
       `--shard-index must be below --shard-count (${options.shardCount}), got ${options.shardIndex}`,
@@ -229,4 +264,34 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv): Options | un
     );
   }
   return options;
+}
+
+/** tunnelProxyOf reads the --tunnel-proxy-* flags: all of address, CA, certificate and key, or none. */
+function tunnelProxyOf(str: (name: string) => string): TunnelProxySettings | undefined {
+  const address = str('tunnel-proxy-address');
+  const files = ['tunnel-proxy-ca-file', 'tunnel-proxy-cert-file', 'tunnel-proxy-key-file'];
+  if (!address) {
+    const stray = files.filter((f) => str(f) !== '');
+    if (stray.length > 0) throw new FlagError(`--${stray[0] ?? ''} needs --tunnel-proxy-address`);
+    return undefined;
+  }
+  try {
+    splitAddress(address);
+  } catch (err) {
+    throw new FlagError(`--tunnel-proxy-address: ${(err as Error).message}`);
+  }
+  const missing = files.filter((f) => str(f) === '');
+  if (missing.length > 0) {
+    throw new FlagError(
+      `--tunnel-proxy-address needs ${missing.map((f) => `--${f}`).join(', ')}: the proxy server is reached over mutual TLS`,
+    );
+  }
+  const serverName = str('tunnel-proxy-server-name');
+  return {
+    address,
+    caFile: str('tunnel-proxy-ca-file'),
+    certFile: str('tunnel-proxy-cert-file'),
+    keyFile: str('tunnel-proxy-key-file'),
+    ...(serverName ? { serverName } : {}),
+  };
 }

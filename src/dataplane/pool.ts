@@ -1,17 +1,19 @@
 /**
- * DataPlanePool caches one direct connection (a DirectDataPlane: client, discovery, watches) per
+ * DataPlanePool caches one connection (a DirectDataPlane: client, discovery, watches) per
  * DataPlane and rebuilds it when the DataPlane's cluster spec or its kubeconfig Secret changes, so
- * rotated credentials take effect without a restart and unchanged ones cost nothing.
+ * rotated credentials take effect without a restart and unchanged ones cost nothing. A DataPlane
+ * with spec.kubernetesCluster.tunnel gets the same connection over a tunnel socket (tunnel.ts).
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { KubeObject } from '../api/object.ts';
-import type { DataPlane } from '../api/v1alpha1/schema.ts';
+import { TUNNEL_HOST_PATTERN, type DataPlane } from '../api/v1alpha1/schema.ts';
 import type { InformerEventType } from '../kube/informer.ts';
-import type { RequestObserver } from '../kube/client.ts';
-import { accessFromInline, accessFromSecret, type SecretLike } from './credentials.ts';
+import type { Connector, RequestObserver } from '../kube/client.ts';
+import { accessFromInline, accessFromSecret, CredentialsError, type SecretLike } from './credentials.ts';
 import { clientFor } from '../kube/kubeconfig.ts';
 import { DirectDataPlane } from './direct.ts';
+import { tunnelConnector, type TunnelProxySettings } from './tunnel.ts';
 import { WatchSet } from './watches.ts';
 
 /** DataPlanePoolOptions configures a DataPlanePool. */
@@ -23,6 +25,8 @@ export interface DataPlanePoolOptions {
   onEvent: (dataPlane: string, type: InformerEventType, obj: KubeObject) => void;
   /** onHealthChange is told when a watch of a data plane breaks or recovers. */
   onHealthChange?: (dataPlane: string, healthy: boolean) => void;
+  /** tunnel is the operator's apiserver-network-proxy server, for DataPlanes with spec.kubernetesCluster.tunnel. */
+  tunnel?: TunnelProxySettings;
 }
 
 /** DataPlanePool owns every data-plane connection. */
@@ -91,6 +95,7 @@ export class DataPlanePool {
       name: `data plane ${key}`,
       timeoutMs: this.options.requestTimeoutMs,
       observer: this.options.observer?.(key),
+      connect: this.connectorOf(dp, access.server),
     });
     const watches = new WatchSet({
       client,
@@ -101,7 +106,33 @@ export class DataPlanePool {
     });
     return new DirectDataPlane(key, fingerprint, client, watches);
   }
+
+  /** connectorOf is the tunnel of a DataPlane that asks for one; undefined connects directly. */
+  private connectorOf(dp: DataPlane, server: string): Connector | undefined {
+    const tunnel = dp.spec.kubernetesCluster.tunnel;
+    if (!tunnel) return undefined;
+    if (!this.options.tunnel) {
+      throw new CredentialsError(
+        `DataPlane ${dp.metadata.namespace}/${dp.metadata.name}: spec.kubernetesCluster.tunnel is set, but this controller has no tunnel proxy server configured (--tunnel-proxy-address)`,
+      );
+    }
+    // The CRD checks the pattern too; the request line of the CONNECT must never see anything else.
+    if (tunnel.host.length > 253 || !TUNNEL_HOST.test(tunnel.host)) {
+      throw new CredentialsError(
+        `DataPlane ${dp.metadata.namespace}/${dp.metadata.name}: spec.kubernetesCluster.tunnel.host is not a lowercase DNS name`,
+      );
+    }
+    return tunnelConnector({
+      proxy: this.options.tunnel,
+      host: tunnel.host,
+      secure: new URL(server).protocol === 'https:',
+      timeoutMs: this.options.requestTimeoutMs,
+    });
+  }
 }
+
+/** TUNNEL_HOST is the CRD's pattern of spec.kubernetesCluster.tunnel.host. */
+const TUNNEL_HOST = new RegExp(TUNNEL_HOST_PATTERN);
 
 /** fingerprints remembers the hash of each cached object, so an unchanged one is hashed once. */
 const fingerprints = new WeakMap<object, string>();

@@ -8,6 +8,8 @@
  */
 import * as http from 'node:http';
 import * as https from 'node:https';
+import type { Duplex } from 'node:stream';
+import type * as tls from 'node:tls';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { isRecord } from '../api/object.ts';
 import { sleep } from './sleep.ts';
@@ -104,6 +106,13 @@ export function isKubeApiError(err: unknown): err is KubeApiError {
   return err instanceof KubeApiError;
 }
 
+/**
+ * Connector opens the byte stream to the API server in place of a direct TCP (and TLS) connection,
+ * e.g. through a tunnel. It receives the options Node's agent would connect with (host, port and
+ * the TLS settings of the client) and resolves with a socket ready for HTTP, TLS included.
+ */
+export type Connector = (options: tls.ConnectionOptions & { host: string; port: number }) => Promise<Duplex>;
+
 /** KubeClientOptions configures a KubeClient. */
 export interface KubeClientOptions {
   /** name identifies the cluster in errors and metrics. */
@@ -122,6 +131,8 @@ export interface KubeClientOptions {
   observer?: RequestObserver;
   /** connections caps the pooled connections per origin. */
   connections?: number;
+  /** connect replaces the direct connection (dataplane/tunnel.ts); timeouts, retries and metrics stay. */
+  connect?: Connector;
 }
 
 /** KubeClient talks JSON to one API server. */
@@ -177,6 +188,17 @@ export class KubeClient {
       // Node keys a pool by a name that concatenates the CA, certificate and key of each request
       // (kilobytes per request); one constant name is exact here.
       agent.getName = () => 'server';
+      const connect = options.connect;
+      if (connect) {
+        // Node's agent accepts a socket passed to the callback later; a failure fails the request.
+        agent.createConnection = (opts, done) => {
+          connect(opts as Parameters<Connector>[0]).then(
+            (socket) => done?.(null, socket),
+            (err: unknown) => done?.(err instanceof Error ? err : new Error(String(err)), undefined as never),
+          );
+          return undefined;
+        };
+      }
       return agent;
     };
     this.send = secure ? https.request : http.request;

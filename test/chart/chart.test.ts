@@ -273,6 +273,93 @@ describe('chart on a real API server', () => {
     await assert.rejects(render(['shardng.count=2']), /additional properties 'shardng' not allowed/);
   });
 
+  it('wires the tunnel: controller flags and client certificate, a destHost-only proxy server the controller Services do not select', async () => {
+    const tunnel = [
+      'tunnel.enabled=true',
+      'tunnel.clientSecret=rc-tunnel-client',
+      'tunnel.proxyServer.deploy=true',
+      'tunnel.proxyServer.frontendSecret=rc-proxy-frontend',
+      'tunnel.proxyServer.agentSecret=rc-proxy-agents',
+    ];
+    const manifests = parseManifests(await render(tunnel));
+    const deployments = ofKind<DeploymentManifest>(manifests, 'Deployment');
+    const controller = deployments.find((d) => d.metadata.name === FULLNAME);
+    const proxy = deployments.find((d) => d.metadata.name === `${FULLNAME}-proxy-server`);
+    assert.ok(controller && proxy, `Deployments: ${deployments.map((d) => d.metadata.name).join(', ')}`);
+    const c = container(controller);
+    assert.equal(flag(c, 'tunnel-proxy-address'), `${FULLNAME}-proxy-server.${NAMESPACE}.svc:8090`);
+    assert.equal(flag(c, 'tunnel-proxy-cert-file'), '/etc/release-controller/tunnel/tls.crt');
+    assert.match(JSON.stringify(controller.spec.template.spec), /"secretName":"rc-tunnel-client"/);
+    const p = container(proxy);
+    for (const want of [
+      'mode=http-connect',
+      'proxy-strategies=destHost',
+      'server-ca-cert=/etc/proxy/frontend/ca.crt',
+    ]) {
+      assert.ok(p.args?.includes(`--${want}`), `proxy-server has --${want}: ${p.args?.join(' ')}`);
+    }
+    const services = ofKind(manifests, 'Service');
+    const metrics = services.find((svc) => svc.metadata.name === `${FULLNAME}-metrics`);
+    const proxyLabels = (proxy.spec.template as unknown as { metadata: { labels: Record<string, string> } })
+      .metadata.labels;
+    const selector = (metrics?.['spec'] as { selector: Record<string, string> }).selector;
+    assert.ok(
+      !Object.entries(selector).every(([k, v]) => proxyLabels[k] === v),
+      'the metrics Service must not select the proxy server pod',
+    );
+    assert.deepEqual(services.map((svc) => svc.metadata.name).sort(), [
+      `${FULLNAME}-metrics`,
+      `${FULLNAME}-proxy-server`,
+      `${FULLNAME}-proxy-server-agents`,
+    ]);
+    await kube.ensureNamespace(NAMESPACE);
+    await kubectl(
+      cluster,
+      [
+        'apply',
+        '--dry-run=server',
+        '--server-side',
+        '--field-manager=chart-test',
+        '--validate=strict',
+        '-f',
+        '-',
+      ],
+      await render(tunnel),
+    );
+    // An existing proxy server instead of the chart's.
+    const external = ofKind<DeploymentManifest>(
+      parseManifests(
+        await render(['tunnel.enabled=true', 'tunnel.clientSecret=c', 'tunnel.address=proxy.example:8090']),
+      ),
+      'Deployment',
+    );
+    assert.deepEqual(
+      external.map((d) => [d.metadata.name, flag(container(d), 'tunnel-proxy-address')]),
+      [[FULLNAME, 'proxy.example:8090']],
+    );
+    // The documented data-plane side (config/tunnel/agent.yaml) is valid as written.
+    await kube.ensureNamespace('release-controller-tunnel');
+    await kubectl(
+      cluster,
+      [
+        'apply',
+        '--dry-run=server',
+        '--server-side',
+        '--field-manager=chart-test',
+        '--validate=strict',
+        '-f',
+        '-',
+      ],
+      await readFile(join(ROOT, 'config/tunnel/agent.yaml'), 'utf8'),
+    );
+    await assert.rejects(
+      render(['tunnel.enabled=true', 'tunnel.address=p:8090']),
+      /needs tunnel.clientSecret/,
+    );
+    await assert.rejects(render(['tunnel.enabled=true', 'tunnel.clientSecret=c']), /needs tunnel.address/);
+    await assert.rejects(render([...tunnel.slice(0, 3)]), /needs tunnel.proxyServer.frontendSecret/);
+  });
+
   for (const [title, values] of [
     ['default values', []],
     [

@@ -48,9 +48,12 @@ export function testClusters(): Promise<TestClusters> {
   return shared;
 }
 
-/** ownCluster starts a cluster for one test file only (fault tests stop and start it). */
-export async function ownCluster(prefix: string, full = false): Promise<Cluster> {
-  const cluster = await up(`${prefix}-${process.pid}`, { full });
+/**
+ * ownCluster starts a cluster for one test file only (fault tests stop and start it); `isolated`
+ * puts it in a network namespace of its own (tunnel tests; needs root).
+ */
+export async function ownCluster(prefix: string, full = false, isolated = false): Promise<Cluster> {
+  const cluster = await up(`${prefix}-${process.pid}`, { full, isolated });
   owned.push(cluster);
   return cluster;
 }

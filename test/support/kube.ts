@@ -5,7 +5,7 @@
 import type { Cluster } from '../../testbed/cluster.ts';
 import type { KubeObject } from '../../src/api/object.ts';
 import { parseApiVersion } from '../../src/api/object.ts';
-import { KubeClient, isKubeApiError } from '../../src/kube/client.ts';
+import { KubeClient, isKubeApiError, type Connector } from '../../src/kube/client.ts';
 import { collectionPath, Discovery, objectPath } from '../../src/kube/discovery.ts';
 
 /** TestKube talks to one test cluster as admin. */
@@ -13,8 +13,13 @@ export class TestKube {
   readonly client: KubeClient;
   readonly discovery: Discovery;
 
-  constructor(readonly cluster: Pick<Cluster, 'server' | 'caData' | 'certData' | 'keyData' | 'name'>) {
+  /** `connect` reaches the cluster another way than directly (the bench's tunnel, src/dataplane/tunnel.ts). */
+  constructor(
+    readonly cluster: Pick<Cluster, 'server' | 'caData' | 'certData' | 'keyData' | 'name'>,
+    connect?: Connector,
+  ) {
     this.client = new KubeClient({
+      ...(connect ? { connect } : {}),
       name: cluster.name,
       server: cluster.server,
       ca: Buffer.from(cluster.caData, 'base64'),

@@ -3,7 +3,9 @@
  * leave no process behind. Runs real etcd/kube-apiserver (and in full mode KCM, scheduler, kwok).
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { access } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { after, describe, test } from 'node:test';
 import { attach, FAKE_NODE_NAME, kubectl, list, up } from '../../testbed/cluster.ts';
 import type { Cluster } from '../../testbed/cluster.ts';
@@ -198,3 +200,45 @@ void test('a cluster left behind is cleaned up by the next up of the same name',
   await c.down();
   assertGone(pids);
 });
+
+void test(
+  'an isolated cluster: unreachable from the host, served inside its namespace, resumable, removed without a trace',
+  TIMEOUT,
+  async () => {
+    const c = await upTracked(randomName('tb-iso'), { isolated: true });
+    const iso = c.isolation;
+    assert.ok(iso, 'the cluster records its network namespace');
+    // From the host, nothing listens at its address; kubectl() runs inside the namespace.
+    const host = new URL(c.server);
+    await assert.rejects(
+      new Promise<void>((resolve, reject) => {
+        const s = connect(Number(host.port), host.hostname, () => {
+          s.destroy();
+          resolve();
+        });
+        s.once('error', reject);
+      }),
+      { code: 'ECONNREFUSED' },
+      'the API server of an isolated cluster must not be reachable from the host',
+    );
+    const ns = await createConfigMap(c, 'inside');
+    assert.equal((await list()).find((s) => s.name === c.name)?.isolated, true);
+
+    await c.stop();
+    await c.start();
+    assert.equal(await readConfigMap(c, ns), 'inside');
+
+    const pids = c.pids();
+    await c.down();
+    assertGone(pids);
+    assert.doesNotMatch(
+      execFileSync('ip', ['netns', 'list']).toString(),
+      new RegExp(`^${iso.netns}\\b`, 'm'),
+    );
+    assert.doesNotMatch(
+      execFileSync('ip', ['-o', 'link', 'show']).toString(),
+      new RegExp(`rctb${iso.index}h`),
+    );
+    await assertMissing(`/etc/netns/${iso.netns}`);
+  },
+);

@@ -82,3 +82,35 @@ sharding.index when it is set. It also refuses settings that would run two activ
 {{- list $index | toJson }}
 {{- end }}
 {{- end }}
+
+{{/* tunnelProxyName names the proxy server's Deployment and frontend Service. */}}
+{{- define "release-controller.tunnelProxyName" -}}
+{{- printf "%s-proxy-server" (include "release-controller.fullname" .) }}
+{{- end }}
+
+{{/* tunnelAddress is the proxy server's frontend: tunnel.address, else the one the chart deploys. */}}
+{{- define "release-controller.tunnelAddress" -}}
+{{- if .Values.tunnel.address }}
+{{- .Values.tunnel.address }}
+{{- else if .Values.tunnel.proxyServer.deploy }}
+{{- printf "%s.%s.svc:%d" (include "release-controller.tunnelProxyName" .) .Release.Namespace (int .Values.tunnel.proxyServer.ports.frontend) }}
+{{- else }}
+{{- fail "tunnel.enabled needs tunnel.address, or tunnel.proxyServer.deploy=true" }}
+{{- end }}
+{{- end }}
+
+{{/* tunnelProxySelectorLabels select the proxy server's pod, and never the controller's (another name). */}}
+{{- define "release-controller.tunnelProxySelectorLabels" -}}
+app.kubernetes.io/name: {{ printf "%s-proxy-server" (include "release-controller.name" .) | trunc 63 | trimSuffix "-" }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/* tunnelProxyLabels go on the proxy server's objects. */}}
+{{- define "release-controller.tunnelProxyLabels" -}}
+helm.sh/chart: {{ include "release-controller.chart" . }}
+{{ include "release-controller.tunnelProxySelectorLabels" . }}
+app.kubernetes.io/version: {{ .Values.tunnel.proxyServer.image.tag | quote }}
+app.kubernetes.io/component: tunnel-proxy-server
+app.kubernetes.io/part-of: openchoreo
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}

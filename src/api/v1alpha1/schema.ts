@@ -181,6 +181,29 @@ const patternList = (what: string, pattern: string, example: string) =>
     ),
   });
 
+/** TUNNEL_HOST_PATTERN is what spec.kubernetesCluster.tunnel.host matches: a lowercase DNS name. */
+export const TUNNEL_HOST_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
+
+/**
+ * DataPlaneTunnelSchema opts a DataPlane into reaching its API server through the operator's
+ * apiserver-network-proxy (konnectivity) server, for data planes that accept no inbound connections.
+ */
+export const DataPlaneTunnelSchema = Type.Object(
+  {
+    host: Type.String({
+      minLength: 1,
+      maxLength: 253,
+      pattern: TUNNEL_HOST_PATTERN,
+      description:
+        "The host name the data plane's proxy agent advertises (its --agent-identifiers=host=NAME). The proxy server routes the connection to that agent, which dials NAME and the port of the API server URL; the credentials still authenticate to the API server itself.",
+    }),
+  },
+  {
+    description:
+      'Reach the API server through the apiserver-network-proxy server the operator configured (flag --tunnel-proxy-address), for data planes that accept no inbound connections. Absent: connect directly.',
+  },
+);
+
 /** DataPlaneResourcePolicySchema is what the Releases using a DataPlane may target and adopt. */
 export const DataPlaneResourcePolicySchema = Type.Object(
   {
@@ -212,6 +235,7 @@ export const DataPlaneSpecSchema = Type.Object({
       name: nonEmpty('Name of the data-plane cluster, for humans and metrics.'),
       credentials: Type.Optional(ClusterCredentialsSchema),
       secretRef: Type.Optional(KubeconfigSecretRefSchema),
+      tunnel: Type.Optional(DataPlaneTunnelSchema),
     },
     {
       'x-kubernetes-validations': [
@@ -273,5 +297,7 @@ export type Release = Static<typeof ReleaseSchema>;
 export type Environment = Static<typeof EnvironmentSchema>;
 /** DataPlaneResourcePolicy is spec.resourcePolicy of a DataPlane. */
 export type DataPlaneResourcePolicy = Static<typeof DataPlaneResourcePolicySchema>;
+/** DataPlaneTunnel is spec.kubernetesCluster.tunnel of a DataPlane. */
+export type DataPlaneTunnel = Static<typeof DataPlaneTunnelSchema>;
 /** DataPlane is the whole DataPlane object. */
 export type DataPlane = Static<typeof DataPlaneSchema>;

@@ -11,6 +11,7 @@ import type { DataPlane, Environment, Release } from '../../api/v1alpha1/schema.
 import type { KubeClient } from '../../kube/client.ts';
 import type { SecretLike } from '../../dataplane/credentials.ts';
 import { DataPlanePool } from '../../dataplane/pool.ts';
+import type { TunnelProxySettings } from '../../dataplane/tunnel.ts';
 import { Controller } from '../../runtime/controller.ts';
 import type { EventRecorder } from '../../runtime/events.ts';
 import { Informer } from '../../kube/informer.ts';
@@ -38,6 +39,8 @@ export interface ReleaseControllerOptions {
   concurrency: number;
   shard: Shard;
   dataPlaneTimeoutMs: number;
+  /** tunnelProxy is the apiserver-network-proxy server for tunnelled DataPlanes (flags). */
+  tunnelProxy?: TunnelProxySettings;
 }
 
 /** ReleaseController is the running Release controller. */
@@ -75,6 +78,7 @@ export class ReleaseController {
     this.pool = new DataPlanePool({
       logger,
       requestTimeoutMs: options.dataPlaneTimeoutMs,
+      ...(options.tunnelProxy ? { tunnel: options.tunnelProxy } : {}),
       observer: (dp) => this.releaseMetrics.requestObserver(dp),
       // Only a Release bound to the data plane the event came from: its labels can be forged.
       onEvent: (dp, _type, obj) => {
