@@ -9,7 +9,7 @@
 import type { GroupVersionKind } from '../api/object.ts';
 import { formatApiVersion, isRecord } from '../api/object.ts';
 import type { KubeClient } from './client.ts';
-import { isKubeApiError } from './client.ts';
+import { isKubeApiError, type KubeApiError } from './client.ts';
 
 /** ResourceInfo is how a kind is served. */
 export interface ResourceInfo extends GroupVersionKind {
@@ -53,7 +53,7 @@ interface CachedDoc {
 export class Discovery {
   private readonly docs = new Map<string, CachedDoc>();
   /** down is the last "no answer" of the cluster, answered for every group-version until `until`. */
-  private down: { until: number; error: unknown } | undefined;
+  private down: { until: number; error: KubeApiError } | undefined;
 
   constructor(private readonly client: KubeClient) {}
 

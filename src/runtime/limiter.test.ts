@@ -7,13 +7,16 @@ void describe('KeyedLimiter', () => {
     const limiter = new KeyedLimiter({ limit: 2 });
     const a1 = limiter.tryAcquire('dp-a', 'r1');
     const a2 = limiter.tryAcquire('dp-a', 'r2');
-    assert.ok(a1 && a2);
+    assert.ok(a1 && a2, 'two holders fit');
     assert.equal(limiter.tryAcquire('dp-a', 'r3'), undefined, 'a third holder of dp-a is refused');
     assert.ok(limiter.tryAcquire('dp-b', 'r4'), 'another key still has room');
-    assert.deepEqual([...limiter.inUse()], [
-      ['dp-a', 2],
-      ['dp-b', 1],
-    ]);
+    assert.deepEqual(
+      [...limiter.inUse()],
+      [
+        ['dp-a', 2],
+        ['dp-b', 1],
+      ],
+    );
   });
 
   void it('wakes the first waiter when a slot frees, once per freed slot', () => {

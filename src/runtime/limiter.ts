@@ -7,6 +7,14 @@
  * polling. Everything is synchronous: acquiring and registering cannot race in one process.
  */
 
+/**
+ * defaultLimitPerKey is half the workers, rounded up (at least 1): one key that answers slowly or
+ * not at all can hold at most that many, and the other half keeps serving everyone else.
+ */
+export function defaultLimitPerKey(workers: number): number {
+  return Math.max(1, Math.ceil(workers / 2));
+}
+
 /** KeyedLimiterOptions configures a KeyedLimiter. */
 export interface KeyedLimiterOptions {
   /** limit is the most holders one key may have at once (an integer >= 1). */
