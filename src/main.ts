@@ -68,6 +68,7 @@ async function run(options: Options, logger: Logger): Promise<void> {
     metrics,
     events,
     concurrency: options.concurrency,
+    maxConcurrentPerDataPlane: options.maxConcurrentPerDataPlane,
     shard: { index: options.shardIndex, count: options.shardCount },
     dataPlaneTimeoutMs: options.dataPlaneTimeoutMs,
     ...(options.tunnelProxy ? { tunnelProxy: options.tunnelProxy } : {}),

@@ -32,6 +32,7 @@ const DEFAULTS: Options = {
   renewDeadlineMs: 10_000,
   retryPeriodMs: 2_000,
   concurrency: 4,
+  maxConcurrentPerDataPlane: 2,
   shardCount: 1,
   shardIndex: 0,
   dataPlaneTimeoutMs: 15_000,
@@ -63,6 +64,7 @@ describe('parseFlags', () => {
       RELEASE_CONTROLLER_LEADER_ELECT_RENEW_DEADLINE: '20s',
       RELEASE_CONTROLLER_LEADER_ELECT_RETRY_PERIOD: '500ms',
       RELEASE_CONTROLLER_CONCURRENCY: '16',
+      RELEASE_CONTROLLER_MAX_CONCURRENT_RECONCILES_PER_DATAPLANE: '3',
       RELEASE_CONTROLLER_SHARD_COUNT: '3',
       RELEASE_CONTROLLER_SHARD_INDEX: '2',
       RELEASE_CONTROLLER_DATAPLANE_TIMEOUT: '1m',
@@ -80,6 +82,7 @@ describe('parseFlags', () => {
       renewDeadlineMs: 20_000,
       retryPeriodMs: 500,
       concurrency: 16,
+      maxConcurrentPerDataPlane: 3,
       shardCount: 3,
       shardIndex: 2,
       dataPlaneTimeoutMs: 60_000,
@@ -111,6 +114,16 @@ describe('parseFlags', () => {
   test('a value may contain "=" and may be empty', () => {
     assert.equal(parse(['--kubeconfig=/tmp/a=b.yaml']).kubeconfig, '/tmp/a=b.yaml');
     assert.equal(parse(['--metrics-bind-address=']).metricsBindAddress, '');
+  });
+
+  test('--max-concurrent-reconciles-per-dataplane: half of --concurrency rounded up by default, or as given', () => {
+    const cap = (argv: string[]) => parse(argv).maxConcurrentPerDataPlane;
+    assert.equal(cap([]), 2);
+    assert.equal(cap(['--concurrency=1']), 1);
+    assert.equal(cap(['--concurrency=5']), 3);
+    assert.equal(cap(['--concurrency=8', '--max-concurrent-reconciles-per-dataplane=1']), 1);
+    assert.equal(cap(['--max-concurrent-reconciles-per-dataplane=0']), 2, '0 means the default');
+    assert.throws(() => cap(['--max-concurrent-reconciles-per-dataplane=-1']), FlagError);
   });
 
   test('the last occurrence of a flag wins', () => {

@@ -5,6 +5,7 @@
  */
 import { parseDuration } from '../api/v1alpha1/duration.ts';
 import { splitAddress, type TunnelProxySettings } from '../dataplane/tunnel.ts';
+import { defaultLimitPerKey } from '../runtime/limiter.ts';
 
 /** ENV_PREFIX prefixes the environment variable of every flag. */
 export const ENV_PREFIX = 'RELEASE_CONTROLLER_';
@@ -73,6 +74,12 @@ export const FLAGS: readonly FlagSpec[] = [
     help: 'How often candidates try to acquire or renew the Lease.',
   },
   { name: 'concurrency', kind: 'int', default: '4', help: 'Number of Releases reconciled in parallel.' },
+  {
+    name: 'max-concurrent-reconciles-per-dataplane',
+    kind: 'int',
+    default: '0',
+    help: 'Most Releases of one DataPlane reconciled at once, so a slow or silent data plane cannot hold every worker; a Release over it is put back until a slot frees. 0: half of --concurrency, rounded up.',
+  },
   {
     name: 'shard-count',
     kind: 'int',
@@ -147,6 +154,8 @@ export interface Options {
   renewDeadlineMs: number;
   retryPeriodMs: number;
   concurrency: number;
+  /** maxConcurrentPerDataPlane is the resolved per-DataPlane cap (the flag's 0 already replaced). */
+  maxConcurrentPerDataPlane: number;
   shardCount: number;
   shardIndex: number;
   dataPlaneTimeoutMs: number;
@@ -245,6 +254,7 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv): Options | un
     renewDeadlineMs: duration('leader-elect-renew-deadline'),
     retryPeriodMs: duration('leader-elect-retry-period'),
     concurrency: int('concurrency', 1),
+    maxConcurrentPerDataPlane: int('max-concurrent-reconciles-per-dataplane', 0),
     shardCount: int('shard-count', 1),
     shardIndex: int('shard-index', 0),
     dataPlaneTimeoutMs: duration('dataplane-timeout'),
@@ -253,6 +263,8 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv): Options | un
   };
   const tunnelProxy = tunnelProxyOf(str);
   if (tunnelProxy) options.tunnelProxy = tunnelProxy;
+  if (options.maxConcurrentPerDataPlane === 0)
+    options.maxConcurrentPerDataPlane = defaultLimitPerKey(options.concurrency);
   if (options.shardIndex >= options.shardCount) {
     throw new FlagError(
       `--shard-index must be below --shard-count (${options.shardCount}), got ${options.shardIndex}`,

@@ -1,14 +1,183 @@
-import { test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import { pino } from 'pino';
 import type { DataPlane } from '../api/v1alpha1/schema.ts';
-import { CredentialsError } from './credentials.ts';
-import { DataPlanePool } from './pool.ts';
+import { CredentialsError, type SecretLike } from './credentials.ts';
+import { servedKind } from './fake.ts';
+import { DataPlaneGoneError, DataPlanePool } from './pool.ts';
+
+const CONFIGMAP = servedKind({ group: '', version: 'v1', kind: 'ConfigMap' }, 'configmaps');
+
+/** ApiServer answers every list with an empty list and keeps every watch open and silent. */
+class ApiServer {
+  private server: Server | undefined;
+  private readonly watches = new Set<ServerResponse>();
+  base = '';
+
+  async start(): Promise<void> {
+    this.server = createServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      res.writeHead(200, { 'content-type': 'application/json' });
+      if (url.searchParams.get('watch') === 'true') {
+        this.watches.add(res);
+        res.flushHeaders();
+        res.on('close', () => this.watches.delete(res));
+        return;
+      }
+      res.end(JSON.stringify({ kind: 'List', metadata: { resourceVersion: '10' }, items: [] }));
+    });
+    await new Promise<void>((r) => this.server?.listen(0, '127.0.0.1', r));
+    const address = this.server.address();
+    this.base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  }
+
+  /** openWatches is the number of watch streams the server still holds open. */
+  openWatches(): number {
+    return this.watches.size;
+  }
+
+  async stop(): Promise<void> {
+    for (const res of this.watches) res.end();
+    this.server?.closeAllConnections();
+    await new Promise<void>((r) => this.server?.close(() => r()));
+  }
+}
+
+function dataPlane(name: string, uid = `uid-${name}`): DataPlane {
+  return {
+    apiVersion: 'openchoreo.dev/v1alpha1',
+    kind: 'DataPlane',
+    metadata: { name, namespace: 'acme', uid },
+    spec: { kubernetesCluster: { name, secretRef: { name: `${name}-kubeconfig` } } },
+  };
+}
+
+function secret(server: string, token = 'token-1'): SecretLike {
+  const kubeconfig = [
+    'apiVersion: v1',
+    'kind: Config',
+    'clusters: [{name: dp, cluster: {server: "' + server + '"}}]',
+    'users: [{name: dp, user: {token: ' + token + '}}]',
+    'contexts: [{name: dp, context: {cluster: dp, user: dp}}]',
+    'current-context: dp',
+  ].join('\n');
+  return {
+    metadata: { name: 'kubeconfig' },
+    data: { kubeconfig: Buffer.from(kubeconfig).toString('base64') },
+  };
+}
+
+/** eventually polls until fn holds (sockets close asynchronously). */
+async function eventually(fn: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (fn()) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.fail(`never happened: ${what}`);
+}
+
+void describe('DataPlanePool', () => {
+  const api = new ApiServer();
+  before(() => api.start());
+  after(() => api.stop());
+
+  const newPool = (live = new Set<string>(), observed: string[] = []) =>
+    new DataPlanePool({
+      logger: pino({ level: 'silent' }),
+      requestTimeoutMs: 5_000,
+      observer: (dp) => (verb) => observed.push(`${dp} ${verb}`),
+      onEvent: () => undefined,
+      isCurrent: (dp) => live.has(dp.metadata.uid ?? ''),
+    });
+
+  void test('counts connections and watches, and both return to zero when the DataPlanes go', async () => {
+    const live = new Set(['uid-a', 'uid-b']);
+    const pool = newPool(live);
+    for (const name of ['a', 'b']) {
+      const conn = await pool.connect(dataPlane(name), secret(api.base));
+      await conn.cache(CONFIGMAP);
+    }
+    assert.deepEqual(
+      [...pool.watches()],
+      [
+        ['acme/a', 1],
+        ['acme/b', 1],
+      ],
+    );
+    await eventually(() => api.openWatches() === 2, 'both watches open on the server');
+    await pool.forget('acme/a');
+    await pool.forget('acme/b');
+    assert.equal(pool.watches().size, 0);
+    await eventually(() => api.openWatches() === 0, 'every watch closed on the server');
+  });
+
+  void test('new credentials that cannot be used close the old connection and its watches', async () => {
+    const pool = newPool(new Set(['uid-a']));
+    const conn = await pool.connect(dataPlane('a'), secret(api.base));
+    await conn.cache(CONFIGMAP);
+    await eventually(() => api.openWatches() === 1, 'the watch is open');
+
+    const broken: SecretLike = { metadata: { name: 'kubeconfig' }, data: { other: 'eA==' } };
+    await assert.rejects(pool.connect(dataPlane('a'), broken), CredentialsError);
+    assert.equal(pool.get('acme/a'), undefined, 'the old connection is not kept');
+    assert.equal(pool.watches().size, 0);
+    await eventually(() => api.openWatches() === 0, 'the old watch closed on the server');
+  });
+
+  void test('rotated credentials replace the connection, and close() ends everything', async () => {
+    const pool = newPool(new Set(['uid-a']));
+    await pool.connect(dataPlane('a'), secret(api.base, 'token-1'));
+    const rotated = await pool.connect(dataPlane('a'), secret(api.base, 'token-2'));
+    assert.equal(pool.get('acme/a'), rotated, 'rotated credentials replace the connection');
+    assert.equal(pool.watches().size, 1);
+    await pool.close();
+    assert.equal(pool.watches().size, 0);
+  });
+
+  void test('a connection finished after its DataPlane was deleted is closed, not kept', async () => {
+    const live = new Set(['uid-a']);
+    const observed: string[] = [];
+    const pool = newPool(live, observed);
+    // The reconcile read the DataPlane, then the DataPlane was deleted while it connected.
+    const connecting = pool.connect(dataPlane('a'), secret(api.base));
+    live.delete('uid-a');
+    await pool.forget('acme/a');
+    await assert.rejects(connecting, DataPlaneGoneError);
+    assert.equal(pool.get('acme/a'), undefined);
+    assert.equal(pool.watches().size, 0);
+
+    // A DataPlane of the same name created again is a new one (new uid), connected as usual.
+    live.add('uid-a2');
+    const again = await pool.connect(dataPlane('a', 'uid-a2'), secret(api.base));
+    assert.equal(pool.get('acme/a'), again);
+    await pool.close();
+    await assert.rejects(
+      pool.connect(dataPlane('b', 'uid-a2'), secret(api.base)),
+      DataPlaneGoneError,
+      'a closed pool keeps no new connection',
+    );
+  });
+
+  void test('a closed connection reports no more requests, so the series of a deleted DataPlane stay gone', async () => {
+    const observed: string[] = [];
+    const pool = newPool(new Set(['uid-a']), observed);
+    const conn = await pool.connect(dataPlane('a'), secret(api.base));
+    await conn.cache(CONFIGMAP);
+    await eventually(() => api.openWatches() === 1, 'the watch is open');
+    assert.ok(observed.includes('acme/a GET'), 'the list was counted');
+    observed.length = 0;
+    await pool.forget('acme/a');
+    await eventually(() => api.openWatches() === 0, 'the watch closed');
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(observed, [], 'the watch ending after close is not counted');
+  });
+});
 
 const pem = (what: string) =>
   Buffer.from(`-----BEGIN ${what}-----\nAAAA\n-----END ${what}-----\n`).toString('base64');
 
-function dataPlane(tunnel?: { host: string }): DataPlane {
+function tunnelDataPlane(tunnel?: { host: string }): DataPlane {
   return {
     apiVersion: 'openchoreo.dev/v1alpha1',
     kind: 'DataPlane',
@@ -28,7 +197,7 @@ function dataPlane(tunnel?: { host: string }): DataPlane {
   };
 }
 
-const pool = (withProxy: boolean) =>
+const tunnelPool = (withProxy: boolean) =>
   new DataPlanePool({
     logger: pino({ level: 'silent' }),
     requestTimeoutMs: 1_000,
@@ -39,9 +208,9 @@ const pool = (withProxy: boolean) =>
   });
 
 test('a DataPlane asking for a tunnel on a controller without a proxy server is invalid, naming the flag', async () => {
-  const p = pool(false);
+  const p = tunnelPool(false);
   await assert.rejects(
-    p.connect(dataPlane({ host: 'eu-1' }), undefined),
+    p.connect(tunnelDataPlane({ host: 'eu-1' }), undefined),
     (err: unknown) =>
       err instanceof CredentialsError &&
       /DataPlane org\/dp: spec.kubernetesCluster.tunnel is set, .*--tunnel-proxy-address/.test(err.message),
@@ -50,9 +219,9 @@ test('a DataPlane asking for a tunnel on a controller without a proxy server is 
 });
 
 test('a tunnel host that is not a DNS name is refused before it reaches a CONNECT line', async () => {
-  const p = pool(true);
+  const p = tunnelPool(true);
   await assert.rejects(
-    p.connect(dataPlane({ host: 'eu-1:443\r\nX-Injected: 1' }), undefined),
+    p.connect(tunnelDataPlane({ host: 'eu-1:443\r\nX-Injected: 1' }), undefined),
     (err: unknown) =>
       err instanceof CredentialsError && /tunnel.host is not a lowercase DNS name/.test(err.message),
   );
@@ -60,10 +229,10 @@ test('a tunnel host that is not a DNS name is refused before it reaches a CONNEC
 });
 
 test('a tunnel change rebuilds the connection; the same spec reuses it', async () => {
-  const p = pool(true);
-  const first = await p.connect(dataPlane({ host: 'eu-1' }), undefined);
-  assert.equal(await p.connect(dataPlane({ host: 'eu-1' }), undefined), first);
-  const moved = await p.connect(dataPlane({ host: 'eu-2' }), undefined);
+  const p = tunnelPool(true);
+  const first = await p.connect(tunnelDataPlane({ host: 'eu-1' }), undefined);
+  assert.equal(await p.connect(tunnelDataPlane({ host: 'eu-1' }), undefined), first);
+  const moved = await p.connect(tunnelDataPlane({ host: 'eu-2' }), undefined);
   assert.notEqual(moved, first, 'another tunnel host is another connection');
   await p.close();
 });

@@ -3,6 +3,12 @@
  * DataPlane and rebuilds it when the DataPlane's cluster spec or its kubeconfig Secret changes, so
  * rotated credentials take effect without a restart and unchanged ones cost nothing. A DataPlane
  * with spec.kubernetesCluster.tunnel gets the same connection over a tunnel socket (tunnel.ts).
+ *
+ * No connection outlives what it was built for: when the spec or Secret changed and the new
+ * connection cannot be built (invalid credentials), the old one is closed with its watches rather
+ * than kept for credentials that are no longer the DataPlane's; a connection finished for a
+ * DataPlane that was deleted meanwhile (`isCurrent` says no) is closed instead of kept; and a
+ * closed connection reports no more requests to the metrics.
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -27,12 +33,28 @@ export interface DataPlanePoolOptions {
   onHealthChange?: (dataPlane: string, healthy: boolean) => void;
   /** tunnel is the operator's apiserver-network-proxy server, for DataPlanes with spec.kubernetesCluster.tunnel. */
   tunnel?: TunnelProxySettings;
+  /**
+   * isCurrent tells whether a DataPlane still exists (the same uid is in the control-plane cache);
+   * a connection built for one that does not is closed at once. Always true without.
+   */
+  isCurrent?: (dataPlane: DataPlane) => boolean;
+}
+
+/** DataPlaneGoneError says a connection was not kept because its DataPlane was deleted or the pool closed. */
+export class DataPlaneGoneError extends Error {
+  constructor(key: string, why: string) {
+    super(`DataPlane ${key}: ${why}; the connection was closed`);
+    this.name = 'DataPlaneGoneError';
+  }
 }
 
 /** DataPlanePool owns every data-plane connection. */
 export class DataPlanePool {
   private readonly connections = new Map<string, DirectDataPlane>();
   private readonly building = new Map<string, Promise<DirectDataPlane>>();
+  /** muted silences the request observer of each connection once it is closed. */
+  private readonly muted = new WeakMap<DirectDataPlane, { on: boolean }>();
+  private closed = false;
 
   constructor(private readonly options: DataPlanePoolOptions) {}
 
@@ -44,23 +66,45 @@ export class DataPlanePool {
     if (current?.fingerprint === fingerprint) return current;
     const pending = this.building.get(key);
     if (pending) {
-      const conn = await pending;
-      if (conn.fingerprint === fingerprint) return conn;
+      await pending.catch(() => undefined);
+      const built = this.connections.get(key);
+      if (built?.fingerprint === fingerprint) return built;
     }
     const build = this.build(key, fingerprint, dp, secret);
     this.building.set(key, build);
+    let conn: DirectDataPlane;
     try {
-      const conn = await build;
+      conn = await build;
+    } catch (err) {
+      // What the old connection was built from is no longer the DataPlane's: keeping it would
+      // keep acting (and watching) with credentials or an endpoint the owner replaced.
       const old = this.connections.get(key);
-      this.connections.set(key, conn);
-      if (old) {
-        this.options.logger.info({ dataPlane: key }, 'data-plane credentials changed; reconnecting');
-        await old.close();
+      if (old && old.fingerprint !== fingerprint) {
+        this.connections.delete(key);
+        this.options.logger.warn(
+          { dataPlane: key },
+          'data-plane spec or credentials changed and the new connection cannot be built; closed the old one',
+        );
+        await this.closeConnection(old);
       }
-      return conn;
+      throw err;
     } finally {
       if (this.building.get(key) === build) this.building.delete(key);
     }
+    // Deleted (or shut down) while it was being built: forget() has already run, so nobody else
+    // would ever close this one.
+    const gone = this.closed ? 'the controller is stopping' : this.isCurrent(dp) ? undefined : 'deleted';
+    if (gone) {
+      await this.closeConnection(conn);
+      throw new DataPlaneGoneError(key, gone);
+    }
+    const old = this.connections.get(key);
+    this.connections.set(key, conn);
+    if (old && old !== conn) {
+      this.options.logger.info({ dataPlane: key }, 'data-plane credentials changed; reconnecting');
+      await this.closeConnection(old);
+    }
+    return conn;
   }
 
   /** get returns the current connection of a DataPlane without building one. */
@@ -68,18 +112,36 @@ export class DataPlanePool {
     return this.connections.get(key);
   }
 
+  /** watches returns the number of open watches of every open connection (for the gauges). */
+  watches(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const [key, conn] of this.connections) out.set(key, conn.watchedKinds().length);
+    return out;
+  }
+
   /** forget closes and drops the connection of a deleted DataPlane. */
   async forget(key: string): Promise<void> {
     const conn = this.connections.get(key);
     this.connections.delete(key);
-    if (conn) await conn.close();
+    if (conn) await this.closeConnection(conn);
   }
 
-  /** close ends every connection. */
+  /** close ends every connection; connections built afterwards are closed at once. */
   async close(): Promise<void> {
+    this.closed = true;
     const all = [...this.connections.values()];
     this.connections.clear();
-    await Promise.all(all.map((c) => c.close()));
+    await Promise.all(all.map((c) => this.closeConnection(c)));
+  }
+
+  private isCurrent(dp: DataPlane): boolean {
+    return this.options.isCurrent?.(dp) ?? true;
+  }
+
+  private async closeConnection(conn: DirectDataPlane): Promise<void> {
+    const gate = this.muted.get(conn);
+    if (gate) gate.on = false;
+    await conn.close();
   }
 
   private async build(
@@ -91,10 +153,18 @@ export class DataPlanePool {
     const access = dp.spec.kubernetesCluster.secretRef
       ? await accessFromSecret(dp, secret)
       : accessFromInline(dp);
+    // Requests still ending after the connection closed (watches being stopped) are not counted:
+    // the series of a deleted DataPlane are removed, and must not come back.
+    const observe = this.options.observer?.(key);
+    const gate = { on: true };
     const client = clientFor(access, {
       name: `data plane ${key}`,
       timeoutMs: this.options.requestTimeoutMs,
-      observer: this.options.observer?.(key),
+      observer:
+        observe &&
+        ((verb, code, seconds) => {
+          if (gate.on) observe(verb, code, seconds);
+        }),
       connect: this.connectorOf(dp, access.server),
     });
     const watches = new WatchSet({
@@ -104,7 +174,9 @@ export class DataPlanePool {
       onEvent: (type, obj) => this.options.onEvent(key, type, obj),
       onHealthChange: (healthy) => this.options.onHealthChange?.(key, healthy),
     });
-    return new DirectDataPlane(key, fingerprint, client, watches);
+    const conn = new DirectDataPlane(key, fingerprint, client, watches);
+    this.muted.set(conn, gate);
+    return conn;
   }
 
   /** connectorOf is the tunnel of a DataPlane that asks for one; undefined connects directly. */

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, mock, test } from 'node:test';
 import type { KubeClient, KubeRequest } from './client.ts';
 import { KubeApiError } from './client.ts';
 import type { ResourceInfo } from './discovery.ts';
-import { collectionPath, Discovery, KindNotServedError, objectPath } from './discovery.ts';
+import { collectionPath, Discovery, FAILURE_TTL_MS, KindNotServedError, objectPath } from './discovery.ts';
 
 const VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 
@@ -246,20 +246,70 @@ describe('Discovery.resolve', () => {
     assert.equal(api.count('/apis/example.com/v1'), 2);
   });
 
-  test('a failed fetch is not cached', async () => {
+  test('a failed fetch is the answer for FAILURE_TTL_MS, then asked again', async () => {
     const api = new FakeApi({ '/apis/apps/v1': unreachable() });
     const discovery = new Discovery(api.client());
     const gvk = { group: 'apps', version: 'v1', kind: 'Deployment' };
-    await assert.rejects(discovery.resolve(gvk), (err: unknown) => {
+    const isUnreachable = (err: unknown) => {
       assert.ok(
         err instanceof KubeApiError && err.isUnreachable,
         `expected the transport error, got ${String(err)}`,
       );
       return true;
-    });
+    };
+    await assert.rejects(discovery.resolve(gvk), isUnreachable);
     api.docs['/apis/apps/v1'] = APPS_V1;
-    assert.equal((await discovery.resolve(gvk)).resource, 'deployments', 'the next call asks again at once');
+    clock += FAILURE_TTL_MS - 1;
+    await assert.rejects(discovery.resolve(gvk), isUnreachable, 'the failure is remembered');
+    await assert.rejects(discovery.resolve({ ...gvk, kind: 'StatefulSet' }), isUnreachable);
+    assert.equal(api.count('/apis/apps/v1'), 1, 'one request while the failure is remembered');
+    clock += 2;
+    assert.equal((await discovery.resolve(gvk)).resource, 'deployments', 'asked again after the TTL');
     assert.equal(api.count('/apis/apps/v1'), 2);
+  });
+
+  test('a cluster that does not answer fails every other group-version at once, not after a timeout each', async () => {
+    const api = new FakeApi({
+      '/apis/apps/v1': unreachable(),
+      '/api/v1': CORE_V1,
+      '/apis/example.com/v1': WIDGETS_V1,
+    });
+    const discovery = new Discovery(api.client());
+    await discovery.resolve({ group: 'example.com', version: 'v1', kind: 'Widget' });
+    await assert.rejects(discovery.resolve({ group: 'apps', version: 'v1', kind: 'Deployment' }));
+    await assert.rejects(
+      discovery.resolve({ group: '', version: 'v1', kind: 'ConfigMap' }),
+      (err: unknown) => err instanceof KubeApiError && err.isUnreachable,
+    );
+    assert.equal(api.count('/api/v1'), 0, 'no request: the cluster just did not answer');
+    assert.equal(
+      (await discovery.resolve({ group: 'example.com', version: 'v1', kind: 'Widget' })).resource,
+      'widgets',
+      'what is cached still answers',
+    );
+    clock += FAILURE_TTL_MS;
+    assert.equal(
+      (await discovery.resolve({ group: '', version: 'v1', kind: 'ConfigMap' })).resource,
+      'configmaps',
+    );
+  });
+
+  test('an answered failure (500) is remembered for its own group-version only', async () => {
+    const api = new FakeApi({
+      '/apis/apps/v1': new KubeApiError('GET /apis/apps/v1 on dp: internal error', {
+        statusCode: 500,
+        reason: 'InternalError',
+      }),
+      '/api/v1': CORE_V1,
+    });
+    const discovery = new Discovery(api.client());
+    await assert.rejects(discovery.resolve({ group: 'apps', version: 'v1', kind: 'Deployment' }));
+    await assert.rejects(discovery.resolve({ group: 'apps', version: 'v1', kind: 'Deployment' }));
+    assert.equal(api.count('/apis/apps/v1'), 1);
+    assert.equal(
+      (await discovery.resolve({ group: '', version: 'v1', kind: 'ConfigMap' })).resource,
+      'configmaps',
+    );
   });
 
   test('invalidate forgets every document', async () => {

@@ -2,12 +2,14 @@
  * Discovery maps a kind to its REST resource on one cluster. It reads only the group-version
  * documents it needs (`/api/v1`, `/apis/<group>/<version>`), caches them, and asks again when a
  * kind is missing and the cached answer is older than a second, so a CRD installed a moment ago is
- * found without polling the whole discovery tree.
+ * found without polling the whole discovery tree. A failed request is remembered for a few seconds
+ * (FAILURE_TTL_MS), and one that got no answer at all for every group-version of the cluster: a
+ * data plane that accepts connections and never answers costs one timeout, not one per object.
  */
 import type { GroupVersionKind } from '../api/object.ts';
 import { formatApiVersion, isRecord } from '../api/object.ts';
 import type { KubeClient } from './client.ts';
-import { isKubeApiError } from './client.ts';
+import { isKubeApiError, type KubeApiError } from './client.ts';
 
 /** ResourceInfo is how a kind is served. */
 export interface ResourceInfo extends GroupVersionKind {
@@ -28,6 +30,12 @@ export class KindNotServedError extends Error {
 }
 
 const REFRESH_AFTER_MISS_MS = 1_000;
+/**
+ * FAILURE_TTL_MS is how long a failed discovery request is answered from memory. Long enough that
+ * the objects of one pass (and the other Releases on the same data plane) do not each wait for a
+ * timeout; short enough that a data plane that comes back is found at the next reconcile.
+ */
+export const FAILURE_TTL_MS = 5_000;
 
 interface GroupVersionDoc {
   fetchedAt: number;
@@ -35,9 +43,17 @@ interface GroupVersionDoc {
   kinds: Map<string, ResourceInfo> | undefined;
 }
 
+interface CachedDoc {
+  doc: Promise<GroupVersionDoc>;
+  /** failedUntil is set once the request failed: until then the failure is the answer. */
+  failedUntil?: number;
+}
+
 /** Discovery resolves kinds to resources for one cluster. */
 export class Discovery {
-  private readonly docs = new Map<string, Promise<GroupVersionDoc>>();
+  private readonly docs = new Map<string, CachedDoc>();
+  /** down is the last "no answer" of the cluster, answered for every group-version until `until`. */
+  private down: { until: number; error: KubeApiError } | undefined;
 
   constructor(private readonly client: KubeClient) {}
 
@@ -57,18 +73,27 @@ export class Discovery {
   /** invalidate forgets every cached document (after the cluster changed or was replaced). */
   invalidate(): void {
     this.docs.clear();
+    this.down = undefined;
   }
 
   private load(groupVersion: string, refresh: boolean): Promise<GroupVersionDoc> {
+    const now = performance.now();
     const cached = this.docs.get(groupVersion);
-    if (cached && !refresh) return cached;
-    const loading = this.fetch(groupVersion);
-    this.docs.set(groupVersion, loading);
-    // A failed fetch (cluster unreachable) must not be cached.
-    loading.catch(() => {
-      if (this.docs.get(groupVersion) === loading) this.docs.delete(groupVersion);
+    if (cached?.failedUntil !== undefined) {
+      if (now < cached.failedUntil) return cached.doc;
+      this.docs.delete(groupVersion);
+    } else if (cached && !refresh) {
+      return cached.doc;
+    }
+    if (this.down && now < this.down.until) return Promise.reject(this.down.error);
+    const entry: CachedDoc = { doc: this.fetch(groupVersion) };
+    this.docs.set(groupVersion, entry);
+    entry.doc.catch((err: unknown) => {
+      const until = performance.now() + FAILURE_TTL_MS;
+      if (this.docs.get(groupVersion) === entry) entry.failedUntil = until;
+      if (isKubeApiError(err) && err.isUnreachable) this.down = { until, error: err };
     });
-    return loading;
+    return entry.doc;
   }
 
   private async fetch(groupVersion: string): Promise<GroupVersionDoc> {

@@ -96,6 +96,26 @@ void describe('Controller', () => {
     await h.controller.stop(0);
   });
 
+  void it('a deferred reconcile is requeued as `requeue`, keeps the failure history and is no error', async () => {
+    const calls: number[] = [];
+    const h = harness(async () => {
+      await io();
+      calls.push(Date.now());
+      if (calls.length === 1) throw new Error('data plane unreachable');
+      if (calls.length <= 3) return { deferred: true, requeueAfterMs: 50 };
+      throw new Error('still unreachable');
+    });
+    h.controller.start();
+    h.controller.queue.add('a');
+    await tick();
+    await advance(135);
+    // The backoff continues where it was: after the second failure 20 ms (110 -> 130), not the base 10 ms.
+    assert.deepEqual(calls, [0, 10, 60, 110, 130]);
+    assert.deepEqual(h.outcomes, ['error', 'requeue', 'requeue', 'error', 'error']);
+    assert.equal(h.errors(), 3, 'deferrals are not errors');
+    await h.controller.stop(0);
+  });
+
   void it('logs the error with its cause chain', async () => {
     const h = harness(async () => {
       await io();

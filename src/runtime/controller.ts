@@ -29,15 +29,20 @@ export const STOP_ABANDON_MS = 1_000;
 export interface ReconcileResult {
   /** requeueAfterMs, when > 0, reconciles the key again after this delay (a safety-net resync). */
   requeueAfterMs?: number;
+  /**
+   * deferred says the reconcile did not run: something it needs (a data plane's share of the
+   * workers) is taken. The key is requeued after requeueAfterMs (at once when 0) and keeps its
+   * failure history, since nothing succeeded; it is counted as `requeue`, not as an error.
+   */
+  deferred?: boolean;
 }
 
 /** Reconcile makes the world match the desired state of one key; it should stop early when signal aborts. */
 export type Reconcile<K> = (key: K, signal: AbortSignal) => Promise<ReconcileResult | void>;
 
 /**
- * ReconcileOutcome is the `result` label of controller_runtime_reconcile_total. `requeue` (retry
- * without an error) is never counted here; the label value exists so that controller-runtime's
- * dashboards find every series they expect.
+ * ReconcileOutcome is the `result` label of controller_runtime_reconcile_total. `requeue` counts
+ * deferred reconciles (put back without running, see ReconcileResult.deferred).
  */
 export type ReconcileOutcome = 'success' | 'error' | 'requeue' | 'requeue_after';
 
@@ -185,7 +190,11 @@ export class Controller<K = string> {
       }
       const seconds = (this.now() - started) / 1000;
       const requeueAfterMs = result?.requeueAfterMs ?? 0;
-      if (requeueAfterMs > 0) {
+      if (result?.deferred) {
+        // Not forgotten: a deferred reconcile says nothing about whether the key is failing.
+        this.queue.addAfter(key, requeueAfterMs);
+        this.metrics.reconciled('requeue', seconds);
+      } else if (requeueAfterMs > 0) {
         this.queue.forget(key);
         this.queue.addAfter(key, requeueAfterMs);
         this.metrics.reconciled('requeue_after', seconds);

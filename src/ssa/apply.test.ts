@@ -242,6 +242,54 @@ void describe('applyAll', () => {
     );
   });
 
+  void test('the first answer that never comes ends the pass: discovery is asked once, nothing is applied', async () => {
+    const dp = new FakeDataPlane('acme/dp', [CONFIGMAP]);
+    dp.unreachable = true;
+    let resolves = 0;
+    const resolveKind = dp.resolveKind.bind(dp);
+    dp.resolveKind = (gvk) => {
+      resolves++;
+      return resolveKind(gvk);
+    };
+    const entries = await applyAll(dp, [cm('a', 'a'), cm('b', 'b'), cm('c', 'c')], options());
+    assert.equal(resolves, 1, 'one silent answer is enough to know');
+    assert.deepEqual(
+      entries.map((e) => [e.item.id, e.action, e.unreachable]),
+      [
+        ['a', 'failed', true],
+        ['b', 'failed', true],
+        ['c', 'failed', true],
+      ],
+    );
+    assert.match(entries[0]?.message ?? '', /ECONNREFUSED/);
+    assert.match(entries[2]?.message ?? '', /^resource "c": not tried: the data plane stopped answering/);
+  });
+
+  void test('an apply that gets no answer ends the pass: later objects are not sent', async () => {
+    const dp = new FakeDataPlane('acme/dp', [CONFIGMAP]);
+    dp.refuse = (o) =>
+      o.metadata.name === 'b'
+        ? new KubeApiError('PATCH on acme/dp: timed out after 15000 ms', { statusCode: 0, reason: 'Timeout' })
+        : undefined;
+    const items = ['a', 'b', 'c', 'd'].map((n) => cm(n, n));
+    const entries = await applyAll(dp, items, options({ concurrency: 1 }));
+    assert.deepEqual(
+      dp.requests.filter((r) => r.verb === 'apply').map((r) => r.name),
+      ['a', 'b'],
+      'nothing is sent after the first unanswered request',
+    );
+    assert.deepEqual(
+      entries.map((e) => [e.item.id, e.action, e.unreachable ?? false]),
+      [
+        ['a', 'created', false],
+        ['b', 'failed', true],
+        ['c', 'failed', true],
+        ['d', 'failed', true],
+      ],
+    );
+    assert.match(entries[3]?.message ?? '', /not tried/);
+  });
+
   void test('an object the policy does not admit is refused before any request, its namespace not created', async () => {
     const dp = new FakeDataPlane('acme/dp', [CONFIGMAP, NAMESPACE_KIND]);
     const opts = options({

@@ -4,7 +4,10 @@
  * waiting, skipped, invalid, failed, each with the reason). It resolves kinds (objects of a CRD
  * carried in the same set wait for it), creates missing namespaces, applies in stages (order.ts)
  * with bounded parallelism, skips objects that are still as we left them (memory.ts), and
- * classifies failures (failure.ts). One bad object never stops the others.
+ * classifies failures (failure.ts). One bad object never stops the others; a data plane that does
+ * not answer does: after the first unreachable answer nothing more is sent in this pass (the rest
+ * are `failed`, `unreachable`, "not tried"), so a silent data plane costs one timeout per pass
+ * rather than one per object.
  *
  * What to do with each object (whether an existing one may be written, what exactly is sent,
  * whether it may be recreated, which namespace to create) is the caller's policy, passed in
@@ -149,10 +152,20 @@ export async function applyAll<T extends ApplyItem>(
     if (spec?.group && spec.names?.kind) carried.set(`${spec.group}/${spec.names.kind}`, item);
   }
 
+  // stopped turns true at the first answer that never came: everything after it is not tried.
+  let stopped = false;
+  const record = (entry: ChangeSetEntry<T>) => {
+    entries.set(entry.item, entry);
+    if (entry.unreachable) stopped = true;
+  };
   for (const item of items) {
     const refused = options.policy?.admit?.(item);
     if (refused) {
       entries.set(item, { item, action: 'refused', message: refused });
+      continue;
+    }
+    if (stopped) {
+      entries.set(item, notTried(item));
       continue;
     }
     try {
@@ -170,12 +183,15 @@ export async function applyAll<T extends ApplyItem>(
           message: `waiting for CustomResourceDefinition ${crd.name} (resource "${crd.id}") to be Established`,
         });
       } else {
-        entries.set(item, failureEntry(item, err));
+        record(failureEntry(item, err));
       }
     }
   }
 
-  const namespaceErrors = await ensureNamespaces(dataPlane, resolved, options);
+  const namespaceErrors = stopped
+    ? new Map<string, NamespaceError>()
+    : await ensureNamespaces(dataPlane, resolved, options);
+  if ([...namespaceErrors.values()].some((e) => e.unreachable)) stopped = true;
   for (const stage of groupByStage(resolved, (r) => r.item.kind)) {
     const ready: Resolved<T>[] = [];
     for (const r of stage) {
@@ -184,7 +200,8 @@ export async function applyAll<T extends ApplyItem>(
       else ready.push(r);
     }
     await forEachLimited(ready, options.concurrency ?? APPLY_CONCURRENCY, async (r) => {
-      entries.set(r.item, await applyOne(dataPlane, r, options));
+      if (stopped) entries.set(r.item, { ...notTried(r.item), namespaced: r.info.namespaced });
+      else record(await applyOne(dataPlane, r, options));
     });
   }
   return items.map(
@@ -207,13 +224,18 @@ function checkScope(item: ApplyItem, info: ResourceInfo): string | undefined {
   return undefined;
 }
 
+interface NamespaceError {
+  message: string;
+  unreachable: boolean;
+}
+
 /** ensureNamespaces creates the missing namespaces of namespaced objects, and returns the error of each one that failed. */
 async function ensureNamespaces<T extends ApplyItem>(
   dataPlane: DataPlanePort,
   items: Resolved<T>[],
   options: ApplyOptions<T>,
-): Promise<Map<string, { message: string; unreachable: boolean }>> {
-  const errors = new Map<string, { message: string; unreachable: boolean }>();
+): Promise<Map<string, NamespaceError>> {
+  const errors = new Map<string, NamespaceError>();
   const template = options.policy?.namespace;
   if (!template) return errors;
   // A Namespace in the set itself is applied in the first stage, like any other object.
@@ -342,6 +364,16 @@ async function recreate<T extends ApplyItem>(
     action: 'recreating',
     live,
     message: `resource "${item.id}": immutable field changed; deleting ${ref} to recreate it`,
+  };
+}
+
+/** notTried is the entry of an object skipped because the data plane stopped answering in this pass. */
+function notTried<T extends ApplyItem>(item: T): ChangeSetEntry<T> {
+  return {
+    item,
+    action: 'failed',
+    unreachable: true,
+    message: `resource "${item.id}": not tried: the data plane stopped answering earlier in this pass`,
   };
 }
 

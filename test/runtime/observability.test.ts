@@ -8,7 +8,14 @@ import { API_VERSION } from '../../src/api/v1alpha1/constants.ts';
 import type { KubeObject } from '../../src/api/object.ts';
 import { metricValue } from '../support/controller.ts';
 import { eventually } from '../support/eventually.ts';
-import { configMap, releaseObject, uniqueName, waitReady } from '../support/fixtures.ts';
+import {
+  configMap,
+  createOrg,
+  deleteRelease,
+  releaseObject,
+  uniqueName,
+  waitReady,
+} from '../support/fixtures.ts';
 import { integrationSuite } from '../support/suite.ts';
 
 type Event = KubeObject & {
@@ -138,5 +145,55 @@ describe('observability', () => {
         'a Ready Event on the transition',
       );
     });
+  });
+
+  test('a deleted DataPlane takes its connection, its watches and every metric series naming it', async () => {
+    const { cp, controller, dataPlane: dpCluster } = suite;
+    const orgs = [await createOrg(cp, dpCluster), await createOrg(cp, dpCluster, { credentials: 'inline' })];
+    const keys = orgs.map((o) => `${o.namespace}/${o.dataPlane}`);
+    const names: string[] = [];
+    for (const org of orgs) {
+      const name = uniqueName('rel');
+      await cp.create(releaseObject(org, name, [configMap('a', uniqueName('gone'), 'a')]));
+      await waitReady(cp, org, name);
+      names.push(name);
+    }
+    const before = await eventually(async () => {
+      const t = await controller.metrics();
+      for (const key of keys) {
+        assert.ok(
+          metricValue(t, 'release_controller_dataplane_watches', { data_plane: key }) >= 1,
+          `${key} has a watch`,
+        );
+        assert.ok(
+          metricValue(t, 'release_controller_applies_total', { data_plane: key, result: 'applied' }) >= 1,
+          `${key} has apply series`,
+        );
+        assert.ok(
+          metricValue(t, 'release_controller_api_requests_total', { cluster: key }) >= 1,
+          `${key} has request series`,
+        );
+      }
+      return t;
+    });
+    const connections = metricValue(before, 'release_controller_dataplane_connections');
+    assert.ok(connections >= 2, `both DataPlanes are connected (${connections} connections)`);
+
+    for (const [i, org] of orgs.entries()) {
+      await deleteRelease(cp, org.namespace, names[i] ?? '');
+      await cp.delete(API_VERSION, 'DataPlane', org.namespace, org.dataPlane);
+    }
+    await eventually(
+      async () => {
+        const t = await controller.metrics();
+        for (const key of keys) {
+          const left = t.split('\n').filter((l) => l.includes(`"${key}"`));
+          assert.deepEqual(left, [], `no series names the deleted DataPlane ${key}`);
+        }
+        const now = metricValue(t, 'release_controller_dataplane_connections');
+        assert.ok(now <= connections - 2, `both connections closed (${connections} -> ${now})`);
+      },
+      { description: 'the deleted DataPlanes to leave no connection, watch or series behind' },
+    );
   });
 });

@@ -15,6 +15,8 @@ import {
 import type { Release, ReleaseStatus } from '../../api/v1alpha1/schema.ts';
 import { listWithMore, plural } from '../../api/text.ts';
 import type { ReconcileResult } from '../../runtime/controller.ts';
+import type { Slot } from '../../runtime/limiter.ts';
+import type { DataPlanePort } from '../../dataplane/port.ts';
 import { describeManaged } from '../../ssa/delete.ts';
 import type { ApplyMemory } from '../../ssa/memory.ts';
 import type { ReleaseStore } from './controlplane.ts';
@@ -44,6 +46,10 @@ export interface FinalizeContext {
   at: Date;
   /** forget drops what the reconciler remembers of the Release once it is gone. */
   forget: () => Promise<void>;
+  /** acquire takes a slot of the data plane (its share of the workers), or undefined when none is free. */
+  acquire: (dataPlane: DataPlanePort) => Slot | undefined;
+  /** defer is the result that gives the worker back until the data plane has a free slot. */
+  defer: () => ReconcileResult;
 }
 
 /** finalizeRelease runs one step of the cleanup of a deleted Release. */
@@ -84,7 +90,23 @@ export async function finalizeRelease(ctx: FinalizeContext): Promise<ReconcileRe
   const target = await ctx.resolver.resolve(release);
   if (isResolveFailure(target))
     return fail(`cannot reach the data plane to delete its objects: ${target.message}`);
-  const { dataPlane } = target;
+  const slot = ctx.acquire(target.dataPlane);
+  if (!slot) return ctx.defer();
+  try {
+    return await sweepAll(ctx, target.dataPlane, fail, setFinalizing);
+  } finally {
+    slot.release();
+  }
+}
+
+/** sweepAll deletes the Release's objects from its data plane and every recorded one, holding a slot of the first. */
+async function sweepAll(
+  ctx: FinalizeContext,
+  dataPlane: DataPlanePort,
+  fail: (message: string) => Promise<never>,
+  setFinalizing: (reason: string, message: string) => Promise<void>,
+): Promise<ReconcileResult> {
+  const { release, writer, signal, logger } = ctx;
   const sweepContext = {
     release,
     key: ctx.key,

@@ -1,6 +1,9 @@
 /**
- * Release-specific metrics: Releases by Ready, resources by health, applies and prunes, and every
- * request to each data plane with its latency. Generic controller metrics live in runtime/metrics.ts.
+ * Release-specific metrics: Releases by Ready, resources by health, applies and prunes, every
+ * request to each data plane with its latency, and the data-plane connections, watches and
+ * reconciles in use. Generic controller metrics live in runtime/metrics.ts. Every series that names
+ * a data plane is removed when its DataPlane is deleted (`forgetDataPlane`), so tenants that come
+ * and go do not grow /metrics without bound.
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { HEALTH_STATUSES, type HealthStatus } from '../../api/v1alpha1/constants.ts';
@@ -10,17 +13,30 @@ import type { ReleaseObserver } from './reconciler.ts';
 /** REQUEST_BUCKETS are the latency buckets of API requests, in seconds. */
 export const REQUEST_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
+/** DataPlaneUsage reports, at scrape time, what each data plane holds (keyed by DataPlane `namespace/name`). */
+export interface DataPlaneUsage {
+  /** watches returns the open watches of every open connection (a connection without watches counts 0). */
+  watches?: () => Map<string, number>;
+  /** reconciles returns the reconciles running against each data plane. */
+  reconciles?: () => Map<string, number>;
+}
+
 /** ReleaseMetrics implements ReleaseObserver and the request observers on one registry. */
 export class ReleaseMetrics implements ReleaseObserver {
   private readonly snapshot = new Map<string, { ready: string; health: HealthStatus[] }>();
   private readonly applies: Counter<'data_plane' | 'kind' | 'result'>;
   private readonly prunes: Counter<'data_plane' | 'kind'>;
+  private readonly deferrals: Counter<'data_plane'>;
   private readonly requests: Counter<'cluster' | 'verb' | 'code'>;
   private readonly latency: Histogram<'cluster' | 'verb'>;
+  /** series maps a data plane to the removal of each series naming it, by a key of its labels. */
+  private readonly series = new Map<string, Map<string, () => void>>();
+  private readonly usage: DataPlaneUsage = {};
 
   constructor(registry: Registry) {
     const registers = [registry];
     const snapshot = this.snapshot;
+    const usage = this.usage;
     new Gauge({
       name: 'release_controller_releases',
       help: 'Releases handled by this controller, by the status of their Ready condition',
@@ -55,6 +71,40 @@ export class ReleaseMetrics implements ReleaseObserver {
       labelNames: ['data_plane', 'kind'],
       registers,
     });
+    this.deferrals = new Counter({
+      name: 'release_controller_dataplane_deferred_total',
+      help: 'Reconciles put back without running because their data plane already used its share of the workers',
+      labelNames: ['data_plane'],
+      registers,
+    });
+    new Gauge({
+      name: 'release_controller_dataplane_connections',
+      help: 'Open data-plane connections (one per DataPlane in use)',
+      registers,
+      collect() {
+        this.set(usage.watches?.().size ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'release_controller_dataplane_watches',
+      help: 'Open watches on each data plane (one per kind its Releases use)',
+      labelNames: ['data_plane'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [dataPlane, n] of usage.watches?.() ?? []) this.set({ data_plane: dataPlane }, n);
+      },
+    });
+    new Gauge({
+      name: 'release_controller_dataplane_reconciles',
+      help: 'Reconciles running against each data plane (at most --max-concurrent-reconciles-per-dataplane)',
+      labelNames: ['data_plane'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [dataPlane, n] of usage.reconciles?.() ?? []) this.set({ data_plane: dataPlane }, n);
+      },
+    });
     this.requests = new Counter({
       name: 'release_controller_api_requests_total',
       help: 'API requests sent, by cluster (control-plane or data plane namespace/name), verb and HTTP code (0: no answer)',
@@ -70,20 +120,53 @@ export class ReleaseMetrics implements ReleaseObserver {
     });
   }
 
+  /** usedBy sets where the data-plane gauges read from (the pool's watches, the slots' reconciles). */
+  usedBy(usage: DataPlaneUsage): void {
+    Object.assign(this.usage, usage);
+  }
+
   /** requestObserver returns the observer of one cluster's requests. */
   requestObserver(cluster: string): RequestObserver {
     return (verb, code, seconds) => {
-      this.requests.inc({ cluster, verb, code: codeLabel(code) });
-      if (verb !== 'WATCH') this.latency.observe({ cluster, verb }, seconds);
+      const labels = { cluster, verb, code: codeLabel(code) };
+      this.requests.inc(labels);
+      this.track(cluster, `requests/${verb}/${labels.code}`, () => this.requests.remove(labels));
+      if (verb !== 'WATCH') {
+        this.latency.observe({ cluster, verb }, seconds);
+        this.track(cluster, `latency/${verb}`, () => this.latency.remove({ cluster, verb }));
+      }
     };
   }
 
   applied(dataPlane: string, kind: string, result: 'applied' | 'unchanged' | 'error'): void {
-    this.applies.inc({ data_plane: dataPlane, kind, result });
+    const labels = { data_plane: dataPlane, kind, result };
+    this.applies.inc(labels);
+    this.track(dataPlane, `applies/${kind}/${result}`, () => this.applies.remove(labels));
   }
 
   pruned(dataPlane: string, kind: string): void {
-    this.prunes.inc({ data_plane: dataPlane, kind });
+    const labels = { data_plane: dataPlane, kind };
+    this.prunes.inc(labels);
+    this.track(dataPlane, `prunes/${kind}`, () => this.prunes.remove(labels));
+  }
+
+  deferred(dataPlane: string): void {
+    this.deferrals.inc({ data_plane: dataPlane });
+    this.track(dataPlane, 'deferred', () => this.deferrals.remove({ data_plane: dataPlane }));
+  }
+
+  /** forgetDataPlane removes every series that names a deleted DataPlane (`namespace/name`). */
+  forgetDataPlane(dataPlane: string): void {
+    const removals = this.series.get(dataPlane);
+    this.series.delete(dataPlane);
+    for (const remove of removals?.values() ?? []) remove();
+  }
+
+  /** track remembers how to remove one series of a data plane, once per label set. */
+  private track(dataPlane: string, id: string, remove: () => void): void {
+    let removals = this.series.get(dataPlane);
+    if (!removals) this.series.set(dataPlane, (removals = new Map<string, () => void>()));
+    if (!removals.has(id)) removals.set(id, remove);
   }
 
   observed(key: string, ready: string, health: HealthStatus[]): void {

@@ -16,7 +16,13 @@ import { FakeDataPlane, servedKind } from '../../dataplane/fake.ts';
 import { NAMESPACE_KIND } from '../../dataplane/port.ts';
 import type { ReleaseStore } from './controlplane.ts';
 import { ReconcileError } from './errors.ts';
-import { ReleaseReconciler, type ReleaseEvents } from './reconciler.ts';
+import { KeyedLimiter } from '../../runtime/limiter.ts';
+import {
+  DEFER_REQUEUE_MS,
+  ReleaseReconciler,
+  type DataPlaneSlots,
+  type ReleaseEvents,
+} from './reconciler.ts';
 
 const CONFIGMAP = servedKind({ group: '', version: 'v1', kind: 'ConfigMap' }, 'configmaps');
 const CRD = servedKind(
@@ -110,7 +116,12 @@ class World implements ReleaseStore {
 }
 
 /** setup builds a reconciler; passing the world and data plane of an earlier one models a restart. */
-function setup(kinds = [CONFIGMAP], world = new World(), dataPlane = new FakeDataPlane('acme/dp', kinds)) {
+function setup(
+  kinds = [CONFIGMAP],
+  world = new World(),
+  dataPlane = new FakeDataPlane('acme/dp', kinds),
+  slots?: DataPlaneSlots,
+) {
   const events: ReleaseEvents = {
     emit: (release, type, reason, message) =>
       world.events.push({ release: release.metadata.name, type, reason, message }),
@@ -124,6 +135,7 @@ function setup(kinds = [CONFIGMAP], world = new World(), dataPlane = new FakeDat
     },
     writer: world,
     events,
+    ...(slots && { slots }),
     logger: pino({ level: 'silent' }),
     now: () => new Date('2026-12-03T10:00:00Z'),
     random: () => 0,
@@ -552,5 +564,50 @@ void describe('ReleaseReconciler', () => {
       world.events.some((e) => e.type === 'Warning' && e.reason === Reasons.cleanupFailed),
       'a CleanupFailed Warning Event',
     );
+  });
+
+  void test('a Release whose data plane uses its share of the workers is deferred: nothing sent, nothing written', async () => {
+    const slots = new KeyedLimiter({ limit: 1 });
+    const { world, dataPlane, reconcile } = setup([CONFIGMAP], new World(), undefined, slots);
+    world.add(releaseOf({ settings: configMap('settings') }));
+    // Another Release of the same data plane is being reconciled.
+    const held = slots.tryAcquire('acme/dp', 'acme/api');
+    assert.ok(held, 'the other Release holds the only slot');
+
+    const result = await reconcile();
+    assert.equal(result.deferred, true);
+    assert.ok((result.requeueAfterMs ?? 0) >= DEFER_REQUEUE_MS, 'a safety-net requeue');
+    assert.deepEqual(dataPlane.requests, [], 'nothing was sent to the data plane');
+    assert.equal(world.statusWrites, 0, 'no status written');
+    assert.equal(slots.waiting('acme/dp'), 1, 'it waits to be woken when a slot frees');
+
+    held.release();
+    const next = await reconcile();
+    assert.equal(next.deferred, undefined);
+    assert.equal(world.condition('web', ConditionTypes.ready)?.status, 'True');
+    assert.equal(slots.inUse().size, 0, 'the slot is given back after the reconcile');
+  });
+
+  void test('the slot is given back when a reconcile fails, and cleanup waits for one too', async () => {
+    const slots = new KeyedLimiter({ limit: 1 });
+    const { world, dataPlane, reconcile } = setup([CONFIGMAP], new World(), undefined, slots);
+    world.add(releaseOf({ settings: configMap('settings') }));
+    await reconcile();
+    dataPlane.unreachable = true;
+    world.edit('web', (r) => ({ ...r, metadata: { ...r.metadata, generation: 2 } }));
+    await assert.rejects(reconcile(), ReconcileError);
+    assert.equal(slots.inUse().size, 0, 'a failed reconcile gives its slot back');
+
+    dataPlane.unreachable = false;
+    world.edit('web', deleted);
+    const held = slots.tryAcquire('acme/dp', 'acme/api');
+    const before = dataPlane.requests.length;
+    assert.equal((await reconcile()).deferred, true);
+    assert.equal(dataPlane.requests.length, before, 'cleanup sent nothing without a slot');
+    assert.deepEqual(world.get('acme', 'web')?.metadata.finalizers, [FINALIZER]);
+    held?.release();
+    await reconcile();
+    await reconcile();
+    assert.equal(world.get('acme', 'web'), undefined, 'cleaned up once a slot was free');
   });
 });

@@ -22,6 +22,7 @@ import { describeError } from '../../kube/errors.ts';
 import type { Informer } from '../../kube/informer.ts';
 import type { ReconcileResult } from '../../runtime/controller.ts';
 import type { EventType } from '../../runtime/events.ts';
+import type { Slot } from '../../runtime/limiter.ts';
 import type { DataPlanePort } from '../../dataplane/port.ts';
 import type { ApplyResult } from '../../ssa/apply.ts';
 import { ApplyMemory } from '../../ssa/memory.ts';
@@ -34,7 +35,7 @@ import { finalizeRelease } from './finalize.ts';
 import { kindsInUse, kindsToWatch } from './kinds.ts';
 import { dataPlaneName, otherPlacements, sweepPlacement, withPlacement } from './placement.ts';
 import { pruneRelease } from './prune.ts';
-import { isResolveFailure, type DataPlaneResolver } from './resolve.ts';
+import { isResolveFailure, type DataPlaneResolver, type Target } from './resolve.ts';
 import {
   appliedCondition,
   isTransitioning,
@@ -48,6 +49,20 @@ import {
 
 /** REQUEUE_JITTER is the largest fraction added to a timed requeue, so Releases do not move in lockstep. */
 export const REQUEUE_JITTER = 0.2;
+/**
+ * DEFER_REQUEUE_MS is when a Release whose data plane already uses its share of the workers is
+ * tried again at the latest; it is woken sooner, as soon as a slot of that data plane frees.
+ */
+export const DEFER_REQUEUE_MS = 5_000;
+
+/**
+ * DataPlaneSlots caps the reconciles running against one data plane at once (a KeyedLimiter keyed
+ * by DataPlane `namespace/name`, the Release key as waiter), so one data plane that answers slowly
+ * or not at all cannot hold every worker.
+ */
+export interface DataPlaneSlots {
+  tryAcquire(dataPlane: string, release: string): Slot | undefined;
+}
 
 /** ReleaseEvents records Kubernetes Events on Releases (aggregated by the implementation). */
 export interface ReleaseEvents {
@@ -60,6 +75,8 @@ export interface ReleaseObserver {
   pruned(dataPlane: string, kind: string): void;
   observed(key: string, ready: string, health: HealthStatus[]): void;
   forgotten(key: string): void;
+  /** deferred counts a reconcile put back because its data plane used its share of the workers. */
+  deferred(dataPlane: string): void;
 }
 
 /** ReleaseReconcilerDeps are the reconciler's collaborators. */
@@ -70,6 +87,8 @@ export interface ReleaseReconcilerDeps {
   writer: ReleaseStore;
   events: ReleaseEvents;
   observer?: ReleaseObserver;
+  /** slots caps the reconciles per data plane; unlimited without. */
+  slots?: DataPlaneSlots;
   logger: Logger;
   now?: () => Date;
   random?: () => number;
@@ -106,6 +125,8 @@ export class ReleaseReconciler {
         signal,
         at: this.now(),
         forget: () => this.forget(key),
+        acquire: (dataPlane) => this.acquire(key, dataPlane),
+        defer: () => this.defer(),
       });
     }
     if (!release.metadata.finalizers?.includes(FINALIZER)) {
@@ -126,6 +147,42 @@ export class ReleaseReconciler {
       this.observe(key, status);
       return { requeueAfterMs: this.requeueAfter(release, true) };
     }
+    const slot = this.acquire(key, target.dataPlane);
+    if (!slot) return this.defer();
+    try {
+      return await this.reconcileOn(key, release, target, logger, signal);
+    } finally {
+      slot.release();
+    }
+  }
+
+  /**
+   * acquire takes one of the data plane's slots for the Release, or counts a deferral. Without
+   * slots configured every reconcile runs.
+   */
+  private acquire(key: string, dataPlane: DataPlanePort): Slot | undefined {
+    if (!this.deps.slots) return { release: () => undefined };
+    const slot = this.deps.slots.tryAcquire(dataPlane.key, key);
+    if (!slot) this.deps.observer?.deferred(dataPlane.key);
+    return slot;
+  }
+
+  /** defer gives the worker back: the Release is retried when its data plane has a free slot. */
+  private defer(): ReconcileResult {
+    const jitter = 1 + REQUEUE_JITTER * (this.deps.random ?? Math.random)();
+    return { deferred: true, requeueAfterMs: Math.round(DEFER_REQUEUE_MS * jitter) };
+  }
+
+  /** reconcileOn runs the steps after resolve, holding a slot of the Release's data plane. */
+  private async reconcileOn(
+    key: string,
+    resolved: Release,
+    target: Target,
+    logger: Logger,
+    signal: AbortSignal,
+  ): Promise<ReconcileResult> {
+    let release = resolved;
+    const now = this.now();
     const { dataPlane, resourcePolicy } = target;
     await this.bindTo(key, dataPlane, logger);
 

@@ -13,6 +13,7 @@ import type { SecretLike } from '../../dataplane/credentials.ts';
 import { DataPlanePool } from '../../dataplane/pool.ts';
 import type { TunnelProxySettings } from '../../dataplane/tunnel.ts';
 import { Controller } from '../../runtime/controller.ts';
+import { defaultLimitPerKey, KeyedLimiter } from '../../runtime/limiter.ts';
 import type { EventRecorder } from '../../runtime/events.ts';
 import { Informer } from '../../kube/informer.ts';
 import type { RuntimeMetrics } from '../../runtime/metrics.ts';
@@ -37,6 +38,11 @@ export interface ReleaseControllerOptions {
   metrics: RuntimeMetrics;
   events: EventRecorder;
   concurrency: number;
+  /**
+   * maxConcurrentPerDataPlane caps the reconciles running against one DataPlane at once; half the
+   * workers, rounded up, when absent.
+   */
+  maxConcurrentPerDataPlane?: number;
   shard: Shard;
   dataPlaneTimeoutMs: number;
   /** tunnelProxy is the apiserver-network-proxy server for tunnelled DataPlanes (flags). */
@@ -54,6 +60,8 @@ export class ReleaseController {
   /** protection reconciles the in-use finalizers of one namespace per key. */
   readonly protection: Controller<string>;
   readonly releaseMetrics: ReleaseMetrics;
+  /** slots caps the reconciles per DataPlane; a Release over the cap waits outside the workers. */
+  readonly slots: KeyedLimiter;
   private readonly secrets = new Map<string, Informer<KubeObject & SecretLike>>();
   private readonly logger: Logger;
 
@@ -100,7 +108,16 @@ export class ReleaseController {
         const [ns = '', name = ''] = dp.split('/');
         this.enqueueForDataPlane(ns, name);
       },
+      // A DataPlane deleted while a reconcile connected to it gets no connection nobody would close.
+      isCurrent: (dp) =>
+        this.dataPlanes.get(dp.metadata.namespace, dp.metadata.name)?.metadata.uid === dp.metadata.uid,
     });
+    // A Release over its data plane's share waits outside the workers and is woken when a slot frees.
+    this.slots = new KeyedLimiter({
+      limit: options.maxConcurrentPerDataPlane ?? defaultLimitPerKey(options.concurrency),
+      onAvailable: (key) => this.controller.queue.add(key),
+    });
+    this.releaseMetrics.usedBy({ watches: () => this.pool.watches(), reconciles: () => this.slots.inUse() });
     const reader: ControlPlaneReader = {
       environment: (ns, name) => this.environments.get(ns, name),
       dataPlane: (ns, name) => this.dataPlanes.get(ns, name),
@@ -130,6 +147,7 @@ export class ReleaseController {
           ),
       },
       observer: this.releaseMetrics,
+      slots: this.slots,
       logger,
     });
     this.controller = new Controller<string>({
@@ -229,11 +247,21 @@ export class ReleaseController {
     this.dataPlanes.addHandler((type, dp, old) => {
       const ns = dp.metadata.namespace ?? '';
       this.protect(ns);
-      if (type === 'deleted') void this.pool.forget(`${ns}/${dp.metadata.name}`);
+      if (type === 'deleted') this.forgetDataPlane(`${ns}/${dp.metadata.name}`);
       this.retainSecrets();
       if (type === 'updated' && old && !specOrDeletionChanged(old, dp)) return;
       this.enqueueForDataPlane(ns, dp.metadata.name);
     });
+  }
+
+  /** forgetDataPlane closes a deleted DataPlane's connection and watches, then removes its metric series. */
+  private forgetDataPlane(key: string): void {
+    void this.pool
+      .forget(key)
+      .catch((err: unknown) =>
+        this.logger.warn({ dataPlane: key, err }, 'closing the data-plane connection failed'),
+      )
+      .finally(() => this.releaseMetrics.forgetDataPlane(key));
   }
 
   /** protect reconciles the in-use finalizers of a namespace, in the one shard that owns it. */
