@@ -325,7 +325,10 @@ describe('KubeClient', () => {
     const client = new KubeClient({
       name: 'dp',
       server: base,
-      limits: { maxWatchEventBytes: MIB, settings: { maxWatchEventBytes: '--dataplane-max-watch-event-size' } },
+      limits: {
+        maxWatchEventBytes: MIB,
+        settings: { maxWatchEventBytes: '--dataplane-max-watch-event-size' },
+      },
     });
     const events: unknown[] = [];
     await assert.rejects(
@@ -398,7 +401,12 @@ describe('KubeClient', () => {
     const giveUp = AbortSignal.timeout(5_000);
     try {
       await assert.rejects(
-        client.watch('/api/v1/pods', { allowWatchBookmarks: true, timeoutSeconds: 1 }, () => undefined, giveUp),
+        client.watch(
+          '/api/v1/pods',
+          { allowWatchBookmarks: true, timeoutSeconds: 1 },
+          () => undefined,
+          giveUp,
+        ),
         (err: unknown) => {
           assert.ok(isKubeApiError(err) && err.reason === LimitReasons.watchTimeout, 'WatchTimeout');
           assert.match(err.message, /watch still open 1.2 s after it started, past its timeoutSeconds of 1/);

@@ -396,7 +396,9 @@ export class KubeClient {
       deadlineMs === undefined
         ? undefined
         : setTimeout(
-            cut(`watch still open ${deadlineMs / 1000} s after it started, past its timeoutSeconds of ${timeoutSeconds}`),
+            cut(
+              `watch still open ${deadlineMs / 1000} s after it started, past its timeoutSeconds of ${timeoutSeconds}`,
+            ),
             deadlineMs,
           );
     const tooLong = () =>

@@ -302,10 +302,7 @@ export class Informer<T extends KubeObject = KubeObject> {
         bytes += answer.bytes;
       } catch (err) {
         if (budget && listSignal.aborted && !signal.aborted) {
-          throw overBudget(
-            `did not end within ${Math.round(budget.timeoutMs / 1000)} s`,
-            budget.settings?.timeoutMs,
-          );
+          throw overBudget(`did not end within ${budget.timeoutMs / 1000} s`, budget.settings?.timeoutMs);
         }
         // The same continue token with a smaller limit resumes where this page began.
         if (isKubeApiError(err) && err.reason === LimitReasons.responseTooLarge && this.pageLimit > 1) {
