@@ -8,12 +8,12 @@ import type { Logger } from 'pino';
 import { withoutManagedFields, type KubeObject } from '../../api/object.ts';
 import { API_VERSION } from '../../api/v1alpha1/constants.ts';
 import type { DataPlane, Environment, Release } from '../../api/v1alpha1/schema.ts';
-import type { KubeClient } from '../../kube/client.ts';
+import type { ClientLimits, KubeClient } from '../../kube/client.ts';
 import type { SecretLike } from '../../dataplane/credentials.ts';
 import { DataPlanePool } from '../../dataplane/pool.ts';
 import { Controller } from '../../runtime/controller.ts';
 import type { EventRecorder } from '../../runtime/events.ts';
-import { Informer } from '../../kube/informer.ts';
+import { Informer, type ListBudget } from '../../kube/informer.ts';
 import type { RuntimeMetrics } from '../../runtime/metrics.ts';
 import { ProtectionWriter, ReleaseWriter } from './controlplane.ts';
 import { releaseKeyOfObject } from './desired.ts';
@@ -38,6 +38,10 @@ export interface ReleaseControllerOptions {
   concurrency: number;
   shard: Shard;
   dataPlaneTimeoutMs: number;
+  /** dataPlaneLimits bound what each data plane may send (bodies, watch lines, silent watches). */
+  dataPlaneLimits?: Partial<ClientLimits>;
+  /** dataPlaneListBudget bounds each list of a data plane (pages, bytes, time). */
+  dataPlaneListBudget?: ListBudget;
 }
 
 /** ReleaseController is the running Release controller. */
@@ -75,6 +79,8 @@ export class ReleaseController {
     this.pool = new DataPlanePool({
       logger,
       requestTimeoutMs: options.dataPlaneTimeoutMs,
+      limits: options.dataPlaneLimits,
+      listBudget: options.dataPlaneListBudget,
       observer: (dp) => this.releaseMetrics.requestObserver(dp),
       // Only a Release bound to the data plane the event came from: its labels can be forged.
       onEvent: (dp, _type, obj) => {
