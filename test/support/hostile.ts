@@ -31,24 +31,22 @@ const CHUNK = Buffer.alloc(64 * 1024, ' ');
 /** HostileDataPlane is a running misbehaving server. */
 export class HostileDataPlane {
   readonly stats: HostileStats = { requests: 0, listPages: 0, largestResponse: 0 };
-  private readonly server: Server;
+  private readonly server: Server = createServer((req, res) => this.handle(req, res));
+  #url = '';
 
-  private constructor(
-    private readonly mode: HostileMode,
-    readonly url: string,
-    server: Server,
-  ) {
-    this.server = server;
+  private constructor(private readonly mode: HostileMode) {}
+
+  /** url is the server's address, `http://127.0.0.1:<port>`. */
+  get url(): string {
+    return this.#url;
   }
 
   /** start listens on a free port of 127.0.0.1. */
   static async start(mode: HostileMode): Promise<HostileDataPlane> {
-    let self: HostileDataPlane | undefined;
-    const server = createServer((req, res) => self?.handle(req, res));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const address = server.address();
-    const port = typeof address === 'object' && address ? address.port : 0;
-    self = new HostileDataPlane(mode, `http://127.0.0.1:${port}`, server);
+    const self = new HostileDataPlane(mode);
+    await new Promise<void>((resolve) => self.server.listen(0, '127.0.0.1', resolve));
+    const address = self.server.address();
+    self.#url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
     return self;
   }
 
