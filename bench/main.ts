@@ -7,6 +7,7 @@
  *   npm run bench -- [--quick] [--sizes 100,300,1000] [--steady-seconds 300]
  *                    [--background-seconds S] [--trials 50] [--concurrency 8] [--tsx]
  *                    [--node-args "FLAGS"] [--profile]
+ *   npm run bench -- --hostile [--tsx] [--concurrency 8] [--node-args "FLAGS"]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -14,6 +15,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { measureConvergence } from './convergence.ts';
+import { runHostileBench } from './hostile.ts';
 import { imageNodeFlags } from './controller.ts';
 import { BenchEnv } from './env.ts';
 import { measureLatency } from './latency.ts';
@@ -53,6 +55,9 @@ const USAGE = `Usage: npm run bench -- [flags]
                             apiserver-network-proxy server and agent (needs root), as a data plane
                             behind a firewall
   --profile                 CPU profile and heap snapshot of the controller, under bench/results/profiles/
+  --hostile                 instead of the sizes: peak RSS of the controller while one data plane
+                            serves a 300 MiB body, a 600 MiB body or an endless list and another
+                            keeps working (bench/hostile.ts; about 4 minutes)
   --help                    print this help`;
 
 function positive(name: string, text: string | undefined, fallback: number): number {
@@ -74,6 +79,7 @@ function parseOptions(argv: string[]): BenchOptions | undefined {
       concurrency: { type: 'string' },
       profile: { type: 'boolean', default: false },
       tunnel: { type: 'boolean', default: false },
+      hostile: { type: 'boolean', default: false },
       tsx: { type: 'boolean', default: false },
       'node-args': { type: 'string', default: '' },
       help: { type: 'boolean', default: false },
@@ -231,6 +237,21 @@ async function main(): Promise<void> {
   // The production build runs with the image's node flags; flags given with --node-args come
   // later and win. Sources run through tsx take no node flags.
   const imageFlags = options.runtime === 'node' ? imageNodeFlags() : [];
+  if (argv.includes('--hostile')) {
+    const command = `npm run bench -- ${argv.join(' ')}`;
+    console.log(
+      await runHostileBench(
+        {
+          runtime: options.runtime,
+          nodeArgs: [...imageFlags, ...options.nodeArgs],
+          concurrency: options.concurrency,
+          log,
+        },
+        command,
+      ),
+    );
+    return;
+  }
   for (const n of options.sizes) runs.push(await runSize(n, options, imageFlags, profileDir));
   load.end = loadAverage();
   const finishedAt = new Date();

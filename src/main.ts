@@ -24,7 +24,16 @@ const IN_CLUSTER_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount
  */
 async function controlPlaneClient(options: Options, logger: Logger): Promise<KubeClient> {
   const config = await controlPlaneConfig(options.kubeconfig, process.env);
-  const clientOptions = { name: 'control plane', timeoutMs: 30_000 };
+  // The control plane is trusted: its lists get no budget, but bodies keep the default cap (the
+  // informers page by it) and a silent watch is noticed like a data plane's.
+  const clientOptions = {
+    name: 'control plane',
+    timeoutMs: 30_000,
+    limits: {
+      watchIdleTimeoutMs: options.watchIdleTimeoutMs,
+      settings: { watchIdleTimeoutMs: '--watch-idle-timeout' },
+    },
+  };
   if (config.access !== NEEDS_PLUGIN) {
     logger.info(
       { source: config.source, kubeconfig: config.path, server: config.access.server },
@@ -72,6 +81,27 @@ async function run(options: Options, logger: Logger): Promise<void> {
     shard: { index: options.shardIndex, count: options.shardCount },
     dataPlaneTimeoutMs: options.dataPlaneTimeoutMs,
     ...(options.tunnelProxy ? { tunnelProxy: options.tunnelProxy } : {}),
+    // Each limit names the flag that raises it, so a Release's message tells the operator.
+    dataPlaneLimits: {
+      maxResponseBytes: options.dataPlaneMaxResponseBytes,
+      maxWatchEventBytes: options.dataPlaneMaxWatchEventBytes,
+      watchIdleTimeoutMs: options.watchIdleTimeoutMs,
+      settings: {
+        maxResponseBytes: '--dataplane-max-response-size',
+        maxWatchEventBytes: '--dataplane-max-watch-event-size',
+        watchIdleTimeoutMs: '--watch-idle-timeout',
+      },
+    },
+    dataPlaneListBudget: {
+      maxPages: options.dataPlaneMaxListPages,
+      maxBytes: options.dataPlaneMaxListBytes,
+      timeoutMs: options.dataPlaneListTimeoutMs,
+      settings: {
+        maxPages: '--dataplane-max-list-pages',
+        maxBytes: '--dataplane-max-list-size',
+        timeoutMs: '--dataplane-list-timeout',
+      },
+    },
   });
   const runSignal = new AbortController();
   let started = false;

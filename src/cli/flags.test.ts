@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Options } from './flags.ts';
-import { envName, FlagError, FLAGS, parseFlags, usage } from './flags.ts';
+import { envName, FlagError, FLAGS, parseFlags, parseSize, usage } from './flags.ts';
 
 function parse(argv: string[], env: NodeJS.ProcessEnv = {}): Options {
   const options = parseFlags(argv, env);
@@ -36,6 +36,12 @@ const DEFAULTS: Options = {
   shardCount: 1,
   shardIndex: 0,
   dataPlaneTimeoutMs: 15_000,
+  dataPlaneMaxResponseBytes: 64 * 1024 * 1024,
+  dataPlaneMaxWatchEventBytes: 16 * 1024 * 1024,
+  dataPlaneMaxListBytes: 128 * 1024 * 1024,
+  dataPlaneMaxListPages: 1000,
+  dataPlaneListTimeoutMs: 120_000,
+  watchIdleTimeoutMs: 150_000,
   shutdownGraceMs: 25_000,
   logLevel: 'info',
 };
@@ -68,6 +74,12 @@ describe('parseFlags', () => {
       RELEASE_CONTROLLER_SHARD_COUNT: '3',
       RELEASE_CONTROLLER_SHARD_INDEX: '2',
       RELEASE_CONTROLLER_DATAPLANE_TIMEOUT: '1m',
+      RELEASE_CONTROLLER_DATAPLANE_MAX_RESPONSE_SIZE: '128Mi',
+      RELEASE_CONTROLLER_DATAPLANE_MAX_WATCH_EVENT_SIZE: '512Ki',
+      RELEASE_CONTROLLER_DATAPLANE_MAX_LIST_SIZE: '1Gi',
+      RELEASE_CONTROLLER_DATAPLANE_MAX_LIST_PAGES: '50',
+      RELEASE_CONTROLLER_DATAPLANE_LIST_TIMEOUT: '10m',
+      RELEASE_CONTROLLER_WATCH_IDLE_TIMEOUT: '5m',
       RELEASE_CONTROLLER_SHUTDOWN_GRACE_PERIOD: '1m30s',
       RELEASE_CONTROLLER_LOG_LEVEL: 'debug',
     });
@@ -86,6 +98,12 @@ describe('parseFlags', () => {
       shardCount: 3,
       shardIndex: 2,
       dataPlaneTimeoutMs: 60_000,
+      dataPlaneMaxResponseBytes: 128 * 1024 * 1024,
+      dataPlaneMaxWatchEventBytes: 512 * 1024,
+      dataPlaneMaxListBytes: 1024 * 1024 * 1024,
+      dataPlaneMaxListPages: 50,
+      dataPlaneListTimeoutMs: 600_000,
+      watchIdleTimeoutMs: 300_000,
       shutdownGraceMs: 90_000,
       logLevel: 'debug',
     });
@@ -168,6 +186,18 @@ describe('parseFlags', () => {
     { name: 'an empty duration', argv: ['--shutdown-grace-period='], flag: 'shutdown-grace-period' },
     { name: 'an unknown log level', argv: ['--log-level=verbose'], flag: 'log-level' },
     {
+      name: 'a size with a decimal unit',
+      argv: ['--dataplane-max-response-size=64MB'],
+      flag: 'dataplane-max-response-size',
+    },
+    { name: 'a zero size', argv: ['--dataplane-max-list-size=0'], flag: 'dataplane-max-list-size' },
+    {
+      name: 'a fractional size',
+      argv: ['--dataplane-max-watch-event-size=1.5Mi'],
+      flag: 'dataplane-max-watch-event-size',
+    },
+    { name: 'zero list pages', argv: ['--dataplane-max-list-pages=0'], flag: 'dataplane-max-list-pages' },
+    {
       name: 'a shard index equal to the count',
       argv: ['--shard-count=3', '--shard-index=3'],
       flag: 'shard-index',
@@ -243,6 +273,17 @@ describe('parseFlags', () => {
     for (const level of ['trace', 'debug', 'info', 'warn', 'error']) {
       assert.equal(parse([`--log-level=${level}`]).logLevel, level);
     }
+  });
+});
+
+describe('parseSize', () => {
+  test('bytes with a binary suffix or none', () => {
+    assert.equal(parseSize('1000'), 1000);
+    assert.equal(parseSize('512Ki'), 512 * 1024);
+    assert.equal(parseSize('64Mi'), 64 * 1024 * 1024);
+    assert.equal(parseSize('2Gi'), 2 * 1024 ** 3);
+    for (const bad of ['', '64M', '64 Mi', '-1', '0', 'Mi', '1.5Mi'])
+      assert.equal(parseSize(bad), undefined, bad);
   });
 });
 

@@ -12,7 +12,7 @@ export const ENV_PREFIX = 'RELEASE_CONTROLLER_';
 
 interface FlagSpec {
   name: string;
-  kind: 'string' | 'boolean' | 'int' | 'duration';
+  kind: 'string' | 'boolean' | 'int' | 'duration' | 'size';
   default: string;
   help: string;
 }
@@ -129,6 +129,42 @@ export const FLAGS: readonly FlagSpec[] = [
     help: "Name checked in the tunnel proxy server's certificate. Empty: the host of --tunnel-proxy-address.",
   },
   {
+    name: 'dataplane-max-response-size',
+    kind: 'size',
+    default: '64Mi',
+    help: 'Largest response body accepted from a data plane (discovery document, list page, object); a larger one is cut off, and the Releases of that data plane report DataPlaneUnreachable naming this flag.',
+  },
+  {
+    name: 'dataplane-max-watch-event-size',
+    kind: 'size',
+    default: '16Mi',
+    help: 'Largest watch event (one line of a watch stream) accepted from a data plane.',
+  },
+  {
+    name: 'dataplane-max-list-size',
+    kind: 'size',
+    default: '128Mi',
+    help: 'Largest paged list of one kind accepted from a data plane, all pages together.',
+  },
+  {
+    name: 'dataplane-max-list-pages',
+    kind: 'int',
+    default: '1000',
+    help: 'Most pages one list of a data plane may take (a data plane may answer "continue" forever).',
+  },
+  {
+    name: 'dataplane-list-timeout',
+    kind: 'duration',
+    default: '2m',
+    help: 'Longest time one paged list of a data plane may take, all pages together.',
+  },
+  {
+    name: 'watch-idle-timeout',
+    kind: 'duration',
+    default: '2m30s',
+    help: 'A watch (control plane or data plane) that receives nothing, not even a bookmark (sent about every minute), for this long is re-opened; if the server does not answer, Releases report it.',
+  },
+  {
     name: 'shutdown-grace-period',
     kind: 'duration',
     default: '25s',
@@ -161,8 +197,24 @@ export interface Options {
   dataPlaneTimeoutMs: number;
   /** tunnelProxy is set when --tunnel-proxy-address is. */
   tunnelProxy?: TunnelProxySettings;
+  dataPlaneMaxResponseBytes: number;
+  dataPlaneMaxWatchEventBytes: number;
+  dataPlaneMaxListBytes: number;
+  dataPlaneMaxListPages: number;
+  dataPlaneListTimeoutMs: number;
+  watchIdleTimeoutMs: number;
   shutdownGraceMs: number;
   logLevel: string;
+}
+
+const SIZE_UNITS: Record<string, number> = { '': 1, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3 };
+
+/** parseSize reads a byte size, a number with an optional binary suffix (`64Mi`, `512Ki`, `1Gi`, `1000`). */
+export function parseSize(text: string): number | undefined {
+  const m = /^([0-9]+)(Ki|Mi|Gi)?$/.exec(text);
+  if (!m) return undefined;
+  const bytes = Number(m[1]) * (SIZE_UNITS[m[2] ?? ''] ?? 1);
+  return Number.isSafeInteger(bytes) && bytes > 0 ? bytes : undefined;
 }
 
 /** FlagError is a bad flag value; main prints it with the usage. */
@@ -243,6 +295,12 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv): Options | un
     if (v === undefined) throw new FlagError(`--${n} must be a duration such as 15s or 1m, got "${str(n)}"`);
     return v;
   };
+  const size = (n: string) => {
+    const v = parseSize(str(n));
+    if (v === undefined)
+      throw new FlagError(`--${n} must be a size such as 64Mi, 512Ki or 1Gi, got "${str(n)}"`);
+    return v;
+  };
   const options: Options = {
     kubeconfig: str('kubeconfig'),
     metricsBindAddress: str('metrics-bind-address'),
@@ -258,6 +316,12 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv): Options | un
     shardCount: int('shard-count', 1),
     shardIndex: int('shard-index', 0),
     dataPlaneTimeoutMs: duration('dataplane-timeout'),
+    dataPlaneMaxResponseBytes: size('dataplane-max-response-size'),
+    dataPlaneMaxWatchEventBytes: size('dataplane-max-watch-event-size'),
+    dataPlaneMaxListBytes: size('dataplane-max-list-size'),
+    dataPlaneMaxListPages: int('dataplane-max-list-pages', 1),
+    dataPlaneListTimeoutMs: duration('dataplane-list-timeout'),
+    watchIdleTimeoutMs: duration('watch-idle-timeout'),
     shutdownGraceMs: duration('shutdown-grace-period'),
     logLevel: str('log-level'),
   };

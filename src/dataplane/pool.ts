@@ -14,8 +14,8 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { KubeObject } from '../api/object.ts';
 import { TUNNEL_HOST_PATTERN, type DataPlane } from '../api/v1alpha1/schema.ts';
-import type { InformerEventType } from '../kube/informer.ts';
-import type { Connector, RequestObserver } from '../kube/client.ts';
+import type { InformerEventType, ListBudget } from '../kube/informer.ts';
+import type { ClientLimits, Connector, RequestObserver } from '../kube/client.ts';
 import { accessFromInline, accessFromSecret, CredentialsError, type SecretLike } from './credentials.ts';
 import { clientFor } from '../kube/kubeconfig.ts';
 import { DirectDataPlane } from './direct.ts';
@@ -26,6 +26,10 @@ import { WatchSet } from './watches.ts';
 export interface DataPlanePoolOptions {
   logger: Logger;
   requestTimeoutMs: number;
+  /** limits bound what a data plane may send (bodies, watch lines, silent watches). */
+  limits?: Partial<ClientLimits>;
+  /** listBudget bounds each list of a data plane. */
+  listBudget?: ListBudget;
   /** observer returns the request observer (metrics) of one data plane. */
   observer?: (dataPlane: string) => RequestObserver;
   onEvent: (dataPlane: string, type: InformerEventType, obj: KubeObject) => void;
@@ -166,11 +170,13 @@ export class DataPlanePool {
           if (gate.on) observe(verb, code, seconds);
         }),
       connect: this.connectorOf(dp, access.server),
+      limits: this.options.limits,
     });
     const watches = new WatchSet({
       client,
       logger: this.options.logger.child({ dataPlane: key }),
       syncTimeoutMs: this.options.requestTimeoutMs,
+      listBudget: this.options.listBudget,
       onEvent: (type, obj) => this.options.onEvent(key, type, obj),
       onHealthChange: (healthy) => this.options.onHealthChange?.(key, healthy),
     });

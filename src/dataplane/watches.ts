@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import { isApplyEntryOf, type KubeObject } from '../api/object.ts';
 import { FIELD_MANAGER, Labels, CONTROLLER_NAME } from '../api/v1alpha1/constants.ts';
-import { Informer, type InformerEventType } from '../kube/informer.ts';
+import { Informer, type InformerEventType, type ListBudget } from '../kube/informer.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { KubeApiError } from '../kube/client.ts';
 import { collectionPath, type ResourceInfo } from '../kube/discovery.ts';
@@ -53,6 +53,8 @@ export interface WatchSetOptions {
   logger: Logger;
   /** syncTimeoutMs bounds the wait for a new informer's first list. */
   syncTimeoutMs: number;
+  /** listBudget bounds each list of a kind (pages, bytes, time): a data plane may answer forever. */
+  listBudget?: ListBudget;
   onEvent: (type: InformerEventType, obj: KubeObject) => void;
   /** onHealthChange is told when a watch of this data plane breaks or recovers. */
   onHealthChange?: (healthy: boolean) => void;
@@ -87,6 +89,7 @@ export class WatchSet {
         client: this.options.client,
         path: collectionPath(info),
         labelSelector: MANAGED_SELECTOR,
+        listBudget: this.options.listBudget,
         name: `${this.options.client.name}/${key}`,
         logger: this.options.logger,
         transform: slimObject,

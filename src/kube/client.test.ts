@@ -1,7 +1,38 @@
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, mock, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { KubeClient, isKubeApiError } from './client.ts';
+import { Socket } from 'node:net';
+import { KubeClient, LimitReasons, isKubeApiError } from './client.ts';
+
+const MIB = 1024 * 1024;
+
+/**
+ * flood writes `total` bytes of `fill` in 64 KiB chunks, waiting for the reader (backpressure),
+ * and stops early when the client closes the connection; `sent` tells how far it got.
+ */
+function flood(res: ServerResponse, total: number, fill: string): { sent: number; done: Promise<void> } {
+  const chunk = Buffer.alloc(64 * 1024, fill);
+  const progress = { sent: 0, done: Promise.resolve() };
+  progress.done = new Promise<void>((resolve) => {
+    let closed = false;
+    res.once('close', () => {
+      closed = true;
+      resolve();
+    });
+    const pump = () => {
+      while (!closed && progress.sent < total) {
+        progress.sent += chunk.length;
+        if (!res.write(chunk)) {
+          res.once('drain', pump);
+          return;
+        }
+      }
+      if (!closed) res.end();
+    };
+    pump();
+  });
+  return progress;
+}
 
 /** A local HTTP server that answers each request with the next scripted response. */
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -195,10 +226,15 @@ describe('KubeClient', () => {
     await client.close();
   });
 
-  test('bounds the wait for a watch answer, but not a quiet watch body', async () => {
+  test('bounds the wait for a watch answer, but not a quiet watch body that asked for no bookmarks', async () => {
     reset();
     script = [() => undefined];
-    const client = new KubeClient({ name: 'dp', server: base, timeoutMs: 200 });
+    const client = new KubeClient({
+      name: 'dp',
+      server: base,
+      timeoutMs: 200,
+      limits: { watchIdleTimeoutMs: 200 },
+    });
     await assert.rejects(
       client.watch('/api/v1/pods', {}, () => undefined, new AbortController().signal),
       (err: unknown) => {
@@ -217,8 +253,171 @@ describe('KubeClient', () => {
     ];
     const events: unknown[] = [];
     await client.watch('/api/v1/pods', {}, (e) => events.push(e.object), new AbortController().signal);
-    assert.deepEqual(events, [{ n: 1 }], 'a body quiet for longer than the timeout still delivers');
+    assert.deepEqual(
+      events,
+      [{ n: 1 }],
+      'without bookmarks a body quiet for longer than the timeout and the idle timeout still delivers',
+    );
     await client.close();
+  });
+
+  test('refuses a body whose content-length is over the cap without reading it, and does not retry', async () => {
+    reset();
+    let progress: { sent: number; done: Promise<void> } | undefined;
+    script = [
+      (_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(64 * MIB) });
+        progress = flood(res, 64 * MIB, ' ');
+      },
+    ];
+    const client = new KubeClient({
+      name: 'data plane org/dp',
+      server: base,
+      limits: { maxResponseBytes: MIB, settings: { maxResponseBytes: '--dataplane-max-response-size' } },
+    });
+    await assert.rejects(client.request({ method: 'GET', path: '/api/v1' }), (err: unknown) => {
+      assert.ok(isKubeApiError(err), 'a KubeApiError');
+      assert.equal(err.reason, LimitReasons.responseTooLarge);
+      assert.ok(err.isLimitExceeded && !err.isRetryable, 'a limit, not retried');
+      assert.equal(
+        err.message,
+        'GET /api/v1 on data plane org/dp: the response body declares 64 MiB, larger than the limit of 1 MiB (--dataplane-max-response-size raises it)',
+      );
+      return true;
+    });
+    await progress?.done;
+    assert.equal(seen.length, 1, 'not retried');
+    assert.ok((progress?.sent ?? 0) < 16 * MIB, `the server could send only ${progress?.sent} bytes`);
+    await client.close();
+  });
+
+  test('stops reading a body without content-length at the cap', async () => {
+    reset();
+    let progress: { sent: number; done: Promise<void> } | undefined;
+    script = [
+      (_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        progress = flood(res, 64 * MIB, ' ');
+      },
+    ];
+    const client = new KubeClient({ name: 'dp', server: base, limits: { maxResponseBytes: MIB } });
+    await assert.rejects(client.request({ method: 'GET', path: '/apis' }), (err: unknown) => {
+      assert.ok(isKubeApiError(err) && err.reason === LimitReasons.responseTooLarge, 'ResponseTooLarge');
+      assert.match(err.message, /the response body is larger than the limit of 1 MiB$/);
+      return true;
+    });
+    await progress?.done;
+    assert.equal(seen.length, 1, 'not retried');
+    assert.ok((progress?.sent ?? 0) < 16 * MIB, `the server could send only ${progress?.sent} bytes`);
+    await client.close();
+  });
+
+  test('ends a watch whose event line grows past the cap', async () => {
+    reset();
+    let progress: { sent: number; done: Promise<void> } | undefined;
+    script = [
+      (_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write('{"type":"ADDED","object":{"n":1}}\n{"type":"ADDED","object":{"n":"');
+        progress = flood(res, 64 * MIB, 'x');
+      },
+    ];
+    const client = new KubeClient({
+      name: 'dp',
+      server: base,
+      limits: {
+        maxWatchEventBytes: MIB,
+        settings: { maxWatchEventBytes: '--dataplane-max-watch-event-size' },
+      },
+    });
+    const events: unknown[] = [];
+    await assert.rejects(
+      client.watch('/api/v1/pods', {}, (e) => events.push(e.object), new AbortController().signal),
+      (err: unknown) => {
+        assert.ok(isKubeApiError(err) && err.reason === LimitReasons.responseTooLarge, 'ResponseTooLarge');
+        assert.match(
+          err.message,
+          /a watch event is larger than the limit of 1 MiB \(--dataplane-max-watch-event-size raises it\)/,
+        );
+        return true;
+      },
+    );
+    await progress?.done;
+    assert.deepEqual(events, [{ n: 1 }], 'the events before the long line arrived');
+    assert.ok((progress?.sent ?? 0) < 16 * MIB, `the server could send only ${progress?.sent} bytes`);
+    await client.close();
+  });
+
+  test('ends a watch with bookmarks that goes silent after its headers, and sets TCP keep-alive', async () => {
+    reset();
+    const keepAlive = mock.method(Socket.prototype, 'setKeepAlive');
+    script = [
+      (_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write('{"type":"BOOKMARK","object":{"metadata":{"resourceVersion":"7"}}}\n');
+      },
+    ];
+    const client = new KubeClient({ name: 'dp', server: base, limits: { watchIdleTimeoutMs: 300 } });
+    const events: string[] = [];
+    // Without the idle deadline the watch would end only when this signal aborts, quietly.
+    const giveUp = AbortSignal.timeout(5_000);
+    try {
+      await assert.rejects(
+        client.watch('/api/v1/pods', { allowWatchBookmarks: true }, (e) => events.push(e.type), giveUp),
+        (err: unknown) => {
+          assert.ok(isKubeApiError(err) && err.reason === LimitReasons.watchTimeout, 'WatchTimeout');
+          assert.ok(err.isUnreachable, 'a silent watch is an unreachable server');
+          assert.match(err.message, /watch received nothing \(not even a bookmark\) for 0.3 s/);
+          return true;
+        },
+      );
+      assert.ok(!giveUp.aborted, 'the idle deadline ended the watch, not the test');
+      assert.deepEqual(events, ['BOOKMARK']);
+      assert.ok(
+        keepAlive.mock.calls.some((c) => c.arguments[0] === true && Number(c.arguments[1]) > 0),
+        'TCP keep-alive with an initial delay on the watch socket',
+      );
+    } finally {
+      keepAlive.mock.restore();
+      await client.close();
+    }
+  });
+
+  test('ends a watch that outlives its timeoutSeconds plus slack, however chatty', async () => {
+    reset();
+    let timer: NodeJS.Timeout | undefined;
+    script = [
+      (_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        timer = setInterval(() => res.write('{"type":"BOOKMARK","object":{"metadata":{}}}\n'), 50);
+        res.once('close', () => clearInterval(timer));
+      },
+    ];
+    const client = new KubeClient({
+      name: 'dp',
+      server: base,
+      limits: { watchIdleTimeoutMs: 1_000, watchDeadlineSlackMs: 200 },
+    });
+    const giveUp = AbortSignal.timeout(5_000);
+    try {
+      await assert.rejects(
+        client.watch(
+          '/api/v1/pods',
+          { allowWatchBookmarks: true, timeoutSeconds: 1 },
+          () => undefined,
+          giveUp,
+        ),
+        (err: unknown) => {
+          assert.ok(isKubeApiError(err) && err.reason === LimitReasons.watchTimeout, 'WatchTimeout');
+          assert.match(err.message, /watch still open 1.2 s after it started, past its timeoutSeconds of 1/);
+          return true;
+        },
+      );
+      assert.ok(!giveUp.aborted, 'the deadline ended the watch, not the test');
+    } finally {
+      clearInterval(timer);
+      await client.close();
+    }
   });
 
   test('stops a watch quietly when its signal aborts', async () => {

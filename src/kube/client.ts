@@ -1,7 +1,10 @@
 /**
  * KubeClient is a lean JSON client for one Kubernetes API server: Node's own keep-alive HTTP(S)
  * agents (a bounded pool for requests, another for watches), a timeout on every request, retries
- * of 429 and 5xx with backoff that honours Retry-After, and streaming watches. It reads and writes
+ * of 429 and 5xx with backoff that honours Retry-After, and streaming watches. Everything a server
+ * sends is bounded: a response body and a watch event line have a size cap (the response is
+ * destroyed at the cap, nothing is buffered past it), and a watch has a deadline and, when it
+ * asked for bookmarks, an idle deadline, so a silent connection is noticed. It reads and writes
  * objects as plain JSON, so no field of any kind is lost (client-node's generated models drop
  * fields they do not know). It uses node:http rather than an HTTP library:
  * loading undici alone cost the process about 17 MiB of resident memory (docs/performance.md).
@@ -23,6 +26,67 @@ const RETRY_CAP_MS = 5_000;
 const AUTH_REFRESH_MS = 60_000;
 /** IDLE_CONNECTION_MS is how long a pooled keep-alive connection may stay unused. */
 const IDLE_CONNECTION_MS = 30_000;
+const MIB = 1024 * 1024;
+/**
+ * DEFAULT_MAX_RESPONSE_BYTES caps one response body (64 MiB). The largest legitimate answers are
+ * discovery documents and list pages (a page is re-requested smaller by the informer); V8 cannot
+ * hold a string of more than about 512 MiB at all, and the chart's memory limit is 512 MiB.
+ */
+export const DEFAULT_MAX_RESPONSE_BYTES = 64 * MIB;
+/** DEFAULT_MAX_WATCH_EVENT_BYTES caps one watch event line (16 MiB; etcd stores objects of at most 1.5 MiB). */
+export const DEFAULT_MAX_WATCH_EVENT_BYTES = 16 * MIB;
+/**
+ * DEFAULT_WATCH_IDLE_TIMEOUT_MS ends a watch that asked for bookmarks and received no byte for
+ * this long. The API server sends a bookmark about every minute, so two and a half minutes of
+ * silence means the connection is gone (a network partition leaves a socket open and quiet).
+ */
+export const DEFAULT_WATCH_IDLE_TIMEOUT_MS = 150_000;
+/**
+ * WATCH_DEADLINE_SLACK_MS is added to a watch's `timeoutSeconds` for its client-side deadline:
+ * the server ends the stream after timeoutSeconds, so a stream still open well after that is dead.
+ */
+export const WATCH_DEADLINE_SLACK_MS = 30_000;
+/**
+ * TCP_KEEPALIVE_MS is the idle time before the kernel probes a connection: without it a silent
+ * peer is found only by the deadlines (Linux's default is two hours).
+ */
+const TCP_KEEPALIVE_MS = 30_000;
+
+/** LimitReasons are the KubeApiError reasons of a bound the client or the informer enforced. */
+export const LimitReasons = {
+  /** responseTooLarge: a response body or a watch event line exceeded its cap. */
+  responseTooLarge: 'ResponseTooLarge',
+  /** listBudgetExceeded: a paged list exceeded its page, byte or time budget. */
+  listBudgetExceeded: 'ListBudgetExceeded',
+  /** watchTimeout: a watch stayed silent past its idle deadline or open past its deadline. */
+  watchTimeout: 'WatchTimeout',
+} as const;
+
+/** ClientLimits bound what a KubeClient accepts from its server. */
+export interface ClientLimits {
+  /** maxResponseBytes caps one response body. */
+  maxResponseBytes: number;
+  /** maxWatchEventBytes caps one watch event (one line of the stream). */
+  maxWatchEventBytes: number;
+  /** watchIdleTimeoutMs ends a watch with bookmarks that received no byte for this long. */
+  watchIdleTimeoutMs: number;
+  /** watchDeadlineSlackMs is added to a watch's timeoutSeconds for its deadline. */
+  watchDeadlineSlackMs: number;
+  /** settings names what raises each limit (a flag), for error messages; the layers above know it. */
+  settings?: Partial<Record<'maxResponseBytes' | 'maxWatchEventBytes' | 'watchIdleTimeoutMs', string>>;
+}
+
+/** formatBytes renders a size for messages: `64 MiB`, `1.5 KiB` or `900 bytes`. */
+export function formatBytes(bytes: number): string {
+  for (const [unit, size] of [
+    ['GiB', 1024 * MIB],
+    ['MiB', MIB],
+    ['KiB', 1024],
+  ] as const) {
+    if (bytes >= size) return `${Number((bytes / size).toFixed(1))} ${unit}`;
+  }
+  return `${bytes} bytes`;
+}
 
 /** HttpMethod lists the verbs the client sends. */
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -39,6 +103,12 @@ export interface KubeRequest {
   signal?: AbortSignal;
   /** retries overrides DEFAULT_MAX_RETRIES; 0 sends the request once. */
   retries?: number;
+}
+
+/** SizedBody is a parsed response body with the number of bytes it took on the wire. */
+export interface SizedBody<T> {
+  body: T;
+  bytes: number;
 }
 
 /** RequestObserver is told about every finished request (metrics). */
@@ -95,8 +165,13 @@ export class KubeApiError extends Error {
   get isUnreachable(): boolean {
     return this.statusCode === 0;
   }
+  /** isLimitExceeded tells whether a size or list budget was exceeded: the same request fails the same way. */
+  get isLimitExceeded(): boolean {
+    return this.reason === LimitReasons.responseTooLarge || this.reason === LimitReasons.listBudgetExceeded;
+  }
   /** isRetryable tells whether the same request may succeed later. */
   get isRetryable(): boolean {
+    if (this.isLimitExceeded) return false;
     return this.statusCode === 0 || this.statusCode === 429 || this.statusCode >= 500;
   }
 }
@@ -133,6 +208,8 @@ export interface KubeClientOptions {
   connections?: number;
   /** connect replaces the direct connection (dataplane/tunnel.ts); timeouts, retries and metrics stay. */
   connect?: Connector;
+  /** limits bound bodies, watch lines and silent watches; each defaults to its DEFAULT_ constant. */
+  limits?: Partial<ClientLimits>;
 }
 
 /** KubeClient talks JSON to one API server. */
@@ -151,6 +228,8 @@ export class KubeClient {
   private readonly authorization: (() => Promise<string | undefined>) | undefined;
   private observer: RequestObserver | undefined;
   private closed = false;
+  /** limits are what this client accepts from its server. */
+  readonly limits: ClientLimits;
 
   constructor(options: KubeClientOptions) {
     this.name = options.name;
@@ -163,6 +242,13 @@ export class KubeClient {
     this.maxRetries = options.maxRetries ?? DEFAULT_MAX_RETRIES;
     this.authorization = options.authorization;
     this.observer = options.observer;
+    this.limits = {
+      maxResponseBytes: options.limits?.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
+      maxWatchEventBytes: options.limits?.maxWatchEventBytes ?? DEFAULT_MAX_WATCH_EVENT_BYTES,
+      watchIdleTimeoutMs: options.limits?.watchIdleTimeoutMs ?? DEFAULT_WATCH_IDLE_TIMEOUT_MS,
+      watchDeadlineSlackMs: options.limits?.watchDeadlineSlackMs ?? WATCH_DEADLINE_SLACK_MS,
+      settings: options.limits?.settings,
+    };
     const secure = url.protocol === 'https:';
     if (!secure && url.protocol !== 'http:') {
       throw new Error(
@@ -215,12 +301,21 @@ export class KubeClient {
 
   /** request sends one request and returns the parsed JSON body; it throws KubeApiError. */
   async request<T = unknown>(req: KubeRequest): Promise<T> {
-    const text = await this.text(req);
-    return (text ? JSON.parse(text) : undefined) as T;
+    return (await this.requestSized<T>(req)).body;
+  }
+
+  /** requestSized is request that also tells how many bytes the body took (list budgets count them). */
+  async requestSized<T = unknown>(req: KubeRequest): Promise<SizedBody<T>> {
+    const { text, bytes } = await this.read(req);
+    return { body: (text ? JSON.parse(text) : undefined) as T, bytes };
   }
 
   /** text sends one request and returns the body as text (for /metrics); it throws KubeApiError. */
   async text(req: KubeRequest): Promise<string> {
+    return (await this.read(req)).text;
+  }
+
+  private async read(req: KubeRequest): Promise<{ text: string; bytes: number }> {
     const retries = req.retries ?? this.maxRetries;
     for (let attempt = 0; ; attempt++) {
       try {
@@ -246,7 +341,9 @@ export class KubeClient {
   /**
    * watch streams watch events of a collection until the server ends the stream, the signal
    * aborts, or an error occurs; `onOpen` runs once the server accepted the watch, and `onEvent`
-   * for every event in order.
+   * for every event in order. A stream open longer than its `timeoutSeconds` plus
+   * WATCH_DEADLINE_SLACK_MS, or silent for the idle timeout while it asked for bookmarks, fails
+   * with reason WatchTimeout; an event line over the cap fails with ResponseTooLarge.
    */
   async watch<T>(
     path: string,
@@ -259,8 +356,7 @@ export class KubeClient {
     let code = '0';
     let res: http.IncomingMessage | undefined;
     try {
-      // The server must answer within the request timeout; after that a quiet watch may stay
-      // silent between bookmarks until the server ends it after timeoutSeconds.
+      // The server must answer within the request timeout; the body has deadlines of its own.
       res = await this.exchange(this.watchAgent, {
         method: 'GET',
         path: path + encodeQuery({ ...query, watch: true }),
@@ -274,20 +370,11 @@ export class KubeClient {
       });
       code = String(res.statusCode);
       if (res.statusCode === undefined || res.statusCode >= 300) {
-        throw toApiError(this.name, 'GET', path, res.statusCode ?? 0, res.headers, await readText(res));
+        const { text } = await readBody(res, this.bodyLimit('GET', path));
+        throw toApiError(this.name, 'GET', path, res.statusCode ?? 0, res.headers, text);
       }
       onOpen?.();
-      res.setEncoding('utf8');
-      let buffer = '';
-      for await (const chunk of res) {
-        buffer += chunk as string;
-        let newline: number;
-        while ((newline = buffer.indexOf('\n')) >= 0) {
-          const line = buffer.slice(0, newline).trim();
-          buffer = buffer.slice(newline + 1);
-          if (line) onEvent(JSON.parse(line) as WatchEvent<T>);
-        }
-      }
+      await this.readEvents(res, path, query, onEvent);
     } catch (err) {
       res?.destroy();
       if (signal.aborted) return;
@@ -295,6 +382,92 @@ export class KubeClient {
     } finally {
       this.observer?.('WATCH', code, (performance.now() - started) / 1000);
     }
+  }
+
+  /**
+   * readEvents splits a watch body into lines as bytes (a newline byte never occurs inside a
+   * UTF-8 character), so a line is measured exactly and never held past its cap.
+   */
+  private async readEvents<T>(
+    res: http.IncomingMessage,
+    path: string,
+    query: Record<string, string | number | boolean | undefined>,
+    onEvent: (event: WatchEvent<T>) => void,
+  ): Promise<void> {
+    const { maxWatchEventBytes, watchIdleTimeoutMs, watchDeadlineSlackMs, settings } = this.limits;
+    const timeoutSeconds = Number(query['timeoutSeconds']);
+    const cut = (message: string) => () =>
+      res.destroy(
+        new KubeApiError(`GET ${path} on ${this.name}: ${message}`, {
+          statusCode: 0,
+          reason: LimitReasons.watchTimeout,
+        }),
+      );
+    // Without bookmarks a quiet collection may rightly send nothing until timeoutSeconds.
+    const idle =
+      query['allowWatchBookmarks'] === true
+        ? setTimeout(
+            cut(
+              `watch received nothing (not even a bookmark) for ${watchIdleTimeoutMs / 1000} s${hint(settings?.watchIdleTimeoutMs)}`,
+            ),
+            watchIdleTimeoutMs,
+          )
+        : undefined;
+    const deadlineMs = timeoutSeconds > 0 ? timeoutSeconds * 1000 + watchDeadlineSlackMs : undefined;
+    const deadline =
+      deadlineMs === undefined
+        ? undefined
+        : setTimeout(
+            cut(
+              `watch still open ${deadlineMs / 1000} s after it started, past its timeoutSeconds of ${timeoutSeconds}`,
+            ),
+            deadlineMs,
+          );
+    const tooLong = () =>
+      new KubeApiError(
+        `GET ${path} on ${this.name}: a watch event is larger than the limit of ${formatBytes(maxWatchEventBytes)}${hint(settings?.maxWatchEventBytes)}`,
+        { statusCode: 0, reason: LimitReasons.responseTooLarge },
+      );
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    try {
+      for await (const chunk of res as AsyncIterable<Buffer>) {
+        idle?.refresh();
+        let start = 0;
+        let newline: number;
+        while ((newline = chunk.indexOf(0x0a, start)) >= 0) {
+          const piece = chunk.subarray(start, newline);
+          if (pendingBytes + piece.length > maxWatchEventBytes) throw tooLong();
+          const line = pendingBytes > 0 ? Buffer.concat([...pending, piece]) : piece;
+          pending = [];
+          pendingBytes = 0;
+          start = newline + 1;
+          const text = line.toString('utf8').trim();
+          if (text) onEvent(JSON.parse(text) as WatchEvent<T>);
+        }
+        if (start < chunk.length) {
+          pendingBytes += chunk.length - start;
+          if (pendingBytes > maxWatchEventBytes) throw tooLong();
+          pending.push(chunk.subarray(start));
+        }
+      }
+    } finally {
+      clearTimeout(idle);
+      clearTimeout(deadline);
+    }
+  }
+
+  /** bodyLimit is the cap of one response body, with the error that names it. */
+  private bodyLimit(method: string, path: string): BodyLimit {
+    const { maxResponseBytes, settings } = this.limits;
+    return {
+      bytes: maxResponseBytes,
+      error: (declared) =>
+        new KubeApiError(
+          `${method} ${path} on ${this.name}: the response body ${declared === undefined ? 'is' : `declares ${formatBytes(declared)},`} larger than the limit of ${formatBytes(maxResponseBytes)}${hint(settings?.maxResponseBytes)}`,
+          { statusCode: 0, reason: LimitReasons.responseTooLarge },
+        ),
+    };
   }
 
   /** close releases every pooled connection; in-flight requests fail. */
@@ -335,6 +508,9 @@ export class KubeClient {
         path: this.basePath + init.path,
         headers,
       });
+      // A pooled agent sets TCP keep-alive only when a socket is first returned to the pool,
+      // which a watch never is.
+      req.once('socket', (socket) => socket.setKeepAlive(true, TCP_KEEPALIVE_MS));
       const abort = () => {
         const reason: unknown = init.signal?.reason;
         req.destroy(reason instanceof Error ? reason : new Error('request aborted'));
@@ -370,7 +546,7 @@ export class KubeClient {
     });
   }
 
-  private async once(req: KubeRequest): Promise<string> {
+  private async once(req: KubeRequest): Promise<{ text: string; bytes: number }> {
     const started = performance.now();
     const timeoutMs = Math.ceil(req.timeoutMs ?? this.timeoutMs);
     let code = '0';
@@ -390,11 +566,11 @@ export class KubeClient {
       });
       const statusCode = res.statusCode ?? 0;
       code = String(statusCode);
-      const text = await readText(res);
+      const answer = await readBody(res, this.bodyLimit(req.method, req.path));
       if (statusCode >= 300) {
-        throw toApiError(this.name, req.method, req.path, statusCode, res.headers, text);
+        throw toApiError(this.name, req.method, req.path, statusCode, res.headers, answer.text);
       }
-      return text;
+      return answer;
     } catch (err) {
       if (isKubeApiError(err)) throw err;
       throw transportError(this.name, req.method, req.path, err);
@@ -452,19 +628,49 @@ export async function clientFromKubeConfig(
   });
 }
 
+/** BodyLimit is the cap of one response body and the error that reports it. */
+interface BodyLimit {
+  bytes: number;
+  error: (declared: number | undefined) => KubeApiError;
+}
+
+/** hint tells which setting raises a limit, when the layer above named one. */
+function hint(setting: string | undefined): string {
+  return setting ? ` (${setting} raises it)` : '';
+}
+
 /**
- * readText reads a whole response body as UTF-8 text. Events rather than async iteration: this
- * runs for every response, and an iterator costs a promise per chunk.
+ * readBody reads a whole response body as UTF-8 text, refusing a body larger than the limit: by
+ * its content-length before reading, or at the first chunk past the cap, destroying the response
+ * so that nothing more is read. Events rather than async iteration: this runs for every response,
+ * and an iterator costs a promise per chunk.
  */
-function readText(res: http.IncomingMessage): Promise<string> {
+function readBody(res: http.IncomingMessage, limit: BodyLimit): Promise<{ text: string; bytes: number }> {
   return new Promise((resolve, reject) => {
-    res.setEncoding('utf8');
-    let text = '';
+    const declared = Number(res.headers['content-length']);
+    if (declared > limit.bytes) {
+      const err = limit.error(declared);
+      res.destroy(err);
+      reject(err);
+      return;
+    }
+    let chunks: Buffer[] = [];
+    let bytes = 0;
     let ended = false;
-    res.on('data', (chunk: string) => (text += chunk));
+    res.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      if (bytes > limit.bytes) {
+        chunks = [];
+        const err = limit.error(undefined);
+        res.destroy(err);
+        reject(err);
+        return;
+      }
+      chunks.push(chunk);
+    });
     res.once('end', () => {
       ended = true;
-      resolve(text);
+      resolve({ text: Buffer.concat(chunks, bytes).toString('utf8'), bytes });
     });
     res.once('error', reject);
     res.once('close', () => {

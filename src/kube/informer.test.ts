@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { pino } from 'pino';
 import type { KubeObject } from '../api/object.ts';
-import { KubeClient } from './client.ts';
-import { Informer, type InformerEventType } from './informer.ts';
+import { KubeClient, LimitReasons, isKubeApiError } from './client.ts';
+import { Informer, type InformerEventType, type ListBudget } from './informer.ts';
 
 const PATH = '/api/v1/configmaps';
 
@@ -20,6 +20,12 @@ class CollectionServer {
   resourceVersion = 100;
   /** failLists answers that many list requests with 500 before serving them. */
   failLists = 0;
+  /** endless answers every list page with another `continue`, as a hostile server may. */
+  endless = false;
+  /** answerWatches false leaves watch requests without an answer (a partitioned server). */
+  answerWatches = true;
+  /** pageDelayMs delays each list page. */
+  pageDelayMs = 0;
   watches: WatchHandler[] = [];
   readonly requests: Array<{ watch: boolean; query: URLSearchParams }> = [];
   private readonly open = new Set<ServerResponse>();
@@ -36,9 +42,15 @@ class CollectionServer {
   reset(): void {
     this.items = [];
     this.failLists = 0;
+    this.endless = false;
+    this.answerWatches = true;
+    this.pageDelayMs = 0;
     this.watches = [];
     this.requests.length = 0;
-    for (const res of this.open) res.end();
+    for (const res of this.open) {
+      if (res.headersSent) res.end();
+      else res.destroy();
+    }
     this.open.clear();
   }
 
@@ -70,17 +82,28 @@ class CollectionServer {
       }
       const limit = Number(url.searchParams.get('limit') ?? 500);
       const from = Number(url.searchParams.get('continue') ?? 0);
-      const page = this.items.slice(from, from + limit);
-      const next = from + limit < this.items.length ? String(from + limit) : undefined;
-      res.writeHead(200, { 'content-type': 'application/json' }).end(
-        JSON.stringify({
-          kind: 'ConfigMapList',
-          apiVersion: 'v1',
-          metadata: { resourceVersion: String(this.resourceVersion), continue: next },
-          // List items carry no kind, as a real API server sends them.
-          items: page.map(({ metadata, data }: KubeObject & { data?: unknown }) => ({ metadata, data })),
-        }),
+      const page = this.endless
+        ? [configMap(`page-${from}`, '90', { fill: 'x'.repeat(1_000) })]
+        : this.items.slice(from, from + limit);
+      const next = this.endless || from + limit < this.items.length ? String(from + limit) : undefined;
+      const body = JSON.stringify({
+        kind: 'ConfigMapList',
+        apiVersion: 'v1',
+        metadata: { resourceVersion: String(this.resourceVersion), continue: next },
+        // List items carry no kind, as a real API server sends them.
+        items: page.map(({ metadata, data }: KubeObject & { data?: unknown }) => ({ metadata, data })),
+      });
+      setTimeout(
+        () =>
+          res
+            .writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) })
+            .end(body),
+        this.pageDelayMs,
       );
+      return;
+    }
+    if (!this.answerWatches) {
+      this.open.add(res);
       return;
     }
     res.writeHead(200, { 'content-type': 'application/json' });
@@ -130,12 +153,15 @@ void describe('Informer', () => {
   });
 
   /** start stops the informer of the previous test, so only this test's informer talks to the server. */
-  const start = async (options: { pageSize?: number; health?: boolean[] } = {}) => {
+  const start = async (
+    options: { pageSize?: number; health?: boolean[]; client?: KubeClient; listBudget?: ListBudget } = {},
+  ) => {
     await Promise.all(informers.splice(0).map((i) => i.stop()));
     server.reset();
     const seen: Array<[InformerEventType, string]> = [];
     const informer = new Informer({
-      client,
+      client: options.client ?? client,
+      listBudget: options.listBudget,
       path: PATH,
       labelSelector: 'app=x',
       name: 'test/configmaps',
@@ -267,6 +293,121 @@ void describe('Informer', () => {
 
     assert.deepEqual(health, [false, true]);
     assert.ok(informer.isHealthy(), 'healthy again');
+  });
+
+  /** budgetError asserts the informer's last error is a ListBudgetExceeded naming the setting. */
+  const budgetError = (informer: Informer, message: RegExp) => {
+    const err = informer.lastSyncError;
+    assert.ok(
+      isKubeApiError(err) && err.reason === LimitReasons.listBudgetExceeded,
+      `ListBudgetExceeded: ${String(err)}`,
+    );
+    assert.match(err.message, message);
+    assert.ok(!informer.hasSynced() && !informer.isHealthy(), 'neither synced nor healthy');
+  };
+  const budget: ListBudget = {
+    maxPages: 1_000_000,
+    maxBytes: 1024 * 1024 * 1024,
+    timeoutMs: 60_000,
+    settings: { maxPages: '--max-pages', maxBytes: '--max-bytes', timeoutMs: '--list-timeout' },
+  };
+
+  void test('a list that answers continue forever ends at its page budget and keeps nothing', async () => {
+    const { informer, seen } = await start({ listBudget: { ...budget, maxPages: 20 } });
+    server.endless = true;
+    informer.start();
+    await until('the budget error', () => informer.lastSyncError !== undefined);
+    budgetError(
+      informer,
+      /GET \/api\/v1\/configmaps on test: the list did not end within 20 pages \(--max-pages raises it\)/,
+    );
+    assert.equal(informer.size, 0, 'nothing of the endless list is cached');
+    assert.deepEqual(seen, []);
+    assert.equal(server.lists()[19]?.get('continue'), '9500', 'the twentieth page was the last asked for');
+    assert.equal(server.lists()[20]?.get('continue') ?? null, null, 'the next attempt lists from the start');
+  });
+
+  void test('a list that answers continue forever ends at its byte budget', async () => {
+    const { informer } = await start({ listBudget: { ...budget, maxBytes: 50_000 } });
+    server.endless = true;
+    informer.start();
+    await until('the budget error', () => informer.lastSyncError !== undefined);
+    budgetError(informer, /the list is larger than 48.8 KiB \(--max-bytes raises it\)/);
+    assert.ok(server.lists().length < 100, `stopped after ${server.lists().length} pages of about 1 KiB`);
+  });
+
+  void test('a list that answers slowly and forever ends at its time budget', async () => {
+    const { informer } = await start({ listBudget: { ...budget, timeoutMs: 300 } });
+    server.endless = true;
+    server.pageDelayMs = 40;
+    informer.start();
+    await until('the budget error', () => informer.lastSyncError !== undefined);
+    budgetError(informer, /the list did not end within 0.3 s \(--list-timeout raises it\)/);
+  });
+
+  void test('a page over the body cap is asked for again with half the limit, until every page fits', async () => {
+    const small = new KubeClient({
+      name: 'test',
+      server: server.base,
+      maxRetries: 0,
+      limits: { maxResponseBytes: 1024 * 1024 },
+    });
+    try {
+      const { informer } = await start({ client: small });
+      // 40 objects of 100 KB: 4 MB in one page of 500, as hundreds of 1.5 MiB Releases are
+      // more than V8 can hold in one string.
+      server.items = Array.from({ length: 40 }, (_, i) =>
+        configMap(`big-${i}`, '90', { fill: 'x'.repeat(100_000) }),
+      );
+      informer.start();
+      await informer.waitForSync(AbortSignal.timeout(5_000));
+      assert.equal(informer.size, 40, 'every object listed');
+      const limits = server.lists().map((q) => Number(q.get('limit')));
+      assert.deepEqual(limits.slice(0, 7), [500, 250, 125, 62, 31, 15, 7], 'halved until a page fits');
+      assert.ok(
+        limits.slice(7).every((l) => l === 7),
+        `the rest of the list keeps the smaller pages: ${limits.join(',')}`,
+      );
+      assert.equal(server.lists().at(-1)?.get('continue'), '35', 'the continue token resumed the list');
+    } finally {
+      await Promise.all(informers.splice(0).map((i) => i.stop()));
+      await small.close();
+    }
+  });
+
+  void test('a watch that goes silent is re-watched from its resourceVersion; one that gets no answer is unhealthy', async () => {
+    const quick = new KubeClient({
+      name: 'test',
+      server: server.base,
+      timeoutMs: 300,
+      maxRetries: 0,
+      limits: { watchIdleTimeoutMs: 200 },
+    });
+    try {
+      const health: boolean[] = [];
+      const { informer } = await start({ client: quick, health });
+      server.items = [configMap('a', '90')];
+      server.watches = [
+        (res) => event(res, 'BOOKMARK', { kind: 'ConfigMap', metadata: { resourceVersion: '120' } }),
+      ];
+      informer.start();
+      await informer.waitForSync(AbortSignal.timeout(2_000));
+      await until('the re-watch after the silence', () => server.watchRequests().length >= 2);
+      assert.equal(server.watchRequests()[1]?.get('resourceVersion'), '120', 'from the last bookmark');
+      assert.equal(server.lists().length, 1, 'no relist');
+      assert.deepEqual(health, [], 'a quiet watch that the server answers again is no health change');
+
+      server.answerWatches = false;
+      await until('unhealthy', () => !informer.isHealthy());
+      assert.deepEqual(health, [false]);
+      assert.match(String(informer.lastSyncError), /got no answer within 300 ms/);
+      server.answerWatches = true;
+      await until('healthy again', () => informer.isHealthy());
+      assert.deepEqual(health, [false, true]);
+    } finally {
+      await Promise.all(informers.splice(0).map((i) => i.stop()));
+      await quick.close();
+    }
   });
 
   void test('stop ends the watch and releases those waiting for health', async () => {

@@ -1,7 +1,10 @@
 /**
  * Informer keeps an in-memory copy of one collection: it lists (paged), then watches from the
  * list's resourceVersion with bookmarks, re-watching from the last seen resourceVersion when a
- * stream ends and re-listing only when the server says that version is gone (410). Errors and
+ * stream ends and re-listing only when the server says that version is gone (410). A page larger
+ * than the client's body cap is asked for again with half the `limit` (objects of up to 1.5 MiB
+ * make 500 of them more than V8 can hold as one string), and a list can have a budget of pages,
+ * bytes and time (a data plane may answer `continue` forever). Errors and
  * dropped connections are retried forever with capped exponential backoff and jitter, so an
  * informer never stops on its own (client-node's stops for good on any error but 410). Reconcilers read
  * the cache instead of the API server.
@@ -10,7 +13,7 @@ import type { Logger } from 'pino';
 import type { KubeObject } from '../api/object.ts';
 import { isRecord } from '../api/object.ts';
 import type { KubeClient, WatchEvent } from './client.ts';
-import { KubeApiError, isKubeApiError } from './client.ts';
+import { KubeApiError, LimitReasons, formatBytes, isKubeApiError } from './client.ts';
 import { sleep } from './sleep.ts';
 import { describeError } from './errors.ts';
 
@@ -22,6 +25,18 @@ export const DEFAULT_MIN_BACKOFF_MS = 500;
 export const DEFAULT_MAX_BACKOFF_MS = 30_000;
 /** WATCH_TIMEOUT_SECONDS is the server-side watch timeout; randomised like client-go's 5-10 minutes. */
 export const WATCH_TIMEOUT_SECONDS = 300;
+
+/** ListBudget bounds one paged list (every page of it, retries of a page included). */
+export interface ListBudget {
+  /** maxPages caps the page requests of one list. */
+  maxPages: number;
+  /** maxBytes caps the bytes of all pages of one list (a page may overshoot it once). */
+  maxBytes: number;
+  /** timeoutMs caps the time of one list. */
+  timeoutMs: number;
+  /** settings names what raises each bound (a flag), for error messages. */
+  settings?: Partial<Record<'maxPages' | 'maxBytes' | 'timeoutMs', string>>;
+}
 
 /** InformerEventType is what happened to an object in the cache. */
 export type InformerEventType = 'added' | 'updated' | 'deleted';
@@ -40,6 +55,8 @@ export interface InformerOptions<T extends KubeObject> {
   name: string;
   logger: Logger;
   pageSize?: number;
+  /** listBudget bounds each paged list; without it only the client's per-page cap applies. */
+  listBudget?: ListBudget;
   minBackoffMs?: number;
   maxBackoffMs?: number;
   /** transform runs on every object before it is cached (drop what the cache need not hold). */
@@ -48,6 +65,14 @@ export interface InformerOptions<T extends KubeObject> {
   onError?: (err: unknown) => void;
   /** onHealthChange is told when the informer loses or regains its connection to the server. */
   onHealthChange?: (healthy: boolean) => void;
+}
+
+/** ListPage is one page of a list answer. */
+interface ListPage {
+  metadata?: { resourceVersion?: string; continue?: string };
+  items?: KubeObject[];
+  kind?: string;
+  apiVersion?: string;
 }
 
 /** objectKey is the cache key of an object: `namespace/name`, or `name` when cluster-scoped. */
@@ -68,8 +93,12 @@ export class Informer<T extends KubeObject = KubeObject> {
   private healthy = false;
   private healthWaiters: Array<() => void> = [];
   private wake: (() => void) | undefined;
+  /** pageLimit is the page size of lists: halved for good each time a page is over the body cap. */
+  private pageLimit: number;
 
-  constructor(private readonly options: InformerOptions<T>) {}
+  constructor(private readonly options: InformerOptions<T>) {
+    this.pageLimit = options.pageSize ?? DEFAULT_PAGE_SIZE;
+  }
 
   /** start begins listing and watching in the background; it is idempotent. */
   start(): void {
@@ -186,6 +215,16 @@ export class Informer<T extends KubeObject = KubeObject> {
         failures = 0;
       } catch (err) {
         if (signal.aborted) break;
+        // A watch cut for silence or for outliving its timeoutSeconds may just have been quiet:
+        // like a stream that ended, it is re-watched at once from our resourceVersion, and that
+        // request (bounded by the request timeout) tells whether the server is still there.
+        if (isKubeApiError(err) && err.reason === LimitReasons.watchTimeout) {
+          this.options.logger.info(
+            { informer: this.options.name, err: describeError(err) },
+            'watch went silent; re-watching',
+          );
+          continue;
+        }
         this.lastError = err;
         this.setHealthy(false);
         this.options.onError?.(err);
@@ -228,26 +267,57 @@ export class Informer<T extends KubeObject = KubeObject> {
   }
 
   private async listAll(signal: AbortSignal): Promise<void> {
+    const { client, path, listBudget: budget } = this.options;
     const seen = new Map<string, T>();
     let cont: string | undefined;
     let resourceVersion = '';
-    do {
-      const page = await this.options.client.request<{
-        metadata?: { resourceVersion?: string; continue?: string };
-        items?: KubeObject[];
-        kind?: string;
-        apiVersion?: string;
-      }>({
-        method: 'GET',
-        path: this.options.path,
-        query: {
-          labelSelector: this.options.labelSelector,
-          fieldSelector: this.options.fieldSelector,
-          limit: this.options.pageSize ?? DEFAULT_PAGE_SIZE,
-          continue: cont,
-        },
-        signal,
-      });
+    let pages = 0;
+    let bytes = 0;
+    const listSignal = budget ? AbortSignal.any([signal, AbortSignal.timeout(budget.timeoutMs)]) : signal;
+    const overBudget = (what: string, setting: string | undefined) =>
+      new KubeApiError(
+        `GET ${path} on ${client.name}: the list ${what}${setting ? ` (${setting} raises it)` : ''}`,
+        { statusCode: 0, reason: LimitReasons.listBudgetExceeded },
+      );
+    // Not do-while: retrying a page with a smaller limit must not end the loop on a first page.
+    for (;;) {
+      if (budget && pages >= budget.maxPages) {
+        throw overBudget(`did not end within ${budget.maxPages} pages`, budget.settings?.maxPages);
+      }
+      pages++;
+      let page: ListPage;
+      try {
+        const answer = await client.requestSized<ListPage>({
+          method: 'GET',
+          path,
+          query: {
+            labelSelector: this.options.labelSelector,
+            fieldSelector: this.options.fieldSelector,
+            limit: this.pageLimit,
+            continue: cont,
+          },
+          signal: listSignal,
+        });
+        page = answer.body;
+        bytes += answer.bytes;
+      } catch (err) {
+        if (budget && listSignal.aborted && !signal.aborted) {
+          throw overBudget(`did not end within ${budget.timeoutMs / 1000} s`, budget.settings?.timeoutMs);
+        }
+        // The same continue token with a smaller limit resumes where this page began.
+        if (isKubeApiError(err) && err.reason === LimitReasons.responseTooLarge && this.pageLimit > 1) {
+          this.pageLimit = Math.floor(this.pageLimit / 2);
+          this.options.logger.info(
+            { informer: this.options.name, limit: this.pageLimit },
+            'list page over the body cap; asking for smaller pages',
+          );
+          continue;
+        }
+        throw err;
+      }
+      if (budget && bytes > budget.maxBytes) {
+        throw overBudget(`is larger than ${formatBytes(budget.maxBytes)}`, budget.settings?.maxBytes);
+      }
       // List items carry no apiVersion/kind; restore them from the list's own kind.
       const itemKind = page.kind?.replace(/List$/, '');
       for (const raw of page.items ?? []) {
@@ -260,7 +330,8 @@ export class Informer<T extends KubeObject = KubeObject> {
       }
       cont = page.metadata?.continue || undefined;
       resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
-    } while (cont);
+      if (!cont) break;
+    }
     // Replace the cache, telling handlers what changed while we were not watching.
     for (const [key, old] of this.store) {
       if (!seen.has(key)) {

@@ -19,6 +19,7 @@ import { plural } from '../../api/text.ts';
 import type { Placement, Release, ReleaseStatus } from '../../api/v1alpha1/schema.ts';
 import type { ManagedObject } from '../../dataplane/watches.ts';
 import { describeError } from '../../kube/errors.ts';
+import { isKubeApiError } from '../../kube/client.ts';
 import type { Informer } from '../../kube/informer.ts';
 import type { ReconcileResult } from '../../runtime/controller.ts';
 import type { EventType } from '../../runtime/events.ts';
@@ -301,7 +302,10 @@ export class ReleaseReconciler {
     try {
       cluster = await dataPlane.clusterId(signal);
     } catch (err) {
-      return { release, unreachable: describeError(err) };
+      // A limit we enforced is not silence: say that the answer was refused, and which limit.
+      const what =
+        isKubeApiError(err) && err.isLimitExceeded ? 'sent an answer over a limit' : 'did not answer';
+      return { release, unreachable: `${what}: ${describeError(err)}` };
     }
     const placement: Placement = { dataPlane: dataPlaneName(dataPlane), cluster };
     const appliedTo = withPlacement(release.status?.appliedTo, placement);
@@ -406,7 +410,7 @@ function unreachableOutcomes(items: DesiredItem[], why: string): ItemOutcome[] {
           item,
           state: 'failed',
           unreachable: true,
-          message: `resource "${item.id}": the data plane did not answer: ${why}`,
+          message: `resource "${item.id}": the data plane ${why}`,
         }
       : { item, state: 'invalid', message: item.message },
   );

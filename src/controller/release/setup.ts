@@ -8,14 +8,14 @@ import type { Logger } from 'pino';
 import { withoutManagedFields, type KubeObject } from '../../api/object.ts';
 import { API_VERSION } from '../../api/v1alpha1/constants.ts';
 import type { DataPlane, Environment, Release } from '../../api/v1alpha1/schema.ts';
-import type { KubeClient } from '../../kube/client.ts';
+import type { ClientLimits, KubeClient } from '../../kube/client.ts';
 import type { SecretLike } from '../../dataplane/credentials.ts';
 import { DataPlanePool } from '../../dataplane/pool.ts';
 import type { TunnelProxySettings } from '../../dataplane/tunnel.ts';
 import { Controller } from '../../runtime/controller.ts';
 import { defaultLimitPerKey, KeyedLimiter } from '../../runtime/limiter.ts';
 import type { EventRecorder } from '../../runtime/events.ts';
-import { Informer } from '../../kube/informer.ts';
+import { Informer, type ListBudget } from '../../kube/informer.ts';
 import type { RuntimeMetrics } from '../../runtime/metrics.ts';
 import { ProtectionWriter, ReleaseWriter } from './controlplane.ts';
 import { releaseKeyOfObject } from './desired.ts';
@@ -47,6 +47,10 @@ export interface ReleaseControllerOptions {
   dataPlaneTimeoutMs: number;
   /** tunnelProxy is the apiserver-network-proxy server for tunnelled DataPlanes (flags). */
   tunnelProxy?: TunnelProxySettings;
+  /** dataPlaneLimits bound what each data plane may send (bodies, watch lines, silent watches). */
+  dataPlaneLimits?: Partial<ClientLimits>;
+  /** dataPlaneListBudget bounds each list of a data plane (pages, bytes, time). */
+  dataPlaneListBudget?: ListBudget;
 }
 
 /** ReleaseController is the running Release controller. */
@@ -87,6 +91,8 @@ export class ReleaseController {
       logger,
       requestTimeoutMs: options.dataPlaneTimeoutMs,
       ...(options.tunnelProxy ? { tunnel: options.tunnelProxy } : {}),
+      limits: options.dataPlaneLimits,
+      listBudget: options.dataPlaneListBudget,
       observer: (dp) => this.releaseMetrics.requestObserver(dp),
       // Only a Release bound to the data plane the event came from: its labels can be forged.
       onEvent: (dp, _type, obj) => {
