@@ -166,6 +166,18 @@ describe('KubeClient', () => {
     await client.close();
   });
 
+  test('does not retry a request that timed out: one deadline per request, not one per attempt', async () => {
+    reset();
+    script = [() => undefined, () => undefined, () => undefined];
+    const client = new KubeClient({ name: 'dp', server: base, timeoutMs: 200, maxRetries: 2 });
+    await assert.rejects(client.request({ method: 'GET', path: '/hang' }), (err: unknown) => {
+      assert.ok(isKubeApiError(err) && err.reason === 'Timeout' && !err.isRetryable, 'a timeout, final');
+      return true;
+    });
+    assert.equal(seen.length, 1, 'the request was sent once');
+    await client.close();
+  });
+
   test('reports a refused connection as unreachable, naming the cluster', async () => {
     const client = new KubeClient({ name: 'data plane org/dp', server: 'http://127.0.0.1:1', maxRetries: 0 });
     await assert.rejects(client.request({ method: 'GET', path: '/api' }), (err: unknown) => {

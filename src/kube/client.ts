@@ -169,9 +169,14 @@ export class KubeApiError extends Error {
   get isLimitExceeded(): boolean {
     return this.reason === LimitReasons.responseTooLarge || this.reason === LimitReasons.listBudgetExceeded;
   }
-  /** isRetryable tells whether the same request may succeed later. */
+  /**
+   * isRetryable tells whether the same request may succeed later. A request that timed out is not:
+   * it already waited its whole deadline, and a server that is silent for that long (a black hole,
+   * a partition) would make every retry cost the same again, one worker held for (retries + 1)
+   * deadlines per request. The caller's own backoff (the workqueue) tries again later.
+   */
   get isRetryable(): boolean {
-    if (this.isLimitExceeded) return false;
+    if (this.isLimitExceeded || this.reason === 'Timeout') return false;
     return this.statusCode === 0 || this.statusCode === 429 || this.statusCode >= 500;
   }
 }
