@@ -1,6 +1,7 @@
 /**
  * Text helpers for messages that people read in conditions, Events and logs: counted nouns,
- * bounded lists ("a; b; c; and 2 more") and truncation. One way to say each, everywhere.
+ * bounded lists ("a; b; c; and 2 more"), truncation, and the size of a message as the API server
+ * stores it (for size budgets). One way to say each, everywhere.
  */
 
 /** plural renders a count with its noun: `1 object`, `3 objects`. */
@@ -31,7 +32,14 @@ export function truncate(text: string, max: number): string {
 export function jsonStringBytes(text: string): number {
   if (!NEEDS_SCAN.test(text)) return text.length + 2;
   let bytes = 2;
-  for (let i = 0; i < text.length; i++) bytes += unitBytes(text, i) ?? (i++, 4);
+  for (let i = 0; i < text.length; i++) {
+    const unit = unitBytes(text, i);
+    if (unit !== undefined) bytes += unit;
+    else {
+      bytes += 4;
+      i++;
+    }
+  }
   return bytes;
 }
 
@@ -60,7 +68,7 @@ function unitBytes(text: string, i: number): number | undefined {
 
 /**
  * truncateJson cuts text so that its JSON encoding (jsonStringBytes, quotes included) takes at
- * most `maxBytes`, and says what was cut: `…head… (truncated: N more characters)`, N counting
+ * most `maxBytes`, and says what was cut: `head… (truncated: N more characters)`, N counting
  * the characters (code points) left out. Text that fits is returned as it is; when not even the
  * note fits, the result is empty.
  */

@@ -1,10 +1,10 @@
 /**
  * Status budget. A Release is stored whole, as one etcd value: metadata (annotations and
  * managedFields included), spec and status. etcd refuses a request larger than its
- * `--max-request-bytes` (1.5 MiB by default; the API server's own 3 MiB request limit is never
- * the one reached, since a status patch is smaller than the object it lands in), and the API
- * server then answers the status write with "etcdserver: request is too large": the Release
- * would never show its state. So the status is fitted into what the rest of the object leaves,
+ * `--max-request-bytes` (1.5 MiB by default), and the API server then answers the status write
+ * with "etcdserver: request is too large" (over 2 MiB its etcd client refuses first: "trying to
+ * send message larger than max"; its own 3 MiB request limit is never the one reached, since a
+ * status patch is smaller than the object it lands in): the Release would never show its state. So the status is fitted into what the rest of the object leaves,
  * and at most STATUS_BUDGET_BYTES, cutting in this order and saying so where the cut is:
  *
  * 1. every entry message and condition message has a fixed cap (always; `… (truncated: N more
