@@ -7,7 +7,7 @@
  * /readyz. A detached process (the demo's) outlives the process that started it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, fstatSync, mkdtempSync, openSync, readFileSync, readSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -17,6 +17,8 @@ export const ROOT = resolve(import.meta.dirname, '..');
 export const MAIN = join(ROOT, 'src/main.ts');
 const READY_TIMEOUT_MS = 60_000;
 const POLL_MS = 100;
+/** LOG_TAIL_BYTES is the most of the log file that logTail reads. */
+const LOG_TAIL_BYTES = 4 * 1024 * 1024;
 
 /** LaunchOptions configures a controller process. */
 export interface LaunchOptions {
@@ -173,9 +175,23 @@ export class ControllerProcess {
       });
   }
 
-  /** logTail returns the last lines of the log, for failure messages. */
+  /**
+   * logTail returns the last lines of the log, for failure messages. It reads at most the last
+   * LOG_TAIL_BYTES of the file: a test polling it every second while a debug-level controller logs
+   * megabytes would otherwise read the whole, growing file each time (that once took a test process
+   * to 20 GiB of RSS).
+   */
   logTail(lines = 40): string {
-    return readFileSync(this.logPath, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+    const fd = openSync(this.logPath, 'r');
+    try {
+      const size = fstatSync(fd).size;
+      const length = Math.min(size, LOG_TAIL_BYTES);
+      const buffer = Buffer.alloc(length);
+      readSync(fd, buffer, 0, length, size - length);
+      return buffer.toString('utf8').trimEnd().split('\n').slice(-lines).join('\n');
+    } finally {
+      closeSync(fd);
+    }
   }
 
   private portOf(msg: string): number {

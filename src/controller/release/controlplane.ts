@@ -15,8 +15,9 @@ import {
 } from '../../api/v1alpha1/constants.ts';
 import type { Release, ReleaseStatus } from '../../api/v1alpha1/schema.ts';
 import type { KubeClient } from '../../kube/client.ts';
-import { withoutManagedFields, type KubeObject } from '../../api/object.ts';
+import type { KubeObject } from '../../api/object.ts';
 import { isKubeApiError } from '../../kube/client.ts';
+import { slimRelease } from './budget.ts';
 import type { ProtectedKind, ProtectionChange, ProtectionStore } from './protection.ts';
 
 /** releasePath is the REST path of one Release. */
@@ -119,7 +120,7 @@ export class ReleaseWriter implements ReleaseStore {
   }
 
   private remember(release: Release): Release {
-    const slim = withoutManagedFields<Release>(release);
+    const slim = slimRelease(release);
     this.written.set(`${release.metadata.namespace}/${release.metadata.name}`, slim);
     return slim;
   }

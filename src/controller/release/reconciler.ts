@@ -15,8 +15,8 @@ import {
   type HealthStatus,
 } from '../../api/v1alpha1/constants.ts';
 import { parseDuration } from '../../api/v1alpha1/duration.ts';
-import { plural } from '../../api/text.ts';
-import type { Placement, Release, ReleaseStatus } from '../../api/v1alpha1/schema.ts';
+import { listWithMore, plural, truncate } from '../../api/text.ts';
+import type { Placement, Release, ReleaseStatus, ResourceStatus } from '../../api/v1alpha1/schema.ts';
 import type { ManagedObject } from '../../dataplane/watches.ts';
 import { describeError } from '../../kube/errors.ts';
 import { isKubeApiError } from '../../kube/client.ts';
@@ -37,8 +37,10 @@ import { kindsInUse, kindsToWatch } from './kinds.ts';
 import { dataPlaneName, otherPlacements, sweepPlacement, withPlacement } from './placement.ts';
 import { pruneRelease } from './prune.ts';
 import { isResolveFailure, type DataPlaneResolver, type Target } from './resolve.ts';
+import { statusBudget } from './budget.ts';
 import {
   appliedCondition,
+  boundStatus,
   isTransitioning,
   readyCondition,
   removeCondition,
@@ -47,6 +49,9 @@ import {
   statusEquals,
   withConditions,
 } from './status.ts';
+
+/** MAX_ERRORS_LISTED is how many failures a reconcile error names. */
+const MAX_ERRORS_LISTED = 5;
 
 /** REQUEUE_JITTER is the largest fraction added to a timed requeue, so Releases do not move in lockstep. */
 export const REQUEUE_JITTER = 0.2;
@@ -137,15 +142,19 @@ export class ReleaseReconciler {
     const now = this.now();
     const target = await this.deps.resolver.resolve(release);
     if (isResolveFailure(target)) {
-      const status = withConditions(
-        release,
-        { ...release.status, observedGeneration: release.metadata.generation },
-        resolveConditions(target),
-        now,
+      const status = boundStatus(
+        withConditions(
+          release,
+          { ...release.status, observedGeneration: release.metadata.generation },
+          resolveConditions(target),
+          now,
+        ),
+        statusBudget(release),
+        release.status?.resources,
       );
       await this.writeStatus(release, status, logger, signal);
       this.deps.events.emit(release, 'Warning', target.reason, target.message);
-      this.observe(key, status);
+      this.observe(key, status, release.status?.resources ?? []);
       return { requeueAfterMs: this.requeueAfter(release, true) };
     }
     const slot = this.acquire(key, target.dataPlane);
@@ -247,28 +256,35 @@ export class ReleaseReconciler {
       };
     }
     const ready = readyCondition(applied, resources);
-    const status = withConditions(
-      release,
-      {
-        ...previous,
-        ...(appliedTo ? { appliedTo } : {}),
-        observedGeneration: release.metadata.generation,
-        resources,
-        conditions: removeCondition(previous.conditions, ConditionTypes.finalizing),
-      },
-      [applied, ready],
-      now,
+    // Conditions are computed from every entry; only what is written is fitted to the size budget.
+    const status = boundStatus(
+      withConditions(
+        release,
+        {
+          ...previous,
+          ...(appliedTo ? { appliedTo } : {}),
+          observedGeneration: release.metadata.generation,
+          resources,
+          conditions: removeCondition(previous.conditions, ConditionTypes.finalizing),
+        },
+        [applied, ready],
+        now,
+      ),
+      statusBudget(release),
+      previous.resources,
     );
     await this.writeStatus(release, status, logger, signal);
     for (const e of reconcileEvents(previous, status, pruned, givenBack))
       this.deps.events.emit(release, e.type, e.reason, e.message);
-    this.observe(key, status);
+    this.observe(key, status, resources);
     await dataPlane.useKinds(key, kindsInUse(dataPlane, outcomes, uid));
 
     const failed = outcomes.filter((o) => o.state === 'failed' || o.state === 'recreating');
     if (failed.length > 0) {
+      // Bounded: a thousand failures with long messages would make one enormous log line.
+      const reasons = failed.map((o) => truncate(o.message ?? `resource "${o.item.id}"`, 512));
       throw new ReconcileError(
-        `${plural(failed.length, 'resource')} not applied: ${failed.map((o) => o.message).join('; ')}`,
+        `${plural(failed.length, 'resource')} not applied: ${listWithMore(reasons, MAX_ERRORS_LISTED)}`,
       );
     }
     const waiting = outcomes.some((o) => o.state === 'waiting');
@@ -388,12 +404,13 @@ export class ReleaseReconciler {
     logger.debug('status written');
   }
 
-  private observe(key: string, status: ReleaseStatus): void {
+  /** observe reports readiness and the health of every resource (`resources`: all of them, not only those the status lists). */
+  private observe(key: string, status: ReleaseStatus, resources: ResourceStatus[]): void {
     const ready = status.conditions?.find((c) => c.type === ConditionTypes.ready)?.status ?? 'Unknown';
     this.deps.observer?.observed(
       key,
       ready,
-      (status.resources ?? []).map((r) => r.healthStatus),
+      resources.map((r) => r.healthStatus),
     );
   }
 

@@ -17,6 +17,7 @@ import { defaultLimitPerKey, KeyedLimiter } from '../../runtime/limiter.ts';
 import type { EventRecorder } from '../../runtime/events.ts';
 import { Informer, type ListBudget } from '../../kube/informer.ts';
 import type { RuntimeMetrics } from '../../runtime/metrics.ts';
+import { slimRelease } from './budget.ts';
 import { ProtectionWriter, ReleaseWriter } from './controlplane.ts';
 import { releaseKeyOfObject } from './desired.ts';
 import { ReleaseMetrics } from './metrics.ts';
@@ -74,18 +75,19 @@ export class ReleaseController {
     this.logger = logger;
     this.releaseMetrics = new ReleaseMetrics(options.metrics.registry);
     client.setObserver(this.releaseMetrics.requestObserver('control-plane'));
-    // managedFields are about 40% of a Release and nothing here reads them.
-    const informer = <T extends KubeObject>(plural: string) =>
+    // managedFields are about 40% of a Release and nothing here reads them (a Release's are
+    // measured first: they count against its size limit, budget.ts).
+    const informer = <T extends KubeObject>(plural: string, transform: (obj: KubeObject) => T) =>
       new Informer<T>({
         client,
         path: `/apis/${API_VERSION}/${plural}`,
         name: `control-plane/${plural}`,
         logger,
-        transform: withoutManagedFields<T>,
+        transform,
       });
-    this.releases = informer<Release>('releases');
-    this.environments = informer<Environment>('environments');
-    this.dataPlanes = informer<DataPlane>('dataplanes');
+    this.releases = informer<Release>('releases', slimRelease);
+    this.environments = informer<Environment>('environments', withoutManagedFields<Environment>);
+    this.dataPlanes = informer<DataPlane>('dataplanes', withoutManagedFields<DataPlane>);
 
     this.pool = new DataPlanePool({
       logger,

@@ -7,8 +7,11 @@ import type { Condition, ReleaseStatus, ResourceStatus } from '../../api/v1alpha
 import type { DesiredObject, InvalidObject } from './desired.ts';
 import type { ItemOutcome, ItemState } from './apply.ts';
 import type { ConditionInput } from './status.ts';
+import { jsonStringBytes } from '../../api/text.ts';
+import { CONDITION_MESSAGE_MAX_BYTES, ENTRY_MESSAGE_MAX_BYTES } from './budget.ts';
 import {
   appliedCondition,
+  boundStatus,
   isTransitioning,
   readyCondition,
   resourceStatuses,
@@ -356,6 +359,10 @@ describe('resourceStatuses', () => {
 
 describe('status budget', () => {
   const KIB = 1024;
+  /** fitted is status.resources of the outcomes, fitted to the default budget. */
+  const fitted = (outcomes: ItemOutcome[]) =>
+    boundStatus({ resources: resourceStatuses(outcomes, undefined, T0) }, STATUS_BUDGET_BYTES, undefined)
+      .resources ?? [];
 
   function widgets(sizes: number[]): ItemOutcome[] {
     return sizes.map((size, index): ItemOutcome => ({
@@ -367,14 +374,14 @@ describe('status budget', () => {
   }
 
   test('small statuses are kept whole', () => {
-    const statuses = resourceStatuses(widgets([2 * KIB, 40 * KIB, 100]), undefined, T0);
+    const statuses = fitted(widgets([2 * KIB, 40 * KIB, 100]));
     assert.ok(JSON.stringify(statuses).length < STATUS_BUDGET_BYTES, 'the test input fits the budget');
     for (const s of statuses) assert.ok(s.status !== undefined, `${s.id} keeps its live status`);
     for (const s of statuses) assert.doesNotMatch(s.message ?? '', /omitted/);
   });
 
   test('the largest live status is dropped first, with a message saying so', () => {
-    const statuses = resourceStatuses(widgets([250 * KIB, 300 * KIB, KIB]), undefined, T0);
+    const statuses = fitted(widgets([250 * KIB, 300 * KIB, KIB]));
     assert.ok(JSON.stringify(statuses).length <= STATUS_BUDGET_BYTES, 'the result fits the budget');
     assert.deepEqual(
       statuses.map((s) => s.status !== undefined),
@@ -391,7 +398,7 @@ describe('status budget', () => {
 
   test('as many of the largest as needed are dropped, and no more', () => {
     const sizes = [150, 160, 170, 140, 155].map((k) => k * KIB);
-    const statuses = resourceStatuses(widgets(sizes), undefined, T0);
+    const statuses = fitted(widgets(sizes));
     assert.ok(JSON.stringify(statuses).length <= STATUS_BUDGET_BYTES, 'the result fits the budget');
     assert.deepEqual(
       statuses.map((s) => s.status !== undefined),
@@ -411,9 +418,40 @@ describe('status budget', () => {
       ...(live['status'] as object),
       conditions: [{ type: 'Ready', status: 'False', reason: 'Syncing', message: 'syncing shards' }],
     };
-    const [status] = resourceStatuses(outcomes, undefined, T0);
+    const [status] = fitted(outcomes);
     assert.ok(status?.status === undefined, 'the oversized status is dropped');
     assert.match(status?.message ?? '', /^.+; live status \(\d+ KiB\) omitted/);
+  });
+
+  test('an entry whose live status stays omitted keeps its lastObservedTime, so nothing is rewritten', () => {
+    const outcomes = widgets([300 * KIB, 300 * KIB]);
+    const bound = (previous: ResourceStatus[] | undefined, now: Date) =>
+      boundStatus({ resources: resourceStatuses(outcomes, previous, now) }, STATUS_BUDGET_BYTES, previous);
+    const first = bound(undefined, T0);
+    assert.deepEqual(
+      first.resources?.map((r) => r.status === undefined),
+      [true, false],
+      'one of the two is omitted',
+    );
+    const second = bound(first.resources, T1);
+    assert.ok(statusEquals(first, second), 'the next reconcile computes the same status');
+
+    // What the entry shows changes: a new time.
+    outcomes[0]!.live!['status'] = { report: 'small now' };
+    const third = bound(second.resources, T1);
+    assert.equal(third.resources?.[0]?.lastObservedTime, T1.toISOString());
+    assert.deepEqual(third.resources?.[0]?.status, { report: 'small now' });
+  });
+
+  test('long messages are capped as entries are written, saying how much was cut', () => {
+    const item = desired('cm', 'v1', 'ConfigMap', 'cm', 'shop');
+    const message = `resource "cm": ${'refused <because> & '.repeat(200)}`;
+    const [status] = resourceStatuses([{ item, state: 'failed', message }], undefined, T0);
+    assert.ok(jsonStringBytes(status?.message ?? '') <= ENTRY_MESSAGE_MAX_BYTES, 'the message is capped');
+    assert.match(
+      status?.message ?? '',
+      /^resource "cm": refused <because> & .+… \(truncated: \d+ more characters\)$/,
+    );
   });
 });
 
@@ -478,9 +516,13 @@ describe('setCondition', () => {
     assert.equal(before[1]?.status, 'False', 'the input list is not modified');
   });
 
-  test('bounds a very long message', () => {
-    const [c] = setCondition(undefined, { ...ready, message: 'x'.repeat(5000) }, 1, T0);
-    assert.ok((c?.message.length ?? 0) <= 2048, `message of ${c?.message.length} characters`);
+  test('bounds a very long message, saying how much was cut', () => {
+    const [c] = setCondition(undefined, { ...ready, message: 'x<'.repeat(5000) }, 1, T0);
+    assert.ok(
+      jsonStringBytes(c?.message ?? '') <= CONDITION_MESSAGE_MAX_BYTES,
+      `message of ${c?.message.length} characters`,
+    );
+    assert.match(c?.message ?? '', /^x<x<.+… \(truncated: \d+ more characters\)$/);
   });
 });
 
@@ -568,6 +610,16 @@ describe('appliedCondition', () => {
     );
   });
 
+  test('long messages still let the condition name three objects', () => {
+    const long = (id: string) =>
+      outcome(id, 'failed', { message: `resource "${id}": ${'denied <= & '.repeat(150)}` });
+    const c = appliedCondition(['a', 'b', 'c', 'd'].map(long));
+    for (const id of ['a', 'b', 'c']) assert.match(c.message, new RegExp(`resource "${id}": denied`));
+    assert.match(c.message, /; and 1 more$/);
+    const [written] = setCondition(undefined, c, 1, T0);
+    assert.equal(written?.message, c.message, 'it fits in a condition uncut');
+  });
+
   test('the message lists at most three problems and counts the rest', () => {
     const c = appliedCondition(['a', 'b', 'c', 'd', 'e'].map((id) => outcome(id, 'failed')));
     assert.equal(
@@ -629,6 +681,18 @@ describe('readyCondition', () => {
       c.message,
       '5 of 6 resources not ready: Deployment/shop/d1: Degraded (CrashLoopBackOff); Namespace/shop: Degraded; Deployment/shop/u1: Unknown; and 2 more',
     );
+  });
+
+  test('long messages still let it name the three worst objects', () => {
+    const message = 'Back-off pulling image <registry>/app & more: '.repeat(60);
+    const c = readyCondition(
+      appliedTrue,
+      ['a', 'b', 'c', 'd'].map((id) => entry(id, 'Degraded', { message })),
+    );
+    for (const id of ['a', 'b', 'c'])
+      assert.match(c.message, new RegExp(`Deployment/shop/${id}: Degraded \\(Back-off`));
+    const [written] = setCondition(undefined, c, 1, T0);
+    assert.equal(written?.message, c.message, 'it fits in a condition uncut');
   });
 
   test('follows ResourcesApplied when that is False', () => {
@@ -710,7 +774,9 @@ test('the status budget counts bytes, not characters', () => {
     namespaced: true,
     live: cjk,
   };
-  const [entryOut] = resourceStatuses([outcome], undefined, T0);
+  const [entryOut] =
+    boundStatus({ resources: resourceStatuses([outcome], undefined, T0) }, STATUS_BUDGET_BYTES, undefined)
+      .resources ?? [];
   assert.equal(entryOut?.status, undefined, '400 Ki characters of 3 bytes each exceed 512 KiB');
   assert.ok(Buffer.byteLength(JSON.stringify([entryOut])) <= STATUS_BUDGET_BYTES, 'the result fits in bytes');
 });

@@ -1,16 +1,20 @@
 /**
  * Status: the inventory (`status.resources`, one entry per spec item in spec order) and the
- * `ResourcesApplied` and `Ready` conditions, computed from what the apply step saw. Pure.
+ * `ResourcesApplied` and `Ready` conditions, computed from what the apply step saw, and fitted
+ * into the Release's size budget (budget.ts). Pure.
  */
 import { describeRef, jsonEqual } from '../../api/object.ts';
 import { ConditionTypes, Reasons } from '../../api/v1alpha1/constants.ts';
 import type { Condition, Release, ReleaseStatus, ResourceStatus } from '../../api/v1alpha1/schema.ts';
-import { listWithMore } from '../../api/text.ts';
+import { listWithMore, truncateJson } from '../../api/text.ts';
 import { assessHealth, compareHealth, isReadyHealth, type HealthResult } from '../../health/index.ts';
 import type { ItemOutcome } from './apply.ts';
+import { CONDITION_MESSAGE_MAX_BYTES, ENTRY_MESSAGE_MAX_BYTES, fitStatus } from './budget.ts';
 
-/** STATUS_BUDGET_BYTES bounds the serialized status.resources, far below etcd's 1.5 MiB object limit. */
-export const STATUS_BUDGET_BYTES = 512 * 1024;
+export { STATUS_BUDGET_BYTES } from './budget.ts';
+
+/** CONDITION_ITEM_MAX_BYTES caps each object a condition message names, so that several fit in it. */
+const CONDITION_ITEM_MAX_BYTES = 512;
 
 /** ResolveFailure explains why the data plane of a Release is unknown. */
 export interface ResolveFailure {
@@ -25,8 +29,7 @@ export function resourceStatuses(
   now: Date,
 ): ResourceStatus[] {
   const before = new Map((previous ?? []).map((r) => [r.id, r]));
-  const entries = outcomes.map((o) => resourceStatus(o, before.get(o.item.id), now));
-  return fitBudget(entries);
+  return outcomes.map((o) => resourceStatus(o, before.get(o.item.id), now));
 }
 
 function resourceStatus(o: ItemOutcome, prev: ResourceStatus | undefined, now: Date): ResourceStatus {
@@ -45,7 +48,10 @@ function resourceStatus(o: ItemOutcome, prev: ResourceStatus | undefined, now: D
     namespace,
     healthStatus: health.status,
     healthReason: health.reason,
-    message: o.state === 'applied' || o.state === 'waiting' ? health.message : (o.message ?? health.message),
+    message: truncateJson(
+      o.state === 'applied' || o.state === 'waiting' ? health.message : (o.message ?? health.message),
+      ENTRY_MESSAGE_MAX_BYTES,
+    ),
   };
   const liveStatus = live?.['status'];
   if (liveStatus !== undefined) entry.status = liveStatus;
@@ -60,26 +66,35 @@ function resourceStatus(o: ItemOutcome, prev: ResourceStatus | undefined, now: D
   return entry;
 }
 
-function fitBudget(entries: ResourceStatus[]): ResourceStatus[] {
-  const bytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
-  const sizes = entries.map((e) => (e.status === undefined ? 0 : bytes(e.status)));
-  let total = bytes(entries);
-  if (total <= STATUS_BUDGET_BYTES) return entries;
-  // Drop the largest live status copies first: they are the bulk, and the object itself has them.
-  const order = entries.map((_, i) => i).sort((a, b) => (sizes[b] ?? 0) - (sizes[a] ?? 0));
-  const out = [...entries];
-  for (const i of order) {
-    if (total <= STATUS_BUDGET_BYTES) break;
-    const e = out[i];
-    if (!e || e.status === undefined) continue;
-    const size = sizes[i] ?? 0;
-    const note = `live status (${Math.ceil(size / 1024)} KiB) omitted to keep the Release status under ${STATUS_BUDGET_BYTES / 1024} KiB`;
-    const trimmed: ResourceStatus = { ...e, message: e.message ? `${e.message}; ${note}` : note };
-    delete trimmed.status;
-    out[i] = trimmed;
-    total += bytes(trimmed) - bytes(e);
-  }
-  return out;
+/**
+ * boundStatus fits a status into `budget` bytes (budget.ts fitStatus). An entry whose live status
+ * copy is omitted now and was omitted before keeps its lastObservedTime while its health and
+ * object stay the same: what it shows did not change, and a new time would be a status write on
+ * every reconcile.
+ */
+export function boundStatus(
+  status: ReleaseStatus,
+  budget: number,
+  previous: ResourceStatus[] | undefined,
+): ReleaseStatus {
+  const fit = fitStatus(status, budget);
+  if (fit.statusOmitted.length === 0) return fit.status;
+  const omitted = new Set(fit.statusOmitted);
+  const before = new Map((previous ?? []).map((r) => [r.id, r]));
+  const resources = (fit.status.resources ?? []).map((entry) => {
+    const prev = before.get(entry.id);
+    const same =
+      omitted.has(entry.id) &&
+      prev !== undefined &&
+      prev.status === undefined &&
+      prev.lastObservedTime !== undefined &&
+      prev.healthStatus === entry.healthStatus &&
+      prev.kind === entry.kind &&
+      prev.name === entry.name &&
+      prev.namespace === entry.namespace;
+    return same ? { ...entry, lastObservedTime: prev.lastObservedTime } : entry;
+  });
+  return { ...fit.status, resources };
 }
 
 /** ConditionInput is a condition without its bookkeeping fields. */
@@ -97,7 +112,7 @@ export function setCondition(
   const prev = i >= 0 ? list[i] : undefined;
   const cond: Condition = {
     ...next,
-    message: truncate(next.message, 2048),
+    message: truncateJson(next.message, CONDITION_MESSAGE_MAX_BYTES),
     observedGeneration: generation,
     lastTransitionTime: prev && prev.status === next.status ? prev.lastTransitionTime : now.toISOString(),
   };
@@ -135,7 +150,9 @@ export function appliedCondition(outcomes: ItemOutcome[]): ConditionInput {
           : problems.some((o) => o.state === 'failed' || o.state === 'recreating')
             ? Reasons.applyFailed
             : Reasons.waitingForCRD;
-  const listed = problems.map((o) => o.message ?? `resource "${o.item.id}" not applied`);
+  const listed = problems.map((o) =>
+    truncateJson(o.message ?? `resource "${o.item.id}" not applied`, CONDITION_ITEM_MAX_BYTES),
+  );
   return {
     type: ConditionTypes.resourcesApplied,
     status: 'False',
@@ -149,9 +166,11 @@ export function readyCondition(applied: ConditionInput, resources: ResourceStatu
   const bad = resources
     .filter((r) => !isReadyHealth(r.healthStatus))
     .sort((a, b) => compareHealth(a.healthStatus, b.healthStatus));
-  const worst = bad.map(
-    (r) =>
+  const worst = bad.map((r) =>
+    truncateJson(
       `${describeRef({ kind: r.kind, name: r.name, namespace: r.namespace })}: ${r.healthStatus}${r.message ? ` (${r.message})` : ''}`,
+      CONDITION_ITEM_MAX_BYTES,
+    ),
   );
   if (applied.status !== 'True') {
     return { type: ConditionTypes.ready, status: 'False', reason: applied.reason, message: applied.message };
@@ -202,8 +221,4 @@ export function withConditions(
   let conditions = base.conditions;
   for (const c of inputs) conditions = setCondition(conditions, c, release.metadata.generation, now);
   return { ...base, conditions };
-}
-
-function truncate(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
