@@ -104,6 +104,8 @@ export class BenchEnv {
           `--concurrency=${this.options.concurrency}`,
           '--log-level=info',
           '--dataplane-timeout=15s',
+          // The hostile bench's misbehaving data planes speak plain http on loopback.
+          '--dataplane-allow-http=true',
           ...(this.proxy?.controllerArgs() ?? []),
         ],
         env: {},

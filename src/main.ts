@@ -3,6 +3,7 @@
  * metrics and probes, optionally campaigns for leadership, runs the Release controller, and shuts
  * down gracefully on SIGTERM/SIGINT (finish running reconciles, release the Lease, exit 0).
  */
+import { EndpointPolicy } from './dataplane/endpoint.ts';
 import { existsSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
 import { FlagError, parseFlags, usage, type Options } from './cli/flags.ts';
@@ -80,6 +81,7 @@ async function run(options: Options, logger: Logger): Promise<void> {
     maxConcurrentPerDataPlane: options.maxConcurrentPerDataPlane,
     shard: { index: options.shardIndex, count: options.shardCount },
     dataPlaneTimeoutMs: options.dataPlaneTimeoutMs,
+    endpoints: new EndpointPolicy(options.endpoints),
     ...(options.tunnelProxy ? { tunnelProxy: options.tunnelProxy } : {}),
     // Each limit names the flag that raises it, so a Release's message tells the operator.
     dataPlaneLimits: {

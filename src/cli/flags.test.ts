@@ -44,6 +44,13 @@ const DEFAULTS: Options = {
   watchIdleTimeoutMs: 150_000,
   shutdownGraceMs: 25_000,
   logLevel: 'info',
+  endpoints: {
+    allowedCidrs: [],
+    deniedCidrs: ['169.254.0.0/16', 'fe80::/10', 'fd00:ec2::254/128', '100.100.100.200/32'],
+    allowedHosts: [],
+    deniedHosts: ['metadata.google.internal'],
+    allowHttp: false,
+  },
 };
 
 describe('parseFlags', () => {
@@ -80,6 +87,11 @@ describe('parseFlags', () => {
       RELEASE_CONTROLLER_DATAPLANE_MAX_LIST_PAGES: '50',
       RELEASE_CONTROLLER_DATAPLANE_LIST_TIMEOUT: '10m',
       RELEASE_CONTROLLER_WATCH_IDLE_TIMEOUT: '5m',
+      RELEASE_CONTROLLER_DATAPLANE_ALLOWED_CIDRS: '10.0.0.0/8, fd00::/8',
+      RELEASE_CONTROLLER_DATAPLANE_DENIED_CIDRS: '127.0.0.0/8,169.254.0.0/16',
+      RELEASE_CONTROLLER_DATAPLANE_ALLOWED_HOSTS: '*.clusters.example.com',
+      RELEASE_CONTROLLER_DATAPLANE_DENIED_HOSTS: 'metadata.google.internal',
+      RELEASE_CONTROLLER_DATAPLANE_ALLOW_HTTP: 'true',
       RELEASE_CONTROLLER_SHUTDOWN_GRACE_PERIOD: '1m30s',
       RELEASE_CONTROLLER_LOG_LEVEL: 'debug',
     });
@@ -106,7 +118,20 @@ describe('parseFlags', () => {
       watchIdleTimeoutMs: 300_000,
       shutdownGraceMs: 90_000,
       logLevel: 'debug',
+      endpoints: {
+        allowedCidrs: ['10.0.0.0/8', 'fd00::/8'],
+        deniedCidrs: ['127.0.0.0/8', '169.254.0.0/16'],
+        allowedHosts: ['*.clusters.example.com'],
+        deniedHosts: ['metadata.google.internal'],
+        allowHttp: true,
+      },
     });
+  });
+
+  test('an endpoint rule that is not a CIDR or host pattern names its flag', () => {
+    rejects(['--dataplane-denied-cidrs=169.254.0.0/99'], 'dataplane-denied-cidrs');
+    rejects(['--dataplane-allowed-cidrs=not-an-address'], 'dataplane-allowed-cidrs');
+    rejects(['--dataplane-allowed-hosts=bad host!'], 'dataplane-allowed-hosts');
   });
 
   test('a flag on the command line beats its environment variable', () => {

@@ -6,6 +6,14 @@
 import { parseDuration } from '../api/v1alpha1/duration.ts';
 import { splitAddress, type TunnelProxySettings } from '../dataplane/tunnel.ts';
 import { defaultLimitPerKey } from '../runtime/limiter.ts';
+import {
+  DEFAULT_DENIED_CIDRS,
+  DEFAULT_DENIED_HOSTS,
+  LOOPBACK_CIDRS,
+  type EndpointPolicySpec,
+  parseCidr,
+  parseHostPattern,
+} from '../dataplane/endpoint.ts';
 
 /** ENV_PREFIX prefixes the environment variable of every flag. */
 export const ENV_PREFIX = 'RELEASE_CONTROLLER_';
@@ -97,6 +105,36 @@ export const FLAGS: readonly FlagSpec[] = [
     kind: 'duration',
     default: '15s',
     help: 'Timeout of every request to a data-plane cluster.',
+  },
+  {
+    name: 'dataplane-allowed-cidrs',
+    kind: 'string',
+    default: '',
+    help: 'Comma-separated CIDRs a DataPlane server may resolve to. Empty: any address not denied. With --dataplane-allowed-hosts, an endpoint must match either list.',
+  },
+  {
+    name: 'dataplane-denied-cidrs',
+    kind: 'string',
+    default: DEFAULT_DENIED_CIDRS.join(','),
+    help: `Comma-separated CIDRs no DataPlane server may resolve to; a deny wins over an allow. The default denies link-local and cloud metadata addresses; add ${LOOPBACK_CIDRS.join(',')} when the controller runs in a pod (the Helm chart does).`,
+  },
+  {
+    name: 'dataplane-allowed-hosts',
+    kind: 'string',
+    default: '',
+    help: 'Comma-separated host names (exact, or *.suffix) a DataPlane server may name. Empty: any host not denied.',
+  },
+  {
+    name: 'dataplane-denied-hosts',
+    kind: 'string',
+    default: DEFAULT_DENIED_HOSTS.join(','),
+    help: 'Comma-separated host names (exact, or *.suffix) no DataPlane server may name.',
+  },
+  {
+    name: 'dataplane-allow-http',
+    kind: 'boolean',
+    default: 'false',
+    help: 'Allow DataPlane servers with plain http:// URLs (https:// only otherwise).',
   },
   {
     name: 'tunnel-proxy-address',
@@ -195,6 +233,8 @@ export interface Options {
   shardCount: number;
   shardIndex: number;
   dataPlaneTimeoutMs: number;
+  /** endpoints is the policy of where DataPlane servers may point (--dataplane-allowed-*, --dataplane-denied-*). */
+  endpoints: EndpointPolicySpec;
   /** tunnelProxy is set when --tunnel-proxy-address is. */
   tunnelProxy?: TunnelProxySettings;
   dataPlaneMaxResponseBytes: number;
@@ -324,6 +364,7 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv): Options | un
     watchIdleTimeoutMs: duration('watch-idle-timeout'),
     shutdownGraceMs: duration('shutdown-grace-period'),
     logLevel: str('log-level'),
+    endpoints: endpointPolicyOf(str, bool('dataplane-allow-http')),
   };
   const tunnelProxy = tunnelProxyOf(str);
   if (tunnelProxy) options.tunnelProxy = tunnelProxy;
@@ -369,5 +410,30 @@ function tunnelProxyOf(str: (name: string) => string): TunnelProxySettings | und
     certFile: str('tunnel-proxy-cert-file'),
     keyFile: str('tunnel-proxy-key-file'),
     ...(serverName ? { serverName } : {}),
+  };
+}
+
+/** endpointPolicyOf reads the endpoint policy flags; a CIDR or host pattern that is not one is a FlagError. */
+function endpointPolicyOf(str: (name: string) => string, allowHttp: boolean): EndpointPolicySpec {
+  const list = (name: string, check: (item: string) => unknown): string[] => {
+    const items = str(name)
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean);
+    for (const item of items) {
+      try {
+        check(item);
+      } catch (err) {
+        throw new FlagError(`--${name}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    return items;
+  };
+  return {
+    allowedCidrs: list('dataplane-allowed-cidrs', parseCidr),
+    deniedCidrs: list('dataplane-denied-cidrs', parseCidr),
+    allowedHosts: list('dataplane-allowed-hosts', parseHostPattern),
+    deniedHosts: list('dataplane-denied-hosts', parseHostPattern),
+    allowHttp,
   };
 }

@@ -6,6 +6,7 @@ import type { DataPlane } from '../api/v1alpha1/schema.ts';
 import { CredentialsError, type SecretLike } from './credentials.ts';
 import { servedKind } from './fake.ts';
 import { DataPlaneGoneError, DataPlanePool } from './pool.ts';
+import { DEFAULT_ENDPOINT_POLICY, EndpointPolicy, LOOPBACK_CIDRS } from './endpoint.ts';
 
 const CONFIGMAP = servedKind({ group: '', version: 'v1', kind: 'ConfigMap' }, 'configmaps');
 
@@ -86,6 +87,7 @@ void describe('DataPlanePool', () => {
     new DataPlanePool({
       logger: pino({ level: 'silent' }),
       requestTimeoutMs: 5_000,
+      endpoints: new EndpointPolicy({ ...DEFAULT_ENDPOINT_POLICY, allowHttp: true }),
       observer: (dp) => (verb) => observed.push(`${dp} ${verb}`),
       onEvent: () => undefined,
       isCurrent: (dp) => live.has(dp.metadata.uid ?? ''),
@@ -234,5 +236,43 @@ test('a tunnel change rebuilds the connection; the same spec reuses it', async (
   assert.equal(await p.connect(tunnelDataPlane({ host: 'eu-1' }), undefined), first);
   const moved = await p.connect(tunnelDataPlane({ host: 'eu-2' }), undefined);
   assert.notEqual(moved, first, 'another tunnel host is another connection');
+  await p.close();
+});
+
+test('an endpoint the policy refuses is DataPlaneInvalid naming the rule, before any connection', async () => {
+  const p = new DataPlanePool({
+    logger: pino({ level: 'silent' }),
+    requestTimeoutMs: 1_000,
+    onEvent: () => {},
+    endpoints: new EndpointPolicy({
+      ...DEFAULT_ENDPOINT_POLICY,
+      deniedCidrs: [...DEFAULT_ENDPOINT_POLICY.deniedCidrs, ...LOOPBACK_CIDRS],
+    }),
+  });
+  const at = (apiServerURL: string): DataPlane => {
+    const dp = tunnelDataPlane();
+    if (dp.spec.kubernetesCluster.credentials)
+      dp.spec.kubernetesCluster.credentials.apiServerURL = apiServerURL;
+    return dp;
+  };
+  await assert.rejects(
+    p.connect(at('https://169.254.169.254'), undefined),
+    (err: unknown) =>
+      err instanceof CredentialsError &&
+      err.message ===
+        "DataPlane org/dp: server https://169.254.169.254 is refused by the controller's endpoint policy: 169.254.169.254 is in the denied range 169.254.0.0/16 (--dataplane-denied-cidrs). Use another server address, or ask the platform operator to change the policy",
+  );
+  await assert.rejects(
+    p.connect(at('https://localhost:6443'), undefined),
+    (err: unknown) =>
+      err instanceof CredentialsError &&
+      /localhost resolves to (127\.0\.0\.1|::1) is in the denied range/.test(err.message),
+    'a host name is checked by the addresses it resolves to',
+  );
+  await assert.rejects(
+    p.connect(at('http://dp.example.com'), undefined),
+    (err: unknown) => err instanceof CredentialsError && /plain http:\/\/ is not allowed/.test(err.message),
+  );
+  assert.equal(p.get('org/dp'), undefined, 'no connection kept');
   await p.close();
 });

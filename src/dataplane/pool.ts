@@ -11,6 +11,7 @@
  * closed connection reports no more requests to the metrics.
  */
 import { createHash } from 'node:crypto';
+import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import type { KubeObject } from '../api/object.ts';
 import { TUNNEL_HOST_PATTERN, type DataPlane } from '../api/v1alpha1/schema.ts';
@@ -19,6 +20,7 @@ import type { ClientLimits, Connector, RequestObserver } from '../kube/client.ts
 import { accessFromInline, accessFromSecret, CredentialsError, type SecretLike } from './credentials.ts';
 import { clientFor } from '../kube/kubeconfig.ts';
 import { DirectDataPlane } from './direct.ts';
+import { DEFAULT_ENDPOINT_POLICY, EndpointPolicy, describeRefusal, resolveAll } from './endpoint.ts';
 import { tunnelConnector, type TunnelProxySettings } from './tunnel.ts';
 import { WatchSet } from './watches.ts';
 
@@ -35,6 +37,11 @@ export interface DataPlanePoolOptions {
   onEvent: (dataPlane: string, type: InformerEventType, obj: KubeObject) => void;
   /** onHealthChange is told when a watch of a data plane breaks or recovers. */
   onHealthChange?: (dataPlane: string, healthy: boolean) => void;
+  /**
+   * endpoints is the operator's policy of where a DataPlane may point the controller; default
+   * DEFAULT_ENDPOINT_POLICY (no metadata or link-local addresses, https only).
+   */
+  endpoints?: EndpointPolicy;
   /** tunnel is the operator's apiserver-network-proxy server, for DataPlanes with spec.kubernetesCluster.tunnel. */
   tunnel?: TunnelProxySettings;
   /**
@@ -157,6 +164,9 @@ export class DataPlanePool {
     const access = dp.spec.kubernetesCluster.secretRef
       ? await accessFromSecret(dp, secret)
       : accessFromInline(dp);
+    const tunnelled = dp.spec.kubernetesCluster.tunnel !== undefined;
+    const host = await this.checkEndpoint(dp, access.server, tunnelled);
+    const logger = this.options.logger.child({ dataPlane: key });
     // Requests still ending after the connection closed (watches being stopped) are not counted:
     // the series of a deleted DataPlane are removed, and must not come back.
     const observe = this.options.observer?.(key);
@@ -171,10 +181,14 @@ export class DataPlanePool {
         }),
       connect: this.connectorOf(dp, access.server),
       limits: this.options.limits,
+      // Through a tunnel the agent resolves the name, in the data plane's own network.
+      ...(tunnelled ? {} : { lookup: this.endpoints.lookup(host) }),
+      // The error a tenant sees says only "cannot reach"; the operator's log says why.
+      onUnreachable: (detail) => logger.warn(detail, 'data-plane request got no answer'),
     });
     const watches = new WatchSet({
       client,
-      logger: this.options.logger.child({ dataPlane: key }),
+      logger,
       syncTimeoutMs: this.options.requestTimeoutMs,
       listBudget: this.options.listBudget,
       onEvent: (type, obj) => this.options.onEvent(key, type, obj),
@@ -183,6 +197,31 @@ export class DataPlanePool {
     const conn = new DirectDataPlane(key, fingerprint, client, watches);
     this.muted.set(conn, gate);
     return conn;
+  }
+
+  private get endpoints(): EndpointPolicy {
+    return this.options.endpoints ?? DEFAULT_POLICY;
+  }
+
+  /**
+   * checkEndpoint refuses a server the operator's endpoint policy does not allow, before any
+   * connection: the scheme, a denied host name, and every address the host resolves to now (the
+   * client's lookup checks again at every connect). It returns the server's host name. A name that
+   * does not resolve now is left to the connection, which reports it unreachable.
+   */
+  private async checkEndpoint(dp: DataPlane, server: string, tunnelled: boolean): Promise<string> {
+    const where = `DataPlane ${dp.metadata.namespace}/${dp.metadata.name}`;
+    const refuse = (why: string) => new CredentialsError(describeRefusal(where, server, why));
+    const why = this.endpoints.checkUrl(server, tunnelled);
+    if (why) throw refuse(why);
+    const host = new URL(server).hostname.replace(/^\[(.*)\]$/, '$1');
+    if (tunnelled || isIP(host)) return host;
+    const allowed = this.endpoints.hostAllowed(host);
+    for (const address of (await resolveAll(host)) ?? []) {
+      const refused = this.endpoints.checkAddress(address, allowed);
+      if (refused) throw refuse(`${host} resolves to ${refused}`);
+    }
+    return host;
   }
 
   /** connectorOf is the tunnel of a DataPlane that asks for one; undefined connects directly. */
@@ -208,6 +247,8 @@ export class DataPlanePool {
     });
   }
 }
+
+const DEFAULT_POLICY = new EndpointPolicy(DEFAULT_ENDPOINT_POLICY);
 
 /** TUNNEL_HOST is the CRD's pattern of spec.kubernetesCluster.tunnel.host. */
 const TUNNEL_HOST = new RegExp(TUNNEL_HOST_PATTERN);

@@ -2,7 +2,7 @@ import { after, before, describe, mock, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
-import { KubeClient, LimitReasons, isKubeApiError } from './client.ts';
+import { KubeClient, LimitReasons, UNREACHABLE, isKubeApiError, type UnreachableDetail } from './client.ts';
 
 const MIB = 1024 * 1024;
 
@@ -152,7 +152,11 @@ describe('KubeClient', () => {
     const started = performance.now();
     await assert.rejects(client.request({ method: 'GET', path: '/hang' }), (err: unknown) => {
       assert.ok(isKubeApiError(err) && err.isUnreachable && err.reason === 'Timeout', 'a timeout');
-      assert.match(err.message, /timed out after 300 ms/);
+      assert.equal(
+        err.message,
+        `GET /hang on dp: ${UNREACHABLE}`,
+        'the same words as any unreachable server',
+      );
       return true;
     });
     assert.ok(performance.now() - started < 2_000, 'the timeout bounds the wait');
@@ -160,7 +164,7 @@ describe('KubeClient', () => {
     script = [(_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).write('{"kind":')];
     await assert.rejects(client.request({ method: 'GET', path: '/slow-body' }), (err: unknown) => {
       assert.ok(isKubeApiError(err) && err.reason === 'Timeout', 'a body that never ends times out too');
-      assert.match(err.message, /GET \/slow-body on dp timed out after 300 ms/);
+      assert.equal(err.message, `GET /slow-body on dp: ${UNREACHABLE}`);
       return true;
     });
     await client.close();
@@ -178,11 +182,80 @@ describe('KubeClient', () => {
     await client.close();
   });
 
-  test('reports a refused connection as unreachable, naming the cluster', async () => {
-    const client = new KubeClient({ name: 'data plane org/dp', server: 'http://127.0.0.1:1', maxRetries: 0 });
-    await assert.rejects(client.request({ method: 'GET', path: '/api' }), (err: unknown) => {
+  test('a refused and a silent server read the same: the connection error goes to the log only', async () => {
+    const details: UnreachableDetail[] = [];
+    const onUnreachable = (d: UnreachableDetail) => details.push(d);
+    const refused = new KubeClient({
+      name: 'data plane org/dp',
+      server: 'http://127.0.0.1:1',
+      maxRetries: 0,
+      onUnreachable,
+    });
+    const messages: string[] = [];
+    await assert.rejects(refused.request({ method: 'GET', path: '/api' }), (err: unknown) => {
       assert.ok(isKubeApiError(err) && err.isUnreachable, 'unreachable');
-      assert.match(err.message, /on data plane org\/dp: cannot reach the API server \(ECONNREFUSED\)/);
+      messages.push(err.message);
+      return true;
+    });
+    reset();
+    script = [() => undefined];
+    const silent = new KubeClient({
+      name: 'data plane org/dp',
+      server: base,
+      timeoutMs: 200,
+      maxRetries: 0,
+      onUnreachable,
+    });
+    await assert.rejects(silent.request({ method: 'GET', path: '/api' }), (err: unknown) => {
+      assert.ok(isKubeApiError(err) && err.isUnreachable, 'unreachable');
+      messages.push(err.message);
+      return true;
+    });
+    assert.deepEqual(messages, [
+      `GET /api on data plane org/dp: ${UNREACHABLE}`,
+      `GET /api on data plane org/dp: ${UNREACHABLE}`,
+    ]);
+    assert.deepEqual(
+      details.map((d) => [d.code, d.path]),
+      [
+        ['ECONNREFUSED', '/api'],
+        ['Timeout', '/api'],
+      ],
+      'the log learns which',
+    );
+    assert.doesNotMatch(messages.join(' '), /ECONNREFUSED|timed out|127\.0\.0\.1/);
+    await refused.close();
+    await silent.close();
+  });
+
+  test('an error body that is not a Status is quoted as one short printable line', async () => {
+    reset();
+    script = [
+      (_req, res) =>
+        res
+          .writeHead(502, { 'content-type': 'text/html' })
+          .end(`<html>\r\n<body>Bad gateway\u0007\n${'x'.repeat(5000)}</body></html>`),
+      (_req, res) =>
+        res
+          .writeHead(422, { 'content-type': 'application/json' })
+          .end(
+            JSON.stringify({ kind: 'Status', reason: 'Invalid', message: `bad\nline ${'y'.repeat(9000)}` }),
+          ),
+    ];
+    const client = new KubeClient({ name: 'dp', server: base, maxRetries: 0 });
+    await assert.rejects(client.request({ method: 'GET', path: '/page' }), (err: unknown) => {
+      assert.ok(isKubeApiError(err), 'an API error');
+      assert.match(
+        err.message,
+        /^GET \/page on dp: HTTP 502, not a Kubernetes Status: "<html> <body>Bad gateway x+…"$/,
+      );
+      assert.ok(err.message.length < 300, `${err.message.length} characters`);
+      return true;
+    });
+    await assert.rejects(client.request({ method: 'GET', path: '/status' }), (err: unknown) => {
+      assert.ok(isKubeApiError(err) && err.reason === 'Invalid', 'the Status reason');
+      assert.doesNotMatch(err.message, /\n/);
+      assert.ok(err.message.length < 2200, `${err.message.length} characters`);
       return true;
     });
     await client.close();
@@ -251,7 +324,7 @@ describe('KubeClient', () => {
       client.watch('/api/v1/pods', {}, () => undefined, new AbortController().signal),
       (err: unknown) => {
         assert.ok(isKubeApiError(err) && err.isUnreachable && err.reason === 'Timeout', 'a timeout');
-        assert.match(err.message, /got no answer within 200 ms/);
+        assert.match(err.message, new RegExp(`: ${UNREACHABLE.replace(/[()]/g, '\\$&')}$`));
         return true;
       },
     );

@@ -13,6 +13,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import type { Duplex } from 'node:stream';
 import type * as tls from 'node:tls';
+import type { LookupFunction } from 'node:net';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { isRecord } from '../api/object.ts';
 import { sleep } from './sleep.ts';
@@ -215,6 +216,26 @@ export interface KubeClientOptions {
   connect?: Connector;
   /** limits bound bodies, watch lines and silent watches; each defaults to its DEFAULT_ constant. */
   limits?: Partial<ClientLimits>;
+  /**
+   * lookup resolves host names for this client's sockets (dataplane/endpoint.ts refuses addresses
+   * the operator's policy does not allow, at connect time).
+   */
+  lookup?: LookupFunction;
+  /**
+   * onUnreachable is told the detail of every request that could not reach the server (the
+   * connection error code, the deadline), which the error itself does not carry: error messages
+   * reach tenants, and a code such as ECONNREFUSED against ETIMEDOUT would let them scan ports.
+   */
+  onUnreachable?: (detail: UnreachableDetail) => void;
+}
+
+/** UnreachableDetail is what the operator's log gets of a request that could not reach the server. */
+export interface UnreachableDetail {
+  method: string;
+  path: string;
+  /** code is the connection error code (ECONNREFUSED, ETIMEDOUT, ...) or the client's reason (Timeout). */
+  code: string;
+  message: string;
 }
 
 /** KubeClient talks JSON to one API server. */
@@ -231,6 +252,7 @@ export class KubeClient {
   private readonly timeoutMs: number;
   private readonly maxRetries: number;
   private readonly authorization: (() => Promise<string | undefined>) | undefined;
+  private readonly onUnreachable: ((detail: UnreachableDetail) => void) | undefined;
   private observer: RequestObserver | undefined;
   private closed = false;
   /** limits are what this client accepts from its server. */
@@ -246,6 +268,7 @@ export class KubeClient {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.maxRetries = options.maxRetries ?? DEFAULT_MAX_RETRIES;
     this.authorization = options.authorization;
+    this.onUnreachable = options.onUnreachable;
     this.observer = options.observer;
     this.limits = {
       maxResponseBytes: options.limits?.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
@@ -270,6 +293,7 @@ export class KubeClient {
       key: options.key,
       rejectUnauthorized: options.rejectUnauthorized ?? true,
       ...(options.servername ? { servername: options.servername } : {}),
+      ...(options.lookup ? { lookup: options.lookup } : {}),
     };
     const pool = (extra: https.AgentOptions): http.Agent => {
       const agent = secure
@@ -383,7 +407,7 @@ export class KubeClient {
     } catch (err) {
       res?.destroy();
       if (signal.aborted) return;
-      throw isKubeApiError(err) ? err : transportError(this.name, 'GET', path, err);
+      throw this.failure('GET', path, err);
     } finally {
       this.observer?.('WATCH', code, (performance.now() - started) / 1000);
     }
@@ -473,6 +497,19 @@ export class KubeClient {
           { statusCode: 0, reason: LimitReasons.responseTooLarge },
         ),
     };
+  }
+
+  /**
+   * failure turns what a request threw into the KubeApiError callers see. An answer of the server
+   * (a Status) and a limit we enforced pass as they are; a request that never got an answer (a
+   * connection error, the deadline) becomes one generic message, its detail going to
+   * onUnreachable (the operator's log) only.
+   */
+  private failure(method: string, path: string, err: unknown): KubeApiError {
+    if (isKubeApiError(err) && !(err.statusCode === 0 && err.reason === 'Timeout')) return err;
+    const code = errorCode(err) ?? (isKubeApiError(err) ? err.reason : 'Unreachable');
+    this.onUnreachable?.({ method, path, code, message: err instanceof Error ? err.message : String(err) });
+    return transportError(this.name, method, path, err, code);
   }
 
   /** close releases every pooled connection; in-flight requests fail. */
@@ -577,8 +614,7 @@ export class KubeClient {
       }
       return answer;
     } catch (err) {
-      if (isKubeApiError(err)) throw err;
-      throw transportError(this.name, req.method, req.path, err);
+      throw this.failure(req.method, req.path, err);
     } finally {
       this.observer?.(req.method, code, (performance.now() - started) / 1000);
     }
@@ -711,7 +747,11 @@ function toApiError(
   const retryAfterSeconds =
     typeof retryAfter === 'string' && /^\d+$/.test(retryAfter) ? Number(retryAfter) : undefined;
   const message =
-    typeof status?.['message'] === 'string' ? status['message'] : text.slice(0, 300) || `HTTP ${statusCode}`;
+    typeof status?.['message'] === 'string'
+      ? excerpt(status['message'], MAX_STATUS_MESSAGE)
+      : text
+        ? `HTTP ${statusCode}, not a Kubernetes Status: "${excerpt(text, MAX_BODY_EXCERPT)}"`
+        : `HTTP ${statusCode}`;
   const reason = typeof status?.['reason'] === 'string' ? status['reason'] : `HTTP${statusCode}`;
   const details = isRecord(status?.['details']) ? status['details'] : undefined;
   return new KubeApiError(`${method} ${path} on ${cluster}: ${message}`, {
@@ -722,15 +762,59 @@ function toApiError(
   });
 }
 
-function transportError(cluster: string, method: string, path: string, err: unknown): KubeApiError {
-  const code = isRecord(err) && typeof err['code'] === 'string' ? err['code'] : undefined;
-  const detail = err instanceof Error ? err.message : String(err);
-  return new KubeApiError(
-    `${method} ${path} on ${cluster}: cannot reach the API server (${code ?? detail})`,
-    {
-      statusCode: 0,
-      reason: code ?? 'Unreachable',
-      cause: err,
-    },
-  );
+/** UNREACHABLE is what a tenant sees of any connection failure: the same words for every cause. */
+export const UNREACHABLE =
+  "cannot reach the API server, or it did not answer in time (the controller's log has the connection error)";
+
+/**
+ * transportError is the error of a request that got no answer. Its message is the same for a
+ * refused, reset, unroutable or silent connection, so that a tenant's server URL cannot be used to
+ * tell open, closed and filtered ports apart; the exceptions are words written for the tenant: the
+ * endpoint policy's refusal, a Connector's own error (a tunnel names the hop that failed), and a
+ * failed TLS handshake (the tenant's CA or server name is wrong).
+ */
+function transportError(
+  cluster: string,
+  method: string,
+  path: string,
+  err: unknown,
+  code: string,
+): KubeApiError {
+  let what = UNREACHABLE;
+  if (
+    code === ENDPOINT_REFUSED ||
+    (errorCode(err) === undefined && !isKubeApiError(err) && err instanceof Error)
+  ) {
+    what = (err as Error).message;
+  } else if (/CERT|SSL|TLS|SELF_SIGNED|VERIFY|ISSUER/.test(code)) {
+    what =
+      "the TLS handshake failed: the server's certificate is not trusted by the DataPlane's CA, has expired, or does not name the server (check the CA data and tls-server-name)";
+  }
+  return new KubeApiError(`${method} ${path} on ${cluster}: ${what}`, { statusCode: 0, reason: code });
+}
+
+/** MAX_STATUS_MESSAGE bounds the message of a server's Status that an error carries. */
+const MAX_STATUS_MESSAGE = 2048;
+/** MAX_BODY_EXCERPT bounds what an error quotes of a body that is not a Status (an HTML page, say). */
+const MAX_BODY_EXCERPT = 200;
+
+/**
+ * excerpt reduces text from a server to one printable line of at most `max` characters: control
+ * characters and runs of white space become one space, so a hostile answer cannot forge lines in
+ * logs or hide text in a condition.
+ */
+export function excerpt(text: string, max: number): string {
+  const line = text
+    .slice(0, max * 4)
+    // eslint-disable-next-line no-control-regex
+    .replace(/[\u0000-\u001f\u007f-\u009f\s]+/g, ' ')
+    .trim();
+  return line.length > max ? `${line.slice(0, max)}…` : line;
+}
+
+/** ENDPOINT_REFUSED is the code of a connection the endpoint policy refused (dataplane/endpoint.ts). */
+export const ENDPOINT_REFUSED = 'ERR_ENDPOINT_REFUSED';
+
+function errorCode(err: unknown): string | undefined {
+  return isRecord(err) && typeof err['code'] === 'string' ? err['code'] : undefined;
 }

@@ -1,6 +1,7 @@
 /**
  * The tests' controller: the repository's one launcher (testbed/controller.ts) with the flags every
- * integration test wants: debug logs (kept for the test report) and a short data-plane timeout.
+ * integration test wants: debug logs (kept for the test report), a short data-plane timeout, and
+ * plain http:// data planes allowed (the misbehaving peers of test/support/hostile.ts speak http).
  */
 import { ControllerProcess, type LaunchOptions } from '../../testbed/controller.ts';
 
@@ -10,6 +11,11 @@ export { ControllerProcess, metricValue } from '../../testbed/controller.ts';
 export function startTestController(options: LaunchOptions): Promise<ControllerProcess> {
   return ControllerProcess.start({
     ...options,
-    args: ['--log-level=debug', '--dataplane-timeout=5s', ...(options.args ?? [])],
+    args: [
+      '--log-level=debug',
+      '--dataplane-timeout=5s',
+      '--dataplane-allow-http=true',
+      ...(options.args ?? []),
+    ],
   });
 }

@@ -11,6 +11,7 @@ import type { DataPlane, Environment, Release } from '../../api/v1alpha1/schema.
 import type { ClientLimits, KubeClient } from '../../kube/client.ts';
 import type { SecretLike } from '../../dataplane/credentials.ts';
 import { DataPlanePool } from '../../dataplane/pool.ts';
+import type { EndpointPolicy } from '../../dataplane/endpoint.ts';
 import type { TunnelProxySettings } from '../../dataplane/tunnel.ts';
 import { Controller } from '../../runtime/controller.ts';
 import { defaultLimitPerKey, KeyedLimiter } from '../../runtime/limiter.ts';
@@ -46,6 +47,8 @@ export interface ReleaseControllerOptions {
   maxConcurrentPerDataPlane?: number;
   shard: Shard;
   dataPlaneTimeoutMs: number;
+  /** endpoints is the operator's policy of where DataPlane servers may point (flags). */
+  endpoints?: EndpointPolicy;
   /** tunnelProxy is the apiserver-network-proxy server for tunnelled DataPlanes (flags). */
   tunnelProxy?: TunnelProxySettings;
   /** dataPlaneLimits bound what each data plane may send (bodies, watch lines, silent watches). */
@@ -92,6 +95,7 @@ export class ReleaseController {
     this.pool = new DataPlanePool({
       logger,
       requestTimeoutMs: options.dataPlaneTimeoutMs,
+      ...(options.endpoints ? { endpoints: options.endpoints } : {}),
       ...(options.tunnelProxy ? { tunnel: options.tunnelProxy } : {}),
       limits: options.dataPlaneLimits,
       listBudget: options.dataPlaneListBudget,
