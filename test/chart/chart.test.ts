@@ -221,6 +221,12 @@ describe('chart on a real API server', () => {
     assert.equal(flag(c, 'metrics-bind-address'), ':8080');
     assert.equal(flag(c, 'health-probe-bind-address'), ':8081');
     assert.equal(flag(c, 'shard-count'), '1');
+    // Inside a pod loopback is the controller's own: the chart denies it besides the metadata ranges.
+    assert.equal(
+      flag(c, 'dataplane-denied-cidrs'),
+      '169.254.0.0/16,fe80::/10,fd00:ec2::254/128,100.100.100.200/32,127.0.0.0/8,0.0.0.0/32,::1/128,::/128',
+    );
+    assert.equal(flag(c, 'dataplane-allow-http'), 'false');
     assert.equal(deployment.spec.strategy.type, 'RollingUpdate');
     const [service] = ofKind(manifests, 'Service');
     assert.equal(service?.metadata.name, `${FULLNAME}-metrics`);
