@@ -232,6 +232,7 @@ async function planObjects(
         dataPlaneKey,
         resourcePolicy: target.dataPlane.spec.resourcePolicy,
         ownerExists,
+        annotations: annotationsOf(release, item.index),
       }),
     );
   }
@@ -247,6 +248,7 @@ async function planObjects(
         if (!(err instanceof KindNotServedError)) throw err;
       }
     }
+    const keep = retainedByPolicy(live);
     const seen = new Set<string>();
     for (const info of kinds.values()) {
       const list = await dp.request<{ items?: KubeObject[] }>({
@@ -284,8 +286,9 @@ async function planObjects(
           name: obj.metadata.name ?? '',
           ...(obj.metadata.namespace ? { namespace: obj.metadata.namespace } : {}),
         };
-        if (obj.metadata.annotations?.[PRUNE_ANNOTATION] === 'Disabled') {
-          entries.push({ id, ref, action: 'retain', live: obj, note: `${PRUNE_ANNOTATION}: Disabled` });
+        const kept = keep.get(JSON.stringify([info.group, info.kind, ref.namespace ?? '', ref.name]));
+        if (kept) {
+          entries.push({ id, ref, action: 'retain', live: obj, note: kept });
         } else if (removalOf(obj, info) === 'give-back') {
           entries.push({
             id,
@@ -303,8 +306,42 @@ async function planObjects(
   return entries;
 }
 
-/** PRUNE_ANNOTATION is issue 15's per-object `openchoreo.dev/prune: Disabled`. */
-const PRUNE_ANNOTATION = 'openchoreo.dev/prune';
+/** Issue 15's per-object policy annotations, read from the object in the Release (never from the data plane). */
+const POLICY = {
+  apply: 'openchoreo.dev/apply',
+  ignoreFields: 'openchoreo.dev/ignore-fields',
+  prune: 'openchoreo.dev/prune',
+};
+
+/**
+ * retainedByPolicy says which objects of the live Release a real apply keeps although the file
+ * no longer lists them: `status.resources[].policy` records `prune: Disabled` or `apply: Observe`
+ * (the annotations themselves never reach the data plane). Keyed by group, kind, namespace, name.
+ */
+function retainedByPolicy(live: Release): Map<string, string> {
+  const keep = new Map<string, string>();
+  for (const raw of (live.status?.resources ?? []) as unknown[]) {
+    if (!isRecord(raw) || !isRecord(raw['policy'])) continue;
+    const policy = raw['policy'];
+    const reason =
+      policy['prune'] === 'Disabled'
+        ? `${POLICY.prune}: Disabled`
+        : policy['apply'] === 'Observe'
+          ? `${POLICY.apply}: Observe (never written, never deleted)`
+          : undefined;
+    const key = JSON.stringify([raw['group'], raw['kind'], raw['namespace'] || '', raw['name']]);
+    if (reason) keep.set(key, reason);
+  }
+  return keep;
+}
+
+/** annotationsOf reads the annotations of a spec item as written in the Release. */
+function annotationsOf(release: Release, index: number): Record<string, string> {
+  const object = release.spec.resources?.[index]?.object;
+  const metadata = isRecord(object) ? object['metadata'] : undefined;
+  const annotations = isRecord(metadata) ? metadata['annotations'] : undefined;
+  return isRecord(annotations) ? (annotations as Record<string, string>) : {};
+}
 
 function identity(id: string, group: string, kind: string, namespace: string, name: string): string {
   return JSON.stringify([id, group, kind, namespace, name]);
@@ -317,6 +354,8 @@ interface PlanContext {
   /** resourcePolicy is the DataPlane's spec.resourcePolicy: what its Releases may target. */
   resourcePolicy: DataPlaneResourcePolicy | undefined;
   ownerExists: (owner: { namespace: string; name: string; uid: string }) => Promise<boolean>;
+  /** annotations of the object as written in the Release (policy annotations are read there). */
+  annotations: Record<string, string>;
 }
 
 /** planObject decides one object as the controller would, then dry-runs it. */
@@ -343,6 +382,18 @@ async function planObject(
   const policy = releasePolicy(ctx.release, () => exists, ctx.resourcePolicy, ctx.dataPlaneKey);
   const refused = policy.admit?.(item);
   if (refused) return { ...base, action: 'skip', live, note: refused };
+  const annotations = ctx.annotations;
+  if (annotations[POLICY.apply] === 'Observe') {
+    return { ...base, action: 'skip', live, note: `${POLICY.apply}: Observe: never written, only observed` };
+  }
+  if (annotations[POLICY.apply] === 'CreateOnly' && live) {
+    return {
+      ...base,
+      action: 'skip',
+      live,
+      note: `${POLICY.apply}: CreateOnly: it exists, so it is never updated`,
+    };
+  }
   const existing =
     live && live.metadata.labels?.[Labels.managedBy] ? { live } : live ? { foreign: live } : {};
   const conflict = policy.guard?.(item, existing);
@@ -356,7 +407,19 @@ async function planObject(
       body: object,
       contentType: 'application/apply-patch+yaml',
     });
-    return { ...base, action: classify(live, after), live, after };
+    const ignored = annotations[POLICY.ignoreFields];
+    return {
+      ...base,
+      action: classify(live, after),
+      live,
+      after,
+      // The controller leaves these out of what it sends (issue 15); this dry run sends the object whole.
+      ...(ignored
+        ? {
+            note: `${POLICY.ignoreFields}: ${ignored} shown as in the file; the controller does not send them`,
+          }
+        : {}),
+    };
   } catch (err) {
     if (!isKubeApiError(err) || err.isUnreachable) throw err;
     if (err.isNotFound && info.namespaced && isRecord(err.details) && err.details['kind'] === 'namespaces') {
