@@ -144,14 +144,20 @@ describe('bad input', () => {
       /9 of 10 resources not applied: resource "no-api-version": object has no apiVersion/,
     );
     assert.equal(condition(r, 'Ready')?.reason, 'InvalidResource');
-    const events = await cp.list('events.k8s.io/v1', 'Event', org.namespace);
-    assert.ok(
-      events.some(
-        (e) =>
-          (e as KubeObject & { reason?: string; regarding?: { name?: string } }).regarding?.name === name &&
-          (e as { reason?: string }).reason === 'InvalidResource',
-      ),
-      'a Warning Event InvalidResource is recorded on the Release',
+    // Events are recorded after the status write, by the recorder's own queue.
+    await eventually(
+      async () => {
+        const events = await cp.list('events.k8s.io/v1', 'Event', org.namespace);
+        assert.ok(
+          events.some(
+            (e) =>
+              (e as KubeObject & { reason?: string; regarding?: { name?: string } }).regarding?.name ===
+                name && (e as { reason?: string }).reason === 'InvalidResource',
+          ),
+          'a Warning Event InvalidResource is recorded on the Release',
+        );
+      },
+      { description: 'the InvalidResource Event' },
     );
   });
 
