@@ -17,22 +17,24 @@ import {
   uniqueName,
   waitReady,
 } from '../support/fixtures.ts';
+import type { TestKube } from '../support/kube.ts';
 import { integrationSuite } from '../support/suite.ts';
+
+/** refusal waits until a Release says DataPlaneInvalid and returns its message. */
+function refusal(cp: TestKube, namespace: string, name: string): Promise<string> {
+  return eventually(
+    async () => {
+      const r: Release | undefined = await getRelease(cp, namespace, name);
+      const applied = r && condition(r, 'ResourcesApplied');
+      assert.equal(applied?.reason, 'DataPlaneInvalid', `ResourcesApplied: ${JSON.stringify(applied)}`);
+      return applied?.message ?? '';
+    },
+    { description: `Release ${namespace}/${name} to be DataPlaneInvalid` },
+  );
+}
 
 describe('endpoint policy', () => {
   const suite = integrationSuite({ credentials: 'inline' });
-
-  /** refusal waits until a Release says DataPlaneInvalid and returns its message. */
-  const refusal = (namespace: string, name: string) =>
-    eventually(
-      async () => {
-        const r: Release | undefined = await getRelease(suite.cp, namespace, name);
-        const applied = r && condition(r, 'ResourcesApplied');
-        assert.equal(applied?.reason, 'DataPlaneInvalid', `ResourcesApplied: ${JSON.stringify(applied)}`);
-        return applied?.message ?? '';
-      },
-      { description: `Release ${namespace}/${name} to be DataPlaneInvalid` },
-    );
 
   test('a DataPlane pointing at the cloud metadata address is refused before any connection, naming the rule', async () => {
     const { cp, clusters, org } = suite;
@@ -53,7 +55,7 @@ describe('endpoint policy', () => {
     await cp.create(
       releaseObject({ ...org, environment: env }, name, [configMap('cfg', 'default', 'imds', {})]),
     );
-    const message = await refusal(org.namespace, name);
+    const message = await refusal(cp, org.namespace, name);
     assert.equal(
       message,
       `DataPlane ${org.namespace}/metadata: server https://169.254.169.254:443 is refused by the controller's endpoint policy: 169.254.169.254 is in the denied range 169.254.0.0/16 (--dataplane-denied-cidrs). Use another server address, or ask the platform operator to change the policy`,
@@ -82,15 +84,7 @@ describe('endpoint policy of a controller in a pod', () => {
     const { cp, org } = suite;
     const name = uniqueName('loop');
     await cp.create(releaseObject(org, name, [configMap('cfg', 'default', name, {})]));
-    const message = await eventually(
-      async () => {
-        const r: Release | undefined = await getRelease(cp, org.namespace, name);
-        const applied = r && condition(r, 'ResourcesApplied');
-        assert.equal(applied?.reason, 'DataPlaneInvalid', `ResourcesApplied: ${JSON.stringify(applied)}`);
-        return applied?.message ?? '';
-      },
-      { description: `Release ${name} to be DataPlaneInvalid` },
-    );
+    const message = await refusal(cp, org.namespace, name);
     assert.match(
       message,
       /server https:\/\/127\.0\.0\.1:\d+ is refused by the controller's endpoint policy: 127\.0\.0\.1 is in the denied range 127\.0\.0\.0\/8 \(--dataplane-denied-cidrs\)/,
