@@ -15,6 +15,7 @@ import type { Duplex } from 'node:stream';
 import type * as tls from 'node:tls';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { isRecord } from '../api/object.ts';
+import { impersonationHeaders, type Impersonation } from './impersonation.ts';
 import { sleep } from './sleep.ts';
 
 /** DEFAULT_REQUEST_TIMEOUT_MS bounds every non-watch request. */
@@ -215,6 +216,8 @@ export interface KubeClientOptions {
   connect?: Connector;
   /** limits bound bodies, watch lines and silent watches; each defaults to its DEFAULT_ constant. */
   limits?: Partial<ClientLimits>;
+  /** impersonate makes every request act as this identity (kubeconfig `as`, `as-groups`, ...). */
+  impersonate?: Impersonation;
 }
 
 /** KubeClient talks JSON to one API server. */
@@ -231,6 +234,7 @@ export class KubeClient {
   private readonly timeoutMs: number;
   private readonly maxRetries: number;
   private readonly authorization: (() => Promise<string | undefined>) | undefined;
+  private readonly impersonate: Record<string, string | string[]>;
   private observer: RequestObserver | undefined;
   private closed = false;
   /** limits are what this client accepts from its server. */
@@ -246,6 +250,7 @@ export class KubeClient {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.maxRetries = options.maxRetries ?? DEFAULT_MAX_RETRIES;
     this.authorization = options.authorization;
+    this.impersonate = options.impersonate ? impersonationHeaders(options.impersonate) : {};
     this.observer = options.observer;
     this.limits = {
       maxResponseBytes: options.limits?.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
@@ -494,7 +499,7 @@ export class KubeClient {
     init: {
       method: HttpMethod;
       path: string;
-      headers: Record<string, string>;
+      headers: http.OutgoingHttpHeaders;
       body?: string;
       signal?: AbortSignal;
       deadline: { ms: number; until: 'answer' | 'end'; message: string };
@@ -586,10 +591,11 @@ export class KubeClient {
 
   private authCache: { value: string | undefined; at: number } | undefined;
 
-  private async headers(contentType: string | undefined): Promise<Record<string, string>> {
-    const headers: Record<string, string> = {
+  private async headers(contentType: string | undefined): Promise<http.OutgoingHttpHeaders> {
+    const headers: http.OutgoingHttpHeaders = {
       accept: 'application/json',
       'user-agent': 'release-controller',
+      ...this.impersonate,
     };
     if (contentType) headers['content-type'] = contentType;
     if (this.authorization) {
