@@ -367,6 +367,20 @@ describe('kubeConfigFromSecret', () => {
     );
   });
 
+  test('a kubeconfig that impersonates keeps its identity for every request', async () => {
+    const text = stringify(kubeconfig({ token: TOKEN, as: 'deployer', 'as-groups': ['team-a'] }));
+    const access = await accessFromSecret(secretDataPlane(), secret(text));
+    assert.deepEqual(access.impersonate, { user: 'deployer', groups: ['team-a'] });
+  });
+
+  test('a malformed impersonation field is DataPlaneInvalid, naming the field but not its value', async () => {
+    const text = stringify(kubeconfig({ token: TOKEN, as: 'deployer', 'as-groups': TOKEN }));
+    await refuses(
+      () => accessFromSecret(secretDataPlane(), secret(text)),
+      /^DataPlane acme\/dp-prod: kubeconfig in Secret dp-prod-kubeconfig: users\[\]\.user\.as-groups must be a list of non-empty strings/,
+    );
+  });
+
   test('a kubeconfig without a current context is refused', async () => {
     const doc = kubeconfig(CERT_USER);
     delete doc['current-context'];

@@ -505,6 +505,68 @@ describe('KubeClient', () => {
     }
   });
 
+  test('sends the impersonation headers on requests and watches, one header per group and extra value', async () => {
+    reset();
+    const raw: string[][] = [];
+    const record =
+      (then: Handler): Handler =>
+      (req, res) => {
+        raw.push(req.rawHeaders);
+        then(req, res);
+      };
+    script = [
+      record(ok({ kind: 'ConfigMap' })),
+      record((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end()),
+    ];
+    const client = new KubeClient({
+      name: 'dp',
+      server: base,
+      authorization: () => Promise.resolve('Bearer t'),
+      impersonate: {
+        user: 'renée',
+        uid: '42',
+        groups: ['dev', 'ops,admins'],
+        extra: { 'acme.dev/team': ['a', 'b'], Scopes: ['view'] },
+      },
+    });
+    await client.request({ method: 'GET', path: '/api/v1/namespaces/a/configmaps/x' });
+    await client.watch('/api/v1/configmaps', {}, () => undefined, new AbortController().signal);
+    await client.close();
+    assert.equal(raw.length, 2);
+    for (const headers of raw) {
+      const values = (name: string) =>
+        headers
+          .flatMap((h, i) => (i % 2 === 0 && h.toLowerCase() === name.toLowerCase() ? [headers[i + 1]] : []))
+          // The server reads header bytes as Latin-1; the value was sent as UTF-8, as client-go sends it.
+          .map((v) => Buffer.from(v ?? '', 'latin1').toString('utf8'));
+      assert.deepEqual(values('Impersonate-User'), ['renée']);
+      assert.deepEqual(values('Impersonate-Uid'), ['42']);
+      // A comma-joined header would be read as one group named "dev, ops,admins".
+      assert.deepEqual(values('Impersonate-Group'), ['dev', 'ops,admins']);
+      assert.deepEqual(values('Impersonate-Extra-acme.dev%2Fteam'), ['a', 'b']);
+      assert.deepEqual(values('Impersonate-Extra-Scopes'), ['view']);
+      assert.deepEqual(values('Authorization'), ['Bearer t'], 'the credentials still authenticate');
+    }
+  });
+
+  test('sends no impersonation header without the option', async () => {
+    reset();
+    let names: string[] = [];
+    script = [
+      (req, res) => {
+        names = Object.keys(req.headers);
+        ok({})(req, res);
+      },
+    ];
+    const client = new KubeClient({ name: 'dp', server: base });
+    await client.request({ method: 'GET', path: '/api/v1/namespaces' });
+    await client.close();
+    assert.deepEqual(
+      names.filter((n) => n.startsWith('impersonate-')),
+      [],
+    );
+  });
+
   test('stops a watch quietly when its signal aborts', async () => {
     reset();
     script = [(_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).write('')];

@@ -16,6 +16,7 @@ import type * as tls from 'node:tls';
 import type { LookupFunction } from 'node:net';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { isRecord } from '../api/object.ts';
+import { impersonationHeaders, type Impersonation } from './impersonation.ts';
 import { sleep } from './sleep.ts';
 
 /** DEFAULT_REQUEST_TIMEOUT_MS bounds every non-watch request. */
@@ -227,6 +228,8 @@ export interface KubeClientOptions {
    * reach tenants, and a code such as ECONNREFUSED against ETIMEDOUT would let them scan ports.
    */
   onUnreachable?: (detail: UnreachableDetail) => void;
+  /** impersonate makes every request act as this identity (kubeconfig `as`, `as-groups`, ...). */
+  impersonate?: Impersonation;
 }
 
 /** UnreachableDetail is what the operator's log gets of a request that could not reach the server. */
@@ -253,6 +256,7 @@ export class KubeClient {
   private readonly maxRetries: number;
   private readonly authorization: (() => Promise<string | undefined>) | undefined;
   private readonly onUnreachable: ((detail: UnreachableDetail) => void) | undefined;
+  private readonly impersonate: Record<string, string | string[]>;
   private observer: RequestObserver | undefined;
   private closed = false;
   /** limits are what this client accepts from its server. */
@@ -269,6 +273,7 @@ export class KubeClient {
     this.maxRetries = options.maxRetries ?? DEFAULT_MAX_RETRIES;
     this.authorization = options.authorization;
     this.onUnreachable = options.onUnreachable;
+    this.impersonate = options.impersonate ? impersonationHeaders(options.impersonate) : {};
     this.observer = options.observer;
     this.limits = {
       maxResponseBytes: options.limits?.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
@@ -531,7 +536,7 @@ export class KubeClient {
     init: {
       method: HttpMethod;
       path: string;
-      headers: Record<string, string>;
+      headers: http.OutgoingHttpHeaders;
       body?: string;
       signal?: AbortSignal;
       deadline: { ms: number; until: 'answer' | 'end'; message: string };
@@ -622,10 +627,11 @@ export class KubeClient {
 
   private authCache: { value: string | undefined; at: number } | undefined;
 
-  private async headers(contentType: string | undefined): Promise<Record<string, string>> {
-    const headers: Record<string, string> = {
+  private async headers(contentType: string | undefined): Promise<http.OutgoingHttpHeaders> {
+    const headers: http.OutgoingHttpHeaders = {
       accept: 'application/json',
       'user-agent': 'release-controller',
+      ...this.impersonate,
     };
     if (contentType) headers['content-type'] = contentType;
     if (this.authorization) {

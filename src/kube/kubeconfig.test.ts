@@ -91,3 +91,66 @@ test('the control plane is found as client-go does: flag, $KUBECONFIG, in-cluste
     /cannot read the kubeconfig .*missing \(--kubeconfig\)/,
   );
 });
+
+test('reads the impersonation fields of the user', async () => {
+  const access = await accessFromKubeconfig(
+    kubeconfig({
+      token: 't',
+      as: 'jane',
+      'as-uid': '42',
+      'as-groups': ['dev', 'ops'],
+      'as-user-extra': { scopes: ['view', 'edit'], 'acme.dev/team': ['a'] },
+    }),
+    { source: 'test' },
+  );
+  assert.ok(access !== NEEDS_PLUGIN, 'no plugin needed');
+  assert.deepEqual(access.impersonate, {
+    user: 'jane',
+    uid: '42',
+    groups: ['dev', 'ops'],
+    extra: { scopes: ['view', 'edit'], 'acme.dev/team': ['a'] },
+  });
+});
+
+test('a user without impersonation fields, or with empty ones, impersonates nobody', async () => {
+  for (const user of [{ token: 't' }, { token: 't', as: '', 'as-groups': null, 'as-user-extra': {} }]) {
+    const access = await accessFromKubeconfig(kubeconfig(user), { source: 'test' });
+    assert.ok(access !== NEEDS_PLUGIN, 'no plugin needed');
+    assert.equal(access.impersonate, undefined);
+  }
+});
+
+test('malformed impersonation fields are refused, naming the field and never quoting the value', async () => {
+  const SECRET = 'eyJhbGciOiJSUzI1NiJ9';
+  const cases: Array<[Record<string, unknown>, RegExp]> = [
+    [{ as: 7 }, /users\[\]\.user\.as must be a string/],
+    [{ as: ['jane'] }, /users\[\]\.user\.as must be a string/],
+    [{ as: `${SECRET}\r\nX-Evil: 1` }, /users\[\]\.user\.as must be a string without control characters/],
+    [{ as: ` ${SECRET}` }, /users\[\]\.user\.as must be a string without .*surrounding spaces/],
+    [{ as: 'jane', 'as-uid': { id: SECRET } }, /users\[\]\.user\.as-uid must be a string/],
+    [{ as: 'jane', 'as-groups': SECRET }, /users\[\]\.user\.as-groups must be a list of non-empty strings/],
+    [{ as: 'jane', 'as-groups': ['dev', 3] }, /users\[\]\.user\.as-groups must be a list/],
+    [{ as: 'jane', 'as-groups': ['dev', ''] }, /users\[\]\.user\.as-groups must be a list of non-empty/],
+    [{ as: 'jane', 'as-user-extra': [SECRET] }, /users\[\]\.user\.as-user-extra must be a map/],
+    [{ as: 'jane', 'as-user-extra': { scopes: SECRET } }, /users\[\]\.user\.as-user-extra must be a list/],
+    [
+      { as: 'jane', 'as-user-extra': { '': ['x'] } },
+      /users\[\]\.user\.as-user-extra must be a map whose keys/,
+    ],
+    [{ 'as-groups': ['dev'] }, /users\[\]\.user\.as-groups must be accompanied by users\[\]\.user\.as/],
+    [{ 'as-uid': '42' }, /users\[\]\.user\.as-uid must be accompanied by users\[\]\.user\.as/],
+    [{ 'as-user-extra': { k: ['v'] } }, /users\[\]\.user\.as-user-extra must be accompanied/],
+  ];
+  for (const [fields, message] of cases) {
+    await assert.rejects(
+      accessFromKubeconfig(kubeconfig({ token: 't', ...fields }), { source: 'tenant kubeconfig' }),
+      (err: unknown) => {
+        assert.ok(err instanceof KubeconfigError, 'a KubeconfigError');
+        assert.match(err.message, /^tenant kubeconfig: /);
+        assert.match(err.message, message);
+        assert.ok(!err.message.includes(SECRET), `the value is not quoted: ${err.message}`);
+        return true;
+      },
+    );
+  }
+});

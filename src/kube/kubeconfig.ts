@@ -11,6 +11,7 @@ import { dirname, isAbsolute, join } from 'node:path';
 import { parse } from 'yaml';
 import { isRecord } from '../api/object.ts';
 import { KubeClient, type KubeClientOptions } from './client.ts';
+import type { Impersonation } from './impersonation.ts';
 
 /** ClusterAccess is everything needed to talk to one API server. */
 export interface ClusterAccess {
@@ -25,6 +26,8 @@ export interface ClusterAccess {
   password?: string;
   insecureSkipTLSVerify?: boolean;
   tlsServerName?: string;
+  /** impersonate is the user's `as`, `as-uid`, `as-groups` and `as-user-extra`: who requests act as. */
+  impersonate?: Impersonation;
 }
 
 /** KubeconfigError says a kubeconfig cannot be used, naming where it came from and the field. */
@@ -132,6 +135,70 @@ export async function accessFromDocument(
     password: str(user['password']) || undefined,
     insecureSkipTLSVerify: cluster['insecure-skip-tls-verify'] === true,
     tlsServerName: str(cluster['tls-server-name']) || undefined,
+    impersonate: readImpersonation(user, options.source),
+  };
+}
+
+/**
+ * headerUnsafe tells whether an HTTP header value cannot carry a string unchanged: a control
+ * character (a line break would end the header) or surrounding white space (servers trim it, so
+ * `" admin"` would act as `admin`).
+ */
+function headerUnsafe(value: string): boolean {
+  if (value.trim() !== value) return true;
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
+}
+
+/**
+ * readImpersonation reads a user's impersonation fields, checking their types. Errors name the
+ * field, never its value: the message reaches a tenant's conditions and Events.
+ */
+function readImpersonation(user: Record<string, unknown>, source: string): Impersonation | undefined {
+  const invalid = (field: string, what: string) =>
+    new KubeconfigError(`${source}: users[].user.${field} must be ${what}`);
+  const text = (value: unknown, field: string, what: string): string => {
+    if (typeof value !== 'string' || value === '' || headerUnsafe(value)) throw invalid(field, what);
+    return value;
+  };
+  const optional = (field: string): string | undefined => {
+    const value = user[field];
+    if (value === undefined || value === null || value === '') return undefined;
+    return text(value, field, 'a string without control characters or surrounding spaces');
+  };
+  const list = (value: unknown, field: string): string[] => {
+    const what = 'a list of non-empty strings without control characters or surrounding spaces';
+    if (!Array.isArray(value)) throw invalid(field, what);
+    return value.map((v) => text(v, field, what));
+  };
+  const username = optional('as');
+  const uid = optional('as-uid');
+  const rawGroups = user['as-groups'];
+  const groups = rawGroups === undefined || rawGroups === null ? [] : list(rawGroups, 'as-groups');
+  const rawExtra = user['as-user-extra'];
+  const extra: Record<string, string[]> = {};
+  if (rawExtra !== undefined && rawExtra !== null) {
+    if (!isRecord(rawExtra)) throw invalid('as-user-extra', 'a map of keys to lists of strings');
+    for (const [key, values] of Object.entries(rawExtra)) {
+      if (key === '') throw invalid('as-user-extra', 'a map whose keys are not empty');
+      if (values !== null) extra[key] = list(values, 'as-user-extra');
+    }
+  }
+  const hasExtra = Object.keys(extra).length > 0;
+  if (!username) {
+    // The API server refuses a uid, groups or extra without a user, on every request: say so once.
+    const orphan = uid ? 'as-uid' : groups.length > 0 ? 'as-groups' : hasExtra ? 'as-user-extra' : '';
+    if (orphan) throw invalid(orphan, 'accompanied by users[].user.as (the user to impersonate)');
+    return undefined;
+  }
+  return {
+    user: username,
+    ...(uid ? { uid } : {}),
+    ...(groups.length > 0 ? { groups } : {}),
+    ...(hasExtra ? { extra } : {}),
   };
 }
 
@@ -206,6 +273,7 @@ export function clientFor(access: ClusterAccess, options: Omit<KubeClientOptions
     rejectUnauthorized: !access.insecureSkipTLSVerify,
     servername: access.tlsServerName,
     authorization,
+    impersonate: access.impersonate,
   });
 }
 
