@@ -27,6 +27,16 @@ describe('EndpointPolicy.checkUrl', () => {
       url: 'https://[::ffff:169.254.169.254]',
       refused: /denied range 169\.254\.0\.0\/16/,
     },
+    {
+      name: 'the metadata address through the NAT64 prefix',
+      url: 'https://[64:ff9b::a9fe:a9fe]',
+      refused: /denied range 169\.254\.0\.0\/16/,
+    },
+    {
+      name: 'the metadata address as IPv4-mapped IPv6 in hex',
+      url: 'https://[::ffff:a9fe:a9fe]',
+      refused: /denied range 169\.254\.0\.0\/16/,
+    },
     { name: 'AWS metadata over IPv6', url: 'https://[fd00:ec2::254]', refused: /fd00:ec2::254\/128/ },
     { name: 'IPv6 link-local', url: 'https://[fe80::1]:6443', refused: /fe80::\/10/ },
     {
@@ -44,7 +54,7 @@ describe('EndpointPolicy.checkUrl', () => {
       name: 'the unspecified address, which Linux connects to loopback',
       spec: { deniedCidrs: [...LOOPBACK_CIDRS] },
       url: 'https://0.0.0.0:6443',
-      refused: /0\.0\.0\.0\/32/,
+      refused: /0\.0\.0\.0\/8/,
     },
     {
       name: 'plain http',

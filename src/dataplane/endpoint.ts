@@ -31,7 +31,7 @@ export const DEFAULT_DENIED_HOSTS: readonly string[] = ['metadata.google.interna
  * unspecified addresses, which Linux connects to loopback. The Helm chart denies them, since inside
  * a pod they are the controller's own ports; `npm start` allows them so local clusters work.
  */
-export const LOOPBACK_CIDRS: readonly string[] = ['127.0.0.0/8', '0.0.0.0/32', '::1/128', '::/128'];
+export const LOOPBACK_CIDRS: readonly string[] = ['127.0.0.0/8', '0.0.0.0/8', '::1/128', '::/128'];
 
 /** EndpointPolicySpec is the policy as the operator writes it (flags). */
 export interface EndpointPolicySpec {
@@ -112,9 +112,34 @@ function hostMatches(pattern: string, host: string): boolean {
   return pattern.startsWith('*.') ? host.endsWith(pattern.slice(1)) : host === pattern;
 }
 
-/** ipv4Of returns the IPv4 address inside an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`). */
+/**
+ * ipv4Of returns the IPv4 address an IPv6 address carries: IPv4-mapped (`::ffff:0:0/96`) and the
+ * well-known NAT64 prefix (`64:ff9b::/96`), in either notation, both of which reach that IPv4 host.
+ */
 function ipv4Of(address: string): string | undefined {
-  return /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address)?.[1];
+  const words = ipv6Words(address);
+  if (!words) return undefined;
+  const mapped = words.slice(0, 5).every((w) => w === 0) && words[5] === 0xffff;
+  const nat64 = words[0] === 0x64 && words[1] === 0xff9b && words.slice(2, 6).every((w) => w === 0);
+  if (!mapped && !nat64) return undefined;
+  const [hi = 0, lo = 0] = words.slice(6);
+  return [hi >> 8, hi & 0xff, lo >> 8, lo & 0xff].join('.');
+}
+
+/** ipv6Words expands an IPv6 address (with `::` and a dotted IPv4 tail) into its eight 16-bit words. */
+function ipv6Words(address: string): number[] | undefined {
+  if (isIP(address) !== 6) return undefined;
+  let text = address.toLowerCase().replace(/%.*$/, '');
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (dotted) {
+    const [a, b, c, d] = dotted.slice(1).map(Number) as [number, number, number, number];
+    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head = '', tail] = text.split('::');
+  const part = (p: string) => (p ? p.split(':').map((w) => parseInt(w, 16)) : []);
+  const first = part(head);
+  const last = tail === undefined ? [] : part(tail);
+  return [...first, ...new Array<number>(8 - first.length - last.length).fill(0), ...last];
 }
 
 function inRange(range: Range, address: string): boolean {

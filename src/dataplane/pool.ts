@@ -219,7 +219,9 @@ export class DataPlanePool {
     const allowed = this.endpoints.hostAllowed(host);
     for (const address of (await resolveAll(host)) ?? []) {
       const refused = this.endpoints.checkAddress(address, allowed);
-      if (refused) throw refuse(`${host} resolves to ${refused}`);
+      // The address is not quoted: what the controller's DNS answers is not the tenant's to read.
+      if (refused)
+        throw refuse(`${host} resolves to an address the policy refuses: ${refused.replace(address, 'it')}`);
     }
     return host;
   }

@@ -228,6 +228,21 @@ describe('KubeClient', () => {
     await silent.close();
   });
 
+  test('an answer that is not JSON is an error that does not quote it', async () => {
+    reset();
+    script = [
+      (_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<html>token-eyJhbGciOi</html>'),
+    ];
+    const client = new KubeClient({ name: 'dp', server: base, maxRetries: 2 });
+    await assert.rejects(client.request({ method: 'GET', path: '/api' }), (err: unknown) => {
+      assert.ok(isKubeApiError(err) && !err.isRetryable, 'a final error');
+      assert.equal(err.message, 'GET /api on dp: the answer is not JSON (29 characters)');
+      return true;
+    });
+    assert.equal(seen.length, 1, 'not retried');
+    await client.close();
+  });
+
   test('an error body that is not a Status is quoted as one short printable line', async () => {
     reset();
     script = [

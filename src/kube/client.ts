@@ -178,7 +178,7 @@ export class KubeApiError extends Error {
    * deadlines per request. The caller's own backoff (the workqueue) tries again later.
    */
   get isRetryable(): boolean {
-    if (this.isLimitExceeded || this.reason === 'Timeout') return false;
+    if (this.isLimitExceeded || this.reason === 'Timeout' || this.reason === 'InvalidAnswer') return false;
     return this.statusCode === 0 || this.statusCode === 429 || this.statusCode >= 500;
   }
 }
@@ -341,7 +341,7 @@ export class KubeClient {
   /** requestSized is request that also tells how many bytes the body took (list budgets count them). */
   async requestSized<T = unknown>(req: KubeRequest): Promise<SizedBody<T>> {
     const { text, bytes } = await this.read(req);
-    return { body: (text ? JSON.parse(text) : undefined) as T, bytes };
+    return { body: parseAnswer<T>(text, () => `${req.method} ${req.path} on ${this.name}`), bytes };
   }
 
   /** text sends one request and returns the body as text (for /metrics); it throws KubeApiError. */
@@ -477,7 +477,8 @@ export class KubeClient {
           pendingBytes = 0;
           start = newline + 1;
           const text = line.toString('utf8').trim();
-          if (text) onEvent(JSON.parse(text) as WatchEvent<T>);
+          if (text)
+            onEvent(parseAnswer<WatchEvent<T>>(text, () => `a watch event of GET ${path} on ${this.name}`));
         }
         if (start < chunk.length) {
           pendingBytes += chunk.length - start;
@@ -758,7 +759,9 @@ function toApiError(
       : text
         ? `HTTP ${statusCode}, not a Kubernetes Status: "${excerpt(text, MAX_BODY_EXCERPT)}"`
         : `HTTP ${statusCode}`;
-  const reason = typeof status?.['reason'] === 'string' ? status['reason'] : `HTTP${statusCode}`;
+  // A reason is a CamelCase word (metav1.StatusReason); anything else a server sends is not one.
+  const sent = status?.['reason'];
+  const reason = typeof sent === 'string' && /^[A-Za-z]{1,64}$/.test(sent) ? sent : `HTTP${statusCode}`;
   const details = isRecord(status?.['details']) ? status['details'] : undefined;
   return new KubeApiError(`${method} ${path} on ${cluster}: ${message}`, {
     statusCode,
@@ -797,6 +800,22 @@ function transportError(
       "the TLS handshake failed: the server's certificate is not trusted by the DataPlane's CA, has expired, or does not name the server (check the CA data and tls-server-name)";
   }
   return new KubeApiError(`${method} ${path} on ${cluster}: ${what}`, { statusCode: 0, reason: code });
+}
+
+/**
+ * parseAnswer parses a JSON answer. A body that is not JSON is an error that says so without
+ * quoting it: JSON.parse's own message quotes the text, which a hostile server chooses.
+ */
+function parseAnswer<T>(text: string, what: () => string): T {
+  if (!text) return undefined as T;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new KubeApiError(`${what()}: the answer is not JSON (${text.length} characters)`, {
+      statusCode: 0,
+      reason: 'InvalidAnswer',
+    });
+  }
 }
 
 /** MAX_STATUS_MESSAGE bounds the message of a server's Status that an error carries. */

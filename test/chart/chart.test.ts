@@ -224,7 +224,7 @@ describe('chart on a real API server', () => {
     // Inside a pod loopback is the controller's own: the chart denies it besides the metadata ranges.
     assert.equal(
       flag(c, 'dataplane-denied-cidrs'),
-      '169.254.0.0/16,fe80::/10,fd00:ec2::254/128,100.100.100.200/32,127.0.0.0/8,0.0.0.0/32,::1/128,::/128',
+      '169.254.0.0/16,fe80::/10,fd00:ec2::254/128,100.100.100.200/32,127.0.0.0/8,0.0.0.0/8,::1/128,::/128',
     );
     assert.equal(flag(c, 'dataplane-allow-http'), 'false');
     assert.equal(deployment.spec.strategy.type, 'RollingUpdate');

@@ -76,7 +76,7 @@ describe('endpoint policy of a controller in a pod', () => {
   // As the Helm chart runs it: loopback is the controller's own, so it is denied.
   const suite = integrationSuite({
     controllerArgs: [
-      '--dataplane-denied-cidrs=169.254.0.0/16,fe80::/10,127.0.0.0/8,0.0.0.0/32,::1/128,::/128',
+      '--dataplane-denied-cidrs=169.254.0.0/16,fe80::/10,127.0.0.0/8,0.0.0.0/8,::1/128,::/128',
     ],
   });
 
