@@ -8,7 +8,13 @@ import type { GroupVersionKind, KubeObject } from '../api/object.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { isKubeApiError } from '../kube/client.ts';
 import { Discovery, collectionPath, objectPath, type ResourceInfo } from '../kube/discovery.ts';
-import { NAMESPACE_KIND, type DataPlanePort, type JsonPatchOperation, type KindCache } from './port.ts';
+import {
+  NAMESPACE_KIND,
+  type DataPlanePort,
+  type JsonPatchOperation,
+  type KindCache,
+  type ObservedRef,
+} from './port.ts';
 import { kindKey, type ManagedObject, type WatchSet } from './watches.ts';
 
 /** APPLY_CONTENT_TYPE is the content type of a server-side apply request (JSON is valid YAML). */
@@ -92,6 +98,19 @@ export class DirectDataPlane implements DataPlanePort {
 
   releaseKinds(user: string): Promise<void> {
     return this.watches.release(user);
+  }
+
+  observe(
+    user: string,
+    info: ResourceInfo,
+    namespace: string | undefined,
+    name: string,
+  ): Promise<KubeObject | undefined> {
+    return this.watches.observe(user, info, namespace, name);
+  }
+
+  useObserved(user: string, refs: ObservedRef[]): Promise<void> {
+    return this.watches.useObserved(user, refs);
   }
 
   apply(

@@ -11,12 +11,18 @@ import { formatApiVersion, type GroupVersionKind, type KubeObject } from '../api
 import { CONTROLLER_NAME, Labels } from '../api/v1alpha1/constants.ts';
 import { KubeApiError } from '../kube/client.ts';
 import { KindNotServedError, type ResourceInfo } from '../kube/discovery.ts';
-import { NAMESPACE_KIND, type DataPlanePort, type JsonPatchOperation, type KindCache } from './port.ts';
+import {
+  NAMESPACE_KIND,
+  type DataPlanePort,
+  type JsonPatchOperation,
+  type KindCache,
+  type ObservedRef,
+} from './port.ts';
 import { identityOf, kindKey, type ManagedObject } from './watches.ts';
 
 /** FakeRequest is one request the fake received. */
 export interface FakeRequest {
-  verb: 'apply' | 'delete' | 'read' | 'create' | 'patch';
+  verb: 'apply' | 'delete' | 'read' | 'create' | 'patch' | 'watch';
   kind: string;
   namespace?: string;
   name: string;
@@ -52,6 +58,8 @@ export class FakeDataPlane implements DataPlanePort {
   /** watching are the kinds whose cache was asked for, as the real watches start on first use. */
   private readonly watching = new Map<string, ResourceInfo>();
   private readonly knownNamespaces = new Set<string>();
+  /** observers are the users of each observed object's own watch, by storeKey. */
+  private readonly observers = new Map<string, Set<string>>();
   private revision = 1000;
 
   constructor(
@@ -91,7 +99,12 @@ export class FakeDataPlane implements DataPlanePort {
 
   /** writes counts the requests that change something. */
   writes(): FakeRequest[] {
-    return this.requests.filter((r) => r.verb !== 'read');
+    return this.requests.filter((r) => r.verb !== 'read' && r.verb !== 'watch');
+  }
+
+  /** observedBy lists the objects (`group/Kind/namespace/name`) a user observes through watches of their own. */
+  observedBy(user: string): string[] {
+    return [...this.observers].filter(([, users]) => users.has(user)).map(([key]) => key);
   }
 
   async clusterId(): Promise<string> {
@@ -167,6 +180,35 @@ export class FakeDataPlane implements DataPlanePort {
   releaseKinds(user: string): Promise<void> {
     this.users.delete(user);
     this.stopUnused();
+    return this.useObserved(user, []);
+  }
+
+  async observe(
+    user: string,
+    info: ResourceInfo,
+    namespace: string | undefined,
+    name: string,
+  ): Promise<KubeObject | undefined> {
+    await this.answer();
+    const key = this.storeKey(info, namespace, name);
+    let users = this.observers.get(key);
+    if (!users) {
+      // Starting a watch lists the object once; a running one costs nothing.
+      this.record('watch', info, namespace, name);
+      this.observers.set(key, (users = new Set()));
+    }
+    users.add(user);
+    const o = this.get(info, namespace, name);
+    return o && structuredClone(o);
+  }
+
+  useObserved(user: string, refs: ObservedRef[]): Promise<void> {
+    const keep = new Set(refs.map((r) => this.storeKey(r.info, r.namespace, r.name)));
+    for (const [key, users] of this.observers) {
+      if (keep.has(key)) continue;
+      users.delete(user);
+      if (users.size === 0) this.observers.delete(key);
+    }
     return Promise.resolve();
   }
 

@@ -23,6 +23,8 @@ export interface DataPlanePoolOptions {
   onEvent: (dataPlane: string, type: InformerEventType, obj: KubeObject) => void;
   /** onHealthChange is told when a watch of a data plane breaks or recovers. */
   onHealthChange?: (dataPlane: string, healthy: boolean) => void;
+  /** onObserved is told which users (Release keys) observe an object of a data plane that changed. */
+  onObserved?: (dataPlane: string, users: string[]) => void;
 }
 
 /** DataPlanePool owns every data-plane connection. */
@@ -98,6 +100,7 @@ export class DataPlanePool {
       syncTimeoutMs: this.options.requestTimeoutMs,
       onEvent: (type, obj) => this.options.onEvent(key, type, obj),
       onHealthChange: (healthy) => this.options.onHealthChange?.(key, healthy),
+      onObserved: (users) => this.options.onObserved?.(key, users),
     });
     return new DirectDataPlane(key, fingerprint, client, watches);
   }

@@ -23,6 +23,13 @@ export interface JsonPatchOperation {
   value?: unknown;
 }
 
+/** ObservedRef names one object observed through a watch of its own. */
+export interface ObservedRef {
+  info: ResourceInfo;
+  namespace: string | undefined;
+  name: string;
+}
+
 /** NAMESPACE_KIND is how every cluster serves Namespaces. */
 export const NAMESPACE_KIND: ResourceInfo = {
   group: '',
@@ -72,8 +79,23 @@ export interface DataPlanePort {
   useKinds(user: string, kinds: ResourceInfo[]): Promise<void>;
   /** addKinds records more kinds one user needs, keeping those it already had. */
   addKinds(user: string, kinds: ResourceInfo[]): void;
-  /** releaseKinds forgets every kind of a user. */
+  /** releaseKinds forgets every kind of a user, and every object it observes. */
   releaseKinds(user: string): Promise<void>;
+
+  /**
+   * observe returns an object the controller does not manage (it lacks our labels, so the kind's
+   * watch does not see it) from a watch on that one object, started for `user` on first use and
+   * kept until `useObserved` drops it; undefined when it does not exist. It throws, like cache(),
+   * when the watch cannot connect in time. Its changes wake the user (the pool's onObserved).
+   */
+  observe(
+    user: string,
+    info: ResourceInfo,
+    namespace: string | undefined,
+    name: string,
+  ): Promise<KubeObject | undefined>;
+  /** useObserved keeps the watches of a user's observed objects to these, stopping the others. */
+  useObserved(user: string, refs: ObservedRef[]): Promise<void>;
 
   /** apply server-side-applies one object with force and returns the live object. */
   apply(

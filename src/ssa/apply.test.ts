@@ -265,3 +265,124 @@ void describe('applyAll', () => {
     );
   });
 });
+
+void describe('applyAll: object policies', () => {
+  const withWrite = (write: 'CreateOnly' | 'Observe') =>
+    options({ policy: { object: (i) => (i.id.startsWith('x') ? { write } : undefined) } });
+
+  void test('CreateOnly creates a missing object, never updates it, and creates it again once deleted', async () => {
+    const dp = new FakeDataPlane('acme/dp', [CONFIGMAP]);
+    const opts = withWrite('CreateOnly');
+    assert.equal((await applyAll(dp, [cm('x', 'seed', { v: '1' })], opts))[0]?.action, 'created');
+    assert.deepEqual(dp.observedBy('acme/web'), [], 'created: ours, so watched with our objects');
+
+    dp.requests.length = 0;
+    const changed = await applyAll(dp, [cm('x', 'seed', { v: '2' })], opts);
+    assert.equal(changed[0]?.action, 'unchanged');
+    assert.deepEqual(dp.requests, [], 'a changed spec sends nothing');
+    assert.deepEqual(dp.get(CONFIGMAP, 'apps', 'seed')?.['data'], { v: '1' });
+
+    dp.remove(CONFIGMAP, 'apps', 'seed');
+    assert.equal((await applyAll(dp, [cm('x', 'seed', { v: '2' })], opts))[0]?.action, 'created');
+    assert.deepEqual(dp.get(CONFIGMAP, 'apps', 'seed')?.['data'], { v: '2' });
+  });
+
+  void test('CreateOnly leaves an object someone else made alone and observes it through a watch', async () => {
+    const dp = new FakeDataPlane('acme/dp', [CONFIGMAP]);
+    dp.put(CONFIGMAP, {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'seed', namespace: 'apps' },
+      data: { v: 'theirs' },
+    });
+    const opts = withWrite('CreateOnly');
+    const [entry] = await applyAll(dp, [cm('x', 'seed', { v: '1' })], opts);
+    assert.equal(entry?.action, 'observed');
+    assert.deepEqual(entry?.live?.['data'], { v: 'theirs' });
+    assert.deepEqual(dp.writes(), []);
+    assert.deepEqual(dp.observedBy('acme/web'), ['/ConfigMap/apps/seed']);
+
+    dp.requests.length = 0;
+    await applyAll(dp, [cm('x', 'seed', { v: '1' })], opts);
+    assert.deepEqual(dp.requests, [], 'the steady state sends nothing');
+  });
+
+  void test('Observe never writes, reports a missing object, and watches it until it leaves the set', async () => {
+    const dp = new FakeDataPlane('acme/dp', [CONFIGMAP]);
+    const opts = withWrite('Observe');
+    const [missing] = await applyAll(dp, [cm('x', 'gateway')], opts);
+    assert.equal(missing?.action, 'observed');
+    assert.equal(missing?.live, undefined);
+    assert.equal(
+      missing?.message,
+      'ConfigMap/apps/gateway does not exist; it is only observed (Observe), not created',
+    );
+
+    dp.put(CONFIGMAP, {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'gateway', namespace: 'apps' },
+      data: { v: 'shared' },
+    });
+    const [found] = await applyAll(dp, [cm('x', 'gateway', { v: 'ours' })], opts);
+    assert.deepEqual(found?.live?.['data'], { v: 'shared' });
+    assert.deepEqual(dp.writes(), [], 'never written');
+    assert.deepEqual(
+      dp.requests.map((r) => r.verb),
+      ['watch'],
+      'one watch, started once',
+    );
+
+    await applyAll(dp, [cm('a', 'a')], opts);
+    assert.deepEqual(dp.observedBy('acme/web'), [], 'its watch stops when it leaves the set');
+  });
+
+  void test('Observe of one of our own objects reads it from the cache and stops writing it', async () => {
+    const dp = new FakeDataPlane('acme/dp', [CONFIGMAP]);
+    const opts = options();
+    await applyAll(dp, [cm('x', 'mine', { v: '1' })], opts);
+    dp.requests.length = 0;
+    const [entry] = await applyAll(dp, [cm('x', 'mine', { v: '2' })], {
+      ...opts,
+      ...withWrite('Observe'),
+      memory: opts.memory,
+    });
+    assert.equal(entry?.action, 'observed');
+    assert.deepEqual(entry?.live?.['data'], { v: '1' });
+    assert.deepEqual(dp.requests, []);
+  });
+
+  void test('ignored fields are not sent, and changing the list applies again', async () => {
+    const dp = new FakeDataPlane('acme/dp', [CONFIGMAP]);
+    let ignoreFields = ['/data/replicas', '/metadata/annotations/x'];
+    const opts = options({ policy: { object: () => ({ ignoreFields }) } });
+    const obj = item('a', {
+      metadata: { name: 'a', namespace: 'apps', annotations: { x: '1', y: '2' } },
+      data: { replicas: '3', other: '1' },
+    });
+    await applyAll(dp, [obj], opts);
+    const live = dp.get(CONFIGMAP, 'apps', 'a');
+    assert.deepEqual(live?.['data'], { other: '1' });
+    assert.deepEqual(live?.metadata.annotations, { y: '2' });
+    assert.equal((await applyAll(dp, [obj], opts))[0]?.action, 'unchanged');
+
+    ignoreFields = ['/data/replicas'];
+    assert.equal((await applyAll(dp, [obj], opts))[0]?.action, 'configured');
+    assert.deepEqual(dp.get(CONFIGMAP, 'apps', 'a')?.metadata.annotations, { x: '1', y: '2' });
+  });
+
+  void test('a bad ignore-fields pointer makes the object invalid without a request', async () => {
+    const dp = new FakeDataPlane('acme/dp', [CONFIGMAP]);
+    const [entry] = await applyAll(
+      dp,
+      [cm('a', 'a')],
+      options({ policy: { object: () => ({ ignoreFields: ['data'] }) } }),
+    );
+    assert.equal(entry?.action, 'invalid');
+    assert.equal(
+      entry?.message,
+      'resource "a": ConfigMap/apps/a: "data" is not a JSON pointer (it must start with "/")',
+    );
+    assert.deepEqual(dp.writes(), []);
+  });
+});

@@ -7,17 +7,20 @@
  * classifies failures (failure.ts). One bad object never stops the others.
  *
  * What to do with each object (whether an existing one may be written, what exactly is sent,
- * whether it may be recreated, which namespace to create) is the caller's policy, passed in
- * `ApplyPolicy`; nothing here knows what a Release is.
+ * whether it may be recreated, which namespace to create, and the object's own policy: create
+ * only, observe only, fields left out) is the caller's policy, passed in `ApplyPolicy`; nothing
+ * here knows what a Release is.
  */
 import type { Logger } from 'pino';
 import type { GroupVersionKind, KubeObject } from '../api/object.ts';
 import { describeRef } from '../api/object.ts';
+import { CONTROLLER_NAME, Labels } from '../api/v1alpha1/constants.ts';
 import { isKubeApiError } from '../kube/client.ts';
 import { KindNotServedError, type ResourceInfo } from '../kube/discovery.ts';
 import type { DataPlanePort } from '../dataplane/port.ts';
 import { kindKey, slimObject } from '../dataplane/watches.ts';
 import { classifyFailure } from './failure.ts';
+import { parsePointer, removeFields } from './fields.ts';
 import { needsApply, ownFieldsHash, recordKey, type ApplyMemory } from './memory.ts';
 import { groupByStage } from './order.ts';
 
@@ -52,6 +55,8 @@ export type ChangeAction =
   | 'waiting'
   /** the policy refused to write it (e.g. it belongs to someone else) */
   | 'skipped'
+  /** it is only observed, never written (Observe; or CreateOnly and it exists, made by someone else) */
+  | 'observed'
   /** the policy does not admit it at all: nothing was sent for it, not even a read */
   | 'refused'
   /** it cannot be used as written */
@@ -95,8 +100,28 @@ export interface Existing {
   foreign?: KubeObject;
 }
 
+/**
+ * WriteMode is how an object is written: `Apply` (server-side apply whenever it differs from what
+ * we last applied), `CreateOnly` (created when missing, never updated; observed), `Observe` (never
+ * written, nor created; observed, through a watch on that one object when it is not ours).
+ */
+export type WriteMode = 'Apply' | 'CreateOnly' | 'Observe';
+
+/** ObjectPolicy is the caller's policy for one object. */
+export interface ObjectPolicy {
+  /** write is how the object is written (default Apply). */
+  write?: WriteMode;
+  /**
+   * ignoreFields are JSON pointers left out of what is sent, so our field manager never owns them
+   * and another manager can (an HPA's replicas, a webhook's annotation).
+   */
+  ignoreFields?: readonly string[];
+}
+
 /** ApplyPolicy is the caller's say over each object. */
 export interface ApplyPolicy<T extends ApplyItem> {
+  /** object returns the object's own policy (write mode, ignored fields). */
+  object?: (item: T) => ObjectPolicy | undefined;
   /** admit returns why an object may not be applied here at all, checked before any request for it. */
   admit?: (item: T) => string | undefined;
   /** guard returns why an existing object must not be written, or undefined to go ahead. */
@@ -187,6 +212,15 @@ export async function applyAll<T extends ApplyItem>(
       entries.set(r.item, await applyOne(dataPlane, r, options));
     });
   }
+  // Watches on single objects live as long as an object is observed only; the rest are stopped.
+  const observed = resolved
+    .filter((r) => entries.get(r.item)?.action === 'observed' && !isCached(entries.get(r.item)?.live))
+    .map((r) => ({
+      info: r.info,
+      namespace: r.info.namespaced ? r.item.namespace : undefined,
+      name: r.item.name,
+    }));
+  await dataPlane.useObserved(options.owner.key, observed);
   return items.map(
     (item) =>
       entries.get(item) ?? { item, action: 'failed', message: `resource "${item.id}": not processed` },
@@ -251,6 +285,12 @@ async function applyOne<T extends ApplyItem>(
   const namespace = info.namespaced ? item.namespace : undefined;
   const ref = describeRef({ kind: item.kind, name: item.name, namespace });
   const base = { item, namespaced: info.namespaced };
+  const own = policy?.object?.(item);
+  const write = own?.write ?? 'Apply';
+  const ignored = (own?.ignoreFields ?? []).map(parsePointer);
+  const badPointer = ignored.find((p): p is string => typeof p === 'string');
+  if (badPointer)
+    return { ...base, action: 'invalid', message: `resource "${item.id}": ${ref}: ${badPointer}` };
   try {
     const cache = await dataPlane.cache(info);
     const key = recordKey(dataPlane.key, info, namespace, item.name);
@@ -261,17 +301,44 @@ async function applyOne<T extends ApplyItem>(
     if (record?.object && cache.isBehind(record.resourceVersion)) live ??= record.object;
     else if (record) record.object = undefined;
 
+    if (write === 'Observe' && live) return { ...base, action: 'observed', live };
+    if (write === 'Observe' || (write === 'CreateOnly' && !live && !record)) {
+      // Not ours (not in the cache of our objects): a watch on that one object observes it, so
+      // the steady state sends nothing and its changes wake the owner.
+      const observed = await dataPlane.observe(options.owner.key, info, namespace, item.name);
+      if (write === 'Observe') {
+        const message = observed
+          ? undefined
+          : `${ref} does not exist; it is only observed (Observe), not created`;
+        return {
+          ...base,
+          action: 'observed',
+          ...(observed && { live: observed }),
+          ...(message && { message }),
+        };
+      }
+      if (observed) return { ...base, action: 'observed', live: observed };
+    }
+
     // Neither cached nor written by us: it may still exist, made by someone else. Ask once; after
     // our first apply the cache and the memory know it, so the steady state sends nothing.
-    const foreign = !live && !record ? await dataPlane.read(info, namespace, item.name, signal) : undefined;
+    // (CreateOnly has just looked through its watch.)
+    const foreign =
+      !live && !record && write === 'Apply'
+        ? await dataPlane.read(info, namespace, item.name, signal)
+        : undefined;
     const existing: Existing = live ? { live } : foreign ? { foreign } : {};
 
     const refused = policy?.guard?.(item, existing);
     if (refused) return { ...base, action: 'skipped', message: refused };
 
-    const { object, hash } = policy?.prepare
+    const prepared = policy?.prepare
       ? policy.prepare(item, info, existing)
       : { object: item.object, hash: item.hash };
+    const pointers = ignored.filter((p): p is string[] => typeof p !== 'string');
+    const object = removeFields(prepared.object, pointers);
+    const hash =
+      pointers.length > 0 ? `${prepared.hash}|ignore=${own?.ignoreFields?.join(',')}` : prepared.hash;
     const current = live ?? foreign;
     if (current?.metadata.deletionTimestamp) {
       return {
@@ -281,7 +348,8 @@ async function applyOne<T extends ApplyItem>(
         message: `${ref} is being deleted; it will be recreated once gone`,
       };
     }
-    if (!needsApply(live, record, hash, fieldManager)) {
+    // CreateOnly: it exists (ours), so it is never updated, whatever changed.
+    if (!needsApply(live, record, hash, fieldManager) || (write === 'CreateOnly' && live)) {
       options.onResult?.(item.kind, 'unchanged');
       return { ...base, action: 'unchanged', live };
     }
@@ -356,6 +424,11 @@ function failureEntry<T extends ApplyItem>(item: T, err: unknown, namespaced?: b
     unreachable: failure.kind === 'Unreachable',
     message: `resource "${item.id}": ${ref}: ${failure.message}`,
   };
+}
+
+/** isCached tells whether an object carries the label of our watches (so needs no watch of its own). */
+function isCached(live: KubeObject | undefined): boolean {
+  return live?.metadata.labels?.[Labels.managedBy] === CONTROLLER_NAME;
 }
 
 /** newerOf picks the more recent of two copies of one object by resourceVersion. */

@@ -66,6 +66,7 @@ const STATE_OF: Record<ChangeAction, ItemState> = {
   terminating: 'applied',
   recreating: 'recreating',
   waiting: 'waiting',
+  observed: 'applied',
   skipped: 'conflict',
   refused: 'notAllowed',
   invalid: 'invalid',

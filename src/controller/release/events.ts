@@ -9,7 +9,7 @@ import { ConditionTypes, EventReasons, Reasons } from '../../api/v1alpha1/consta
 import type { ReleaseStatus } from '../../api/v1alpha1/schema.ts';
 import type { EventType } from '../../runtime/events.ts';
 import type { ManagedObject } from '../../dataplane/watches.ts';
-import { describeManaged } from '../../ssa/delete.ts';
+import { describeManaged, type RetainedObject } from '../../ssa/delete.ts';
 import { resourceIdOf } from './prune.ts';
 
 /** ReleaseEvent is one Event to record on a Release. */
@@ -19,14 +19,25 @@ export interface ReleaseEvent {
   message: string;
 }
 
+/** retainedEvent tells that an object was kept instead of deleted, and why. */
+export function retainedEvent(m: RetainedObject, why: string): ReleaseEvent {
+  return {
+    type: 'Normal',
+    reason: EventReasons.retained,
+    message: `kept ${describeManaged(m)} (${m.reason}; resource "${resourceIdOf(m.object)}" ${why}): given back, our labels and field ownership removed, the object kept`,
+  };
+}
+
 /** reconcileEvents lists the Events of one reconcile. */
 export function reconcileEvents(
   previous: ReleaseStatus,
   status: ReleaseStatus,
   pruned: readonly ManagedObject[] = [],
   givenBack: readonly ManagedObject[] = [],
+  retained: readonly RetainedObject[] = [],
 ): ReleaseEvent[] {
   const events: ReleaseEvent[] = [
+    ...retained.map((m) => retainedEvent(m, 'no longer in spec')),
     ...pruned.map((m) => ({
       type: 'Normal' as const,
       reason: EventReasons.pruned,

@@ -554,3 +554,184 @@ void describe('ReleaseReconciler', () => {
     );
   });
 });
+
+/** respec replaces a Release's resources as a user's edit does: metadata and status stay. */
+function respec(world: World, resources: Record<string, KubeObject>, name = 'web'): void {
+  world.edit(name, (r) => ({
+    ...r,
+    metadata: { ...r.metadata, generation: (r.metadata.generation ?? 1) + 1 },
+    spec: releaseOf(resources, name).spec,
+  }));
+}
+
+/** withPolicy returns a ConfigMap carrying policy annotations. */
+function withPolicy(object: KubeObject, annotations: Record<string, string>): KubeObject {
+  return { ...object, metadata: { ...object.metadata, annotations } };
+}
+
+void describe('ReleaseReconciler: per-object policies', () => {
+  void test('prune: Disabled keeps an object removed from the spec, gives it back, and says so', async () => {
+    const { world, dataPlane, reconcile } = setup();
+    const kept = withPolicy(configMap('kept'), { [Annotations.prune]: 'Disabled' });
+    world.add(releaseOf({ kept, other: configMap('other') }));
+    await reconcile();
+    assert.equal(
+      dataPlane.get(CONFIGMAP, 'apps', 'kept')?.metadata.annotations,
+      undefined,
+      'the annotation is not sent',
+    );
+    assert.deepEqual(world.status('web').resources?.[0]?.policy, { prune: 'Disabled' });
+
+    respec(world, { other: configMap('other') });
+    await reconcile();
+
+    const live = dataPlane.get(CONFIGMAP, 'apps', 'kept');
+    assert.ok(live, 'the object is kept');
+    assert.equal(live.metadata.labels?.[Labels.managedBy], undefined, 'our labels are removed');
+    assert.equal(live.metadata.labels?.[Labels.releaseUid], undefined);
+    assert.deepEqual(live.metadata.managedFields, [{}], 'our field ownership is removed');
+    assert.deepEqual(world.status('web').retained, [
+      {
+        id: 'kept',
+        group: '',
+        version: 'v1',
+        kind: 'ConfigMap',
+        namespace: 'apps',
+        name: 'kept',
+        reason: 'annotation openchoreo.dev/prune: Disabled',
+      },
+    ]);
+    assert.deepEqual(
+      world.events.filter((e) => e.reason === EventReasons.retained).map((e) => e.message),
+      [
+        'kept ConfigMap/apps/kept (annotation openchoreo.dev/prune: Disabled; resource "kept" no longer in spec): given back, our labels and field ownership removed, the object kept',
+      ],
+    );
+    assert.equal(world.events.filter((e) => e.reason === EventReasons.pruned).length, 0, 'nothing pruned');
+
+    // Listed again, it is someone else's now: not taken for ours without openchoreo.dev/adopt.
+    respec(world, { other: configMap('other'), kept: configMap('kept') });
+    await reconcile();
+    assert.equal(world.condition('web', ConditionTypes.resourcesApplied)?.reason, Reasons.conflict);
+  });
+
+  void test('prune: Disabled and Observe keep their objects when the Release is deleted', async () => {
+    const { world, dataPlane, reconcile } = setup();
+    world.add(
+      releaseOf({
+        kept: withPolicy(configMap('kept'), { [Annotations.prune]: 'Disabled' }),
+        mine: configMap('mine'),
+        gone: configMap('gone'),
+      }),
+    );
+    await reconcile();
+    // An object of ours the Release now only observes is never deleted either.
+    respec(world, {
+      kept: withPolicy(configMap('kept'), { [Annotations.prune]: 'Disabled' }),
+      mine: withPolicy(configMap('mine'), { [Annotations.apply]: 'Observe' }),
+      gone: configMap('gone'),
+    });
+    await reconcile();
+
+    world.edit('web', deleted);
+    await reconcile();
+    await reconcile();
+
+    assert.equal(world.get('acme', 'web'), undefined, 'the finalizer was removed');
+    assert.equal(dataPlane.get(CONFIGMAP, 'apps', 'gone'), undefined, 'a plain object is deleted');
+    for (const name of ['kept', 'mine']) {
+      const live = dataPlane.get(CONFIGMAP, 'apps', name);
+      assert.ok(live, `${name} is kept`);
+      assert.equal(live.metadata.labels?.[Labels.managedBy], undefined, `${name} is given back`);
+    }
+    assert.deepEqual(
+      world.events
+        .filter((e) => e.reason === EventReasons.retained)
+        .map((e) => e.message.split(' (')[0])
+        .sort(),
+      ['kept ConfigMap/apps/kept', 'kept ConfigMap/apps/mine'],
+    );
+  });
+
+  void test('Observe never writes an object someone else manages, reports it missing, and never deletes it', async () => {
+    const { world, dataPlane, reconcile } = setup();
+    world.add(releaseOf({ gateway: withPolicy(configMap('gateway'), { [Annotations.apply]: 'Observe' }) }));
+    await reconcile();
+    assert.equal(dataPlane.get(CONFIGMAP, 'apps', 'gateway'), undefined, 'not created');
+    const missing = world.status('web').resources?.[0];
+    assert.equal(missing?.healthStatus, 'Unknown');
+    assert.equal(
+      missing?.message,
+      'ConfigMap/apps/gateway does not exist; it is only observed (Observe), not created',
+    );
+
+    dataPlane.put(CONFIGMAP, {
+      ...configMap('gateway', { owner: 'platform' }),
+      status: { ok: true },
+    });
+    await reconcile();
+    assert.deepEqual(world.status('web').resources?.[0]?.status, { ok: true });
+    assert.equal(world.condition('web', ConditionTypes.ready)?.status, 'True');
+
+    world.edit('web', deleted);
+    await reconcile();
+    await reconcile();
+    assert.equal(world.get('acme', 'web'), undefined);
+    assert.deepEqual(dataPlane.get(CONFIGMAP, 'apps', 'gateway')?.['data'], { owner: 'platform' });
+    assert.deepEqual(
+      dataPlane.writes().filter((w) => w.name === 'gateway'),
+      [],
+      'never written',
+    );
+    assert.deepEqual(dataPlane.observedBy('acme/web'), [], 'its watch is released with the Release');
+  });
+
+  void test('CreateOnly is not updated after a spec change', async () => {
+    const { world, dataPlane, reconcile } = setup();
+    const seed = (v: string) => withPolicy(configMap('seed', { v }), { [Annotations.apply]: 'CreateOnly' });
+    world.add(releaseOf({ seed: seed('1') }));
+    await reconcile();
+    respec(world, { seed: seed('2') });
+    const before = dataPlane.requests.length;
+    await reconcile();
+    assert.deepEqual(dataPlane.requests.slice(before), []);
+    assert.deepEqual(dataPlane.get(CONFIGMAP, 'apps', 'seed')?.['data'], { v: '1' });
+    assert.equal(world.condition('web', ConditionTypes.ready)?.status, 'True');
+  });
+
+  void test('an unknown policy value is InvalidResource naming the annotation; the others apply', async () => {
+    const { world, dataPlane, reconcile } = setup();
+    world.add(
+      releaseOf({ bad: withPolicy(configMap('bad'), { [Annotations.prune]: 'Never' }), ok: configMap('ok') }),
+    );
+    await reconcile();
+    const applied = world.condition('web', ConditionTypes.resourcesApplied);
+    assert.equal(applied?.reason, Reasons.invalidResource);
+    assert.match(applied?.message ?? '', /annotation openchoreo\.dev\/prune is "Never"/);
+    assert.ok(dataPlane.get(CONFIGMAP, 'apps', 'ok'), 'the valid object is applied');
+  });
+
+  void test('the steady state sends no request and writes no status under every object policy', async () => {
+    const { world, dataPlane, reconcile } = setup();
+    dataPlane.put(CONFIGMAP, configMap('theirs'));
+    world.add(
+      releaseOf({
+        created: withPolicy(configMap('created'), { [Annotations.apply]: 'CreateOnly' }),
+        existing: withPolicy(configMap('theirs'), { [Annotations.apply]: 'CreateOnly' }),
+        observed: withPolicy(configMap('observed'), { [Annotations.apply]: 'Observe' }),
+        ignoring: withPolicy(configMap('ignoring', { a: '1', b: '2' }), {
+          [Annotations.ignoreFields]: '/data/b',
+        }),
+        kept: withPolicy(configMap('kept'), { [Annotations.prune]: 'Disabled' }),
+      }),
+    );
+    await reconcile();
+    const requests = dataPlane.requests.length;
+    const statusWrites = world.statusWrites;
+
+    await reconcile();
+
+    assert.deepEqual(dataPlane.requests.slice(requests), []);
+    assert.equal(world.statusWrites, statusWrites);
+  });
+});

@@ -24,6 +24,7 @@ import type { ReconcileResult } from '../../runtime/controller.ts';
 import type { EventType } from '../../runtime/events.ts';
 import type { DataPlanePort } from '../../dataplane/port.ts';
 import type { ApplyResult } from '../../ssa/apply.ts';
+import type { RetainedObject } from '../../ssa/delete.ts';
 import { ApplyMemory } from '../../ssa/memory.ts';
 import { applyRelease, type ItemOutcome } from './apply.ts';
 import type { ReleaseStore } from './controlplane.ts';
@@ -33,6 +34,7 @@ import { reconcileEvents } from './events.ts';
 import { finalizeRelease } from './finalize.ts';
 import { kindsInUse, kindsToWatch } from './kinds.ts';
 import { dataPlaneName, otherPlacements, sweepPlacement, withPlacement } from './placement.ts';
+import { retentionOf } from './policy.ts';
 import { pruneRelease } from './prune.ts';
 import { isResolveFailure, type DataPlaneResolver } from './resolve.ts';
 import {
@@ -42,6 +44,7 @@ import {
   removeCondition,
   resolveConditions,
   resourceStatuses,
+  retainedStatus,
   statusEquals,
   withConditions,
 } from './status.ts';
@@ -155,11 +158,19 @@ export class ReleaseReconciler {
     }
     const uid = release.metadata.uid ?? '';
     const pruning = await pruneRelease(
-      { releaseUid: uid, dataPlane, memory: this.memory, logger, signal },
+      {
+        releaseUid: uid,
+        dataPlane,
+        memory: this.memory,
+        logger,
+        signal,
+        retain: retentionOf(release, () => items),
+      },
       outcomes,
     );
     const pruned = [...pruning.pruned];
     const givenBack = [...pruning.givenBack];
+    const retained = [...pruning.retained];
     let pruneFailure = pruning.failure;
     // Moved (another DataPlane, or this one re-pointed): once everything is applied here, the
     // objects are removed from every other cluster the Release applied to.
@@ -170,6 +181,7 @@ export class ReleaseReconciler {
       appliedTo = moved.appliedTo;
       pruned.push(...moved.deleted);
       givenBack.push(...moved.givenBack);
+      retained.push(...moved.retained);
       pruneFailure = moved.failure;
     }
     for (const m of pruned) this.deps.observer?.pruned(dataPlane.key, m.info.kind);
@@ -196,13 +208,14 @@ export class ReleaseReconciler {
         ...(appliedTo ? { appliedTo } : {}),
         observedGeneration: release.metadata.generation,
         resources,
+        retained: retainedStatus(previous.retained, retained, outcomes),
         conditions: removeCondition(previous.conditions, ConditionTypes.finalizing),
       },
       [applied, ready],
       now,
     );
     await this.writeStatus(release, status, logger, signal);
-    for (const e of reconcileEvents(previous, status, pruned, givenBack))
+    for (const e of reconcileEvents(previous, status, pruned, givenBack, retained))
       this.deps.events.emit(release, e.type, e.reason, e.message);
     this.observe(key, status);
     await dataPlane.useKinds(key, kindsInUse(dataPlane, outcomes, uid));
@@ -265,11 +278,13 @@ export class ReleaseReconciler {
     appliedTo: Placement[];
     deleted: ManagedObject[];
     givenBack: ManagedObject[];
+    retained: RetainedObject[];
     failure?: { message: string; unreachable: boolean };
   }> {
     const ctx = { release, key, resolver: this.deps.resolver, memory: this.memory, logger, signal };
     const deleted: ManagedObject[] = [];
     const givenBack: ManagedObject[] = [];
+    const retained: RetainedObject[] = [];
     const failures: string[] = [];
     let unreachable = false;
     const cleaned: Placement[] = [];
@@ -277,6 +292,7 @@ export class ReleaseReconciler {
       const result = await sweepPlacement(ctx, p);
       deleted.push(...result.deleted);
       givenBack.push(...result.givenBack);
+      retained.push(...result.retained);
       if (result.clean) {
         logger.info({ from: p }, 'moved: the data plane the Release left is clean');
         cleaned.push(p);
@@ -290,7 +306,7 @@ export class ReleaseReconciler {
       failures.length > 0
         ? { unreachable, message: `moving off a previous data plane: ${failures.join('; ')}` }
         : undefined;
-    return { appliedTo, deleted, givenBack, failure };
+    return { appliedTo, deleted, givenBack, retained, failure };
   }
 
   /** requeueAfter is progressingInterval while anything transitions, else interval, plus jitter; 0s disables. */

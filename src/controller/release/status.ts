@@ -2,9 +2,17 @@
  * Status: the inventory (`status.resources`, one entry per spec item in spec order) and the
  * `ResourcesApplied` and `Ready` conditions, computed from what the apply step saw. Pure.
  */
-import { describeRef, jsonEqual } from '../../api/object.ts';
-import { ConditionTypes, Reasons } from '../../api/v1alpha1/constants.ts';
-import type { Condition, Release, ReleaseStatus, ResourceStatus } from '../../api/v1alpha1/schema.ts';
+import { describeRef, jsonEqual, parseApiVersion } from '../../api/object.ts';
+import { ConditionTypes, Labels, Reasons } from '../../api/v1alpha1/constants.ts';
+import type {
+  Condition,
+  Release,
+  ReleaseStatus,
+  ResourceStatus,
+  RetainedObject as RetainedEntry,
+} from '../../api/v1alpha1/schema.ts';
+import { identityOf } from '../../dataplane/watches.ts';
+import type { RetainedObject } from '../../ssa/delete.ts';
 import { listWithMore } from '../../api/text.ts';
 import { assessHealth, compareHealth, isReadyHealth, type HealthResult } from '../../health/index.ts';
 import type { ItemOutcome } from './apply.ts';
@@ -45,10 +53,17 @@ function resourceStatus(o: ItemOutcome, prev: ResourceStatus | undefined, now: D
     namespace,
     healthStatus: health.status,
     healthReason: health.reason,
-    message: o.state === 'applied' || o.state === 'waiting' ? health.message : (o.message ?? health.message),
+    // An applied object's message is its health, unless it is missing and the apply step says why.
+    message:
+      (o.state === 'applied' && (live || !o.message)) || o.state === 'waiting'
+        ? health.message
+        : (o.message ?? health.message),
   };
   const liveStatus = live?.['status'];
   if (liveStatus !== undefined) entry.status = liveStatus;
+  // An object whose spec turned invalid keeps its last policy, so a prune: Disabled still holds.
+  const policy = item.ok ? item.policy : prev?.policy;
+  if (policy) entry.policy = policy;
   const same =
     prev !== undefined &&
     prev.healthStatus === entry.healthStatus &&
@@ -80,6 +95,47 @@ function fitBudget(entries: ResourceStatus[]): ResourceStatus[] {
     total += bytes(trimmed) - bytes(e);
   }
   return out;
+}
+
+/** MAX_RETAINED bounds status.retained; the oldest entries go first. */
+export const MAX_RETAINED = 100;
+
+/**
+ * retainedStatus is status.retained: the objects kept before, plus those kept now, once each
+ * (newest last, at most MAX_RETAINED), without those the Release applies again.
+ */
+export function retainedStatus(
+  previous: readonly RetainedEntry[] | undefined,
+  now: readonly RetainedObject[],
+  outcomes: readonly ItemOutcome[],
+): RetainedEntry[] | undefined {
+  const key = (e: { group: string; kind: string; namespace?: string; name: string }) =>
+    identityOf(e.group, e.kind, e.namespace || undefined, e.name);
+  const applied = new Set(
+    outcomes
+      .filter((o) => o.state === 'applied' && o.live)
+      .map((o) => key({ ...o.item, namespace: o.live?.metadata.namespace ?? '' })),
+  );
+  const added: RetainedEntry[] = now.map((m) => {
+    const { group, version } = parseApiVersion(m.object.apiVersion || `${m.info.group}/${m.info.version}`);
+    const id = m.object.metadata.labels?.[Labels.resourceId];
+    return {
+      ...(id && { id }),
+      group: group || m.info.group,
+      version: version || m.info.version,
+      kind: m.info.kind,
+      ...(m.object.metadata.namespace && { namespace: m.object.metadata.namespace }),
+      name: m.object.metadata.name ?? '',
+      reason: m.reason,
+    };
+  });
+  const byKey = new Map<string, RetainedEntry>();
+  for (const e of [...(previous ?? []), ...added]) {
+    byKey.delete(key(e));
+    if (!applied.has(key(e))) byKey.set(key(e), e);
+  }
+  const list = [...byKey.values()].slice(-MAX_RETAINED);
+  return list.length > 0 ? list : undefined;
 }
 
 /** ConditionInput is a condition without its bookkeeping fields. */
