@@ -10,6 +10,7 @@ import { isKubeApiError } from '../kube/client.ts';
 import { Discovery, collectionPath, objectPath, type ResourceInfo } from '../kube/discovery.ts';
 import {
   NAMESPACE_KIND,
+  type ApplyRequestOptions,
   type DataPlanePort,
   type JsonPatchOperation,
   type KindCache,
@@ -118,11 +119,12 @@ export class DirectDataPlane implements DataPlanePort {
     object: KubeObject,
     fieldManager: string,
     signal: AbortSignal,
+    options: ApplyRequestOptions = {},
   ): Promise<KubeObject> {
     return this.client.request<KubeObject>({
       method: 'PATCH',
       path: objectPath(info, object.metadata.namespace, object.metadata.name ?? ''),
-      query: { fieldManager, force: true },
+      query: { fieldManager, force: true, ...(options.dryRun && { dryRun: 'All' }) },
       body: object,
       contentType: APPLY_CONTENT_TYPE,
       signal,

@@ -30,6 +30,15 @@ export interface ObservedRef {
   name: string;
 }
 
+/** ApplyRequestOptions modify one apply request. */
+export interface ApplyRequestOptions {
+  /**
+   * dryRun sends the apply with `dryRun=All`: the API server runs admission and returns the object
+   * as it would be, with our field manager's field set, and persists nothing.
+   */
+  dryRun?: boolean;
+}
+
 /** NAMESPACE_KIND is how every cluster serves Namespaces. */
 export const NAMESPACE_KIND: ResourceInfo = {
   group: '',
@@ -97,12 +106,13 @@ export interface DataPlanePort {
   /** useObserved keeps the watches of a user's observed objects to these, stopping the others. */
   useObserved(user: string, refs: ObservedRef[]): Promise<void>;
 
-  /** apply server-side-applies one object with force and returns the live object. */
+  /** apply server-side-applies one object with force and returns the live object (or, dry run, what it would be). */
   apply(
     info: ResourceInfo,
     object: KubeObject,
     fieldManager: string,
     signal: AbortSignal,
+    options?: ApplyRequestOptions,
   ): Promise<KubeObject>;
   /**
    * delete deletes one object only if it is still the one given (uid precondition), with

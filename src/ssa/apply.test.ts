@@ -386,3 +386,69 @@ void describe('applyAll: object policies', () => {
     assert.deepEqual(dp.writes(), []);
   });
 });
+
+void describe('applyAll: drift', () => {
+  const setupDrift = async () => {
+    const dp = new FakeDataPlane('acme/dp', [CONFIGMAP]);
+    const opts = options();
+    await applyAll(dp, [cm('a', 'a', { x: '1', y: '2' })], opts);
+    dp.requests.length = 0;
+    return { dp, opts, items: [cm('a', 'a', { x: '1', y: '2' })] };
+  };
+
+  void test('Correct applies a drifted object again and names the fields it took back', async () => {
+    const { dp, opts, items } = await setupDrift();
+    dp.edit(CONFIGMAP, 'apps', 'a', 'kubectl-edit', { '/data/x': 'edited', '/data/y': undefined });
+    const [entry] = await applyAll(dp, items, opts);
+    assert.equal(entry?.action, 'configured');
+    assert.deepEqual(entry?.drift, { fields: [{ path: '/data/x' }, { path: '/data/y' }], corrected: true });
+    assert.deepEqual(dp.get(CONFIGMAP, 'apps', 'a')?.['data'], { x: '1', y: '2' });
+
+    dp.remove(CONFIGMAP, 'apps', 'a');
+    const [again] = await applyAll(dp, items, opts);
+    assert.equal(again?.action, 'created');
+    assert.deepEqual(again?.drift, { fields: [], deleted: true, corrected: true });
+  });
+
+  void test('a changed spec is an update, not a drift correction', async () => {
+    const { dp, opts } = await setupDrift();
+    dp.edit(CONFIGMAP, 'apps', 'a', 'kubectl-edit', { '/data/x': 'edited' });
+    const [entry] = await applyAll(dp, [cm('a', 'a', { x: '2', y: '2' })], { ...opts, drift: 'Report' });
+    assert.equal(entry?.action, 'configured');
+    assert.equal(entry?.drift, undefined);
+  });
+
+  void test('Report writes nothing, names the fields and their new managers, and asks only once', async () => {
+    const { dp, opts, items } = await setupDrift();
+    const report = { ...opts, drift: 'Report' as const };
+    dp.edit(CONFIGMAP, 'apps', 'a', 'kubectl-edit', { '/data/x': 'edited' });
+    dp.edit(CONFIGMAP, 'apps', 'a', 'cleaner', { '/data/y': undefined });
+    const [entry] = await applyAll(dp, items, report);
+    assert.equal(entry?.action, 'drifted');
+    assert.deepEqual(entry?.drift, {
+      fields: [{ path: '/data/x', manager: 'kubectl-edit' }, { path: '/data/y' }],
+    });
+    assert.deepEqual(dp.get(CONFIGMAP, 'apps', 'a')?.['data'], { x: 'edited' }, 'not corrected');
+    assert.deepEqual(
+      dp.requests.map((r) => r.verb),
+      ['dry-run', 'read'],
+      'a dry run for our field set and a read for the other managers, no write',
+    );
+
+    dp.requests.length = 0;
+    assert.equal((await applyAll(dp, items, report))[0]?.action, 'drifted');
+    assert.deepEqual(dp.requests, [], 'a drift that stays costs nothing');
+
+    dp.remove(CONFIGMAP, 'apps', 'a');
+    const [gone] = await applyAll(dp, items, report);
+    assert.deepEqual([gone?.action, gone?.drift], ['drifted', { fields: [], deleted: true }]);
+    assert.deepEqual(dp.requests, [], 'a deleted object is seen in the cache alone');
+
+    const [fixed] = await applyAll(dp, items, opts);
+    assert.deepEqual(
+      [fixed?.action, fixed?.drift?.corrected],
+      ['created', true],
+      'Correct again corrects at once',
+    );
+  });
+});

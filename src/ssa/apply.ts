@@ -13,15 +13,25 @@
  */
 import type { Logger } from 'pino';
 import type { GroupVersionKind, KubeObject } from '../api/object.ts';
-import { describeRef } from '../api/object.ts';
+import { describeRef, isRecord } from '../api/object.ts';
 import { CONTROLLER_NAME, Labels } from '../api/v1alpha1/constants.ts';
 import { isKubeApiError } from '../kube/client.ts';
 import { KindNotServedError, type ResourceInfo } from '../kube/discovery.ts';
 import type { DataPlanePort } from '../dataplane/port.ts';
 import { kindKey, slimObject } from '../dataplane/watches.ts';
 import { classifyFailure } from './failure.ts';
-import { parsePointer, removeFields } from './fields.ts';
-import { needsApply, ownFieldsHash, recordKey, type ApplyMemory } from './memory.ts';
+import { missingFields, owningManager, parsePointer, removeFields } from './fields.ts';
+import {
+  driftOf,
+  needsApply,
+  ownFields,
+  ownFieldsHash,
+  recordKey,
+  type AppliedRecord,
+  type ApplyMemory,
+  type DriftKind,
+  type DriftReport,
+} from './memory.ts';
 import { groupByStage } from './order.ts';
 
 /** APPLY_CONCURRENCY bounds parallel applies within one stage. */
@@ -57,6 +67,8 @@ export type ChangeAction =
   | 'skipped'
   /** it is only observed, never written (Observe; or CreateOnly and it exists, made by someone else) */
   | 'observed'
+  /** it drifted from our last apply and the drift mode is Report: nothing was sent to correct it */
+  | 'drifted'
   /** the policy does not admit it at all: nothing was sent for it, not even a read */
   | 'refused'
   /** it cannot be used as written */
@@ -76,7 +88,19 @@ export interface ChangeSetEntry<T extends ApplyItem = ApplyItem> {
   message?: string;
   /** unreachable marks failures where the data plane did not answer. */
   unreachable?: boolean;
+  /**
+   * drift says how the object had drifted from our last apply: reported (action `drifted`), or
+   * corrected by this apply (`corrected`).
+   */
+  drift?: DriftReport & { corrected?: boolean };
 }
+
+/**
+ * DriftMode is what applyAll does with an object that drifted from our last apply (a field we own
+ * changed or removed by someone else, or the object deleted): `Correct` applies it again;
+ * `Report` sends nothing to correct it and reports the drifted fields and who changed them.
+ */
+export type DriftMode = 'Correct' | 'Report';
 
 /** ApplyResult is how an apply is counted in metrics. */
 export type ApplyResult = 'applied' | 'unchanged' | 'error';
@@ -151,6 +175,8 @@ export interface ApplyOptions<T extends ApplyItem> {
   concurrency?: number;
   /** onResult counts applies (metrics). */
   onResult?: (kind: string, result: ApplyResult) => void;
+  /** drift is what to do with drifted objects (default Correct). */
+  drift?: DriftMode;
 }
 
 interface Resolved<T> {
@@ -348,6 +374,15 @@ async function applyOne<T extends ApplyItem>(
         message: `${ref} is being deleted; it will be recreated once gone`,
       };
     }
+    // Only objects we keep as applied drift: CreateOnly and Observe are never corrected.
+    const drift = write === 'Apply' ? driftOf(live, record, hash, fieldManager) : undefined;
+    if (drift && record && options.drift === 'Report') {
+      const report = await reportDrift(dataPlane, drift, { info, object, live, record }, options);
+      if (report) {
+        options.onResult?.(item.kind, 'unchanged');
+        return { ...base, action: 'drifted', ...(live && { live }), drift: report };
+      }
+    }
     // CreateOnly: it exists (ours), so it is never updated, whatever changed.
     if (!needsApply(live, record, hash, fieldManager) || (write === 'CreateOnly' && live)) {
       options.onResult?.(item.kind, 'unchanged');
@@ -369,10 +404,12 @@ async function applyOne<T extends ApplyItem>(
     });
     options.onResult?.(item.kind, 'applied');
     options.logger.debug({ object: ref, id: item.id }, 'applied');
+    const corrected = drift && correctedDrift(drift, live, applied, fieldManager);
     return {
       ...base,
       action: existed ? 'configured' : 'created',
       live: newerOf(applied, cache.get(namespace, item.name)),
+      ...(corrected && { drift: { ...corrected, corrected: true } }),
     };
   } catch (err) {
     options.onResult?.(item.kind, 'error');
@@ -383,6 +420,63 @@ async function applyOne<T extends ApplyItem>(
     if (err instanceof KindNotServedError || (isKubeApiError(err) && err.isNotFound)) dataPlane.forgetKinds();
     return entry;
   }
+}
+
+/**
+ * correctedDrift says what an apply just corrected: the fields our manager owns again (from the
+ * answer) that it did not own in the cached object, or a deleted object created again. Nothing
+ * when the field set changed without losing a field (the server re-rendered it).
+ */
+function correctedDrift(
+  drift: DriftKind,
+  before: KubeObject | undefined,
+  applied: KubeObject,
+  fieldManager: string,
+): DriftReport | undefined {
+  if (drift === 'deleted') return { fields: [], deleted: true };
+  const fields = missingFields(ownFields(applied, fieldManager), ownFields(before, fieldManager));
+  return fields.length > 0 ? { fields: fields.map((path) => ({ path })) } : undefined;
+}
+
+/**
+ * reportDrift finds which fields drifted and who holds them now, without writing: a server-side
+ * dry-run apply gives the field set our apply would own, the object itself every other manager's.
+ * Two requests, only when the drift changes (remembered in the record by uid and our field set);
+ * a drift that stays costs nothing. Undefined when no field is missing after all (a re-render):
+ * then the apply goes ahead, as it changes nothing.
+ */
+async function reportDrift<T extends ApplyItem>(
+  dataPlane: DataPlanePort,
+  drift: DriftKind,
+  target: { info: ResourceInfo; object: KubeObject; live: KubeObject | undefined; record: AppliedRecord },
+  options: ApplyOptions<T>,
+): Promise<DriftReport | undefined> {
+  const { info, object, live, record } = target;
+  if (drift === 'deleted' || !live) return { fields: [], deleted: true };
+  const { fieldManager, signal } = options;
+  const key = `${live.metadata.uid ?? ''}|${ownFieldsHash(live, fieldManager)}`;
+  if (record.drift?.key === key) return record.drift.report;
+  const preview = await dataPlane.apply(info, object, fieldManager, signal, { dryRun: true });
+  const full = ownFields(preview, fieldManager);
+  const missing = missingFields(full, ownFields(live, fieldManager));
+  let report: DriftReport | undefined;
+  if (missing.length > 0) {
+    const current = await dataPlane.read(info, live.metadata.namespace, live.metadata.name ?? '', signal);
+    const others = (current?.metadata.managedFields ?? [])
+      .filter((e) => e.manager !== fieldManager)
+      .map((e) => ({
+        manager: e.manager ?? 'unknown',
+        fields: isRecord(e.fieldsV1) ? e.fieldsV1 : undefined,
+      }));
+    report = {
+      fields: missing.map((path) => {
+        const manager = owningManager(path, others, full);
+        return manager ? { path, manager } : { path };
+      }),
+    };
+  }
+  record.drift = { key, report };
+  return report;
 }
 
 /** recreate deletes an object whose immutable field changed, when the policy allows it. */

@@ -78,7 +78,7 @@ void describe('missingFields and owningManager', () => {
     },
   };
 
-  void test('lists the highest missing node of each branch, keyed list items by their keys', () => {
+  void test('lists the missing leaves, also under a map gone as a whole, keyed list items by their keys', () => {
     const now = {
       'f:metadata': { 'f:labels': { '.': {}, 'f:app': {} } },
       'f:spec': {
@@ -91,8 +91,11 @@ void describe('missingFields and owningManager', () => {
       '/spec/template/spec/containers/[name=main]/image',
     ]);
     assert.deepEqual(missingFields(ours, ours), []);
-    assert.deepEqual(missingFields(ours, undefined), ['/metadata', '/spec']);
-    assert.deepEqual(missingFields(ours, {}, 1), ['/metadata']);
+    assert.deepEqual(missingFields(ours, { 'f:spec': ours['f:spec'] }), [
+      '/metadata/labels/app',
+      '/metadata/labels/tier',
+    ]);
+    assert.deepEqual(missingFields(ours, {}, 1), ['/metadata/labels/app']);
   });
 
   void test('names the manager that now holds a missing field, or none when it was removed', () => {

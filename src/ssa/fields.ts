@@ -101,10 +101,10 @@ function fieldSegment(key: string): string {
 }
 
 /**
- * missingFields lists the fields of `before` that `after` no longer has, as pointers: the highest
- * missing node of each branch (a whole removed map is one path, not each of its keys), in tree
- * order, at most `max`. Used with our own field sets: `before` what we own after our apply, `after`
- * what we own now.
+ * missingFields lists the fields of `before` that `after` no longer has, as pointers to the
+ * leaves (a map taken over as a whole is each of its fields: the API server drops a map from a
+ * manager's set once it owns none of its keys), in tree order, at most `max`. Used with our own
+ * field sets: `before` what we own after our apply, `after` what we own now.
  */
 export function missingFields(
   before: FieldSet | undefined,
@@ -117,8 +117,9 @@ export function missingFields(
       if (key === '.' || out.length >= max) continue;
       const path = `${prefix}/${fieldSegment(key)}`;
       const there = a?.[key];
-      if (!isRecord(there)) out.push(path);
-      else if (isRecord(child)) walk(child, there, path);
+      const children = isRecord(child) ? Object.keys(child).filter((k) => k !== '.') : [];
+      if (children.length > 0) walk(child as FieldSet, isRecord(there) ? there : undefined, path);
+      else if (!isRecord(there)) out.push(path);
     }
   };
   if (before) walk(before, after, '');

@@ -10,9 +10,9 @@ import { FIELD_MANAGER, NAMESPACE_FIELD_MANAGER } from '../../api/v1alpha1/const
 import type { DataPlaneResourcePolicy, Release } from '../../api/v1alpha1/schema.ts';
 import type { DataPlanePort } from '../../dataplane/port.ts';
 import { applyAll, type ApplyResult, type ChangeAction } from '../../ssa/apply.ts';
-import type { ApplyMemory } from '../../ssa/memory.ts';
+import type { ApplyMemory, DriftReport } from '../../ssa/memory.ts';
 import type { DesiredItem, DesiredObject } from './desired.ts';
-import { releasePolicy, type ReleaseExists } from './policy.ts';
+import { driftMode, releasePolicy, type ReleaseExists } from './policy.ts';
 
 /** ItemState is what happened to one spec item in this reconcile. */
 export type ItemState =
@@ -43,6 +43,8 @@ export interface ItemOutcome {
   message?: string;
   /** unreachable marks failures where the data plane did not answer. */
   unreachable?: boolean;
+  /** drift says how the object drifted: reported (drift mode Report) or corrected by this apply. */
+  drift?: DriftReport & { corrected?: boolean };
 }
 
 /** ApplyContext is what the apply step needs. */
@@ -67,6 +69,7 @@ const STATE_OF: Record<ChangeAction, ItemState> = {
   recreating: 'recreating',
   waiting: 'waiting',
   observed: 'applied',
+  drifted: 'applied',
   skipped: 'conflict',
   refused: 'notAllowed',
   invalid: 'invalid',
@@ -88,6 +91,7 @@ export async function applyRelease(ctx: ApplyContext, items: DesiredItem[]): Pro
     signal: ctx.signal,
     logger: ctx.logger,
     onResult: ctx.onResult,
+    drift: driftMode(ctx.release),
   });
   const byItem = new Map(entries.map((e) => [e.item, e]));
   return items.map((item): ItemOutcome => {
@@ -99,6 +103,7 @@ export async function applyRelease(ctx: ApplyContext, items: DesiredItem[]): Pro
     if (e.live) outcome.live = e.live;
     if (e.message) outcome.message = e.message;
     if (e.unreachable) outcome.unreachable = e.unreachable;
+    if (e.drift) outcome.drift = e.drift;
     return outcome;
   });
 }

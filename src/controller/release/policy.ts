@@ -16,6 +16,7 @@ import {
   Annotations,
   ApplyModes,
   CONTROLLER_NAME,
+  DriftModes,
   FIELD_MANAGER,
   Labels,
   PruneModes,
@@ -23,7 +24,7 @@ import {
 import type { DataPlaneResourcePolicy, Release, ResourcePolicy } from '../../api/v1alpha1/schema.ts';
 import { identityOf, type ManagedObject } from '../../dataplane/watches.ts';
 import type { ResourceInfo } from '../../kube/discovery.ts';
-import type { ApplyPolicy, Existing, ObjectPolicy, Recreate } from '../../ssa/apply.ts';
+import type { ApplyPolicy, DriftMode, Existing, ObjectPolicy, Recreate } from '../../ssa/apply.ts';
 import type { GiveBack, Retention } from '../../ssa/delete.ts';
 import {
   desiredItems,
@@ -82,6 +83,16 @@ export function releasePolicy(
     recreate: recreateRule,
     namespace: (name) => namespaceOf(release, name),
   };
+}
+
+/**
+ * driftMode reads the Release's `openchoreo.dev/drift` annotation (case-insensitive): `Report`, or
+ * `Correct` for anything else (the default, and today's behaviour).
+ */
+export function driftMode(release: Release): DriftMode {
+  return release.metadata.annotations?.[Annotations.drift]?.toLowerCase() === DriftModes.report.toLowerCase()
+    ? 'Report'
+    : 'Correct';
 }
 
 /** objectPolicyOf turns an object's policy annotations into the apply library's object option. */

@@ -16,7 +16,7 @@ import { FakeDataPlane, servedKind } from '../../dataplane/fake.ts';
 import { NAMESPACE_KIND } from '../../dataplane/port.ts';
 import type { ReleaseStore } from './controlplane.ts';
 import { ReconcileError } from './errors.ts';
-import { ReleaseReconciler, type ReleaseEvents } from './reconciler.ts';
+import { ReleaseReconciler, type ReleaseEvents, type ReleaseObserver } from './reconciler.ts';
 
 const CONFIGMAP = servedKind({ group: '', version: 'v1', kind: 'ConfigMap' }, 'configmaps');
 const CRD = servedKind(
@@ -110,7 +110,12 @@ class World implements ReleaseStore {
 }
 
 /** setup builds a reconciler; passing the world and data plane of an earlier one models a restart. */
-function setup(kinds = [CONFIGMAP], world = new World(), dataPlane = new FakeDataPlane('acme/dp', kinds)) {
+function setup(
+  kinds = [CONFIGMAP],
+  world = new World(),
+  dataPlane = new FakeDataPlane('acme/dp', kinds),
+  observer?: ReleaseObserver,
+) {
   const events: ReleaseEvents = {
     emit: (release, type, reason, message) =>
       world.events.push({ release: release.metadata.name, type, reason, message }),
@@ -124,6 +129,7 @@ function setup(kinds = [CONFIGMAP], world = new World(), dataPlane = new FakeDat
     },
     writer: world,
     events,
+    ...(observer && { observer }),
     logger: pino({ level: 'silent' }),
     now: () => new Date('2026-12-03T10:00:00Z'),
     random: () => 0,
@@ -734,4 +740,129 @@ void describe('ReleaseReconciler: per-object policies', () => {
     assert.deepEqual(dataPlane.requests.slice(requests), []);
     assert.equal(world.statusWrites, statusWrites);
   });
+});
+
+/** annotate sets annotations on a Release, as a user's edit does. */
+function annotate(world: World, annotations: Record<string, string | undefined>, name = 'web'): void {
+  world.edit(name, (r) => {
+    const next = { ...(r.metadata.annotations ?? {}) };
+    for (const [k, v] of Object.entries(annotations)) {
+      if (v === undefined) delete next[k];
+      else next[k] = v;
+    }
+    return { ...r, metadata: { ...r.metadata, annotations: next } };
+  });
+}
+
+/** Counted is what a ReleaseObserver was told, for metric assertions. */
+class Counted implements ReleaseObserver {
+  corrections: string[] = [];
+  drifted = new Map<string, number>();
+  applied(): void {}
+  pruned(): void {}
+  driftCorrected(dataPlane: string, kind: string): void {
+    this.corrections.push(`${dataPlane}/${kind}`);
+  }
+  observed(key: string, _ready: string, _health: unknown, drifted: number): void {
+    this.drifted.set(key, drifted);
+  }
+  forgotten(key: string): void {
+    this.drifted.delete(key);
+  }
+}
+
+void describe('ReleaseReconciler: drift', () => {
+  const start = async (mode?: string) => {
+    const observer = new Counted();
+    const env = setup([CONFIGMAP], new World(), new FakeDataPlane('acme/dp', [CONFIGMAP]), observer);
+    const release = releaseOf({
+      settings: configMap('settings', { a: '1', b: '2' }),
+      other: configMap('other'),
+    });
+    if (mode) release.metadata.annotations = { [Annotations.drift]: mode };
+    env.world.add(release);
+    await env.reconcile();
+    return { ...env, observer };
+  };
+
+  void test('Correct re-applies an edit by another manager, with a DriftCorrected Event and the counter', async () => {
+    const { world, dataPlane, reconcile, observer } = await start();
+    dataPlane.edit(CONFIGMAP, 'apps', 'settings', 'kubectl-edit', { '/data/a': 'edited' });
+    await reconcile();
+    assert.deepEqual(dataPlane.get(CONFIGMAP, 'apps', 'settings')?.['data'], { a: '1', b: '2' });
+    assert.deepEqual(
+      world.events.filter((e) => e.reason === EventReasons.driftCorrected).map((e) => e.message),
+      ['ConfigMap/apps/settings applied again: /data/a changed or removed by another field manager'],
+    );
+    assert.deepEqual(observer.corrections, ['acme/dp/ConfigMap']);
+    assert.equal(
+      world.status('web').resources?.[0]?.drift,
+      undefined,
+      'a corrected drift is not in the status',
+    );
+
+    dataPlane.remove(CONFIGMAP, 'apps', 'other');
+    await reconcile();
+    assert.ok(dataPlane.get(CONFIGMAP, 'apps', 'other'), 'a deleted object is created again');
+    assert.match(world.events.at(-1)?.message ?? '', /ConfigMap\/apps\/other created again: it was deleted/);
+    assert.deepEqual(observer.corrections, ['acme/dp/ConfigMap', 'acme/dp/ConfigMap']);
+  });
+
+  void test('Report writes nothing, reports the fields in status, Ready and one Event, and counts it', async () => {
+    const { world, dataPlane, reconcile, observer } = await start('Report');
+    dataPlane.edit(CONFIGMAP, 'apps', 'settings', 'kubectl-edit', { '/data/a': 'edited' });
+    dataPlane.remove(CONFIGMAP, 'apps', 'other');
+    await reconcile();
+
+    assert.deepEqual(dataPlane.get(CONFIGMAP, 'apps', 'settings')?.['data'], { a: 'edited', b: '2' });
+    assert.equal(dataPlane.get(CONFIGMAP, 'apps', 'other'), undefined, 'not created again');
+    const [settings, other] = world.status('web').resources ?? [];
+    assert.deepEqual(settings?.drift, { fields: [{ path: '/data/a', manager: 'kubectl-edit' }] });
+    assert.deepEqual(other?.drift, { fields: [], deleted: true });
+    const ready = world.condition('web', ConditionTypes.ready);
+    assert.equal(ready?.reason, Reasons.drifted);
+    assert.match(
+      ready?.message ?? '',
+      /^2 of 2 resources drifted and not corrected \(openchoreo.dev\/drift: Report\): ConfigMap\/apps\/settings: \/data\/a \(now kubectl-edit's\)/,
+    );
+    assert.equal(observer.drifted.get('acme/web'), 2);
+    const detected = world.events.filter((e) => e.reason === EventReasons.driftDetected);
+    assert.deepEqual(
+      detected.map((e) => e.message),
+      [
+        "ConfigMap/apps/settings drifted: /data/a (now kubectl-edit's); not corrected (openchoreo.dev/drift: Report)",
+        'ConfigMap/apps/other drifted: deleted (or stripped of our labels) by someone else; not corrected (openchoreo.dev/drift: Report)',
+      ],
+    );
+
+    // Steady while drifted: no request, no status write, no new Event.
+    const requests = dataPlane.requests.length;
+    const writes = world.statusWrites;
+    const events = world.events.length;
+    await reconcile();
+    assert.deepEqual(dataPlane.requests.slice(requests), []);
+    assert.equal(world.statusWrites, writes);
+    assert.equal(world.events.length, events);
+
+    // Back to Correct: corrected at once.
+    annotate(world, { [Annotations.drift]: 'Correct' });
+    await reconcile();
+    assert.deepEqual(dataPlane.get(CONFIGMAP, 'apps', 'settings')?.['data'], { a: '1', b: '2' });
+    assert.ok(dataPlane.get(CONFIGMAP, 'apps', 'other'), 'created again');
+    assert.equal(world.condition('web', ConditionTypes.ready)?.status, 'True');
+    assert.equal(observer.drifted.get('acme/web'), 0);
+    assert.equal(world.events.filter((e) => e.reason === EventReasons.driftCorrected).length, 2);
+  });
+
+  for (const mode of ['Correct', 'Report']) {
+    void test(`the steady state sends no request and writes no status in drift mode ${mode}`, async () => {
+      const { world, dataPlane, reconcile } = await start(mode);
+      await reconcile();
+      const requests = dataPlane.requests.length;
+      const statusWrites = world.statusWrites;
+      await reconcile();
+      assert.deepEqual(dataPlane.requests.slice(requests), []);
+      assert.equal(world.statusWrites, statusWrites);
+    });
+  }
 });

@@ -61,7 +61,10 @@ export interface ReleaseEvents {
 export interface ReleaseObserver {
   applied(dataPlane: string, kind: string, result: ApplyResult): void;
   pruned(dataPlane: string, kind: string): void;
-  observed(key: string, ready: string, health: HealthStatus[]): void;
+  /** driftCorrected counts an object applied again because it had drifted (drift mode Correct). */
+  driftCorrected(dataPlane: string, kind: string): void;
+  /** observed records a Release's readiness, the health of its objects and how many are drifted (Report). */
+  observed(key: string, ready: string, health: HealthStatus[], drifted: number): void;
   forgotten(key: string): void;
 }
 
@@ -185,6 +188,8 @@ export class ReleaseReconciler {
       pruneFailure = moved.failure;
     }
     for (const m of pruned) this.deps.observer?.pruned(dataPlane.key, m.info.kind);
+    for (const o of outcomes)
+      if (o.drift?.corrected) this.deps.observer?.driftCorrected(dataPlane.key, o.item.kind);
     // Keep the last known inventory when this data plane is unreachable: it tells us nothing new
     // (an old data plane of a move that does not answer says nothing about this one).
     const unreachable = outcomes.some((o) => o.unreachable) || pruning.failure?.unreachable === true;
@@ -215,7 +220,7 @@ export class ReleaseReconciler {
       now,
     );
     await this.writeStatus(release, status, logger, signal);
-    for (const e of reconcileEvents(previous, status, pruned, givenBack, retained))
+    for (const e of reconcileEvents(previous, status, pruned, givenBack, retained, outcomes))
       this.deps.events.emit(release, e.type, e.reason, e.message);
     this.observe(key, status);
     await dataPlane.useKinds(key, kindsInUse(dataPlane, outcomes, uid));
@@ -345,10 +350,12 @@ export class ReleaseReconciler {
 
   private observe(key: string, status: ReleaseStatus): void {
     const ready = status.conditions?.find((c) => c.type === ConditionTypes.ready)?.status ?? 'Unknown';
+    const resources = status.resources ?? [];
     this.deps.observer?.observed(
       key,
       ready,
-      (status.resources ?? []).map((r) => r.healthStatus),
+      resources.map((r) => r.healthStatus),
+      resources.filter((r) => r.drift).length,
     );
   }
 

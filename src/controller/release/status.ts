@@ -3,7 +3,7 @@
  * `ResourcesApplied` and `Ready` conditions, computed from what the apply step saw. Pure.
  */
 import { describeRef, jsonEqual, parseApiVersion } from '../../api/object.ts';
-import { ConditionTypes, Labels, Reasons } from '../../api/v1alpha1/constants.ts';
+import { Annotations, ConditionTypes, DriftModes, Labels, Reasons } from '../../api/v1alpha1/constants.ts';
 import type {
   Condition,
   Release,
@@ -61,6 +61,9 @@ function resourceStatus(o: ItemOutcome, prev: ResourceStatus | undefined, now: D
   };
   const liveStatus = live?.['status'];
   if (liveStatus !== undefined) entry.status = liveStatus;
+  // Reported drift only: a corrected one is told by an Event, the object is as applied again.
+  if (o.drift && !o.drift.corrected)
+    entry.drift = { fields: o.drift.fields, ...(o.drift.deleted && { deleted: true }) };
   // An object whose spec turned invalid keeps its last policy, so a prune: Disabled still holds.
   const policy = item.ok ? item.policy : prev?.policy;
   if (policy) entry.policy = policy;
@@ -200,6 +203,19 @@ export function appliedCondition(outcomes: ItemOutcome[]): ConditionInput {
   };
 }
 
+/** describeDrift renders a drift report: `/spec/replicas (kubectl-edit), /data/a`, or `deleted`. */
+export function describeDrift(drift: {
+  fields: Array<{ path: string; manager?: string }>;
+  deleted?: boolean;
+}): string {
+  if (drift.deleted) return 'deleted (or stripped of our labels) by someone else';
+  return listWithMore(
+    drift.fields.map((f) => (f.manager ? `${f.path} (now ${f.manager}'s)` : `${f.path} (removed)`)),
+    5,
+    ', ',
+  );
+}
+
 /** readyCondition is True when everything is applied and every resource is Healthy or Suspended. */
 export function readyCondition(applied: ConditionInput, resources: ResourceStatus[]): ConditionInput {
   const bad = resources
@@ -211,6 +227,19 @@ export function readyCondition(applied: ConditionInput, resources: ResourceStatu
   );
   if (applied.status !== 'True') {
     return { type: ConditionTypes.ready, status: 'False', reason: applied.reason, message: applied.message };
+  }
+  const drifted = resources.filter((r) => r.drift);
+  if (drifted.length > 0) {
+    const listed = drifted.map(
+      (r) =>
+        `${describeRef({ kind: r.kind, name: r.name, namespace: r.namespace })}: ${describeDrift(r.drift!)}`,
+    );
+    return {
+      type: ConditionTypes.ready,
+      status: 'False',
+      reason: Reasons.drifted,
+      message: `${drifted.length} of ${resources.length} resources drifted and not corrected (${Annotations.drift}: ${DriftModes.report}): ${listWithMore(listed, MAX_LISTED)}`,
+    };
   }
   if (bad.length === 0) {
     return {
