@@ -186,7 +186,12 @@ export class DirectDataPlane implements DataPlanePort {
     }
   }
 
-  async ensureNamespace(template: KubeObject, fieldManager: string, signal: AbortSignal): Promise<boolean> {
+  async ensureNamespace(
+    template: KubeObject,
+    fieldManager: string,
+    signal: AbortSignal,
+    options: ApplyRequestOptions = {},
+  ): Promise<boolean> {
     const name = template.metadata.name ?? '';
     if (this.knownNamespaces.has(name)) return false;
     let created = false;
@@ -195,7 +200,7 @@ export class DirectDataPlane implements DataPlanePort {
         await this.client.request({
           method: 'POST',
           path: collectionPath(NAMESPACE_KIND),
-          query: { fieldManager },
+          query: { fieldManager, ...(options.dryRun && { dryRun: 'All' }) },
           body: template,
           signal,
         });
@@ -203,6 +208,8 @@ export class DirectDataPlane implements DataPlanePort {
       } catch (err) {
         if (!(isKubeApiError(err) && err.isConflict)) throw err;
       }
+      // A dry run created nothing: the namespace is still missing.
+      if (created && options.dryRun) return true;
     }
     this.knownNamespaces.add(name);
     return created;

@@ -325,12 +325,21 @@ export class FakeDataPlane implements DataPlanePort {
     return o && structuredClone(o);
   }
 
-  async ensureNamespace(template: KubeObject): Promise<boolean> {
+  async ensureNamespace(
+    template: KubeObject,
+    _fieldManager?: string,
+    _signal?: AbortSignal,
+    options: ApplyRequestOptions = {},
+  ): Promise<boolean> {
     const name = template.metadata.name ?? '';
     if (this.knownNamespaces.has(name)) return false;
     await this.answer();
     let created = false;
     if (!this.get(NAMESPACE_KIND, undefined, name)) {
+      if (options.dryRun) {
+        this.record('dry-run', NAMESPACE_KIND, undefined, name);
+        return true;
+      }
       this.record('create', NAMESPACE_KIND, undefined, name);
       this.store(NAMESPACE_KIND, template, undefined);
       created = true;

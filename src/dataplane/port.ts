@@ -136,9 +136,15 @@ export interface DataPlanePort {
   /**
    * ensureNamespace creates a Namespace from a template when it does not exist; never updates one.
    * Namespaces known to exist are remembered, so the steady state costs no request. It returns
-   * true when it created the namespace.
+   * true when it created the namespace. With `dryRun` nothing is created: a missing namespace is
+   * checked by a dry-run create (admission) and true means it would be created.
    */
-  ensureNamespace(template: KubeObject, fieldManager: string, signal: AbortSignal): Promise<boolean>;
+  ensureNamespace(
+    template: KubeObject,
+    fieldManager: string,
+    signal: AbortSignal,
+    options?: ApplyRequestOptions,
+  ): Promise<boolean>;
   /** forgetNamespace drops a namespace from what is known to exist (the data plane said it is missing). */
   forgetNamespace(name: string): void;
 }

@@ -452,3 +452,94 @@ void describe('applyAll: drift', () => {
     );
   });
 });
+
+void describe('applyAll: dry run', () => {
+  const nsTemplate = {
+    namespace: (name: string) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }),
+  };
+
+  void test('plans Create, Update with the changed fields, Unchanged and Error, and changes nothing', async () => {
+    const dp = new FakeDataPlane('acme/dp', [CONFIGMAP]);
+    const real = options({ policy: nsTemplate });
+    await applyAll(dp, [cm('same', 'same', { a: '1' }), cm('changed', 'changed', { a: '1', b: '2' })], real);
+    const before = structuredClone([dp.get(CONFIGMAP, 'apps', 'same'), dp.get(CONFIGMAP, 'apps', 'changed')]);
+    dp.refuse = (o) =>
+      o.metadata.name === 'bad'
+        ? new KubeApiError('ConfigMap "bad" is invalid: data: Invalid value:\n"x"\u0007 too\tlong', {
+            statusCode: 422,
+            reason: 'Invalid',
+          })
+        : undefined;
+    dp.requests.length = 0;
+    const dry = { ...real, dryRun: true };
+    const items = [
+      cm('same', 'same', { a: '1' }),
+      cm('changed', 'changed', { a: '9', c: '3' }),
+      cm('new', 'new', { a: '1' }),
+      cm('bad', 'bad'),
+      cm('elsewhere', 'elsewhere', {}, 'missing-ns'),
+    ];
+
+    const entries = await applyAll(dp, items, dry);
+
+    assert.deepEqual(
+      entries.map((e) => [e.action, e.plan]),
+      [
+        ['planned', { action: 'Unchanged' }],
+        ['planned', { action: 'Update', fields: ['/data/a', '/data/c', '/data/b'] }],
+        ['planned', { action: 'Create' }],
+        [
+          'planned',
+          { action: 'Error', message: 'ConfigMap "bad" is invalid: data: Invalid value: "x" too long' },
+        ],
+        [
+          'planned',
+          {
+            action: 'Create',
+            message:
+              'namespace missing-ns does not exist yet: a real apply creates it first (the controller); the object can be checked by the data plane only once it exists',
+          },
+        ],
+      ],
+    );
+    assert.deepEqual(dp.writes(), [], 'nothing written, no namespace created');
+    assert.equal(dp.get(NAMESPACE_KIND, undefined, 'missing-ns'), undefined);
+    assert.deepEqual([dp.get(CONFIGMAP, 'apps', 'same'), dp.get(CONFIGMAP, 'apps', 'changed')], before);
+    assert.equal(dp.get(CONFIGMAP, 'apps', 'new'), undefined);
+
+    dp.requests.length = 0;
+    await applyAll(dp, items, dry);
+    assert.deepEqual(dp.requests, [], 'an unchanged preview sends nothing');
+
+    dp.edit(CONFIGMAP, 'apps', 'same', 'kubectl-edit', { '/data/a': 'edited' });
+    const [again] = await applyAll(dp, items.slice(0, 1), dry);
+    assert.deepEqual(
+      again?.plan,
+      { action: 'Update', fields: ['/data/a'] },
+      'a changed live object is previewed again',
+    );
+
+    dp.refuse = () => undefined;
+    const applied = await applyAll(dp, items.slice(1, 3), real);
+    assert.deepEqual(
+      applied.map((e) => e.action),
+      ['configured', 'created'],
+      'without dry run, it applies for real',
+    );
+  });
+
+  void test('a guard refusal is an Error plan, remembered: no read on every preview', async () => {
+    const dp = new FakeDataPlane('acme/dp', [CONFIGMAP]);
+    dp.put(CONFIGMAP, {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'theirs', namespace: 'apps' },
+    });
+    const dry = options({ dryRun: true, policy: { guard: (_i, e) => (e.foreign ? 'not ours' : undefined) } });
+    const [entry] = await applyAll(dp, [cm('x', 'theirs')], dry);
+    assert.deepEqual(entry?.plan, { action: 'Error', message: 'not ours' });
+    dp.requests.length = 0;
+    await applyAll(dp, [cm('x', 'theirs')], dry);
+    assert.deepEqual(dp.requests, []);
+  });
+});

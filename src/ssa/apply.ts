@@ -20,7 +20,7 @@ import { KindNotServedError, type ResourceInfo } from '../kube/discovery.ts';
 import type { DataPlanePort } from '../dataplane/port.ts';
 import { kindKey, slimObject } from '../dataplane/watches.ts';
 import { classifyFailure } from './failure.ts';
-import { missingFields, owningManager, parsePointer, removeFields } from './fields.ts';
+import { changedFields, missingFields, owningManager, parsePointer, removeFields } from './fields.ts';
 import {
   driftOf,
   needsApply,
@@ -31,6 +31,7 @@ import {
   type ApplyMemory,
   type DriftKind,
   type DriftReport,
+  type Plan,
 } from './memory.ts';
 import { groupByStage } from './order.ts';
 
@@ -69,6 +70,8 @@ export type ChangeAction =
   | 'observed'
   /** it drifted from our last apply and the drift mode is Report: nothing was sent to correct it */
   | 'drifted'
+  /** dry run: `plan` says what a real apply would do; nothing was changed */
+  | 'planned'
   /** the policy does not admit it at all: nothing was sent for it, not even a read */
   | 'refused'
   /** it cannot be used as written */
@@ -93,6 +96,8 @@ export interface ChangeSetEntry<T extends ApplyItem = ApplyItem> {
    * corrected by this apply (`corrected`).
    */
   drift?: DriftReport & { corrected?: boolean };
+  /** plan is what a real apply would do (dry run only). */
+  plan?: Plan;
 }
 
 /**
@@ -177,7 +182,16 @@ export interface ApplyOptions<T extends ApplyItem> {
   onResult?: (kind: string, result: ApplyResult) => void;
   /** drift is what to do with drifted objects (default Correct). */
   drift?: DriftMode;
+  /**
+   * dryRun previews instead of applying: server-side dry-run applies (same field manager), a plan
+   * per object, no namespace created, nothing written. Plans are remembered per object and live
+   * version, so an unchanged preview sends nothing.
+   */
+  dryRun?: boolean;
 }
+
+/** MAX_PLAN_MESSAGE bounds the data plane's message in a plan. */
+export const MAX_PLAN_MESSAGE = 1024;
 
 interface Resolved<T> {
   item: T;
@@ -226,7 +240,12 @@ export async function applyAll<T extends ApplyItem>(
     }
   }
 
-  const namespaceErrors = await ensureNamespaces(dataPlane, resolved, options);
+  // A preview creates no namespace: each object that needs a fresh dry run checks its own.
+  const namespaceErrors = options.dryRun
+    ? new Map<string, { message: string; unreachable: boolean }>()
+    : await ensureNamespaces(dataPlane, resolved, options);
+  const missingNamespace = namespaceCheck(dataPlane, resolved, options);
+  if (!options.dryRun) options.memory.forgetPlans(options.owner.key);
   for (const stage of groupByStage(resolved, (r) => r.item.kind)) {
     const ready: Resolved<T>[] = [];
     for (const r of stage) {
@@ -235,7 +254,7 @@ export async function applyAll<T extends ApplyItem>(
       else ready.push(r);
     }
     await forEachLimited(ready, options.concurrency ?? APPLY_CONCURRENCY, async (r) => {
-      entries.set(r.item, await applyOne(dataPlane, r, options));
+      entries.set(r.item, withPlan(await applyOne(dataPlane, r, options, missingNamespace), options));
     });
   }
   // Watches on single objects live as long as an object is observed only; the rest are stopped.
@@ -265,6 +284,56 @@ function checkScope(item: ApplyItem, info: ResourceInfo): string | undefined {
     return `resource "${item.id}": the data plane does not allow patching ${info.kind}, so it cannot be applied`;
   }
   return undefined;
+}
+
+/**
+ * namespaceCheck returns, for a dry run, a check of each namespace once per applyAll: a message
+ * when it does not exist (a real apply would create it first, and the data plane cannot check an
+ * object in a namespace that does not exist); it throws when the data plane does not answer.
+ */
+function namespaceCheck<T extends ApplyItem>(
+  dataPlane: DataPlanePort,
+  items: Resolved<T>[],
+  options: ApplyOptions<T>,
+): (namespace: string) => Promise<string | undefined> {
+  const checks = new Map<string, Promise<string | undefined>>();
+  const carried = new Map(
+    items
+      .filter((r) => r.info.group === '' && r.info.kind === 'Namespace')
+      .map((r) => [r.item.name, r.item.id]),
+  );
+  return (namespace) => {
+    let check = checks.get(namespace);
+    if (!check) {
+      const template = options.policy?.namespace?.(namespace) ?? {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name: namespace },
+      };
+      const by = carried.has(namespace) ? `its resource "${carried.get(namespace)}"` : 'the controller';
+      check = dataPlane
+        .ensureNamespace(template, options.namespaceFieldManager, options.signal, { dryRun: true })
+        .then((missing) =>
+          missing
+            ? `namespace ${namespace} does not exist yet: a real apply creates it first (${by}); the object can be checked by the data plane only once it exists`
+            : undefined,
+        );
+      checks.set(namespace, check);
+    }
+    return check;
+  };
+}
+
+/** withPlan gives a dry run's entries that need no request their plan: observed and terminating objects. */
+function withPlan<T extends ApplyItem>(
+  entry: ChangeSetEntry<T>,
+  options: ApplyOptions<T>,
+): ChangeSetEntry<T> {
+  if (!options.dryRun || entry.plan) return entry;
+  if (entry.action === 'observed') return { ...entry, plan: { action: 'Unchanged' } };
+  if (entry.action === 'terminating')
+    return { ...entry, plan: { action: 'Create', ...(entry.message && { message: entry.message }) } };
+  return entry;
 }
 
 /** ensureNamespaces creates the missing namespaces of namespaced objects, and returns the error of each one that failed. */
@@ -306,6 +375,7 @@ async function applyOne<T extends ApplyItem>(
   dataPlane: DataPlanePort,
   { item, info }: Resolved<T>,
   options: ApplyOptions<T>,
+  missingNamespace: (namespace: string) => Promise<string | undefined>,
 ): Promise<ChangeSetEntry<T>> {
   const { memory, policy, signal, fieldManager } = options;
   const namespace = info.namespaced ? item.namespace : undefined;
@@ -346,6 +416,17 @@ async function applyOne<T extends ApplyItem>(
       if (observed) return { ...base, action: 'observed', live: observed };
     }
 
+    // A preview computed from the same desired object and the same live version is still true.
+    const basis = `${write}|${item.hash}|${own?.ignoreFields?.join(',') ?? ''}|${live?.metadata.uid ?? '-'}/${live?.metadata.resourceVersion ?? '-'}`;
+    const planned = (plan: Plan, current?: KubeObject): ChangeSetEntry<T> => {
+      memory.rememberPlan(options.owner.key, key, basis, plan);
+      return { ...base, action: 'planned', plan, ...(current && { live: current }) };
+    };
+    if (options.dryRun) {
+      const plan = memory.planOf(options.owner.key, key, basis);
+      if (plan) return { ...base, action: 'planned', plan, ...(live && { live }) };
+    }
+
     // Neither cached nor written by us: it may still exist, made by someone else. Ask once; after
     // our first apply the cache and the memory know it, so the steady state sends nothing.
     // (CreateOnly has just looked through its watch.)
@@ -356,6 +437,7 @@ async function applyOne<T extends ApplyItem>(
     const existing: Existing = live ? { live } : foreign ? { foreign } : {};
 
     const refused = policy?.guard?.(item, existing);
+    if (refused && options.dryRun) return planned({ action: 'Error', message: refused });
     if (refused) return { ...base, action: 'skipped', message: refused };
 
     const prepared = policy?.prepare
@@ -373,6 +455,12 @@ async function applyOne<T extends ApplyItem>(
         live: current,
         message: `${ref} is being deleted; it will be recreated once gone`,
       };
+    }
+    if (options.dryRun) {
+      if (write === 'CreateOnly' && current) return planned({ action: 'Unchanged' }, current);
+      const nsMissing = namespace ? await missingNamespace(namespace) : undefined;
+      if (nsMissing) return planned({ action: 'Create', message: nsMissing });
+      return planned(await preview(dataPlane, info, object, current, options), current);
     }
     // Only objects we keep as applied drift: CreateOnly and Observe are never corrected.
     const drift = write === 'Apply' ? driftOf(live, record, hash, fieldManager) : undefined;
@@ -420,6 +508,39 @@ async function applyOne<T extends ApplyItem>(
     if (err instanceof KindNotServedError || (isKubeApiError(err) && err.isNotFound)) dataPlane.forgetKinds();
     return entry;
   }
+}
+
+/**
+ * preview runs a server-side dry-run apply and says what a real one would do: Create, Update with
+ * the changed fields (the dry-run result against the live object), Unchanged, or Error with the
+ * data plane's message (one line, bounded). An unreachable data plane is thrown, not planned.
+ */
+async function preview<T extends ApplyItem>(
+  dataPlane: DataPlanePort,
+  info: ResourceInfo,
+  object: KubeObject,
+  current: KubeObject | undefined,
+  options: ApplyOptions<T>,
+): Promise<Plan> {
+  try {
+    const result = await dataPlane.apply(info, object, options.fieldManager, options.signal, {
+      dryRun: true,
+    });
+    if (!current) return { action: 'Create' };
+    const fields = changedFields(result, current);
+    return fields.length > 0 ? { action: 'Update', fields } : { action: 'Unchanged' };
+  } catch (err) {
+    const failure = classifyFailure(err);
+    if (failure.kind === 'Unreachable') throw err;
+    return { action: 'Error', message: oneLine(failure.message, MAX_PLAN_MESSAGE) };
+  }
+}
+
+/** oneLine makes text from a data plane safe for a status field: no control characters, bounded. */
+export function oneLine(text: string, max: number): string {
+  // eslint-disable-next-line no-control-regex
+  const flat = text.replace(/[\s\u0000-\u001f\u007f]+/g, ' ').trim();
+  return flat.length <= max ? flat : `${flat.slice(0, max - 1)}…`;
 }
 
 /**

@@ -50,6 +50,15 @@ export interface DriftReport {
   deleted?: boolean;
 }
 
+/** Plan is what a server-side dry-run apply of one object says a real apply would do. */
+export interface Plan {
+  action: 'Create' | 'Update' | 'Unchanged' | 'Error';
+  /** fields are the pointers an Update changes. */
+  fields?: string[];
+  /** message says why it would fail (Error), or what the plan could not check. */
+  message?: string;
+}
+
 /** DriftKind is what driftOf found. */
 export type DriftKind = 'deleted' | 'fields';
 
@@ -120,6 +129,26 @@ export function driftOf(
 /** ApplyMemory is the record of our applies, keyed by recordKey. */
 export class ApplyMemory {
   private readonly records = new Map<string, AppliedRecord>();
+  /** plans are the last dry-run plans, by owner then recordKey, each with what it was computed from. */
+  private readonly plans = new Map<string, Map<string, { basis: string; plan: Plan }>>();
+
+  /** planOf returns the plan of one object when it was computed from the same basis (desired object and live version). */
+  planOf(owner: string, key: string, basis: string): Plan | undefined {
+    const memo = this.plans.get(owner)?.get(key);
+    return memo?.basis === basis ? memo.plan : undefined;
+  }
+
+  /** rememberPlan records a dry-run plan, so an unchanged preview sends nothing again. */
+  rememberPlan(owner: string, key: string, basis: string, plan: Plan): void {
+    let plans = this.plans.get(owner);
+    if (!plans) this.plans.set(owner, (plans = new Map<string, { basis: string; plan: Plan }>()));
+    plans.set(key, { basis, plan });
+  }
+
+  /** forgetPlans drops an owner's plans (it applies for real again). */
+  forgetPlans(owner: string): void {
+    this.plans.delete(owner);
+  }
 
   /** get returns the record of one object. */
   get(key: string): AppliedRecord | undefined {
@@ -138,6 +167,7 @@ export class ApplyMemory {
 
   /** forgetOwner drops every record of an owner that no longer exists. */
   forgetOwner(owner: string): void {
+    this.plans.delete(owner);
     for (const [key, r] of this.records) if (r.owner === owner) this.records.delete(key);
   }
 

@@ -70,7 +70,8 @@ export function reconcileEvents(
     })),
   ];
   const applied = status.conditions?.find((c) => c.type === ConditionTypes.resourcesApplied);
-  if (applied?.status === 'False')
+  // A preview is not a failure: its Ready transition says it once.
+  if (applied?.status === 'False' && applied.reason !== Reasons.previewed)
     events.push({ type: 'Warning', reason: applied.reason, message: applied.message });
 
   const driftBefore = new Map((previous.resources ?? []).map((r) => [r.id, r.drift]));
@@ -99,7 +100,12 @@ export function reconcileEvents(
   const readyNow = status.conditions?.find((c) => c.type === ConditionTypes.ready);
   if (readyNow && (readyBefore?.status !== readyNow.status || readyBefore.reason !== readyNow.reason)) {
     events.push({
-      type: readyNow.status === 'True' || readyNow.reason === Reasons.progressing ? 'Normal' : 'Warning',
+      type:
+        readyNow.status === 'True' ||
+        readyNow.reason === Reasons.progressing ||
+        readyNow.reason === Reasons.previewed
+          ? 'Normal'
+          : 'Warning',
       reason: readyNow.reason,
       message: readyNow.message,
     });

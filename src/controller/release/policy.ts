@@ -95,6 +95,16 @@ export function driftMode(release: Release): DriftMode {
     : 'Correct';
 }
 
+/**
+ * isPreview reads the Release's `openchoreo.dev/apply-mode` annotation: absent or `Apply` applies;
+ * `DryRun`, and any value not understood, previews. A typo never applies for real what was meant
+ * as a preview.
+ */
+export function isPreview(release: Release): boolean {
+  const mode = release.metadata.annotations?.[Annotations.applyMode];
+  return mode !== undefined && mode.toLowerCase() !== 'apply';
+}
+
 /** objectPolicyOf turns an object's policy annotations into the apply library's object option. */
 export function objectPolicyOf(policy: ResourcePolicy | undefined): ObjectPolicy | undefined {
   if (!policy?.apply && !policy?.ignoreFields) return undefined;

@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import type { KubeObject } from '../../api/object.ts';
 import { parseApiVersion } from '../../api/object.ts';
 import { Labels } from '../../api/v1alpha1/constants.ts';
+import type { ObjectRef } from '../../api/v1alpha1/schema.ts';
 import { listWithMore, plural } from '../../api/text.ts';
 import type { DataPlanePort } from '../../dataplane/port.ts';
 import { identityOf, type ManagedObject } from '../../dataplane/watches.ts';
@@ -85,6 +86,33 @@ export async function pruneRelease(ctx: PruneContext, outcomes: ItemOutcome[]): 
       message: `could not remove ${plural(failed.length, 'object')} no longer in spec: ${listWithMore(listed, MAX_LISTED_FAILURES)}`,
     },
   };
+}
+
+/** MAX_PLANNED_DELETIONS bounds status.plannedDeletions. */
+export const MAX_PLANNED_DELETIONS = 100;
+
+/**
+ * plannedDeletions is what a real prune would delete now (apply mode DryRun), on the same complete
+ * picture a prune needs: the stale objects that would be neither given back (adopted) nor kept
+ * (their policy); undefined when the picture is incomplete.
+ */
+export function plannedDeletions(ctx: PruneContext, outcomes: ItemOutcome[]): ObjectRef[] | undefined {
+  const incomplete = outcomes.some((o) => o.state === 'failed' || o.state === 'recreating' || o.unreachable);
+  if (incomplete || !ctx.dataPlane.isComplete()) return undefined;
+  return staleObjects(ctx.dataPlane.objectsOf(ctx.releaseUid), outcomes)
+    .filter((m) => !giveBackOf(m) && !ctx.retain?.(m))
+    .slice(0, MAX_PLANNED_DELETIONS)
+    .map(({ object, info }) => {
+      const id = resourceIdOf(object);
+      return {
+        ...(id && { id }),
+        group: info.group,
+        version: info.version,
+        kind: info.kind,
+        ...(object.metadata.namespace && { namespace: object.metadata.namespace }),
+        name: object.metadata.name ?? '',
+      };
+    });
 }
 
 /** resourceIdOf reads the spec id a managed object was applied for. */

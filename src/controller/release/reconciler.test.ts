@@ -866,3 +866,92 @@ void describe('ReleaseReconciler: drift', () => {
     });
   }
 });
+
+void describe('ReleaseReconciler: dry run', () => {
+  const DRY_RUN = { [Annotations.applyMode]: 'DryRun' };
+
+  void test('a preview plans every resource and the deletions, changes nothing, and says Previewed', async () => {
+    const { world, dataPlane, reconcile } = setup();
+    world.add(
+      releaseOf({ same: configMap('same'), changed: configMap('changed'), dropped: configMap('dropped') }),
+    );
+    await reconcile();
+    annotate(world, DRY_RUN);
+    respec(world, {
+      same: configMap('same'),
+      changed: configMap('changed', { a: '2' }),
+      added: configMap('added'),
+      bad: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'bad' } },
+    });
+    const writes = dataPlane.writes().length;
+
+    await reconcile();
+
+    assert.equal(dataPlane.writes().length, writes, 'nothing written, nothing pruned');
+    assert.ok(dataPlane.get(CONFIGMAP, 'apps', 'dropped'), 'not pruned');
+    assert.equal(dataPlane.get(CONFIGMAP, 'apps', 'added'), undefined, 'not created');
+    const status = world.status('web');
+    assert.deepEqual(
+      status.resources?.map((r) => [r.id, r.plan]),
+      [
+        ['same', { action: 'Unchanged' }],
+        ['changed', { action: 'Update', fields: ['/data/a'] }],
+        ['added', { action: 'Create' }],
+        [
+          'bad',
+          {
+            action: 'Error',
+            message: 'resource "bad": ConfigMap/bad is namespaced but has no metadata.namespace',
+          },
+        ],
+      ],
+    );
+    assert.deepEqual(status.plannedDeletions, [
+      { id: 'dropped', group: '', version: 'v1', kind: 'ConfigMap', namespace: 'apps', name: 'dropped' },
+    ]);
+    const ready = world.condition('web', ConditionTypes.ready);
+    assert.equal(ready?.reason, Reasons.previewed);
+    assert.equal(ready?.status, 'False');
+    assert.match(
+      ready?.message ?? '',
+      /^dry run \(openchoreo.dev\/apply-mode: DryRun\), nothing was changed on the data plane: 1 to create, 1 to update, 1 unchanged, 1 to delete, 1 would fail: /,
+    );
+    assert.equal(world.condition('web', ConditionTypes.resourcesApplied)?.reason, Reasons.previewed);
+    const previewed = world.events.filter((e) => e.reason === Reasons.previewed);
+    assert.deepEqual(
+      previewed.map((e) => e.type),
+      ['Normal'],
+      'one Normal Event on the transition, no Warning',
+    );
+
+    // Steady: nothing sent, nothing written.
+    const requests = dataPlane.requests.length;
+    const statusWrites = world.statusWrites;
+    await reconcile();
+    assert.deepEqual(dataPlane.requests.slice(requests), []);
+    assert.equal(world.statusWrites, statusWrites);
+
+    // Without the annotation it applies for real, prunes, and the plan goes.
+    annotate(world, { [Annotations.applyMode]: undefined });
+    await reconcile();
+    assert.deepEqual(dataPlane.get(CONFIGMAP, 'apps', 'changed')?.['data'], { a: '2' });
+    assert.ok(dataPlane.get(CONFIGMAP, 'apps', 'added'), 'created');
+    assert.equal(dataPlane.get(CONFIGMAP, 'apps', 'dropped'), undefined, 'pruned');
+    assert.equal(world.status('web').plannedDeletions, undefined);
+    assert.ok(
+      world.status('web').resources?.every((r) => r.plan === undefined),
+      'no plan left',
+    );
+  });
+
+  void test('an apply mode that is not understood previews rather than applies', async () => {
+    const { world, dataPlane, reconcile } = setup();
+    world.add({
+      ...releaseOf({ settings: configMap('settings') }),
+      metadata: { ...releaseOf({}).metadata, annotations: { [Annotations.applyMode]: 'Preveiw' } },
+    });
+    await reconcile();
+    assert.equal(dataPlane.get(CONFIGMAP, 'apps', 'settings'), undefined);
+    assert.equal(world.condition('web', ConditionTypes.ready)?.reason, Reasons.previewed);
+  });
+});

@@ -34,12 +34,13 @@ import { reconcileEvents } from './events.ts';
 import { finalizeRelease } from './finalize.ts';
 import { kindsInUse, kindsToWatch } from './kinds.ts';
 import { dataPlaneName, otherPlacements, sweepPlacement, withPlacement } from './placement.ts';
-import { retentionOf } from './policy.ts';
-import { pruneRelease } from './prune.ts';
+import { isPreview, retentionOf } from './policy.ts';
+import { plannedDeletions, pruneRelease } from './prune.ts';
 import { isResolveFailure, type DataPlaneResolver } from './resolve.ts';
 import {
   appliedCondition,
   isTransitioning,
+  previewConditions,
   readyCondition,
   removeCondition,
   resolveConditions,
@@ -160,17 +161,19 @@ export class ReleaseReconciler {
       );
     }
     const uid = release.metadata.uid ?? '';
-    const pruning = await pruneRelease(
-      {
-        releaseUid: uid,
-        dataPlane,
-        memory: this.memory,
-        logger,
-        signal,
-        retain: retentionOf(release, () => items),
-      },
-      outcomes,
-    );
+    const preview = isPreview(release);
+    const pruneContext = {
+      releaseUid: uid,
+      dataPlane,
+      memory: this.memory,
+      logger,
+      signal,
+      retain: retentionOf(release, () => items),
+    };
+    // A preview deletes nothing: it says what a prune would delete.
+    const pruning = preview
+      ? { pruned: [], givenBack: [], retained: [] }
+      : await pruneRelease(pruneContext, outcomes);
     const pruned = [...pruning.pruned];
     const givenBack = [...pruning.givenBack];
     const retained = [...pruning.retained];
@@ -179,7 +182,7 @@ export class ReleaseReconciler {
     // objects are removed from every other cluster the Release applied to.
     let appliedTo = release.status?.appliedTo;
     const allApplied = outcomes.every((o) => o.state === 'applied') && !pruneFailure;
-    if (allApplied && placed.placement && (appliedTo?.length ?? 0) > 1) {
+    if (!preview && allApplied && placed.placement && (appliedTo?.length ?? 0) > 1) {
       const moved = await this.sweepOthers(key, release, placed.placement, logger, signal);
       appliedTo = moved.appliedTo;
       pruned.push(...moved.deleted);
@@ -205,7 +208,9 @@ export class ReleaseReconciler {
         message: pruneFailure.message,
       };
     }
-    const ready = readyCondition(applied, resources);
+    let ready = readyCondition(applied, resources);
+    const planned = preview && !unreachable ? plannedDeletions(pruneContext, outcomes) : undefined;
+    if (preview && !unreachable) [applied, ready] = previewConditions(resources, planned?.length);
     const status = withConditions(
       release,
       {
@@ -214,6 +219,7 @@ export class ReleaseReconciler {
         observedGeneration: release.metadata.generation,
         resources,
         retained: retainedStatus(previous.retained, retained, outcomes),
+        plannedDeletions: preview ? (planned ?? previous.plannedDeletions) : undefined,
         conditions: removeCondition(previous.conditions, ConditionTypes.finalizing),
       },
       [applied, ready],

@@ -3,7 +3,14 @@
  * `ResourcesApplied` and `Ready` conditions, computed from what the apply step saw. Pure.
  */
 import { describeRef, jsonEqual, parseApiVersion } from '../../api/object.ts';
-import { Annotations, ConditionTypes, DriftModes, Labels, Reasons } from '../../api/v1alpha1/constants.ts';
+import {
+  Annotations,
+  ConditionTypes,
+  DriftModes,
+  Labels,
+  Reasons,
+  ReleaseApplyModes,
+} from '../../api/v1alpha1/constants.ts';
 import type {
   Condition,
   Release,
@@ -61,6 +68,7 @@ function resourceStatus(o: ItemOutcome, prev: ResourceStatus | undefined, now: D
   };
   const liveStatus = live?.['status'];
   if (liveStatus !== undefined) entry.status = liveStatus;
+  if (o.plan) entry.plan = o.plan;
   // Reported drift only: a corrected one is told by an Event, the object is as applied again.
   if (o.drift && !o.drift.corrected)
     entry.drift = { fields: o.drift.fields, ...(o.drift.deleted && { deleted: true }) };
@@ -259,6 +267,35 @@ export function readyCondition(applied: ConditionInput, resources: ResourceStatu
     reason: degraded ? Reasons.degraded : Reasons.progressing,
     message: `${bad.length} of ${resources.length} resources not ready: ${listWithMore(worst, MAX_LISTED)}`,
   };
+}
+
+/**
+ * previewConditions are ResourcesApplied and Ready of a previewed Release (apply mode DryRun):
+ * False, reason Previewed, counting the plans (and naming what would fail).
+ */
+export function previewConditions(
+  resources: ResourceStatus[],
+  deletions: number | undefined,
+): [ConditionInput, ConditionInput] {
+  const count = (action: string) => resources.filter((r) => r.plan?.action === action).length;
+  const failing = resources
+    .filter((r) => r.plan?.action === 'Error')
+    .map(
+      (r) =>
+        `${describeRef({ kind: r.kind || 'object', name: r.name || r.id, namespace: r.namespace })}: ${r.plan?.message ?? ''}`,
+    );
+  const message =
+    `dry run (${Annotations.applyMode}: ${ReleaseApplyModes.dryRun}), nothing was changed on the data plane: ` +
+    `${count('Create')} to create, ${count('Update')} to update, ${count('Unchanged')} unchanged, ` +
+    `${deletions === undefined ? 'deletions unknown (incomplete picture)' : `${deletions} to delete`}, ${count('Error')} would fail` +
+    (failing.length > 0 ? `: ${listWithMore(failing, MAX_LISTED)}` : '');
+  const applied = {
+    type: ConditionTypes.resourcesApplied,
+    status: 'False' as const,
+    reason: Reasons.previewed,
+    message,
+  };
+  return [applied, { ...applied, type: ConditionTypes.ready }];
 }
 
 /** resolveConditions are the conditions of a Release whose data plane cannot be found or used. */
