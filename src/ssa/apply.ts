@@ -417,7 +417,9 @@ async function applyOne<T extends ApplyItem>(
     }
 
     // A preview computed from the same desired object and the same live version is still true.
-    const basis = `${write}|${item.hash}|${own?.ignoreFields?.join(',') ?? ''}|${live?.metadata.uid ?? '-'}/${live?.metadata.resourceVersion ?? '-'}`;
+    const basis = options.dryRun
+      ? `${write}|${item.hash}|${own?.ignoreFields?.join(',') ?? ''}|${live?.metadata.uid ?? '-'}/${live?.metadata.resourceVersion ?? '-'}`
+      : '';
     const planned = (plan: Plan, current?: KubeObject): ChangeSetEntry<T> => {
       memory.rememberPlan(options.owner.key, key, basis, plan);
       return { ...base, action: 'planned', plan, ...(current && { live: current }) };
@@ -437,7 +439,8 @@ async function applyOne<T extends ApplyItem>(
     const existing: Existing = live ? { live } : foreign ? { foreign } : {};
 
     const refused = policy?.guard?.(item, existing);
-    if (refused && options.dryRun) return planned({ action: 'Error', message: refused });
+    if (refused && options.dryRun)
+      return planned({ action: 'Error', message: oneLine(refused, MAX_PLAN_MESSAGE) });
     if (refused) return { ...base, action: 'skipped', message: refused };
 
     const prepared = policy?.prepare
@@ -462,8 +465,10 @@ async function applyOne<T extends ApplyItem>(
       if (nsMissing) return planned({ action: 'Create', message: nsMissing });
       return planned(await preview(dataPlane, info, object, current, options), current);
     }
-    // Only objects we keep as applied drift: CreateOnly and Observe are never corrected.
-    const drift = write === 'Apply' ? driftOf(live, record, hash, fieldManager) : undefined;
+    const needed = needsApply(live, record, hash, fieldManager);
+    // Only objects we keep as applied drift (CreateOnly and Observe are never corrected), and only
+    // when an apply is needed at all: the steady state hashes our field set once, in needsApply.
+    const drift = needed && write === 'Apply' ? driftOf(live, record, hash, fieldManager) : undefined;
     if (drift && record && options.drift === 'Report') {
       const report = await reportDrift(dataPlane, drift, { info, object, live, record }, options);
       if (report) {
@@ -472,7 +477,7 @@ async function applyOne<T extends ApplyItem>(
       }
     }
     // CreateOnly: it exists (ours), so it is never updated, whatever changed.
-    if (!needsApply(live, record, hash, fieldManager) || (write === 'CreateOnly' && live)) {
+    if (!needed || (write === 'CreateOnly' && live)) {
       options.onResult?.(item.kind, 'unchanged');
       return { ...base, action: 'unchanged', live };
     }

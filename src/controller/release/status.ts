@@ -120,6 +120,7 @@ export function retainedStatus(
   now: readonly RetainedObject[],
   outcomes: readonly ItemOutcome[],
 ): RetainedEntry[] | undefined {
+  if (!previous?.length && now.length === 0) return undefined;
   const key = (e: { group: string; kind: string; namespace?: string; name: string }) =>
     identityOf(e.group, e.kind, e.namespace || undefined, e.name);
   const applied = new Set(
