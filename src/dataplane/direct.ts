@@ -8,7 +8,14 @@ import type { GroupVersionKind, KubeObject } from '../api/object.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { isKubeApiError } from '../kube/client.ts';
 import { Discovery, collectionPath, objectPath, type ResourceInfo } from '../kube/discovery.ts';
-import { NAMESPACE_KIND, type DataPlanePort, type JsonPatchOperation, type KindCache } from './port.ts';
+import {
+  NAMESPACE_KIND,
+  type ApplyRequestOptions,
+  type DataPlanePort,
+  type JsonPatchOperation,
+  type KindCache,
+  type ObservedRef,
+} from './port.ts';
 import { kindKey, type ManagedObject, type WatchSet } from './watches.ts';
 
 /** APPLY_CONTENT_TYPE is the content type of a server-side apply request (JSON is valid YAML). */
@@ -94,16 +101,30 @@ export class DirectDataPlane implements DataPlanePort {
     return this.watches.release(user);
   }
 
+  observe(
+    user: string,
+    info: ResourceInfo,
+    namespace: string | undefined,
+    name: string,
+  ): Promise<KubeObject | undefined> {
+    return this.watches.observe(user, info, namespace, name);
+  }
+
+  useObserved(user: string, refs: ObservedRef[]): Promise<void> {
+    return this.watches.useObserved(user, refs);
+  }
+
   apply(
     info: ResourceInfo,
     object: KubeObject,
     fieldManager: string,
     signal: AbortSignal,
+    options: ApplyRequestOptions = {},
   ): Promise<KubeObject> {
     return this.client.request<KubeObject>({
       method: 'PATCH',
       path: objectPath(info, object.metadata.namespace, object.metadata.name ?? ''),
-      query: { fieldManager, force: true },
+      query: { fieldManager, force: true, ...(options.dryRun && { dryRun: 'All' }) },
       body: object,
       contentType: APPLY_CONTENT_TYPE,
       signal,
@@ -165,7 +186,12 @@ export class DirectDataPlane implements DataPlanePort {
     }
   }
 
-  async ensureNamespace(template: KubeObject, fieldManager: string, signal: AbortSignal): Promise<boolean> {
+  async ensureNamespace(
+    template: KubeObject,
+    fieldManager: string,
+    signal: AbortSignal,
+    options: ApplyRequestOptions = {},
+  ): Promise<boolean> {
     const name = template.metadata.name ?? '';
     if (this.knownNamespaces.has(name)) return false;
     let created = false;
@@ -174,7 +200,7 @@ export class DirectDataPlane implements DataPlanePort {
         await this.client.request({
           method: 'POST',
           path: collectionPath(NAMESPACE_KIND),
-          query: { fieldManager },
+          query: { fieldManager, ...(options.dryRun && { dryRun: 'All' }) },
           body: template,
           signal,
         });
@@ -182,6 +208,8 @@ export class DirectDataPlane implements DataPlanePort {
       } catch (err) {
         if (!(isKubeApiError(err) && err.isConflict)) throw err;
       }
+      // A dry run created nothing: the namespace is still missing.
+      if (created && options.dryRun) return true;
     }
     this.knownNamespaces.add(name);
     return created;

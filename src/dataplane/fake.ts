@@ -7,16 +7,29 @@
  * double only; features are done when they pass against real API servers (test/).
  */
 import { randomUUID } from 'node:crypto';
-import { formatApiVersion, type GroupVersionKind, type KubeObject } from '../api/object.ts';
+import {
+  formatApiVersion,
+  isRecord,
+  type GroupVersionKind,
+  type KubeObject,
+  type ManagedFieldsEntry,
+} from '../api/object.ts';
 import { CONTROLLER_NAME, Labels } from '../api/v1alpha1/constants.ts';
 import { KubeApiError } from '../kube/client.ts';
 import { KindNotServedError, type ResourceInfo } from '../kube/discovery.ts';
-import { NAMESPACE_KIND, type DataPlanePort, type JsonPatchOperation, type KindCache } from './port.ts';
+import {
+  NAMESPACE_KIND,
+  type ApplyRequestOptions,
+  type DataPlanePort,
+  type JsonPatchOperation,
+  type KindCache,
+  type ObservedRef,
+} from './port.ts';
 import { identityOf, kindKey, type ManagedObject } from './watches.ts';
 
 /** FakeRequest is one request the fake received. */
 export interface FakeRequest {
-  verb: 'apply' | 'delete' | 'read' | 'create' | 'patch';
+  verb: 'apply' | 'dry-run' | 'delete' | 'read' | 'create' | 'patch' | 'watch';
   kind: string;
   namespace?: string;
   name: string;
@@ -52,6 +65,8 @@ export class FakeDataPlane implements DataPlanePort {
   /** watching are the kinds whose cache was asked for, as the real watches start on first use. */
   private readonly watching = new Map<string, ResourceInfo>();
   private readonly knownNamespaces = new Set<string>();
+  /** observers are the users of each observed object's own watch, by storeKey. */
+  private readonly observers = new Map<string, Set<string>>();
   private revision = 1000;
 
   constructor(
@@ -91,7 +106,12 @@ export class FakeDataPlane implements DataPlanePort {
 
   /** writes counts the requests that change something. */
   writes(): FakeRequest[] {
-    return this.requests.filter((r) => r.verb !== 'read');
+    return this.requests.filter((r) => r.verb !== 'read' && r.verb !== 'watch' && r.verb !== 'dry-run');
+  }
+
+  /** observedBy lists the objects (`group/Kind/namespace/name`) a user observes through watches of their own. */
+  observedBy(user: string): string[] {
+    return [...this.observers].filter(([, users]) => users.has(user)).map(([key]) => key);
   }
 
   async clusterId(): Promise<string> {
@@ -167,6 +187,35 @@ export class FakeDataPlane implements DataPlanePort {
   releaseKinds(user: string): Promise<void> {
     this.users.delete(user);
     this.stopUnused();
+    return this.useObserved(user, []);
+  }
+
+  async observe(
+    user: string,
+    info: ResourceInfo,
+    namespace: string | undefined,
+    name: string,
+  ): Promise<KubeObject | undefined> {
+    await this.answer();
+    const key = this.storeKey(info, namespace, name);
+    let users = this.observers.get(key);
+    if (!users) {
+      // Starting a watch lists the object once; a running one costs nothing.
+      this.record('watch', info, namespace, name);
+      this.observers.set(key, (users = new Set()));
+    }
+    users.add(user);
+    const o = this.get(info, namespace, name);
+    return o && structuredClone(o);
+  }
+
+  useObserved(user: string, refs: ObservedRef[]): Promise<void> {
+    const keep = new Set(refs.map((r) => this.storeKey(r.info, r.namespace, r.name)));
+    for (const [key, users] of this.observers) {
+      if (keep.has(key)) continue;
+      users.delete(user);
+      if (users.size === 0) this.observers.delete(key);
+    }
     return Promise.resolve();
   }
 
@@ -176,14 +225,63 @@ export class FakeDataPlane implements DataPlanePort {
     for (const k of this.watching.keys()) if (!used.has(k)) this.watching.delete(k);
   }
 
-  async apply(info: ResourceInfo, object: KubeObject, fieldManager: string): Promise<KubeObject> {
-    this.record('apply', info, object.metadata.namespace, object.metadata.name ?? '');
+  async apply(
+    info: ResourceInfo,
+    object: KubeObject,
+    fieldManager: string,
+    _signal?: AbortSignal,
+    options: ApplyRequestOptions = {},
+  ): Promise<KubeObject> {
+    this.record(
+      options.dryRun ? 'dry-run' : 'apply',
+      info,
+      object.metadata.namespace,
+      object.metadata.name ?? '',
+    );
     await this.answer();
     const refused = this.refuse(object);
     if (refused) throw refused;
     const existing = this.find(info, object)?.object;
-    const stored = this.store(info, object, existing?.metadata.uid, fieldManager);
+    const stored = this.store(info, object, existing?.metadata.uid, fieldManager, options.dryRun);
     return structuredClone(stored);
+  }
+
+  /**
+   * edit changes a stored object as another field manager's update does: each pointer (`/data/a`)
+   * gets the value (undefined removes it), the field leaves our manager's set, and a set value
+   * joins `manager`'s set.
+   */
+  edit(
+    info: ResourceInfo,
+    namespace: string | undefined,
+    name: string,
+    manager: string,
+    changes: Record<string, unknown>,
+  ): void {
+    const current = this.objects.get(this.storeKey(info, namespace, name));
+    if (!current) throw new Error(`edit: ${info.kind} ${namespace ?? ''}/${name} does not exist`);
+    const next = structuredClone(current.object);
+    const entries = next.metadata.managedFields ?? [];
+    let theirs = entries.find((e) => e.manager === manager);
+    if (!theirs) {
+      theirs = {
+        manager,
+        operation: 'Update',
+        apiVersion: formatApiVersion(info.group, info.version),
+        fieldsType: 'FieldsV1',
+        fieldsV1: {},
+      };
+      entries.push(theirs);
+    }
+    for (const [pointer, value] of Object.entries(changes)) {
+      const path = pointer.split('/').slice(1);
+      setPath(next, path, value);
+      for (const e of entries) if (e !== theirs) removeFieldPath(e, path);
+      if (value !== undefined) addFieldPath(theirs, path);
+    }
+    next.metadata.managedFields = entries;
+    next.metadata.resourceVersion = String(++this.revision);
+    current.object = next;
   }
 
   async delete(info: ResourceInfo, object: KubeObject): Promise<boolean> {
@@ -227,12 +325,21 @@ export class FakeDataPlane implements DataPlanePort {
     return o && structuredClone(o);
   }
 
-  async ensureNamespace(template: KubeObject): Promise<boolean> {
+  async ensureNamespace(
+    template: KubeObject,
+    _fieldManager?: string,
+    _signal?: AbortSignal,
+    options: ApplyRequestOptions = {},
+  ): Promise<boolean> {
     const name = template.metadata.name ?? '';
     if (this.knownNamespaces.has(name)) return false;
     await this.answer();
     let created = false;
     if (!this.get(NAMESPACE_KIND, undefined, name)) {
+      if (options.dryRun) {
+        this.record('dry-run', NAMESPACE_KIND, undefined, name);
+        return true;
+      }
       this.record('create', NAMESPACE_KIND, undefined, name);
       this.store(NAMESPACE_KIND, template, undefined);
       created = true;
@@ -254,30 +361,39 @@ export class FakeDataPlane implements DataPlanePort {
     object: KubeObject,
     uid: string | undefined,
     fieldManager?: string,
+    dryRun = false,
   ): KubeObject {
+    const ours: ManagedFieldsEntry | undefined = fieldManager
+      ? {
+          manager: fieldManager,
+          operation: 'Apply',
+          apiVersion: formatApiVersion(info.group, info.version),
+          fieldsType: 'FieldsV1',
+          fieldsV1: fieldSetOf(object),
+        }
+      : undefined;
     const stored: KubeObject = {
       ...structuredClone(object),
       metadata: {
         ...structuredClone(object.metadata),
         uid: uid ?? randomUUID(),
-        resourceVersion: String(++this.revision),
-        managedFields: fieldManager
+        resourceVersion: String(dryRun ? this.revision : ++this.revision),
+        // An apply with force takes its fields back: the other managers keep only the rest.
+        managedFields: ours
           ? [
-              {
-                manager: fieldManager,
-                operation: 'Apply',
-                apiVersion: formatApiVersion(info.group, info.version),
-                fieldsType: 'FieldsV1',
-                fieldsV1: { 'f:spec': {} },
-              },
+              ours,
+              ...(this.find(info, object)?.object.metadata.managedFields ?? [])
+                .filter((e) => e.manager !== fieldManager)
+                .map((e) => withoutFields(e, ours.fieldsV1)),
             ]
           : (object.metadata.managedFields ?? []),
       },
     };
-    this.objects.set(this.storeKey(info, object.metadata.namespace, object.metadata.name ?? ''), {
-      info,
-      object: stored,
-    });
+    if (!dryRun)
+      this.objects.set(this.storeKey(info, object.metadata.namespace, object.metadata.name ?? ''), {
+        info,
+        object: stored,
+      });
     return stored;
   }
 
@@ -302,6 +418,62 @@ export class FakeDataPlane implements DataPlanePort {
         statusCode: 0,
         reason: 'Unreachable',
       });
+  }
+}
+
+/** fieldSetOf is the fieldsV1 set of an applied object, as the API server records it (lists atomic). */
+export function fieldSetOf(object: KubeObject): Record<string, unknown> {
+  const set = (value: Record<string, unknown>): Record<string, unknown> =>
+    Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [
+        `f:${k}`,
+        isRecord(v) && Object.keys(v).length > 0 ? set(v) : {},
+      ]),
+    );
+  const { apiVersion: _a, kind: _k, metadata, status: _s, ...rest } = object;
+  const meta: Record<string, unknown> = {};
+  if (metadata.labels) meta['f:labels'] = set(metadata.labels);
+  if (metadata.annotations) meta['f:annotations'] = set(metadata.annotations);
+  return { ...(Object.keys(meta).length > 0 && { 'f:metadata': meta }), ...set(rest) };
+}
+
+function withoutFields(entry: ManagedFieldsEntry, taken: unknown): ManagedFieldsEntry {
+  const strip = (mine: unknown, other: unknown): unknown => {
+    if (!isRecord(mine) || !isRecord(other)) return mine;
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(mine)) {
+      const o = other[k];
+      if (isRecord(o) && Object.keys(o).length === 0 && isRecord(v) && Object.keys(v).length === 0) continue;
+      out[k] = isRecord(o) ? strip(v, o) : v;
+    }
+    return out;
+  };
+  return { ...entry, fieldsV1: strip(entry.fieldsV1, taken) };
+}
+
+function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
+  let node = target;
+  for (const seg of path.slice(0, -1)) {
+    if (!isRecord(node[seg])) node[seg] = {};
+    node = node[seg] as Record<string, unknown>;
+  }
+  const last = path[path.length - 1] ?? '';
+  if (value === undefined) delete node[last];
+  else node[last] = value;
+}
+
+function removeFieldPath(entry: ManagedFieldsEntry, path: string[]): void {
+  let node: unknown = entry.fieldsV1;
+  for (const seg of path.slice(0, -1)) node = isRecord(node) ? node[`f:${seg}`] : undefined;
+  if (isRecord(node)) delete node[`f:${path[path.length - 1] ?? ''}`];
+}
+
+function addFieldPath(entry: ManagedFieldsEntry, path: string[]): void {
+  entry.fieldsV1 ??= {};
+  let node = entry.fieldsV1 as Record<string, unknown>;
+  for (const seg of path) {
+    if (!isRecord(node[`f:${seg}`])) node[`f:${seg}`] = {};
+    node = node[`f:${seg}`] as Record<string, unknown>;
   }
 }
 

@@ -49,6 +49,8 @@ export interface DataPlanePoolOptions {
    * a connection built for one that does not is closed at once. Always true without.
    */
   isCurrent?: (dataPlane: DataPlane) => boolean;
+  /** onObserved is told which users (Release keys) observe an object of a data plane that changed. */
+  onObserved?: (dataPlane: string, users: string[]) => void;
 }
 
 /** DataPlaneGoneError says a connection was not kept because its DataPlane was deleted or the pool closed. */
@@ -193,6 +195,7 @@ export class DataPlanePool {
       listBudget: this.options.listBudget,
       onEvent: (type, obj) => this.options.onEvent(key, type, obj),
       onHealthChange: (healthy) => this.options.onHealthChange?.(key, healthy),
+      onObserved: (users) => this.options.onObserved?.(key, users),
     });
     const conn = new DirectDataPlane(key, fingerprint, client, watches);
     this.muted.set(conn, gate);

@@ -23,6 +23,22 @@ export interface JsonPatchOperation {
   value?: unknown;
 }
 
+/** ObservedRef names one object observed through a watch of its own. */
+export interface ObservedRef {
+  info: ResourceInfo;
+  namespace: string | undefined;
+  name: string;
+}
+
+/** ApplyRequestOptions modify one apply request. */
+export interface ApplyRequestOptions {
+  /**
+   * dryRun sends the apply with `dryRun=All`: the API server runs admission and returns the object
+   * as it would be, with our field manager's field set, and persists nothing.
+   */
+  dryRun?: boolean;
+}
+
 /** NAMESPACE_KIND is how every cluster serves Namespaces. */
 export const NAMESPACE_KIND: ResourceInfo = {
   group: '',
@@ -72,15 +88,31 @@ export interface DataPlanePort {
   useKinds(user: string, kinds: ResourceInfo[]): Promise<void>;
   /** addKinds records more kinds one user needs, keeping those it already had. */
   addKinds(user: string, kinds: ResourceInfo[]): void;
-  /** releaseKinds forgets every kind of a user. */
+  /** releaseKinds forgets every kind of a user, and every object it observes. */
   releaseKinds(user: string): Promise<void>;
 
-  /** apply server-side-applies one object with force and returns the live object. */
+  /**
+   * observe returns an object the controller does not manage (it lacks our labels, so the kind's
+   * watch does not see it) from a watch on that one object, started for `user` on first use and
+   * kept until `useObserved` drops it; undefined when it does not exist. It throws, like cache(),
+   * when the watch cannot connect in time. Its changes wake the user (the pool's onObserved).
+   */
+  observe(
+    user: string,
+    info: ResourceInfo,
+    namespace: string | undefined,
+    name: string,
+  ): Promise<KubeObject | undefined>;
+  /** useObserved keeps the watches of a user's observed objects to these, stopping the others. */
+  useObserved(user: string, refs: ObservedRef[]): Promise<void>;
+
+  /** apply server-side-applies one object with force and returns the live object (or, dry run, what it would be). */
   apply(
     info: ResourceInfo,
     object: KubeObject,
     fieldManager: string,
     signal: AbortSignal,
+    options?: ApplyRequestOptions,
   ): Promise<KubeObject>;
   /**
    * delete deletes one object only if it is still the one given (uid precondition), with
@@ -104,9 +136,15 @@ export interface DataPlanePort {
   /**
    * ensureNamespace creates a Namespace from a template when it does not exist; never updates one.
    * Namespaces known to exist are remembered, so the steady state costs no request. It returns
-   * true when it created the namespace.
+   * true when it created the namespace. With `dryRun` nothing is created: a missing namespace is
+   * checked by a dry-run create (admission) and true means it would be created.
    */
-  ensureNamespace(template: KubeObject, fieldManager: string, signal: AbortSignal): Promise<boolean>;
+  ensureNamespace(
+    template: KubeObject,
+    fieldManager: string,
+    signal: AbortSignal,
+    options?: ApplyRequestOptions,
+  ): Promise<boolean>;
   /** forgetNamespace drops a namespace from what is known to exist (the data plane said it is missing). */
   forgetNamespace(name: string): void;
 }

@@ -1,10 +1,12 @@
 /**
  * WatchSet holds one label-selected informer per kind on one data plane, started when a Release
  * first needs the kind and stopped when no Release uses it any more. Every event on a managed
- * object reaches `onEvent`, which enqueues the Release named by the object's labels.
+ * object reaches `onEvent`, which enqueues the Release named by the object's labels. Objects a
+ * Release only observes (not ours, so not in those caches) get a watch of their own, selected by
+ * name, whose events reach `onObserved` with the Releases observing it.
  */
 import type { Logger } from 'pino';
-import { isApplyEntryOf, type KubeObject } from '../api/object.ts';
+import { isApplyEntryOf, withoutManagedFields, type KubeObject } from '../api/object.ts';
 import { FIELD_MANAGER, Labels, CONTROLLER_NAME } from '../api/v1alpha1/constants.ts';
 import { Informer, type InformerEventType, type ListBudget } from '../kube/informer.ts';
 import type { KubeClient } from '../kube/client.ts';
@@ -58,6 +60,19 @@ export interface WatchSetOptions {
   onEvent: (type: InformerEventType, obj: KubeObject) => void;
   /** onHealthChange is told when a watch of this data plane breaks or recovers. */
   onHealthChange?: (healthy: boolean) => void;
+  /** onObserved is told the users (Release keys) observing an object that changed. */
+  onObserved?: (users: string[]) => void;
+}
+
+/** ObservedObject is a watch on one object some users observe. */
+interface ObservedObject {
+  informer: Informer;
+  users: Set<string>;
+}
+
+/** observedKey identifies an observed object: kind, namespace and name. */
+function observedKey(info: ResourceInfo, namespace: string | undefined, name: string): string {
+  return `${kindKey(info)}|${namespace ?? ''}/${name}`;
 }
 
 /** WatchSet manages the per-kind watches of one data plane. */
@@ -72,6 +87,8 @@ export class WatchSet {
    * cached object: that made a full resync quadratic in the number of Releases).
    */
   private readonly byRelease = new Map<string, Map<string, ManagedObject>>();
+  /** observed are the watches on single objects, by observedKey. */
+  private readonly observed = new Map<string, ObservedObject>();
 
   constructor(private readonly options: WatchSetOptions) {}
 
@@ -103,15 +120,73 @@ export class WatchSet {
       watched = { info, informer };
       this.kinds.set(key, watched);
     }
-    if (!watched.informer.isHealthy()) {
-      watched.informer.retryNow();
+    await this.connected(watched.informer, info.kind);
+    return watched.informer;
+  }
+
+  /**
+   * observe returns one object from a watch on it alone (field-selected by name), started on
+   * first use; undefined when it does not exist. Throws like informerFor when it cannot connect.
+   */
+  async observe(
+    user: string,
+    info: ResourceInfo,
+    namespace: string | undefined,
+    name: string,
+  ): Promise<KubeObject | undefined> {
+    const key = observedKey(info, namespace, name);
+    let observed = this.observed.get(key);
+    if (!observed) {
+      const users = new Set<string>();
+      const informer = new Informer({
+        client: this.options.client,
+        path: collectionPath(info, namespace),
+        fieldSelector: `metadata.name=${name}`,
+        name: `${this.options.client.name}/${key}`,
+        logger: this.options.logger,
+        // Someone else's object: nothing here reads its managedFields.
+        transform: withoutManagedFields,
+      });
+      informer.addHandler(() => this.options.onObserved?.([...users]));
+      informer.start();
+      observed = { informer, users };
+      this.observed.set(key, observed);
+    }
+    observed.users.add(user);
+    await this.connected(observed.informer, `${info.kind} ${namespace ? `${namespace}/` : ''}${name}`);
+    return observed.informer.get(namespace, name);
+  }
+
+  /** useObserved keeps a user's observed objects to `refs`, stopping watches nobody observes any more. */
+  async useObserved(
+    user: string,
+    refs: ReadonlyArray<{ info: ResourceInfo; namespace?: string; name: string }>,
+  ): Promise<void> {
+    const keep = new Set(refs.map((r) => observedKey(r.info, r.namespace, r.name)));
+    const unused: Informer[] = [];
+    for (const [key, o] of this.observed) {
+      if (keep.has(key) || !o.users.delete(user) || o.users.size > 0) continue;
+      this.observed.delete(key);
+      unused.push(o.informer);
+    }
+    await Promise.all(unused.map((i) => i.stop()));
+  }
+
+  /**
+   * connected waits until an informer is listed and connected: a broken watch is retried at once;
+   * if it does not recover in time this throws the list or watch error, so callers report the
+   * data plane unreachable instead of trusting a stale cache.
+   */
+  private async connected(informer: Informer, what: string): Promise<void> {
+    if (!informer.isHealthy()) {
+      informer.retryNow();
       try {
-        await watched.informer.waitForHealthy(AbortSignal.timeout(this.options.syncTimeoutMs));
+        await informer.waitForHealthy(AbortSignal.timeout(this.options.syncTimeoutMs));
       } catch (cause) {
-        const err = watched.informer.lastSyncError;
+        const err = informer.lastSyncError;
         if (err instanceof Error) throw err;
         throw new KubeApiError(
-          `watching ${info.kind} on ${this.options.client.name}: no connection within ${this.options.syncTimeoutMs} ms`,
+          `watching ${what} on ${this.options.client.name}: no connection within ${this.options.syncTimeoutMs} ms`,
           {
             statusCode: 0,
             reason: 'Timeout',
@@ -122,13 +197,12 @@ export class WatchSet {
     }
     // Stopped while we waited (the connection was replaced or nobody needs the kind): its cache
     // is empty, which must not read as "no objects".
-    if (watched.informer.stopped) {
-      throw new KubeApiError(`watching ${info.kind} on ${this.options.client.name}: the watch was stopped`, {
+    if (informer.stopped) {
+      throw new KubeApiError(`watching ${what} on ${this.options.client.name}: the watch was stopped`, {
         statusCode: 0,
         reason: 'Stopped',
       });
     }
-    return watched.informer;
   }
 
   /** use records the kinds one user (a Release) needs and stops watches nobody needs any more. */
@@ -151,8 +225,9 @@ export class WatchSet {
     this.users.set(user, kinds);
   }
 
-  /** release forgets a user's kinds. */
+  /** release forgets a user's kinds and observed objects. */
   async release(user: string): Promise<void> {
+    await this.useObserved(user, []);
     const kinds = this.users.get(user);
     if (!kinds) return;
     this.users.delete(user);
@@ -176,10 +251,12 @@ export class WatchSet {
 
   /** stop ends every watch. */
   async stop(): Promise<void> {
-    const all = [...this.kinds.values()];
+    const all = [...this.kinds.values()].map((w) => w.informer);
+    all.push(...[...this.observed.values()].map((o) => o.informer));
     this.kinds.clear();
+    this.observed.clear();
     this.byRelease.clear();
-    await Promise.all(all.map((w) => w.informer.stop()));
+    await Promise.all(all.map((i) => i.stop()));
   }
 
   private async unref(kinds: string[]): Promise<void> {

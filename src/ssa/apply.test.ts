@@ -313,3 +313,281 @@ void describe('applyAll', () => {
     );
   });
 });
+
+void describe('applyAll: object policies', () => {
+  const withWrite = (write: 'CreateOnly' | 'Observe') =>
+    options({ policy: { object: (i) => (i.id.startsWith('x') ? { write } : undefined) } });
+
+  void test('CreateOnly creates a missing object, never updates it, and creates it again once deleted', async () => {
+    const dp = new FakeDataPlane('acme/dp', [CONFIGMAP]);
+    const opts = withWrite('CreateOnly');
+    assert.equal((await applyAll(dp, [cm('x', 'seed', { v: '1' })], opts))[0]?.action, 'created');
+    assert.deepEqual(dp.observedBy('acme/web'), [], 'created: ours, so watched with our objects');
+
+    dp.requests.length = 0;
+    const changed = await applyAll(dp, [cm('x', 'seed', { v: '2' })], opts);
+    assert.equal(changed[0]?.action, 'unchanged');
+    assert.deepEqual(dp.requests, [], 'a changed spec sends nothing');
+    assert.deepEqual(dp.get(CONFIGMAP, 'apps', 'seed')?.['data'], { v: '1' });
+
+    dp.remove(CONFIGMAP, 'apps', 'seed');
+    assert.equal((await applyAll(dp, [cm('x', 'seed', { v: '2' })], opts))[0]?.action, 'created');
+    assert.deepEqual(dp.get(CONFIGMAP, 'apps', 'seed')?.['data'], { v: '2' });
+  });
+
+  void test('CreateOnly leaves an object someone else made alone and observes it through a watch', async () => {
+    const dp = new FakeDataPlane('acme/dp', [CONFIGMAP]);
+    dp.put(CONFIGMAP, {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'seed', namespace: 'apps' },
+      data: { v: 'theirs' },
+    });
+    const opts = withWrite('CreateOnly');
+    const [entry] = await applyAll(dp, [cm('x', 'seed', { v: '1' })], opts);
+    assert.equal(entry?.action, 'observed');
+    assert.deepEqual(entry?.live?.['data'], { v: 'theirs' });
+    assert.deepEqual(dp.writes(), []);
+    assert.deepEqual(dp.observedBy('acme/web'), ['/ConfigMap/apps/seed']);
+
+    dp.requests.length = 0;
+    await applyAll(dp, [cm('x', 'seed', { v: '1' })], opts);
+    assert.deepEqual(dp.requests, [], 'the steady state sends nothing');
+  });
+
+  void test('Observe never writes, reports a missing object, and watches it until it leaves the set', async () => {
+    const dp = new FakeDataPlane('acme/dp', [CONFIGMAP]);
+    const opts = withWrite('Observe');
+    const [missing] = await applyAll(dp, [cm('x', 'gateway')], opts);
+    assert.equal(missing?.action, 'observed');
+    assert.equal(missing?.live, undefined);
+    assert.equal(
+      missing?.message,
+      'ConfigMap/apps/gateway does not exist; it is only observed (Observe), not created',
+    );
+
+    dp.put(CONFIGMAP, {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'gateway', namespace: 'apps' },
+      data: { v: 'shared' },
+    });
+    const [found] = await applyAll(dp, [cm('x', 'gateway', { v: 'ours' })], opts);
+    assert.deepEqual(found?.live?.['data'], { v: 'shared' });
+    assert.deepEqual(dp.writes(), [], 'never written');
+    assert.deepEqual(
+      dp.requests.map((r) => r.verb),
+      ['watch'],
+      'one watch, started once',
+    );
+
+    await applyAll(dp, [cm('a', 'a')], opts);
+    assert.deepEqual(dp.observedBy('acme/web'), [], 'its watch stops when it leaves the set');
+  });
+
+  void test('Observe of one of our own objects reads it from the cache and stops writing it', async () => {
+    const dp = new FakeDataPlane('acme/dp', [CONFIGMAP]);
+    const opts = options();
+    await applyAll(dp, [cm('x', 'mine', { v: '1' })], opts);
+    dp.requests.length = 0;
+    const [entry] = await applyAll(dp, [cm('x', 'mine', { v: '2' })], {
+      ...opts,
+      ...withWrite('Observe'),
+      memory: opts.memory,
+    });
+    assert.equal(entry?.action, 'observed');
+    assert.deepEqual(entry?.live?.['data'], { v: '1' });
+    assert.deepEqual(dp.requests, []);
+  });
+
+  void test('ignored fields are not sent, and changing the list applies again', async () => {
+    const dp = new FakeDataPlane('acme/dp', [CONFIGMAP]);
+    let ignoreFields = ['/data/replicas', '/metadata/annotations/x'];
+    const opts = options({ policy: { object: () => ({ ignoreFields }) } });
+    const obj = item('a', {
+      metadata: { name: 'a', namespace: 'apps', annotations: { x: '1', y: '2' } },
+      data: { replicas: '3', other: '1' },
+    });
+    await applyAll(dp, [obj], opts);
+    const live = dp.get(CONFIGMAP, 'apps', 'a');
+    assert.deepEqual(live?.['data'], { other: '1' });
+    assert.deepEqual(live?.metadata.annotations, { y: '2' });
+    assert.equal((await applyAll(dp, [obj], opts))[0]?.action, 'unchanged');
+
+    ignoreFields = ['/data/replicas'];
+    assert.equal((await applyAll(dp, [obj], opts))[0]?.action, 'configured');
+    assert.deepEqual(dp.get(CONFIGMAP, 'apps', 'a')?.metadata.annotations, { x: '1', y: '2' });
+  });
+
+  void test('a bad ignore-fields pointer makes the object invalid without a request', async () => {
+    const dp = new FakeDataPlane('acme/dp', [CONFIGMAP]);
+    const [entry] = await applyAll(
+      dp,
+      [cm('a', 'a')],
+      options({ policy: { object: () => ({ ignoreFields: ['data'] }) } }),
+    );
+    assert.equal(entry?.action, 'invalid');
+    assert.equal(
+      entry?.message,
+      'resource "a": ConfigMap/apps/a: "data" is not a JSON pointer (it must start with "/")',
+    );
+    assert.deepEqual(dp.writes(), []);
+  });
+});
+
+void describe('applyAll: drift', () => {
+  const setupDrift = async () => {
+    const dp = new FakeDataPlane('acme/dp', [CONFIGMAP]);
+    const opts = options();
+    await applyAll(dp, [cm('a', 'a', { x: '1', y: '2' })], opts);
+    dp.requests.length = 0;
+    return { dp, opts, items: [cm('a', 'a', { x: '1', y: '2' })] };
+  };
+
+  void test('Correct applies a drifted object again and names the fields it took back', async () => {
+    const { dp, opts, items } = await setupDrift();
+    dp.edit(CONFIGMAP, 'apps', 'a', 'kubectl-edit', { '/data/x': 'edited', '/data/y': undefined });
+    const [entry] = await applyAll(dp, items, opts);
+    assert.equal(entry?.action, 'configured');
+    assert.deepEqual(entry?.drift, { fields: [{ path: '/data/x' }, { path: '/data/y' }], corrected: true });
+    assert.deepEqual(dp.get(CONFIGMAP, 'apps', 'a')?.['data'], { x: '1', y: '2' });
+
+    dp.remove(CONFIGMAP, 'apps', 'a');
+    const [again] = await applyAll(dp, items, opts);
+    assert.equal(again?.action, 'created');
+    assert.deepEqual(again?.drift, { fields: [], deleted: true, corrected: true });
+  });
+
+  void test('a changed spec is an update, not a drift correction', async () => {
+    const { dp, opts } = await setupDrift();
+    dp.edit(CONFIGMAP, 'apps', 'a', 'kubectl-edit', { '/data/x': 'edited' });
+    const [entry] = await applyAll(dp, [cm('a', 'a', { x: '2', y: '2' })], { ...opts, drift: 'Report' });
+    assert.equal(entry?.action, 'configured');
+    assert.equal(entry?.drift, undefined);
+  });
+
+  void test('Report writes nothing, names the fields and their new managers, and asks only once', async () => {
+    const { dp, opts, items } = await setupDrift();
+    const report = { ...opts, drift: 'Report' as const };
+    dp.edit(CONFIGMAP, 'apps', 'a', 'kubectl-edit', { '/data/x': 'edited' });
+    dp.edit(CONFIGMAP, 'apps', 'a', 'cleaner', { '/data/y': undefined });
+    const [entry] = await applyAll(dp, items, report);
+    assert.equal(entry?.action, 'drifted');
+    assert.deepEqual(entry?.drift, {
+      fields: [{ path: '/data/x', manager: 'kubectl-edit' }, { path: '/data/y' }],
+    });
+    assert.deepEqual(dp.get(CONFIGMAP, 'apps', 'a')?.['data'], { x: 'edited' }, 'not corrected');
+    assert.deepEqual(
+      dp.requests.map((r) => r.verb),
+      ['dry-run', 'read'],
+      'a dry run for our field set and a read for the other managers, no write',
+    );
+
+    dp.requests.length = 0;
+    assert.equal((await applyAll(dp, items, report))[0]?.action, 'drifted');
+    assert.deepEqual(dp.requests, [], 'a drift that stays costs nothing');
+
+    dp.remove(CONFIGMAP, 'apps', 'a');
+    const [gone] = await applyAll(dp, items, report);
+    assert.deepEqual([gone?.action, gone?.drift], ['drifted', { fields: [], deleted: true }]);
+    assert.deepEqual(dp.requests, [], 'a deleted object is seen in the cache alone');
+
+    const [fixed] = await applyAll(dp, items, opts);
+    assert.deepEqual(
+      [fixed?.action, fixed?.drift?.corrected],
+      ['created', true],
+      'Correct again corrects at once',
+    );
+  });
+});
+
+void describe('applyAll: dry run', () => {
+  const nsTemplate = {
+    namespace: (name: string) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }),
+  };
+
+  void test('plans Create, Update with the changed fields, Unchanged and Error, and changes nothing', async () => {
+    const dp = new FakeDataPlane('acme/dp', [CONFIGMAP]);
+    const real = options({ policy: nsTemplate });
+    await applyAll(dp, [cm('same', 'same', { a: '1' }), cm('changed', 'changed', { a: '1', b: '2' })], real);
+    const before = structuredClone([dp.get(CONFIGMAP, 'apps', 'same'), dp.get(CONFIGMAP, 'apps', 'changed')]);
+    dp.refuse = (o) =>
+      o.metadata.name === 'bad'
+        ? new KubeApiError('ConfigMap "bad" is invalid: data: Invalid value:\n"x"\u0007 too\tlong', {
+            statusCode: 422,
+            reason: 'Invalid',
+          })
+        : undefined;
+    dp.requests.length = 0;
+    const dry = { ...real, dryRun: true };
+    const items = [
+      cm('same', 'same', { a: '1' }),
+      cm('changed', 'changed', { a: '9', c: '3' }),
+      cm('new', 'new', { a: '1' }),
+      cm('bad', 'bad'),
+      cm('elsewhere', 'elsewhere', {}, 'missing-ns'),
+    ];
+
+    const entries = await applyAll(dp, items, dry);
+
+    assert.deepEqual(
+      entries.map((e) => [e.action, e.plan]),
+      [
+        ['planned', { action: 'Unchanged' }],
+        ['planned', { action: 'Update', fields: ['/data/a', '/data/c', '/data/b'] }],
+        ['planned', { action: 'Create' }],
+        [
+          'planned',
+          { action: 'Error', message: 'ConfigMap "bad" is invalid: data: Invalid value: "x" too long' },
+        ],
+        [
+          'planned',
+          {
+            action: 'Create',
+            message:
+              'namespace missing-ns does not exist yet: a real apply creates it first (the controller); the object can be checked by the data plane only once it exists',
+          },
+        ],
+      ],
+    );
+    assert.deepEqual(dp.writes(), [], 'nothing written, no namespace created');
+    assert.equal(dp.get(NAMESPACE_KIND, undefined, 'missing-ns'), undefined);
+    assert.deepEqual([dp.get(CONFIGMAP, 'apps', 'same'), dp.get(CONFIGMAP, 'apps', 'changed')], before);
+    assert.equal(dp.get(CONFIGMAP, 'apps', 'new'), undefined);
+
+    dp.requests.length = 0;
+    await applyAll(dp, items, dry);
+    assert.deepEqual(dp.requests, [], 'an unchanged preview sends nothing');
+
+    dp.edit(CONFIGMAP, 'apps', 'same', 'kubectl-edit', { '/data/a': 'edited' });
+    const [again] = await applyAll(dp, items.slice(0, 1), dry);
+    assert.deepEqual(
+      again?.plan,
+      { action: 'Update', fields: ['/data/a'] },
+      'a changed live object is previewed again',
+    );
+
+    dp.refuse = () => undefined;
+    const applied = await applyAll(dp, items.slice(1, 3), real);
+    assert.deepEqual(
+      applied.map((e) => e.action),
+      ['configured', 'created'],
+      'without dry run, it applies for real',
+    );
+  });
+
+  void test('a guard refusal is an Error plan, remembered: no read on every preview', async () => {
+    const dp = new FakeDataPlane('acme/dp', [CONFIGMAP]);
+    dp.put(CONFIGMAP, {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'theirs', namespace: 'apps' },
+    });
+    const dry = options({ dryRun: true, policy: { guard: (_i, e) => (e.foreign ? 'not ours' : undefined) } });
+    const [entry] = await applyAll(dp, [cm('x', 'theirs')], dry);
+    assert.deepEqual(entry?.plan, { action: 'Error', message: 'not ours' });
+    dp.requests.length = 0;
+    await applyAll(dp, [cm('x', 'theirs')], dry);
+    assert.deepEqual(dp.requests, []);
+  });
+});

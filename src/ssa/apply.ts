@@ -10,18 +10,32 @@
  * rather than one per object.
  *
  * What to do with each object (whether an existing one may be written, what exactly is sent,
- * whether it may be recreated, which namespace to create) is the caller's policy, passed in
- * `ApplyPolicy`; nothing here knows what a Release is.
+ * whether it may be recreated, which namespace to create, and the object's own policy: create
+ * only, observe only, fields left out) is the caller's policy, passed in `ApplyPolicy`; nothing
+ * here knows what a Release is.
  */
 import type { Logger } from 'pino';
 import type { GroupVersionKind, KubeObject } from '../api/object.ts';
-import { describeRef } from '../api/object.ts';
+import { describeRef, isRecord } from '../api/object.ts';
+import { CONTROLLER_NAME, Labels } from '../api/v1alpha1/constants.ts';
 import { isKubeApiError } from '../kube/client.ts';
 import { KindNotServedError, type ResourceInfo } from '../kube/discovery.ts';
 import type { DataPlanePort } from '../dataplane/port.ts';
 import { kindKey, slimObject } from '../dataplane/watches.ts';
 import { classifyFailure } from './failure.ts';
-import { needsApply, ownFieldsHash, recordKey, type ApplyMemory } from './memory.ts';
+import { changedFields, missingFields, owningManager, parsePointer, removeFields } from './fields.ts';
+import {
+  driftOf,
+  needsApply,
+  ownFields,
+  ownFieldsHash,
+  recordKey,
+  type AppliedRecord,
+  type ApplyMemory,
+  type DriftKind,
+  type DriftReport,
+  type Plan,
+} from './memory.ts';
 import { groupByStage } from './order.ts';
 
 /** APPLY_CONCURRENCY bounds parallel applies within one stage. */
@@ -55,6 +69,12 @@ export type ChangeAction =
   | 'waiting'
   /** the policy refused to write it (e.g. it belongs to someone else) */
   | 'skipped'
+  /** it is only observed, never written (Observe; or CreateOnly and it exists, made by someone else) */
+  | 'observed'
+  /** it drifted from our last apply and the drift mode is Report: nothing was sent to correct it */
+  | 'drifted'
+  /** dry run: `plan` says what a real apply would do; nothing was changed */
+  | 'planned'
   /** the policy does not admit it at all: nothing was sent for it, not even a read */
   | 'refused'
   /** it cannot be used as written */
@@ -74,7 +94,21 @@ export interface ChangeSetEntry<T extends ApplyItem = ApplyItem> {
   message?: string;
   /** unreachable marks failures where the data plane did not answer. */
   unreachable?: boolean;
+  /**
+   * drift says how the object had drifted from our last apply: reported (action `drifted`), or
+   * corrected by this apply (`corrected`).
+   */
+  drift?: DriftReport & { corrected?: boolean };
+  /** plan is what a real apply would do (dry run only). */
+  plan?: Plan;
 }
+
+/**
+ * DriftMode is what applyAll does with an object that drifted from our last apply (a field we own
+ * changed or removed by someone else, or the object deleted): `Correct` applies it again;
+ * `Report` sends nothing to correct it and reports the drifted fields and who changed them.
+ */
+export type DriftMode = 'Correct' | 'Report';
 
 /** ApplyResult is how an apply is counted in metrics. */
 export type ApplyResult = 'applied' | 'unchanged' | 'error';
@@ -98,8 +132,28 @@ export interface Existing {
   foreign?: KubeObject;
 }
 
+/**
+ * WriteMode is how an object is written: `Apply` (server-side apply whenever it differs from what
+ * we last applied), `CreateOnly` (created when missing, never updated; observed), `Observe` (never
+ * written, nor created; observed, through a watch on that one object when it is not ours).
+ */
+export type WriteMode = 'Apply' | 'CreateOnly' | 'Observe';
+
+/** ObjectPolicy is the caller's policy for one object. */
+export interface ObjectPolicy {
+  /** write is how the object is written (default Apply). */
+  write?: WriteMode;
+  /**
+   * ignoreFields are JSON pointers left out of what is sent, so our field manager never owns them
+   * and another manager can (an HPA's replicas, a webhook's annotation).
+   */
+  ignoreFields?: readonly string[];
+}
+
 /** ApplyPolicy is the caller's say over each object. */
 export interface ApplyPolicy<T extends ApplyItem> {
+  /** object returns the object's own policy (write mode, ignored fields). */
+  object?: (item: T) => ObjectPolicy | undefined;
   /** admit returns why an object may not be applied here at all, checked before any request for it. */
   admit?: (item: T) => string | undefined;
   /** guard returns why an existing object must not be written, or undefined to go ahead. */
@@ -129,7 +183,18 @@ export interface ApplyOptions<T extends ApplyItem> {
   concurrency?: number;
   /** onResult counts applies (metrics). */
   onResult?: (kind: string, result: ApplyResult) => void;
+  /** drift is what to do with drifted objects (default Correct). */
+  drift?: DriftMode;
+  /**
+   * dryRun previews instead of applying: server-side dry-run applies (same field manager), a plan
+   * per object, no namespace created, nothing written. Plans are remembered per object and live
+   * version, so an unchanged preview sends nothing.
+   */
+  dryRun?: boolean;
 }
+
+/** MAX_PLAN_MESSAGE bounds the data plane's message in a plan. */
+export const MAX_PLAN_MESSAGE = 1024;
 
 interface Resolved<T> {
   item: T;
@@ -188,10 +253,14 @@ export async function applyAll<T extends ApplyItem>(
     }
   }
 
-  const namespaceErrors = stopped
-    ? new Map<string, NamespaceError>()
-    : await ensureNamespaces(dataPlane, resolved, options);
+  // A preview creates no namespace: each object that needs a fresh dry run checks its own.
+  const namespaceErrors =
+    stopped || options.dryRun
+      ? new Map<string, NamespaceError>()
+      : await ensureNamespaces(dataPlane, resolved, options);
   if ([...namespaceErrors.values()].some((e) => e.unreachable)) stopped = true;
+  const missingNamespace = namespaceCheck(dataPlane, resolved, options);
+  if (!options.dryRun) options.memory.forgetPlans(options.owner.key);
   for (const stage of groupByStage(resolved, (r) => r.item.kind)) {
     const ready: Resolved<T>[] = [];
     for (const r of stage) {
@@ -201,9 +270,18 @@ export async function applyAll<T extends ApplyItem>(
     }
     await forEachLimited(ready, options.concurrency ?? APPLY_CONCURRENCY, async (r) => {
       if (stopped) entries.set(r.item, { ...notTried(r.item), namespaced: r.info.namespaced });
-      else record(await applyOne(dataPlane, r, options));
+      else record(withPlan(await applyOne(dataPlane, r, options, missingNamespace), options));
     });
   }
+  // Watches on single objects live as long as an object is observed only; the rest are stopped.
+  const observed = resolved
+    .filter((r) => entries.get(r.item)?.action === 'observed' && !isCached(entries.get(r.item)?.live))
+    .map((r) => ({
+      info: r.info,
+      namespace: r.info.namespaced ? r.item.namespace : undefined,
+      name: r.item.name,
+    }));
+  await dataPlane.useObserved(options.owner.key, observed);
   return items.map(
     (item) =>
       entries.get(item) ?? { item, action: 'failed', message: `resource "${item.id}": not processed` },
@@ -227,6 +305,56 @@ function checkScope(item: ApplyItem, info: ResourceInfo): string | undefined {
 interface NamespaceError {
   message: string;
   unreachable: boolean;
+}
+
+/**
+ * namespaceCheck returns, for a dry run, a check of each namespace once per applyAll: a message
+ * when it does not exist (a real apply would create it first, and the data plane cannot check an
+ * object in a namespace that does not exist); it throws when the data plane does not answer.
+ */
+function namespaceCheck<T extends ApplyItem>(
+  dataPlane: DataPlanePort,
+  items: Resolved<T>[],
+  options: ApplyOptions<T>,
+): (namespace: string) => Promise<string | undefined> {
+  const checks = new Map<string, Promise<string | undefined>>();
+  const carried = new Map(
+    items
+      .filter((r) => r.info.group === '' && r.info.kind === 'Namespace')
+      .map((r) => [r.item.name, r.item.id]),
+  );
+  return (namespace) => {
+    let check = checks.get(namespace);
+    if (!check) {
+      const template = options.policy?.namespace?.(namespace) ?? {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name: namespace },
+      };
+      const by = carried.has(namespace) ? `its resource "${carried.get(namespace)}"` : 'the controller';
+      check = dataPlane
+        .ensureNamespace(template, options.namespaceFieldManager, options.signal, { dryRun: true })
+        .then((missing) =>
+          missing
+            ? `namespace ${namespace} does not exist yet: a real apply creates it first (${by}); the object can be checked by the data plane only once it exists`
+            : undefined,
+        );
+      checks.set(namespace, check);
+    }
+    return check;
+  };
+}
+
+/** withPlan gives a dry run's entries that need no request their plan: observed and terminating objects. */
+function withPlan<T extends ApplyItem>(
+  entry: ChangeSetEntry<T>,
+  options: ApplyOptions<T>,
+): ChangeSetEntry<T> {
+  if (!options.dryRun || entry.plan) return entry;
+  if (entry.action === 'observed') return { ...entry, plan: { action: 'Unchanged' } };
+  if (entry.action === 'terminating')
+    return { ...entry, plan: { action: 'Create', ...(entry.message && { message: entry.message }) } };
+  return entry;
 }
 
 /** ensureNamespaces creates the missing namespaces of namespaced objects, and returns the error of each one that failed. */
@@ -268,11 +396,18 @@ async function applyOne<T extends ApplyItem>(
   dataPlane: DataPlanePort,
   { item, info }: Resolved<T>,
   options: ApplyOptions<T>,
+  missingNamespace: (namespace: string) => Promise<string | undefined>,
 ): Promise<ChangeSetEntry<T>> {
   const { memory, policy, signal, fieldManager } = options;
   const namespace = info.namespaced ? item.namespace : undefined;
   const ref = describeRef({ kind: item.kind, name: item.name, namespace });
   const base = { item, namespaced: info.namespaced };
+  const own = policy?.object?.(item);
+  const write = own?.write ?? 'Apply';
+  const ignored = (own?.ignoreFields ?? []).map(parsePointer);
+  const badPointer = ignored.find((p): p is string => typeof p === 'string');
+  if (badPointer)
+    return { ...base, action: 'invalid', message: `resource "${item.id}": ${ref}: ${badPointer}` };
   try {
     const cache = await dataPlane.cache(info);
     const key = recordKey(dataPlane.key, info, namespace, item.name);
@@ -283,17 +418,59 @@ async function applyOne<T extends ApplyItem>(
     if (record?.object && cache.isBehind(record.resourceVersion)) live ??= record.object;
     else if (record) record.object = undefined;
 
+    if (write === 'Observe' && live) return { ...base, action: 'observed', live };
+    if (write === 'Observe' || (write === 'CreateOnly' && !live && !record)) {
+      // Not ours (not in the cache of our objects): a watch on that one object observes it, so
+      // the steady state sends nothing and its changes wake the owner.
+      const observed = await dataPlane.observe(options.owner.key, info, namespace, item.name);
+      if (write === 'Observe') {
+        const message = observed
+          ? undefined
+          : `${ref} does not exist; it is only observed (Observe), not created`;
+        return {
+          ...base,
+          action: 'observed',
+          ...(observed && { live: observed }),
+          ...(message && { message }),
+        };
+      }
+      if (observed) return { ...base, action: 'observed', live: observed };
+    }
+
+    // A preview computed from the same desired object and the same live version is still true.
+    const basis = options.dryRun
+      ? `${write}|${item.hash}|${own?.ignoreFields?.join(',') ?? ''}|${live?.metadata.uid ?? '-'}/${live?.metadata.resourceVersion ?? '-'}`
+      : '';
+    const planned = (plan: Plan, current?: KubeObject): ChangeSetEntry<T> => {
+      memory.rememberPlan(options.owner.key, key, basis, plan);
+      return { ...base, action: 'planned', plan, ...(current && { live: current }) };
+    };
+    if (options.dryRun) {
+      const plan = memory.planOf(options.owner.key, key, basis);
+      if (plan) return { ...base, action: 'planned', plan, ...(live && { live }) };
+    }
+
     // Neither cached nor written by us: it may still exist, made by someone else. Ask once; after
     // our first apply the cache and the memory know it, so the steady state sends nothing.
-    const foreign = !live && !record ? await dataPlane.read(info, namespace, item.name, signal) : undefined;
+    // (CreateOnly has just looked through its watch.)
+    const foreign =
+      !live && !record && write === 'Apply'
+        ? await dataPlane.read(info, namespace, item.name, signal)
+        : undefined;
     const existing: Existing = live ? { live } : foreign ? { foreign } : {};
 
     const refused = policy?.guard?.(item, existing);
+    if (refused && options.dryRun)
+      return planned({ action: 'Error', message: oneLine(refused, MAX_PLAN_MESSAGE) });
     if (refused) return { ...base, action: 'skipped', message: refused };
 
-    const { object, hash } = policy?.prepare
+    const prepared = policy?.prepare
       ? policy.prepare(item, info, existing)
       : { object: item.object, hash: item.hash };
+    const pointers = ignored.filter((p): p is string[] => typeof p !== 'string');
+    const object = removeFields(prepared.object, pointers);
+    const hash =
+      pointers.length > 0 ? `${prepared.hash}|ignore=${own?.ignoreFields?.join(',')}` : prepared.hash;
     const current = live ?? foreign;
     if (current?.metadata.deletionTimestamp) {
       return {
@@ -303,7 +480,25 @@ async function applyOne<T extends ApplyItem>(
         message: `${ref} is being deleted; it will be recreated once gone`,
       };
     }
-    if (!needsApply(live, record, hash, fieldManager)) {
+    if (options.dryRun) {
+      if (write === 'CreateOnly' && current) return planned({ action: 'Unchanged' }, current);
+      const nsMissing = namespace ? await missingNamespace(namespace) : undefined;
+      if (nsMissing) return planned({ action: 'Create', message: nsMissing });
+      return planned(await preview(dataPlane, info, object, current, options), current);
+    }
+    const needed = needsApply(live, record, hash, fieldManager);
+    // Only objects we keep as applied drift (CreateOnly and Observe are never corrected), and only
+    // when an apply is needed at all: the steady state hashes our field set once, in needsApply.
+    const drift = needed && write === 'Apply' ? driftOf(live, record, hash, fieldManager) : undefined;
+    if (drift && record && options.drift === 'Report') {
+      const report = await reportDrift(dataPlane, drift, { info, object, live, record }, options);
+      if (report) {
+        options.onResult?.(item.kind, 'unchanged');
+        return { ...base, action: 'drifted', ...(live && { live }), drift: report };
+      }
+    }
+    // CreateOnly: it exists (ours), so it is never updated, whatever changed.
+    if (!needed || (write === 'CreateOnly' && live)) {
       options.onResult?.(item.kind, 'unchanged');
       return { ...base, action: 'unchanged', live };
     }
@@ -323,10 +518,12 @@ async function applyOne<T extends ApplyItem>(
     });
     options.onResult?.(item.kind, 'applied');
     options.logger.debug({ object: ref, id: item.id }, 'applied');
+    const corrected = drift && correctedDrift(drift, live, applied, fieldManager);
     return {
       ...base,
       action: existed ? 'configured' : 'created',
       live: newerOf(applied, cache.get(namespace, item.name)),
+      ...(corrected && { drift: { ...corrected, corrected: true } }),
     };
   } catch (err) {
     options.onResult?.(item.kind, 'error');
@@ -337,6 +534,96 @@ async function applyOne<T extends ApplyItem>(
     if (err instanceof KindNotServedError || (isKubeApiError(err) && err.isNotFound)) dataPlane.forgetKinds();
     return entry;
   }
+}
+
+/**
+ * preview runs a server-side dry-run apply and says what a real one would do: Create, Update with
+ * the changed fields (the dry-run result against the live object), Unchanged, or Error with the
+ * data plane's message (one line, bounded). An unreachable data plane is thrown, not planned.
+ */
+async function preview<T extends ApplyItem>(
+  dataPlane: DataPlanePort,
+  info: ResourceInfo,
+  object: KubeObject,
+  current: KubeObject | undefined,
+  options: ApplyOptions<T>,
+): Promise<Plan> {
+  try {
+    const result = await dataPlane.apply(info, object, options.fieldManager, options.signal, {
+      dryRun: true,
+    });
+    if (!current) return { action: 'Create' };
+    const fields = changedFields(result, current);
+    return fields.length > 0 ? { action: 'Update', fields } : { action: 'Unchanged' };
+  } catch (err) {
+    const failure = classifyFailure(err);
+    if (failure.kind === 'Unreachable') throw err;
+    return { action: 'Error', message: oneLine(failure.message, MAX_PLAN_MESSAGE) };
+  }
+}
+
+/** oneLine makes text from a data plane safe for a status field: no control characters, bounded. */
+export function oneLine(text: string, max: number): string {
+  // eslint-disable-next-line no-control-regex
+  const flat = text.replace(/[\s\u0000-\u001f\u007f]+/g, ' ').trim();
+  return flat.length <= max ? flat : `${flat.slice(0, max - 1)}…`;
+}
+
+/**
+ * correctedDrift says what an apply just corrected: the fields our manager owns again (from the
+ * answer) that it did not own in the cached object, or a deleted object created again. Nothing
+ * when the field set changed without losing a field (the server re-rendered it).
+ */
+function correctedDrift(
+  drift: DriftKind,
+  before: KubeObject | undefined,
+  applied: KubeObject,
+  fieldManager: string,
+): DriftReport | undefined {
+  if (drift === 'deleted') return { fields: [], deleted: true };
+  const fields = missingFields(ownFields(applied, fieldManager), ownFields(before, fieldManager));
+  return fields.length > 0 ? { fields: fields.map((path) => ({ path })) } : undefined;
+}
+
+/**
+ * reportDrift finds which fields drifted and who holds them now, without writing: a server-side
+ * dry-run apply gives the field set our apply would own, the object itself every other manager's.
+ * Two requests, only when the drift changes (remembered in the record by uid and our field set);
+ * a drift that stays costs nothing. Undefined when no field is missing after all (a re-render):
+ * then the apply goes ahead, as it changes nothing.
+ */
+async function reportDrift<T extends ApplyItem>(
+  dataPlane: DataPlanePort,
+  drift: DriftKind,
+  target: { info: ResourceInfo; object: KubeObject; live: KubeObject | undefined; record: AppliedRecord },
+  options: ApplyOptions<T>,
+): Promise<DriftReport | undefined> {
+  const { info, object, live, record } = target;
+  if (drift === 'deleted' || !live) return { fields: [], deleted: true };
+  const { fieldManager, signal } = options;
+  const key = `${live.metadata.uid ?? ''}|${ownFieldsHash(live, fieldManager)}`;
+  if (record.drift?.key === key) return record.drift.report;
+  const preview = await dataPlane.apply(info, object, fieldManager, signal, { dryRun: true });
+  const full = ownFields(preview, fieldManager);
+  const missing = missingFields(full, ownFields(live, fieldManager));
+  let report: DriftReport | undefined;
+  if (missing.length > 0) {
+    const current = await dataPlane.read(info, live.metadata.namespace, live.metadata.name ?? '', signal);
+    const others = (current?.metadata.managedFields ?? [])
+      .filter((e) => e.manager !== fieldManager)
+      .map((e) => ({
+        manager: e.manager ?? 'unknown',
+        fields: isRecord(e.fieldsV1) ? e.fieldsV1 : undefined,
+      }));
+    report = {
+      fields: missing.map((path) => {
+        const manager = owningManager(path, others, full);
+        return manager ? { path, manager } : { path };
+      }),
+    };
+  }
+  record.drift = { key, report };
+  return report;
 }
 
 /** recreate deletes an object whose immutable field changed, when the policy allows it. */
@@ -388,6 +675,11 @@ function failureEntry<T extends ApplyItem>(item: T, err: unknown, namespaced?: b
     unreachable: failure.kind === 'Unreachable',
     message: `resource "${item.id}": ${ref}: ${failure.message}`,
   };
+}
+
+/** isCached tells whether an object carries the label of our watches (so needs no watch of its own). */
+function isCached(live: KubeObject | undefined): boolean {
+  return live?.metadata.labels?.[Labels.managedBy] === CONTROLLER_NAME;
 }
 
 /** newerOf picks the more recent of two copies of one object by resourceVersion. */

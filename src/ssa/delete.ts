@@ -2,8 +2,9 @@
  * removeAll takes a set of cached objects off one data plane in reverse apply order (order.ts):
  * each is either deleted, only if it is still the object that was seen (uid precondition), or,
  * when the caller says it was adopted, given back: our labels, annotations and field ownership
- * are removed and the object itself stays, as its owner left it. Objects already terminating are
- * skipped. A failure does not stop the others; an unreachable data plane stops the pass, since
+ * are removed and the object itself stays, as its owner left it; or, when the caller's policy says
+ * it must be kept (retained), given back the same way and reported as retained. Objects already
+ * terminating are skipped. A failure does not stop the others; an unreachable data plane stops the pass, since
  * every further request would wait for the same timeout.
  */
 import { describeRef, isApplyEntryOf, type KubeObject } from '../api/object.ts';
@@ -20,16 +21,31 @@ export interface GiveBack {
   annotations: readonly string[];
 }
 
+/** Retention says why an object must never be deleted, and what to take off it instead. */
+export interface Retention {
+  reason: string;
+  giveBack: GiveBack;
+}
+
+/** RetainedObject is an object kept instead of deleted, with the reason. */
+export interface RetainedObject extends ManagedObject {
+  reason: string;
+}
+
 /** RemoveOptions configures removeAll. */
 export interface RemoveOptions {
   /** giveBack returns what to take off an object that must be given back, or undefined to delete it. */
   giveBack?: (m: ManagedObject) => GiveBack | undefined;
+  /** retain returns why an object must be kept (given back, never deleted), checked before giveBack. */
+  retain?: (m: ManagedObject) => Retention | undefined;
 }
 
 /** RemoveResult says what a removal pass did. */
 export interface RemoveResult {
   deleted: ManagedObject[];
   givenBack: ManagedObject[];
+  /** retained were given back because the caller's policy keeps them. */
+  retained: RetainedObject[];
   failed: Array<{ object: ManagedObject; error: unknown }>;
   /** unreachable tells that the data plane stopped answering during the pass. */
   unreachable: boolean;
@@ -42,12 +58,16 @@ export async function removeAll(
   signal: AbortSignal,
   options: RemoveOptions = {},
 ): Promise<RemoveResult> {
-  const result: RemoveResult = { deleted: [], givenBack: [], failed: [], unreachable: false };
+  const result: RemoveResult = { deleted: [], givenBack: [], retained: [], failed: [], unreachable: false };
   for (const m of deleteOrder(objects, (o) => o.info.kind)) {
     if (m.object.metadata.deletionTimestamp) continue;
     try {
-      const giveBack = options.giveBack?.(m);
-      if (giveBack) {
+      const retention = options.retain?.(m);
+      const giveBack = retention?.giveBack ?? options.giveBack?.(m);
+      if (retention) {
+        if (await giveBackOne(dataPlane, m, retention.giveBack, signal))
+          result.retained.push({ ...m, reason: retention.reason });
+      } else if (giveBack) {
         if (await giveBackOne(dataPlane, m, giveBack, signal)) result.givenBack.push(m);
       } else if (await dataPlane.delete(m.info, m.object, signal)) {
         result.deleted.push(m);

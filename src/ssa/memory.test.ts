@@ -5,7 +5,7 @@ import type { ResourceInfo } from '../kube/discovery.ts';
 import type { DataPlanePort } from '../dataplane/port.ts';
 import { kindKey } from '../dataplane/watches.ts';
 import { newerOf } from './apply.ts';
-import { ApplyMemory, needsApply, ownFieldsHash, recordKey, type AppliedRecord } from './memory.ts';
+import { ApplyMemory, driftOf, needsApply, ownFieldsHash, recordKey, type AppliedRecord } from './memory.ts';
 import { servedKind } from '../dataplane/fake.ts';
 
 const FIELD_MANAGER = 'release-controller';
@@ -314,3 +314,35 @@ function memoryOf(entries: Array<[string, AppliedRecord]>): ApplyMemory {
   for (const [key, r] of entries) memory.remember(key, r);
   return memory;
 }
+
+void describe('driftOf', () => {
+  const record = (over: Partial<AppliedRecord> = {}): AppliedRecord => ({
+    dataPlane: 'dp',
+    hash: 'h',
+    uid: UID,
+    resourceVersion: '1',
+    fieldsHash: ownFieldsHash(deployment('1', [ours(OUR_FIELDS)]), FIELD_MANAGER),
+    owner: 'acme/web',
+    ownerUid: 'u',
+    kind: 'apps/v1/Deployment',
+    ...over,
+  });
+
+  void test('tells deleted, replaced and edited objects apart from ours and from spec changes', () => {
+    const mine = deployment('1', [ours(OUR_FIELDS)]);
+    assert.equal(driftOf(mine, undefined, 'h', FIELD_MANAGER), undefined, 'never applied here');
+    assert.equal(driftOf(mine, record(), 'other', FIELD_MANAGER), undefined, 'the spec changed');
+    assert.equal(driftOf(mine, record(), 'h', FIELD_MANAGER), undefined, 'as we left it');
+    assert.equal(
+      driftOf(deployment('5', [ours(OUR_FIELDS)]), record(), 'h', FIELD_MANAGER),
+      undefined,
+      'newer, our fields intact',
+    );
+    assert.equal(driftOf(undefined, record(), 'h', FIELD_MANAGER), 'deleted');
+    assert.equal(
+      driftOf(deployment('5', [ours(OUR_FIELDS)], 'other-uid'), record(), 'h', FIELD_MANAGER),
+      'deleted',
+    );
+    assert.equal(driftOf(deployment('5', [ours({ 'f:spec': {} })]), record(), 'h', FIELD_MANAGER), 'fields');
+  });
+});

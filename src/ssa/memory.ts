@@ -5,7 +5,7 @@
  * which writes the watches have not delivered yet, so an empty cache is not mistaken for "gone".
  */
 import { createHash } from 'node:crypto';
-import { isApplyEntryOf, type KubeObject } from '../api/object.ts';
+import { isApplyEntryOf, isRecord, type KubeObject } from '../api/object.ts';
 import type { ResourceInfo } from '../kube/discovery.ts';
 import type { DataPlanePort } from '../dataplane/port.ts';
 import { kindKey } from '../dataplane/watches.ts';
@@ -28,7 +28,39 @@ export interface AppliedRecord {
   kind: string;
   /** object is the apply response, kept only until the watch cache has caught up with it. */
   object?: KubeObject;
+  /**
+   * drift is the last drift report (drift mode Report), keyed by the live object's uid and our
+   * field set there, so a drift that stays as it is costs no request to report again.
+   */
+  drift?: { key: string; report: DriftReport | undefined };
 }
+
+/** DriftedField is one field we applied that someone else changed or removed. */
+export interface DriftedField {
+  /** path is the field as a pointer (fields.ts missingFields). */
+  path: string;
+  /** manager is the field manager that owns it now, when one does. */
+  manager?: string;
+}
+
+/** DriftReport says how an object drifted from our last apply. */
+export interface DriftReport {
+  fields: DriftedField[];
+  /** deleted tells that the object we applied is gone (deleted, replaced, or stripped of our labels). */
+  deleted?: boolean;
+}
+
+/** Plan is what a server-side dry-run apply of one object says a real apply would do. */
+export interface Plan {
+  action: 'Create' | 'Update' | 'Unchanged' | 'Error';
+  /** fields are the pointers an Update changes. */
+  fields?: string[];
+  /** message says why it would fail (Error), or what the plan could not check. */
+  message?: string;
+}
+
+/** DriftKind is what driftOf found. */
+export type DriftKind = 'deleted' | 'fields';
 
 /** recordKey identifies an applied object: data plane, kind and object. */
 export function recordKey(
@@ -67,9 +99,56 @@ export function needsApply(
   return record.fieldsHash !== ownFieldsHash(live, fieldManager);
 }
 
+/** ownFields returns one manager's applied field set (fieldsV1) on an object. */
+export function ownFields(
+  obj: KubeObject | undefined,
+  fieldManager: string,
+): Record<string, unknown> | undefined {
+  const fields = obj?.metadata.managedFields?.find((m) => isApplyEntryOf(m, fieldManager))?.fieldsV1;
+  return isRecord(fields) ? fields : undefined;
+}
+
+/**
+ * driftOf tells whether an object drifted from our last apply of the very same desired object:
+ * it is gone from our cache or was replaced (another uid), or our field set changed (someone
+ * else took or removed fields we own). Undefined when we have not applied it (in this process),
+ * or what we want changed since (then the apply is an update, not a correction).
+ */
+export function driftOf(
+  live: KubeObject | undefined,
+  record: AppliedRecord | undefined,
+  hash: string,
+  fieldManager: string,
+): DriftKind | undefined {
+  if (!record || record.hash !== hash) return undefined;
+  if (!live || live.metadata.uid !== record.uid) return 'deleted';
+  if (live.metadata.resourceVersion === record.resourceVersion) return undefined;
+  return ownFieldsHash(live, fieldManager) === record.fieldsHash ? undefined : 'fields';
+}
+
 /** ApplyMemory is the record of our applies, keyed by recordKey. */
 export class ApplyMemory {
   private readonly records = new Map<string, AppliedRecord>();
+  /** plans are the last dry-run plans, by owner then recordKey, each with what it was computed from. */
+  private readonly plans = new Map<string, Map<string, { basis: string; plan: Plan }>>();
+
+  /** planOf returns the plan of one object when it was computed from the same basis (desired object and live version). */
+  planOf(owner: string, key: string, basis: string): Plan | undefined {
+    const memo = this.plans.get(owner)?.get(key);
+    return memo?.basis === basis ? memo.plan : undefined;
+  }
+
+  /** rememberPlan records a dry-run plan, so an unchanged preview sends nothing again. */
+  rememberPlan(owner: string, key: string, basis: string, plan: Plan): void {
+    let plans = this.plans.get(owner);
+    if (!plans) this.plans.set(owner, (plans = new Map<string, { basis: string; plan: Plan }>()));
+    plans.set(key, { basis, plan });
+  }
+
+  /** forgetPlans drops an owner's plans (it applies for real again). */
+  forgetPlans(owner: string): void {
+    this.plans.delete(owner);
+  }
 
   /** get returns the record of one object. */
   get(key: string): AppliedRecord | undefined {
@@ -88,6 +167,7 @@ export class ApplyMemory {
 
   /** forgetOwner drops every record of an owner that no longer exists. */
   forgetOwner(owner: string): void {
+    this.plans.delete(owner);
     for (const [key, r] of this.records) if (r.owner === owner) this.records.delete(key);
   }
 

@@ -52,7 +52,36 @@ export const Annotations = {
   adopt: 'openchoreo.dev/adopt',
   /** adopted, written by the controller: the object existed before a Release applied it, so it is given back, not deleted. */
   adopted: 'openchoreo.dev/adopted',
+  /** apply on a resource object: `CreateOnly` (create when missing, never update) or `Observe` (never write, only observe). */
+  apply: 'openchoreo.dev/apply',
+  /** ignoreFields on a resource object: comma-separated JSON pointers left out of what is applied (not owned, not drift). */
+  ignoreFields: 'openchoreo.dev/ignore-fields',
+  /** prune on a resource object: `Disabled` keeps the object (given back) when it leaves the spec or the Release is deleted. */
+  prune: 'openchoreo.dev/prune',
+  /** drift on a Release: `Correct` (default) re-applies what someone else changed; `Report` only reports it. */
+  drift: 'openchoreo.dev/drift',
+  /** applyMode on a Release: `DryRun` runs server-side dry-run applies and reports a plan instead of applying. */
+  applyMode: 'openchoreo.dev/apply-mode',
 } as const;
+
+/** ApplyModes are the values of the `openchoreo.dev/apply` annotation on a resource object. */
+export const ApplyModes = { createOnly: 'CreateOnly', observe: 'Observe' } as const;
+/** PruneModes are the values of the `openchoreo.dev/prune` annotation on a resource object. */
+export const PruneModes = { disabled: 'Disabled' } as const;
+/** DriftModes are the values of the `openchoreo.dev/drift` annotation on a Release. */
+export const DriftModes = { correct: 'Correct', report: 'Report' } as const;
+/** ReleaseApplyModes are the values of the `openchoreo.dev/apply-mode` annotation on a Release. */
+export const ReleaseApplyModes = { dryRun: 'DryRun' } as const;
+
+/**
+ * POLICY_ANNOTATIONS are the annotations of a resource object that instruct the controller; they
+ * are read from the Release and never sent to the data plane.
+ */
+export const POLICY_ANNOTATIONS: readonly string[] = [
+  Annotations.apply,
+  Annotations.ignoreFields,
+  Annotations.prune,
+];
 
 /** ConditionTypes lists the condition types of a Release. */
 export const ConditionTypes = {
@@ -79,6 +108,10 @@ export const Reasons = {
   ready: 'Ready',
   progressing: 'Progressing',
   degraded: 'Degraded',
+  /** Ready: DryRun mode; a plan was computed and nothing was changed on the data plane */
+  previewed: 'Previewed',
+  /** Ready: drift mode Report; an object was changed or deleted by someone else and not corrected */
+  drifted: 'Drifted',
 } as const;
 
 /**
@@ -95,6 +128,12 @@ export const EventReasons = {
   healthChanged: 'HealthChanged',
   /** deletion policy Orphan: the Release was released without deleting its objects */
   orphaned: 'Orphaned',
+  /** drift mode Correct: fields someone else changed, or a deleted object, were applied again */
+  driftCorrected: 'DriftCorrected',
+  /** drift mode Report: an object drifted from what the Release applied; nothing was written */
+  driftDetected: 'DriftDetected',
+  /** an object with `openchoreo.dev/prune: Disabled` (or `apply: Observe`) was kept and given back instead of deleted */
+  retained: 'Retained',
 } as const;
 
 /** HealthStatus is the health of one data-plane object, as in the specification. */

@@ -108,6 +108,82 @@ export const ResourceStatusSchema = Type.Object({
       description: 'When the observed status or health last changed.',
     }),
   ),
+  drift: Type.Optional(
+    Type.Object(
+      {
+        fields: Type.Array(
+          Type.Object({
+            path: Type.String({
+              description:
+                'The drifted field as a JSON pointer (list items keyed as in managedFields, e.g. /spec/containers/[name=main]/image).',
+            }),
+            manager: Type.Optional(
+              Type.String({ description: 'The field manager that now owns the field.' }),
+            ),
+          }),
+          {
+            maxItems: 20,
+            description: 'Fields we applied that someone else changed or removed (at most 20).',
+          },
+        ),
+        deleted: Type.Optional(
+          Type.Boolean({
+            description: 'The object we applied was deleted by someone else (or lost our labels).',
+          }),
+        ),
+      },
+      {
+        description:
+          'How the object drifted from what the Release applied. Present only in drift mode Report while it is drifted.',
+      },
+    ),
+  ),
+  plan: Type.Optional(
+    Type.Object(
+      {
+        action: Type.Union(
+          [Type.Literal('Create'), Type.Literal('Update'), Type.Literal('Unchanged'), Type.Literal('Error')],
+          { description: 'What a real apply would do.' },
+        ),
+        fields: Type.Optional(
+          Type.Array(Type.String(), {
+            maxItems: 20,
+            description: 'JSON pointers an Update would change (at most 20).',
+          }),
+        ),
+        message: Type.Optional(
+          Type.String({
+            maxLength: 1024,
+            description: "Why the apply would fail (the data plane's message).",
+          }),
+        ),
+      },
+      { description: 'The preview of a server-side dry-run apply. Present only in apply mode DryRun.' },
+    ),
+  ),
+  policy: Type.Optional(
+    Type.Object(
+      {
+        apply: Type.Optional(Type.Union([Type.Literal('CreateOnly'), Type.Literal('Observe')])),
+        prune: Type.Optional(Type.Literal('Disabled')),
+        ignoreFields: Type.Optional(Type.Array(Type.String(), { maxItems: 64 })),
+      },
+      {
+        description:
+          'The per-object policy read from the object annotations in spec.resources. Present only when it has some.',
+      },
+    ),
+  ),
+});
+
+/** ObjectRefSchema names one data-plane object of a Release (plannedDeletions, retained). */
+export const ObjectRefSchema = Type.Object({
+  id: Type.Optional(Type.String({ description: 'The spec.resources id it was applied for, when known.' })),
+  group: Type.String(),
+  version: Type.String(),
+  kind: Type.String(),
+  namespace: Type.Optional(Type.String()),
+  name: Type.String(),
 });
 
 /** PlacementSchema names one data-plane cluster a Release applied objects to. */
@@ -131,6 +207,28 @@ export const ReleaseStatusSchema = Type.Object({
   ),
   resources: Type.Optional(
     Type.Array(ResourceStatusSchema, { description: 'One entry per spec.resources item, in spec order.' }),
+  ),
+  plannedDeletions: Type.Optional(
+    Type.Array(ObjectRefSchema, {
+      maxItems: 100,
+      description:
+        'Apply mode DryRun: the objects a real apply would delete because they left the spec (at most 100).',
+    }),
+  ),
+  retained: Type.Optional(
+    Type.Array(
+      Type.Object({
+        ...ObjectRefSchema.properties,
+        reason: Type.String({
+          description: 'Why it was kept, e.g. the annotation openchoreo.dev/prune: Disabled.',
+        }),
+      }),
+      {
+        maxItems: 100,
+        description:
+          'Objects kept instead of deleted (openchoreo.dev/prune: Disabled, openchoreo.dev/apply: Observe) when they left the spec or the Release was deleted; given back, no longer tracked (at most 100, newest last).',
+      },
+    ),
   ),
   conditions: Type.Optional(
     Type.Array(ConditionSchema, {
@@ -287,6 +385,16 @@ export type ReleaseResource = Static<typeof ReleaseResourceSchema>;
 export type ReleaseSpec = Static<typeof ReleaseSpecSchema>;
 /** ResourceStatus is one entry of status.resources. */
 export type ResourceStatus = Static<typeof ResourceStatusSchema>;
+/** ResourceDrift is status.resources[].drift. */
+export type ResourceDrift = NonNullable<ResourceStatus['drift']>;
+/** ResourcePlan is status.resources[].plan. */
+export type ResourcePlan = NonNullable<ResourceStatus['plan']>;
+/** ResourcePolicy is status.resources[].policy. */
+export type ResourcePolicy = NonNullable<ResourceStatus['policy']>;
+/** ObjectRef is one entry of status.plannedDeletions. */
+export type ObjectRef = Static<typeof ObjectRefSchema>;
+/** RetainedObject is one entry of status.retained. */
+export type RetainedObject = NonNullable<ReleaseStatus['retained']>[number];
 /** Placement is one entry of status.appliedTo. */
 export type Placement = Static<typeof PlacementSchema>;
 /** ReleaseStatus is the status of a Release. */

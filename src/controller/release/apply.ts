@@ -9,10 +9,10 @@ import type { KubeObject } from '../../api/object.ts';
 import { FIELD_MANAGER, NAMESPACE_FIELD_MANAGER } from '../../api/v1alpha1/constants.ts';
 import type { DataPlaneResourcePolicy, Release } from '../../api/v1alpha1/schema.ts';
 import type { DataPlanePort } from '../../dataplane/port.ts';
-import { applyAll, type ApplyResult, type ChangeAction } from '../../ssa/apply.ts';
-import type { ApplyMemory } from '../../ssa/memory.ts';
+import { applyAll, MAX_PLAN_MESSAGE, oneLine, type ApplyResult, type ChangeAction } from '../../ssa/apply.ts';
+import type { ApplyMemory, DriftReport, Plan } from '../../ssa/memory.ts';
 import type { DesiredItem, DesiredObject } from './desired.ts';
-import { releasePolicy, type ReleaseExists } from './policy.ts';
+import { driftMode, isPreview, releasePolicy, type ReleaseExists } from './policy.ts';
 
 /** ItemState is what happened to one spec item in this reconcile. */
 export type ItemState =
@@ -43,6 +43,10 @@ export interface ItemOutcome {
   message?: string;
   /** unreachable marks failures where the data plane did not answer. */
   unreachable?: boolean;
+  /** drift says how the object drifted: reported (drift mode Report) or corrected by this apply. */
+  drift?: DriftReport & { corrected?: boolean };
+  /** plan is what a real apply would do (apply mode DryRun). */
+  plan?: Plan;
 }
 
 /** ApplyContext is what the apply step needs. */
@@ -66,6 +70,9 @@ const STATE_OF: Record<ChangeAction, ItemState> = {
   terminating: 'applied',
   recreating: 'recreating',
   waiting: 'waiting',
+  observed: 'applied',
+  drifted: 'applied',
+  planned: 'applied',
   skipped: 'conflict',
   refused: 'notAllowed',
   invalid: 'invalid',
@@ -87,17 +94,37 @@ export async function applyRelease(ctx: ApplyContext, items: DesiredItem[]): Pro
     signal: ctx.signal,
     logger: ctx.logger,
     onResult: ctx.onResult,
+    drift: driftMode(ctx.release),
+    dryRun: isPreview(ctx.release),
   });
   const byItem = new Map(entries.map((e) => [e.item, e]));
-  return items.map((item): ItemOutcome => {
+  const outcomes = items.map((item): ItemOutcome => {
     if (!item.ok) return { item, state: 'invalid', message: item.message };
     const e = byItem.get(item);
     if (!e) return { item, state: 'failed', message: `resource "${item.id}": not processed` };
-    const outcome: ItemOutcome = { item, state: STATE_OF[e.action] };
+    // A plan that would fail keeps the id from being counted as applied (its old object is not a planned deletion).
+    const state = e.plan?.action === 'Error' ? 'invalid' : STATE_OF[e.action];
+    const outcome: ItemOutcome = { item, state };
     if (e.namespaced !== undefined) outcome.namespaced = e.namespaced;
     if (e.live) outcome.live = e.live;
     if (e.message) outcome.message = e.message;
     if (e.unreachable) outcome.unreachable = e.unreachable;
+    if (e.drift) outcome.drift = e.drift;
+    if (e.plan) outcome.plan = e.plan;
+    if (e.plan?.message && !e.message) outcome.message = `resource "${item.id}": ${e.plan.message}`;
     return outcome;
   });
+  return isPreview(ctx.release) ? outcomes.map(withPlan) : outcomes;
+}
+
+/**
+ * withPlan gives a previewed outcome that reached no dry run its plan: an object that waits for a
+ * CRD of the same Release would be created after it; anything that cannot be applied would fail.
+ */
+function withPlan(o: ItemOutcome): ItemOutcome {
+  if (o.plan || o.unreachable) return o;
+  const message = oneLine(o.message ?? '', MAX_PLAN_MESSAGE);
+  if (o.state === 'waiting') return { ...o, plan: { action: 'Create', message } };
+  if (o.state === 'applied') return o;
+  return { ...o, plan: { action: 'Error', message } };
 }

@@ -65,11 +65,16 @@ export class ReleaseWriter implements ReleaseStore {
 
   /** writeStatus replaces the status of a Release. */
   async writeStatus(release: Release, status: ReleaseStatus, signal?: AbortSignal): Promise<Release> {
+    // A merge patch keeps a field it does not name: a field the new status drops is sent as null.
+    const removed = Object.keys(release.status ?? {}).filter(
+      (k) => (status as Record<string, unknown>)[k] === undefined,
+    );
+    const body = { ...status, ...Object.fromEntries(removed.map((k) => [k, null])) };
     const updated = await this.client.request<Release>({
       method: 'PATCH',
       path: `${releasePath(release.metadata.namespace ?? '', release.metadata.name)}/status`,
       query: { fieldManager: STATUS_FIELD_MANAGER },
-      body: { status },
+      body: { status: body },
       contentType: 'application/merge-patch+json',
       signal,
     });

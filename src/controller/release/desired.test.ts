@@ -477,3 +477,58 @@ test("a user's openchoreo.dev/release-name annotation cannot redirect events to 
   assert.equal(item.object.metadata.annotations?.[Labels.releaseName], undefined);
   assert.equal(releaseKeyOfObject(item.object)?.name, 'web');
 });
+
+void describe('desiredItems: policy annotations', () => {
+  const withAnnotations = (annotations: Record<string, string>) =>
+    only(desiredItems(release({ web: deployment({ annotations: { keep: 'me', ...annotations } }) })));
+
+  void test('are read into the policy and not sent to the data plane', () => {
+    const item = valid(
+      withAnnotations({
+        [Annotations.apply]: 'CreateOnly',
+        [Annotations.prune]: 'Disabled',
+        [Annotations.ignoreFields]: ' /spec/replicas, /metadata/annotations/example.com~1x ,,/spec/replicas',
+      }),
+    );
+    assert.deepEqual(item.policy, {
+      apply: 'CreateOnly',
+      prune: 'Disabled',
+      ignoreFields: ['/spec/replicas', '/metadata/annotations/example.com~1x'],
+    });
+    assert.deepEqual(item.object.metadata.annotations, { keep: 'me' });
+    assert.equal(valid(withAnnotations({})).policy, undefined, 'no policy without annotations');
+    assert.equal(valid(withAnnotations({ [Annotations.apply]: 'Observe' })).policy?.apply, 'Observe');
+  });
+
+  void test('an unknown value is an invalid resource naming the annotation', () => {
+    const cases: Array<[Record<string, string>, string]> = [
+      [
+        { [Annotations.apply]: 'Always' },
+        'annotation openchoreo.dev/apply is "Always"; it must be "CreateOnly" or "Observe"',
+      ],
+      [
+        { [Annotations.prune]: 'false' },
+        'annotation openchoreo.dev/prune is "false"; it must be "Disabled" (or be left out)',
+      ],
+      [{ [Annotations.ignoreFields]: ' , ' }, 'annotation openchoreo.dev/ignore-fields names no field'],
+      [
+        { [Annotations.ignoreFields]: 'spec.replicas' },
+        'annotation openchoreo.dev/ignore-fields: "spec.replicas" is not a JSON pointer (it must start with "/")',
+      ],
+      [
+        { [Annotations.ignoreFields]: '/metadata/labels' },
+        'annotation openchoreo.dev/ignore-fields: "/metadata/labels" covers /metadata/labels/openchoreo.dev~1managed-by, which the controller must apply',
+      ],
+      [
+        { [Annotations.ignoreFields]: '/metadata/name' },
+        'annotation openchoreo.dev/ignore-fields: "/metadata/name" covers /metadata/name, which the controller must apply',
+      ],
+    ];
+    for (const [annotations, message] of cases) {
+      assert.equal(
+        invalid(withAnnotations(annotations)).message,
+        `resource "web": Deployment/customer-service: ${message}`,
+      );
+    }
+  });
+});

@@ -5,8 +5,17 @@
 import { createHash } from 'node:crypto';
 import type { KubeObject } from '../../api/object.ts';
 import { isRecord, parseApiVersion } from '../../api/object.ts';
-import { Annotations, CONTROLLER_NAME, Labels } from '../../api/v1alpha1/constants.ts';
-import type { Release } from '../../api/v1alpha1/schema.ts';
+import {
+  Annotations,
+  ApplyModes,
+  CONTROLLER_NAME,
+  Labels,
+  POLICY_ANNOTATIONS,
+  PruneModes,
+} from '../../api/v1alpha1/constants.ts';
+import type { Release, ResourcePolicy } from '../../api/v1alpha1/schema.ts';
+import { truncate } from '../../api/text.ts';
+import { escapeSegment, parsePointer } from '../../ssa/fields.ts';
 
 /** MAX_LABEL_VALUE is the longest label value Kubernetes accepts. */
 export const MAX_LABEL_VALUE = 63;
@@ -25,6 +34,65 @@ export interface DesiredObject {
   object: KubeObject;
   /** hash identifies the exact object we apply; a change means an apply is needed. */
   hash: string;
+  /** policy is what the object's policy annotations ask for (they are not sent to the data plane). */
+  policy?: ResourcePolicy;
+}
+
+/** MAX_IGNORED_FIELDS bounds the pointers of one openchoreo.dev/ignore-fields annotation. */
+export const MAX_IGNORED_FIELDS = 64;
+
+/**
+ * PROTECTED_FIELDS may not be ignored, nor anything above them: the object's identity and our
+ * tracking labels and marks, without which it would not be found again or would read as another's.
+ */
+const PROTECTED_FIELDS: readonly string[][] = [
+  ['apiVersion'],
+  ['kind'],
+  ['metadata', 'name'],
+  ['metadata', 'namespace'],
+  ...Object.values(Labels).map((l) => ['metadata', 'labels', l]),
+  ['metadata', 'annotations', Annotations.adopted],
+  ['metadata', 'annotations', Labels.releaseName],
+];
+
+/**
+ * objectPolicy reads the policy annotations of a spec object: the policy, or the message naming
+ * the annotation whose value is not understood.
+ */
+export function objectPolicy(annotations: Record<string, string>): ResourcePolicy | string {
+  const policy: ResourcePolicy = {};
+  const apply = annotations[Annotations.apply];
+  if (apply !== undefined) {
+    if (apply !== ApplyModes.createOnly && apply !== ApplyModes.observe)
+      return `annotation ${Annotations.apply} is "${truncate(apply, 40)}"; it must be "${ApplyModes.createOnly}" or "${ApplyModes.observe}"`;
+    policy.apply = apply;
+  }
+  const prune = annotations[Annotations.prune];
+  if (prune !== undefined) {
+    if (prune !== PruneModes.disabled)
+      return `annotation ${Annotations.prune} is "${truncate(prune, 40)}"; it must be "${PruneModes.disabled}" (or be left out)`;
+    policy.prune = prune;
+  }
+  const ignore = annotations[Annotations.ignoreFields];
+  if (ignore !== undefined) {
+    const pointers = [...new Set(ignore.split(',').map((p) => p.trim()))].filter((p) => p !== '');
+    if (pointers.length === 0) return `annotation ${Annotations.ignoreFields} names no field`;
+    if (pointers.length > MAX_IGNORED_FIELDS)
+      return `annotation ${Annotations.ignoreFields} names ${pointers.length} fields; at most ${MAX_IGNORED_FIELDS}`;
+    for (const pointer of pointers) {
+      if (pointer.length > 256)
+        return `annotation ${Annotations.ignoreFields}: "${truncate(pointer, 80)}" is longer than 256 characters`;
+      const segments = parsePointer(pointer);
+      if (typeof segments === 'string') return `annotation ${Annotations.ignoreFields}: ${segments}`;
+      const hit = PROTECTED_FIELDS.find(
+        (p) => segments.length <= p.length && segments.every((s, i) => s === p[i]),
+      );
+      if (hit)
+        return `annotation ${Annotations.ignoreFields}: "${truncate(pointer, 80)}" covers /${hit.map(escapeSegment).join('/')}, which the controller must apply`;
+    }
+    policy.ignoreFields = pointers;
+  }
+  return policy;
 }
 
 /** InvalidObject is one spec item that cannot be applied, with what is known of it. */
@@ -123,6 +191,11 @@ function desiredItem(release: Release, id: string, raw: unknown, index: number):
   const cleanMeta: Record<string, unknown> = { ...metadata };
   for (const f of SERVER_FIELDS) delete cleanMeta[f];
   const annotations = { ...((metadata['annotations'] as Record<string, string> | undefined) ?? {}) };
+  const policy = objectPolicy(annotations);
+  if (typeof policy === 'string') return invalid(`${kind}/${metadata['name']}: ${policy}`);
+  // Instructions to the controller, read from the Release only: not sent, so an edit on the data
+  // plane cannot change what the controller does.
+  for (const key of POLICY_ANNOTATIONS) delete annotations[key];
   // The annotation is ours: it names the Release when the label cannot hold the whole name.
   delete annotations[Labels.releaseName];
   if (release.metadata.name.length > MAX_LABEL_VALUE) annotations[Labels.releaseName] = release.metadata.name;
@@ -140,6 +213,7 @@ function desiredItem(release: Release, id: string, raw: unknown, index: number):
     // render equally. Were the order ever to differ, the cost is one unneeded apply, never a
     // missed one. Sorting keys on every reconcile was the controller's largest allocation.
     hash: createHash('sha256').update(JSON.stringify(object)).digest('base64url').slice(0, 22),
+    ...(Object.keys(policy).length > 0 && { policy }),
   };
 }
 

@@ -4,13 +4,22 @@
  * Warning (the recorder aggregates repeats into a series), each change of an object's health and
  * of readiness is told once, and each pruned or given-back object is named.
  */
-import { describeRef } from '../../api/object.ts';
-import { ConditionTypes, EventReasons, Reasons } from '../../api/v1alpha1/constants.ts';
+import { describeRef, jsonEqual } from '../../api/object.ts';
+import {
+  Annotations,
+  ConditionTypes,
+  DriftModes,
+  EventReasons,
+  Reasons,
+} from '../../api/v1alpha1/constants.ts';
 import type { ReleaseStatus } from '../../api/v1alpha1/schema.ts';
+import { listWithMore } from '../../api/text.ts';
 import type { EventType } from '../../runtime/events.ts';
 import type { ManagedObject } from '../../dataplane/watches.ts';
-import { describeManaged } from '../../ssa/delete.ts';
+import { describeManaged, type RetainedObject } from '../../ssa/delete.ts';
+import type { ItemOutcome } from './apply.ts';
 import { resourceIdOf } from './prune.ts';
+import { describeDrift } from './status.ts';
 
 /** ReleaseEvent is one Event to record on a Release. */
 export interface ReleaseEvent {
@@ -19,14 +28,36 @@ export interface ReleaseEvent {
   message: string;
 }
 
+/** retainedEvent tells that an object was kept instead of deleted, and why. */
+export function retainedEvent(m: RetainedObject, why: string): ReleaseEvent {
+  return {
+    type: 'Normal',
+    reason: EventReasons.retained,
+    message: `kept ${describeManaged(m)} (${m.reason}; resource "${resourceIdOf(m.object)}" ${why}): given back, our labels and field ownership removed, the object kept`,
+  };
+}
+
+/** correctedEvent tells that an apply corrected drift, naming the object and the fields. */
+function correctedEvent(o: ItemOutcome): ReleaseEvent {
+  const ref = describeRef({ kind: o.item.kind, name: o.item.name, namespace: o.live?.metadata.namespace });
+  const what = o.drift?.deleted
+    ? 'created again: it was deleted (or stripped of our labels) by someone else'
+    : `applied again: ${listWithMore(o.drift?.fields.map((f) => f.path) ?? [], 5, ', ')} changed or removed by another field manager`;
+  return { type: 'Normal', reason: EventReasons.driftCorrected, message: `${ref} ${what}` };
+}
+
 /** reconcileEvents lists the Events of one reconcile. */
 export function reconcileEvents(
   previous: ReleaseStatus,
   status: ReleaseStatus,
   pruned: readonly ManagedObject[] = [],
   givenBack: readonly ManagedObject[] = [],
+  retained: readonly RetainedObject[] = [],
+  outcomes: readonly ItemOutcome[] = [],
 ): ReleaseEvent[] {
   const events: ReleaseEvent[] = [
+    ...outcomes.flatMap((o) => (o.drift?.corrected ? [correctedEvent(o)] : [])),
+    ...retained.map((m) => retainedEvent(m, 'no longer in spec')),
     ...pruned.map((m) => ({
       type: 'Normal' as const,
       reason: EventReasons.pruned,
@@ -39,8 +70,19 @@ export function reconcileEvents(
     })),
   ];
   const applied = status.conditions?.find((c) => c.type === ConditionTypes.resourcesApplied);
-  if (applied?.status === 'False')
+  // A preview is not a failure: its Ready transition says it once.
+  if (applied?.status === 'False' && applied.reason !== Reasons.previewed)
     events.push({ type: 'Warning', reason: applied.reason, message: applied.message });
+
+  const driftBefore = new Map((previous.resources ?? []).map((r) => [r.id, r.drift]));
+  for (const r of status.resources ?? []) {
+    if (!r.drift || jsonEqual(driftBefore.get(r.id), r.drift)) continue;
+    events.push({
+      type: 'Warning',
+      reason: EventReasons.driftDetected,
+      message: `${describeRef({ kind: r.kind, name: r.name, namespace: r.namespace })} drifted: ${describeDrift(r.drift)}; not corrected (${Annotations.drift}: ${DriftModes.report})`,
+    });
+  }
 
   const before = new Map((previous.resources ?? []).map((r) => [r.id, r.healthStatus]));
   for (const r of status.resources ?? []) {
@@ -58,7 +100,12 @@ export function reconcileEvents(
   const readyNow = status.conditions?.find((c) => c.type === ConditionTypes.ready);
   if (readyNow && (readyBefore?.status !== readyNow.status || readyBefore.reason !== readyNow.reason)) {
     events.push({
-      type: readyNow.status === 'True' || readyNow.reason === Reasons.progressing ? 'Normal' : 'Warning',
+      type:
+        readyNow.status === 'True' ||
+        readyNow.reason === Reasons.progressing ||
+        readyNow.reason === Reasons.previewed
+          ? 'Normal'
+          : 'Warning',
       reason: readyNow.reason,
       message: readyNow.message,
     });

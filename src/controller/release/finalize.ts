@@ -22,6 +22,7 @@ import type { ApplyMemory } from '../../ssa/memory.ts';
 import type { ReleaseStore } from './controlplane.ts';
 import { deletionPolicy } from './desired.ts';
 import { ReconcileError } from './errors.ts';
+import { retainedEvent } from './events.ts';
 import type { ReleaseEvents } from './reconciler.ts';
 import { dataPlaneName, otherPlacements, sweep, sweepPlacement } from './placement.ts';
 import { isResolveFailure, type DataPlaneResolver } from './resolve.ts';
@@ -106,7 +107,7 @@ async function sweepAll(
   fail: (message: string) => Promise<never>,
   setFinalizing: (reason: string, message: string) => Promise<void>,
 ): Promise<ReconcileResult> {
-  const { release, writer, signal, logger } = ctx;
+  const { release, writer, signal, logger, events } = ctx;
   const sweepContext = {
     release,
     key: ctx.key,
@@ -121,6 +122,10 @@ async function sweepAll(
   const current = cluster === undefined ? undefined : { dataPlane: dataPlaneName(dataPlane), cluster };
   for (const p of otherPlacements(release.status?.appliedTo, current)) {
     results.push(await sweepPlacement(sweepContext, p, dataPlane));
+  }
+  for (const m of results.flatMap((r) => r.retained)) {
+    const e = retainedEvent(m, 'of a deleted Release');
+    events.emit(release, e.type, e.reason, e.message);
   }
   const failures = results.flatMap((r) => (r.failure ? [r.failure.message] : []));
   if (failures.length > 0) return fail(failures.join('; '));

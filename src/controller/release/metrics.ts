@@ -23,7 +23,8 @@ export interface DataPlaneUsage {
 
 /** ReleaseMetrics implements ReleaseObserver and the request observers on one registry. */
 export class ReleaseMetrics implements ReleaseObserver {
-  private readonly snapshot = new Map<string, { ready: string; health: HealthStatus[] }>();
+  private readonly snapshot = new Map<string, { ready: string; health: HealthStatus[]; drifted: number }>();
+  private readonly driftCorrections: Counter<'data_plane' | 'kind'>;
   private readonly applies: Counter<'data_plane' | 'kind' | 'result'>;
   private readonly prunes: Counter<'data_plane' | 'kind'>;
   private readonly deferrals: Counter<'data_plane'>;
@@ -58,6 +59,22 @@ export class ReleaseMetrics implements ReleaseObserver {
         for (const h of HEALTH_STATUSES) this.set({ health: h }, 0);
         for (const { health } of snapshot.values()) for (const h of health) this.inc({ health: h });
       },
+    });
+    new Gauge({
+      name: 'release_controller_drifted_resources',
+      help: 'Data-plane objects that drifted from what their Release applied and were not corrected (drift mode Report)',
+      registers,
+      collect() {
+        let n = 0;
+        for (const { drifted } of snapshot.values()) n += drifted;
+        this.set(n);
+      },
+    });
+    this.driftCorrections = new Counter({
+      name: 'release_controller_drift_corrections_total',
+      help: 'Objects applied again because someone else changed or removed fields we own, or deleted them (drift mode Correct)',
+      labelNames: ['data_plane', 'kind'],
+      registers,
     });
     this.applies = new Counter({
       name: 'release_controller_applies_total',
@@ -169,8 +186,12 @@ export class ReleaseMetrics implements ReleaseObserver {
     if (!removals.has(id)) removals.set(id, remove);
   }
 
-  observed(key: string, ready: string, health: HealthStatus[]): void {
-    this.snapshot.set(key, { ready, health });
+  driftCorrected(dataPlane: string, kind: string): void {
+    this.driftCorrections.inc({ data_plane: dataPlane, kind });
+  }
+
+  observed(key: string, ready: string, health: HealthStatus[], drifted: number): void {
+    this.snapshot.set(key, { ready, health, drifted });
   }
 
   forgotten(key: string): void {

@@ -12,12 +12,12 @@ import type { Placement, Release } from '../../api/v1alpha1/schema.ts';
 import type { DataPlanePort } from '../../dataplane/port.ts';
 import type { ManagedObject } from '../../dataplane/watches.ts';
 import { describeError } from '../../kube/errors.ts';
-import { describeManaged, removeAll } from '../../ssa/delete.ts';
+import { describeManaged, removeAll, type RetainedObject } from '../../ssa/delete.ts';
 import { classifyFailure } from '../../ssa/failure.ts';
 import type { ApplyMemory } from '../../ssa/memory.ts';
 import { listWithMore, plural } from '../../api/text.ts';
 import { kindsToWatch } from './kinds.ts';
-import { giveBackOf } from './policy.ts';
+import { giveBackOf, retentionOf } from './policy.ts';
 import { isResolveFailure, type DataPlaneResolver } from './resolve.ts';
 
 const MAX_LISTED = 5;
@@ -38,6 +38,8 @@ export interface SweepResult {
   left: ManagedObject[];
   deleted: ManagedObject[];
   givenBack: ManagedObject[];
+  /** retained were kept (given back) because of their policy (`prune: Disabled`, `apply: Observe`). */
+  retained: RetainedObject[];
   /** clean is true once nothing is left and the watches have seen all our writes there. */
   clean: boolean;
   /** failure says why the data plane could not be swept (unreachable, re-pointed, refused deletes). */
@@ -97,10 +99,11 @@ export function dataPlaneName(dataPlane: DataPlanePort): string {
  */
 export async function sweep(ctx: SweepContext, dataPlane: DataPlanePort): Promise<SweepResult> {
   const uid = ctx.release.metadata.uid ?? '';
-  const none = { left: [], deleted: [], givenBack: [], clean: false };
+  const none = { left: [], deleted: [], givenBack: [], retained: [], clean: false };
   let left: ManagedObject[];
   let deleted: ManagedObject[];
   let givenBack: ManagedObject[];
+  let retained: RetainedObject[];
   try {
     // A discovery failure throws: a kind not looked at must never read as "nothing left".
     const infos = await kindsToWatch(dataPlane, ctx.release, undefined, true);
@@ -109,9 +112,13 @@ export async function sweep(ctx: SweepContext, dataPlane: DataPlanePort): Promis
     await Promise.all(dataPlane.watchedKinds().map((info) => dataPlane.cache(info)));
     if (!dataPlane.isComplete()) throw new Error('a watch of the data plane disconnected');
     left = dataPlane.objectsOf(uid);
-    const removed = await removeAll(dataPlane, left, ctx.signal, { giveBack: giveBackOf });
-    ({ deleted, givenBack } = removed);
+    const removed = await removeAll(dataPlane, left, ctx.signal, {
+      giveBack: giveBackOf,
+      retain: retentionOf(ctx.release),
+    });
+    ({ deleted, givenBack, retained } = removed);
     for (const m of givenBack) ctx.logger.info({ object: describeManaged(m) }, 'gave back adopted object');
+    for (const m of retained) ctx.logger.info({ object: describeManaged(m), reason: m.reason }, 'retained');
     if (removed.failed.length > 0) {
       const listed = removed.failed.map(
         (f) => `${describeManaged(f.object)}: ${classifyFailure(f.error).message}`,
@@ -121,6 +128,7 @@ export async function sweep(ctx: SweepContext, dataPlane: DataPlanePort): Promis
         left,
         deleted,
         givenBack,
+        retained,
         failure: {
           unreachable: removed.unreachable,
           message: `removing ${plural(removed.failed.length, 'object')} from data plane ${dataPlane.key} failed: ${listWithMore(listed, MAX_LISTED)}`,
@@ -140,7 +148,7 @@ export async function sweep(ctx: SweepContext, dataPlane: DataPlanePort): Promis
   // Our last applies may not have reached the watch yet; an empty cache proves nothing until they have.
   const clean = left.length === 0 && ctx.memory.unseenWrites(dataPlane, uid).length === 0;
   if (clean) await dataPlane.releaseKinds(ctx.key);
-  return { left, deleted, givenBack, clean };
+  return { left, deleted, givenBack, retained, clean };
 }
 
 /**
@@ -159,6 +167,7 @@ export async function sweepPlacement(
     left: [],
     deleted: [],
     givenBack: [],
+    retained: [],
     clean: false,
     failure: { message, unreachable },
   });

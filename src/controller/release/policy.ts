@@ -5,18 +5,34 @@
  * it adopted, so that prune and cleanup give it back instead of deleting it; a Namespace that
  * existed before, or that the controller created for a Release's objects, is never deleted. It
  * recreates an object whose immutable field changed only when the object asks for it and its kind
- * is safe to recreate, and creates missing namespaces labelled as the Release's.
+ * is safe to recreate, and creates missing namespaces labelled as the Release's. Each object's own
+ * policy (openchoreo.dev/apply, ignore-fields, prune) is passed through as an apply option, and
+ * objects it says to keep are given back instead of deleted (`retentionOf`).
  */
 import type { KubeObject } from '../../api/object.ts';
 import { describeRef } from '../../api/object.ts';
 import { listWithMore, truncate } from '../../api/text.ts';
-import { Annotations, CONTROLLER_NAME, FIELD_MANAGER, Labels } from '../../api/v1alpha1/constants.ts';
-import type { DataPlaneResourcePolicy, Release } from '../../api/v1alpha1/schema.ts';
-import type { ManagedObject } from '../../dataplane/watches.ts';
+import {
+  Annotations,
+  ApplyModes,
+  CONTROLLER_NAME,
+  DriftModes,
+  FIELD_MANAGER,
+  Labels,
+  PruneModes,
+} from '../../api/v1alpha1/constants.ts';
+import type { DataPlaneResourcePolicy, Release, ResourcePolicy } from '../../api/v1alpha1/schema.ts';
+import { identityOf, type ManagedObject } from '../../dataplane/watches.ts';
 import type { ResourceInfo } from '../../kube/discovery.ts';
-import type { ApplyPolicy, Existing, Recreate } from '../../ssa/apply.ts';
-import type { GiveBack } from '../../ssa/delete.ts';
-import { releaseKeyOfObject, trackingLabels, type DesiredObject } from './desired.ts';
+import type { ApplyPolicy, DriftMode, Existing, ObjectPolicy, Recreate } from '../../ssa/apply.ts';
+import type { GiveBack, Retention } from '../../ssa/delete.ts';
+import {
+  desiredItems,
+  releaseKeyOfObject,
+  trackingLabels,
+  type DesiredItem,
+  type DesiredObject,
+} from './desired.ts';
 import { admissionOf, adoptionForbidden } from './resourcepolicy.ts';
 
 /** RECREATABLE_KINDS may be deleted and recreated when an immutable field changes and the object asks for it. */
@@ -52,6 +68,7 @@ export function releasePolicy(
   const admit = admissionOf(resourcePolicy, dataPlane);
   return {
     ...(admit && { admit }),
+    object: (item) => objectPolicyOf(item.policy),
     guard: (item, existing) =>
       ownershipConflict(release, item, existing.live, releaseExists) ??
       foreignConflict(item, existing.foreign, forbidden),
@@ -65,6 +82,75 @@ export function releasePolicy(
     },
     recreate: recreateRule,
     namespace: (name) => namespaceOf(release, name),
+  };
+}
+
+/**
+ * driftMode reads the Release's `openchoreo.dev/drift` annotation (case-insensitive): `Report`, or
+ * `Correct` for anything else (the default, and today's behaviour).
+ */
+export function driftMode(release: Release): DriftMode {
+  return release.metadata.annotations?.[Annotations.drift]?.toLowerCase() === DriftModes.report.toLowerCase()
+    ? 'Report'
+    : 'Correct';
+}
+
+/**
+ * isPreview reads the Release's `openchoreo.dev/apply-mode` annotation: absent or `Apply` applies;
+ * `DryRun`, and any value not understood, previews. A typo never applies for real what was meant
+ * as a preview.
+ */
+export function isPreview(release: Release): boolean {
+  const mode = release.metadata.annotations?.[Annotations.applyMode];
+  return mode !== undefined && mode.toLowerCase() !== 'apply';
+}
+
+/** objectPolicyOf turns an object's policy annotations into the apply library's object option. */
+export function objectPolicyOf(policy: ResourcePolicy | undefined): ObjectPolicy | undefined {
+  if (!policy?.apply && !policy?.ignoreFields) return undefined;
+  return {
+    ...(policy.apply && { write: policy.apply }),
+    ...(policy.ignoreFields && { ignoreFields: policy.ignoreFields }),
+  };
+}
+
+/** keepReason says why an object with this policy is never deleted, or undefined. */
+function keepReason(policy: ResourcePolicy | undefined): string | undefined {
+  if (policy?.prune === PruneModes.disabled) return `annotation ${Annotations.prune}: ${PruneModes.disabled}`;
+  if (policy?.apply === ApplyModes.observe) return `annotation ${Annotations.apply}: ${ApplyModes.observe}`;
+  return undefined;
+}
+
+/**
+ * retentionOf is the removeAll option of a Release: an object whose policy says `prune: Disabled`
+ * (or `apply: Observe`: never written, so never ours to delete) is kept and given back, so no later
+ * Release takes it for its own. The policy comes from the Release alone (the annotations are not
+ * on the data-plane object): the spec for the objects it still lists, and the last status
+ * (`status.resources[].policy`) for those that left it.
+ */
+export function retentionOf(
+  release: Release,
+  items: () => readonly DesiredItem[] = () => desiredItems(release),
+): (m: ManagedObject) => Retention | undefined {
+  // Built on first use: most passes have nothing to remove and need none of it.
+  let reasons: Map<string, string> | undefined;
+  const build = (): Map<string, string> => {
+    const map = new Map<string, string>();
+    for (const r of release.status?.resources ?? []) {
+      const reason = keepReason(r.policy);
+      if (reason) map.set(identityOf(r.group, r.kind, r.namespace || undefined, r.name), reason);
+    }
+    for (const item of items()) {
+      const reason = item.ok ? keepReason(item.policy) : undefined;
+      if (reason) map.set(identityOf(item.group, item.kind, item.namespace || undefined, item.name), reason);
+    }
+    return map;
+  };
+  return (m) => {
+    reasons ??= build();
+    const { namespace, name = '' } = m.object.metadata;
+    const reason = reasons.get(identityOf(m.info.group, m.info.kind, namespace, name));
+    return reason ? { reason, giveBack: GIVE_BACK } : undefined;
   };
 }
 

@@ -1,7 +1,9 @@
 /**
  * Prune step: removes what this Release applied earlier and no longer wants: an id gone from the
  * spec, or an id whose kind, namespace or name changed. Objects it created are deleted; objects it
- * adopted are given back (policy.ts removalOf); a Namespace that existed before is never deleted.
+ * adopted are given back (policy.ts removalOf), and so are those the Release's policy keeps
+ * (`prune: Disabled`, `apply: Observe`; reported as retained); a Namespace that existed before is
+ * never deleted.
  * Fenced: only objects that still carry this Release's uid (uid precondition on each delete),
  * never an object whose id did not apply cleanly in this reconcile, and only on a complete
  * picture: every apply answered and every watch of the data plane listed and connected.
@@ -10,10 +12,11 @@ import type { Logger } from 'pino';
 import type { KubeObject } from '../../api/object.ts';
 import { parseApiVersion } from '../../api/object.ts';
 import { Labels } from '../../api/v1alpha1/constants.ts';
+import type { ObjectRef } from '../../api/v1alpha1/schema.ts';
 import { listWithMore, plural } from '../../api/text.ts';
 import type { DataPlanePort } from '../../dataplane/port.ts';
 import { identityOf, type ManagedObject } from '../../dataplane/watches.ts';
-import { describeManaged, removeAll } from '../../ssa/delete.ts';
+import { describeManaged, removeAll, type Retention, type RetainedObject } from '../../ssa/delete.ts';
 import { classifyFailure } from '../../ssa/failure.ts';
 import { recordKey, type ApplyMemory } from '../../ssa/memory.ts';
 import type { ItemOutcome } from './apply.ts';
@@ -29,6 +32,8 @@ export interface PruneContext {
   memory: ApplyMemory;
   logger: Logger;
   signal: AbortSignal;
+  /** retain says which objects the Release's policy keeps (policy.ts retentionOf). */
+  retain?: (m: ManagedObject) => Retention | undefined;
 }
 
 /** PruneResult says what the prune step did. */
@@ -37,6 +42,8 @@ export interface PruneResult {
   pruned: ManagedObject[];
   /** givenBack are the adopted objects given back in this pass. */
   givenBack: ManagedObject[];
+  /** retained are the objects kept (and given back) because of their policy in this pass. */
+  retained: RetainedObject[];
   /** failure says why some stale objects could not be deleted. */
   failure?: { message: string; unreachable: boolean };
 }
@@ -45,32 +52,67 @@ export interface PruneResult {
 export async function pruneRelease(ctx: PruneContext, outcomes: ItemOutcome[]): Promise<PruneResult> {
   const { dataPlane } = ctx;
   const incomplete = outcomes.some((o) => o.state === 'failed' || o.state === 'recreating' || o.unreachable);
-  if (incomplete || !dataPlane.isComplete()) return { pruned: [], givenBack: [] };
+  const none: PruneResult = { pruned: [], givenBack: [], retained: [] };
+  if (incomplete || !dataPlane.isComplete()) return none;
   const stale = staleObjects(dataPlane.objectsOf(ctx.releaseUid), outcomes);
-  if (stale.length === 0) return { pruned: [], givenBack: [] };
+  if (stale.length === 0) return none;
 
-  const { deleted, givenBack, failed, unreachable } = await removeAll(dataPlane, stale, ctx.signal, {
-    giveBack: giveBackOf,
-  });
-  for (const m of [...deleted, ...givenBack]) {
+  const { deleted, givenBack, retained, failed, unreachable } = await removeAll(
+    dataPlane,
+    stale,
+    ctx.signal,
+    {
+      giveBack: giveBackOf,
+      ...(ctx.retain && { retain: ctx.retain }),
+    },
+  );
+  for (const m of [...deleted, ...givenBack, ...retained]) {
     ctx.memory.forget(
       recordKey(dataPlane.key, m.info, m.object.metadata.namespace, m.object.metadata.name ?? ''),
     );
     ctx.logger.info(
       { object: describeManaged(m), id: resourceIdOf(m.object) },
-      deleted.includes(m) ? 'pruned' : 'gave back adopted object',
+      deleted.includes(m) ? 'pruned' : givenBack.includes(m) ? 'gave back adopted object' : 'retained',
     );
   }
-  if (failed.length === 0) return { pruned: deleted, givenBack };
+  if (failed.length === 0) return { pruned: deleted, givenBack, retained };
   const listed = failed.map((f) => `${describeManaged(f.object)}: ${classifyFailure(f.error).message}`);
   return {
     pruned: deleted,
     givenBack,
+    retained,
     failure: {
       unreachable,
       message: `could not remove ${plural(failed.length, 'object')} no longer in spec: ${listWithMore(listed, MAX_LISTED_FAILURES)}`,
     },
   };
+}
+
+/** MAX_PLANNED_DELETIONS bounds status.plannedDeletions. */
+export const MAX_PLANNED_DELETIONS = 100;
+
+/**
+ * plannedDeletions is what a real prune would delete now (apply mode DryRun), on the same complete
+ * picture a prune needs: the stale objects that would be neither given back (adopted) nor kept
+ * (their policy); undefined when the picture is incomplete.
+ */
+export function plannedDeletions(ctx: PruneContext, outcomes: ItemOutcome[]): ObjectRef[] | undefined {
+  const incomplete = outcomes.some((o) => o.state === 'failed' || o.state === 'recreating' || o.unreachable);
+  if (incomplete || !ctx.dataPlane.isComplete()) return undefined;
+  return staleObjects(ctx.dataPlane.objectsOf(ctx.releaseUid), outcomes)
+    .filter((m) => !giveBackOf(m) && !ctx.retain?.(m))
+    .slice(0, MAX_PLANNED_DELETIONS)
+    .map(({ object, info }) => {
+      const id = resourceIdOf(object);
+      return {
+        ...(id && { id }),
+        group: info.group,
+        version: info.version,
+        kind: info.kind,
+        ...(object.metadata.namespace && { namespace: object.metadata.namespace }),
+        name: object.metadata.name ?? '',
+      };
+    });
 }
 
 /** resourceIdOf reads the spec id a managed object was applied for. */

@@ -22,6 +22,7 @@ import {
   ReleaseReconciler,
   type DataPlaneSlots,
   type ReleaseEvents,
+  type ReleaseObserver,
 } from './reconciler.ts';
 
 const CONFIGMAP = servedKind({ group: '', version: 'v1', kind: 'ConfigMap' }, 'configmaps');
@@ -121,6 +122,7 @@ function setup(
   world = new World(),
   dataPlane = new FakeDataPlane('acme/dp', kinds),
   slots?: DataPlaneSlots,
+  observer?: ReleaseObserver,
 ) {
   const events: ReleaseEvents = {
     emit: (release, type, reason, message) =>
@@ -136,6 +138,7 @@ function setup(
     writer: world,
     events,
     ...(slots && { slots }),
+    ...(observer && { observer }),
     logger: pino({ level: 'silent' }),
     now: () => new Date('2026-12-03T10:00:00Z'),
     random: () => 0,
@@ -609,5 +612,407 @@ void describe('ReleaseReconciler', () => {
     await reconcile();
     await reconcile();
     assert.equal(world.get('acme', 'web'), undefined, 'cleaned up once a slot was free');
+  });
+});
+
+/** respec replaces a Release's resources as a user's edit does: metadata and status stay. */
+function respec(world: World, resources: Record<string, KubeObject>, name = 'web'): void {
+  world.edit(name, (r) => ({
+    ...r,
+    metadata: { ...r.metadata, generation: (r.metadata.generation ?? 1) + 1 },
+    spec: releaseOf(resources, name).spec,
+  }));
+}
+
+/** withPolicy returns a ConfigMap carrying policy annotations. */
+function withPolicy(object: KubeObject, annotations: Record<string, string>): KubeObject {
+  return { ...object, metadata: { ...object.metadata, annotations } };
+}
+
+void describe('ReleaseReconciler: per-object policies', () => {
+  void test('prune: Disabled keeps an object removed from the spec, gives it back, and says so', async () => {
+    const { world, dataPlane, reconcile } = setup();
+    const kept = withPolicy(configMap('kept'), { [Annotations.prune]: 'Disabled' });
+    world.add(releaseOf({ kept, other: configMap('other') }));
+    await reconcile();
+    assert.equal(
+      dataPlane.get(CONFIGMAP, 'apps', 'kept')?.metadata.annotations,
+      undefined,
+      'the annotation is not sent',
+    );
+    assert.deepEqual(world.status('web').resources?.[0]?.policy, { prune: 'Disabled' });
+
+    respec(world, { other: configMap('other') });
+    await reconcile();
+
+    const live = dataPlane.get(CONFIGMAP, 'apps', 'kept');
+    assert.ok(live, 'the object is kept');
+    assert.equal(live.metadata.labels?.[Labels.managedBy], undefined, 'our labels are removed');
+    assert.equal(live.metadata.labels?.[Labels.releaseUid], undefined);
+    assert.deepEqual(live.metadata.managedFields, [{}], 'our field ownership is removed');
+    assert.deepEqual(world.status('web').retained, [
+      {
+        id: 'kept',
+        group: '',
+        version: 'v1',
+        kind: 'ConfigMap',
+        namespace: 'apps',
+        name: 'kept',
+        reason: 'annotation openchoreo.dev/prune: Disabled',
+      },
+    ]);
+    assert.deepEqual(
+      world.events.filter((e) => e.reason === EventReasons.retained).map((e) => e.message),
+      [
+        'kept ConfigMap/apps/kept (annotation openchoreo.dev/prune: Disabled; resource "kept" no longer in spec): given back, our labels and field ownership removed, the object kept',
+      ],
+    );
+    assert.equal(world.events.filter((e) => e.reason === EventReasons.pruned).length, 0, 'nothing pruned');
+
+    // Listed again, it is someone else's now: not taken for ours without openchoreo.dev/adopt.
+    respec(world, { other: configMap('other'), kept: configMap('kept') });
+    await reconcile();
+    assert.equal(world.condition('web', ConditionTypes.resourcesApplied)?.reason, Reasons.conflict);
+  });
+
+  void test('prune: Disabled and Observe keep their objects when the Release is deleted', async () => {
+    const { world, dataPlane, reconcile } = setup();
+    world.add(
+      releaseOf({
+        kept: withPolicy(configMap('kept'), { [Annotations.prune]: 'Disabled' }),
+        mine: configMap('mine'),
+        gone: configMap('gone'),
+      }),
+    );
+    await reconcile();
+    // An object of ours the Release now only observes is never deleted either.
+    respec(world, {
+      kept: withPolicy(configMap('kept'), { [Annotations.prune]: 'Disabled' }),
+      mine: withPolicy(configMap('mine'), { [Annotations.apply]: 'Observe' }),
+      gone: configMap('gone'),
+    });
+    await reconcile();
+
+    world.edit('web', deleted);
+    await reconcile();
+    await reconcile();
+
+    assert.equal(world.get('acme', 'web'), undefined, 'the finalizer was removed');
+    assert.equal(dataPlane.get(CONFIGMAP, 'apps', 'gone'), undefined, 'a plain object is deleted');
+    for (const name of ['kept', 'mine']) {
+      const live = dataPlane.get(CONFIGMAP, 'apps', name);
+      assert.ok(live, `${name} is kept`);
+      assert.equal(live.metadata.labels?.[Labels.managedBy], undefined, `${name} is given back`);
+    }
+    assert.deepEqual(
+      world.events
+        .filter((e) => e.reason === EventReasons.retained)
+        .map((e) => e.message.split(' (')[0])
+        .sort(),
+      ['kept ConfigMap/apps/kept', 'kept ConfigMap/apps/mine'],
+    );
+  });
+
+  void test('Observe never writes an object someone else manages, reports it missing, and never deletes it', async () => {
+    const { world, dataPlane, reconcile } = setup();
+    world.add(releaseOf({ gateway: withPolicy(configMap('gateway'), { [Annotations.apply]: 'Observe' }) }));
+    await reconcile();
+    assert.equal(dataPlane.get(CONFIGMAP, 'apps', 'gateway'), undefined, 'not created');
+    const missing = world.status('web').resources?.[0];
+    assert.equal(missing?.healthStatus, 'Unknown');
+    assert.equal(
+      missing?.message,
+      'ConfigMap/apps/gateway does not exist; it is only observed (Observe), not created',
+    );
+
+    dataPlane.put(CONFIGMAP, {
+      ...configMap('gateway', { owner: 'platform' }),
+      status: { ok: true },
+    });
+    await reconcile();
+    assert.deepEqual(world.status('web').resources?.[0]?.status, { ok: true });
+    assert.equal(world.condition('web', ConditionTypes.ready)?.status, 'True');
+
+    world.edit('web', deleted);
+    await reconcile();
+    await reconcile();
+    assert.equal(world.get('acme', 'web'), undefined);
+    assert.deepEqual(dataPlane.get(CONFIGMAP, 'apps', 'gateway')?.['data'], { owner: 'platform' });
+    assert.deepEqual(
+      dataPlane.writes().filter((w) => w.name === 'gateway'),
+      [],
+      'never written',
+    );
+    assert.deepEqual(dataPlane.observedBy('acme/web'), [], 'its watch is released with the Release');
+  });
+
+  void test('CreateOnly is not updated after a spec change', async () => {
+    const { world, dataPlane, reconcile } = setup();
+    const seed = (v: string) => withPolicy(configMap('seed', { v }), { [Annotations.apply]: 'CreateOnly' });
+    world.add(releaseOf({ seed: seed('1') }));
+    await reconcile();
+    respec(world, { seed: seed('2') });
+    const before = dataPlane.requests.length;
+    await reconcile();
+    assert.deepEqual(dataPlane.requests.slice(before), []);
+    assert.deepEqual(dataPlane.get(CONFIGMAP, 'apps', 'seed')?.['data'], { v: '1' });
+    assert.equal(world.condition('web', ConditionTypes.ready)?.status, 'True');
+  });
+
+  void test('an unknown policy value is InvalidResource naming the annotation; the others apply', async () => {
+    const { world, dataPlane, reconcile } = setup();
+    world.add(
+      releaseOf({ bad: withPolicy(configMap('bad'), { [Annotations.prune]: 'Never' }), ok: configMap('ok') }),
+    );
+    await reconcile();
+    const applied = world.condition('web', ConditionTypes.resourcesApplied);
+    assert.equal(applied?.reason, Reasons.invalidResource);
+    assert.match(applied?.message ?? '', /annotation openchoreo\.dev\/prune is "Never"/);
+    assert.ok(dataPlane.get(CONFIGMAP, 'apps', 'ok'), 'the valid object is applied');
+  });
+
+  void test('the steady state sends no request and writes no status under every object policy', async () => {
+    const { world, dataPlane, reconcile } = setup();
+    dataPlane.put(CONFIGMAP, configMap('theirs'));
+    world.add(
+      releaseOf({
+        created: withPolicy(configMap('created'), { [Annotations.apply]: 'CreateOnly' }),
+        existing: withPolicy(configMap('theirs'), { [Annotations.apply]: 'CreateOnly' }),
+        observed: withPolicy(configMap('observed'), { [Annotations.apply]: 'Observe' }),
+        ignoring: withPolicy(configMap('ignoring', { a: '1', b: '2' }), {
+          [Annotations.ignoreFields]: '/data/b',
+        }),
+        kept: withPolicy(configMap('kept'), { [Annotations.prune]: 'Disabled' }),
+      }),
+    );
+    await reconcile();
+    const requests = dataPlane.requests.length;
+    const statusWrites = world.statusWrites;
+
+    await reconcile();
+
+    assert.deepEqual(dataPlane.requests.slice(requests), []);
+    assert.equal(world.statusWrites, statusWrites);
+  });
+});
+
+/** annotate sets annotations on a Release, as a user's edit does. */
+function annotate(world: World, annotations: Record<string, string | undefined>, name = 'web'): void {
+  world.edit(name, (r) => {
+    const next = { ...(r.metadata.annotations ?? {}) };
+    for (const [k, v] of Object.entries(annotations)) {
+      if (v === undefined) delete next[k];
+      else next[k] = v;
+    }
+    return { ...r, metadata: { ...r.metadata, annotations: next } };
+  });
+}
+
+/** Counted is what a ReleaseObserver was told, for metric assertions. */
+class Counted implements ReleaseObserver {
+  corrections: string[] = [];
+  drifted = new Map<string, number>();
+  applied(): void {}
+  pruned(): void {}
+  deferred(): void {}
+  driftCorrected(dataPlane: string, kind: string): void {
+    this.corrections.push(`${dataPlane}/${kind}`);
+  }
+  observed(key: string, _ready: string, _health: unknown, drifted: number): void {
+    this.drifted.set(key, drifted);
+  }
+  forgotten(key: string): void {
+    this.drifted.delete(key);
+  }
+}
+
+void describe('ReleaseReconciler: drift', () => {
+  const start = async (mode?: string) => {
+    const observer = new Counted();
+    const env = setup(
+      [CONFIGMAP],
+      new World(),
+      new FakeDataPlane('acme/dp', [CONFIGMAP]),
+      undefined,
+      observer,
+    );
+    const release = releaseOf({
+      settings: configMap('settings', { a: '1', b: '2' }),
+      other: configMap('other'),
+    });
+    if (mode) release.metadata.annotations = { [Annotations.drift]: mode };
+    env.world.add(release);
+    await env.reconcile();
+    return { ...env, observer };
+  };
+
+  void test('Correct re-applies an edit by another manager, with a DriftCorrected Event and the counter', async () => {
+    const { world, dataPlane, reconcile, observer } = await start();
+    dataPlane.edit(CONFIGMAP, 'apps', 'settings', 'kubectl-edit', { '/data/a': 'edited' });
+    await reconcile();
+    assert.deepEqual(dataPlane.get(CONFIGMAP, 'apps', 'settings')?.['data'], { a: '1', b: '2' });
+    assert.deepEqual(
+      world.events.filter((e) => e.reason === EventReasons.driftCorrected).map((e) => e.message),
+      ['ConfigMap/apps/settings applied again: /data/a changed or removed by another field manager'],
+    );
+    assert.deepEqual(observer.corrections, ['acme/dp/ConfigMap']);
+    assert.equal(
+      world.status('web').resources?.[0]?.drift,
+      undefined,
+      'a corrected drift is not in the status',
+    );
+
+    dataPlane.remove(CONFIGMAP, 'apps', 'other');
+    await reconcile();
+    assert.ok(dataPlane.get(CONFIGMAP, 'apps', 'other'), 'a deleted object is created again');
+    assert.match(world.events.at(-1)?.message ?? '', /ConfigMap\/apps\/other created again: it was deleted/);
+    assert.deepEqual(observer.corrections, ['acme/dp/ConfigMap', 'acme/dp/ConfigMap']);
+  });
+
+  void test('Report writes nothing, reports the fields in status, Ready and one Event, and counts it', async () => {
+    const { world, dataPlane, reconcile, observer } = await start('Report');
+    dataPlane.edit(CONFIGMAP, 'apps', 'settings', 'kubectl-edit', { '/data/a': 'edited' });
+    dataPlane.remove(CONFIGMAP, 'apps', 'other');
+    await reconcile();
+
+    assert.deepEqual(dataPlane.get(CONFIGMAP, 'apps', 'settings')?.['data'], { a: 'edited', b: '2' });
+    assert.equal(dataPlane.get(CONFIGMAP, 'apps', 'other'), undefined, 'not created again');
+    const [settings, other] = world.status('web').resources ?? [];
+    assert.deepEqual(settings?.drift, { fields: [{ path: '/data/a', manager: 'kubectl-edit' }] });
+    assert.deepEqual(other?.drift, { fields: [], deleted: true });
+    const ready = world.condition('web', ConditionTypes.ready);
+    assert.equal(ready?.reason, Reasons.drifted);
+    assert.match(
+      ready?.message ?? '',
+      /^2 of 2 resources drifted and not corrected \(openchoreo.dev\/drift: Report\): ConfigMap\/apps\/settings: \/data\/a \(now kubectl-edit's\)/,
+    );
+    assert.equal(observer.drifted.get('acme/web'), 2);
+    const detected = world.events.filter((e) => e.reason === EventReasons.driftDetected);
+    assert.deepEqual(
+      detected.map((e) => e.message),
+      [
+        "ConfigMap/apps/settings drifted: /data/a (now kubectl-edit's); not corrected (openchoreo.dev/drift: Report)",
+        'ConfigMap/apps/other drifted: deleted (or stripped of our labels) by someone else; not corrected (openchoreo.dev/drift: Report)',
+      ],
+    );
+
+    // Steady while drifted: no request, no status write, no new Event.
+    const requests = dataPlane.requests.length;
+    const writes = world.statusWrites;
+    const events = world.events.length;
+    await reconcile();
+    assert.deepEqual(dataPlane.requests.slice(requests), []);
+    assert.equal(world.statusWrites, writes);
+    assert.equal(world.events.length, events);
+
+    // Back to Correct: corrected at once.
+    annotate(world, { [Annotations.drift]: 'Correct' });
+    await reconcile();
+    assert.deepEqual(dataPlane.get(CONFIGMAP, 'apps', 'settings')?.['data'], { a: '1', b: '2' });
+    assert.ok(dataPlane.get(CONFIGMAP, 'apps', 'other'), 'created again');
+    assert.equal(world.condition('web', ConditionTypes.ready)?.status, 'True');
+    assert.equal(observer.drifted.get('acme/web'), 0);
+    assert.equal(world.events.filter((e) => e.reason === EventReasons.driftCorrected).length, 2);
+  });
+
+  for (const mode of ['Correct', 'Report']) {
+    void test(`the steady state sends no request and writes no status in drift mode ${mode}`, async () => {
+      const { world, dataPlane, reconcile } = await start(mode);
+      await reconcile();
+      const requests = dataPlane.requests.length;
+      const statusWrites = world.statusWrites;
+      await reconcile();
+      assert.deepEqual(dataPlane.requests.slice(requests), []);
+      assert.equal(world.statusWrites, statusWrites);
+    });
+  }
+});
+
+void describe('ReleaseReconciler: dry run', () => {
+  const DRY_RUN = { [Annotations.applyMode]: 'DryRun' };
+
+  void test('a preview plans every resource and the deletions, changes nothing, and says Previewed', async () => {
+    const { world, dataPlane, reconcile } = setup();
+    world.add(
+      releaseOf({ same: configMap('same'), changed: configMap('changed'), dropped: configMap('dropped') }),
+    );
+    await reconcile();
+    annotate(world, DRY_RUN);
+    respec(world, {
+      same: configMap('same'),
+      changed: configMap('changed', { a: '2' }),
+      added: configMap('added'),
+      bad: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'bad' } },
+    });
+    const writes = dataPlane.writes().length;
+
+    await reconcile();
+
+    assert.equal(dataPlane.writes().length, writes, 'nothing written, nothing pruned');
+    assert.ok(dataPlane.get(CONFIGMAP, 'apps', 'dropped'), 'not pruned');
+    assert.equal(dataPlane.get(CONFIGMAP, 'apps', 'added'), undefined, 'not created');
+    const status = world.status('web');
+    assert.deepEqual(
+      status.resources?.map((r) => [r.id, r.plan]),
+      [
+        ['same', { action: 'Unchanged' }],
+        ['changed', { action: 'Update', fields: ['/data/a'] }],
+        ['added', { action: 'Create' }],
+        [
+          'bad',
+          {
+            action: 'Error',
+            message: 'resource "bad": ConfigMap/bad is namespaced but has no metadata.namespace',
+          },
+        ],
+      ],
+    );
+    assert.deepEqual(status.plannedDeletions, [
+      { id: 'dropped', group: '', version: 'v1', kind: 'ConfigMap', namespace: 'apps', name: 'dropped' },
+    ]);
+    const ready = world.condition('web', ConditionTypes.ready);
+    assert.equal(ready?.reason, Reasons.previewed);
+    assert.equal(ready?.status, 'False');
+    assert.match(
+      ready?.message ?? '',
+      /^dry run \(openchoreo.dev\/apply-mode: DryRun\), nothing was changed on the data plane: 1 to create, 1 to update, 1 unchanged, 1 to delete, 1 would fail: /,
+    );
+    assert.equal(world.condition('web', ConditionTypes.resourcesApplied)?.reason, Reasons.previewed);
+    const previewed = world.events.filter((e) => e.reason === Reasons.previewed);
+    assert.deepEqual(
+      previewed.map((e) => e.type),
+      ['Normal'],
+      'one Normal Event on the transition, no Warning',
+    );
+
+    // Steady: nothing sent, nothing written.
+    const requests = dataPlane.requests.length;
+    const statusWrites = world.statusWrites;
+    await reconcile();
+    assert.deepEqual(dataPlane.requests.slice(requests), []);
+    assert.equal(world.statusWrites, statusWrites);
+
+    // Without the annotation it applies for real, prunes, and the plan goes.
+    annotate(world, { [Annotations.applyMode]: undefined });
+    await reconcile();
+    assert.deepEqual(dataPlane.get(CONFIGMAP, 'apps', 'changed')?.['data'], { a: '2' });
+    assert.ok(dataPlane.get(CONFIGMAP, 'apps', 'added'), 'created');
+    assert.equal(dataPlane.get(CONFIGMAP, 'apps', 'dropped'), undefined, 'pruned');
+    assert.equal(world.status('web').plannedDeletions, undefined);
+    assert.ok(
+      world.status('web').resources?.every((r) => r.plan === undefined),
+      'no plan left',
+    );
+  });
+
+  void test('an apply mode that is not understood previews rather than applies', async () => {
+    const { world, dataPlane, reconcile } = setup();
+    world.add({
+      ...releaseOf({ settings: configMap('settings') }),
+      metadata: { ...releaseOf({}).metadata, annotations: { [Annotations.applyMode]: 'Preveiw' } },
+    });
+    await reconcile();
+    assert.equal(dataPlane.get(CONFIGMAP, 'apps', 'settings'), undefined);
+    assert.equal(world.condition('web', ConditionTypes.ready)?.reason, Reasons.previewed);
   });
 });

@@ -26,6 +26,7 @@ import type { EventType } from '../../runtime/events.ts';
 import type { Slot } from '../../runtime/limiter.ts';
 import type { DataPlanePort } from '../../dataplane/port.ts';
 import type { ApplyResult } from '../../ssa/apply.ts';
+import type { RetainedObject } from '../../ssa/delete.ts';
 import { ApplyMemory } from '../../ssa/memory.ts';
 import { applyRelease, type ItemOutcome } from './apply.ts';
 import type { ReleaseStore } from './controlplane.ts';
@@ -35,17 +36,20 @@ import { reconcileEvents } from './events.ts';
 import { finalizeRelease } from './finalize.ts';
 import { kindsInUse, kindsToWatch } from './kinds.ts';
 import { dataPlaneName, otherPlacements, sweepPlacement, withPlacement } from './placement.ts';
-import { pruneRelease } from './prune.ts';
+import { isPreview, retentionOf } from './policy.ts';
+import { plannedDeletions, pruneRelease } from './prune.ts';
 import { isResolveFailure, type DataPlaneResolver, type Target } from './resolve.ts';
 import { statusBudget } from './budget.ts';
 import {
   appliedCondition,
   boundStatus,
   isTransitioning,
+  previewConditions,
   readyCondition,
   removeCondition,
   resolveConditions,
   resourceStatuses,
+  retainedStatus,
   statusEquals,
   withConditions,
 } from './status.ts';
@@ -79,7 +83,10 @@ export interface ReleaseEvents {
 export interface ReleaseObserver {
   applied(dataPlane: string, kind: string, result: ApplyResult): void;
   pruned(dataPlane: string, kind: string): void;
-  observed(key: string, ready: string, health: HealthStatus[]): void;
+  /** driftCorrected counts an object applied again because it had drifted (drift mode Correct). */
+  driftCorrected(dataPlane: string, kind: string): void;
+  /** observed records a Release's readiness, the health of its objects and how many are drifted (Report). */
+  observed(key: string, ready: string, health: HealthStatus[], drifted: number): void;
   forgotten(key: string): void;
   /** deferred counts a reconcile put back because its data plane used its share of the workers. */
   deferred(dataPlane: string): void;
@@ -221,25 +228,38 @@ export class ReleaseReconciler {
       );
     }
     const uid = release.metadata.uid ?? '';
-    const pruning = await pruneRelease(
-      { releaseUid: uid, dataPlane, memory: this.memory, logger, signal },
-      outcomes,
-    );
+    const preview = isPreview(release);
+    const pruneContext = {
+      releaseUid: uid,
+      dataPlane,
+      memory: this.memory,
+      logger,
+      signal,
+      retain: retentionOf(release, () => items),
+    };
+    // A preview deletes nothing: it says what a prune would delete.
+    const pruning = preview
+      ? { pruned: [], givenBack: [], retained: [] }
+      : await pruneRelease(pruneContext, outcomes);
     const pruned = [...pruning.pruned];
     const givenBack = [...pruning.givenBack];
+    const retained = [...pruning.retained];
     let pruneFailure = pruning.failure;
     // Moved (another DataPlane, or this one re-pointed): once everything is applied here, the
     // objects are removed from every other cluster the Release applied to.
     let appliedTo = release.status?.appliedTo;
     const allApplied = outcomes.every((o) => o.state === 'applied') && !pruneFailure;
-    if (allApplied && placed.placement && (appliedTo?.length ?? 0) > 1) {
+    if (!preview && allApplied && placed.placement && (appliedTo?.length ?? 0) > 1) {
       const moved = await this.sweepOthers(key, release, placed.placement, logger, signal);
       appliedTo = moved.appliedTo;
       pruned.push(...moved.deleted);
       givenBack.push(...moved.givenBack);
+      retained.push(...moved.retained);
       pruneFailure = moved.failure;
     }
     for (const m of pruned) this.deps.observer?.pruned(dataPlane.key, m.info.kind);
+    for (const o of outcomes)
+      if (o.drift?.corrected) this.deps.observer?.driftCorrected(dataPlane.key, o.item.kind);
     // Keep the last known inventory when this data plane is unreachable: it tells us nothing new
     // (an old data plane of a move that does not answer says nothing about this one).
     const unreachable = outcomes.some((o) => o.unreachable) || pruning.failure?.unreachable === true;
@@ -255,7 +275,9 @@ export class ReleaseReconciler {
         message: pruneFailure.message,
       };
     }
-    const ready = readyCondition(applied, resources);
+    let ready = readyCondition(applied, resources);
+    const planned = preview && !unreachable ? plannedDeletions(pruneContext, outcomes) : undefined;
+    if (preview && !unreachable) [applied, ready] = previewConditions(resources, planned?.length);
     // Conditions are computed from every entry; only what is written is fitted to the size budget.
     const status = boundStatus(
       withConditions(
@@ -265,6 +287,8 @@ export class ReleaseReconciler {
           ...(appliedTo ? { appliedTo } : {}),
           observedGeneration: release.metadata.generation,
           resources,
+          retained: retainedStatus(previous.retained, retained, outcomes),
+          plannedDeletions: preview ? (planned ?? previous.plannedDeletions) : undefined,
           conditions: removeCondition(previous.conditions, ConditionTypes.finalizing),
         },
         [applied, ready],
@@ -274,7 +298,7 @@ export class ReleaseReconciler {
       previous.resources,
     );
     await this.writeStatus(release, status, logger, signal);
-    for (const e of reconcileEvents(previous, status, pruned, givenBack))
+    for (const e of reconcileEvents(previous, status, pruned, givenBack, retained, outcomes))
       this.deps.events.emit(release, e.type, e.reason, e.message);
     this.observe(key, status, resources);
     await dataPlane.useKinds(key, kindsInUse(dataPlane, outcomes, uid));
@@ -342,11 +366,13 @@ export class ReleaseReconciler {
     appliedTo: Placement[];
     deleted: ManagedObject[];
     givenBack: ManagedObject[];
+    retained: RetainedObject[];
     failure?: { message: string; unreachable: boolean };
   }> {
     const ctx = { release, key, resolver: this.deps.resolver, memory: this.memory, logger, signal };
     const deleted: ManagedObject[] = [];
     const givenBack: ManagedObject[] = [];
+    const retained: RetainedObject[] = [];
     const failures: string[] = [];
     let unreachable = false;
     const cleaned: Placement[] = [];
@@ -354,6 +380,7 @@ export class ReleaseReconciler {
       const result = await sweepPlacement(ctx, p);
       deleted.push(...result.deleted);
       givenBack.push(...result.givenBack);
+      retained.push(...result.retained);
       if (result.clean) {
         logger.info({ from: p }, 'moved: the data plane the Release left is clean');
         cleaned.push(p);
@@ -367,7 +394,7 @@ export class ReleaseReconciler {
       failures.length > 0
         ? { unreachable, message: `moving off a previous data plane: ${failures.join('; ')}` }
         : undefined;
-    return { appliedTo, deleted, givenBack, failure };
+    return { appliedTo, deleted, givenBack, retained, failure };
   }
 
   /** requeueAfter is progressingInterval while anything transitions, else interval, plus jitter; 0s disables. */
@@ -411,6 +438,7 @@ export class ReleaseReconciler {
       key,
       ready,
       resources.map((r) => r.healthStatus),
+      resources.filter((r) => r.drift).length,
     );
   }
 

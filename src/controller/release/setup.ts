@@ -109,6 +109,13 @@ export class ReleaseController {
           .dataPlaneRef;
         if (isBoundTo(release, owner.uid, dp, current)) this.enqueue(owner.namespace, owner.name);
       },
+      // Users are the keys of the Releases that asked to observe the object, not read from it.
+      onObserved: (_dp, users) => {
+        for (const user of users) {
+          const [ns = '', name = ''] = user.split('/');
+          this.enqueue(ns, name);
+        }
+      },
       // A broken or recovered watch changes what every Release on that data plane can report.
       onHealthChange: (dp, healthy) => {
         if (healthy) logger.info({ dataPlane: dp }, 'data-plane watch connected');

@@ -3,9 +3,24 @@
  * `ResourcesApplied` and `Ready` conditions, computed from what the apply step saw, and fitted
  * into the Release's size budget (budget.ts). Pure.
  */
-import { describeRef, jsonEqual } from '../../api/object.ts';
-import { ConditionTypes, Reasons } from '../../api/v1alpha1/constants.ts';
-import type { Condition, Release, ReleaseStatus, ResourceStatus } from '../../api/v1alpha1/schema.ts';
+import { describeRef, jsonEqual, parseApiVersion } from '../../api/object.ts';
+import {
+  Annotations,
+  ConditionTypes,
+  DriftModes,
+  Labels,
+  Reasons,
+  ReleaseApplyModes,
+} from '../../api/v1alpha1/constants.ts';
+import type {
+  Condition,
+  Release,
+  ReleaseStatus,
+  ResourceStatus,
+  RetainedObject as RetainedEntry,
+} from '../../api/v1alpha1/schema.ts';
+import { identityOf } from '../../dataplane/watches.ts';
+import type { RetainedObject } from '../../ssa/delete.ts';
 import { listWithMore, truncateJson } from '../../api/text.ts';
 import { assessHealth, compareHealth, isReadyHealth, type HealthResult } from '../../health/index.ts';
 import type { ItemOutcome } from './apply.ts';
@@ -48,13 +63,23 @@ function resourceStatus(o: ItemOutcome, prev: ResourceStatus | undefined, now: D
     namespace,
     healthStatus: health.status,
     healthReason: health.reason,
+    // An applied object's message is its health, unless it is missing and the apply step says why.
     message: truncateJson(
-      o.state === 'applied' || o.state === 'waiting' ? health.message : (o.message ?? health.message),
+      (o.state === 'applied' && (live || !o.message)) || o.state === 'waiting'
+        ? health.message
+        : (o.message ?? health.message),
       ENTRY_MESSAGE_MAX_BYTES,
     ),
   };
   const liveStatus = live?.['status'];
   if (liveStatus !== undefined) entry.status = liveStatus;
+  if (o.plan) entry.plan = o.plan;
+  // Reported drift only: a corrected one is told by an Event, the object is as applied again.
+  if (o.drift && !o.drift.corrected)
+    entry.drift = { fields: o.drift.fields, ...(o.drift.deleted && { deleted: true }) };
+  // An object whose spec turned invalid keeps its last policy, so a prune: Disabled still holds.
+  const policy = item.ok ? item.policy : prev?.policy;
+  if (policy) entry.policy = policy;
   const same =
     prev !== undefined &&
     prev.healthStatus === entry.healthStatus &&
@@ -95,6 +120,48 @@ export function boundStatus(
     return same ? { ...entry, lastObservedTime: prev.lastObservedTime } : entry;
   });
   return { ...fit.status, resources };
+}
+
+/** MAX_RETAINED bounds status.retained; the oldest entries go first. */
+export const MAX_RETAINED = 100;
+
+/**
+ * retainedStatus is status.retained: the objects kept before, plus those kept now, once each
+ * (newest last, at most MAX_RETAINED), without those the Release applies again.
+ */
+export function retainedStatus(
+  previous: readonly RetainedEntry[] | undefined,
+  now: readonly RetainedObject[],
+  outcomes: readonly ItemOutcome[],
+): RetainedEntry[] | undefined {
+  if (!previous?.length && now.length === 0) return undefined;
+  const key = (e: { group: string; kind: string; namespace?: string; name: string }) =>
+    identityOf(e.group, e.kind, e.namespace || undefined, e.name);
+  const applied = new Set(
+    outcomes
+      .filter((o) => o.state === 'applied' && o.live)
+      .map((o) => key({ ...o.item, namespace: o.live?.metadata.namespace ?? '' })),
+  );
+  const added: RetainedEntry[] = now.map((m) => {
+    const { group, version } = parseApiVersion(m.object.apiVersion || `${m.info.group}/${m.info.version}`);
+    const id = m.object.metadata.labels?.[Labels.resourceId];
+    return {
+      ...(id && { id }),
+      group: group || m.info.group,
+      version: version || m.info.version,
+      kind: m.info.kind,
+      ...(m.object.metadata.namespace && { namespace: m.object.metadata.namespace }),
+      name: m.object.metadata.name ?? '',
+      reason: m.reason,
+    };
+  });
+  const byKey = new Map<string, RetainedEntry>();
+  for (const e of [...(previous ?? []), ...added]) {
+    byKey.delete(key(e));
+    if (!applied.has(key(e))) byKey.set(key(e), e);
+  }
+  const list = [...byKey.values()].slice(-MAX_RETAINED);
+  return list.length > 0 ? list : undefined;
 }
 
 /** ConditionInput is a condition without its bookkeeping fields. */
@@ -161,6 +228,19 @@ export function appliedCondition(outcomes: ItemOutcome[]): ConditionInput {
   };
 }
 
+/** describeDrift renders a drift report: `/spec/replicas (kubectl-edit), /data/a`, or `deleted`. */
+export function describeDrift(drift: {
+  fields: Array<{ path: string; manager?: string }>;
+  deleted?: boolean;
+}): string {
+  if (drift.deleted) return 'deleted (or stripped of our labels) by someone else';
+  return listWithMore(
+    drift.fields.map((f) => (f.manager ? `${f.path} (now ${f.manager}'s)` : `${f.path} (removed)`)),
+    5,
+    ', ',
+  );
+}
+
 /** readyCondition is True when everything is applied and every resource is Healthy or Suspended. */
 export function readyCondition(applied: ConditionInput, resources: ResourceStatus[]): ConditionInput {
   const bad = resources
@@ -174,6 +254,19 @@ export function readyCondition(applied: ConditionInput, resources: ResourceStatu
   );
   if (applied.status !== 'True') {
     return { type: ConditionTypes.ready, status: 'False', reason: applied.reason, message: applied.message };
+  }
+  const drifted = resources.filter((r) => r.drift);
+  if (drifted.length > 0) {
+    const listed = drifted.map(
+      (r) =>
+        `${describeRef({ kind: r.kind, name: r.name, namespace: r.namespace })}: ${describeDrift(r.drift!)}`,
+    );
+    return {
+      type: ConditionTypes.ready,
+      status: 'False',
+      reason: Reasons.drifted,
+      message: `${drifted.length} of ${resources.length} resources drifted and not corrected (${Annotations.drift}: ${DriftModes.report}): ${listWithMore(listed, MAX_LISTED)}`,
+    };
   }
   if (bad.length === 0) {
     return {
@@ -193,6 +286,35 @@ export function readyCondition(applied: ConditionInput, resources: ResourceStatu
     reason: degraded ? Reasons.degraded : Reasons.progressing,
     message: `${bad.length} of ${resources.length} resources not ready: ${listWithMore(worst, MAX_LISTED)}`,
   };
+}
+
+/**
+ * previewConditions are ResourcesApplied and Ready of a previewed Release (apply mode DryRun):
+ * False, reason Previewed, counting the plans (and naming what would fail).
+ */
+export function previewConditions(
+  resources: ResourceStatus[],
+  deletions: number | undefined,
+): [ConditionInput, ConditionInput] {
+  const count = (action: string) => resources.filter((r) => r.plan?.action === action).length;
+  const failing = resources
+    .filter((r) => r.plan?.action === 'Error')
+    .map(
+      (r) =>
+        `${describeRef({ kind: r.kind || 'object', name: r.name || r.id, namespace: r.namespace })}: ${r.plan?.message ?? ''}`,
+    );
+  const message =
+    `dry run (${Annotations.applyMode}: ${ReleaseApplyModes.dryRun}), nothing was changed on the data plane: ` +
+    `${count('Create')} to create, ${count('Update')} to update, ${count('Unchanged')} unchanged, ` +
+    `${deletions === undefined ? 'deletions unknown (incomplete picture)' : `${deletions} to delete`}, ${count('Error')} would fail` +
+    (failing.length > 0 ? `: ${listWithMore(failing, MAX_LISTED)}` : '');
+  const applied = {
+    type: ConditionTypes.resourcesApplied,
+    status: 'False' as const,
+    reason: Reasons.previewed,
+    message,
+  };
+  return [applied, { ...applied, type: ConditionTypes.ready }];
 }
 
 /** resolveConditions are the conditions of a Release whose data plane cannot be found or used. */
