@@ -29,6 +29,7 @@ import {
   type ResourceInfo,
 } from '../kube/discovery.ts';
 import { clientFor } from '../kube/kubeconfig.ts';
+import { parsePointer, removeFields } from '../ssa/fields.ts';
 import { classify, type DiffEntry } from './diffview.ts';
 
 /** NoAccessError says the user may not read what `diff` needs; its message suggests the DryRun annotation. */
@@ -398,7 +399,11 @@ async function planObject(
     live && live.metadata.labels?.[Labels.managedBy] ? { live } : live ? { foreign: live } : {};
   const conflict = policy.guard?.(item, existing);
   if (conflict) return { ...base, action: 'error', live, note: `Conflict: ${conflict}` };
-  const object = policy.prepare?.(item, info, existing).object ?? item.object;
+  // What the controller sends: ignored fields left out (ssa/fields.ts), as in applyAll.
+  const ignoredPointers = (policy.object?.(item)?.ignoreFields ?? [])
+    .map(parsePointer)
+    .filter((p): p is string[] => typeof p !== 'string');
+  const object = removeFields(policy.prepare?.(item, info, existing).object ?? item.object, ignoredPointers);
   try {
     const after = await dp.request<KubeObject>({
       method: 'PATCH',
@@ -413,12 +418,7 @@ async function planObject(
       action: classify(live, after),
       live,
       after,
-      // The controller leaves these out of what it sends (issue 15); this dry run sends the object whole.
-      ...(ignored
-        ? {
-            note: `${POLICY.ignoreFields}: ${ignored} shown as in the file; the controller does not send them`,
-          }
-        : {}),
+      ...(ignored ? { note: `${POLICY.ignoreFields}: ${ignored} not sent, as the controller does not` } : {}),
     };
   } catch (err) {
     if (!isKubeApiError(err) || err.isUnreachable) throw err;
