@@ -24,6 +24,20 @@ export function truncate(text: string, max: number): string {
 }
 
 /**
+ * oneLine makes text from a server safe for a status field, a log line or an Event: control
+ * characters and runs of white space become one space (a hostile answer cannot forge lines or hide
+ * text), and it is cut to at most `max` characters.
+ */
+export function oneLine(text: string, max: number): string {
+  const flat = text
+    .slice(0, max * 4)
+    // eslint-disable-next-line no-control-regex
+    .replace(/[\s\u0000-\u001f\u007f-\u009f]+/g, ' ')
+    .trim();
+  return truncate(flat, max);
+}
+
+/**
  * jsonStringBytes is the size in bytes of `text` as the API server's JSON encoder writes it,
  * quotes included. Go escapes `<`, `>`, `&`, U+2028, U+2029 and control characters other than
  * \n, \r, \t as six-byte `\uXXXX` sequences, so a message can weigh up to six times its length;

@@ -16,6 +16,7 @@ import type * as tls from 'node:tls';
 import type { LookupFunction } from 'node:net';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { isRecord } from '../api/object.ts';
+import { oneLine } from '../api/text.ts';
 import { impersonationHeaders, type Impersonation } from './impersonation.ts';
 import { sleep } from './sleep.ts';
 
@@ -755,9 +756,9 @@ function toApiError(
     typeof retryAfter === 'string' && /^\d+$/.test(retryAfter) ? Number(retryAfter) : undefined;
   const message =
     typeof status?.['message'] === 'string'
-      ? excerpt(status['message'], MAX_STATUS_MESSAGE)
+      ? oneLine(status['message'], MAX_STATUS_MESSAGE)
       : text
-        ? `HTTP ${statusCode}, not a Kubernetes Status: "${excerpt(text, MAX_BODY_EXCERPT)}"`
+        ? `HTTP ${statusCode}, not a Kubernetes Status: "${oneLine(text, MAX_BODY_EXCERPT)}"`
         : `HTTP ${statusCode}`;
   // A reason is a CamelCase word (metav1.StatusReason); anything else a server sends is not one.
   const sent = status?.['reason'];
@@ -822,20 +823,6 @@ function parseAnswer<T>(text: string, what: () => string): T {
 const MAX_STATUS_MESSAGE = 2048;
 /** MAX_BODY_EXCERPT bounds what an error quotes of a body that is not a Status (an HTML page, say). */
 const MAX_BODY_EXCERPT = 200;
-
-/**
- * excerpt reduces text from a server to one printable line of at most `max` characters: control
- * characters and runs of white space become one space, so a hostile answer cannot forge lines in
- * logs or hide text in a condition.
- */
-export function excerpt(text: string, max: number): string {
-  const line = text
-    .slice(0, max * 4)
-    // eslint-disable-next-line no-control-regex
-    .replace(/[\u0000-\u001f\u007f-\u009f\s]+/g, ' ')
-    .trim();
-  return line.length > max ? `${line.slice(0, max)}…` : line;
-}
 
 /** ENDPOINT_REFUSED is the code of a connection the endpoint policy refused (dataplane/endpoint.ts). */
 export const ENDPOINT_REFUSED = 'ERR_ENDPOINT_REFUSED';

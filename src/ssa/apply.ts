@@ -15,6 +15,7 @@
  * here knows what a Release is.
  */
 import type { Logger } from 'pino';
+import { oneLine } from '../api/text.ts';
 import type { GroupVersionKind, KubeObject } from '../api/object.ts';
 import { describeRef, isRecord } from '../api/object.ts';
 import { CONTROLLER_NAME, Labels } from '../api/v1alpha1/constants.ts';
@@ -560,13 +561,6 @@ async function preview<T extends ApplyItem>(
     if (failure.kind === 'Unreachable') throw err;
     return { action: 'Error', message: oneLine(failure.message, MAX_PLAN_MESSAGE) };
   }
-}
-
-/** oneLine makes text from a data plane safe for a status field: no control characters, bounded. */
-export function oneLine(text: string, max: number): string {
-  // eslint-disable-next-line no-control-regex
-  const flat = text.replace(/[\s\u0000-\u001f\u007f]+/g, ' ').trim();
-  return flat.length <= max ? flat : `${flat.slice(0, max - 1)}…`;
 }
 
 /**
