@@ -458,6 +458,22 @@ void describe('applyAll: drift', () => {
     assert.deepEqual(again?.drift, { fields: [], deleted: true, corrected: true });
   });
 
+  void test('a cache that has not seen our correction yet does not make us apply it again', async () => {
+    const { dp, opts, items } = await setupDrift();
+    dp.edit(CONFIGMAP, 'apps', 'a', 'kubectl-edit', { '/data/x': 'edited' });
+    const stale = structuredClone(dp.get(CONFIGMAP, 'apps', 'a'));
+    const [corrected] = await applyAll(dp, items, opts);
+    assert.equal(corrected?.action, 'configured');
+    // The watch has delivered the edit but not our apply after it.
+    dp.cache = () => Promise.resolve({ get: () => stale, isBehind: () => true });
+    const requests = dp.requests.length;
+
+    const [entry] = await applyAll(dp, items, opts);
+
+    assert.equal(entry?.action, 'unchanged');
+    assert.deepEqual(dp.requests.slice(requests), []);
+  });
+
   void test('a changed spec is an update, not a drift correction', async () => {
     const { dp, opts } = await setupDrift();
     dp.edit(CONFIGMAP, 'apps', 'a', 'kubectl-edit', { '/data/x': 'edited' });

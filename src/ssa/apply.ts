@@ -26,10 +26,12 @@ import { kindKey, slimObject } from '../dataplane/watches.ts';
 import { classifyFailure } from './failure.ts';
 import { changedFields, missingFields, owningManager, parsePointer, removeFields } from './fields.ts';
 import {
+  appliedToken,
   driftOf,
   needsApply,
   ownFields,
   ownFieldsHash,
+  recallRecord,
   recordKey,
   type AppliedRecord,
   type ApplyMemory,
@@ -102,6 +104,11 @@ export interface ChangeSetEntry<T extends ApplyItem = ApplyItem> {
   drift?: DriftReport & { corrected?: boolean };
   /** plan is what a real apply would do (dry run only). */
   plan?: Plan;
+  /**
+   * applied is our last apply of the object as a token (memory.ts appliedToken), for the owner to
+   * keep and give back as `recall` in a later process.
+   */
+  applied?: string;
 }
 
 /**
@@ -192,6 +199,12 @@ export interface ApplyOptions<T extends ApplyItem> {
    * version, so an unchanged preview sends nothing.
    */
   dryRun?: boolean;
+  /**
+   * recall returns the token of our last apply of an item (ChangeSetEntry.applied) kept by the
+   * owner, for objects this process has not applied itself (after a restart): a token that
+   * matches the live object and what is sent now spares the apply (memory.ts recallRecord).
+   */
+  recall?: (item: T) => string | undefined;
 }
 
 /** MAX_PLAN_MESSAGE bounds the data plane's message in a plan. */
@@ -414,9 +427,10 @@ async function applyOne<T extends ApplyItem>(
     const key = recordKey(dataPlane.key, info, namespace, item.name);
     const record = memory.get(key);
     let live = cache.get(namespace, item.name);
-    // Right after our own apply the watch may not have delivered the object yet: the apply
-    // response is then the freshest copy, and re-applying would be a wasted write.
-    if (record?.object && cache.isBehind(record.resourceVersion)) live ??= record.object;
+    // Right after our own apply the watch may not have delivered it yet: the apply response is
+    // then the freshest copy (the cache may hold none, or the version before ours), and
+    // re-applying would be a wasted write.
+    if (record?.object && cache.isBehind(record.resourceVersion)) live = record.object;
     else if (record) record.object = undefined;
 
     if (write === 'Observe' && live) return { ...base, action: 'observed', live };
@@ -487,36 +501,48 @@ async function applyOne<T extends ApplyItem>(
       if (nsMissing) return planned({ action: 'Create', message: nsMissing });
       return planned(await preview(dataPlane, info, object, current, options), current);
     }
-    const needed = needsApply(live, record, hash, fieldManager);
+    const where = {
+      dataPlane: dataPlane.key,
+      owner: options.owner.key,
+      ownerUid: options.owner.uid,
+      kind: kindKey(info),
+    };
+    // A new process knows our earlier applies from the owner's token, checked against the live object.
+    const recalled =
+      !record && live && write === 'Apply'
+        ? recallRecord(options.recall?.(item), live, hash, fieldManager, where)
+        : undefined;
+    if (recalled) memory.remember(key, recalled);
+    const known = record ?? recalled;
+    const token = known && { applied: appliedToken(known) };
+    const needed = needsApply(live, known, hash, fieldManager);
     // Only objects we keep as applied drift (CreateOnly and Observe are never corrected), and only
     // when an apply is needed at all: the steady state hashes our field set once, in needsApply.
-    const drift = needed && write === 'Apply' ? driftOf(live, record, hash, fieldManager) : undefined;
-    if (drift && record && options.drift === 'Report') {
-      const report = await reportDrift(dataPlane, drift, { info, object, live, record }, options);
+    const drift = needed && write === 'Apply' ? driftOf(live, known, hash, fieldManager) : undefined;
+    if (drift && known && options.drift === 'Report') {
+      const report = await reportDrift(dataPlane, drift, { info, object, live, record: known }, options);
       if (report) {
         options.onResult?.(item.kind, 'unchanged');
-        return { ...base, action: 'drifted', ...(live && { live }), drift: report };
+        return { ...base, action: 'drifted', ...(live && { live }), drift: report, ...token };
       }
     }
     // CreateOnly: it exists (ours), so it is never updated, whatever changed.
     if (!needed || (write === 'CreateOnly' && live)) {
       options.onResult?.(item.kind, 'unchanged');
-      return { ...base, action: 'unchanged', live };
+      return { ...base, action: 'unchanged', live, ...token };
     }
     const existed = live !== undefined || foreign !== undefined;
     const applied = await dataPlane.apply(info, object, fieldManager, signal);
-    memory.remember(key, {
-      dataPlane: dataPlane.key,
+    const remembered: AppliedRecord = {
+      ...where,
       hash,
       uid: applied.metadata.uid ?? '',
       resourceVersion: applied.metadata.resourceVersion ?? '',
       fieldsHash: ownFieldsHash(applied, fieldManager),
-      owner: options.owner.key,
-      ownerUid: options.owner.uid,
-      kind: kindKey(info),
       // Slim: the apply response carries every manager's managedFields, which the memory need not hold.
       object: slimObject(applied),
-    });
+    };
+    memory.remember(key, remembered);
     options.onResult?.(item.kind, 'applied');
     options.logger.debug({ object: ref, id: item.id }, 'applied');
     const corrected = drift && correctedDrift(drift, live, applied, fieldManager);
@@ -524,6 +550,7 @@ async function applyOne<T extends ApplyItem>(
       ...base,
       action: existed ? 'configured' : 'created',
       live: newerOf(applied, cache.get(namespace, item.name)),
+      applied: appliedToken(remembered),
       ...(corrected && { drift: { ...corrected, corrected: true } }),
     };
   } catch (err) {

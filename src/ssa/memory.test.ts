@@ -5,7 +5,16 @@ import type { ResourceInfo } from '../kube/discovery.ts';
 import type { DataPlanePort } from '../dataplane/port.ts';
 import { kindKey } from '../dataplane/watches.ts';
 import { newerOf } from './apply.ts';
-import { ApplyMemory, driftOf, needsApply, ownFieldsHash, recordKey, type AppliedRecord } from './memory.ts';
+import {
+  ApplyMemory,
+  appliedToken,
+  driftOf,
+  needsApply,
+  ownFieldsHash,
+  recallRecord,
+  recordKey,
+  type AppliedRecord,
+} from './memory.ts';
 import { servedKind } from '../dataplane/fake.ts';
 
 const FIELD_MANAGER = 'release-controller';
@@ -344,5 +353,49 @@ void describe('driftOf', () => {
       'deleted',
     );
     assert.equal(driftOf(deployment('5', [ours({ 'f:spec': {} })]), record(), 'h', FIELD_MANAGER), 'fields');
+  });
+});
+
+void describe('appliedToken and recallRecord', () => {
+  const applied = deployment('1000', [ours()]);
+  const where = {
+    dataPlane: 'acme/dp-prod',
+    owner: 'acme/customer-service-prod-release',
+    ownerUid: RELEASE_UID,
+    kind: kindKey(DEPLOYMENTS),
+  };
+  const token = appliedToken(record(applied));
+
+  void test('a token recalls the record of the same apply on the same object, with the live version', () => {
+    const live = deployment('1005', [ours(), STATUS_ENTRY]);
+    const recalled = recallRecord(token, live, 'hash-1', FIELD_MANAGER, where);
+    assert.deepEqual(recalled, { ...record(applied), resourceVersion: '1005' });
+    assert.equal(needsApply(live, recalled, 'hash-1', FIELD_MANAGER), false);
+  });
+
+  void test('a field someone else took since is still drift: the record keeps the field set of the apply', () => {
+    const live = deployment('1006', [ours({ 'f:metadata': {} }), HPA_ENTRY]);
+    const recalled = recallRecord(token, live, 'hash-1', FIELD_MANAGER, where);
+    assert.equal(recalled?.resourceVersion, '');
+    assert.equal(needsApply(live, recalled, 'hash-1', FIELD_MANAGER), true);
+    assert.equal(driftOf(live, recalled, 'hash-1', FIELD_MANAGER), 'fields');
+  });
+
+  void test('nothing is recalled for another desired object, another uid, or a token that does not parse', () => {
+    const cases: Array<[string, string | undefined, KubeObject, string]> = [
+      ['another desired object', token, applied, 'hash-2'],
+      ['the object was recreated', token, deployment('1000', [ours()], 'another-uid'), 'hash-1'],
+      ['no token', undefined, applied, 'hash-1'],
+      ['garbage', 'not a token', applied, 'hash-1'],
+      [
+        'the digest of another object',
+        `${'A'.repeat(22)}.${ownFieldsHash(applied, FIELD_MANAGER)}`,
+        applied,
+        'hash-1',
+      ],
+    ];
+    for (const [name, t, live, hash] of cases) {
+      assert.equal(recallRecord(t, live, hash, FIELD_MANAGER, where), undefined, name);
+    }
   });
 });

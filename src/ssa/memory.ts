@@ -59,6 +59,51 @@ export interface Plan {
   message?: string;
 }
 
+/**
+ * appliedToken renders our last apply of an object for its owner's status, so that a new process
+ * can recognise an object it applied before without applying it again: a digest of what was sent
+ * together with the object's uid, then the hash of the field set our manager owned in the answer.
+ */
+export function appliedToken(record: Pick<AppliedRecord, 'hash' | 'uid' | 'fieldsHash'>): string {
+  return `${identityDigest(record.hash, record.uid)}.${record.fieldsHash}`;
+}
+
+/**
+ * recallRecord rebuilds the record of an apply from its appliedToken when the token was made for
+ * exactly the object we want to send now (`hash`) and the very object that is live (its uid).
+ * The record keeps the field set of that apply, so a change someone made since still reads as
+ * drift (needsApply, driftOf); when the field set is intact it takes the live resourceVersion, and
+ * the object is not applied again. A token for anything else, or one that does not parse, is
+ * ignored: the object is then applied, as without a token. The token is a hint verified against
+ * the data plane, never trusted on its own.
+ */
+export function recallRecord(
+  token: string | undefined,
+  live: KubeObject,
+  hash: string,
+  fieldManager: string,
+  where: Pick<AppliedRecord, 'dataPlane' | 'owner' | 'ownerUid' | 'kind'>,
+): AppliedRecord | undefined {
+  const uid = live.metadata.uid;
+  if (!token || !uid) return undefined;
+  const dot = token.indexOf('.');
+  if (dot < 0 || token.slice(0, dot) !== identityDigest(hash, uid)) return undefined;
+  const fieldsHash = token.slice(dot + 1);
+  const intact = fieldsHash === ownFieldsHash(live, fieldManager);
+  return {
+    ...where,
+    hash,
+    uid,
+    resourceVersion: intact ? (live.metadata.resourceVersion ?? '') : '',
+    fieldsHash,
+  };
+}
+
+/** identityDigest binds what we sent to the object it was sent to (128 bits, base64url). */
+function identityDigest(hash: string, uid: string): string {
+  return createHash('sha256').update(`${hash}\n${uid}`).digest('base64url').slice(0, 22);
+}
+
 /** DriftKind is what driftOf found. */
 export type DriftKind = 'deleted' | 'fields';
 

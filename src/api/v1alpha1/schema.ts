@@ -108,6 +108,13 @@ export const ResourceStatusSchema = Type.Object({
       description: 'When the observed status or health last changed.',
     }),
   ),
+  applied: Type.Optional(
+    Type.String({
+      maxLength: 128,
+      description:
+        "The controller's record of its last apply of the object: a digest of what it sent and the object's uid, then a hash of the fields it owned afterwards. A restarted controller does not apply an object again while the digest matches the spec and the live object and the fields are intact.",
+    }),
+  ),
   drift: Type.Optional(
     Type.Object(
       {

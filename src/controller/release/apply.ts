@@ -48,6 +48,8 @@ export interface ItemOutcome {
   drift?: DriftReport & { corrected?: boolean };
   /** plan is what a real apply would do (apply mode DryRun). */
   plan?: Plan;
+  /** applied is the token of our last apply of the object (status.resources[].applied). */
+  applied?: string;
 }
 
 /** ApplyContext is what the apply step needs. */
@@ -83,6 +85,7 @@ const STATE_OF: Record<ChangeAction, ItemState> = {
 /** applyRelease runs the apply step over every spec item. */
 export async function applyRelease(ctx: ApplyContext, items: DesiredItem[]): Promise<ItemOutcome[]> {
   const valid = items.filter((i): i is DesiredObject => i.ok);
+  const previous = new Map((ctx.release.status?.resources ?? []).map((r) => [r.id, r.applied]));
   const entries = await applyAll(ctx.dataPlane, valid, {
     owner: {
       key: `${ctx.release.metadata.namespace}/${ctx.release.metadata.name}`,
@@ -97,6 +100,7 @@ export async function applyRelease(ctx: ApplyContext, items: DesiredItem[]): Pro
     onResult: ctx.onResult,
     drift: driftMode(ctx.release),
     dryRun: isPreview(ctx.release),
+    recall: (item) => previous.get(item.id),
   });
   const byItem = new Map(entries.map((e) => [e.item, e]));
   const outcomes = items.map((item): ItemOutcome => {
@@ -112,6 +116,7 @@ export async function applyRelease(ctx: ApplyContext, items: DesiredItem[]): Pro
     if (e.unreachable) outcome.unreachable = e.unreachable;
     if (e.drift) outcome.drift = e.drift;
     if (e.plan) outcome.plan = e.plan;
+    if (e.applied) outcome.applied = e.applied;
     if (e.plan?.message && !e.message) outcome.message = `resource "${item.id}": ${e.plan.message}`;
     return outcome;
   });

@@ -928,6 +928,106 @@ void describe('ReleaseReconciler: drift', () => {
   }
 });
 
+void describe('ReleaseReconciler: restart', () => {
+  /** start applies two ConfigMaps, then models a restart: a new reconciler with no memory, on the same world and data plane. */
+  const start = async (annotations?: Record<string, string>) => {
+    const observer = new Counted();
+    const first = setup([CONFIGMAP]);
+    const release = releaseOf({
+      settings: configMap('settings', { a: '1', b: '2' }),
+      other: configMap('other'),
+    });
+    if (annotations) release.metadata.annotations = annotations;
+    first.world.add(release);
+    await first.reconcile();
+    const restart = () => {
+      first.dataPlane.restart();
+      return setup([CONFIGMAP], first.world, first.dataPlane, undefined, observer);
+    };
+    return { ...first, restart, observer };
+  };
+  const applies = (dataPlane: FakeDataPlane, from: number) =>
+    dataPlane.requests
+      .slice(from)
+      .filter((r) => r.verb === 'apply')
+      .map((r) => r.name);
+
+  void test('objects the data plane holds as applied are not applied again, and no status is written', async () => {
+    const { world, dataPlane, restart } = await start();
+    const tokens = world.status('web').resources?.map((r) => r.applied);
+    assert.ok(
+      tokens?.every((t) => t && /^[\w-]{22}\.[\w-]{43}$/.test(t)),
+      `tokens: ${String(tokens)}`,
+    );
+    const requests = dataPlane.requests.length;
+    const statusWrites = world.statusWrites;
+
+    const next = restart();
+    await next.reconcile();
+
+    assert.deepEqual(applies(dataPlane, requests), []);
+    assert.deepEqual(
+      dataPlane.requests.slice(requests).filter((r) => r.verb !== 'watch'),
+      [],
+      'no read either: the watch cache answers',
+    );
+    assert.equal(world.statusWrites, statusWrites);
+    assert.equal(world.condition('web', ConditionTypes.ready)?.status, 'True');
+  });
+
+  void test('what changed while the controller was down is applied, and only that', async () => {
+    const { world, dataPlane, restart, observer } = await start();
+    dataPlane.edit(CONFIGMAP, 'apps', 'settings', 'kubectl-edit', { '/data/a': 'edited' });
+    const requests = dataPlane.requests.length;
+
+    await restart().reconcile();
+
+    assert.deepEqual(applies(dataPlane, requests), ['settings']);
+    assert.deepEqual(dataPlane.get(CONFIGMAP, 'apps', 'settings')?.['data'], { a: '1', b: '2' });
+    assert.deepEqual(observer.corrections, ['acme/dp/ConfigMap'], 'counted as a drift correction');
+    assert.match(
+      world.events.filter((e) => e.reason === EventReasons.driftCorrected).at(-1)?.message ?? '',
+      /ConfigMap\/apps\/settings applied again: \/data\/a changed or removed by another field manager/,
+    );
+  });
+
+  void test('drift mode Report keeps reporting a drift made while the controller was down, and corrects nothing', async () => {
+    const { world, dataPlane, restart } = await start({ [Annotations.drift]: 'Report' });
+    dataPlane.edit(CONFIGMAP, 'apps', 'settings', 'kubectl-edit', { '/data/a': 'edited' });
+    const requests = dataPlane.requests.length;
+
+    await restart().reconcile();
+
+    assert.deepEqual(applies(dataPlane, requests), []);
+    assert.deepEqual(dataPlane.get(CONFIGMAP, 'apps', 'settings')?.['data'], { a: 'edited', b: '2' });
+    assert.deepEqual(world.status('web').resources?.[0]?.drift, {
+      fields: [{ path: '/data/a', manager: 'kubectl-edit' }],
+    });
+  });
+
+  void test('a spec changed while the controller was down, a recreated object or a token that does not match are applied', async () => {
+    const { world, dataPlane, restart } = await start();
+    respec(world, { settings: configMap('settings', { a: '3', b: '2' }), other: configMap('other') });
+    world.edit('web', (r) => ({
+      ...r,
+      status: {
+        ...r.status,
+        resources: r.status?.resources?.map((e) =>
+          e.id === 'other' ? { ...e, applied: 'forged.token' } : e,
+        ),
+      },
+    }));
+    const requests = dataPlane.requests.length;
+
+    await restart().reconcile();
+
+    assert.deepEqual(applies(dataPlane, requests).sort(), ['other', 'settings']);
+    assert.deepEqual(dataPlane.get(CONFIGMAP, 'apps', 'settings')?.['data'], { a: '3', b: '2' });
+    const tokens = world.status('web').resources?.map((r) => r.applied);
+    assert.ok(!tokens?.includes('forged.token'), 'the token is replaced by the new apply');
+  });
+});
+
 void describe('ReleaseReconciler: dry run', () => {
   const DRY_RUN = { [Annotations.applyMode]: 'DryRun' };
 

@@ -74,6 +74,10 @@ function resourceStatus(o: ItemOutcome, prev: ResourceStatus | undefined, now: D
   const liveStatus = live?.['status'];
   if (liveStatus !== undefined) entry.status = liveStatus;
   if (o.plan) entry.plan = o.plan;
+  // A token is checked against the live object before it spares an apply, so an older one is
+  // kept while no newer is known (a failed apply, an unreachable data plane, a preview).
+  const applied = o.applied ?? prev?.applied;
+  if (applied) entry.applied = applied;
   // Reported drift only: a corrected one is told by an Event, the object is as applied again.
   if (o.drift && !o.drift.corrected)
     entry.drift = { fields: o.drift.fields, ...(o.drift.deleted && { deleted: true }) };
