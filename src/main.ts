@@ -30,6 +30,7 @@ async function controlPlaneClient(options: Options, logger: Logger): Promise<Kub
   const clientOptions = {
     name: 'control plane',
     timeoutMs: 30_000,
+    http2: options.watchHttp2,
     limits: {
       watchIdleTimeoutMs: options.watchIdleTimeoutMs,
       settings: { watchIdleTimeoutMs: '--watch-idle-timeout' },
@@ -94,6 +95,7 @@ async function run(options: Options, logger: Logger): Promise<void> {
         watchIdleTimeoutMs: '--watch-idle-timeout',
       },
     },
+    watchHttp2: options.watchHttp2,
     dataPlaneListBudget: {
       maxPages: options.dataPlaneMaxListPages,
       maxBytes: options.dataPlaneMaxListBytes,

@@ -42,6 +42,7 @@ const DEFAULTS: Options = {
   dataPlaneMaxListPages: 1000,
   dataPlaneListTimeoutMs: 120_000,
   watchIdleTimeoutMs: 150_000,
+  watchHttp2: true,
   shutdownGraceMs: 25_000,
   logLevel: 'info',
   endpoints: {
@@ -87,6 +88,7 @@ describe('parseFlags', () => {
       RELEASE_CONTROLLER_DATAPLANE_MAX_LIST_PAGES: '50',
       RELEASE_CONTROLLER_DATAPLANE_LIST_TIMEOUT: '10m',
       RELEASE_CONTROLLER_WATCH_IDLE_TIMEOUT: '5m',
+      RELEASE_CONTROLLER_WATCH_HTTP2: 'false',
       RELEASE_CONTROLLER_DATAPLANE_ALLOWED_CIDRS: '10.0.0.0/8, fd00::/8',
       RELEASE_CONTROLLER_DATAPLANE_DENIED_CIDRS: '127.0.0.0/8,169.254.0.0/16',
       RELEASE_CONTROLLER_DATAPLANE_ALLOWED_HOSTS: '*.clusters.example.com',
@@ -116,6 +118,7 @@ describe('parseFlags', () => {
       dataPlaneMaxListPages: 50,
       dataPlaneListTimeoutMs: 600_000,
       watchIdleTimeoutMs: 300_000,
+      watchHttp2: false,
       shutdownGraceMs: 90_000,
       logLevel: 'debug',
       endpoints: {

@@ -203,6 +203,12 @@ export const FLAGS: readonly FlagSpec[] = [
     help: 'A watch (control plane or data plane) that receives nothing, not even a bookmark (sent about every minute), for this long is re-opened; if the server does not answer, Releases report it.',
   },
   {
+    name: 'watch-http2',
+    kind: 'boolean',
+    default: 'true',
+    help: 'Carry the watches of each cluster (control plane and every data plane) as streams of one HTTP/2 connection when its API server offers HTTP/2; false holds one HTTP/1.1 connection per watch.',
+  },
+  {
     name: 'shutdown-grace-period',
     kind: 'duration',
     default: '25s',
@@ -243,6 +249,8 @@ export interface Options {
   dataPlaneMaxListPages: number;
   dataPlaneListTimeoutMs: number;
   watchIdleTimeoutMs: number;
+  /** watchHttp2 carries each cluster's watches as streams of one HTTP/2 connection. */
+  watchHttp2: boolean;
   shutdownGraceMs: number;
   logLevel: string;
 }
@@ -362,6 +370,7 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv): Options | un
     dataPlaneMaxListPages: int('dataplane-max-list-pages', 1),
     dataPlaneListTimeoutMs: duration('dataplane-list-timeout'),
     watchIdleTimeoutMs: duration('watch-idle-timeout'),
+    watchHttp2: bool('watch-http2'),
     shutdownGraceMs: duration('shutdown-grace-period'),
     logLevel: str('log-level'),
     endpoints: endpointPolicyOf(str, bool('dataplane-allow-http')),

@@ -32,6 +32,8 @@ export interface DataPlanePoolOptions {
   limits?: Partial<ClientLimits>;
   /** listBudget bounds each list of a data plane. */
   listBudget?: ListBudget;
+  /** http2 carries each data plane's watches over one HTTP/2 connection when it offers it (default true). */
+  http2?: boolean;
   /** observer returns the request observer (metrics) of one data plane. */
   observer?: (dataPlane: string) => RequestObserver;
   onEvent: (dataPlane: string, type: InformerEventType, obj: KubeObject) => void;
@@ -183,6 +185,7 @@ export class DataPlanePool {
         }),
       connect: this.connectorOf(dp, access.server),
       limits: this.options.limits,
+      ...(this.options.http2 === false ? { http2: false } : {}),
       // Through a tunnel the agent resolves the name, in the data plane's own network.
       ...(tunnelled ? {} : { lookup: this.endpoints.lookup(host) }),
       // The error a tenant sees says only "cannot reach"; the operator's log says why.

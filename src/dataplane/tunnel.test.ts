@@ -1,6 +1,5 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as https from 'node:https';
 import * as net from 'node:net';
@@ -8,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { KubeClient, isKubeApiError, type WatchEvent } from '../kube/client.ts';
+import { selfSigned } from '../kube/selfsigned.ts';
 import {
   openTunnel,
   splitAddress,
@@ -15,32 +15,6 @@ import {
   TunnelError,
   type TunnelProxySettings,
 } from './tunnel.ts';
-
-/** selfSigned writes a self-signed certificate (its own CA) for 127.0.0.1 and returns its paths. */
-function selfSigned(dir: string, name: string): { cert: string; key: string } {
-  const cert = join(dir, `${name}.crt`);
-  const key = join(dir, `${name}.key`);
-  execFileSync('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-days',
-    '1',
-    '-subj',
-    `/CN=${name}`,
-    '-addext',
-    'subjectAltName=IP:127.0.0.1',
-    '-keyout',
-    key,
-    '-out',
-    cert,
-  ]);
-  return { cert, key };
-}
 
 function listen(server: net.Server): Promise<number> {
   return new Promise((resolve) =>

@@ -11,13 +11,14 @@
  */
 import * as http from 'node:http';
 import * as https from 'node:https';
-import type { Duplex } from 'node:stream';
-import type * as tls from 'node:tls';
+import type { Duplex, Readable } from 'node:stream';
+import * as tls from 'node:tls';
 import type { LookupFunction } from 'node:net';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { isRecord } from '../api/object.ts';
 import { oneLine } from '../api/text.ts';
 import { impersonationHeaders, type Impersonation } from './impersonation.ts';
+import { NotHttp2Error, SessionPool, type StreamAnswer } from './multiplex.ts';
 import { sleep } from './sleep.ts';
 
 /** DEFAULT_REQUEST_TIMEOUT_MS bounds every non-watch request. */
@@ -231,6 +232,11 @@ export interface KubeClientOptions {
   onUnreachable?: (detail: UnreachableDetail) => void;
   /** impersonate makes every request act as this identity (kubeconfig `as`, `as-groups`, ...). */
   impersonate?: Impersonation;
+  /**
+   * http2 carries every watch as a stream of one shared HTTP/2 connection (multiplex.ts) when the
+   * server offers it (default true); false keeps an HTTP/1.1 connection per watch.
+   */
+  http2?: boolean;
 }
 
 /** UnreachableDetail is what the operator's log gets of a request that could not reach the server. */
@@ -249,6 +255,8 @@ export class KubeClient {
   /** agent carries requests, with a bounded pool; watchAgent carries watches, one connection each. */
   private readonly agent: http.Agent;
   private readonly watchAgent: http.Agent;
+  /** streams carries watches over HTTP/2; undefined for http:// or once the server chose HTTP/1.1. */
+  private streams: SessionPool | undefined;
   private readonly send: typeof http.request;
   private readonly hostname: string;
   private readonly port: string;
@@ -289,16 +297,19 @@ export class KubeClient {
         `API server URL of ${options.name} must be https:// or http://, got "${options.server}"`,
       );
     }
+    const tlsOptions: tls.ConnectionOptions = secure
+      ? {
+          ...sharedSecureContext(options),
+          rejectUnauthorized: options.rejectUnauthorized ?? true,
+          ...(options.servername ? { servername: options.servername } : {}),
+        }
+      : {};
     const agentOptions: https.AgentOptions = {
       keepAlive: true,
       // An idle pooled connection is closed after this long.
       timeout: IDLE_CONNECTION_MS,
       scheduling: 'lifo',
-      ca: options.ca,
-      cert: options.cert,
-      key: options.key,
-      rejectUnauthorized: options.rejectUnauthorized ?? true,
-      ...(options.servername ? { servername: options.servername } : {}),
+      ...tlsOptions,
       ...(options.lookup ? { lookup: options.lookup } : {}),
     };
     const pool = (extra: https.AgentOptions): http.Agent => {
@@ -327,6 +338,21 @@ export class KubeClient {
     // A watch holds its HTTP/1.1 connection for minutes: sharing the request pool would let a few
     // dozen watches starve every request, so watches get a pool of their own without a cap.
     this.watchAgent = pool({});
+    if (secure && options.http2 !== false) {
+      const connectOptions = {
+        ...tlsOptions,
+        ...(options.lookup ? { lookup: options.lookup } : {}),
+        host: this.hostname,
+        port: Number(this.port) || 443,
+        ALPNProtocols: ['h2', 'http/1.1'],
+      };
+      this.streams = new SessionPool({
+        authority: `https://${url.host}`,
+        connect: () => secureConnection(connectOptions, options.connect, this.timeoutMs),
+        idleMs: IDLE_CONNECTION_MS,
+        timeoutMs: this.timeoutMs,
+      });
+    }
   }
 
   /** setObserver installs the request observer (metrics) after construction. */
@@ -389,29 +415,18 @@ export class KubeClient {
   ): Promise<void> {
     const started = performance.now();
     let code = '0';
-    let res: http.IncomingMessage | undefined;
+    let res: StreamAnswer | undefined;
     try {
-      // The server must answer within the request timeout; the body has deadlines of its own.
-      res = await this.exchange(this.watchAgent, {
-        method: 'GET',
-        path: path + encodeQuery({ ...query, watch: true }),
-        headers: await this.headers(undefined),
-        signal,
-        deadline: {
-          ms: this.timeoutMs,
-          until: 'answer',
-          message: `GET ${path} on ${this.name} got no answer within ${this.timeoutMs} ms`,
-        },
-      });
+      res = await this.openWatch(path + encodeQuery({ ...query, watch: true }), signal);
       code = String(res.statusCode);
-      if (res.statusCode === undefined || res.statusCode >= 300) {
-        const { text } = await readBody(res, this.bodyLimit('GET', path));
-        throw toApiError(this.name, 'GET', path, res.statusCode ?? 0, res.headers, text);
+      if (res.statusCode >= 300) {
+        const { text } = await readBody(res.body, res.headers, this.bodyLimit('GET', path));
+        throw toApiError(this.name, 'GET', path, res.statusCode, res.headers, text);
       }
       onOpen?.();
-      await this.readEvents(res, path, query, onEvent);
+      await this.readEvents(res.body, path, query, onEvent);
     } catch (err) {
-      res?.destroy();
+      res?.body.destroy();
       if (signal.aborted) return;
       throw this.failure('GET', path, err);
     } finally {
@@ -420,11 +435,48 @@ export class KubeClient {
   }
 
   /**
+   * openWatch sends a watch request and resolves once the server answered: on a stream of a shared
+   * HTTP/2 connection when the server speaks it, else on an HTTP/1.1 connection of its own. The
+   * server must answer within the request timeout; the body has deadlines of its own.
+   */
+  private async openWatch(pathAndQuery: string, signal: AbortSignal): Promise<StreamAnswer> {
+    const message = `GET ${pathAndQuery.split('?')[0]} on ${this.name} got no answer within ${this.timeoutMs} ms`;
+    const headers = await this.headers(undefined);
+    const streams = this.streams;
+    if (streams) {
+      try {
+        return await streams.get({
+          path: this.basePath + pathAndQuery,
+          headers,
+          signal,
+          deadline: {
+            ms: this.timeoutMs,
+            error: () => new KubeApiError(message, { statusCode: 0, reason: 'Timeout' }),
+          },
+        });
+      } catch (err) {
+        if (!(err instanceof NotHttp2Error)) throw err;
+        // Remembered for the life of the client: the server (or a proxy before it) chose HTTP/1.1.
+        streams.close();
+        if (this.streams === streams) this.streams = undefined;
+      }
+    }
+    const res = await this.exchange(this.watchAgent, {
+      method: 'GET',
+      path: pathAndQuery,
+      headers,
+      signal,
+      deadline: { ms: this.timeoutMs, until: 'answer', message },
+    });
+    return { statusCode: res.statusCode ?? 0, headers: res.headers, body: res };
+  }
+
+  /**
    * readEvents splits a watch body into lines as bytes (a newline byte never occurs inside a
    * UTF-8 character), so a line is measured exactly and never held past its cap.
    */
   private async readEvents<T>(
-    res: http.IncomingMessage,
+    res: Readable,
     path: string,
     query: Record<string, string | number | boolean | undefined>,
     onEvent: (event: WatchEvent<T>) => void,
@@ -524,6 +576,7 @@ export class KubeClient {
     this.closed = true;
     this.agent.destroy();
     this.watchAgent.destroy();
+    this.streams?.close();
     return Promise.resolve();
   }
 
@@ -615,7 +668,7 @@ export class KubeClient {
       });
       const statusCode = res.statusCode ?? 0;
       code = String(statusCode);
-      const answer = await readBody(res, this.bodyLimit(req.method, req.path));
+      const answer = await readBody(res, res.headers, this.bodyLimit(req.method, req.path));
       if (statusCode >= 300) {
         throw toApiError(this.name, req.method, req.path, statusCode, res.headers, answer.text);
       }
@@ -694,9 +747,13 @@ function hint(setting: string | undefined): string {
  * so that nothing more is read. Events rather than async iteration: this runs for every response,
  * and an iterator costs a promise per chunk.
  */
-function readBody(res: http.IncomingMessage, limit: BodyLimit): Promise<{ text: string; bytes: number }> {
+function readBody(
+  res: Readable,
+  headers: http.IncomingHttpHeaders,
+  limit: BodyLimit,
+): Promise<{ text: string; bytes: number }> {
   return new Promise((resolve, reject) => {
-    const declared = Number(res.headers['content-length']);
+    const declared = Number(headers['content-length']);
     if (declared > limit.bytes) {
       const err = limit.error(declared);
       res.destroy(err);
@@ -725,6 +782,69 @@ function readBody(res: http.IncomingMessage, limit: BodyLimit): Promise<{ text: 
     res.once('close', () => {
       if (!ended) reject(new Error('the connection closed before the response ended'));
     });
+  });
+}
+
+/**
+ * sharedSecureContext parses the CA, certificate and key once, into one TLS context for every
+ * connection: without it each connection parses them into a context of its own (about 40 KiB of
+ * memory per connection). Material that does not parse is passed as it is, so that it fails at
+ * connect time with the same error as before, reported where connection errors are.
+ */
+function sharedSecureContext(
+  options: Pick<KubeClientOptions, 'ca' | 'cert' | 'key'>,
+): Pick<tls.ConnectionOptions, 'secureContext' | 'ca' | 'cert' | 'key'> {
+  const material = { ca: options.ca, cert: options.cert, key: options.key };
+  try {
+    return { secureContext: tls.createSecureContext(material) };
+  } catch {
+    return material;
+  }
+}
+
+/**
+ * secureConnection opens a TLS connection (directly, or through `connect`: a tunnel) and resolves
+ * once the handshake is done, so that the protocol ALPN chose is known; TCP keep-alive is on.
+ */
+function secureConnection(
+  options: tls.ConnectionOptions & { host: string; port: number },
+  connect: Connector | undefined,
+  timeoutMs: number,
+): Promise<Duplex> {
+  return new Promise((resolve, reject) => {
+    const fail = (socket: Duplex | undefined, err: Error) => {
+      socket?.destroy();
+      reject(err);
+    };
+    const timer = setTimeout(
+      () =>
+        reject(new Error(`connecting to ${options.host}:${options.port} took longer than ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    const ready = (socket: Duplex) => {
+      const done = () => {
+        clearTimeout(timer);
+        socket.off('error', failed);
+        resolve(socket);
+      };
+      const failed = (err: Error) => {
+        clearTimeout(timer);
+        fail(socket, err);
+      };
+      socket.once('error', failed);
+      const tlsSocket = socket as tls.TLSSocket;
+      tlsSocket.setKeepAlive?.(true, TCP_KEEPALIVE_MS);
+      if (tlsSocket.alpnProtocol !== undefined && !tlsSocket.connecting) done();
+      else socket.once('secureConnect', done);
+    };
+    if (connect) {
+      connect(options).then(ready, (err: unknown) => {
+        clearTimeout(timer);
+        fail(undefined, err instanceof Error ? err : new Error(String(err)));
+      });
+    } else {
+      ready(tls.connect(options));
+    }
   });
 }
 

@@ -55,6 +55,8 @@ export interface ReleaseControllerOptions {
   dataPlaneLimits?: Partial<ClientLimits>;
   /** dataPlaneListBudget bounds each list of a data plane (pages, bytes, time). */
   dataPlaneListBudget?: ListBudget;
+  /** watchHttp2 carries each data plane's watches over one HTTP/2 connection (default true). */
+  watchHttp2?: boolean;
 }
 
 /** ReleaseController is the running Release controller. */
@@ -99,6 +101,7 @@ export class ReleaseController {
       ...(options.tunnelProxy ? { tunnel: options.tunnelProxy } : {}),
       limits: options.dataPlaneLimits,
       listBudget: options.dataPlaneListBudget,
+      ...(options.watchHttp2 === false ? { http2: false } : {}),
       observer: (dp) => this.releaseMetrics.requestObserver(dp),
       // Only a Release bound to the data plane the event came from: its labels can be forged.
       onEvent: (dp, _type, obj) => {
