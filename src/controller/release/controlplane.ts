@@ -58,6 +58,28 @@ export class ReleaseWriter implements ReleaseStore {
     return cached;
   }
 
+  /**
+   * seen is told each copy of a Release the cache receives: once the cache holds our last write
+   * (or a later version), our copy of it goes. Without this, every Release's last status write
+   * stayed in memory, a second copy of it, until its next reconcile (the resync, minutes later).
+   */
+  seen(cached: Release): void {
+    const key = `${cached.metadata.namespace}/${cached.metadata.name}`;
+    const ours = this.written.get(key);
+    if (
+      ours &&
+      (ours.metadata.uid !== cached.metadata.uid ||
+        Number(ours.metadata.resourceVersion) <= Number(cached.metadata.resourceVersion))
+    ) {
+      this.written.delete(key);
+    }
+  }
+
+  /** size is the number of Releases whose last write the cache has not delivered yet. */
+  get size(): number {
+    return this.written.size;
+  }
+
   /** forget drops what we remember of a Release. */
   forget(key: string): void {
     this.written.delete(key);

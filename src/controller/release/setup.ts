@@ -62,6 +62,8 @@ export interface ReleaseControllerOptions {
 /** ReleaseController is the running Release controller. */
 export class ReleaseController {
   readonly releases: Informer<Release>;
+  /** writer writes Release status and finalizers, and remembers its writes until the cache has them. */
+  private readonly writer: ReleaseWriter;
   readonly environments: Informer<Environment>;
   readonly dataPlanes: Informer<DataPlane>;
   readonly pool: DataPlanePool;
@@ -91,6 +93,7 @@ export class ReleaseController {
         transform,
       });
     this.releases = informer<Release>('releases', slimRelease);
+    this.writer = new ReleaseWriter(client);
     this.environments = informer<Environment>('environments', withoutManagedFields<Environment>);
     this.dataPlanes = informer<DataPlane>('dataplanes', withoutManagedFields<DataPlane>);
 
@@ -152,7 +155,7 @@ export class ReleaseController {
         (dp, secret) => this.pool.connect(dp, secret),
         (key) => this.pool.get(key),
       ),
-      writer: new ReleaseWriter(client),
+      writer: this.writer,
       events: {
         emit: (release, type, reason, message) =>
           options.events.event(
@@ -253,6 +256,7 @@ export class ReleaseController {
       dataPlane: this.dataPlanes.get.bind(this.dataPlanes),
     };
     this.releases.addHandler((type, release, old) => {
+      this.writer.seen(release);
       const ns = release.metadata.namespace ?? '';
       if (type !== 'updated' || !old || depsChanged(old, release, lookup)) this.protect(ns);
       // Our own status writes change only status: they need no reconcile.

@@ -1,0 +1,57 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Release } from '../../api/v1alpha1/schema.ts';
+import { KubeClient } from '../../kube/client.ts';
+import { ReleaseWriter } from './controlplane.ts';
+
+function release(resourceVersion: string, uid = 'uid-1'): Release {
+  return {
+    apiVersion: 'openchoreo.dev/v1alpha1',
+    kind: 'Release',
+    metadata: { name: 'web', namespace: 'acme', uid, resourceVersion, generation: 1 },
+    spec: { owner: { projectName: 'p', componentName: 'c' }, environmentName: 'prod', resources: [] },
+  };
+}
+
+void describe('ReleaseWriter', () => {
+  let server: http.Server;
+  let client: KubeClient;
+  before(async () => {
+    // The API server's answer to a status write: the Release at resourceVersion 5.
+    server = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ ...release('5'), status: { observedGeneration: 1 } }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    client = new KubeClient({ name: 'cp', server: `http://127.0.0.1:${port}`, maxRetries: 0 });
+  });
+  after(async () => {
+    await client.close();
+    server.close();
+  });
+
+  void test('our last write is kept until the cache holds it, then dropped', async () => {
+    const writer = new ReleaseWriter(client);
+    await writer.writeStatus(release('4'), { observedGeneration: 1 });
+    assert.equal(writer.freshest(release('4')).metadata.resourceVersion, '5', 'ours is newer than the cache');
+
+    writer.seen(release('4'));
+    assert.equal(writer.size, 1, 'an older copy in the cache keeps ours');
+    writer.seen(release('5'));
+    assert.equal(writer.size, 0, 'the cache caught up: ours is dropped without waiting for a reconcile');
+    assert.equal(writer.freshest(release('5')).metadata.resourceVersion, '5');
+  });
+
+  void test('a Release recreated under the same name drops our copy of the old one', async () => {
+    const writer = new ReleaseWriter(client);
+    await writer.writeStatus(release('4'), { observedGeneration: 1 });
+    writer.seen(release('2', 'uid-2'));
+    assert.equal(writer.size, 0);
+  });
+});
