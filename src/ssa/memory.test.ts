@@ -399,3 +399,20 @@ void describe('appliedToken and recallRecord', () => {
     }
   });
 });
+
+void describe('ApplyMemory.caughtUp', () => {
+  void test('lets go of the apply response once the watch delivered that version or a later one', () => {
+    const memory = new ApplyMemory();
+    const applied = deployment('1000', [ours()]);
+    const key = recordKey('acme/dp-prod', DEPLOYMENTS, 'prod', 'customer-service');
+    memory.remember(key, { ...record(applied), object: applied });
+
+    memory.caughtUp('acme/dp-prod', deployment('999', [ours()]));
+    assert.ok(memory.get(key)?.object, 'an older version from the watch keeps it');
+    memory.caughtUp('other/dp', deployment('1000', [ours()]));
+    assert.ok(memory.get(key)?.object, 'the same object on another data plane is another record');
+    memory.caughtUp('acme/dp-prod', deployment('1000', [ours()]));
+    assert.equal(memory.get(key)?.object, undefined);
+    assert.equal(memory.get(key)?.resourceVersion, '1000', 'the record itself stays');
+  });
+});

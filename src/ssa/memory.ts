@@ -5,7 +5,7 @@
  * which writes the watches have not delivered yet, so an empty cache is not mistaken for "gone".
  */
 import { createHash } from 'node:crypto';
-import { isApplyEntryOf, isRecord, type KubeObject } from '../api/object.ts';
+import { isApplyEntryOf, isRecord, parseApiVersion, type KubeObject } from '../api/object.ts';
 import type { ResourceInfo } from '../kube/discovery.ts';
 import type { DataPlanePort } from '../dataplane/port.ts';
 import { kindKey } from '../dataplane/watches.ts';
@@ -110,7 +110,7 @@ export type DriftKind = 'deleted' | 'fields';
 /** recordKey identifies an applied object: data plane, kind and object. */
 export function recordKey(
   dataPlane: string,
-  info: ResourceInfo,
+  info: Pick<ResourceInfo, 'group' | 'version' | 'kind'>,
   namespace: string | undefined,
   name: string,
 ): string {
@@ -203,6 +203,25 @@ export class ApplyMemory {
   /** remember records an apply. */
   remember(key: string, record: AppliedRecord): void {
     this.records.set(key, record);
+  }
+
+  /**
+   * caughtUp is told each object a data plane's watch delivers: once the watch has our write (or a
+   * later version), the record no longer needs the apply response, so it lets go of that copy.
+   * Without this every applied object stayed in memory twice until its owner's next reconcile.
+   */
+  caughtUp(dataPlane: string, obj: KubeObject): void {
+    const { group, version } = parseApiVersion(obj.apiVersion);
+    const key = recordKey(
+      dataPlane,
+      { group, version, kind: obj.kind },
+      obj.metadata.namespace,
+      obj.metadata.name ?? '',
+    );
+    const record = this.records.get(key);
+    if (record?.object && Number(obj.metadata.resourceVersion) >= Number(record.resourceVersion)) {
+      record.object = undefined;
+    }
   }
 
   /** forget drops the record of one object (it was deleted). */

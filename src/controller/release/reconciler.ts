@@ -16,6 +16,7 @@ import {
 } from '../../api/v1alpha1/constants.ts';
 import { parseDuration } from '../../api/v1alpha1/duration.ts';
 import { listWithMore, plural, truncate } from '../../api/text.ts';
+import type { KubeObject } from '../../api/object.ts';
 import type { Placement, Release, ReleaseStatus, ResourceStatus } from '../../api/v1alpha1/schema.ts';
 import type { ManagedObject } from '../../dataplane/watches.ts';
 import { describeError } from '../../kube/errors.ts';
@@ -114,6 +115,11 @@ export interface ReleaseReconcilerDeps {
 export class ReleaseReconciler {
   /** memory remembers our applies, so unchanged objects are not applied again. */
   readonly memory = new ApplyMemory();
+
+  /** seen is told each object a data plane's watch delivers (the apply memory lets go of copies it no longer needs). */
+  seen(dataPlane: string, obj: KubeObject): void {
+    this.memory.caughtUp(dataPlane, obj);
+  }
   /** dataPlaneOf remembers where each Release was last applied, so its watches can be released. */
   private readonly dataPlaneOf = new Map<string, string>();
 

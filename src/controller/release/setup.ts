@@ -108,6 +108,7 @@ export class ReleaseController {
       observer: (dp) => this.releaseMetrics.requestObserver(dp),
       // Only a Release bound to the data plane the event came from: its labels can be forged.
       onEvent: (dp, _type, obj) => {
+        this.reconciler.seen(dp, obj);
         const owner = releaseKeyOfObject(obj);
         const release = owner && this.releases.get(owner.namespace, owner.name);
         if (!owner || !release) return;
