@@ -11,12 +11,15 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { measureConvergence } from './convergence.ts';
+import { curveCharts, writeCurves } from './curves.ts';
+import { runDataPlanes, type DataPlaneRunResult } from './dataplanes.ts';
 import { runHostileBench } from './hostile.ts';
 import { imageNodeFlags } from './controller.ts';
+import { ROOT } from '../testbed/controller.ts';
 import { BenchEnv } from './env.ts';
 import { measureLatency } from './latency.ts';
 import { loadAverage, machine } from './machine.ts';
@@ -25,18 +28,16 @@ import {
   evaluateTargets,
   formatReport,
   RESULTS_DIR,
+  stamp,
   writeResults,
   type BenchOptions,
   type BenchResult,
   type RunResult,
 } from './report.ts';
+import { measureRestart, restartLine, type RestartResult } from './restart.ts';
+import { runShards, type ShardRunResult } from './shards.ts';
 import { measureWindow, steadyResult } from './steady.ts';
-import { metricSum, round } from './util.ts';
-
-/** SETTLE_MS is the pause after convergence, so the last status writes and Events are not in the window. */
-export const SETTLE_MS = 10_000;
-/** BASELINE_SETTLE_MS is the pause after the controller is ready before its baseline RSS is read. */
-export const BASELINE_SETTLE_MS = 3_000;
+import { BASELINE_SETTLE_MS, metricSum, round, SETTLE_MS } from './util.ts';
 
 const USAGE = `Usage: npm run bench -- [flags]
 
@@ -80,20 +81,32 @@ function parseOptions(argv: string[]): BenchOptions | undefined {
       profile: { type: 'boolean', default: false },
       tunnel: { type: 'boolean', default: false },
       hostile: { type: 'boolean', default: false },
+      restart: { type: 'boolean', default: true },
+      dataplanes: { type: 'string' },
+      'releases-per-dataplane': { type: 'string' },
+      shards: { type: 'string' },
       tsx: { type: 'boolean', default: false },
       'node-args': { type: 'string', default: '' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
+    allowNegative: true,
   });
   if (values.help) return undefined;
   if ((values.profile || values['node-args']) && values.tsx) {
     throw new Error('--profile and --node-args need the production build; drop --tsx');
   }
   const quick = values.quick;
-  const sizes = (values.sizes ?? (quick ? '100' : '100,300,1000'))
-    .split(',')
-    .map((s) => positive('sizes', s.trim(), 0));
+  const list = (name: string, text: string) => text.split(',').map((s) => positive(name, s.trim(), 0));
+  const sizes = list('sizes', values.sizes ?? (quick ? '100' : '100,300,1000'));
+  const dataPlanes = values.dataplanes === undefined ? [] : list('dataplanes', values.dataplanes);
+  const shards = values.shards === undefined ? [] : list('shards', values.shards);
+  if (dataPlanes.length > 0 && values.tunnel) {
+    throw new Error('--dataplanes counts TCP connections to the data plane port; drop --tunnel');
+  }
+  // With --shards the sizes are the Release counts of the sharded runs; --dataplanes alone runs
+  // only the DataPlane runs, and with --sizes also the Release-count runs.
+  const releaseRuns = shards.length === 0 && (dataPlanes.length === 0 || values.sizes !== undefined);
   const steadySeconds = positive('steady-seconds', values['steady-seconds'], quick ? 60 : 300);
   return {
     sizes,
@@ -105,6 +118,11 @@ function parseOptions(argv: string[]): BenchOptions | undefined {
     runtime: values.tsx ? 'tsx' : 'node',
     nodeArgs: values['node-args'].split(' ').filter((a) => a !== ''),
     ...(values.tunnel ? { tunnel: true } : {}),
+    restart: values.restart,
+    dataPlanes,
+    releasesPerDataPlane: positive('releases-per-dataplane', values['releases-per-dataplane'], 10),
+    shards,
+    releaseRuns,
   };
 }
 
@@ -130,13 +148,13 @@ function log(line: string): void {
 /** current is the environment being measured, so that Ctrl-C can remove its clusters. */
 let current: BenchEnv | undefined;
 
-async function runSize(
-  n: number,
+/** controllerNodeArgs are node's flags for the controller: the image's, --node-args, profiling. */
+function controllerNodeArgs(
   options: BenchOptions,
   imageFlags: string[],
   profileDir: string | undefined,
-): Promise<RunResult> {
-  const nodeArgs = [
+): string[] {
+  return [
     ...imageFlags,
     ...options.nodeArgs,
     ...(profileDir
@@ -148,8 +166,17 @@ async function runSize(
         ]
       : []),
   ];
+}
+
+/** withEnv runs `body` on fresh clusters labelled `label` and removes them afterwards. */
+async function withEnv<T>(
+  label: string,
+  options: BenchOptions,
+  nodeArgs: string[],
+  body: (env: BenchEnv) => Promise<T>,
+): Promise<T> {
   const env = await BenchEnv.create({
-    label: `${process.pid}-${n}`,
+    label: `${process.pid}-${label}`,
     concurrency: options.concurrency,
     runtime: options.runtime,
     nodeArgs,
@@ -158,6 +185,20 @@ async function runSize(
   });
   current = env;
   try {
+    return await body(env);
+  } finally {
+    await env.close();
+    current = undefined;
+  }
+}
+
+async function runSize(
+  n: number,
+  options: BenchOptions,
+  nodeArgs: string[],
+  profile: boolean,
+): Promise<RunResult> {
+  return withEnv(String(n), options, nodeArgs, async (env) => {
     const controller = await env.startController();
     const pid = env.controllerPid;
     await sleep(BASELINE_SETTLE_MS);
@@ -182,9 +223,15 @@ async function runSize(
     log(`${n} Releases: latency, ${options.trials} trials of each kind`);
     const latency = await measureLatency(env, n, options.trials, log);
     const peak = processMemory(pid).peak;
-    if (profileDir) {
+    if (profile) {
       controller.child.kill('SIGUSR2');
       await sleep(5_000 + n * 10);
+    }
+    let restart: RestartResult | undefined;
+    if (options.restart) {
+      log(`${n} Releases: restart, a new controller re-verifies every Release`);
+      restart = await measureRestart(env, n, log);
+      log(`  ${restartLine(restart)}`);
     }
     await env.stopController();
 
@@ -210,12 +257,10 @@ async function runSize(
         growthPerReleaseKiB: round((afterSteady - baseline) / 1024 / n, 1),
         peakGrowthPerReleaseKiB: round((peak - baseline) / 1024 / n, 1),
       },
+      ...(restart ? { restart } : {}),
       controllerLog: controller.logPath,
     };
-  } finally {
-    await env.close();
-    current = undefined;
-  }
+  });
 }
 
 async function main(): Promise<void> {
@@ -252,7 +297,25 @@ async function main(): Promise<void> {
     );
     return;
   }
-  for (const n of options.sizes) runs.push(await runSize(n, options, imageFlags, profileDir));
+  const nodeArgs = controllerNodeArgs(options, imageFlags, profileDir);
+  if (options.releaseRuns) {
+    for (const n of options.sizes) runs.push(await runSize(n, options, nodeArgs, profileDir !== undefined));
+  }
+  const dataPlaneRuns: DataPlaneRunResult[] = [];
+  for (const m of options.dataPlanes ?? []) {
+    const perDataPlane = options.releasesPerDataPlane ?? 10;
+    dataPlaneRuns.push(
+      await withEnv(`dp${m}`, options, nodeArgs, (env) => runDataPlanes(env, m, perDataPlane, log)),
+    );
+  }
+  const shardRuns: ShardRunResult[] = [];
+  for (const n of options.shards?.length ? options.sizes : []) {
+    for (const count of options.shards ?? []) {
+      shardRuns.push(
+        await withEnv(`s${count}-${n}`, options, nodeArgs, (env) => runShards(env, count, n, log)),
+      );
+    }
+  }
   load.end = loadAverage();
   const finishedAt = new Date();
   const result: BenchResult = {
@@ -268,8 +331,17 @@ async function main(): Promise<void> {
     machine: machine(),
     load,
     runs,
+    ...(dataPlaneRuns.length ? { dataPlaneRuns } : {}),
+    ...(shardRuns.length ? { shardRuns } : {}),
     targets: evaluateTargets(runs),
   };
+  const svg = await writeCurves(
+    RESULTS_DIR,
+    stamp(startedAt),
+    curveCharts(runs, dataPlaneRuns, shardRuns),
+    `${result.command} — ${startedAt.toISOString()} — ${result.machine.cores} cores, source ${source.commit.slice(0, 12)}`,
+  );
+  if (svg) result.curvesSvg = relative(ROOT, svg);
   const path = await writeResults(result);
   console.log(formatReport(result));
   log(
