@@ -13,9 +13,12 @@
  * 4. fill: the other Releases (releases-per-dataplane - 1 each) converge over those connections.
  *
  * A connection's own cost is phase 3's growth per DataPlane minus the cost of one Release as phase
- * 4 measures it (phase 4 opens no connection). Heap used includes garbage not yet collected, so
- * single figures are noisy at small M; the growth over many DataPlanes is what to read.
+ * 4 measures it (phase 4 opens no connection). With the production build the controller is
+ * started with `--expose-gc` and bench/gc-preload.ts, and every settled reading follows a full
+ * garbage collection, so heap used is live memory; RSS still moves with what the allocator keeps,
+ * so single figures are noisy at small M and the growth over many DataPlanes is what to read.
  */
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Release } from '../src/api/v1alpha1/schema.ts';
 import { dataPlaneObject, environmentObject } from '../test/support/fixtures.ts';
@@ -70,6 +73,7 @@ export interface DataPlaneRunResult {
     baseline: MemoryPoint;
     withDataPlanes: MemoryPoint;
     afterConnect: MemoryPoint;
+    /** afterConvergence is read right after convergence without a forced collection. */
     afterConvergence: MemoryPoint;
     afterSettle: MemoryPoint;
     peakRssMiB: number;
@@ -115,7 +119,16 @@ function releaseOf(env: BenchEnv, j: number, perDataPlane: number): Release {
   return benchRelease({ ...env.org, environment: `${dataPlaneName(d)}-env` }, j);
 }
 
-async function memoryPoint(env: BenchEnv): Promise<MemoryPoint> {
+/** GC_PRELOAD makes the controller collect garbage on SIGWINCH (production build only). */
+const GC_PRELOAD = join(import.meta.dirname, 'gc-preload.ts');
+/** GC_WAIT_MS is the pause after asking for a collection before the memory is read. */
+const GC_WAIT_MS = 500;
+
+async function memoryPoint(env: BenchEnv, collect = true): Promise<MemoryPoint> {
+  if (collect && env.options.runtime === 'node') {
+    env.controller.child.kill('SIGWINCH');
+    await sleep(GC_WAIT_MS);
+  }
   const heap = metricSum(await env.controller.metrics(), 'nodejs_heap_size_used_bytes');
   return {
     rssMiB: round(processMemory(env.controllerPid).rss / MIB, 1),
@@ -146,7 +159,11 @@ export async function runDataPlanes(
   perDataPlane: number,
   log: (line: string) => void,
 ): Promise<DataPlaneRunResult> {
-  const controller = await env.startController();
+  // With the production build every settled reading follows a full garbage collection.
+  const controller = await env.startController(
+    [],
+    env.options.runtime === 'node' ? ['--expose-gc', `--import=${GC_PRELOAD}`] : [],
+  );
   await sleep(BASELINE_SETTLE_MS);
   const baseline = await memoryPoint(env);
 
@@ -182,7 +199,8 @@ export async function runDataPlanes(
     );
     log(`  ${m + rest} Releases Ready in ${fill.seconds} s more`);
   }
-  const afterConvergence = await memoryPoint(env);
+  // Right after convergence, before any settle: no collection forced yet, as a peak-like reading.
+  const afterConvergence = await memoryPoint(env, false);
   await sleep(SETTLE_MS);
   const afterSettle = await memoryPoint(env);
   const fillCounts = await connectionCounts(env);

@@ -113,9 +113,9 @@ export class BenchEnv {
 
   /**
    * startController starts a controller with the production log level and data-plane timeout;
-   * `extraArgs` add flags (the shard flags).
+   * `extraArgs` add controller flags (the shard flags), `extraNodeArgs` node flags.
    */
-  async startController(extraArgs: string[] = []): Promise<BenchController> {
+  async startController(extraArgs: string[] = [], extraNodeArgs: string[] = []): Promise<BenchController> {
     const proc = await startController(
       {
         kubeconfig: this.cp.kubeconfigPath,
@@ -130,7 +130,7 @@ export class BenchEnv {
         ],
         env: {},
         runtime: this.options.runtime,
-        nodeArgs: this.options.nodeArgs,
+        nodeArgs: [...this.options.nodeArgs, ...extraNodeArgs],
       },
       this.options.log,
     );

@@ -1,12 +1,16 @@
 /**
- * `npm run bench`: starts fresh control-plane and data-plane clusters for each Release count, runs
- * the controller as its own process, and measures convergence, steady-state API traffic and CPU,
- * latency of data-plane changes, and memory. Prints Markdown tables and writes JSON under
- * bench/results/. The method is described in docs/performance.md.
+ * `npm run bench`: starts fresh control-plane and data-plane clusters for each run, runs the
+ * controller as its own process (or one per shard), and measures convergence (followed with one
+ * Release watch), steady-state API traffic and CPU, latency of data-plane changes, a restart of the
+ * controller, and memory; with --dataplanes, many DataPlanes on one data-plane cluster; with
+ * --shards, several shard processes. Prints Markdown tables, writes JSON and an SVG of the cost
+ * curves under bench/results/. The method is described in docs/performance.md.
  *
  *   npm run bench -- [--quick] [--sizes 100,300,1000] [--steady-seconds 300]
- *                    [--background-seconds S] [--trials 50] [--concurrency 8] [--tsx]
- *                    [--node-args "FLAGS"] [--profile]
+ *                    [--background-seconds S] [--trials 50] [--concurrency 8] [--no-restart]
+ *                    [--tsx] [--node-args "FLAGS"] [--profile]
+ *   npm run bench -- --dataplanes 10,30,100 [--releases-per-dataplane 10] [--sizes LIST]
+ *   npm run bench -- --shards 1,2,4 --sizes 10000
  *   npm run bench -- --hostile [--tsx] [--concurrency 8] [--node-args "FLAGS"]
  */
 import { execFileSync } from 'node:child_process';
@@ -41,8 +45,18 @@ import { BASELINE_SETTLE_MS, metricSum, round, SETTLE_MS } from './util.ts';
 
 const USAGE = `Usage: npm run bench -- [flags]
 
-  --quick                   100 Releases only, 60 s steady and background windows
-  --sizes LIST              Release counts, comma-separated (default 100,300,1000)
+  --quick                   100 Releases only, 60 s steady and background windows, with the restart
+  --sizes LIST              Release counts, comma-separated (default 100,300,1000); with --shards,
+                            the Release counts of the sharded runs
+  --no-restart              skip the restart phase (after the latency trials, a new controller
+                            re-verifies every Release; on by default)
+  --dataplanes LIST         DataPlane counts, comma-separated: M DataPlanes on the one data-plane
+                            cluster, each with its own client certificate, Secret and Environment;
+                            only these runs unless --sizes is given too
+  --releases-per-dataplane R  Releases per DataPlane in those runs (default 10)
+  --shards LIST             shard counts, comma-separated: that many controller processes
+                            (--shard-count/--shard-index) converge each --sizes count; only these
+                            runs (include 1 for a one-process baseline on the same path)
   --steady-seconds S        steady-state window with the controller running (default 300; --quick 60)
   --background-seconds S    window with the controller stopped (default: the steady window)
   --trials T                trials of each latency kind (default 50)

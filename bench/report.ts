@@ -378,7 +378,7 @@ function scaleSections(result: BenchResult): string[] {
       ...(d.fill ? [[`${d.dataPlanes} DataPlanes, fill`, d.fill] as [string, ConvergenceResult]] : []),
     ]),
     ...(result.shardRuns ?? []).map((s): [string, ConvergenceResult] => [
-      `${s.shards} shards, ${s.releases} Releases`,
+      `${s.shards} shard${s.shards === 1 ? '' : 's'}, ${s.releases} Releases`,
       s.convergence,
     ]),
   ].filter(([, c]) => c.cpuByRole !== undefined);

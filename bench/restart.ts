@@ -130,9 +130,15 @@ export async function measureRestart(
 
 /** restartLine is the one-line summary of a restart. */
 export function restartLine(r: RestartResult): string {
-  const applies =
+  const considered = Object.values(r.applies).reduce((s, v) => s + v, 0);
+  const split =
     Object.entries(r.applies)
       .map(([k, v]) => `${v} ${k}`)
       .join(', ') || 'none';
-  return `restart: re-verified ${r.releases} Releases in ${r.seconds} s (ready after ${r.readySeconds} s), ${r.applies['applied'] ?? 0} applies (${applies}), ${r.writes} writes (${r.statusWrites} status writes), ${r.reads} reads, ${r.cpuSeconds} CPU s, peak RSS ${r.peakRssMiB} MiB`;
+  return (
+    `restart: re-verified ${r.releases} Releases in ${r.seconds} s (ready after ${r.readySeconds} s, ${r.reconciles} reconciles), ` +
+    `${r.applies['applied'] ?? 0} applies (${considered} objects considered: ${split}), ` +
+    `${r.writes} writes (${r.statusWrites} status writes, ${r.dataPlaneWrites} on the data plane), ${r.reads} reads, ` +
+    `${r.cpuSeconds} CPU s, peak RSS ${r.peakRssMiB} MiB`
+  );
 }

@@ -51,7 +51,7 @@ export async function runShards(
   const baselines = procs.map((p) => processMemory(p.pid).rss);
   const before = await Promise.all(procs.map((p) => p.metrics()));
 
-  log(`${shards} shards, ${n} Releases: convergence`);
+  log(`${shards} shard${shards === 1 ? '' : 's'}, ${n} Releases: convergence`);
   const convergence = await measureConvergence(env, n, log);
   log(`  converged in ${convergence.seconds} s: ${convergence.objectsPerSecond} objects/s`);
   const after = await Promise.all(procs.map((p) => p.metrics()));
