@@ -1,21 +1,21 @@
 /**
- * Convergence: N Releases created at once (bounded client concurrency) against a running
- * controller, timed until every one of them has Ready=True. Progress is read with one LIST of
- * Releases every 500 ms, never with per-object reads.
+ * Convergence: N Releases created at once (bounded client concurrency) against the running
+ * controller (or shards), timed until every one of them has Ready=True. Progress comes from one
+ * WATCH of Releases (bench/readiness.ts), never from LISTs or per-object reads. The CPU seconds of
+ * the controller, each API server and each etcd over the phase tell which of them bound it.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
-import { API_VERSION, ConditionTypes } from '../src/api/v1alpha1/constants.ts';
 import type { Release } from '../src/api/v1alpha1/schema.ts';
 import type { BenchEnv } from './env.ts';
-import { CpuMeter, type CpuWindow } from './machine.ts';
+import { CpuMeter, RoleCpuMeter, type CpuWindow } from './machine.ts';
+import { ReadyTracker } from './readiness.ts';
 import { controllerRequests, type RequestCounts } from './steady.ts';
 import { metricSum, round } from './util.ts';
 import { benchRelease, OBJECTS_PER_RELEASE } from './workload.ts';
 
 /** CREATE_CONCURRENCY bounds the bench's parallel Release creations. */
 export const CREATE_CONCURRENCY = 16;
-/** POLL_INTERVAL_MS is the pause between two LISTs of Releases. */
-export const POLL_INTERVAL_MS = 500;
+/** PROGRESS_MS is the interval of the progress log lines. */
+export const PROGRESS_MS = 10_000;
 
 /** ConvergenceResult is the outcome of one convergence run. */
 export interface ConvergenceResult {
@@ -23,7 +23,7 @@ export interface ConvergenceResult {
   objects: number;
   /** createSeconds is how long the bench took to create every Release. */
   createSeconds: number;
-  /** seconds is from the first create until the LIST that showed every Release Ready. */
+  /** seconds is from the first create until the watch showed every Release Ready. */
   seconds: number;
   /** objectsPerSecond is objects / seconds. */
   objectsPerSecond: number;
@@ -37,25 +37,59 @@ export interface ConvergenceResult {
   reconcileErrors: number;
   /** requestsPerRelease is what the controller counted sending, per Release, by cluster side and verb. */
   requestsPerRelease: Record<string, number>;
-  /** controllerCpuSeconds is the controller's CPU time over the phase (process_cpu_seconds_total). */
+  /** controllerCpuSeconds is the controller's CPU time over the phase (process_cpu_seconds_total, summed over shards). */
   controllerCpuSeconds: number;
+  /** controllerCoreShare is controllerCpuSeconds / seconds: the share of one core the controller used. */
+  controllerCoreShare: number;
+  /**
+   * controllerShareOfWatched is the controller's part of the CPU that the controller, the API
+   * servers and etcd used together over the phase (the bench itself not counted).
+   */
+  controllerShareOfWatched: number;
+  /** cpuByRole is the CPU seconds of each process group over the phase ("controller", "cp kube-apiserver", "dp etcd", "bench", ...), from /proc. */
+  cpuByRole: Record<string, number>;
+  /** watchEvents is how many Release watch events the bench received to follow progress. */
+  watchEvents: number;
   cpu: CpuWindow;
 }
 
-/** measureConvergence creates `n` Releases and waits until all are Ready. */
-export async function measureConvergence(
+/** ConvergenceSpec says which Releases a convergence phase creates. */
+export interface ConvergenceSpec {
+  /** count is how many Releases the phase creates. */
+  count: number;
+  /** release builds the k-th of them (0 <= k < count). */
+  release: (k: number) => Release;
+  /** readyBefore is how many Releases were Ready before the phase (created by an earlier phase). */
+  readyBefore?: number;
+}
+
+/** measureConvergence creates `n` benchmark Releases and waits until all are Ready. */
+export function measureConvergence(
   env: BenchEnv,
   n: number,
   log: (line: string) => void,
 ): Promise<ConvergenceResult> {
-  const before = await env.controller.metrics();
+  return measureCreation(env, { count: n, release: (k) => benchRelease(env.org, k) }, log);
+}
+
+/** measureCreation creates the Releases of `spec` and waits until they (and the earlier ones) are Ready. */
+export async function measureCreation(
+  env: BenchEnv,
+  spec: ConvergenceSpec,
+  log: (line: string) => void,
+): Promise<ConvergenceResult> {
+  const n = spec.count;
+  const target = n + (spec.readyBefore ?? 0);
+  const before = await env.controllersMetrics();
+  const tracker = new ReadyTracker(env.cpKube.client);
   const meter = new CpuMeter(() => [...env.watchedPids()]);
+  const roles = new RoleCpuMeter(() => env.cpuRoles());
   const started = performance.now();
   let next = 0;
   const creator = async () => {
     while (next < n) {
       const index = next++;
-      await env.cpKube.create(benchRelease(env.org, index));
+      await env.cpKube.create(spec.release(index));
     }
   };
   const creating = Promise.all(Array.from({ length: Math.min(CREATE_CONCURRENCY, n) }, creator)).then(
@@ -63,32 +97,40 @@ export async function measureConvergence(
   );
   let createSeconds: number | undefined;
   let createError: Error | undefined;
+  const stop = new AbortController();
   creating.then(
     (s) => (createSeconds = s),
-    (err: unknown) => (createError = err instanceof Error ? err : new Error(String(err))),
+    (err: unknown) => {
+      createError = err instanceof Error ? err : new Error(String(err));
+      stop.abort();
+    },
   );
-
-  const deadline = started + 120_000 + n * 600;
-  let lastReport = 0;
-  for (;;) {
-    const releases = await env.cpKube.list<Release>(API_VERSION, 'Release', env.org.namespace);
-    const now = performance.now();
-    const ready = releases.filter(
-      (r) => r.status?.conditions?.find((c) => c.type === ConditionTypes.ready)?.status === 'True',
-    ).length;
-    if (ready === n) break;
-    if (createError !== undefined) throw createError;
-    if (now > deadline) throw new Error(`only ${ready} of ${n} Releases became Ready in time`);
-    if (now - lastReport > 10_000) {
-      log(`  ${ready}/${n} Ready after ${((now - started) / 1000).toFixed(0)} s`);
-      lastReport = now;
-    }
-    await sleep(POLL_INTERVAL_MS);
+  const deadline = setTimeout(() => stop.abort(), 120_000 + n * 600);
+  const progress = setInterval(
+    () =>
+      log(`  ${tracker.count}/${target} Ready after ${((performance.now() - started) / 1000).toFixed(0)} s`),
+    PROGRESS_MS,
+  );
+  try {
+    await tracker.waitFor(target, stop.signal);
+  } finally {
+    clearTimeout(deadline);
+    clearInterval(progress);
+  }
+  if (createError !== undefined) {
+    await tracker.close();
+    throw createError;
+  }
+  if (tracker.count < target) {
+    await tracker.close();
+    throw new Error(`only ${tracker.count} of ${target} Releases became Ready in time`);
   }
   const seconds = (performance.now() - started) / 1000;
   const cpu = meter.finish();
+  const cpuByRole = roles.finish();
+  await tracker.close();
   await creating;
-  const after = await env.controller.metrics();
+  const after = await env.controllersMetrics();
   const diff = (name: string, labels: Record<string, string> = {}) =>
     metricSum(after, name, labels) - metricSum(before, name, labels);
   return {
@@ -108,8 +150,22 @@ export async function measureConvergence(
     reconcileErrors: diff('controller_runtime_reconcile_errors_total'),
     requestsPerRelease: perRelease(controllerRequests(after), controllerRequests(before), n),
     controllerCpuSeconds: round(diff('process_cpu_seconds_total'), 2),
+    controllerCoreShare: round(diff('process_cpu_seconds_total') / seconds, 3),
+    controllerShareOfWatched: round(
+      (cpuByRole['controller'] ?? 0) / Math.max(0.01, watchedCpu(cpuByRole)),
+      3,
+    ),
+    cpuByRole,
+    watchEvents: tracker.events,
     cpu,
   };
+}
+
+/** watchedCpu sums the CPU seconds of the controller, API servers, etcd and tunnel (not the bench). */
+export function watchedCpu(byRole: Record<string, number>): number {
+  return Object.entries(byRole)
+    .filter(([role]) => role !== 'bench')
+    .reduce((s, [, v]) => s + v, 0);
 }
 
 function perRelease(after: RequestCounts, before: RequestCounts, n: number): Record<string, number> {

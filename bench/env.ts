@@ -1,7 +1,7 @@
 /**
  * One benchmark environment: a fresh plain control-plane cluster and a fresh plain data-plane
  * cluster, the CRDs, one organization (DataPlane reaching the data plane by a kubeconfig Secret,
- * Environment `production`), and the controller as a separate process. Each Release count gets
+ * Environment `production`), and the controller as a separate process (or one per shard). Each Release count gets
  * its own environment, so no figure carries over from a previous one.
  */
 import { mkdtemp } from 'node:fs/promises';
@@ -16,6 +16,7 @@ import { up, type Cluster } from '../testbed/cluster.ts';
 import { createOrg, installCRDs, type Org } from '../test/support/fixtures.ts';
 import { TestKube } from '../test/support/kube.ts';
 import { startController, type BenchController } from './controller.ts';
+import type { RolePids } from './machine.ts';
 
 /** BenchEnvOptions configures a benchmark environment. */
 export interface BenchEnvOptions {
@@ -34,7 +35,8 @@ export interface BenchEnvOptions {
 
 /** BenchEnv is a running benchmark environment. */
 export class BenchEnv {
-  private controllerProcess: BenchController | undefined;
+  /** controllerProcesses are the controllers started so far (one, or one per shard); some may have exited. */
+  private controllerProcesses: BenchController[] = [];
 
   private constructor(
     readonly options: BenchEnvOptions,
@@ -77,27 +79,44 @@ export class BenchEnv {
     return new BenchEnv(options, cp, dp, cpKube, dpKube, org, proxy);
   }
 
-  /** controller is the running controller; it throws when none runs. */
+  /** controllers lists the controller processes that have not exited. */
+  get controllers(): BenchController[] {
+    return this.controllerProcesses.filter((c) => c.running);
+  }
+
+  /** controller is the one running controller; it throws when none or several (shards) run. */
   get controller(): BenchController {
-    if (!this.controllerProcess?.running) throw new Error('the controller is not running');
-    return this.controllerProcess;
+    const running = this.controllers;
+    if (running.length !== 1) throw new Error(`${running.length} controllers run, not one`);
+    return running[0] as BenchController;
   }
 
   /** controllerRunning tells whether a controller process runs. */
   get controllerRunning(): boolean {
-    return this.controllerProcess?.running ?? false;
+    return this.controllers.length > 0;
   }
 
-  /** controllerPid is the pid of the controller process. */
+  /** controllerPid is the pid of the one running controller process. */
   get controllerPid(): number {
     const pid = this.controller.child.pid;
     if (pid === undefined) throw new Error('the controller process has no pid');
     return pid;
   }
 
-  /** startController starts the controller with the production log level and data-plane timeout. */
-  async startController(): Promise<BenchController> {
-    this.controllerProcess = await startController(
+  /**
+   * controllersMetrics concatenates the /metrics texts of every running controller: metricSum over
+   * it sums a counter or gauge over the processes (shards).
+   */
+  async controllersMetrics(): Promise<string> {
+    return (await Promise.all(this.controllers.map((c) => c.metrics()))).join('\n');
+  }
+
+  /**
+   * startController starts a controller with the production log level and data-plane timeout;
+   * `extraArgs` add controller flags (the shard flags), `extraNodeArgs` node flags.
+   */
+  async startController(extraArgs: string[] = [], extraNodeArgs: string[] = []): Promise<BenchController> {
+    const proc = await startController(
       {
         kubeconfig: this.cp.kubeconfigPath,
         args: [
@@ -107,22 +126,41 @@ export class BenchEnv {
           // The hostile bench's misbehaving data planes speak plain http on loopback.
           '--dataplane-allow-http=true',
           ...(this.proxy?.controllerArgs() ?? []),
+          ...extraArgs,
         ],
         env: {},
         runtime: this.options.runtime,
-        nodeArgs: this.options.nodeArgs,
+        nodeArgs: [...this.options.nodeArgs, ...extraNodeArgs],
       },
       this.options.log,
     );
-    return this.controllerProcess;
+    this.controllerProcesses.push(proc);
+    return proc;
   }
 
-  /** stopController stops the controller gracefully and fails when it does not exit 0. */
+  /**
+   * startShards starts `count` controllers, one per shard (`--shard-count`, `--shard-index`),
+   * without leader election (as the single controller runs): each owns its Releases by a hash of
+   * namespace/name, so they never reconcile the same Release.
+   */
+  async startShards(count: number): Promise<BenchController[]> {
+    const started: BenchController[] = [];
+    // One after the other: the first start builds the controller, and parallel start-ups would
+    // measure each other's start-up CPU in their baselines.
+    for (let i = 0; i < count; i++) {
+      started.push(await this.startController([`--shard-count=${count}`, `--shard-index=${i}`]));
+    }
+    return started;
+  }
+
+  /** stopController stops every running controller gracefully and fails when one does not exit 0. */
   async stopController(): Promise<void> {
-    const proc = this.controllerProcess;
-    if (!proc?.running) return;
-    const code = await proc.stop('SIGTERM');
-    if (code !== 0) throw new Error(`the controller exited with ${code}; see ${proc.logPath}`);
+    const running = this.controllers;
+    if (running.length === 0) return;
+    const codes = await Promise.all(running.map(async (p) => [p, await p.stop('SIGTERM')] as const));
+    for (const [proc, code] of codes) {
+      if (code !== 0) throw new Error(`the controller exited with ${code}; see ${proc.logPath}`);
+    }
     // Let the API servers finish the requests the shutdown closed (watches end, Lease, Events).
     await sleep(2000);
   }
@@ -138,16 +176,31 @@ export class BenchEnv {
     return { cp: find(this.cp), dp: find(this.dp) };
   }
 
-  /** watchedPids lists every process whose CPU counts as ours: the controller and the clusters. */
+  /** watchedPids lists every process whose CPU counts as ours: the controllers and the clusters. */
   watchedPids(): number[] {
-    const pids = this.clusterPids();
-    const pid = this.controllerProcess?.running ? this.controllerProcess.child.pid : undefined;
-    return pid === undefined ? pids : [pid, ...pids];
+    return [...this.controllers.map((c) => c.pid), ...this.clusterPids()];
   }
 
-  /** close stops the controller (if running) and removes both clusters. */
+  /**
+   * cpuRoles groups the watched processes by role (the controllers, each cluster's API server and
+   * etcd, the tunnel, the bench itself), for RoleCpuMeter.
+   */
+  cpuRoles(): RolePids {
+    const roles: RolePids = { controller: this.controllers.map((c) => c.pid) };
+    for (const [side, cluster] of [
+      ['cp', this.cp],
+      ['dp', this.dp],
+    ] as const) {
+      for (const p of cluster.pids()) (roles[`${side} ${p.component}`] ??= []).push(p.pid);
+    }
+    if (this.proxy) roles['tunnel'] = this.proxy.pids();
+    roles['bench'] = [process.pid];
+    return roles;
+  }
+
+  /** close stops the controllers (if running) and removes both clusters. */
   async close(): Promise<void> {
-    if (this.controllerProcess?.running) await this.controllerProcess.kill();
+    await Promise.allSettled(this.controllers.map((c) => c.kill()));
     await Promise.allSettled([this.cpKube.close(), this.dpKube.close()]);
     await this.proxy?.stop();
     await Promise.allSettled([this.cp.down(), this.dp.down()]);

@@ -125,3 +125,33 @@ export class CpuMeter {
     return [process.pid, ...this.pids()].reduce((sum, pid) => sum + processCpuSeconds(pid), 0);
   }
 }
+
+/** RolePids names groups of processes ("controller", "cp kube-apiserver", ...) by their pids. */
+export type RolePids = Record<string, number[]>;
+
+/**
+ * RoleCpuMeter measures the CPU seconds each group of processes used over a window, so a report
+ * can tell whether the controller or the API servers and etcd were busy. A process that started
+ * during the window counts from zero.
+ */
+export class RoleCpuMeter {
+  private readonly start = new Map<number, number>();
+
+  constructor(private readonly roles: () => RolePids) {
+    for (const pids of Object.values(roles()))
+      for (const pid of pids) this.start.set(pid, processCpuSeconds(pid));
+  }
+
+  /** finish returns the CPU seconds of each group since the meter was made. */
+  finish(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [role, pids] of Object.entries(this.roles())) {
+      const used = pids.reduce(
+        (s, pid) => s + Math.max(0, processCpuSeconds(pid) - (this.start.get(pid) ?? 0)),
+        0,
+      );
+      out[role] = Math.round(used * 100) / 100;
+    }
+    return out;
+  }
+}

@@ -1,22 +1,29 @@
 /**
- * `npm run bench`: starts fresh control-plane and data-plane clusters for each Release count, runs
- * the controller as its own process, and measures convergence, steady-state API traffic and CPU,
- * latency of data-plane changes, and memory. Prints Markdown tables and writes JSON under
- * bench/results/. The method is described in docs/performance.md.
+ * `npm run bench`: starts fresh control-plane and data-plane clusters for each run, runs the
+ * controller as its own process (or one per shard), and measures convergence (followed with one
+ * Release watch), steady-state API traffic and CPU, latency of data-plane changes, a restart of the
+ * controller, and memory; with --dataplanes, many DataPlanes on one data-plane cluster; with
+ * --shards, several shard processes. Prints Markdown tables, writes JSON and an SVG of the cost
+ * curves under bench/results/. The method is described in docs/performance.md.
  *
  *   npm run bench -- [--quick] [--sizes 100,300,1000] [--steady-seconds 300]
- *                    [--background-seconds S] [--trials 50] [--concurrency 8] [--tsx]
- *                    [--node-args "FLAGS"] [--profile]
+ *                    [--background-seconds S] [--trials 50] [--concurrency 8] [--no-restart]
+ *                    [--tsx] [--node-args "FLAGS"] [--profile]
+ *   npm run bench -- --dataplanes 10,30,100 [--releases-per-dataplane 10] [--sizes LIST]
+ *   npm run bench -- --shards 1,2,4 --sizes 10000
  *   npm run bench -- --hostile [--tsx] [--concurrency 8] [--node-args "FLAGS"]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { measureConvergence } from './convergence.ts';
+import { curveCharts, writeCurves } from './curves.ts';
+import { runDataPlanes, type DataPlaneRunResult } from './dataplanes.ts';
 import { runHostileBench } from './hostile.ts';
 import { imageNodeFlags } from './controller.ts';
+import { ROOT } from '../testbed/controller.ts';
 import { BenchEnv } from './env.ts';
 import { measureLatency } from './latency.ts';
 import { loadAverage, machine } from './machine.ts';
@@ -25,23 +32,31 @@ import {
   evaluateTargets,
   formatReport,
   RESULTS_DIR,
+  stamp,
   writeResults,
   type BenchOptions,
   type BenchResult,
   type RunResult,
 } from './report.ts';
+import { measureRestart, restartLine, type RestartResult } from './restart.ts';
+import { runShards, type ShardRunResult } from './shards.ts';
 import { measureWindow, steadyResult } from './steady.ts';
-import { metricSum, round } from './util.ts';
-
-/** SETTLE_MS is the pause after convergence, so the last status writes and Events are not in the window. */
-export const SETTLE_MS = 10_000;
-/** BASELINE_SETTLE_MS is the pause after the controller is ready before its baseline RSS is read. */
-export const BASELINE_SETTLE_MS = 3_000;
+import { BASELINE_SETTLE_MS, metricSum, round, SETTLE_MS } from './util.ts';
 
 const USAGE = `Usage: npm run bench -- [flags]
 
-  --quick                   100 Releases only, 60 s steady and background windows
-  --sizes LIST              Release counts, comma-separated (default 100,300,1000)
+  --quick                   100 Releases only, 60 s steady and background windows, with the restart
+  --sizes LIST              Release counts, comma-separated (default 100,300,1000); with --shards,
+                            the Release counts of the sharded runs
+  --no-restart              skip the restart phase (after the latency trials, a new controller
+                            re-verifies every Release; on by default)
+  --dataplanes LIST         DataPlane counts, comma-separated: M DataPlanes on the one data-plane
+                            cluster, each with its own client certificate, Secret and Environment;
+                            only these runs unless --sizes is given too
+  --releases-per-dataplane R  Releases per DataPlane in those runs (default 10)
+  --shards LIST             shard counts, comma-separated: that many controller processes
+                            (--shard-count/--shard-index) converge each --sizes count; only these
+                            runs (include 1 for a one-process baseline on the same path)
   --steady-seconds S        steady-state window with the controller running (default 300; --quick 60)
   --background-seconds S    window with the controller stopped (default: the steady window)
   --trials T                trials of each latency kind (default 50)
@@ -80,20 +95,32 @@ function parseOptions(argv: string[]): BenchOptions | undefined {
       profile: { type: 'boolean', default: false },
       tunnel: { type: 'boolean', default: false },
       hostile: { type: 'boolean', default: false },
+      restart: { type: 'boolean', default: true },
+      dataplanes: { type: 'string' },
+      'releases-per-dataplane': { type: 'string' },
+      shards: { type: 'string' },
       tsx: { type: 'boolean', default: false },
       'node-args': { type: 'string', default: '' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
+    allowNegative: true,
   });
   if (values.help) return undefined;
   if ((values.profile || values['node-args']) && values.tsx) {
     throw new Error('--profile and --node-args need the production build; drop --tsx');
   }
   const quick = values.quick;
-  const sizes = (values.sizes ?? (quick ? '100' : '100,300,1000'))
-    .split(',')
-    .map((s) => positive('sizes', s.trim(), 0));
+  const list = (name: string, text: string) => text.split(',').map((s) => positive(name, s.trim(), 0));
+  const sizes = list('sizes', values.sizes ?? (quick ? '100' : '100,300,1000'));
+  const dataPlanes = values.dataplanes === undefined ? [] : list('dataplanes', values.dataplanes);
+  const shards = values.shards === undefined ? [] : list('shards', values.shards);
+  if (dataPlanes.length > 0 && values.tunnel) {
+    throw new Error('--dataplanes counts TCP connections to the data plane port; drop --tunnel');
+  }
+  // With --shards the sizes are the Release counts of the sharded runs; --dataplanes alone runs
+  // only the DataPlane runs, and with --sizes also the Release-count runs.
+  const releaseRuns = shards.length === 0 && (dataPlanes.length === 0 || values.sizes !== undefined);
   const steadySeconds = positive('steady-seconds', values['steady-seconds'], quick ? 60 : 300);
   return {
     sizes,
@@ -105,6 +132,11 @@ function parseOptions(argv: string[]): BenchOptions | undefined {
     runtime: values.tsx ? 'tsx' : 'node',
     nodeArgs: values['node-args'].split(' ').filter((a) => a !== ''),
     ...(values.tunnel ? { tunnel: true } : {}),
+    restart: values.restart,
+    dataPlanes,
+    releasesPerDataPlane: positive('releases-per-dataplane', values['releases-per-dataplane'], 10),
+    shards,
+    releaseRuns,
   };
 }
 
@@ -130,13 +162,13 @@ function log(line: string): void {
 /** current is the environment being measured, so that Ctrl-C can remove its clusters. */
 let current: BenchEnv | undefined;
 
-async function runSize(
-  n: number,
+/** controllerNodeArgs are node's flags for the controller: the image's, --node-args, profiling. */
+function controllerNodeArgs(
   options: BenchOptions,
   imageFlags: string[],
   profileDir: string | undefined,
-): Promise<RunResult> {
-  const nodeArgs = [
+): string[] {
+  return [
     ...imageFlags,
     ...options.nodeArgs,
     ...(profileDir
@@ -148,8 +180,17 @@ async function runSize(
         ]
       : []),
   ];
+}
+
+/** withEnv runs `body` on fresh clusters labelled `label` and removes them afterwards. */
+async function withEnv<T>(
+  label: string,
+  options: BenchOptions,
+  nodeArgs: string[],
+  body: (env: BenchEnv) => Promise<T>,
+): Promise<T> {
   const env = await BenchEnv.create({
-    label: `${process.pid}-${n}`,
+    label: `${process.pid}-${label}`,
     concurrency: options.concurrency,
     runtime: options.runtime,
     nodeArgs,
@@ -158,6 +199,20 @@ async function runSize(
   });
   current = env;
   try {
+    return await body(env);
+  } finally {
+    await env.close();
+    current = undefined;
+  }
+}
+
+async function runSize(
+  n: number,
+  options: BenchOptions,
+  nodeArgs: string[],
+  profile: boolean,
+): Promise<RunResult> {
+  return withEnv(String(n), options, nodeArgs, async (env) => {
     const controller = await env.startController();
     const pid = env.controllerPid;
     await sleep(BASELINE_SETTLE_MS);
@@ -182,9 +237,15 @@ async function runSize(
     log(`${n} Releases: latency, ${options.trials} trials of each kind`);
     const latency = await measureLatency(env, n, options.trials, log);
     const peak = processMemory(pid).peak;
-    if (profileDir) {
+    if (profile) {
       controller.child.kill('SIGUSR2');
       await sleep(5_000 + n * 10);
+    }
+    let restart: RestartResult | undefined;
+    if (options.restart) {
+      log(`${n} Releases: restart, a new controller re-verifies every Release`);
+      restart = await measureRestart(env, n, log);
+      log(`  ${restartLine(restart)}`);
     }
     await env.stopController();
 
@@ -210,12 +271,10 @@ async function runSize(
         growthPerReleaseKiB: round((afterSteady - baseline) / 1024 / n, 1),
         peakGrowthPerReleaseKiB: round((peak - baseline) / 1024 / n, 1),
       },
+      ...(restart ? { restart } : {}),
       controllerLog: controller.logPath,
     };
-  } finally {
-    await env.close();
-    current = undefined;
-  }
+  });
 }
 
 async function main(): Promise<void> {
@@ -252,7 +311,25 @@ async function main(): Promise<void> {
     );
     return;
   }
-  for (const n of options.sizes) runs.push(await runSize(n, options, imageFlags, profileDir));
+  const nodeArgs = controllerNodeArgs(options, imageFlags, profileDir);
+  if (options.releaseRuns) {
+    for (const n of options.sizes) runs.push(await runSize(n, options, nodeArgs, profileDir !== undefined));
+  }
+  const dataPlaneRuns: DataPlaneRunResult[] = [];
+  for (const m of options.dataPlanes ?? []) {
+    const perDataPlane = options.releasesPerDataPlane ?? 10;
+    dataPlaneRuns.push(
+      await withEnv(`dp${m}`, options, nodeArgs, (env) => runDataPlanes(env, m, perDataPlane, log)),
+    );
+  }
+  const shardRuns: ShardRunResult[] = [];
+  for (const n of options.shards?.length ? options.sizes : []) {
+    for (const count of options.shards ?? []) {
+      shardRuns.push(
+        await withEnv(`s${count}-${n}`, options, nodeArgs, (env) => runShards(env, count, n, log)),
+      );
+    }
+  }
   load.end = loadAverage();
   const finishedAt = new Date();
   const result: BenchResult = {
@@ -268,8 +345,17 @@ async function main(): Promise<void> {
     machine: machine(),
     load,
     runs,
+    ...(dataPlaneRuns.length ? { dataPlaneRuns } : {}),
+    ...(shardRuns.length ? { shardRuns } : {}),
     targets: evaluateTargets(runs),
   };
+  const svg = await writeCurves(
+    RESULTS_DIR,
+    stamp(startedAt),
+    curveCharts(runs, dataPlaneRuns, shardRuns),
+    `${result.command} — ${startedAt.toISOString()} — ${result.machine.cores} cores, source ${source.commit.slice(0, 12)}`,
+  );
+  if (svg) result.curvesSvg = relative(ROOT, svg);
   const path = await writeResults(result);
   console.log(formatReport(result));
   log(

@@ -5,11 +5,16 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { ConvergenceResult } from './convergence.ts';
+import { costTables } from './curves.ts';
+import type { DataPlaneRunResult } from './dataplanes.ts';
 import type { LatencyResult } from './latency.ts';
 import type { Machine } from './machine.ts';
 import { MIB, type MemoryBreakdown } from './memory.ts';
+import { restartLine, type RestartResult } from './restart.ts';
+import { cpuTable, dataPlaneTable, restartTable, shardTable } from './scale-report.ts';
+import type { ShardRunResult } from './shards.ts';
 import type { SteadyResult } from './steady.ts';
-import { round } from './util.ts';
+import { fmt, round, table } from './util.ts';
 
 /** RESULTS_DIR is where result files go. */
 export const RESULTS_DIR = resolve(import.meta.dirname, 'results');
@@ -43,6 +48,8 @@ export interface RunResult {
   steady: SteadyResult;
   latency: LatencyResult;
   memory: MemoryResult;
+  /** restart is the restart phase after the latency trials (absent with --no-restart). */
+  restart?: RestartResult;
   /** controllerLog is the path of the controller's log (kept until the temp folder is cleaned). */
   controllerLog: string;
 }
@@ -61,6 +68,16 @@ export interface BenchOptions {
   nodeArgs: string[];
   /** tunnel: the data plane was isolated and reached through apiserver-network-proxy. */
   tunnel?: boolean;
+  /** restart measures a controller restart after the latency trials of each Release count. */
+  restart?: boolean;
+  /** dataPlanes are the DataPlane counts of the many-DataPlanes runs; empty for none. */
+  dataPlanes?: number[];
+  /** releasesPerDataPlane is how many Releases each DataPlane gets in those runs. */
+  releasesPerDataPlane?: number;
+  /** shards are the shard counts of the sharded runs (each at every size); empty for none. */
+  shards?: number[];
+  /** releaseRuns tells whether the Release-count runs (convergence, steady, latency, restart) ran. */
+  releaseRuns?: boolean;
 }
 
 /** TargetResult is one target with the measured figure and how far it is. */
@@ -89,6 +106,12 @@ export interface BenchResult {
   machine: Machine;
   load: { start: number[]; end: number[] };
   runs: RunResult[];
+  /** dataPlaneRuns are the many-DataPlanes runs (--dataplanes). */
+  dataPlaneRuns?: DataPlaneRunResult[];
+  /** shardRuns are the sharded runs (--shards). */
+  shardRuns?: ShardRunResult[];
+  /** curvesSvg is the path of the cost-curve charts written for this run. */
+  curvesSvg?: string;
   targets: TargetResult[];
 }
 
@@ -105,8 +128,6 @@ export const Targets = {
   peakRssMiB: 150,
   peakRssAtReleases: 1000,
 } as const;
-
-const fmt = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
 
 /** evaluateTargets judges the runs against Targets. */
 export function evaluateTargets(runs: RunResult[]): TargetResult[] {
@@ -206,13 +227,6 @@ export function peakSlopeKiB(runs: RunResult[]): number | undefined {
   return round(((hi.memory.peakRssMiB - lo.memory.peakRssMiB) * 1024) / (hi.releases - lo.releases), 1);
 }
 
-function table(headers: string[], rows: string[][]): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) =>
-    `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join(' | ')} |`;
-  return [line(headers), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
-}
-
 /** controllerCommand says how the controller ran: the production build with its node flags, or tsx. */
 function controllerCommand(result: BenchResult): string {
   if (result.options.runtime === 'tsx') return 'sources through tsx';
@@ -237,6 +251,17 @@ export function formatReport(result: BenchResult): string {
         ]
       : []),
     `Load average at start ${result.load.start.join(' ')}, at end ${result.load.end.join(' ')}`,
+  ];
+  if (runs.length > 0) lines.push(...runSections(result));
+  lines.push(...scaleSections(result));
+  if (result.curvesSvg) lines.push('', `Cost curves: ${result.curvesSvg}`);
+  return lines.join('\n');
+}
+
+/** runSections renders the tables of the Release-count runs. */
+function runSections(result: BenchResult): string[] {
+  const runs = result.runs;
+  return [
     '',
     'Convergence and memory',
     '',
@@ -340,14 +365,63 @@ export function formatReport(result: BenchResult): string {
       result.targets.map((t) => [t.name, t.target, t.measured, t.met ? 'yes' : 'NO', t.margin]),
     ),
   ];
-  return lines.join('\n');
+}
+
+/** scaleSections renders the convergence CPU split, restarts, cost curves, DataPlanes and shards. */
+function scaleSections(result: BenchResult): string[] {
+  const out: string[] = [];
+  const section = (title: string, body: string) => out.push('', title, '', body);
+  const cpuRows: Array<[string, ConvergenceResult]> = [
+    ...result.runs.map((r): [string, ConvergenceResult] => [`${r.releases} Releases`, r.convergence]),
+    ...(result.dataPlaneRuns ?? []).flatMap((d): Array<[string, ConvergenceResult]> => [
+      [`${d.dataPlanes} DataPlanes, connect`, d.connect],
+      ...(d.fill ? [[`${d.dataPlanes} DataPlanes, fill`, d.fill] as [string, ConvergenceResult]] : []),
+    ]),
+    ...(result.shardRuns ?? []).map((s): [string, ConvergenceResult] => [
+      `${s.shards} shard${s.shards === 1 ? '' : 's'}, ${s.releases} Releases`,
+      s.convergence,
+    ]),
+  ].filter(([, c]) => c.cpuByRole !== undefined);
+  if (cpuRows.length > 0) {
+    section(
+      'CPU while converging (seconds of each process group over the phase, from /proc)',
+      cpuTable(cpuRows),
+    );
+  }
+  const restarts = result.runs.flatMap((r) => (r.restart ? [r.restart] : []));
+  if (restarts.length > 0) {
+    section(
+      'Restart (a new controller after convergence: until every Release was reconciled once and the queue was empty)',
+      [restartTable(restarts), '', ...restarts.map(restartLine)].join('\n'),
+    );
+  }
+  if (result.dataPlaneRuns?.length) {
+    section(
+      `DataPlanes (each with its own client certificate, Secret and Environment, ${result.dataPlaneRuns[0]?.releasesPerDataPlane ?? 0} Releases each; connect: one Release per DataPlane, fill: the rest)`,
+      dataPlaneTable(result.dataPlaneRuns),
+    );
+  }
+  if (result.shardRuns?.length) {
+    section(
+      'Shards (one process per shard, --shard-count/--shard-index, on the same kind of fresh clusters)',
+      shardTable(result.shardRuns),
+    );
+  }
+  const costs = costTables(result.runs, result.dataPlaneRuns ?? []);
+  if (costs) out.push('', costs.trimEnd());
+  return out;
+}
+
+/** stamp renders a start time as a file name part (`2026-12-04T04-13-08-335Z`). */
+export function stamp(at: Date | string): string {
+  return (typeof at === 'string' ? at : at.toISOString()).replace(/[:.]/g, '-');
 }
 
 /** writeResults writes `<timestamp>.json` and `latest.json` under bench/results/ and returns the first path. */
 export async function writeResults(result: BenchResult): Promise<string> {
   await mkdir(RESULTS_DIR, { recursive: true });
   const text = JSON.stringify(result, null, 2) + '\n';
-  const path = join(RESULTS_DIR, `${result.startedAt.replace(/[:.]/g, '-')}.json`);
+  const path = join(RESULTS_DIR, `${stamp(result.startedAt)}.json`);
   await writeFile(path, text);
   await writeFile(join(RESULTS_DIR, 'latest.json'), text);
   return path;

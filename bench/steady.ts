@@ -47,7 +47,8 @@ export function controllerRequests(text: string): RequestCounts {
   return counts;
 }
 
-function subtract(after: RequestCounts, before: RequestCounts): RequestCounts {
+/** subtract returns after - before per key, without the keys that did not change. */
+export function subtract(after: RequestCounts, before: RequestCounts): RequestCounts {
   const out: RequestCounts = new Map();
   for (const [k, v] of after) {
     const d = v - (before.get(k) ?? 0);

@@ -1,5 +1,10 @@
 /** Small helpers shared by the benchmark modules. */
 
+/** SETTLE_MS is the pause after convergence, so the last status writes and Events are not in the window. */
+export const SETTLE_MS = 10_000;
+/** BASELINE_SETTLE_MS is the pause after the controller is ready before its baseline RSS is read. */
+export const BASELINE_SETTLE_MS = 3_000;
+
 /** round rounds to a number of decimals. */
 export function round(x: number, decimals: number): number {
   const f = 10 ** decimals;
@@ -33,4 +38,17 @@ export function metricSum(text: string, name: string, labels: Record<string, str
   return parseMetrics(text)
     .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
     .reduce((sum, s) => sum + s.value, 0);
+}
+
+/** fmt renders a number with `d` decimals, or "n/a" when it is not finite. */
+export function fmt(x: number, d = 1): string {
+  return Number.isFinite(x) ? x.toFixed(d) : 'n/a';
+}
+
+/** table renders a Markdown table, the first column left-aligned and the others right-aligned. */
+export function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join(' | ')} |`;
+  return [line(headers), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
 }

@@ -1,0 +1,100 @@
+/**
+ * Readiness tracking without polling: one WATCH of Releases in every namespace of the control plane
+ * keeps Ready=True per Release. At 10,000 Releases a LIST of all of them is about 40 MB, so a LIST
+ * every 500 ms would make the bench (and the API server serving it) the bottleneck of what it
+ * measures; a watch costs one event per status write. The bench's clusters are fresh, so every
+ * Release there is the bench's.
+ */
+import { API_VERSION, ConditionTypes } from '../src/api/v1alpha1/constants.ts';
+import type { Release } from '../src/api/v1alpha1/schema.ts';
+import type { KubeClient, WatchEvent } from '../src/kube/client.ts';
+
+/** WATCH_TIMEOUT_SECONDS is the server-side length of one watch; the tracker re-watches after it. */
+export const WATCH_TIMEOUT_SECONDS = 300;
+/** RETRY_MS is the pause before re-watching after an error. */
+export const RETRY_MS = 500;
+
+/** isReady tells whether a Release's Ready condition is True. */
+export function isReady(release: Release): boolean {
+  return release.status?.conditions?.find((c) => c.type === ConditionTypes.ready)?.status === 'True';
+}
+
+/** ReadyTracker counts the Releases whose Ready condition is True, from one cluster-wide watch. */
+export class ReadyTracker {
+  private readonly ready = new Set<string>();
+  private readonly abort = new AbortController();
+  private resourceVersion: string | undefined;
+  private waiter: { n: number; resolve: () => void } | undefined;
+  /** events is how many watch events arrived (the bench's own cost of tracking). */
+  events = 0;
+  /** watches is how many watch requests the tracker sent. */
+  watches = 0;
+  private readonly running: Promise<void>;
+
+  constructor(private readonly client: KubeClient) {
+    this.running = this.loop();
+  }
+
+  /** count is the number of Releases with Ready=True now. */
+  get count(): number {
+    return this.ready.size;
+  }
+
+  /** waitFor resolves once at least `n` Releases are Ready, or when `signal` aborts. */
+  waitFor(n: number, signal: AbortSignal): Promise<void> {
+    if (this.ready.size >= n) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        this.waiter = undefined;
+        resolve();
+      };
+      this.waiter = { n, resolve: done };
+      signal.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  /** close ends the watch. */
+  async close(): Promise<void> {
+    this.abort.abort();
+    await this.running;
+  }
+
+  private async loop(): Promise<void> {
+    const path = `/apis/${API_VERSION}/releases`;
+    while (!this.abort.signal.aborted) {
+      try {
+        this.watches++;
+        await this.client.watch<Release>(
+          path,
+          {
+            timeoutSeconds: WATCH_TIMEOUT_SECONDS,
+            allowWatchBookmarks: true,
+            ...(this.resourceVersion ? { resourceVersion: this.resourceVersion } : {}),
+          },
+          (event) => this.onEvent(event),
+          this.abort.signal,
+        );
+      } catch (err) {
+        // 410 Gone: start over from the current state (the initial ADDED events repeat every Release).
+        if ((err as { isGone?: boolean }).isGone) this.resourceVersion = undefined;
+        await new Promise((r) => setTimeout(r, RETRY_MS));
+      }
+    }
+  }
+
+  private onEvent(event: WatchEvent<Release>): void {
+    this.events++;
+    if (event.type === 'ERROR') {
+      // Most likely 410 Gone (the resourceVersion is too old): re-watch from the current state.
+      this.resourceVersion = undefined;
+      return;
+    }
+    const rv = event.object.metadata?.resourceVersion;
+    if (rv) this.resourceVersion = rv;
+    if (event.type === 'BOOKMARK') return;
+    const key = `${event.object.metadata.namespace ?? ''}/${event.object.metadata.name}`;
+    if (event.type !== 'DELETED' && isReady(event.object)) this.ready.add(key);
+    else this.ready.delete(key);
+    if (this.waiter && this.ready.size >= this.waiter.n) this.waiter.resolve();
+  }
+}
