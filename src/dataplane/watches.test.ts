@@ -1,6 +1,13 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { identityOf } from './watches.ts';
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pino } from 'pino';
+import type { KubeObject } from '../api/object.ts';
+import { CONTROLLER_NAME, Labels } from '../api/v1alpha1/constants.ts';
+import { KubeClient } from '../kube/client.ts';
+import { servedKind } from './fake.ts';
+import { identityOf, WatchSet } from './watches.ts';
 
 describe('identityOf', () => {
   test('names an object by group, kind, namespace and name', () => {
@@ -23,5 +30,57 @@ describe('identityOf', () => {
       identityOf('', 'Deployment', 'prod', 'web'),
     ]);
     assert.equal(ids.size, 6);
+  });
+});
+
+void describe('WatchSet', () => {
+  void test('the first list of a kind wakes no one; what the watch delivers after it does', async () => {
+    const labels = { [Labels.managedBy]: CONTROLLER_NAME };
+    const cm = (name: string, resourceVersion: string): KubeObject => ({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name, namespace: 'apps', resourceVersion, labels },
+    });
+    let watch: ServerResponse | undefined;
+    const server = createServer((req, res) => {
+      if (new URL(req.url ?? '/', 'http://x').searchParams.get('watch') === 'true') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.flushHeaders();
+        watch = res;
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ metadata: { resourceVersion: '10' }, items: [cm('a', '5'), cm('b', '6')] }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const client = new KubeClient({
+      name: 'dp',
+      server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      maxRetries: 0,
+    });
+    const events: string[] = [];
+    const set = new WatchSet({
+      client,
+      logger: pino({ level: 'silent' }),
+      syncTimeoutMs: 5000,
+      onEvent: (type, obj) => events.push(`${type} ${obj.metadata.name}`),
+    });
+    try {
+      const info = servedKind({ group: '', version: 'v1', kind: 'ConfigMap' }, 'configmaps');
+      const informer = await set.informerFor(info);
+      assert.equal(informer.list().length, 2, 'the cache holds what was listed');
+      assert.deepEqual(events, [], 'nobody woken by the first list');
+
+      while (!watch) await new Promise((r) => setTimeout(r, 10));
+      watch.write(`${JSON.stringify({ type: 'MODIFIED', object: cm('a', '11') })}\n`);
+      while (events.length === 0) await new Promise((r) => setTimeout(r, 10));
+      assert.deepEqual(events, ['updated a']);
+    } finally {
+      await set.stop();
+      watch?.end();
+      await client.close();
+      server.closeAllConnections();
+      server.close();
+    }
   });
 });

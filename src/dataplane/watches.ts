@@ -114,7 +114,11 @@ export class WatchSet {
       });
       informer.addHandler((type, obj, old) => {
         this.index(info, type === 'deleted' ? undefined : obj, old ?? (type === 'deleted' ? obj : undefined));
-        this.options.onEvent(type, obj);
+        // The first list is not news: a kind is first watched for a Release being reconciled,
+        // which reads the cache once it is synced, and every other owner of an object listed has
+        // not been reconciled since (it would have watched the kind). Waking each owner once per
+        // object listed made a restart reconcile every Release once per kind it uses.
+        if (informer.hasSynced()) this.options.onEvent(type, obj);
       });
       informer.start();
       watched = { info, informer };
