@@ -26,6 +26,8 @@ export class DirectDataPlane implements DataPlanePort {
   private readonly discovery: Discovery;
   /** knownNamespaces are namespaces known to exist, so ensuring them costs no request in steady state. */
   private readonly knownNamespaces = new Set<string>();
+  /** ensuring holds the namespace checks in flight, so concurrent callers share one. */
+  private readonly ensuring = new Map<string, Promise<boolean>>();
   private cluster: Promise<string> | undefined;
 
   constructor(
@@ -194,6 +196,24 @@ export class DirectDataPlane implements DataPlanePort {
   ): Promise<boolean> {
     const name = template.metadata.name ?? '';
     if (this.knownNamespaces.has(name)) return false;
+    if (options.dryRun) return this.makeNamespace(name, template, fieldManager, signal, options);
+    // Releases sharing a namespace ask at once (a restart reconciles them all): one read serves all.
+    const pending = this.ensuring.get(name);
+    if (pending) return pending.then(() => false);
+    const making = this.makeNamespace(name, template, fieldManager, signal, options).finally(() =>
+      this.ensuring.delete(name),
+    );
+    this.ensuring.set(name, making);
+    return making;
+  }
+
+  private async makeNamespace(
+    name: string,
+    template: KubeObject,
+    fieldManager: string,
+    signal: AbortSignal,
+    options: ApplyRequestOptions,
+  ): Promise<boolean> {
     let created = false;
     if (!(await this.read(NAMESPACE_KIND, undefined, name, signal))) {
       try {

@@ -401,18 +401,19 @@ void describe('appliedToken and recallRecord', () => {
 });
 
 void describe('ApplyMemory.caughtUp', () => {
-  void test('lets go of the apply response once the watch delivered that version or a later one', () => {
+  void test('lets go of the apply response once the watch delivered that version or a later one, and tells our own write', () => {
     const memory = new ApplyMemory();
     const applied = deployment('1000', [ours()]);
     const key = recordKey('acme/dp-prod', DEPLOYMENTS, 'prod', 'customer-service');
     memory.remember(key, { ...record(applied), object: applied });
 
-    memory.caughtUp('acme/dp-prod', deployment('999', [ours()]));
+    assert.equal(memory.caughtUp('acme/dp-prod', deployment('999', [ours()])), false);
     assert.ok(memory.get(key)?.object, 'an older version from the watch keeps it');
-    memory.caughtUp('other/dp', deployment('1000', [ours()]));
+    assert.equal(memory.caughtUp('other/dp', deployment('1000', [ours()])), false);
     assert.ok(memory.get(key)?.object, 'the same object on another data plane is another record');
-    memory.caughtUp('acme/dp-prod', deployment('1000', [ours()]));
+    assert.equal(memory.caughtUp('acme/dp-prod', deployment('1000', [ours()])), true, 'our own write');
     assert.equal(memory.get(key)?.object, undefined);
     assert.equal(memory.get(key)?.resourceVersion, '1000', 'the record itself stays');
+    assert.equal(memory.caughtUp('acme/dp-prod', deployment('1001', [ours()])), false, 'a change after it');
   });
 });

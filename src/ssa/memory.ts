@@ -209,8 +209,10 @@ export class ApplyMemory {
    * caughtUp is told each object a data plane's watch delivers: once the watch has our write (or a
    * later version), the record no longer needs the apply response, so it lets go of that copy.
    * Without this every applied object stayed in memory twice until its owner's next reconcile.
+   * It returns true when the object is exactly the version our last apply of it returned: the
+   * echo of our own write, which tells its owner nothing new.
    */
-  caughtUp(dataPlane: string, obj: KubeObject): void {
+  caughtUp(dataPlane: string, obj: KubeObject): boolean {
     const { group, version } = parseApiVersion(obj.apiVersion);
     const key = recordKey(
       dataPlane,
@@ -222,6 +224,7 @@ export class ApplyMemory {
     if (record?.object && Number(obj.metadata.resourceVersion) >= Number(record.resourceVersion)) {
       record.object = undefined;
     }
+    return record !== undefined && record.resourceVersion === obj.metadata.resourceVersion;
   }
 
   /** forget drops the record of one object (it was deleted). */

@@ -107,8 +107,9 @@ export class ReleaseController {
       ...(options.watchHttp2 === false ? { http2: false } : {}),
       observer: (dp) => this.releaseMetrics.requestObserver(dp),
       // Only a Release bound to the data plane the event came from: its labels can be forged.
-      onEvent: (dp, _type, obj) => {
-        this.reconciler.seen(dp, obj);
+      onEvent: (dp, type, obj) => {
+        // The echo of our own apply: the Release that applied it already knows.
+        if (this.reconciler.seen(dp, type, obj)) return;
         const owner = releaseKeyOfObject(obj);
         const release = owner && this.releases.get(owner.namespace, owner.name);
         if (!owner || !release) return;
