@@ -5,7 +5,7 @@
  * the same for every object applied from the same template. Both are content the caches never
  * change, so one shared copy serves every object (docs/performance.md, "Memory per Release").
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { isRecord, jsonEqual } from '../api/object.ts';
 
 /** DEFAULT_INTERN_CAPACITY is how many distinct strings a StringInterner remembers before it starts over. */
@@ -94,7 +94,7 @@ export class TreeInterner {
   /** intern returns the shared copy of a tree equal to `tree` (frozen), or freezes and shares `tree`. */
   intern<T>(tree: T): T {
     if (typeof tree !== 'object' || tree === null) return tree;
-    const key = createHash('sha256').update(JSON.stringify(tree)).digest('base64url');
+    const key = hash('sha256', JSON.stringify(tree), 'base64url');
     const known = this.trees.get(key)?.deref();
     if (known !== undefined && jsonEqual(known, tree)) return known as T;
     deepFreeze(tree);
