@@ -12,28 +12,41 @@ import { Informer, type InformerEventType, type ListBudget } from '../kube/infor
 import type { KubeClient } from '../kube/client.ts';
 import { KubeApiError } from '../kube/client.ts';
 import { collectionPath, type ResourceInfo } from '../kube/discovery.ts';
+import { sharedStrings, TreeInterner } from '../kube/intern.ts';
 
 /** MANAGED_SELECTOR selects every object the controller applied. */
 export const MANAGED_SELECTOR = `${Labels.managedBy}=${CONTROLLER_NAME}`;
 
 /** kindKey identifies a served kind: `group/version/Kind`. */
 export function kindKey(info: { group: string; version: string; kind: string }): string {
-  return `${info.group}/${info.version}/${info.kind}`;
+  // One flat copy per kind, however often it is built: Releases, apply records and watches keep it.
+  return sharedStrings.intern([info.group, info.version, info.kind].join('/'));
 }
 
 /** identityOf names an object regardless of API version: `group/Kind/namespace/name`. */
 export function identityOf(group: string, kind: string, namespace: string | undefined, name: string): string {
-  return `${group}/${kind}/${namespace ?? ''}/${name}`;
+  // join makes one flat string; a template literal makes a tree of four (the index keeps one per object).
+  return [group, kind, namespace ?? '', name].join('/');
 }
 
 /**
+ * fieldSets holds one copy of each distinct field set of ours: objects applied from the same
+ * template have the same set, which was about half of a cached object (1.4 of 3.2 KB for a
+ * Deployment).
+ */
+const fieldSets = new TreeInterner();
+
+/**
  * slimObject keeps only our own managedFields entry: the cache needs it to notice drift, and the
- * other managers' entries are most of an object's size.
+ * other managers' entries are most of an object's size. Its field set is shared with every other
+ * object that has the same one (frozen: nothing may change it through one object).
  */
 export function slimObject(obj: KubeObject): KubeObject {
   const managed = obj.metadata.managedFields;
   if (!managed) return obj;
-  const ours = managed.filter((m) => isApplyEntryOf(m, FIELD_MANAGER));
+  const ours = managed
+    .filter((m) => isApplyEntryOf(m, FIELD_MANAGER))
+    .map((m) => ({ ...m, fieldsV1: fieldSets.intern(m.fieldsV1) }));
   return { ...obj, metadata: { ...obj.metadata, managedFields: ours } };
 }
 

@@ -16,6 +16,7 @@ import type { KubeClient, WatchEvent } from './client.ts';
 import { KubeApiError, LimitReasons, formatBytes, isKubeApiError } from './client.ts';
 import { sleep } from './sleep.ts';
 import { describeError } from './errors.ts';
+import { sharedStrings } from './intern.ts';
 
 /** DEFAULT_PAGE_SIZE is the page size of the initial list. */
 export const DEFAULT_PAGE_SIZE = 500;
@@ -401,8 +402,14 @@ export class Informer<T extends KubeObject = KubeObject> {
     if (rv) this.resourceVersion = rv;
   }
 
+  /**
+   * prepare turns an object from the server into the cached one: transformed, then its string
+   * values shared with the other cached objects (JSON.parse made a copy of each for each object).
+   */
   private prepare(obj: KubeObject): T {
-    return this.options.transform ? this.options.transform(obj) : (obj as T);
+    const cached = this.options.transform ? this.options.transform(obj) : (obj as T);
+    sharedStrings.internValues(cached);
+    return cached;
   }
 
   private emit(type: InformerEventType, obj: T, old: T | undefined): void {

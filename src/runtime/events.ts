@@ -9,9 +9,11 @@
  * interval per series; counts seen in between are sent with the next update. Recording never
  * throws and never waits on the API server: Events are best effort, failures are logged at debug.
  */
+import { hash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { KubeClient } from '../kube/client.ts';
 import { isKubeApiError } from '../kube/client.ts';
+import { sharedStrings } from '../kube/intern.ts';
 import { formatMicroTime } from './leaderelection.ts';
 
 /** REPORTING_CONTROLLER is the reportingController of every Event we write. */
@@ -190,11 +192,12 @@ export class EventRecorder {
     if (this.closed) return;
     try {
       const now = this.now();
+      // The cache keeps up to cacheSize series: one copy of each repeated value serves them all.
       const ref: InvolvedObject = {
-        apiVersion: regarding.apiVersion,
-        kind: regarding.kind,
+        apiVersion: sharedStrings.intern(regarding.apiVersion),
+        kind: sharedStrings.intern(regarding.kind),
         name: regarding.name,
-        ...(regarding.namespace ? { namespace: regarding.namespace } : {}),
+        ...(regarding.namespace ? { namespace: sharedStrings.intern(regarding.namespace) } : {}),
         ...(regarding.uid ? { uid: regarding.uid } : {}),
       };
       const template: SeriesState['template'] = {
@@ -203,22 +206,27 @@ export class EventRecorder {
         reportingController: this.reportingController,
         reportingInstance: this.reportingInstance,
         action: action.slice(0, FIELD_MAX_LENGTH),
-        reason: reason.slice(0, FIELD_MAX_LENGTH),
+        reason: sharedStrings.intern(reason.slice(0, FIELD_MAX_LENGTH)),
         regarding: ref,
-        note: truncateUtf8(note, NOTE_MAX_BYTES),
+        note: sharedStrings.intern(truncateUtf8(note, NOTE_MAX_BYTES)),
         type,
       };
-      const key = JSON.stringify([
-        ref.apiVersion,
-        ref.kind,
-        ref.namespace ?? '',
-        ref.name,
-        ref.uid ?? '',
-        type,
-        template.reason,
-        template.action,
-        template.note,
-      ]);
+      // Keyed by a hash of the fields that make a series, not by their text (the template has it).
+      const key = hash(
+        'sha256',
+        JSON.stringify([
+          ref.apiVersion,
+          ref.kind,
+          ref.namespace ?? '',
+          ref.name,
+          ref.uid ?? '',
+          type,
+          template.reason,
+          template.action,
+          template.note,
+        ]),
+        'base64url',
+      );
       const existing = this.series.get(key);
       if (existing) {
         this.series.delete(key);
