@@ -9,6 +9,7 @@ import { isApplyEntryOf, isRecord, parseApiVersion, type KubeObject } from '../a
 import type { ResourceInfo } from '../kube/discovery.ts';
 import type { DataPlanePort } from '../dataplane/port.ts';
 import { kindKey } from '../dataplane/watches.ts';
+import { sharedStrings } from '../kube/intern.ts';
 
 /** AppliedRecord remembers our last apply of one object. */
 export interface AppliedRecord {
@@ -101,7 +102,7 @@ export function recallRecord(
 
 /** identityDigest binds what we sent to the object it was sent to (128 bits, base64url). */
 function identityDigest(hash: string, uid: string): string {
-  return createHash('sha256').update(`${hash}\n${uid}`).digest('base64url').slice(0, 22);
+  return createHash('sha256').update(`${hash}\n${uid}`).digest().toString('base64url', 0, 16);
 }
 
 /** DriftKind is what driftOf found. */
@@ -114,7 +115,8 @@ export function recordKey(
   namespace: string | undefined,
   name: string,
 ): string {
-  return `${dataPlane}|${kindKey(info)}|${namespace ?? ''}/${name}`;
+  // join makes one flat string (a template literal keeps a tree of its parts alive in the map).
+  return [dataPlane, kindKey(info), `${namespace ?? ''}/${name}`].join('|');
 }
 
 /**
@@ -123,9 +125,12 @@ export function recordKey(
  */
 export function ownFieldsHash(obj: KubeObject, fieldManager: string): string {
   const entry = obj.metadata.managedFields?.find((m) => isApplyEntryOf(m, fieldManager));
-  return createHash('sha256')
-    .update(JSON.stringify(entry?.fieldsV1 ?? null))
-    .digest('base64url');
+  // Objects from one template have one field set: the records keep one copy of its hash.
+  return sharedStrings.intern(
+    createHash('sha256')
+      .update(JSON.stringify(entry?.fieldsV1 ?? null))
+      .digest('base64url'),
+  );
 }
 
 /**

@@ -212,7 +212,7 @@ function desiredItem(release: Release, id: string, raw: unknown, index: number):
     // objects with sorted keys and the steps above add fields in a fixed order, so equal objects
     // render equally. Were the order ever to differ, the cost is one unneeded apply, never a
     // missed one. Sorting keys on every reconcile was the controller's largest allocation.
-    hash: createHash('sha256').update(JSON.stringify(object)).digest('base64url').slice(0, 22),
+    hash: createHash('sha256').update(JSON.stringify(object)).digest().toString('base64url', 0, 16),
     ...(Object.keys(policy).length > 0 && { policy }),
   };
 }
