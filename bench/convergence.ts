@@ -4,6 +4,7 @@
  * WATCH of Releases (bench/readiness.ts), never from LISTs or per-object reads. The CPU seconds of
  * the controller, each API server and each etcd over the phase tell which of them bound it.
  */
+import { API_VERSION } from '../src/api/v1alpha1/constants.ts';
 import type { Release } from '../src/api/v1alpha1/schema.ts';
 import type { BenchEnv } from './env.ts';
 import { CpuMeter, RoleCpuMeter, type CpuWindow } from './machine.ts';
@@ -106,11 +107,24 @@ export async function measureCreation(
     },
   );
   const deadline = setTimeout(() => stop.abort(), 120_000 + n * 600);
-  const progress = setInterval(
-    () =>
-      log(`  ${tracker.count}/${target} Ready after ${((performance.now() - started) / 1000).toFixed(0)} s`),
-    PROGRESS_MS,
-  );
+  let stalled = { count: -1, ticks: 0 };
+  const progress = setInterval(() => {
+    log(`  ${tracker.count}/${target} Ready after ${((performance.now() - started) / 1000).toFixed(0)} s`);
+    stalled =
+      tracker.count === stalled.count
+        ? { ...stalled, ticks: stalled.ticks + 1 }
+        : { count: tracker.count, ticks: 0 };
+    // No progress for 30 s: check the watch against one LIST (it should never differ).
+    if (stalled.ticks === 3) {
+      void env.cpKube.list<Release>(API_VERSION, 'Release').then((releases) => {
+        const wrong = tracker.resync(releases);
+        if (wrong.length > 0)
+          log(
+            `  the Release watch had ${wrong.length} Releases wrong, corrected by a LIST: ${wrong.slice(0, 5).join(', ')}`,
+          );
+      });
+    }
+  }, PROGRESS_MS);
   try {
     await tracker.waitFor(target, stop.signal);
   } finally {

@@ -53,6 +53,22 @@ export class ReadyTracker {
     });
   }
 
+  /**
+   * resync sets the Ready Releases from a LIST, and returns the keys the watch had wrong (a check
+   * of the tracker itself: the bench calls it only when progress stalls).
+   */
+  resync(releases: Release[]): string[] {
+    const listed = new Set(
+      releases.filter(isReady).map((r) => `${r.metadata.namespace ?? ''}/${r.metadata.name}`),
+    );
+    const wrong = [...listed].filter((k) => !this.ready.has(k));
+    wrong.push(...[...this.ready].filter((k) => !listed.has(k)));
+    this.ready.clear();
+    for (const k of listed) this.ready.add(k);
+    if (this.waiter && this.ready.size >= this.waiter.n) this.waiter.resolve();
+    return wrong;
+  }
+
   /** close ends the watch. */
   async close(): Promise<void> {
     this.abort.abort();
