@@ -120,7 +120,7 @@ export async function measureCreation(
         const wrong = tracker.resync(releases);
         if (wrong.length > 0)
           log(
-            `  the Release watch had ${wrong.length} Releases wrong, corrected by a LIST: ${wrong.slice(0, 5).join(', ')}`,
+            `  the Release watch had ${wrong.length} Releases wrong, corrected by a LIST (after ${tracker.failures} failed watches): ${wrong.slice(0, 5).join(', ')}`,
           );
       });
     }

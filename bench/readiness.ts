@@ -29,6 +29,8 @@ export class ReadyTracker {
   events = 0;
   /** watches is how many watch requests the tracker sent. */
   watches = 0;
+  /** failures is how many of them ended with an error. */
+  failures = 0;
   private readonly running: Promise<void>;
 
   constructor(private readonly client: KubeClient) {
@@ -90,9 +92,12 @@ export class ReadyTracker {
           (event) => this.onEvent(event),
           this.abort.signal,
         );
-      } catch (err) {
-        // 410 Gone: start over from the current state (the initial ADDED events repeat every Release).
-        if ((err as { isGone?: boolean }).isGone) this.resourceVersion = undefined;
+      } catch {
+        // Start over from the current state (the initial ADDED events repeat every Release): the
+        // resourceVersions of a watch's initial events are not in order, so one taken from them
+        // is not a safe point to resume from (410 Gone needs the same).
+        this.resourceVersion = undefined;
+        this.failures++;
         await new Promise((r) => setTimeout(r, RETRY_MS));
       }
     }

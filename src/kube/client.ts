@@ -536,7 +536,8 @@ export class KubeClient {
         if (start < chunk.length) {
           pendingBytes += chunk.length - start;
           if (pendingBytes > maxWatchEventBytes) throw tooLong();
-          pending.push(chunk.subarray(start));
+          // A copy: a stream may reuse a chunk's memory once its handler returned.
+          pending.push(Buffer.from(chunk.subarray(start)));
         }
       }
     } finally {
