@@ -34,6 +34,8 @@ export interface AppliedRecord {
    * field set there, so a drift that stays as it is costs no request to report again.
    */
   drift?: { key: string; report: DriftReport | undefined };
+  /** token is appliedToken of this record, kept once made: every reconcile reports it. */
+  token?: string;
 }
 
 /** DriftedField is one field we applied that someone else changed or removed. */
@@ -65,8 +67,10 @@ export interface Plan {
  * can recognise an object it applied before without applying it again: a digest of what was sent
  * together with the object's uid, then the hash of the field set our manager owned in the answer.
  */
-export function appliedToken(record: Pick<AppliedRecord, 'hash' | 'uid' | 'fieldsHash'>): string {
-  return `${identityDigest(record.hash, record.uid)}.${record.fieldsHash}`;
+export function appliedToken(record: Pick<AppliedRecord, 'hash' | 'uid' | 'fieldsHash' | 'token'>): string {
+  // A record's hash, uid and field set never change (a new apply is a new record): hash once.
+  record.token ??= `${identityDigest(record.hash, record.uid)}.${record.fieldsHash}`;
+  return record.token;
 }
 
 /**
