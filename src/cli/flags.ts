@@ -46,6 +46,24 @@ export const FLAGS: readonly FlagSpec[] = [
     help: 'Address of the /healthz and /readyz endpoints; "0" disables them.',
   },
   {
+    name: 'single-tenant',
+    kind: 'boolean',
+    default: 'false',
+    help: 'Trust every organization as the platform itself (one team per install): no TenantPolicy is read, any namespace, kind and credentials Secret may be used and existing objects adopted when asked. Off by default; docs/tenancy.md says what it gives away.',
+  },
+  {
+    name: 'reserved-namespaces',
+    kind: 'string',
+    default: 'kube-*,default',
+    help: 'Comma-separated data-plane namespace patterns no organization may write into unless a TenantPolicy allows it by name.',
+  },
+  {
+    name: 'ownership-key-secret',
+    kind: 'string',
+    default: 'release-controller-ownership-key',
+    help: 'Secret, in the leader-election namespace, holding the key that seals which organization owns a data-plane namespace; created with a random key when missing. Keep it: a new key makes every sealed namespace unowned.',
+  },
+  {
     name: 'leader-elect',
     kind: 'boolean',
     default: 'false',
@@ -253,6 +271,12 @@ export interface Options {
   watchHttp2: boolean;
   shutdownGraceMs: number;
   logLevel: string;
+  /** singleTenant turns tenancy off (--single-tenant). */
+  singleTenant: boolean;
+  /** reservedNamespaces are the data-plane namespace patterns no organization may write into by default. */
+  reservedNamespaces: string[];
+  /** ownershipKeySecret is the name of the Secret with the namespace ownership key. */
+  ownershipKeySecret: string;
 }
 
 const SIZE_UNITS: Record<string, number> = { '': 1, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3 };
@@ -373,6 +397,12 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv): Options | un
     watchHttp2: bool('watch-http2'),
     shutdownGraceMs: duration('shutdown-grace-period'),
     logLevel: str('log-level'),
+    singleTenant: bool('single-tenant'),
+    reservedNamespaces: str('reserved-namespaces')
+      .split(',')
+      .map((p) => p.trim())
+      .filter((p) => p !== ''),
+    ownershipKeySecret: str('ownership-key-secret'),
     endpoints: endpointPolicyOf(str, bool('dataplane-allow-http')),
   };
   const tunnelProxy = tunnelProxyOf(str);

@@ -36,6 +36,22 @@ export const Labels = {
 } as const;
 
 /**
+ * TenancyKeys names the labels and annotations of tenancy (docs/tenancy.md). They are apart from
+ * `Labels`, which a Release's objects carry and give-back removes: an organization keeps owning a
+ * namespace after the Release that created it is gone.
+ */
+export const TenancyKeys = {
+  /** organization on a data-plane Namespace the controller created: the organization that owns it. */
+  organization: 'openchoreo.dev/organization',
+  /** organizationSeal on that Namespace: the controller's keyed hash of cluster, namespace and organization (unforgeable). */
+  organizationSeal: 'openchoreo.dev/organization-seal',
+  /** dataPlaneCredentials on a control-plane Secret: the operator marks it as data-plane credentials; the value names the cluster. */
+  dataPlaneCredentials: 'openchoreo.dev/data-plane-credentials',
+  /** observablePrefix + organization, as a label key set to "true" on a data-plane object, lets that organization observe it. */
+  observablePrefix: 'observable.openchoreo.dev/',
+} as const;
+
+/**
  * Annotations names every annotation key the controller reads or writes. (A Release's
  * `openchoreo.dev/display-name` and `openchoreo.dev/description` are for people and tools; the
  * controller does not read them.)

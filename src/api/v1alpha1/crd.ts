@@ -9,6 +9,7 @@ import {
   ReleaseStatusSchema,
   ConditionSchema,
 } from './schema.ts';
+import { TenantPolicySpecSchema, TenantPolicyStatusSchema } from './tenancy.ts';
 import Type, { type TSchema } from 'typebox';
 import { stringify } from 'yaml';
 import { GROUP, VERSION } from './constants.ts';
@@ -56,7 +57,13 @@ interface KindNames {
   shortNames: string[];
 }
 
-function crd(names: KindNames, spec: TSchema, status: TSchema, printerColumns: JsonSchema[]): JsonSchema {
+function crd(
+  names: KindNames,
+  spec: TSchema,
+  status: TSchema,
+  printerColumns: JsonSchema[],
+  scope: 'Namespaced' | 'Cluster' = 'Namespaced',
+): JsonSchema {
   const root = Type.Object(
     {
       apiVersion: Type.Optional(Type.String()),
@@ -83,7 +90,7 @@ function crd(names: KindNames, spec: TSchema, status: TSchema, printerColumns: J
         shortNames: names.shortNames,
         categories: ['openchoreo'],
       },
-      scope: 'Namespaced',
+      scope,
       versions: [
         {
           name: VERSION,
@@ -154,11 +161,24 @@ export const dataPlaneCRD = crd(
   ],
 );
 
+/** tenantPolicyCRD is the CustomResourceDefinition of TenantPolicy (cluster-scoped: only the operator edits it). */
+export const tenantPolicyCRD = crd(
+  { kind: 'TenantPolicy', plural: 'tenantpolicies', singular: 'tenantpolicy', shortNames: ['tp'] },
+  TenantPolicySpecSchema,
+  TenantPolicyStatusSchema,
+  [
+    { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
+    { name: 'Adoption', type: 'string', jsonPath: '.spec.adoption', priority: 1 },
+  ],
+  'Cluster',
+);
+
 /** ALL_CRDS lists the CRDs with the file name each is written to under config/crd/. */
 export const ALL_CRDS: ReadonlyArray<{ file: string; crd: JsonSchema }> = [
   { file: 'openchoreo.dev_releases.yaml', crd: releaseCRD },
   { file: 'openchoreo.dev_environments.yaml', crd: environmentCRD },
   { file: 'openchoreo.dev_dataplanes.yaml', crd: dataPlaneCRD },
+  { file: 'openchoreo.dev_tenantpolicies.yaml', crd: tenantPolicyCRD },
 ];
 
 /** renderCRD is the YAML text of a CRD as checked in under config/crd/. */
