@@ -45,6 +45,9 @@ const DEFAULTS: Options = {
   watchHttp2: true,
   shutdownGraceMs: 25_000,
   logLevel: 'info',
+  singleTenant: false,
+  reservedNamespaces: ['kube-*', 'default'],
+  ownershipKeySecret: 'release-controller-ownership-key',
   endpoints: {
     allowedCidrs: [],
     deniedCidrs: ['169.254.0.0/16', 'fe80::/10', 'fd00:ec2::254/128', '100.100.100.200/32'],
