@@ -124,6 +124,9 @@ describe('parseFlags', () => {
       watchHttp2: false,
       shutdownGraceMs: 90_000,
       logLevel: 'debug',
+      singleTenant: false,
+      reservedNamespaces: ['kube-*', 'default'],
+      ownershipKeySecret: 'release-controller-ownership-key',
       endpoints: {
         allowedCidrs: ['10.0.0.0/8', 'fd00::/8'],
         deniedCidrs: ['127.0.0.0/8', '169.254.0.0/16'],
