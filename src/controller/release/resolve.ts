@@ -8,6 +8,7 @@ import type { DataPlane, DataPlaneResourcePolicy, Environment, Release } from '.
 import { CredentialsError, type SecretLike } from '../../dataplane/credentials.ts';
 import type { DataPlanePort } from '../../dataplane/port.ts';
 import type { ResolveFailure } from './status.ts';
+import { SINGLE_TENANT, type Tenancy } from './tenancy.ts';
 
 /** ControlPlaneReader reads the control-plane objects a Release depends on (from caches). */
 export interface ControlPlaneReader {
@@ -15,6 +16,8 @@ export interface ControlPlaneReader {
   dataPlane(namespace: string, name: string): DataPlane | undefined;
   /** secret returns a kubeconfig Secret, starting a watch on it when needed. */
   secret(namespace: string, name: string): Promise<SecretLike | undefined>;
+  /** tenancy says how an organization (a namespace) is governed (tenancy.ts); single-tenant when absent. */
+  tenancy?(namespace: string): Tenancy;
 }
 
 /** Connect returns the port of a DataPlane (cached; rebuilt when its spec or Secret changed). */
@@ -25,6 +28,8 @@ export interface Target {
   dataPlane: DataPlanePort;
   /** resourcePolicy is the DataPlane's spec.resourcePolicy: what its Releases may target. */
   resourcePolicy?: DataPlaneResourcePolicy;
+  /** tenancy is how the Release's organization is governed (single-tenant when absent). */
+  tenancy?: Tenancy;
 }
 
 /** DataPlaneResolver finds the data plane of a Release (injected, so tests can give their own). */
@@ -94,7 +99,8 @@ async function connectDataPlane(
     const secret = ref ? await cp.secret(ns, ref.name) : undefined;
     const port = await connect(dataPlane, secret);
     const { resourcePolicy } = dataPlane.spec;
-    return resourcePolicy ? { dataPlane: port, resourcePolicy } : { dataPlane: port };
+    const tenancy = cp.tenancy?.(ns) ?? SINGLE_TENANT;
+    return resourcePolicy ? { dataPlane: port, resourcePolicy, tenancy } : { dataPlane: port, tenancy };
   } catch (err) {
     if (err instanceof CredentialsError) return { reason: Reasons.dataPlaneInvalid, message: err.message };
     throw err;
