@@ -6,7 +6,7 @@ import { genericHealth } from './generic.ts';
 import {
   assessHealth,
   compareHealth,
-  healthCheckFor,
+  builtinHealthCheck,
   healthSeverity,
   isReadyHealth,
   MAX_MESSAGE_LENGTH,
@@ -236,9 +236,9 @@ void describe('assessHealth dispatch by group and kind', () => {
     });
   }
 
-  void test('healthCheckFor falls back to the generic rule', () => {
-    assert.equal(healthCheckFor('example.com', 'Widget'), genericHealth);
-    assert.notEqual(healthCheckFor('apps', 'Deployment'), genericHealth);
+  void test('builtinHealthCheck falls back to the generic rule', () => {
+    assert.equal(builtinHealthCheck('example.com', 'Widget', obj('example.com/v1', 'Widget')), genericHealth);
+    assert.notEqual(builtinHealthCheck('apps', 'Deployment', obj('apps/v1', 'Deployment')), genericHealth);
   });
 });
 
