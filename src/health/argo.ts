@@ -97,6 +97,8 @@ function rolloutReplicaHealth(obj: KubeObject): HealthResult {
   return health('Healthy', HealthReasons.replicasAvailable, `${available}/${desired} replicas available`);
 }
 
+const ERROR_CONDITIONS = new Set(['ComparisonError', 'InvalidSpecError']);
+
 const APPLICATION_HEALTH = new Map([
   ['Healthy', 'Healthy'],
   ['Progressing', 'Progressing'],
@@ -110,7 +112,8 @@ const APPLICATION_HEALTH = new Map([
 /**
  * applicationHealth reads the health Argo CD computed for an Application (`status.health.status`),
  * as Argo CD's own app-of-apps check does; a failed or errored sync operation is Degraded even while
- * the old resources stay healthy, since the declared state was not applied.
+ * the old resources stay healthy, since the declared state was not applied, and so is a
+ * ComparisonError or InvalidSpecError condition while the health is unknown.
  */
 export function applicationHealth(obj: KubeObject, _now: Date): HealthResult {
   const operation = stringAt(obj, 'status', 'operationState', 'phase');
@@ -122,14 +125,24 @@ export function applicationHealth(obj: KubeObject, _now: Date): HealthResult {
       `sync ${operation.toLowerCase()}${message ? `: ${message}` : ''}`,
     );
   }
-  const comparisonError = conditionsOf(obj).find(
-    (c) => c.type === 'ComparisonError' || c.type === 'InvalidSpecError',
+  // Application conditions carry no status field (their presence is the signal), so they are read
+  // as plain records rather than through conditionsOf.
+  const comparisonError = recordsAt(obj, 'status', 'conditions').find((c) =>
+    ERROR_CONDITIONS.has(stringAt(c, 'type') ?? ''),
   );
   const app = stringAt(obj, 'status', 'health', 'status');
   const status = app === undefined ? undefined : APPLICATION_HEALTH.get(app as 'Healthy');
+  if (comparisonError && (status === undefined || status === 'Unknown')) {
+    // Argo CD cannot even render the desired state (repository or manifest error): nothing it
+    // reports about health can be current.
+    const type = stringAt(comparisonError, 'type') ?? 'ComparisonError';
+    return health(
+      'Degraded',
+      reasonOr(type, HealthReasons.failed),
+      stringAt(comparisonError, 'message') ?? type,
+    );
+  }
   if (status === undefined) {
-    if (comparisonError)
-      return health('Degraded', comparisonError.type, comparisonError.message ?? comparisonError.type);
     return health(
       'Progressing',
       HealthReasons.waitingForStatus,

@@ -35,7 +35,8 @@ export function staleCondition(obj: KubeObject, c: ObjectCondition): HealthResul
 }
 
 /**
- * readyConditionHealth maps the deciding condition: True is Healthy, Unknown Progressing, False
+ * readyConditionHealth maps the deciding condition: True is Healthy (reason: the condition type; the
+ * cluster's reasons are kept for the states that need attention), Unknown Progressing, False
  * Degraded unless its reason is one the family documents as a wait; no condition yet is Progressing.
  */
 export function readyConditionHealth(obj: KubeObject, options: ReadyRuleOptions): HealthResult {
@@ -45,7 +46,7 @@ export function readyConditionHealth(obj: KubeObject, options: ReadyRuleOptions)
   if (!c) return health('Progressing', HealthReasons.waitingForStatus, options.waiting);
   const stale = staleCondition(obj, c);
   if (stale) return stale;
-  if (isTrue(c)) return health('Healthy', reasonOr(c.reason, HealthReasons.ready), conditionText(c));
+  if (isTrue(c)) return health('Healthy', type, conditionText(c));
   const fallback = type === 'Ready' ? HealthReasons.notReady : `Not${type}`;
   if (c.status === 'False' && !(c.reason !== undefined && options.waitingReasons?.has(c.reason))) {
     return health('Degraded', reasonOr(c.reason, fallback), conditionText(c));

@@ -73,7 +73,7 @@ export function crossplaneHealth(obj: KubeObject, _now: Date): HealthResult {
   const stale = staleCondition(obj, ready);
   if (stale) return stale;
   if (isTrue(ready)) {
-    return health('Healthy', reasonOr(ready.reason, HealthReasons.available), conditionText(ready));
+    return health('Healthy', HealthReasons.ready, conditionText(ready));
   }
   const waiting =
     ready.status !== 'False' || (ready.reason !== undefined && WAITING_READY_REASONS.has(ready.reason));

@@ -1,4 +1,4 @@
-/** Health of external-secrets.io kinds: ExternalSecret, SecretStore, ClusterSecretStore (and the cluster-wide ClusterExternalSecret). */
+/** Health of external-secrets.io kinds: ExternalSecret, SecretStore, ClusterSecretStore. */
 import type { KubeObject } from '../api/object.ts';
 import { readyConditionHealth } from './conditions.ts';
 import type { HealthResult } from './result.ts';

@@ -26,7 +26,7 @@ export function fluxHealth(obj: KubeObject, _now: Date): HealthResult {
   if (boolAt(obj, 'spec', 'suspend') === true) {
     return health('Suspended', HealthReasons.suspended, `${obj.kind} is suspended (spec.suspend)`);
   }
-  const lag = generationLag(obj, true);
+  const lag = generationLag(obj, !isStaticHelmRepository(obj));
   if (lag) return lag;
   const conditions = conditionsOf(obj);
   const ready = findIn(conditions, 'Ready');
@@ -41,6 +41,15 @@ export function fluxHealth(obj: KubeObject, _now: Date): HealthResult {
       'Progressing',
       reasonOr(reconciling.reason, HealthReasons.reconciling),
       `${conditionText(reconciling)}${failing}`,
+    );
+  }
+  if (!ready && isStaticHelmRepository(obj)) {
+    // Since Flux 2.3 an OCI HelmRepository is static: the controller no longer reconciles it, so it
+    // never gets a Ready condition; its charts are fetched by each HelmChart (or HelmRelease).
+    return health(
+      'Healthy',
+      HealthReasons.noHealthSignal,
+      'OCI HelmRepository: static, Flux does not reconcile it',
     );
   }
   if (!ready) {
@@ -58,7 +67,7 @@ export function fluxHealth(obj: KubeObject, _now: Date): HealthResult {
     const message = conditionText(ready);
     return health(
       'Healthy',
-      reasonOr(ready.reason, HealthReasons.ready),
+      HealthReasons.ready,
       revision && !message.includes(revision) ? `${message} (revision ${revision})` : message,
     );
   }
@@ -69,4 +78,8 @@ export function fluxHealth(obj: KubeObject, _now: Date): HealthResult {
     reasonOr(ready.reason, HealthReasons.notReady),
     conditionText(ready),
   );
+}
+
+function isStaticHelmRepository(obj: KubeObject): boolean {
+  return obj.kind === 'HelmRepository' && stringAt(obj, 'spec', 'type') === 'oci';
 }

@@ -49,6 +49,9 @@ const PHASES: ReadonlyMap<string, 'Healthy' | 'Progressing' | 'Degraded'> = new 
   ['progressing', 'Progressing'],
   ['running', 'Healthy'],
   ['succeeded', 'Healthy'],
+  ['completed', 'Healthy'],
+  ['complete', 'Healthy'],
+  ['active', 'Healthy'],
   ['ready', 'Healthy'],
   ['healthy', 'Healthy'],
   ['available', 'Healthy'],
@@ -66,7 +69,8 @@ function isStale(c: ObjectCondition, generation: number | undefined): boolean {
  *   operator, many others), before the generation lag a paused controller never clears;
  * - `Synced=False` is Degraded (Crossplane's "cannot reconcile"), Suspended when its reason says the
  *   object is paused;
- * - `Ready=False` (or `Available=False`) whose reason names a failure is Degraded: kstatus calls every
+ * - Ready decides, else Available, else Succeeded (Knative's condition for run-to-completion kinds,
+ *   used by Tekton); False whose reason names a failure is Degraded: kstatus calls every
  *   Ready=False InProgress, which hides terminal errors of the many controllers that never set
  *   Stalled; a Ready condition written for an older generation is Progressing;
  * - without Ready or Available, a `status.phase` of Failed/Error is Degraded, Pending-like phases are
@@ -98,7 +102,8 @@ export function genericHealth(obj: KubeObject, _now: Date): HealthResult {
     );
   }
 
-  const decider = findIn(conditions, 'Ready') ?? findIn(conditions, 'Available');
+  const decider =
+    findIn(conditions, 'Ready') ?? findIn(conditions, 'Available') ?? findIn(conditions, 'Succeeded');
   if (decider) {
     const generation = numberAt(obj, 'metadata', 'generation');
     if (isStale(decider, generation)) {
@@ -109,11 +114,12 @@ export function genericHealth(obj: KubeObject, _now: Date): HealthResult {
       );
     }
     if (isTrue(decider)) {
-      const reason = decider.type === 'Ready' ? HealthReasons.ready : HealthReasons.available;
-      return health('Healthy', reason, conditionText(decider));
+      return health('Healthy', decider.type, conditionText(decider));
     }
-    const fallback = decider.type === 'Ready' ? HealthReasons.notReady : HealthReasons.notAvailable;
-    const status = decider.status === 'False' && isFailureReason(decider.reason) ? 'Degraded' : 'Progressing';
+    const fallback = `Not${decider.type}`;
+    // Succeeded=False is final (the run is over), whatever the reason: Failed, Cancelled, TimedOut.
+    const failed = decider.type === 'Succeeded' || isFailureReason(decider.reason);
+    const status = decider.status === 'False' && failed ? 'Degraded' : 'Progressing';
     return health(status, reasonOr(decider.reason, fallback), conditionText(decider));
   }
   return phaseHealth(obj) ?? replicaHealth(obj) ?? noSignal(obj);

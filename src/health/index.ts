@@ -78,7 +78,6 @@ const CHECKS: ReadonlyMap<string, HealthCheck> = new Map<string, HealthCheck>([
   ['argoproj.io/Rollout', rolloutHealth],
   ['argoproj.io/Application', applicationHealth],
   ['external-secrets.io/ExternalSecret', externalSecretHealth],
-  ['external-secrets.io/ClusterExternalSecret', externalSecretHealth],
   ['external-secrets.io/SecretStore', secretStoreHealth],
   ['external-secrets.io/ClusterSecretStore', secretStoreHealth],
   ['keda.sh/ScaledObject', kedaHealth],
