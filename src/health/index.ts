@@ -141,14 +141,12 @@ export function assessHealth(
     if (problem) return health('Unknown', HealthReasons.malformedObject, `cannot assess health: ${problem}`);
     const deletionTimestamp: unknown = obj.metadata.deletionTimestamp;
     if (deletionTimestamp) {
+      // Any truthy value means deletion was requested; only a string is worth echoing.
+      const at = typeof deletionTimestamp === 'string' ? deletionTimestamp : 'an unreadable time';
       const finalizers: unknown = obj.metadata.finalizers;
       const names = Array.isArray(finalizers) ? finalizers.filter((f) => typeof f === 'string') : [];
       const waiting = names.length > 0 ? `; waiting for finalizers: ${names.join(', ')}` : '';
-      return health(
-        'Progressing',
-        HealthReasons.terminating,
-        `deletion requested at ${String(deletionTimestamp)}${waiting}`,
-      );
+      return health('Progressing', HealthReasons.terminating, `deletion requested at ${at}${waiting}`);
     }
     const { group } = parseApiVersion(obj.apiVersion);
     return resolve(group, obj.kind, obj)(obj, now);
