@@ -33,7 +33,7 @@ export function rolloutHealth(obj: KubeObject, _now: Date): HealthResult {
   const conditions = conditionsOf(obj);
   const invalid = findIn(conditions, 'InvalidSpec');
   if (isTrue(invalid))
-    return health('Degraded', reasonOr(invalid.reason, 'InvalidSpec'), conditionText(invalid));
+    return health('Degraded', reasonOr(invalid.reason, HealthReasons.invalidSpec), conditionText(invalid));
   if (boolAt(obj, 'status', 'abort') === true) {
     const message = stringAt(obj, 'status', 'message');
     return health('Degraded', HealthReasons.aborted, `rollout aborted${message ? `: ${message}` : ''}`);
@@ -121,7 +121,7 @@ export function applicationHealth(obj: KubeObject, _now: Date): HealthResult {
     const message = stringAt(obj, 'status', 'operationState', 'message');
     return health(
       'Degraded',
-      reasonOr(`Sync${operation}`, HealthReasons.failed),
+      operation === 'Failed' ? HealthReasons.syncFailed : HealthReasons.syncError,
       `sync ${operation.toLowerCase()}${message ? `: ${message}` : ''}`,
     );
   }

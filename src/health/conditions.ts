@@ -11,8 +11,6 @@ import type { HealthResult } from './result.ts';
 
 /** ReadyRuleOptions tunes readyConditionHealth for one family. */
 export interface ReadyRuleOptions {
-  /** type is the condition that decides (default `Ready`). */
-  type?: string;
   /** waitingReasons are reasons of `Ready=False` that mean the controller is still working, not failing. */
   waitingReasons?: ReadonlySet<string>;
   /** waiting is the message while the controller has not written the condition yet. */
@@ -35,23 +33,21 @@ export function staleCondition(obj: KubeObject, c: ObjectCondition): HealthResul
 }
 
 /**
- * readyConditionHealth maps the deciding condition: True is Healthy (reason: the condition type; the
- * cluster's reasons are kept for the states that need attention), Unknown Progressing, False
+ * readyConditionHealth maps the Ready condition: True is Healthy (reason Ready; the cluster's own
+ * reasons are kept for the states that need attention), Unknown Progressing, False
  * Degraded unless its reason is one the family documents as a wait; no condition yet is Progressing.
  */
 export function readyConditionHealth(obj: KubeObject, options: ReadyRuleOptions): HealthResult {
   const conditions = conditionsOf(obj);
-  const type = options.type ?? 'Ready';
-  const c = findIn(conditions, type);
+  const c = findIn(conditions, 'Ready');
   if (!c) return health('Progressing', HealthReasons.waitingForStatus, options.waiting);
   const stale = staleCondition(obj, c);
   if (stale) return stale;
-  if (isTrue(c)) return health('Healthy', type, conditionText(c));
-  const fallback = type === 'Ready' ? HealthReasons.notReady : `Not${type}`;
+  if (isTrue(c)) return health('Healthy', HealthReasons.ready, conditionText(c));
   if (c.status === 'False' && !(c.reason !== undefined && options.waitingReasons?.has(c.reason))) {
-    return health('Degraded', reasonOr(c.reason, fallback), conditionText(c));
+    return health('Degraded', reasonOr(c.reason, HealthReasons.notReady), conditionText(c));
   }
-  return health('Progressing', reasonOr(c.reason, fallback), conditionText(c));
+  return health('Progressing', reasonOr(c.reason, HealthReasons.notReady), conditionText(c));
 }
 
 /** trueCondition returns the first of the given condition types that is True. */

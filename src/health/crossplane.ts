@@ -89,7 +89,7 @@ function packageHealth(
   healthy: ReturnType<typeof findIn>,
 ): HealthResult {
   if (isFalse(healthy))
-    return health('Degraded', reasonOr(healthy.reason, 'Unhealthy'), conditionText(healthy));
+    return health('Degraded', reasonOr(healthy.reason, HealthReasons.unhealthy), conditionText(healthy));
   if (isTrue(installed) && isTrue(healthy))
     return health('Healthy', HealthReasons.ready, 'package installed and healthy');
   const pending = [installed, healthy].find((c) => c !== undefined && !isTrue(c));

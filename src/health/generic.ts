@@ -57,6 +57,13 @@ const PHASES: ReadonlyMap<string, 'Healthy' | 'Progressing' | 'Degraded'> = new 
   ['available', 'Healthy'],
 ]);
 
+// The conditions that decide, in order, with the reasons for True and for not True.
+const DECIDERS: Readonly<Record<string, readonly [string, string]>> = {
+  Ready: [HealthReasons.ready, HealthReasons.notReady],
+  Available: [HealthReasons.available, HealthReasons.notAvailable],
+  Succeeded: [HealthReasons.succeeded, HealthReasons.notSucceeded],
+};
+
 function isStale(c: ObjectCondition, generation: number | undefined): boolean {
   return generation !== undefined && c.observedGeneration !== undefined && c.observedGeneration < generation;
 }
@@ -102,8 +109,9 @@ export function genericHealth(obj: KubeObject, _now: Date): HealthResult {
     );
   }
 
-  const decider =
-    findIn(conditions, 'Ready') ?? findIn(conditions, 'Available') ?? findIn(conditions, 'Succeeded');
+  const decider = Object.keys(DECIDERS)
+    .map((type) => findIn(conditions, type))
+    .find((c) => c !== undefined);
   if (decider) {
     const generation = numberAt(obj, 'metadata', 'generation');
     if (isStale(decider, generation)) {
@@ -114,9 +122,9 @@ export function genericHealth(obj: KubeObject, _now: Date): HealthResult {
       );
     }
     if (isTrue(decider)) {
-      return health('Healthy', decider.type, conditionText(decider));
+      return health('Healthy', DECIDERS[decider.type]?.[0] ?? HealthReasons.ready, conditionText(decider));
     }
-    const fallback = `Not${decider.type}`;
+    const fallback = DECIDERS[decider.type]?.[1] ?? HealthReasons.notReady;
     // Succeeded=False is final (the run is over), whatever the reason: Failed, Cancelled, TimedOut.
     const failed = decider.type === 'Succeeded' || isFailureReason(decider.reason);
     const status = decider.status === 'False' && failed ? 'Degraded' : 'Progressing';

@@ -22,7 +22,11 @@ export function prometheusOperatorHealth(obj: KubeObject, _now: Date): HealthRes
   const stale = [reconciled, available].map((c) => c && staleCondition(obj, c)).find((r) => r !== undefined);
   if (stale) return stale;
   if (isFalse(reconciled)) {
-    return health('Degraded', reasonOr(reconciled.reason, 'ReconciliationFailed'), conditionText(reconciled));
+    return health(
+      'Degraded',
+      reasonOr(reconciled.reason, HealthReasons.reconciliationFailed),
+      conditionText(reconciled),
+    );
   }
   const counts = replicaCounts(obj);
   if (!available) {

@@ -112,6 +112,13 @@ export const HealthReasons = {
   hibernated: 'Hibernated',
   reconcilePaused: 'ReconcilePaused',
   unrecoverable: 'Unrecoverable',
+  invalidSpec: 'InvalidSpec',
+  unhealthy: 'Unhealthy',
+  reconciliationFailed: 'ReconciliationFailed',
+  syncFailed: 'SyncFailed',
+  syncError: 'SyncError',
+  succeeded: 'Succeeded',
+  notSucceeded: 'NotSucceeded',
 } as const;
 
 /** MAX_MESSAGE_LENGTH bounds a health message: it lands in Release status and Events, which must stay small. */
