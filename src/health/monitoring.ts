@@ -10,7 +10,8 @@ import type { HealthResult } from './result.ts';
  * prometheusOperatorHealth: `spec.paused` is Suspended (the operator stops managing the StatefulSet);
  * `Reconciled=False` is Degraded (the operator cannot generate or apply the configuration);
  * `Available` is True, False (no pod ready: Progressing, the StatefulSet is rolling or starting) or
- * the operator's own third value `Degraded` (some pods unavailable: Degraded).
+ * the operator's own third value `Degraded` (some pods unavailable: Degraded, unless
+ * `status.updatedReplicas` is below `status.replicas`, a rollout replacing pods one by one).
  */
 export function prometheusOperatorHealth(obj: KubeObject, _now: Date): HealthResult {
   if (boolAt(obj, 'spec', 'paused') === true) {
@@ -38,8 +39,12 @@ export function prometheusOperatorHealth(obj: KubeObject, _now: Date): HealthRes
   }
   if (isTrue(available)) return health('Healthy', HealthReasons.available, `all replicas available${counts}`);
   if (available.status === 'Degraded') {
+    // A StatefulSet rolling its pods one by one makes some unavailable on purpose.
+    const updated = numberAt(obj, 'status', 'updatedReplicas');
+    const replicas = numberAt(obj, 'status', 'replicas');
+    const rolling = updated !== undefined && replicas !== undefined && updated < replicas;
     return health(
-      'Degraded',
+      rolling ? 'Progressing' : 'Degraded',
       reasonOr(available.reason, HealthReasons.degraded),
       `${conditionText(available)}${counts}`,
     );
