@@ -8,8 +8,8 @@ import type { HealthResult } from './result.ts';
 const PAUSE_ANNOTATION = 'strimzi.io/pause-reconciliation';
 
 // Strimzi puts the Java exception's simple class name into the NotReady reason when a reconciliation
-// fails (InvalidResourceException, TimeoutException after operationTimeoutMs, ...); while it creates
-// or rolls the cluster the reason is a plain word such as Creating.
+// fails (InvalidResourceException, TimeoutException after operationTimeoutMs, ...); a new Kafka's
+// first status is NotReady with the plain reason Deploying.
 function isFailure(reason: string | undefined): boolean {
   return reason !== undefined && /(Exception|Error|Failed|Failure)$/.test(reason);
 }
@@ -29,7 +29,8 @@ export function strimziHealth(obj: KubeObject, _now: Date): HealthResult {
       paused ? conditionText(paused) : `reconciliation paused (${PAUSE_ANNOTATION})`,
     );
   }
-  const lag = generationLag(obj, true);
+  // Not `requireObserved`: Strimzi's first status (NotReady, Deploying) says observedGeneration 0.
+  const lag = generationLag(obj, false);
   if (lag) return lag;
   const ready = trueCondition(obj, 'Ready');
   if (ready) {
