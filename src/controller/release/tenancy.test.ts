@@ -75,8 +75,14 @@ describe('tenancyOf', () => {
     assert.ok(
       !matchesSelector({ matchExpressions: [{ key: 'env', operator: 'NotIn', values: ['prod'] }] }, labels),
     );
-    assert.ok(matchesSelector({ matchExpressions: [{ key: 'x', operator: 'DoesNotExist' }] }, labels));
-    assert.ok(!matchesSelector({ matchExpressions: [{ key: 'x', operator: 'Exists' }] }, labels));
+    assert.ok(
+      matchesSelector({ matchExpressions: [{ key: 'x', operator: 'DoesNotExist' }] }, labels),
+      'matchesSelector({ matchExpressions: [{ key: x, operator: Doe',
+    );
+    assert.ok(
+      !matchesSelector({ matchExpressions: [{ key: 'x', operator: 'Exists' }] }, labels),
+      '!matchesSelector({ matchExpressions: [{ key: x, operator: Ex',
+    );
     assert.ok(matchesSelector({}, labels), 'an empty selector selects everything');
   });
 });
