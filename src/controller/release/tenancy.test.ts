@@ -71,18 +71,17 @@ describe('tenancyOf', () => {
     const labels = { env: 'prod', team: 'a' };
     assert.ok(
       matchesSelector({ matchExpressions: [{ key: 'env', operator: 'In', values: ['prod'] }] }, labels),
+      'In',
     );
     assert.ok(
       !matchesSelector({ matchExpressions: [{ key: 'env', operator: 'NotIn', values: ['prod'] }] }, labels),
+      'NotIn',
     );
     assert.ok(
       matchesSelector({ matchExpressions: [{ key: 'x', operator: 'DoesNotExist' }] }, labels),
-      'matchesSelector({ matchExpressions: [{ key: x, operator: Doe',
+      'DoesNotExist',
     );
-    assert.ok(
-      !matchesSelector({ matchExpressions: [{ key: 'x', operator: 'Exists' }] }, labels),
-      '!matchesSelector({ matchExpressions: [{ key: x, operator: Ex',
-    );
+    assert.ok(!matchesSelector({ matchExpressions: [{ key: 'x', operator: 'Exists' }] }, labels), 'selector');
     assert.ok(matchesSelector({}, labels), 'an empty selector selects everything');
   });
 });
@@ -247,7 +246,7 @@ describe('adoption and observation', () => {
       kind: 'Pod',
       metadata: { name: 'p', labels: { [`${TenancyKeys.observablePrefix}team-a`]: 'true' } },
     };
-    assert.ok(isObservableBy(pod, 'team-a'));
-    assert.ok(!isObservableBy(pod, 'team-b'));
+    assert.ok(isObservableBy(pod, 'team-a'), 'the organization named by the label');
+    assert.ok(!isObservableBy(pod, 'team-b'), 'another organization');
   });
 });
