@@ -182,7 +182,11 @@ export class ReleaseController {
       secret: (ns, name) => this.secret(ns, name),
       ...(this.tenantPolicies && {
         tenancy: (ns: string) =>
-          tenancyOf(ns, this.namespaces?.get(undefined, ns)?.metadata.labels, this.tenantPolicies?.list() ?? []),
+          tenancyOf(
+            ns,
+            this.namespaces?.get(undefined, ns)?.metadata.labels,
+            this.tenantPolicies?.list() ?? [],
+          ),
       }),
     };
     this.reconciler = new ReleaseReconciler({
@@ -327,7 +331,8 @@ export class ReleaseController {
       const name = ns.metadata.name ?? '';
       if (type !== 'updated' || JSON.stringify(old?.metadata.labels) === JSON.stringify(ns.metadata.labels))
         return;
-      for (const r of this.releases.list()) if (r.metadata.namespace === name) this.enqueue(name, r.metadata.name);
+      for (const r of this.releases.list())
+        if (r.metadata.namespace === name) this.enqueue(name, r.metadata.name);
     });
     this.dataPlanes.addHandler((type, dp, old) => {
       const ns = dp.metadata.namespace ?? '';
