@@ -129,7 +129,7 @@ export class DirectDataPlane implements DataPlanePort {
     return this.client.request<KubeObject>({
       method: 'PATCH',
       path: objectPath(info, object.metadata.namespace, object.metadata.name ?? ''),
-      query: { fieldManager, force: true, ...(options.dryRun && { dryRun: 'All' }) },
+      query: { fieldManager, force: options.force ?? true, ...(options.dryRun && { dryRun: 'All' }) },
       body: object,
       contentType: APPLY_CONTENT_TYPE,
       signal,

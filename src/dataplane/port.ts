@@ -37,6 +37,11 @@ export interface ApplyRequestOptions {
    * as it would be, with our field manager's field set, and persists nothing.
    */
   dryRun?: boolean;
+  /**
+   * force takes over fields other managers own (default true). Without it the API server refuses
+   * an apply that would change another manager's field (409 Conflict), so their values are kept.
+   */
+  force?: boolean;
 }
 
 /** NAMESPACE_KIND is how every cluster serves Namespaces. */

@@ -201,7 +201,11 @@ export interface ApplyPolicy<T extends ApplyItem> {
    * prepare returns what to send and its hash (default: the item's own), e.g. to mark an object
    * that existed before we applied it.
    */
-  prepare?: (item: T, info: ResourceInfo, existing: Existing) => { object: KubeObject; hash: string };
+  prepare?: (
+    item: T,
+    info: ResourceInfo,
+    existing: Existing,
+  ) => { object: KubeObject; hash: string; force?: boolean };
   /** recreate says whether an object whose immutable field changed may be deleted and recreated. */
   recreate?: (item: T) => Recreate;
   /** namespace returns the Namespace to create when one the objects live in is missing. */
@@ -630,7 +634,26 @@ async function applyOne<T extends ApplyItem>(
       return { ...base, action: 'unchanged', live, ...token };
     }
     const existed = live !== undefined || foreign !== undefined;
-    const applied = await dataPlane.apply(info, object, fieldManager, signal);
+    let applied: KubeObject;
+    try {
+      applied = await dataPlane.apply(
+        info,
+        object,
+        fieldManager,
+        signal,
+        prepared.force === false ? { force: false } : undefined,
+      );
+    } catch (err) {
+      // Adopted without force: a field another manager owns keeps its owner's value.
+      if (prepared.force !== false || !isKubeApiError(err) || err.statusCode !== 409) throw err;
+      options.onResult?.(item.kind, 'unchanged');
+      return {
+        ...base,
+        action: 'skipped',
+        ...(current && { live: current }),
+        message: `resource "${item.id}": adopting ${ref} would change fields another manager owns, and an adoption never overwrites them (${oneLine(err.message, 400)}). Set those fields to their current values in the Release, or leave them out with annotation openchoreo.dev/ignore-fields`,
+      };
+    }
     const remembered: AppliedRecord = {
       ...where,
       hash,

@@ -56,15 +56,30 @@ describe('tenancy: organizations on a shared data plane', () => {
   let restricted: Org;
   let open: Org;
   let hostile: Org;
+  let adopter: Org;
   const policyName = uniqueName('tp');
+  const adoptPolicy = uniqueName('tp-adopt');
+  const platformNs = uniqueName('platform-shared');
 
   before(async () => {
     const { cp, dataPlane } = suite;
-    [restricted, open, hostile] = await Promise.all([
+    [restricted, open, hostile, adopter] = await Promise.all([
+      createOrg(cp, dataPlane),
       createOrg(cp, dataPlane),
       createOrg(cp, dataPlane),
       createOrg(cp, dataPlane),
     ]);
+    // An organization the operator lets adopt objects in one platform namespace it names.
+    await cp.apply({
+      apiVersion: API_VERSION,
+      kind: 'TenantPolicy',
+      metadata: { name: adoptPolicy },
+      spec: {
+        organizations: { names: [adopter.namespace] },
+        namespaces: { allow: ['{organization}-*', platformNs] },
+        adoption: 'Allowed',
+      },
+    });
     await cp.apply({
       apiVersion: API_VERSION,
       kind: 'TenantPolicy',
@@ -79,7 +94,8 @@ describe('tenancy: organizations on a shared data plane', () => {
   });
 
   after(async () => {
-    await suite.cp.delete(API_VERSION, 'TenantPolicy', undefined, policyName).catch(() => undefined);
+    for (const p of [policyName, adoptPolicy])
+      await suite.cp.delete(API_VERSION, 'TenantPolicy', undefined, p).catch(() => undefined);
   });
 
   test('the safe default: an organization writes into a namespace created for it, and its Namespace is sealed', async () => {
@@ -409,5 +425,58 @@ describe('tenancy: organizations on a shared data plane', () => {
       !messages.some((m) => /does not exist/.test(m ?? '')),
       `existence is not told: ${messages.join(' | ')}`,
     );
+  });
+
+  test("adoption where granted never overwrites the owner's values, nor sends owner references or finalizers", async () => {
+    const { cp, dp } = suite;
+    await dp.ensureNamespace(platformNs);
+    await dp.apply(
+      {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'settings', namespace: platformNs },
+        data: { owner: 'platform', color: 'blue' },
+      },
+      'helm',
+    );
+    const adopting = (data: Record<string, string>): ReleaseResource =>
+      resource('settings', {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: {
+          name: 'settings',
+          namespace: platformNs,
+          annotations: { 'openchoreo.dev/adopt': 'true' },
+          ownerReferences: [
+            { apiVersion: 'v1', kind: 'ConfigMap', name: 'x', uid: '00000000-0000-0000-0000-000000000001' },
+          ],
+          finalizers: ['example.com/hold'],
+        },
+        data,
+      });
+    const name = uniqueName('rel');
+    await cp.create(releaseObject(adopter, name, [adopting({ owner: 'release', color: 'blue' })], FAST));
+    await eventually(
+      async () => {
+        const r = await getRelease(cp, adopter.namespace, name);
+        assert.equal(condition(r, 'ResourcesApplied')?.reason, 'Conflict');
+        assert.match(r?.status?.resources?.[0]?.message ?? '', /an adoption never overwrites them/);
+      },
+      { timeoutMs: 30_000, description: 'the adoption to be refused as a conflict' },
+    );
+    assert.equal(
+      (await dp.get<ConfigMap>('v1', 'ConfigMap', platformNs, 'settings'))?.data?.['owner'],
+      'platform',
+    );
+
+    // The same values, and a field of its own: adopted, without owner references or finalizers.
+    await cp.patch(API_VERSION, 'Release', adopter.namespace, name, {
+      spec: { resources: [adopting({ owner: 'platform', color: 'blue', extra: 'release' })] },
+    });
+    await waitReady(cp, adopter, name);
+    const adopted = await dp.get<ConfigMap>('v1', 'ConfigMap', platformNs, 'settings');
+    assert.equal(adopted?.data?.['extra'], 'release');
+    assert.equal(adopted?.metadata.ownerReferences, undefined, 'no owner references sent');
+    assert.equal(adopted?.metadata.finalizers, undefined, 'no finalizers sent');
   });
 });

@@ -157,6 +157,9 @@ export function releasePolicy(
         const annotations = { ...(metadata.annotations ?? {}), [Annotations.adopted]: 'true' };
         object = { ...object, metadata: { ...metadata, annotations } };
         hash = `${hash}+adopted`;
+        // Taking an object over never overwrites its owner's values (outside single-tenant): the
+        // first apply is without force, so what another manager owns stays theirs.
+        if (multi && existing.foreign) return { object, hash, force: false };
       } else if (multi && tenancyContext && isNamespaceKind(info) && !existing.foreign) {
         // A Namespace the Release creates (or created) is the organization's, sealed so nobody can forge it.
         const marks = ownershipMarks(tenancyContext.cluster, item.name, organization, tenancyContext.sealer);
