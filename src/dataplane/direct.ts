@@ -21,6 +21,9 @@ import { kindKey, type ManagedObject, type WatchSet } from './watches.ts';
 /** APPLY_CONTENT_TYPE is the content type of a server-side apply request (JSON is valid YAML). */
 export const APPLY_CONTENT_TYPE = 'application/apply-patch+yaml';
 
+/** UNREACHABLE_MEMORY_MS is how long a data plane that did not answer its identity read is not asked again. */
+export const UNREACHABLE_MEMORY_MS = 5_000;
+
 /** DirectDataPlane is a data plane reached by a direct connection to its API server. */
 export class DirectDataPlane implements DataPlanePort {
   private readonly discovery: Discovery;
@@ -45,10 +48,17 @@ export class DirectDataPlane implements DataPlanePort {
 
   async clusterId(signal: AbortSignal): Promise<string> {
     this.cluster ??= this.readClusterId(signal);
+    const reading = this.cluster;
     try {
-      return await this.cluster;
+      return await reading;
     } catch (err) {
-      this.cluster = undefined;
+      // A data plane that did not answer is remembered as such for a few seconds: every reconcile
+      // of its Releases would otherwise wait the whole timeout again, holding a worker.
+      if (isKubeApiError(err) && err.isUnreachable)
+        setTimeout(() => {
+          if (this.cluster === reading) this.cluster = undefined;
+        }, UNREACHABLE_MEMORY_MS).unref();
+      else if (this.cluster === reading) this.cluster = undefined;
       throw err;
     }
   }

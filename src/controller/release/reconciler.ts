@@ -72,12 +72,18 @@ export const REQUEUE_JITTER = 0.2;
 export const DEFER_REQUEUE_MS = 5 * 60_000;
 
 /**
- * DataPlaneSlots caps the reconciles running against one data plane at once (a KeyedLimiter keyed
- * by DataPlane `namespace/name`, the Release key as waiter), so one data plane that answers slowly
- * or not at all cannot hold every worker.
+ * DataPlaneSlots caps the reconciles running against one data plane at once, and those of one
+ * organization (a KeyedLimiter keyed by DataPlane `namespace/name` and by organizationSlotKey, the
+ * Release key as waiter), so neither one data plane that answers slowly or not at all, nor one
+ * organization with many such data planes, can hold every worker.
  */
 export interface DataPlaneSlots {
   tryAcquire(dataPlane: string, release: string): Slot | undefined;
+}
+
+/** organizationSlotKey is the worker-share key of the organization (namespace) of a Release key. */
+export function organizationSlotKey(releaseKey: string): string {
+  return `organization:${releaseKey.slice(0, releaseKey.indexOf('/'))}`;
 }
 
 /** ReleaseEvents records Kubernetes Events on Releases (aggregated by the implementation). */
@@ -201,8 +207,20 @@ export class ReleaseReconciler {
   private acquire(key: string, dataPlane: DataPlanePort): Slot | undefined {
     if (!this.deps.slots) return { release: () => undefined };
     const slot = this.deps.slots.tryAcquire(dataPlane.key, key);
-    if (!slot) this.deps.observer?.deferred(dataPlane.key);
-    return slot;
+    // An organization's share too: many DataPlanes of one organization (all silent, say) must not
+    // hold every worker between them. Keys of DataPlanes always hold a slash; these never do.
+    const organization = slot && this.deps.slots.tryAcquire(organizationSlotKey(key), key);
+    if (slot && organization) {
+      return {
+        release: () => {
+          organization.release();
+          slot.release();
+        },
+      };
+    }
+    slot?.release();
+    this.deps.observer?.deferred(dataPlane.key);
+    return undefined;
   }
 
   /** defer gives the worker back: the Release is retried when its data plane has a free slot. */
