@@ -6,7 +6,7 @@
  */
 import type { Logger } from 'pino';
 import { withoutManagedFields, type KubeObject } from '../../api/object.ts';
-import { API_VERSION } from '../../api/v1alpha1/constants.ts';
+import { API_VERSION, TenancyKeys } from '../../api/v1alpha1/constants.ts';
 import type { DataPlane, Environment, Release } from '../../api/v1alpha1/schema.ts';
 import type { ClientLimits, KubeClient } from '../../kube/client.ts';
 import type { SecretLike } from '../../dataplane/credentials.ts';
@@ -149,12 +149,13 @@ export class ReleaseController {
       environment: (ns, name) => this.environments.get(ns, name),
       dataPlane: (ns, name) => this.dataPlanes.get(ns, name),
       secret: (ns, name) => this.secret(ns, name),
+      dataPlanes: (ns) => this.dataPlanes.list().filter((dp) => dp.metadata.namespace === ns),
     };
     this.reconciler = new ReleaseReconciler({
       releases: this.releases,
       resolver: dataPlaneResolver(
         reader,
-        (dp, secret) => this.pool.connect(dp, secret),
+        (dp, secret, grant) => this.pool.connect(dp, secret, grant),
         (key) => this.pool.get(key),
       ),
       writer: this.writer,
@@ -201,6 +202,7 @@ export class ReleaseController {
           lookup,
           store: protectionStore,
           signal,
+          ...(reader.tenancy ? { tenancy: reader.tenancy(namespace) } : {}),
         });
         for (const c of changes) {
           logger.info(
@@ -332,9 +334,10 @@ export class ReleaseController {
         name: `control-plane/secret ${key}`,
         logger: this.logger,
       });
-      // Only what a connection is built from: our in-use finalizer and label are not.
+      // Only what a connection is built from (its data, and the operator's credentials mark): our
+      // in-use finalizer and label are not.
       informer.addHandler((type, secret, old) => {
-        if (type === 'updated' && old && JSON.stringify(old.data) === JSON.stringify(secret.data)) return;
+        if (type === 'updated' && old && !credentialsChanged(old, secret)) return;
         for (const dp of this.dataPlanes.list()) {
           if (dp.metadata.namespace === namespace && dp.spec.kubernetesCluster.secretRef?.name === name) {
             this.enqueueForDataPlane(namespace, dp.metadata.name);
@@ -370,6 +373,11 @@ export class ReleaseController {
       }
     }
   }
+}
+
+function credentialsChanged(old: SecretLike, now: SecretLike): boolean {
+  const mark = (s: SecretLike) => s.metadata.labels?.[TenancyKeys.dataPlaneCredentials];
+  return JSON.stringify(old.data) !== JSON.stringify(now.data) || mark(old) !== mark(now);
 }
 
 function specOrMetaChanged(old: Release, now: Release): boolean {
