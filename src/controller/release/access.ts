@@ -21,14 +21,13 @@ import { describeTenancy, expand, limitOf, type Tenancy } from './tenancy.ts';
 export const DEFAULT_TUNNEL_HOSTS: readonly string[] = ['{organization}', '{organization}.*'];
 
 /** Access is what an organization's DataPlane may connect with, or why it may not. */
-export type Access = { grant: AccessGrant; cluster?: string } | { refused: string };
+export type Access = { grant: AccessGrant } | { refused: string };
 
 /**
  * dataPlaneAccess decides whether an organization may use a DataPlane and with what grant: its
  * place within the DataPlane limit, its credentials (an operator-marked Secret of an allowed
  * cluster, or inline credentials the policy allows), its tunnel host, then impersonation and
  * insecure TLS. `organizationDataPlanes` are the DataPlanes of its namespace (for the limit).
- * `cluster` is the operator's name of the cluster (the credentials label), when there is one.
  */
 export function dataPlaneAccess(
   tenancy: Tenancy,
@@ -48,11 +47,7 @@ export function dataPlaneAccess(
     tunnelRefusal(tenancy, dp);
   if (refused !== undefined) return { refused: `${where}: ${refused}` };
   const grant = accessGrant(tenancy);
-  if ('refused' in grant) return { refused: `${where}: ${grant.refused}` };
-  const cluster = dp.spec.kubernetesCluster.secretRef
-    ? secret?.metadata.labels?.[TenancyKeys.dataPlaneCredentials]
-    : undefined;
-  return cluster === undefined ? { grant } : { grant, cluster };
+  return 'refused' in grant ? { refused: `${where}: ${grant.refused}` } : { grant };
 }
 
 /** ruleOf names a field of the organization's TenantPolicy, or the safe default when none governs it. */
