@@ -190,6 +190,10 @@ describe('tenancy: data-plane access', () => {
       message,
       `DataPlane ${orgA.namespace}/${extra}: the organization has 2 DataPlanes and TenantPolicy ${policy} (spec.limits.dataPlanesPerOrganization) allows 1; this one is beyond the limit (the oldest count first), so it is not used. Delete a DataPlane the organization no longer needs, or ask the platform operator to raise the limit`,
     );
+    const oldest = uniqueName('oldest');
+    await cp.create(releaseObject(orgA, oldest, [configMap('cm', nsOf(orgA), oldest)], FAST));
+    await waitReady(cp, orgA, oldest);
+    await deleteRelease(cp, orgA.namespace, oldest);
     await deleteRelease(cp, orgA.namespace, name);
     await cp.delete(API_VERSION, 'DataPlane', orgA.namespace, extra);
   });
