@@ -338,6 +338,8 @@ export class ReleaseController {
       // in-use finalizer and label are not.
       informer.addHandler((type, secret, old) => {
         if (type === 'updated' && old && !credentialsChanged(old, secret)) return;
+        // The mark decides whether the Secret may carry the in-use finalizer (protection.ts).
+        if (type === 'updated' && old && markOf(old) !== markOf(secret)) this.protect(namespace);
         for (const dp of this.dataPlanes.list()) {
           if (dp.metadata.namespace === namespace && dp.spec.kubernetesCluster.secretRef?.name === name) {
             this.enqueueForDataPlane(namespace, dp.metadata.name);
@@ -375,9 +377,13 @@ export class ReleaseController {
   }
 }
 
+/** markOf is the operator's data-plane credentials label of a Secret (the cluster it names). */
+function markOf(secret: SecretLike): string | undefined {
+  return secret.metadata.labels?.[TenancyKeys.dataPlaneCredentials];
+}
+
 function credentialsChanged(old: SecretLike, now: SecretLike): boolean {
-  const mark = (s: SecretLike) => s.metadata.labels?.[TenancyKeys.dataPlaneCredentials];
-  return JSON.stringify(old.data) !== JSON.stringify(now.data) || mark(old) !== mark(now);
+  return JSON.stringify(old.data) !== JSON.stringify(now.data) || markOf(old) !== markOf(now);
 }
 
 function specOrMetaChanged(old: Release, now: Release): boolean {
