@@ -15,6 +15,8 @@ import { defaultIdentity, LeaderElector } from './runtime/leaderelection.ts';
 import { RuntimeMetrics } from './runtime/metrics.ts';
 import { EndpointServer } from './runtime/server.ts';
 import { onShutdown } from './runtime/signals.ts';
+import { loadOwnershipKey } from './controller/release/ownershipkey.ts';
+import { hmacSeal } from './controller/release/tenancy.ts';
 
 const IN_CLUSTER_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
@@ -73,6 +75,26 @@ async function run(options: Options, logger: Logger): Promise<void> {
     healthProbeBindAddress: options.healthProbeBindAddress,
   });
   const events = new EventRecorder({ sink: kubeEventSink(client), reportingInstance: identity, logger });
+  const tenancy = options.singleTenant
+    ? undefined
+    : {
+        reserved: options.reservedNamespaces,
+        sealer: hmacSeal(
+          await loadOwnershipKey(
+            client,
+            await leaseNamespace(options),
+            options.ownershipKeySecret,
+            logger,
+            AbortSignal.timeout(30_000),
+          ),
+        ),
+      };
+  logger.info(
+    { singleTenant: options.singleTenant, reservedNamespaces: options.reservedNamespaces },
+    options.singleTenant
+      ? 'single-tenant: every organization is trusted (no TenantPolicy is read)'
+      : 'multi-tenant: organizations are confined by TenantPolicies, or by the safe default',
+  );
   const controller = new ReleaseController({
     client,
     logger,
@@ -96,6 +118,7 @@ async function run(options: Options, logger: Logger): Promise<void> {
       },
     },
     watchHttp2: options.watchHttp2,
+    ...(tenancy && { tenancy }),
     dataPlaneListBudget: {
       maxPages: options.dataPlaneMaxListPages,
       maxBytes: options.dataPlaneMaxListBytes,

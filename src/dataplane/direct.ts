@@ -24,8 +24,11 @@ export const APPLY_CONTENT_TYPE = 'application/apply-patch+yaml';
 /** DirectDataPlane is a data plane reached by a direct connection to its API server. */
 export class DirectDataPlane implements DataPlanePort {
   private readonly discovery: Discovery;
-  /** knownNamespaces are namespaces known to exist, so ensuring them costs no request in steady state. */
-  private readonly knownNamespaces = new Set<string>();
+  /**
+   * knownNamespaces are namespaces known to exist, with their metadata as last seen (who owns them
+   * is read from it), so ensuring them costs no request in steady state.
+   */
+  private readonly knownNamespaces = new Map<string, KubeObject>();
   /** ensuring holds the namespace checks in flight, so concurrent callers share one. */
   private readonly ensuring = new Map<string, Promise<boolean>>();
   private cluster: Promise<string> | undefined;
@@ -215,9 +218,10 @@ export class DirectDataPlane implements DataPlanePort {
     options: ApplyRequestOptions,
   ): Promise<boolean> {
     let created = false;
-    if (!(await this.read(NAMESPACE_KIND, undefined, name, signal))) {
+    let live = await this.read(NAMESPACE_KIND, undefined, name, signal);
+    if (!live) {
       try {
-        await this.client.request({
+        live = await this.client.request<KubeObject>({
           method: 'POST',
           path: collectionPath(NAMESPACE_KIND),
           query: { fieldManager, ...(options.dryRun && { dryRun: 'All' }) },
@@ -227,12 +231,21 @@ export class DirectDataPlane implements DataPlanePort {
         created = true;
       } catch (err) {
         if (!(isKubeApiError(err) && err.isConflict)) throw err;
+        live = await this.read(NAMESPACE_KIND, undefined, name, signal);
       }
       // A dry run created nothing: the namespace is still missing.
       if (created && options.dryRun) return true;
     }
-    this.knownNamespaces.add(name);
+    if (live) this.knownNamespaces.set(name, namespaceMeta(live));
     return created;
+  }
+
+  async namespace(name: string, signal: AbortSignal): Promise<KubeObject | undefined> {
+    const known = this.knownNamespaces.get(name);
+    if (known) return known;
+    const live = await this.read(NAMESPACE_KIND, undefined, name, signal);
+    if (live) this.knownNamespaces.set(name, namespaceMeta(live));
+    return live && namespaceMeta(live);
   }
 
   forgetNamespace(name: string): void {
@@ -244,4 +257,14 @@ export class DirectDataPlane implements DataPlanePort {
     await this.watches.stop();
     await this.client.close();
   }
+}
+
+/** namespaceMeta keeps what is needed of a Namespace to know it exists and who owns it. */
+function namespaceMeta(ns: KubeObject): KubeObject {
+  const { name, uid, labels, annotations } = ns.metadata;
+  return {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name, ...(uid && { uid }), ...(labels && { labels }), ...(annotations && { annotations }) },
+  };
 }

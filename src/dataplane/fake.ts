@@ -348,6 +348,12 @@ export class FakeDataPlane implements DataPlanePort {
     return created;
   }
 
+  async namespace(name: string): Promise<KubeObject | undefined> {
+    // Served from memory, as the direct port's known namespaces are: not recorded as a read.
+    await this.answer();
+    return this.get(NAMESPACE_KIND, undefined, name);
+  }
+
   forgetNamespace(name: string): void {
     this.knownNamespaces.delete(name);
   }

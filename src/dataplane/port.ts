@@ -145,6 +145,12 @@ export interface DataPlanePort {
     signal: AbortSignal,
     options?: ApplyRequestOptions,
   ): Promise<boolean>;
+  /**
+   * namespace returns a Namespace as the data plane has it (its name, uid, labels and annotations),
+   * or undefined when it does not exist: remembered from ensureNamespace or an earlier read, so the
+   * steady state costs no request.
+   */
+  namespace(name: string, signal: AbortSignal): Promise<KubeObject | undefined>;
   /** forgetNamespace drops a namespace from what is known to exist (the data plane said it is missing). */
   forgetNamespace(name: string): void;
 }

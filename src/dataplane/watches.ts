@@ -50,6 +50,13 @@ export function slimObject(obj: KubeObject): KubeObject {
   return { ...obj, metadata: { ...obj.metadata, managedFields: ours } };
 }
 
+/** secretMetadataOnly keeps a Secret's metadata and type, never its data. */
+export function secretMetadataOnly(obj: KubeObject): KubeObject {
+  const slim: KubeObject & { data?: unknown; stringData?: unknown } = withoutManagedFields(obj);
+  const { data: _data, stringData: _stringData, ...rest } = slim;
+  return rest;
+}
+
 /** ManagedObject is a cached object with the kind it was found under. */
 export interface ManagedObject {
   object: KubeObject;
@@ -161,8 +168,9 @@ export class WatchSet {
         fieldSelector: `metadata.name=${name}`,
         name: `${this.options.client.name}/${key}`,
         logger: this.options.logger,
-        // Someone else's object: nothing here reads its managedFields.
-        transform: withoutManagedFields,
+        // Someone else's object: nothing here reads its managedFields, nor a Secret's data
+        // (observed as metadata only: its contents are never held, nor copied to a Release).
+        transform: info.group === '' && info.kind === 'Secret' ? secretMetadataOnly : withoutManagedFields,
       });
       informer.addHandler(() => this.options.onObserved?.([...users]));
       informer.start();

@@ -148,6 +148,26 @@ void describe('jobHealth', () => {
       message: 'Job suspended',
     },
     {
+      name: 'spec.suspend without the condition yet is Suspended',
+      obj: job({ active: 0 }, { suspend: true }),
+      status: 'Suspended',
+      reason: 'Suspended',
+      message: 'job is suspended (spec.suspend)',
+    },
+    {
+      name: 'spec.suspend false with a leftover Suspended=True is not Suspended',
+      obj: job(
+        {
+          active: 1,
+          conditions: [jobCondition('Suspended', 'True', 'JobSuspended', 'Job suspended')],
+        },
+        { suspend: false },
+      ),
+      status: 'Progressing',
+      reason: 'Running',
+      message: '1 active, 0/1 succeeded',
+    },
+    {
       name: 'resumed Job (Suspended=False) is running, not complete',
       obj: job({
         active: 1,

@@ -17,7 +17,8 @@ import type { HealthResult } from './result.ts';
 
 /**
  * jobHealth reads the Job controller's terminal conditions, checking status True on each (Argo CD only
- * checks presence, so a resumed Job with Suspended=False reads as complete). FailureTarget and
+ * checks presence, so a resumed Job with Suspended=False reads as complete); a Job is Suspended only
+ * while `spec.suspend` is true. FailureTarget and
  * SuccessCriteriaMet (1.31+) announce the outcome before the pods finish terminating.
  */
 export function jobHealth(obj: KubeObject, _now: Date): HealthResult {
@@ -36,8 +37,16 @@ export function jobHealth(obj: KubeObject, _now: Date): HealthResult {
   if (isTrue(findIn(conditions, 'Complete')) || isTrue(findIn(conditions, 'SuccessCriteriaMet'))) {
     return health('Healthy', HealthReasons.complete, `completed: ${done}`);
   }
-  const suspended = findIn(conditions, 'Suspended');
-  if (isTrue(suspended)) return health('Suspended', HealthReasons.suspended, conditionText(suspended));
+  // spec.suspend decides: after a resume the controller clears Suspended=True a moment later (or, on
+  // some versions, never), and a Job that runs again must not read as paused.
+  if (boolAt(obj, 'spec', 'suspend') === true) {
+    const suspended = findIn(conditions, 'Suspended');
+    return health(
+      'Suspended',
+      HealthReasons.suspended,
+      isTrue(suspended) ? conditionText(suspended) : 'job is suspended (spec.suspend)',
+    );
+  }
 
   const active = numberAt(obj, 'status', 'active') ?? 0;
   const failedPods = numberAt(obj, 'status', 'failed') ?? 0;

@@ -177,15 +177,27 @@ function pendingPodHealth(obj: KubeObject, containers: ContainerStatus[]): Healt
   return health('Progressing', HealthReasons.podPending, 'pod is pending');
 }
 
-/** serviceHealth waits only for a LoadBalancer's address; other Service types are usable once created. */
+/**
+ * serviceHealth waits only for a LoadBalancer to be provisioned; other Service types are usable once
+ * created. Any `status.loadBalancer.ingress` entry means provisioned: some cloud controllers write an
+ * entry with only `ports` or `ipMode` (no ip, no hostname), and waiting for an address would then
+ * wait forever.
+ */
 export function serviceHealth(obj: KubeObject, _now: Date): HealthResult {
   const type = stringAt(obj, 'spec', 'type') ?? 'ClusterIP';
   if (type !== 'LoadBalancer') return health('Healthy', HealthReasons.serviceReady, `${type} service`);
-  const addresses = loadBalancerAddresses(obj);
-  if (addresses.length === 0) {
+  const entries = recordsAt(obj, 'status', 'loadBalancer', 'ingress');
+  if (entries.length === 0) {
     return health('Progressing', HealthReasons.waitingForLoadBalancer, 'waiting for load balancer address');
   }
-  return health('Healthy', HealthReasons.loadBalancerReady, `load balancer at ${addresses.join(', ')}`);
+  const addresses = loadBalancerAddresses(obj);
+  return health(
+    'Healthy',
+    HealthReasons.loadBalancerReady,
+    addresses.length > 0
+      ? `load balancer at ${addresses.join(', ')}`
+      : 'load balancer provisioned (it reports no ip or hostname)',
+  );
 }
 
 /** loadBalancerAddresses lists the ip or hostname of each `status.loadBalancer.ingress` entry (Service, Ingress). */

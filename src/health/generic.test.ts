@@ -187,6 +187,160 @@ const rows: Row[] = [
     reason: 'NoHealthSignal',
   },
   {
+    name: 'spec.suspend true is Suspended before the generation lag it causes',
+    obj: { ...custom('example.com/v1', 'Backup', { observedGeneration: 2 }), spec: { suspend: true } },
+    status: 'Suspended',
+    reason: 'Suspended',
+    message: 'spec.suspend is true',
+  },
+  {
+    name: 'spec.paused true is Suspended',
+    obj: { ...custom('example.com/v1', 'Pipeline', undefined), spec: { paused: true } },
+    status: 'Suspended',
+    reason: 'Suspended',
+    message: 'spec.paused is true',
+  },
+  {
+    name: 'spec.paused as a string is not a pause signal',
+    obj: { ...custom('example.com/v1', 'Pipeline', undefined), spec: { paused: 'true' } },
+    status: 'Healthy',
+    reason: 'NoHealthSignal',
+  },
+  {
+    name: 'Synced=False is Degraded even with Ready=True',
+    obj: custom('db.example.org/v1', 'Database', {
+      conditions: [
+        c('Synced', 'False', 'ReconcileError', 'update failed: permission denied'),
+        c('Ready', 'True', 'Available', ''),
+      ],
+    }),
+    status: 'Degraded',
+    reason: 'ReconcileError',
+    message: 'update failed: permission denied',
+  },
+  {
+    name: 'Synced=False because of a pause is Suspended',
+    obj: custom('db.example.org/v1', 'Database', {
+      conditions: [
+        c('Synced', 'False', 'ReconcilePaused', 'Reconciliation is paused via the pause annotation'),
+      ],
+    }),
+    status: 'Suspended',
+    reason: 'ReconcilePaused',
+  },
+  {
+    name: 'Synced=False with free text falls back to NotSynced',
+    obj: custom('db.example.org/v1', 'Database', { conditions: [c('Synced', 'False', 'cannot sync', 'x')] }),
+    status: 'Degraded',
+    reason: 'NotSynced',
+  },
+  {
+    name: 'Succeeded=Unknown is Progressing',
+    obj: custom('tekton.dev/v1', 'TaskRun', {
+      conditions: [c('Succeeded', 'Unknown', 'Running', 'step 1 of 3')],
+    }),
+    status: 'Progressing',
+    reason: 'Running',
+  },
+  {
+    name: 'Succeeded=False is Degraded whatever the reason',
+    obj: custom('tekton.dev/v1', 'TaskRun', {
+      conditions: [c('Succeeded', 'False', 'TaskRunTimeout', 'timed out')],
+    }),
+    status: 'Degraded',
+    reason: 'TaskRunTimeout',
+  },
+  {
+    name: 'phase Failed is Degraded with the status message',
+    obj: custom('example.com/v1', 'Restore', { phase: 'Failed', message: 'snapshot not found' }),
+    status: 'Degraded',
+    reason: 'Failed',
+    message: 'phase Failed: snapshot not found',
+  },
+  {
+    name: 'phase Error (any case) is Degraded',
+    obj: custom('example.com/v1', 'Restore', { phase: 'ERROR' }),
+    status: 'Degraded',
+    reason: 'ERROR',
+  },
+  {
+    name: 'phase Pending is Progressing',
+    obj: custom('example.com/v1', 'Volume', { phase: 'Pending' }),
+    status: 'Progressing',
+    reason: 'Pending',
+  },
+  {
+    name: 'phase Running is Healthy',
+    obj: custom('example.com/v1', 'VirtualMachine', { phase: 'Running' }),
+    status: 'Healthy',
+    reason: 'Running',
+  },
+  {
+    name: 'phase Succeeded is Healthy',
+    obj: custom('example.com/v1', 'Migration', { phase: 'Succeeded' }),
+    status: 'Healthy',
+    reason: 'Succeeded',
+  },
+  {
+    name: 'an unfamiliar phase raises no alarm',
+    obj: custom('example.com/v1', 'Migration', { phase: 'PartiallyFailed' }),
+    status: 'Healthy',
+    reason: 'NoHealthSignal',
+  },
+  {
+    name: 'a phase of free text raises no alarm',
+    obj: custom('example.com/v1', 'Migration', { phase: 'pending approval' }),
+    status: 'Healthy',
+    reason: 'NoHealthSignal',
+  },
+  {
+    name: 'Ready decides over the phase',
+    obj: custom('example.com/v1', 'Cluster', {
+      phase: 'Failed',
+      conditions: [c('Ready', 'True', 'Ready', 'all good')],
+    }),
+    status: 'Healthy',
+    reason: 'Ready',
+  },
+  {
+    name: 'fewer updated replicas than desired is Progressing',
+    obj: {
+      ...custom('example.com/v1', 'CloneSet', { replicas: 3, updatedReplicas: 1, availableReplicas: 3 }),
+      spec: { replicas: 3 },
+    },
+    status: 'Progressing',
+    reason: 'ReplicasUnavailable',
+    message: '1/3 replicas updated',
+  },
+  {
+    name: 'fewer available replicas than status.replicas is Progressing',
+    obj: custom('example.com/v1', 'Pool', { replicas: 4, availableReplicas: 2 }),
+    status: 'Progressing',
+    reason: 'ReplicasUnavailable',
+    message: '2/4 replicas available',
+  },
+  {
+    name: 'all replicas updated, ready and available is Healthy',
+    obj: {
+      ...custom('example.com/v1', 'CloneSet', {
+        replicas: 2,
+        updatedReplicas: 2,
+        readyReplicas: 2,
+        availableReplicas: 2,
+      }),
+      spec: { replicas: 2 },
+    },
+    status: 'Healthy',
+    reason: 'ReplicasAvailable',
+    message: '2/2 replicas updated, ready, available',
+  },
+  {
+    name: 'replicas alone (no counts to compare) is no signal',
+    obj: { ...custom('example.com/v1', 'Cache', undefined), spec: { replicas: 3 } },
+    status: 'Healthy',
+    reason: 'NoHealthSignal',
+  },
+  {
     name: 'malformed status is tolerated',
     obj: custom('example.com/v1', 'Widget', { conditions: 'not-a-list', observedGeneration: 'three' }),
     status: 'Healthy',

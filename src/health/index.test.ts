@@ -1,18 +1,21 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { KubeObject } from '../api/object.ts';
+import { HEALTH_STATUSES } from '../api/v1alpha1/constants.ts';
 import type { HealthStatus } from '../api/v1alpha1/constants.ts';
 import { genericHealth } from './generic.ts';
 import {
   assessHealth,
   compareHealth,
-  healthCheckFor,
+  builtinHealthCheck,
   healthSeverity,
   isReadyHealth,
   MAX_MESSAGE_LENGTH,
   worstHealth,
 } from './index.ts';
+import type { HealthCheckResolver } from './index.ts';
 import { reasonOr, truncateMessage } from './result.ts';
+import type { HealthCheck } from './result.ts';
 
 const NOW = new Date('2025-06-01T12:00:00Z');
 
@@ -70,6 +73,162 @@ void describe('assessHealth pre-checks', () => {
 
   void test('now defaults to the current time', () => {
     assert.equal(assessHealth(obj('v1', 'ConfigMap')).status, 'Healthy');
+  });
+});
+
+void describe('assessHealth on malformed objects', () => {
+  // A data plane, or a broken cache, may hand anything to assessHealth; none of it may throw.
+  const base = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'x', namespace: 'shop' } };
+  const odd: unknown[] = [null, 'x', 1, true, [], NaN, { not: 'a', kube: 'object' }];
+  const hostile: Array<[string, unknown]> = [
+    ['null', null],
+    ['a string', 'Deployment'],
+    ['a number', 42],
+    ['an array', [base]],
+    ['no metadata', { apiVersion: 'v1', kind: 'ConfigMap' }],
+    ['metadata null', { ...base, metadata: null }],
+    ['metadata a string', { ...base, metadata: 'x' }],
+    ['metadata an array', { ...base, metadata: [] }],
+    ['apiVersion missing', { kind: 'Pod', metadata: { name: 'x' } }],
+    ['apiVersion a number', { ...base, apiVersion: 1 }],
+    ['kind missing', { apiVersion: 'v1', metadata: { name: 'x' } }],
+    ['kind an object', { ...base, kind: { name: 'Deployment' } }],
+    ['deletionTimestamp an object', { ...base, metadata: { name: 'x', deletionTimestamp: { t: 1 } } }],
+    ['finalizers a string', { ...base, metadata: { name: 'x', deletionTimestamp: 'now', finalizers: 'f' } }],
+    [
+      'annotations a string',
+      { apiVersion: 'keda.sh/v1alpha1', kind: 'ScaledObject', metadata: { name: 'x', annotations: 'y' } },
+    ],
+  ];
+  // Every kind with a rule, and a few without, fed odd values in every field they read.
+  const kinds: Array<[string, string]> = [
+    ['apps/v1', 'Deployment'],
+    ['apps/v1', 'StatefulSet'],
+    ['apps/v1', 'DaemonSet'],
+    ['v1', 'Pod'],
+    ['v1', 'Service'],
+    ['v1', 'PersistentVolumeClaim'],
+    ['batch/v1', 'Job'],
+    ['batch/v1', 'CronJob'],
+    ['autoscaling/v2', 'HorizontalPodAutoscaler'],
+    ['policy/v1', 'PodDisruptionBudget'],
+    ['apiregistration.k8s.io/v1', 'APIService'],
+    ['gateway.networking.k8s.io/v1', 'Gateway'],
+    ['gateway.networking.k8s.io/v1', 'HTTPRoute'],
+    ['cert-manager.io/v1', 'Certificate'],
+    ['cert-manager.io/v1', 'CertificateRequest'],
+    ['helm.toolkit.fluxcd.io/v2', 'HelmRelease'],
+    ['source.toolkit.fluxcd.io/v1', 'HelmRepository'],
+    ['argoproj.io/v1alpha1', 'Rollout'],
+    ['argoproj.io/v1alpha1', 'Application'],
+    ['external-secrets.io/v1beta1', 'ExternalSecret'],
+    ['keda.sh/v1alpha1', 'ScaledObject'],
+    ['s3.aws.upbound.io/v1beta1', 'Bucket'],
+    ['serving.knative.dev/v1', 'Revision'],
+    ['postgresql.cnpg.io/v1', 'Cluster'],
+    ['kafka.strimzi.io/v1beta2', 'Kafka'],
+    ['monitoring.coreos.com/v1', 'Prometheus'],
+    ['example.com/v1', 'Widget'],
+  ];
+  for (const [apiVersion, kind] of kinds) {
+    for (const value of odd) {
+      hostile.push([
+        `${kind} with spec and status ${JSON.stringify(value)}`,
+        { apiVersion, kind, metadata: { name: 'x', generation: value }, spec: value, status: value },
+      ]);
+      hostile.push([
+        `${kind} with every status field ${JSON.stringify(value)}`,
+        {
+          apiVersion,
+          kind,
+          metadata: { name: 'x', annotations: { 'crossplane.io/paused': value } },
+          spec: { replicas: value, suspend: value, paused: value, type: value, forProvider: value },
+          status: {
+            conditions: [value, { type: 'Ready', status: value }, { type: value, status: 'True' }],
+            phase: value,
+            health: value,
+            observedGeneration: value,
+            loadBalancer: { ingress: [value] },
+            containerStatuses: [value],
+            pauseConditions: value,
+            replicas: value,
+            availableReplicas: value,
+          },
+        },
+      ]);
+    }
+  }
+  for (const [name, value] of hostile) {
+    void test(`${name}: a result, never a throw`, () => {
+      const result = assessHealth(value as KubeObject, NOW);
+      assert.ok(HEALTH_STATUSES.includes(result.status), `status ${result.status}`);
+      assert.equal(typeof result.reason, 'string');
+      assert.equal(typeof result.message, 'string');
+    });
+  }
+
+  void test('an object without metadata is Unknown/MalformedObject, naming what is missing', () => {
+    assert.deepEqual(assessHealth({ apiVersion: 'v1', kind: 'ConfigMap' } as unknown as KubeObject, NOW), {
+      status: 'Unknown',
+      reason: 'MalformedObject',
+      message: 'cannot assess health: ConfigMap has no metadata object',
+    });
+  });
+
+  void test('a value that is not an object is Unknown/MalformedObject', () => {
+    const result = assessHealth('Deployment' as unknown as KubeObject, NOW);
+    assert.equal(result.status, 'Unknown');
+    assert.equal(result.reason, 'MalformedObject');
+  });
+});
+
+void describe('assessHealth precedence', () => {
+  const certificate = obj('cert-manager.io/v1', 'Certificate', {
+    status: { conditions: [{ type: 'Ready', status: 'True', reason: 'Ready', message: 'up to date' }] },
+  });
+  const operatorRule: HealthCheck = () => ({
+    status: 'Degraded',
+    reason: 'OperatorRule',
+    message: 'rule said so',
+  });
+  // The shape the HealthRule engine uses: its own rule for the kinds it covers, ours for the rest.
+  const withOperatorRules: HealthCheckResolver = (group, kind, o) =>
+    group === 'cert-manager.io' && kind === 'Certificate' ? operatorRule : builtinHealthCheck(group, kind, o);
+
+  void test('an operator rule wraps builtinHealthCheck and wins for its kind', () => {
+    assert.equal(assessHealth(certificate, NOW, withOperatorRules).reason, 'OperatorRule');
+    assert.equal(assessHealth(certificate, NOW).reason, 'Ready');
+  });
+
+  void test('other kinds keep the built-in rule, then the generic one', () => {
+    const deployment = obj('apps/v1', 'Deployment', { spec: { paused: true } });
+    assert.equal(assessHealth(deployment, NOW, withOperatorRules).reason, 'Paused');
+    assert.equal(
+      assessHealth(obj('example.com/v1', 'Widget'), NOW, withOperatorRules).reason,
+      'NoHealthSignal',
+    );
+  });
+
+  void test('the pre-checks apply to operator rules too', () => {
+    const deleting = obj('cert-manager.io/v1', 'Certificate');
+    deleting.metadata.deletionTimestamp = '2025-06-01T11:59:00Z';
+    assert.equal(assessHealth(deleting, NOW, withOperatorRules).reason, 'Terminating');
+    const throwing: HealthCheckResolver = () => () => {
+      throw new Error('script error: attempt to index a nil value');
+    };
+    assert.deepEqual(assessHealth(certificate, NOW, throwing), {
+      status: 'Unknown',
+      reason: 'HealthCheckFailed',
+      message: 'health check failed: script error: attempt to index a nil value',
+    });
+  });
+
+  void test('a Crossplane-shaped object in a platform group gets the Crossplane rule', () => {
+    const claim = obj('platform.example.org/v1alpha1', 'PostgreSQLInstance', {
+      spec: { compositionRef: { name: 'aws' } },
+      metadata: { name: 'db', namespace: 'shop', annotations: { 'crossplane.io/paused': 'true' } },
+    });
+    assert.equal(assessHealth(claim, NOW).reason, 'ReconcilePaused');
   });
 });
 
@@ -236,9 +395,9 @@ void describe('assessHealth dispatch by group and kind', () => {
     });
   }
 
-  void test('healthCheckFor falls back to the generic rule', () => {
-    assert.equal(healthCheckFor('example.com', 'Widget'), genericHealth);
-    assert.notEqual(healthCheckFor('apps', 'Deployment'), genericHealth);
+  void test('builtinHealthCheck falls back to the generic rule', () => {
+    assert.equal(builtinHealthCheck('example.com', 'Widget', obj('example.com/v1', 'Widget')), genericHealth);
+    assert.notEqual(builtinHealthCheck('apps', 'Deployment', obj('apps/v1', 'Deployment')), genericHealth);
   });
 });
 

@@ -2,12 +2,22 @@
  * Health of live data-plane objects: pure functions from an object to {status, reason, message},
  * one module per API group, dispatched here by group and kind.
  */
-import { parseApiVersion } from '../api/object.ts';
+import { isRecord, parseApiVersion } from '../api/object.ts';
 import type { KubeObject } from '../api/object.ts';
 import { HEALTH_STATUSES } from '../api/v1alpha1/constants.ts';
 import type { HealthStatus } from '../api/v1alpha1/constants.ts';
 import { customResourceDefinitionHealth } from './apiextensions.ts';
 import { apiServiceHealth } from './apiregistration.ts';
+import { applicationHealth, rolloutHealth } from './argo.ts';
+import { certificateHealth, certificateRequestHealth, issuerHealth } from './certmanager.ts';
+import { cnpgClusterHealth } from './cnpg.ts';
+import { crossplaneHealth, isCrossplaneResource } from './crossplane.ts';
+import { externalSecretHealth, secretStoreHealth } from './externalsecrets.ts';
+import { fluxHealth } from './flux.ts';
+import { kedaHealth } from './keda.ts';
+import { knativeHealth } from './knative.ts';
+import { prometheusOperatorHealth } from './monitoring.ts';
+import { strimziHealth } from './strimzi.ts';
 import { daemonSetHealth, deploymentHealth, replicaSetHealth, statefulSetHealth } from './apps.ts';
 import { horizontalPodAutoscalerHealth } from './autoscaling.ts';
 import { cronJobHealth, jobHealth } from './batch.ts';
@@ -53,11 +63,65 @@ const CHECKS: ReadonlyMap<string, HealthCheck> = new Map<string, HealthCheck>([
   [`${GATEWAY_GROUP}/TLSRoute`, routeHealth],
   [`${GATEWAY_GROUP}/TCPRoute`, routeHealth],
   [`${GATEWAY_GROUP}/UDPRoute`, routeHealth],
+  // Custom resources platforms run most (issue 29), one module per project.
+  ['cert-manager.io/Certificate', certificateHealth],
+  ['cert-manager.io/CertificateRequest', certificateRequestHealth],
+  ['cert-manager.io/Issuer', issuerHealth],
+  ['cert-manager.io/ClusterIssuer', issuerHealth],
+  ['kustomize.toolkit.fluxcd.io/Kustomization', fluxHealth],
+  ['helm.toolkit.fluxcd.io/HelmRelease', fluxHealth],
+  ['source.toolkit.fluxcd.io/GitRepository', fluxHealth],
+  ['source.toolkit.fluxcd.io/OCIRepository', fluxHealth],
+  ['source.toolkit.fluxcd.io/HelmRepository', fluxHealth],
+  ['source.toolkit.fluxcd.io/HelmChart', fluxHealth],
+  ['source.toolkit.fluxcd.io/Bucket', fluxHealth],
+  ['argoproj.io/Rollout', rolloutHealth],
+  ['argoproj.io/Application', applicationHealth],
+  ['external-secrets.io/ExternalSecret', externalSecretHealth],
+  ['external-secrets.io/SecretStore', secretStoreHealth],
+  ['external-secrets.io/ClusterSecretStore', secretStoreHealth],
+  ['keda.sh/ScaledObject', kedaHealth],
+  ['keda.sh/ScaledJob', kedaHealth],
+  ['serving.knative.dev/Service', knativeHealth],
+  ['serving.knative.dev/Route', knativeHealth],
+  ['serving.knative.dev/Configuration', knativeHealth],
+  ['serving.knative.dev/Revision', knativeHealth],
+  ['postgresql.cnpg.io/Cluster', cnpgClusterHealth],
+  ['kafka.strimzi.io/Kafka', strimziHealth],
+  ['kafka.strimzi.io/KafkaTopic', strimziHealth],
+  ['kafka.strimzi.io/KafkaUser', strimziHealth],
+  ['monitoring.coreos.com/Prometheus', prometheusOperatorHealth],
+  ['monitoring.coreos.com/Alertmanager', prometheusOperatorHealth],
 ]);
 
-/** healthCheckFor returns the rule for a group and kind, or the generic rule when the kind has none. */
-export function healthCheckFor(group: string, kind: string): HealthCheck {
-  return CHECKS.get(`${group}/${kind}`) ?? genericHealth;
+/**
+ * HealthCheckResolver picks the rule for a live object. assessHealth takes one so that the HealthRule
+ * engine can put the operator's rules in front of ours: it wraps builtinHealthCheck and answers
+ * first for the kinds it has a rule for (operator rules > built-in rules > generic rule). The
+ * pre-checks of assessHealth (missing, malformed, being deleted, a rule that throws) apply to every
+ * rule alike.
+ */
+export type HealthCheckResolver = (group: string, kind: string, obj: KubeObject) => HealthCheck;
+
+/**
+ * builtinHealthCheck is the default HealthCheckResolver: the rule for the group and kind, else
+ * Crossplane's rule for an object shaped like a Crossplane resource (their groups are open-ended),
+ * else the generic rule.
+ */
+export function builtinHealthCheck(group: string, kind: string, obj: KubeObject): HealthCheck {
+  const check = CHECKS.get(`${group}/${kind}`);
+  if (check) return check;
+  if (isCrossplaneResource(group, obj)) return crossplaneHealth;
+  return genericHealth;
+}
+
+// The fields every rule may rely on; anything else in a live object is read defensively.
+function malformed(obj: unknown): string | undefined {
+  if (!isRecord(obj)) return 'the object is not a JSON object';
+  if (typeof obj['apiVersion'] !== 'string') return 'apiVersion is missing or not a string';
+  if (typeof obj['kind'] !== 'string') return 'kind is missing or not a string';
+  if (!isRecord(obj['metadata'])) return `${obj['kind']} has no metadata object`;
+  return undefined;
 }
 
 /**
@@ -65,21 +129,27 @@ export function healthCheckFor(group: string, kind: string): HealthCheck {
  * `now` feeds the few time-based rules (grace periods), so a caller that requeues Progressing
  * objects sees them turn Degraded once a grace expires.
  */
-export function assessHealth(obj: KubeObject | undefined, now: Date = new Date()): HealthResult {
+export function assessHealth(
+  obj: KubeObject | undefined,
+  now: Date = new Date(),
+  resolve: HealthCheckResolver = builtinHealthCheck,
+): HealthResult {
   if (obj === undefined) return health('Unknown', HealthReasons.notFound, 'object not found');
-  const deletionTimestamp = obj.metadata.deletionTimestamp;
-  if (deletionTimestamp) {
-    const finalizers = obj.metadata.finalizers ?? [];
-    const waiting = finalizers.length > 0 ? `; waiting for finalizers: ${finalizers.join(', ')}` : '';
-    return health(
-      'Progressing',
-      HealthReasons.terminating,
-      `deletion requested at ${deletionTimestamp}${waiting}`,
-    );
-  }
-  const { group } = parseApiVersion(obj.apiVersion);
+  // A data plane may send anything: every step, the pre-checks too, is inside the catch.
   try {
-    return healthCheckFor(group, obj.kind)(obj, now);
+    const problem = malformed(obj);
+    if (problem) return health('Unknown', HealthReasons.malformedObject, `cannot assess health: ${problem}`);
+    const deletionTimestamp: unknown = obj.metadata.deletionTimestamp;
+    if (deletionTimestamp) {
+      // Any truthy value means deletion was requested; only a string is worth echoing.
+      const at = typeof deletionTimestamp === 'string' ? deletionTimestamp : 'an unreadable time';
+      const finalizers: unknown = obj.metadata.finalizers;
+      const names = Array.isArray(finalizers) ? finalizers.filter((f) => typeof f === 'string') : [];
+      const waiting = names.length > 0 ? `; waiting for finalizers: ${names.join(', ')}` : '';
+      return health('Progressing', HealthReasons.terminating, `deletion requested at ${at}${waiting}`);
+    }
+    const { group } = parseApiVersion(obj.apiVersion);
+    return resolve(group, obj.kind, obj)(obj, now);
   } catch (err) {
     // The rules read untrusted JSON defensively; this is the last line, as Argo CD's Lua errors are.
     const detail = err instanceof Error ? err.message : String(err);

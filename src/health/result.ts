@@ -100,6 +100,25 @@ export const HealthReasons = {
   reconciling: 'Reconciling',
   ready: 'Ready',
   notReady: 'NotReady',
+  notSynced: 'NotSynced',
+  phase: 'Phase',
+  // Malformed objects (assessHealth's own checks).
+  malformedObject: 'MalformedObject',
+  // Custom resources (src/health/ rules of CRD families).
+  issuing: 'Issuing',
+  renewalFailed: 'RenewalFailed',
+  aborted: 'Aborted',
+  fallbackActive: 'FallbackActive',
+  hibernated: 'Hibernated',
+  reconcilePaused: 'ReconcilePaused',
+  unrecoverable: 'Unrecoverable',
+  invalidSpec: 'InvalidSpec',
+  unhealthy: 'Unhealthy',
+  reconciliationFailed: 'ReconciliationFailed',
+  syncFailed: 'SyncFailed',
+  syncError: 'SyncError',
+  succeeded: 'Succeeded',
+  notSucceeded: 'NotSucceeded',
 } as const;
 
 /** MAX_MESSAGE_LENGTH bounds a health message: it lands in Release status and Events, which must stay small. */

@@ -381,7 +381,7 @@ async function planObject(
   const owner = live ? releaseKeyOfObject(live) : undefined;
   const exists = owner && owner.uid !== ctx.release.metadata.uid ? await ctx.ownerExists(owner) : true;
   const policy = releasePolicy(ctx.release, () => exists, ctx.resourcePolicy, ctx.dataPlaneKey);
-  const refused = policy.admit?.(item);
+  const refused = policy.admit?.(item, info.namespaced);
   if (refused) return { ...base, action: 'skip', live, note: refused };
   const annotations = ctx.annotations;
   if (annotations[POLICY.apply] === 'Observe') {

@@ -158,14 +158,44 @@ export interface ObjectPolicy {
   ignoreFields?: readonly string[];
 }
 
+/** NamespaceState is what the data plane says of a namespace objects go into. */
+export interface NamespaceState {
+  /** created is true when this pass has just created it. */
+  created: boolean;
+  /** live is the Namespace as found; undefined when it does not exist (yet). */
+  live?: KubeObject;
+}
+
 /** ApplyPolicy is the caller's say over each object. */
 export interface ApplyPolicy<T extends ApplyItem> {
   /** object returns the object's own policy (write mode, ignored fields). */
   object?: (item: T) => ObjectPolicy | undefined;
-  /** admit returns why an object may not be applied here at all, checked before any request for it. */
-  admit?: (item: T) => string | undefined;
+  /**
+   * admit returns why an object may not be applied here at all, checked once its kind's scope is
+   * known and before any request for the object itself. An object only observed that is not
+   * admitted may still be observed if `observable` lets it.
+   */
+  admit?: (item: T, namespaced: boolean) => string | undefined;
+  /**
+   * namespaceCreation returns why a missing namespace may not be created for the objects (they
+   * are then refused), or undefined; asked before anything is created.
+   */
+  namespaceCreation?: (namespace: string) => string | undefined;
+  /** namespaceAccess returns why objects may not go into a namespace as the data plane has it, or undefined. */
+  namespaceAccess?: (namespace: string, state: NamespaceState) => string | undefined;
+  /**
+   * keep returns why an existing object that is not ours is left exactly as it is (reported as
+   * observed, nothing sent), e.g. a Namespace the owner's organization already owns; undefined to go on.
+   */
+  keep?: (item: T, existing: Existing) => string | undefined;
   /** guard returns why an existing object must not be written, or undefined to go ahead. */
   guard?: (item: T, existing: Existing) => string | undefined;
+  /**
+   * observable returns why an observed object (Observe, or CreateOnly and made by someone else)
+   * must not be reported to the owner (its status copied), or undefined; `writable` tells whether
+   * the object was admitted for writing.
+   */
+  observable?: (item: T, object: KubeObject, writable: boolean) => string | undefined;
   /**
    * prepare returns what to send and its hash (default: the item's own), e.g. to mark an object
    * that existed before we applied it.
@@ -207,6 +237,13 @@ export interface ApplyOptions<T extends ApplyItem> {
   recall?: (item: T) => string | undefined;
 }
 
+/**
+ * OBSERVE_REFUSED says why an object the owner may not write, and that does not exist, is not
+ * reported: whether it exists is not the owner's to know either.
+ */
+const OBSERVE_REFUSED =
+  'not allowed to be observed: it is outside what the policy lets this Release write, and nothing opts it in to be observed';
+
 /** MAX_PLAN_MESSAGE bounds the data plane's message in a plan. */
 export const MAX_PLAN_MESSAGE = 1024;
 
@@ -237,12 +274,10 @@ export async function applyAll<T extends ApplyItem>(
     entries.set(entry.item, entry);
     if (entry.unreachable) stopped = true;
   };
+  // Objects only observed that the policy would not let the owner write: observed only if they opt in.
+  const unwritable = new Set<T>();
+  const observeOnly = (item: T) => options.policy?.object?.(item)?.write === 'Observe';
   for (const item of items) {
-    const refused = options.policy?.admit?.(item);
-    if (refused) {
-      entries.set(item, { item, action: 'refused', message: refused });
-      continue;
-    }
     if (stopped) {
       entries.set(item, notTried(item));
       continue;
@@ -250,9 +285,15 @@ export async function applyAll<T extends ApplyItem>(
     try {
       const info = await dataPlane.resolveKind(item);
       const scopeError = checkScope(item, info);
+      const refused = scopeError ? undefined : options.policy?.admit?.(item, info.namespaced);
       if (scopeError)
         entries.set(item, { item, action: 'invalid', namespaced: info.namespaced, message: scopeError });
-      else resolved.push({ item, info });
+      else if (refused && !observeOnly(item))
+        entries.set(item, { item, action: 'refused', namespaced: info.namespaced, message: refused });
+      else {
+        if (refused) unwritable.add(item);
+        resolved.push({ item, info });
+      }
     } catch (err) {
       const crd = carried.get(`${item.group}/${item.kind}`);
       if (err instanceof KindNotServedError && crd) {
@@ -268,23 +309,41 @@ export async function applyAll<T extends ApplyItem>(
   }
 
   // A preview creates no namespace: each object that needs a fresh dry run checks its own.
-  const namespaceErrors =
-    stopped || options.dryRun
-      ? new Map<string, NamespaceError>()
-      : await ensureNamespaces(dataPlane, resolved, options);
+  const namespaceErrors = stopped
+    ? new Map<string, NamespaceError>()
+    : await ensureNamespaces(dataPlane, resolved, options);
   if ([...namespaceErrors.values()].some((e) => e.unreachable)) stopped = true;
   const missingNamespace = namespaceCheck(dataPlane, resolved, options);
   if (!options.dryRun) options.memory.forgetPlans(options.owner.key);
   for (const stage of groupByStage(resolved, (r) => r.item.kind)) {
     const ready: Resolved<T>[] = [];
     for (const r of stage) {
-      const nsError = r.info.namespaced ? namespaceErrors.get(r.item.namespace) : undefined;
-      if (nsError) entries.set(r.item, { item: r.item, action: 'failed', namespaced: true, ...nsError });
+      const target = namespaceOfItem(r);
+      const nsError = target === undefined ? undefined : namespaceErrors.get(target);
+      if (nsError?.refused && observeOnly(r.item)) {
+        unwritable.add(r.item);
+        ready.push(r);
+      } else if (nsError?.refused) {
+        const where = describeRef({ kind: r.item.kind, name: r.item.name, namespace: r.item.namespace });
+        entries.set(r.item, {
+          item: r.item,
+          action: 'refused',
+          namespaced: r.info.namespaced,
+          message: `resource "${r.item.id}": ${where} is not allowed: ${nsError.message}; nothing was sent for it`,
+        });
+      } else if (nsError && r.info.namespaced)
+        entries.set(r.item, { item: r.item, action: 'failed', namespaced: true, ...nsError });
       else ready.push(r);
     }
     await forEachLimited(ready, options.concurrency ?? APPLY_CONCURRENCY, async (r) => {
       if (stopped) entries.set(r.item, { ...notTried(r.item), namespaced: r.info.namespaced });
-      else record(withPlan(await applyOne(dataPlane, r, options, missingNamespace), options));
+      else
+        record(
+          withPlan(
+            await applyOne(dataPlane, r, options, missingNamespace, !unwritable.has(r.item)),
+            options,
+          ),
+        );
     });
   }
   // Watches on single objects live as long as an object is observed only; the rest are stopped.
@@ -319,6 +378,8 @@ function checkScope(item: ApplyItem, info: ResourceInfo): string | undefined {
 interface NamespaceError {
   message: string;
   unreachable: boolean;
+  /** refused marks a namespace the policy does not let the objects go into (not a failure). */
+  refused?: boolean;
 }
 
 /**
@@ -371,7 +432,21 @@ function withPlan<T extends ApplyItem>(
   return entry;
 }
 
-/** ensureNamespaces creates the missing namespaces of namespaced objects, and returns the error of each one that failed. */
+/**
+ * namespaceOfItem is the namespace an object goes into for the namespace checks: its own namespace,
+ * or a Namespace's name; undefined for other cluster-scoped objects.
+ */
+function namespaceOfItem<T extends ApplyItem>(r: Resolved<T>): string | undefined {
+  if (r.info.group === '' && r.info.kind === 'Namespace') return r.item.name;
+  return r.info.namespaced && r.item.namespace ? r.item.namespace : undefined;
+}
+
+/**
+ * ensureNamespaces creates the missing namespaces of namespaced objects (a Namespace in the set is
+ * applied in the first stage instead, like any other object), checks each namespace the objects go
+ * into against the policy (`namespaceCreation`, `namespaceAccess`), and returns the error of each
+ * one that failed or is refused.
+ */
 async function ensureNamespaces<T extends ApplyItem>(
   dataPlane: DataPlanePort,
   items: Resolved<T>[],
@@ -379,21 +454,33 @@ async function ensureNamespaces<T extends ApplyItem>(
 ): Promise<Map<string, NamespaceError>> {
   const errors = new Map<string, NamespaceError>();
   const template = options.policy?.namespace;
-  if (!template) return errors;
-  // A Namespace in the set itself is applied in the first stage, like any other object.
+  const policy = options.policy;
   const carried = new Set(
     items.filter((r) => r.info.group === '' && r.info.kind === 'Namespace').map((r) => r.item.name),
   );
-  const needed = new Set(
-    items
-      .filter((r) => r.info.namespaced && r.item.namespace && !carried.has(r.item.namespace))
-      .map((r) => r.item.namespace),
-  );
+  const needed = new Set(items.map(namespaceOfItem).filter((ns): ns is string => ns !== undefined));
+  if (!template && !policy?.namespaceAccess) return errors;
   await Promise.all(
     [...needed].map(async (ns) => {
       try {
-        if (await dataPlane.ensureNamespace(template(ns), options.namespaceFieldManager, options.signal))
-          options.logger.info({ namespace: ns }, 'created namespace on the data plane');
+        const creation = policy?.namespaceCreation?.(ns);
+        let state: NamespaceState;
+        if (carried.has(ns) || creation || !template || options.dryRun) {
+          // Not created here: a Namespace in the set creates itself; a refused creation creates nothing.
+          const live = await dataPlane.namespace(ns, options.signal);
+          if (!live && creation) {
+            errors.set(ns, { message: creation, unreachable: false, refused: true });
+            return;
+          }
+          state = { created: false, ...(live && { live }) };
+        } else {
+          const created = await dataPlane.ensureNamespace(template(ns), options.namespaceFieldManager, options.signal);
+          if (created) options.logger.info({ namespace: ns }, 'created namespace on the data plane');
+          const live = created ? undefined : await dataPlane.namespace(ns, options.signal);
+          state = { created, ...(live && { live }) };
+        }
+        const refused = policy?.namespaceAccess?.(ns, state);
+        if (refused) errors.set(ns, { message: refused, unreachable: false, refused: true });
       } catch (err) {
         const failure = classifyFailure(err);
         errors.set(ns, {
@@ -411,6 +498,7 @@ async function applyOne<T extends ApplyItem>(
   { item, info }: Resolved<T>,
   options: ApplyOptions<T>,
   missingNamespace: (namespace: string) => Promise<string | undefined>,
+  writable: boolean,
 ): Promise<ChangeSetEntry<T>> {
   const { memory, policy, signal, fieldManager } = options;
   const namespace = info.namespaced ? item.namespace : undefined;
@@ -433,23 +521,25 @@ async function applyOne<T extends ApplyItem>(
     if (record?.object && cache.isBehind(record.resourceVersion)) live = record.object;
     else if (record) record.object = undefined;
 
-    if (write === 'Observe' && live) return { ...base, action: 'observed', live };
+    // What is observed is reported (its status copied to the owner) only where the policy lets it.
+    const observedEntry = (object: KubeObject | undefined, message?: string): ChangeSetEntry<T> => {
+      const refused = object && policy?.observable?.(item, object, writable);
+      if (refused) return { ...base, action: 'refused', message: refused };
+      if (!object && !writable)
+        return { ...base, action: 'refused', message: `resource "${item.id}": ${ref}: ${OBSERVE_REFUSED}` };
+      return { ...base, action: 'observed', ...(object && { live: object }), ...(message && { message }) };
+    };
+    if (write === 'Observe' && live) return observedEntry(live);
     if (write === 'Observe' || (write === 'CreateOnly' && !live && !record)) {
       // Not ours (not in the cache of our objects): a watch on that one object observes it, so
       // the steady state sends nothing and its changes wake the owner.
       const observed = await dataPlane.observe(options.owner.key, info, namespace, item.name);
-      if (write === 'Observe') {
-        const message = observed
-          ? undefined
-          : `${ref} does not exist; it is only observed (Observe), not created`;
-        return {
-          ...base,
-          action: 'observed',
-          ...(observed && { live: observed }),
-          ...(message && { message }),
-        };
-      }
-      if (observed) return { ...base, action: 'observed', live: observed };
+      if (write === 'Observe')
+        return observedEntry(
+          observed,
+          observed ? undefined : `${ref} does not exist; it is only observed (Observe), not created`,
+        );
+      if (observed) return observedEntry(observed);
     }
 
     // A preview computed from the same desired object and the same live version is still true.
@@ -474,6 +564,9 @@ async function applyOne<T extends ApplyItem>(
         : undefined;
     const existing: Existing = live ? { live } : foreign ? { foreign } : {};
 
+    const kept = policy?.keep?.(item, existing);
+    if (kept && options.dryRun) return planned({ action: 'Unchanged', message: oneLine(kept, MAX_PLAN_MESSAGE) });
+    if (kept) return { ...base, action: 'observed', ...(foreign && { live: foreign }), message: kept };
     const refused = policy?.guard?.(item, existing);
     if (refused && options.dryRun)
       return planned({ action: 'Error', message: oneLine(refused, MAX_PLAN_MESSAGE) });

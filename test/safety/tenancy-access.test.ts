@@ -59,7 +59,7 @@ async function refusal(cp: TestKube, org: Pick<Org, 'namespace'>, name: string, 
 }
 
 describe('tenancy: data-plane access', () => {
-  const suite = integrationSuite({ org: false });
+  const suite = integrationSuite({ org: false, controllerArgs: ['--single-tenant=false'] });
   const id = uniqueName('access');
   const policy = `${id}-impersonating`;
   const cleanup: Array<() => Promise<unknown>> = [];
@@ -200,7 +200,7 @@ describe('tenancy: data-plane access', () => {
 });
 
 describe('tenancy: credentials and tunnels under the safe default', () => {
-  const suite = integrationSuite({ org: false });
+  const suite = integrationSuite({ org: false, controllerArgs: ['--single-tenant=false'] });
 
   /** orgWith makes an organization (no TenantPolicy selects it) whose DataPlane is `dataPlane`, plus a Secret when given. */
   const orgWith = async (

@@ -13,7 +13,7 @@ import { oneLine } from '../../api/text.ts';
 import { applyAll, MAX_PLAN_MESSAGE, type ApplyResult, type ChangeAction } from '../../ssa/apply.ts';
 import type { ApplyMemory, DriftReport, Plan } from '../../ssa/memory.ts';
 import type { DesiredItem, DesiredObject } from './desired.ts';
-import { driftMode, isPreview, releasePolicy, type ReleaseExists } from './policy.ts';
+import { driftMode, isPreview, releasePolicy, type ReleaseExists, type TenancyContext } from './policy.ts';
 
 /** ItemState is what happened to one spec item in this reconcile. */
 export type ItemState =
@@ -64,6 +64,8 @@ export interface ApplyContext {
   signal: AbortSignal;
   /** onResult counts applies (metrics). */
   onResult?: (kind: string, result: ApplyResult) => void;
+  /** tenancy is what the operator lets the Release's organization do there; single-tenant without. */
+  tenancy?: TenancyContext;
 }
 
 const STATE_OF: Record<ChangeAction, ItemState> = {
@@ -94,7 +96,14 @@ export async function applyRelease(ctx: ApplyContext, items: DesiredItem[]): Pro
     memory: ctx.memory,
     fieldManager: FIELD_MANAGER,
     namespaceFieldManager: NAMESPACE_FIELD_MANAGER,
-    policy: releasePolicy(ctx.release, ctx.releaseExists, ctx.resourcePolicy, ctx.dataPlane.key),
+    policy: releasePolicy(
+      ctx.release,
+      ctx.releaseExists,
+      ctx.resourcePolicy,
+      ctx.dataPlane.key,
+      ctx.tenancy,
+      valid,
+    ),
     signal: ctx.signal,
     logger: ctx.logger,
     onResult: ctx.onResult,

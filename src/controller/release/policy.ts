@@ -20,6 +20,7 @@ import {
   FIELD_MANAGER,
   Labels,
   PruneModes,
+  TenancyKeys,
 } from '../../api/v1alpha1/constants.ts';
 import type { DataPlaneResourcePolicy, Release, ResourcePolicy } from '../../api/v1alpha1/schema.ts';
 import { identityOf, type ManagedObject } from '../../dataplane/watches.ts';
@@ -33,7 +34,21 @@ import {
   type DesiredItem,
   type DesiredObject,
 } from './desired.ts';
-import { admissionOf, adoptionForbidden } from './resourcepolicy.ts';
+import { admissionOf, adoptionForbidden, globMatch } from './resourcepolicy.ts';
+import {
+  admission,
+  adoptionAllowed,
+  describeTenancy,
+  expand,
+  isObservableBy,
+  limitOf,
+  namespaceAccess,
+  ownerOf,
+  ownershipMarks,
+  SINGLE_TENANT,
+  type OwnershipSeal,
+  type Tenancy,
+} from './tenancy.ts';
 
 /** RECREATABLE_KINDS may be deleted and recreated when an immutable field changes and the object asks for it. */
 export const RECREATABLE_KINDS = new Set([
@@ -55,34 +70,172 @@ export const RECREATABLE_KINDS = new Set([
 export type ReleaseExists = (namespace: string, name: string, uid: string) => boolean;
 
 /**
+ * TenancyContext is what the operator lets the Release's organization do on this data plane
+ * (tenancy.ts), with what checking it needs: the reserved namespaces, the ownership seal and the
+ * cluster the seal is bound to.
+ */
+export interface TenancyContext {
+  tenancy: Tenancy;
+  reserved: readonly string[];
+  sealer: OwnershipSeal;
+  /** cluster identifies the data-plane cluster (DataPlanePort.clusterId). */
+  cluster: string;
+}
+
+/**
  * releasePolicy is the apply policy of one Release on one data plane (`dataPlane` is its
- * `namespace/name`), under that DataPlane's resource policy.
+ * `namespace/name`): the organization's tenancy (operator-owned; single-tenant without one),
+ * narrowed by that DataPlane's resource policy, then the Release's own rules on ownership,
+ * adoption and recreation. `items` are the Release's objects in spec order (for the limits).
  */
 export function releasePolicy(
   release: Release,
   releaseExists: ReleaseExists,
   resourcePolicy?: DataPlaneResourcePolicy,
   dataPlane = '',
+  tenancyContext?: TenancyContext,
+  items: readonly DesiredObject[] = [],
 ): ApplyPolicy<DesiredObject> {
   const forbidden = adoptionForbidden(resourcePolicy) ? dataPlane : undefined;
-  const admit = admissionOf(resourcePolicy, dataPlane);
+  const narrowing = admissionOf(resourcePolicy, dataPlane);
+  const tenancy = tenancyContext?.tenancy ?? SINGLE_TENANT;
+  const multi = tenancy.mode !== 'single-tenant';
+  const organization = release.metadata.namespace ?? '';
+  const overLimit = limitedItems(tenancy, items);
+  const admitTenancy = (item: DesiredObject, namespaced: boolean): string | undefined => {
+    const limited = overLimit.get(item);
+    if (limited) return limited;
+    const isNamespace = item.group === '' && item.kind === 'Namespace';
+    const why = admission(
+      tenancy,
+      { group: item.group, kind: item.kind, namespace: isNamespace ? item.name : item.namespace, namespaced },
+      tenancyContext?.reserved ?? [],
+    );
+    if (!why) return undefined;
+    const at = item.namespace ? `${item.namespace}/${item.name}` : item.name;
+    return `resource "${item.id}": ${item.kind} ${at} is not allowed for organization ${organization}: ${why}; nothing was sent for it`;
+  };
+  const releaseUid = release.metadata.uid ?? '';
   return {
-    ...(admit && { admit }),
+    admit: (item, namespaced) => narrowing?.(item) ?? admitTenancy(item, namespaced),
     object: (item) => objectPolicyOf(item.policy),
+    ...(multi &&
+      tenancyContext && {
+        namespaceCreation: (ns) => namespaceCreation(tenancy, ns),
+        namespaceAccess: (ns, state) =>
+          namespaceAccess(tenancy, ns, state, tenancyContext.cluster, tenancyContext.sealer),
+        keep: (item, existing) => {
+          if (!existing.foreign || !isNamespaceKind(item)) return undefined;
+          if (adoptionAllowed(tenancy) && isAdoptionAsked(item)) return undefined;
+          if (ownerOf(existing.foreign, tenancyContext.cluster, tenancyContext.sealer) !== organization)
+            return undefined;
+          return `resource "${item.id}": Namespace ${item.name} already belongs to organization ${organization}; it is left as it is (its labels and annotations are not the Release's to change)`;
+        },
+      }),
+    observable: (item, object, writable) => {
+      const owner = releaseKeyOfObject(object);
+      const ref = describeRef({ kind: item.kind, name: item.name, namespace: object.metadata.namespace });
+      if (owner && owner.uid !== releaseUid && releaseExists(owner.namespace, owner.name, owner.uid))
+        return `resource "${item.id}": ${ref} belongs to Release ${owner.namespace}/${owner.name}; another Release's object is never observed, nothing was copied`;
+      if (writable || !multi || isObservableBy(object, organization)) return undefined;
+      return (
+        `resource "${item.id}": ${ref} may not be observed by organization ${organization}: it is outside what the organization may write ` +
+        `and does not opt in (label ${TenancyKeys.observablePrefix}${organization}: "true" on the object); nothing was copied`
+      );
+    },
     guard: (item, existing) =>
       ownershipConflict(release, item, existing.live, releaseExists) ??
-      foreignConflict(item, existing.foreign, forbidden),
+      foreignConflict(item, existing.foreign, forbidden, multi ? tenancy : undefined),
     prepare: (item, info, existing) => {
-      if (!isAdoption(info, existing)) return { object: item.object, hash: item.hash };
-      const annotations = { ...(item.object.metadata.annotations ?? {}), [Annotations.adopted]: 'true' };
-      return {
-        object: { ...item.object, metadata: { ...item.object.metadata, annotations } },
-        hash: `${item.hash}+adopted`,
-      };
+      let object = item.object;
+      let hash = item.hash;
+      if (isAdoption(info, existing)) {
+        // Another owner's metadata stays theirs: no owner references, no finalizers of the tenant's.
+        const { ownerReferences: _refs, finalizers: _finalizers, ...metadata } = object.metadata;
+        const annotations = { ...(metadata.annotations ?? {}), [Annotations.adopted]: 'true' };
+        object = { ...object, metadata: { ...metadata, annotations } };
+        hash = `${hash}+adopted`;
+      } else if (multi && tenancyContext && isNamespaceKind(info) && !existing.foreign) {
+        // A Namespace the Release creates (or created) is the organization's, sealed so nobody can forge it.
+        const marks = ownershipMarks(tenancyContext.cluster, item.name, organization, tenancyContext.sealer);
+        const metadata = object.metadata;
+        object = {
+          ...object,
+          metadata: {
+            ...metadata,
+            labels: { ...withoutTenancyKeys(metadata.labels), ...marks.labels },
+            annotations: { ...withoutTenancyKeys(metadata.annotations), ...marks.annotations },
+          },
+        };
+        hash = `${hash}+sealed`;
+      }
+      return { object, hash };
     },
     recreate: recreateRule,
-    namespace: (name) => namespaceOf(release, name),
+    namespace: (name) => {
+      const template = namespaceOf(release, name);
+      if (!multi || !tenancyContext) return template;
+      const marks = ownershipMarks(tenancyContext.cluster, name, organization, tenancyContext.sealer);
+      return {
+        ...template,
+        metadata: {
+          ...template.metadata,
+          labels: { ...template.metadata.labels, ...marks.labels },
+          annotations: marks.annotations,
+        },
+      };
+    },
   };
+}
+
+/**
+ * namespaceCreation says why an organization may not have a missing namespace created: under a
+ * TenantPolicy that lists the namespaces it may use, only those (an organization must not squat
+ * names meant for others). The safe default creates any namespace not reserved.
+ */
+function namespaceCreation(tenancy: Tenancy, namespace: string): string | undefined {
+  if (tenancy.mode !== 'policy') return undefined;
+  const allow = tenancy.spec.namespaces?.allow;
+  if (!allow || allow.some((p) => globMatch(expand(p, tenancy.organization), namespace))) return undefined;
+  return `namespace ${namespace} does not exist, and TenantPolicy ${tenancy.policy} (spec.namespaces.allow) does not let organization ${tenancy.organization} create it`;
+}
+
+/** limitedItems are the objects beyond the TenantPolicy's limits, with why (the first ones in spec order are kept). */
+function limitedItems(tenancy: Tenancy, items: readonly DesiredObject[]): Map<DesiredObject, string> {
+  const over = new Map<DesiredObject, string>();
+  const objects = limitOf(tenancy, 'objectsPerRelease');
+  if (objects) {
+    for (const item of items.slice(objects.limit))
+      over.set(
+        item,
+        `resource "${item.id}": the Release lists ${items.length} objects, more than ${objects.rule} allows (${objects.limit}); nothing was sent for it`,
+      );
+  }
+  const observed = limitOf(tenancy, 'observedPerRelease');
+  if (observed) {
+    const observing = items.filter((i) => i.policy?.apply === ApplyModes.observe);
+    for (const item of observing.slice(observed.limit))
+      if (!over.has(item))
+        over.set(
+          item,
+          `resource "${item.id}": the Release observes ${observing.length} objects, more than ${observed.rule} allows (${observed.limit}); nothing was sent for it`,
+        );
+  }
+  return over;
+}
+
+/** withoutTenancyKeys drops the tenancy label and annotation a tenant may have written itself. */
+function withoutTenancyKeys(map: Record<string, string> | undefined): Record<string, string> {
+  const rest = { ...(map ?? {}) };
+  delete rest[TenancyKeys.organization];
+  delete rest[TenancyKeys.organizationSeal];
+  return rest;
+}
+
+/** isAdoptionAsked tells whether the object in the Release asks to adopt an existing one. */
+function isAdoptionAsked(item: DesiredObject): boolean {
+  const asked = item.object.metadata.annotations?.[Annotations.adopt];
+  return asked === AdoptModes.giveBack || asked === AdoptModes.delete;
 }
 
 /**
@@ -183,8 +336,10 @@ export function foreignConflict(
   item: DesiredObject,
   foreign: KubeObject | undefined,
   adoptionForbiddenBy?: string,
+  tenancy?: Tenancy,
 ): string | undefined {
-  if (!foreign || isNamespaceKind(item)) return undefined;
+  // Single-tenant: a Namespace the Release lists is adopted (labelled, never deleted) unasked.
+  if (!foreign || (isNamespaceKind(item) && !tenancy)) return undefined;
   const asked = item.object.metadata.annotations?.[Annotations.adopt];
   const ref = describeRef({ kind: item.kind, name: item.name, namespace: foreign.metadata.namespace });
   const managers = [...new Set((foreign.metadata.managedFields ?? []).map((m) => m.manager ?? 'unknown'))];
@@ -193,6 +348,12 @@ export function foreignConflict(
     return (
       `resource "${item.id}": ${ref} already exists on the data plane and was not created by a Release (${by}); not taken over: ` +
       `DataPlane ${adoptionForbiddenBy} forbids adoption (spec.resourcePolicy.adoption: Forbidden). Rename the object in the Release, or remove the existing one`
+    );
+  }
+  if (tenancy && !adoptionAllowed(tenancy)) {
+    return (
+      `resource "${item.id}": ${ref} already exists on the data plane and was not created by this Release (${by}); not taken over: ` +
+      `adoption is not allowed (${describeTenancy(tenancy)}; a TenantPolicy grants it with spec.adoption: Allowed). Rename the object in the Release, or remove the existing one`
     );
   }
   if (asked === AdoptModes.giveBack || asked === AdoptModes.delete) return undefined;

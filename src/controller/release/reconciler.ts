@@ -40,6 +40,7 @@ import { dataPlaneName, otherPlacements, sweepPlacement, withPlacement } from '.
 import { isPreview, retentionOf } from './policy.ts';
 import { plannedDeletions, pruneRelease } from './prune.ts';
 import { isResolveFailure, type DataPlaneResolver, type Target } from './resolve.ts';
+import type { OwnershipSeal } from './tenancy.ts';
 import { statusBudget } from './budget.ts';
 import {
   appliedCondition,
@@ -110,6 +111,11 @@ export interface ReleaseReconcilerDeps {
   logger: Logger;
   now?: () => Date;
   random?: () => number;
+  /**
+   * tenancy is how organizations are confined beyond their own TenantPolicy: the reserved
+   * namespaces and the seal of namespace ownership. Without it every Release is single-tenant.
+   */
+  tenancy?: { reserved: readonly string[]; sealer: OwnershipSeal };
 }
 
 /** ReleaseReconciler reconciles Releases by `namespace/name` key. */
@@ -215,7 +221,7 @@ export class ReleaseReconciler {
   ): Promise<ReconcileResult> {
     let release = resolved;
     const now = this.now();
-    const { dataPlane, resourcePolicy } = target;
+    const { dataPlane, resourcePolicy, tenancy } = target;
     await this.bindTo(key, dataPlane, logger);
 
     const items = desiredItems(release);
@@ -235,6 +241,11 @@ export class ReleaseReconciler {
           memory: this.memory,
           releaseExists: (ns, n, uid) => this.deps.releases.get(ns, n)?.metadata.uid === uid,
           ...(resourcePolicy && { resourcePolicy }),
+          ...(tenancy &&
+            this.deps.tenancy &&
+            placed.placement && {
+              tenancy: { tenancy, ...this.deps.tenancy, cluster: placed.placement.cluster },
+            }),
           logger,
           signal,
           onResult: (kind, result) => this.deps.observer?.applied(dataPlane.key, kind, result),

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { withoutManagedFields, type KubeObject } from '../../api/object.ts';
 import { API_VERSION, TenancyKeys } from '../../api/v1alpha1/constants.ts';
 import type { DataPlane, Environment, Release } from '../../api/v1alpha1/schema.ts';
+import type { TenantPolicy } from '../../api/v1alpha1/tenancy.ts';
 import type { ClientLimits, KubeClient } from '../../kube/client.ts';
 import type { SecretLike } from '../../dataplane/credentials.ts';
 import { DataPlanePool } from '../../dataplane/pool.ts';
@@ -27,6 +28,7 @@ import { dependenciesOf, reconcileProtection, type ProtectionLookup } from './pr
 import { ReleaseReconciler } from './reconciler.ts';
 import { dataPlaneResolver, type ControlPlaneReader } from './resolve.ts';
 import { inShard, shardOf, type Shard } from './shard.ts';
+import { tenancyOf, type OwnershipSeal } from './tenancy.ts';
 
 /** RELEASE_CONTROLLER names the controller in metrics and logs. */
 export const RELEASE_CONTROLLER = 'release';
@@ -57,6 +59,12 @@ export interface ReleaseControllerOptions {
   dataPlaneListBudget?: ListBudget;
   /** watchHttp2 carries each data plane's watches over one HTTP/2 connection (default true). */
   watchHttp2?: boolean;
+  /**
+   * tenancy confines each organization by the operator's TenantPolicies (docs/tenancy.md): the
+   * reserved data-plane namespaces and the seal of namespace ownership. Absent: single-tenant
+   * (--single-tenant), no TenantPolicy is read.
+   */
+  tenancy?: { reserved: readonly string[]; sealer: OwnershipSeal };
 }
 
 /** ReleaseController is the running Release controller. */
@@ -66,6 +74,9 @@ export class ReleaseController {
   private readonly writer: ReleaseWriter;
   readonly environments: Informer<Environment>;
   readonly dataPlanes: Informer<DataPlane>;
+  /** tenantPolicies and namespaces (of the control plane) say how each organization is governed; absent single-tenant. */
+  readonly tenantPolicies: Informer<TenantPolicy> | undefined;
+  readonly namespaces: Informer<KubeObject> | undefined;
   readonly pool: DataPlanePool;
   readonly reconciler: ReleaseReconciler;
   readonly controller: Controller<string>;
@@ -96,6 +107,26 @@ export class ReleaseController {
     this.writer = new ReleaseWriter(client);
     this.environments = informer<Environment>('environments', withoutManagedFields<Environment>);
     this.dataPlanes = informer<DataPlane>('dataplanes', withoutManagedFields<DataPlane>);
+    if (options.tenancy) {
+      this.tenantPolicies = informer<TenantPolicy>('tenantpolicies', withoutManagedFields<TenantPolicy>);
+      // Only names and labels: a policy selects organizations by their namespace's labels.
+      this.namespaces = new Informer<KubeObject>({
+        client,
+        path: '/api/v1/namespaces',
+        name: 'control-plane/namespaces',
+        logger,
+        transform: (ns) => ({
+          apiVersion: 'v1',
+          kind: 'Namespace',
+          metadata: {
+            name: ns.metadata.name,
+            ...(ns.metadata.uid && { uid: ns.metadata.uid }),
+            ...(ns.metadata.resourceVersion && { resourceVersion: ns.metadata.resourceVersion }),
+            ...(ns.metadata.labels && { labels: ns.metadata.labels }),
+          },
+        }),
+      });
+    }
 
     this.pool = new DataPlanePool({
       logger,
@@ -150,6 +181,14 @@ export class ReleaseController {
       dataPlane: (ns, name) => this.dataPlanes.get(ns, name),
       secret: (ns, name) => this.secret(ns, name),
       dataPlanes: (ns) => this.dataPlanes.list().filter((dp) => dp.metadata.namespace === ns),
+      ...(this.tenantPolicies && {
+        tenancy: (ns: string) =>
+          tenancyOf(
+            ns,
+            this.namespaces?.get(undefined, ns)?.metadata.labels,
+            this.tenantPolicies?.list() ?? [],
+          ),
+      }),
     };
     this.reconciler = new ReleaseReconciler({
       releases: this.releases,
@@ -177,6 +216,7 @@ export class ReleaseController {
       observer: this.releaseMetrics,
       slots: this.slots,
       logger,
+      ...(options.tenancy && { tenancy: options.tenancy }),
     });
     this.controller = new Controller<string>({
       name: RELEASE_CONTROLLER,
@@ -223,8 +263,9 @@ export class ReleaseController {
 
   /** start lists and watches the control plane, then starts the workers. */
   async start(signal: AbortSignal): Promise<void> {
-    for (const i of [this.releases, this.environments, this.dataPlanes]) i.start();
-    await Promise.all([this.releases, this.environments, this.dataPlanes].map((i) => i.waitForSync(signal)));
+    const informers = this.controlPlaneInformers();
+    for (const i of informers) i.start();
+    await Promise.all(informers.map((i) => i.waitForSync(signal)));
     this.logger.info(
       {
         releases: this.releases.size,
@@ -239,16 +280,25 @@ export class ReleaseController {
 
   /** synced tells whether the control-plane caches have their first list (readiness). */
   synced(): boolean {
-    return this.releases.hasSynced() && this.environments.hasSynced() && this.dataPlanes.hasSynced();
+    return this.controlPlaneInformers().every((i) => i.hasSynced());
+  }
+
+  /** controlPlaneInformers are the caches of the control plane a reconcile reads. */
+  private controlPlaneInformers(): Array<Informer<KubeObject>> {
+    return [
+      this.releases,
+      this.environments,
+      this.dataPlanes,
+      ...(this.tenantPolicies ? [this.tenantPolicies] : []),
+      ...(this.namespaces ? [this.namespaces] : []),
+    ] as Array<Informer<KubeObject>>;
   }
 
   /** stop stops the workers (letting running reconciles finish within graceMs), then every watch. */
   async stop(graceMs: number): Promise<void> {
     await Promise.all([this.controller.stop(graceMs), this.protection.stop(graceMs)]);
     await Promise.all([
-      this.releases.stop(),
-      this.environments.stop(),
-      this.dataPlanes.stop(),
+      ...this.controlPlaneInformers().map((i) => i.stop()),
       ...[...this.secrets.values()].map((s) => s.stop()),
       this.pool.close(),
     ]);
@@ -273,6 +323,18 @@ export class ReleaseController {
       this.protect(ns);
       if (type === 'updated' && old && !specOrDeletionChanged(old, env)) return;
       this.enqueueForEnvironment(ns, env.metadata.name);
+    });
+    // A policy change may change what any organization may do; a namespace's labels, which policies select it.
+    this.tenantPolicies?.addHandler((type, policy, old) => {
+      if (type === 'updated' && old && JSON.stringify(old.spec) === JSON.stringify(policy.spec)) return;
+      for (const r of this.releases.list()) this.enqueue(r.metadata.namespace ?? '', r.metadata.name);
+    });
+    this.namespaces?.addHandler((type, ns, old) => {
+      const name = ns.metadata.name ?? '';
+      if (type !== 'updated' || JSON.stringify(old?.metadata.labels) === JSON.stringify(ns.metadata.labels))
+        return;
+      for (const r of this.releases.list())
+        if (r.metadata.namespace === name) this.enqueue(name, r.metadata.name);
     });
     this.dataPlanes.addHandler((type, dp, old) => {
       const ns = dp.metadata.namespace ?? '';

@@ -27,6 +27,7 @@ import {
   type TenantPolicy,
   type TenantPolicySpec,
 } from '../../api/v1alpha1/tenancy.ts';
+import type { NamespaceState } from '../../ssa/apply.ts';
 import { globMatch, matchesKind } from './resourcepolicy.ts';
 
 /** Tenancy is how one organization is governed. */
@@ -152,14 +153,6 @@ export function admission(tenancy: Tenancy, target: Target, reserved: readonly s
   if (isReserved && !(namespaces?.allow ?? []).some((p) => expand(p, org) === ns))
     return `namespace ${ns} is reserved (--reserved-namespaces); only a TenantPolicy that names it in spec.namespaces.allow grants it`;
   return undefined;
-}
-
-/** NamespaceState is what the data plane says of a namespace an object goes into. */
-export interface NamespaceState {
-  /** created is true when the controller has just created it, for this organization. */
-  created: boolean;
-  /** live is the Namespace as found (undefined when it does not exist yet and will be created). */
-  live?: KubeObject;
 }
 
 /** OwnershipSeal computes and checks namespace ownership seals with the operator's key. */
