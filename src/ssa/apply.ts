@@ -191,11 +191,12 @@ export interface ApplyPolicy<T extends ApplyItem> {
   /** guard returns why an existing object must not be written, or undefined to go ahead. */
   guard?: (item: T, existing: Existing) => string | undefined;
   /**
-   * observable returns why an observed object (Observe, or CreateOnly and made by someone else)
-   * must not be reported to the owner (its status copied), or undefined; `writable` tells whether
-   * the object was admitted for writing.
+   * observable returns why an observed object (Observe, or CreateOnly and made by someone else;
+   * undefined when it does not exist) must not be reported to the owner (its status copied), or
+   * undefined; `writable` tells whether the object was admitted for writing. What it says of an
+   * object the owner may not write must not depend on whether the object exists.
    */
-  observable?: (item: T, object: KubeObject, writable: boolean) => string | undefined;
+  observable?: (item: T, object: KubeObject | undefined, writable: boolean) => string | undefined;
   /**
    * prepare returns what to send and its hash (default: the item's own), e.g. to mark an object
    * that existed before we applied it.
@@ -339,10 +340,7 @@ export async function applyAll<T extends ApplyItem>(
       if (stopped) entries.set(r.item, { ...notTried(r.item), namespaced: r.info.namespaced });
       else
         record(
-          withPlan(
-            await applyOne(dataPlane, r, options, missingNamespace, !unwritable.has(r.item)),
-            options,
-          ),
+          withPlan(await applyOne(dataPlane, r, options, missingNamespace, !unwritable.has(r.item)), options),
         );
     });
   }
@@ -474,7 +472,11 @@ async function ensureNamespaces<T extends ApplyItem>(
           }
           state = { created: false, ...(live && { live }) };
         } else {
-          const created = await dataPlane.ensureNamespace(template(ns), options.namespaceFieldManager, options.signal);
+          const created = await dataPlane.ensureNamespace(
+            template(ns),
+            options.namespaceFieldManager,
+            options.signal,
+          );
           if (created) options.logger.info({ namespace: ns }, 'created namespace on the data plane');
           const live = created ? undefined : await dataPlane.namespace(ns, options.signal);
           state = { created, ...(live && { live }) };
@@ -522,8 +524,10 @@ async function applyOne<T extends ApplyItem>(
     else if (record) record.object = undefined;
 
     // What is observed is reported (its status copied to the owner) only where the policy lets it.
+    // An object the owner may not write reads the same whether it exists or not: its existence
+    // is not the owner's to know either.
     const observedEntry = (object: KubeObject | undefined, message?: string): ChangeSetEntry<T> => {
-      const refused = object && policy?.observable?.(item, object, writable);
+      const refused = policy?.observable?.(item, object, writable);
       if (refused) return { ...base, action: 'refused', message: refused };
       if (!object && !writable)
         return { ...base, action: 'refused', message: `resource "${item.id}": ${ref}: ${OBSERVE_REFUSED}` };
@@ -565,7 +569,8 @@ async function applyOne<T extends ApplyItem>(
     const existing: Existing = live ? { live } : foreign ? { foreign } : {};
 
     const kept = policy?.keep?.(item, existing);
-    if (kept && options.dryRun) return planned({ action: 'Unchanged', message: oneLine(kept, MAX_PLAN_MESSAGE) });
+    if (kept && options.dryRun)
+      return planned({ action: 'Unchanged', message: oneLine(kept, MAX_PLAN_MESSAGE) });
     if (kept) return { ...base, action: 'observed', ...(foreign && { live: foreign }), message: kept };
     const refused = policy?.guard?.(item, existing);
     if (refused && options.dryRun)

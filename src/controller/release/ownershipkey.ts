@@ -31,7 +31,11 @@ export async function loadOwnershipKey(
   const where = `Secret ${namespace}/${name} (--ownership-key-secret)`;
   const read = async (): Promise<Secret | undefined> => {
     try {
-      return await client.request<Secret>({ method: 'GET', path: `${path}/${encodeURIComponent(name)}`, signal });
+      return await client.request<Secret>({
+        method: 'GET',
+        path: `${path}/${encodeURIComponent(name)}`,
+        signal,
+      });
     } catch (err) {
       if (isKubeApiError(err) && err.isNotFound) return undefined;
       throw new Error(`reading the ownership key ${where} failed`, { cause: err });

@@ -133,15 +133,17 @@ export function releasePolicy(
         },
       }),
     observable: (item, object, writable) => {
-      const owner = releaseKeyOfObject(object);
-      const ref = describeRef({ kind: item.kind, name: item.name, namespace: object.metadata.namespace });
+      const ref = describeRef({ kind: item.kind, name: item.name, namespace: item.namespace || undefined });
+      if (!multi) return undefined;
+      if (!writable && !(object && isObservableBy(object, organization)))
+        return (
+          `resource "${item.id}": ${ref} may not be observed by organization ${organization}: it is outside what the organization may write, ` +
+          `and nothing opts it in (label ${TenancyKeys.observablePrefix}${organization}: "true" on the object); nothing was copied`
+        );
+      const owner = object && releaseKeyOfObject(object);
       if (owner && owner.uid !== releaseUid && releaseExists(owner.namespace, owner.name, owner.uid))
         return `resource "${item.id}": ${ref} belongs to Release ${owner.namespace}/${owner.name}; another Release's object is never observed, nothing was copied`;
-      if (writable || !multi || isObservableBy(object, organization)) return undefined;
-      return (
-        `resource "${item.id}": ${ref} may not be observed by organization ${organization}: it is outside what the organization may write ` +
-        `and does not opt in (label ${TenancyKeys.observablePrefix}${organization}: "true" on the object); nothing was copied`
-      );
+      return undefined;
     },
     guard: (item, existing) =>
       ownershipConflict(release, item, existing.live, releaseExists) ??

@@ -274,7 +274,8 @@ describe('resourceStatuses', () => {
         message: 'resource "broken": object has no kind',
       },
       health: 'Unknown',
-      healthReason: 'NotFound',
+      // Why it is not there, not only that it is not.
+      healthReason: 'InvalidResource',
       message: 'resource "broken": object has no kind',
     },
     {
@@ -286,6 +287,7 @@ describe('resourceStatuses', () => {
         message: 'resource "web": Deployment/shop/web: namespaces "shop" not found',
       },
       health: 'Unknown',
+      healthReason: 'ApplyFailed',
       message: 'resource "web": Deployment/shop/web: namespaces "shop" not found',
     },
     {

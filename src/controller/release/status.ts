@@ -37,6 +37,17 @@ export interface ResolveFailure {
   message: string;
 }
 
+/**
+ * REASON_OF_STATE is the health reason of an object that could not be applied and is not on the
+ * data plane: why, rather than only that it is missing.
+ */
+const REASON_OF_STATE: Partial<Record<ItemOutcome['state'], string>> = {
+  notAllowed: Reasons.notAllowed,
+  conflict: Reasons.conflict,
+  invalid: Reasons.invalidResource,
+  failed: Reasons.applyFailed,
+};
+
 /** resourceStatuses builds status.resources in spec order, keeping lastObservedTime when nothing changed. */
 export function resourceStatuses(
   outcomes: ItemOutcome[],
@@ -62,7 +73,7 @@ function resourceStatus(o: ItemOutcome, prev: ResourceStatus | undefined, now: D
     name: live?.metadata.name ?? item.name,
     namespace,
     healthStatus: health.status,
-    healthReason: health.reason,
+    healthReason: (!live && REASON_OF_STATE[o.state]) || health.reason,
     // An applied object's message is its health, unless it is missing and the apply step says why.
     message: truncateJson(
       (o.state === 'applied' && (live || !o.message)) || o.state === 'waiting'
