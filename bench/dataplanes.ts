@@ -20,7 +20,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Release } from '../src/api/v1alpha1/schema.ts';
-import { dataPlaneObject, environmentObject } from '../test/support/fixtures.ts';
+import { credentialsLabels, dataPlaneObject, environmentObject } from '../test/support/fixtures.ts';
 import { measureCreation, type ConvergenceResult } from './convergence.ts';
 import { kubeconfigFor, mintClientIdentities } from './credentials.ts';
 import type { BenchEnv } from './env.ts';
@@ -104,7 +104,7 @@ export async function createDataPlanes(env: BenchEnv, m: number): Promise<void> 
     await env.cpKube.create({
       apiVersion: 'v1',
       kind: 'Secret',
-      metadata: { name: `${name}-kubeconfig`, namespace: ns },
+      metadata: { name: `${name}-kubeconfig`, namespace: ns, labels: credentialsLabels(env.dp.name) },
       data: { kubeconfig: Buffer.from(kubeconfigFor(env.dp, name, identity)).toString('base64') },
     });
     await env.cpKube.create(dataPlaneObject(ns, name, env.dp, 'secret'));

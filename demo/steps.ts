@@ -8,7 +8,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseAllDocuments, stringify as toYaml } from 'yaml';
 import type { KubeObject } from '../src/api/object.ts';
-import { API_VERSION, GROUP, Labels, VERSION } from '../src/api/v1alpha1/constants.ts';
+import { API_VERSION, GROUP, Labels, TenancyKeys, VERSION } from '../src/api/v1alpha1/constants.ts';
 import type { DataPlane, Environment, Release } from '../src/api/v1alpha1/schema.ts';
 import { objectPath } from '../src/kube/discovery.ts';
 import type { Cluster } from '../testbed/cluster.ts';
@@ -145,12 +145,23 @@ export async function setUpOrganization(ctx: DemoContext): Promise<void> {
     `    $ kubectl --kubeconfig $CP -n ${samples.org} create secret generic ${samples.secretName} ` +
       `--from-file=${samples.secretKey}=$DP`,
   );
+  // The platform operator marks it as data-plane credentials (the value names the cluster): the
+  // controller uses no other Secret (docs/tenancy.md).
+  const cluster = samples.dataPlane.spec.kubernetesCluster.name;
+  view.log(
+    `    $ kubectl --kubeconfig $CP -n ${samples.org} label secret ${samples.secretName} ` +
+      `${TenancyKeys.dataPlaneCredentials}=${cluster}`,
+  );
   const kubeconfig = await readFile(ctx.dp.kubeconfigPath);
   await cpKube.apply(
     {
       apiVersion: 'v1',
       kind: 'Secret',
-      metadata: { name: samples.secretName, namespace: samples.org },
+      metadata: {
+        name: samples.secretName,
+        namespace: samples.org,
+        labels: { [TenancyKeys.dataPlaneCredentials]: cluster },
+      },
       type: 'Opaque',
       data: { [samples.secretKey]: kubeconfig.toString('base64') },
     },

@@ -21,7 +21,7 @@ export class CredentialsError extends Error {
 
 /** SecretLike is the part of a Secret the controller reads. */
 export interface SecretLike {
-  metadata: { name?: string; namespace?: string; resourceVersion?: string };
+  metadata: { name?: string; namespace?: string; resourceVersion?: string; labels?: Record<string, string> };
   data?: Record<string, string>;
 }
 

@@ -14,11 +14,14 @@ const CONFIGMAP = servedKind({ group: '', version: 'v1', kind: 'ConfigMap' }, 'c
 class ApiServer {
   private server: Server | undefined;
   private readonly watches = new Set<ServerResponse>();
+  /** users are the Impersonate-User headers of every request, in order ('' for none). */
+  readonly users: string[] = [];
   base = '';
 
   async start(): Promise<void> {
     this.server = createServer((req, res) => {
       const url = new URL(req.url ?? '/', 'http://localhost');
+      this.users.push(String(req.headers['impersonate-user'] ?? ''));
       res.writeHead(200, { 'content-type': 'application/json' });
       if (url.searchParams.get('watch') === 'true') {
         this.watches.add(res);
@@ -135,6 +138,29 @@ void describe('DataPlanePool', () => {
     assert.equal(pool.watches().size, 1);
     await pool.close();
     assert.equal(pool.watches().size, 0);
+  });
+
+  void test("a changed grant rebuilds the connection, and requests act as the grant's identity", async () => {
+    const pool = newPool(new Set(['uid-a']));
+    const acme = { insecureSkipTLSVerify: true as const, impersonate: { user: 'openchoreo:org:acme' } };
+    const first = await pool.connect(dataPlane('a'), secret(api.base), acme);
+    assert.equal(
+      await pool.connect(dataPlane('a'), secret(api.base), { ...acme }),
+      first,
+      'same grant, same one',
+    );
+    api.users.length = 0;
+    await first.cache(CONFIGMAP);
+    assert.deepEqual([...new Set(api.users)], ['openchoreo:org:acme']);
+
+    const changed = { insecureSkipTLSVerify: true as const, impersonate: { user: 'openchoreo:org:other' } };
+    const second = await pool.connect(dataPlane('a'), secret(api.base), changed);
+    assert.notEqual(second, first, 'the policy changed: a new connection');
+    assert.equal(pool.get('acme/a'), second);
+    api.users.length = 0;
+    await second.cache(CONFIGMAP);
+    assert.deepEqual([...new Set(api.users)], ['openchoreo:org:other']);
+    await pool.close();
   });
 
   void test('a connection finished after its DataPlane was deleted is closed, not kept', async () => {
@@ -274,5 +300,43 @@ test('an endpoint the policy refuses is DataPlaneInvalid naming the rule, before
     (err: unknown) => err instanceof CredentialsError && /plain http:\/\/ is not allowed/.test(err.message),
   );
   assert.equal(p.get('org/dp'), undefined, 'no connection kept');
+  await p.close();
+});
+
+test("a refused server from a kubeconfig Secret is not quoted: the Secret is the operator's", async () => {
+  const p = new DataPlanePool({
+    logger: pino({ level: 'silent' }),
+    requestTimeoutMs: 1_000,
+    onEvent: () => {},
+    endpoints: new EndpointPolicy({
+      ...DEFAULT_ENDPOINT_POLICY,
+      deniedCidrs: [...DEFAULT_ENDPOINT_POLICY.deniedCidrs, ...LOOPBACK_CIDRS],
+      deniedHosts: ['*.internal'],
+    }),
+  });
+  const cases: Array<[string, RegExp]> = [
+    [
+      'https://169.254.169.254:6443',
+      /it is in the denied range 169\.254\.0\.0\/16 \(--dataplane-denied-cidrs\)/,
+    ],
+    ['https://localhost:6443', /it resolves to an address the policy refuses: it is in the denied range/],
+    ['https://api.secret.internal:6443', /host it matches the denied host \*\.internal/],
+  ];
+  for (const [server, why] of cases) {
+    await assert.rejects(p.connect(dataPlane('a'), secret(server)), (err: unknown) => {
+      assert.ok(err instanceof CredentialsError, 'a CredentialsError');
+      assert.match(
+        err.message,
+        /^DataPlane acme\/a: server of the kubeconfig in Secret a-kubeconfig is refused by the controller's endpoint policy: /,
+      );
+      assert.match(err.message, why);
+      assert.doesNotMatch(
+        err.message,
+        /169\.254\.169\.254|localhost|secret\.internal|6443/,
+        'nothing of the server',
+      );
+      return true;
+    });
+  }
   await p.close();
 });

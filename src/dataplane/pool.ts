@@ -17,6 +17,7 @@ import type { KubeObject } from '../api/object.ts';
 import { TUNNEL_HOST_PATTERN, type DataPlane } from '../api/v1alpha1/schema.ts';
 import type { InformerEventType, ListBudget } from '../kube/informer.ts';
 import type { ClientLimits, Connector, RequestObserver } from '../kube/client.ts';
+import { grantedAccess, grantFingerprint, OPEN_GRANT, type AccessGrant } from './access.ts';
 import { accessFromInline, accessFromSecret, CredentialsError, type SecretLike } from './credentials.ts';
 import { clientFor } from '../kube/kubeconfig.ts';
 import { DirectDataPlane } from './direct.ts';
@@ -73,10 +74,17 @@ export class DataPlanePool {
 
   constructor(private readonly options: DataPlanePoolOptions) {}
 
-  /** connect returns the connection for a DataPlane, building or rebuilding it when needed. */
-  async connect(dp: DataPlane, secret: SecretLike | undefined): Promise<DirectDataPlane> {
+  /**
+   * connect returns the connection for a DataPlane, building or rebuilding it when needed. `grant`
+   * is what the operator's policy lets the connection do (access.ts); a changed grant rebuilds it.
+   */
+  async connect(
+    dp: DataPlane,
+    secret: SecretLike | undefined,
+    grant: AccessGrant = OPEN_GRANT,
+  ): Promise<DirectDataPlane> {
     const key = `${dp.metadata.namespace}/${dp.metadata.name}`;
-    const fingerprint = fingerprintOf(dp, secret);
+    const fingerprint = `${fingerprintOf(dp, secret)}/${grantFingerprint(grant)}`;
     const current = this.connections.get(key);
     if (current?.fingerprint === fingerprint) return current;
     const pending = this.building.get(key);
@@ -85,7 +93,7 @@ export class DataPlanePool {
       const built = this.connections.get(key);
       if (built?.fingerprint === fingerprint) return built;
     }
-    const build = this.build(key, fingerprint, dp, secret);
+    const build = this.build(key, fingerprint, dp, secret, grant);
     this.building.set(key, build);
     let conn: DirectDataPlane;
     try {
@@ -164,10 +172,16 @@ export class DataPlanePool {
     fingerprint: string,
     dp: DataPlane,
     secret: SecretLike | undefined,
+    grant: AccessGrant,
   ): Promise<DirectDataPlane> {
-    const access = dp.spec.kubernetesCluster.secretRef
-      ? await accessFromSecret(dp, secret)
-      : accessFromInline(dp);
+    const ref = dp.spec.kubernetesCluster.secretRef;
+    const access = ref
+      ? grantedAccess(
+          await accessFromSecret(dp, secret),
+          grant,
+          `DataPlane ${dp.metadata.namespace}/${dp.metadata.name}: kubeconfig in Secret ${ref.name}`,
+        )
+      : grantedAccess(accessFromInline(dp), grant, `DataPlane ${dp.metadata.namespace}/${dp.metadata.name}`);
     const tunnelled = dp.spec.kubernetesCluster.tunnel !== undefined;
     const host = await this.checkEndpoint(dp, access.server, tunnelled);
     const logger = this.options.logger.child({ dataPlane: key });
@@ -217,10 +231,18 @@ export class DataPlanePool {
    */
   private async checkEndpoint(dp: DataPlane, server: string, tunnelled: boolean): Promise<string> {
     const where = `DataPlane ${dp.metadata.namespace}/${dp.metadata.name}`;
-    const refuse = (why: string) => new CredentialsError(describeRefusal(where, server, why));
+    const host = new URL(server).hostname.replace(/^\[(.*)\]$/, '$1');
+    // A kubeconfig Secret is the operator's: its server is not the tenant's to read, so neither the
+    // server nor its host is quoted. An inline apiServerURL is the tenant's own text.
+    const ref = dp.spec.kubernetesCluster.secretRef;
+    const refuse = (why: string) =>
+      new CredentialsError(
+        ref
+          ? describeRefusal(where, `of the kubeconfig in Secret ${ref.name}`, redact(why, host))
+          : describeRefusal(where, server, why),
+      );
     const why = this.endpoints.checkUrl(server, tunnelled);
     if (why) throw refuse(why);
-    const host = new URL(server).hostname.replace(/^\[(.*)\]$/, '$1');
     if (tunnelled || isIP(host)) return host;
     const allowed = this.endpoints.hostAllowed(host);
     for (const address of (await resolveAll(host)) ?? []) {
@@ -257,6 +279,11 @@ export class DataPlanePool {
 }
 
 const DEFAULT_POLICY = new EndpointPolicy(DEFAULT_ENDPOINT_POLICY);
+
+/** redact replaces a host (and the host name inside it, case aside) in a refusal with "it". */
+function redact(why: string, host: string): string {
+  return host === '' ? why : why.split(host).join('it').split(host.toLowerCase()).join('it');
+}
 
 /** TUNNEL_HOST is the CRD's pattern of spec.kubernetesCluster.tunnel.host. */
 const TUNNEL_HOST = new RegExp(TUNNEL_HOST_PATTERN);

@@ -22,7 +22,7 @@ import { loadSamples, type Samples } from '../../demo/steps.ts';
 import { up, type Cluster } from '../../testbed/cluster.ts';
 import { ControllerProcess, metricValue } from '../../testbed/controller.ts';
 import { eventually } from '../support/eventually.ts';
-import { condition, getRelease, installCRDs } from '../support/fixtures.ts';
+import { condition, credentialsLabels, getRelease, installCRDs } from '../support/fixtures.ts';
 import { TestKube } from '../support/kube.ts';
 
 const run = promisify(execFile);
@@ -139,7 +139,11 @@ describe(`the image ${IMAGE}`, { timeout: 6 * 60_000 }, () => {
     await cpKube.create({
       apiVersion: 'v1',
       kind: 'Secret',
-      metadata: { name: samples.secretName, namespace: ORG },
+      metadata: {
+        name: samples.secretName,
+        namespace: ORG,
+        labels: credentialsLabels(samples.dataPlane.spec.kubernetesCluster.name),
+      },
       data: { [samples.secretKey]: (await readFile(dp.kubeconfigPath)).toString('base64') },
     });
     await cpKube.create(samples.dataPlane);

@@ -10,6 +10,7 @@ import {
   condition,
   configMap,
   createOrg,
+  credentialsLabels,
   dataPlaneObject,
   environmentObject,
   getRelease,
@@ -97,7 +98,7 @@ describe('Release resolution', () => {
     await cp.create({
       apiVersion: 'v1',
       kind: 'Secret',
-      metadata: { name: 'dp-kubeconfig', namespace },
+      metadata: { name: 'dp-kubeconfig', namespace, labels: credentialsLabels('unsafe') },
       data: { kubeconfig: Buffer.from(unsafe).toString('base64') },
     });
     await eventually(async () => {

@@ -13,6 +13,7 @@ import { eventually } from '../support/eventually.ts';
 import {
   condition,
   configMap,
+  credentialsLabels,
   dataPlaneObject,
   deleteRelease,
   environmentObject,
@@ -58,7 +59,7 @@ describe('impersonation', () => {
     await cp.create({
       apiVersion: 'v1',
       kind: 'Secret',
-      metadata: { name: 'dp-kubeconfig', namespace },
+      metadata: { name: 'dp-kubeconfig', namespace, labels: credentialsLabels(clusters.dp.name) },
       data: { kubeconfig: await kubeconfig(edit) },
     });
     await cp.create(dataPlaneObject(namespace, 'dp', clusters.dp, 'secret'));

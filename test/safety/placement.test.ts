@@ -12,11 +12,12 @@ import { eventually } from '../support/eventually.ts';
 import {
   condition,
   configMap,
-  deleteRelease,
-  isGone,
   createOrg,
+  credentialsLabels,
   dataPlaneObject,
+  deleteRelease,
   getRelease,
+  isGone,
   releaseObject,
   uniqueName,
   waitReady,
@@ -87,7 +88,11 @@ describe('placement', () => {
     await cp.create({
       apiVersion: 'v1',
       kind: 'Secret',
-      metadata: { name: `${second}-kubeconfig`, namespace: org.namespace },
+      metadata: {
+        name: `${second}-kubeconfig`,
+        namespace: org.namespace,
+        labels: credentialsLabels(clusters.cp.name),
+      },
       data: { kubeconfig: (await readFile(clusters.cp.kubeconfigPath)).toString('base64') },
     });
     await cp.create(dataPlaneObject(org.namespace, second, clusters.cp, 'secret'));

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { Cluster } from '../../testbed/cluster.ts';
 import type { KubeObject } from '../../src/api/object.ts';
-import { API_VERSION } from '../../src/api/v1alpha1/constants.ts';
+import { API_VERSION, TenancyKeys } from '../../src/api/v1alpha1/constants.ts';
 import type { Release, ReleaseResource } from '../../src/api/v1alpha1/schema.ts';
 import { ALL_CRDS } from '../../src/api/v1alpha1/crd.ts';
 import { eventually } from './eventually.ts';
@@ -35,6 +35,14 @@ export async function installCRDs(cp: TestKube): Promise<void> {
     },
     { timeoutMs: 30_000, description: 'the CRDs to be served' },
   );
+}
+
+/**
+ * credentialsLabels mark a kubeconfig Secret as data-plane credentials of a cluster, as the platform
+ * operator does (docs/tenancy.md): outside --single-tenant, the controller uses no other Secret.
+ */
+export function credentialsLabels(cluster: string): Record<string, string> {
+  return { [TenancyKeys.dataPlaneCredentials]: cluster };
 }
 
 /** OrgOptions chooses how the DataPlane reaches its cluster. */
@@ -92,7 +100,7 @@ export async function createOrg(cp: TestKube, dp: Cluster, options: OrgOptions =
     await cp.create({
       apiVersion: 'v1',
       kind: 'Secret',
-      metadata: { name: `${dataPlane}-kubeconfig`, namespace },
+      metadata: { name: `${dataPlane}-kubeconfig`, namespace, labels: credentialsLabels(dp.name) },
       data: { kubeconfig: kubeconfig.toString('base64') },
     });
   }

@@ -10,7 +10,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { TestKube } from './kube.ts';
-import { environmentObject, uniqueName, type Org } from './fixtures.ts';
+import { credentialsLabels, environmentObject, uniqueName, type Org } from './fixtures.ts';
 import { API_VERSION } from '../../src/api/v1alpha1/constants.ts';
 
 /** HostileMode chooses how the server misbehaves. */
@@ -76,7 +76,7 @@ export class HostileDataPlane {
     await cp.create({
       apiVersion: 'v1',
       kind: 'Secret',
-      metadata: { name: 'dp-kubeconfig', namespace },
+      metadata: { name: 'dp-kubeconfig', namespace, labels: credentialsLabels('hostile') },
       data: { kubeconfig: Buffer.from(this.kubeconfig()).toString('base64') },
     });
     await cp.create({

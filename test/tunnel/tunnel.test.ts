@@ -24,13 +24,14 @@ import { eventually } from '../support/eventually.ts';
 import {
   condition,
   configMap,
+  credentialsLabels,
   dataPlaneObject,
   environmentObject,
   getRelease,
+  type Org,
   releaseObject,
   uniqueName,
   waitReady,
-  type Org,
 } from '../support/fixtures.ts';
 import { TestKube } from '../support/kube.ts';
 import { integrationSuite } from '../support/suite.ts';
@@ -71,7 +72,11 @@ describe('data planes behind a tunnel', () => {
       await cp.create({
         apiVersion: 'v1',
         kind: 'Secret',
-        metadata: { name: 'dp-kubeconfig', namespace: org.namespace },
+        metadata: {
+          name: 'dp-kubeconfig',
+          namespace: org.namespace,
+          labels: credentialsLabels(cluster.name),
+        },
         data: { kubeconfig: (await readFile(cluster.kubeconfigPath)).toString('base64') },
       });
     }

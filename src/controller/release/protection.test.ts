@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { KubeObject } from '../../api/object.ts';
-import { IN_USE_FINALIZER } from '../../api/v1alpha1/constants.ts';
+import { IN_USE_FINALIZER, TenancyKeys } from '../../api/v1alpha1/constants.ts';
 import type { DataPlane, Environment, Release } from '../../api/v1alpha1/schema.ts';
 import {
   dependenciesOf,
@@ -11,6 +11,7 @@ import {
   type ProtectionLookup,
   type ProtectionStore,
 } from './protection.ts';
+import { SINGLE_TENANT } from './tenancy.ts';
 
 const env = (name: string, dataPlaneRef: string, finalizers?: string[]): Environment => ({
   apiVersion: 'openchoreo.dev/v1alpha1',
@@ -92,6 +93,30 @@ void describe('protectionChanges', () => {
       protectionChanges([{ kind: 'Environment', object: deleting }], new Set(['Environment/prod'])),
       [],
     );
+  });
+  void test('outside single-tenant mode, only Secrets the operator marked as credentials are protected', () => {
+    const marked = secret('marked');
+    marked.metadata.labels = { [TenancyKeys.dataPlaneCredentials]: 'east' };
+    const objects = [
+      { kind: 'Secret' as const, object: marked },
+      { kind: 'Secret' as const, object: secret('unmarked') },
+      // Protected before the upgrade to tenancy: the finalizer comes off.
+      { kind: 'Secret' as const, object: secret('was-protected', [IN_USE_FINALIZER]) },
+      { kind: 'Environment' as const, object: env('prod', 'dp') },
+    ];
+    const needed = new Set(['Secret/marked', 'Secret/unmarked', 'Secret/was-protected', 'Environment/prod']);
+    const show = (changes: ProtectionChange[]) =>
+      changes.map((c) => `${c.protect ? '+' : '-'}${c.kind}/${c.object.metadata.name}`);
+    assert.deepEqual(show(protectionChanges(objects, needed, { mode: 'default', organization: 'acme' })), [
+      '+Secret/marked',
+      '-Secret/was-protected',
+      '+Environment/prod',
+    ]);
+    assert.deepEqual(show(protectionChanges(objects, needed, SINGLE_TENANT)), [
+      '+Secret/marked',
+      '+Secret/unmarked',
+      '+Environment/prod',
+    ]);
   });
 });
 

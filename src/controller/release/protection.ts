@@ -10,10 +10,15 @@
  * One reconcile per namespace: the Releases of a namespace are compared with what carries the
  * finalizer there. The Environments and DataPlanes come from the caches; Secrets are not cached
  * (only the one a DataPlane names is watched), so the protected ones carry a label to be listed by.
+ *
+ * Outside single-tenant mode a Secret is protected only if the platform operator marked it as
+ * data-plane credentials (access.ts): a tenant naming any other Secret of its namespace in a
+ * DataPlane gets neither the Secret used nor our finalizer and label put on it.
  */
 import type { KubeObject } from '../../api/object.ts';
-import { IN_USE_FINALIZER } from '../../api/v1alpha1/constants.ts';
+import { IN_USE_FINALIZER, TenancyKeys } from '../../api/v1alpha1/constants.ts';
 import type { DataPlane, Environment, Release } from '../../api/v1alpha1/schema.ts';
+import { SINGLE_TENANT, type Tenancy } from './tenancy.ts';
 
 /** ProtectedKind is a kind of control-plane object a Release resolves through. */
 export type ProtectedKind = 'Environment' | 'DataPlane' | 'Secret';
@@ -74,14 +79,28 @@ export interface ProtectionChange extends Protectable {
 }
 
 /**
- * protectionChanges compares what is needed with what carries the finalizer. No finalizer is added
- * to an object already being deleted (the API server refuses it, and it is too late to protect).
+ * isProtectable tells whether an object may carry our finalizer: any Environment or DataPlane, and
+ * a Secret only in single-tenant mode or when the operator marked it as data-plane credentials.
  */
-export function protectionChanges(objects: Protectable[], needed: ReadonlySet<string>): ProtectionChange[] {
+export function isProtectable(p: Protectable, tenancy: Tenancy): boolean {
+  if (p.kind !== 'Secret' || tenancy.mode === 'single-tenant') return true;
+  return Boolean(p.object.metadata.labels?.[TenancyKeys.dataPlaneCredentials]);
+}
+
+/**
+ * protectionChanges compares what is needed with what carries the finalizer. No finalizer is added
+ * to an object already being deleted (the API server refuses it, and it is too late to protect),
+ * nor to a Secret the organization's tenancy does not let it use (isProtectable).
+ */
+export function protectionChanges(
+  objects: Protectable[],
+  needed: ReadonlySet<string>,
+  tenancy: Tenancy = SINGLE_TENANT,
+): ProtectionChange[] {
   const changes: ProtectionChange[] = [];
   for (const p of objects) {
     const has = p.object.metadata.finalizers?.includes(IN_USE_FINALIZER) ?? false;
-    const want = needed.has(protectionKey(p.kind, p.object.metadata.name ?? ''));
+    const want = needed.has(protectionKey(p.kind, p.object.metadata.name ?? '')) && isProtectable(p, tenancy);
     if (want && !has && !p.object.metadata.deletionTimestamp) changes.push({ ...p, protect: true });
     else if (!want && has) changes.push({ ...p, protect: false });
   }
@@ -107,6 +126,8 @@ export interface ProtectionContext {
   lookup: ProtectionLookup;
   store: ProtectionStore;
   signal: AbortSignal;
+  /** tenancy is how the namespace's organization is governed; single-tenant when absent. */
+  tenancy?: Tenancy;
 }
 
 /** reconcileProtection brings the finalizers of one namespace in line with its Releases, and returns the changes made. */
@@ -127,7 +148,7 @@ export async function reconcileProtection(ctx: ProtectionContext): Promise<Prote
     if (secret) secrets.set(name, secret);
   }
   for (const object of secrets.values()) objects.push({ kind: 'Secret', object });
-  const changes = protectionChanges(objects, needed);
+  const changes = protectionChanges(objects, needed, ctx.tenancy);
   for (const change of changes) await store.setProtection(change, signal);
   return changes;
 }

@@ -5,8 +5,10 @@
  */
 import { Reasons } from '../../api/v1alpha1/constants.ts';
 import type { DataPlane, DataPlaneResourcePolicy, Environment, Release } from '../../api/v1alpha1/schema.ts';
+import type { AccessGrant } from '../../dataplane/access.ts';
 import { CredentialsError, type SecretLike } from '../../dataplane/credentials.ts';
 import type { DataPlanePort } from '../../dataplane/port.ts';
+import { dataPlaneAccess } from './access.ts';
 import type { ResolveFailure } from './status.ts';
 import { SINGLE_TENANT, type Tenancy } from './tenancy.ts';
 
@@ -18,10 +20,19 @@ export interface ControlPlaneReader {
   secret(namespace: string, name: string): Promise<SecretLike | undefined>;
   /** tenancy says how an organization (a namespace) is governed (tenancy.ts); single-tenant when absent. */
   tenancy?(namespace: string): Tenancy;
+  /** dataPlanes lists the DataPlanes of a namespace (for the organization's DataPlane limit); none counted when absent. */
+  dataPlanes?(namespace: string): DataPlane[];
 }
 
-/** Connect returns the port of a DataPlane (cached; rebuilt when its spec or Secret changed). */
-export type Connect = (dataPlane: DataPlane, secret: SecretLike | undefined) => Promise<DataPlanePort>;
+/**
+ * Connect returns the port of a DataPlane (cached; rebuilt when its spec, its Secret or the grant
+ * changed). `grant` is what the organization's tenancy lets the connection do (access.ts).
+ */
+export type Connect = (
+  dataPlane: DataPlane,
+  secret: SecretLike | undefined,
+  grant: AccessGrant,
+) => Promise<DataPlanePort>;
 
 /** Target is a resolved data plane. */
 export interface Target {
@@ -95,11 +106,14 @@ async function connectDataPlane(
     };
   }
   const ref = dataPlane.spec.kubernetesCluster.secretRef;
+  const tenancy = cp.tenancy?.(ns) ?? SINGLE_TENANT;
   try {
     const secret = ref ? await cp.secret(ns, ref.name) : undefined;
-    const port = await connect(dataPlane, secret);
+    // Before anything of the Secret is read: credentials, tunnel and limits are the operator's say.
+    const access = dataPlaneAccess(tenancy, dataPlane, secret, cp.dataPlanes?.(ns) ?? []);
+    if ('refused' in access) return { reason: Reasons.dataPlaneInvalid, message: access.refused };
+    const port = await connect(dataPlane, secret, access.grant);
     const { resourcePolicy } = dataPlane.spec;
-    const tenancy = cp.tenancy?.(ns) ?? SINGLE_TENANT;
     return resourcePolicy ? { dataPlane: port, resourcePolicy, tenancy } : { dataPlane: port, tenancy };
   } catch (err) {
     if (err instanceof CredentialsError) return { reason: Reasons.dataPlaneInvalid, message: err.message };

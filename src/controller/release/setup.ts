@@ -6,7 +6,7 @@
  */
 import type { Logger } from 'pino';
 import { withoutManagedFields, type KubeObject } from '../../api/object.ts';
-import { API_VERSION } from '../../api/v1alpha1/constants.ts';
+import { API_VERSION, TenancyKeys } from '../../api/v1alpha1/constants.ts';
 import type { DataPlane, Environment, Release } from '../../api/v1alpha1/schema.ts';
 import type { TenantPolicy } from '../../api/v1alpha1/tenancy.ts';
 import type { ClientLimits, KubeClient } from '../../kube/client.ts';
@@ -180,6 +180,7 @@ export class ReleaseController {
       environment: (ns, name) => this.environments.get(ns, name),
       dataPlane: (ns, name) => this.dataPlanes.get(ns, name),
       secret: (ns, name) => this.secret(ns, name),
+      dataPlanes: (ns) => this.dataPlanes.list().filter((dp) => dp.metadata.namespace === ns),
       ...(this.tenantPolicies && {
         tenancy: (ns: string) =>
           tenancyOf(
@@ -193,7 +194,7 @@ export class ReleaseController {
       releases: this.releases,
       resolver: dataPlaneResolver(
         reader,
-        (dp, secret) => this.pool.connect(dp, secret),
+        (dp, secret, grant) => this.pool.connect(dp, secret, grant),
         (key) => this.pool.get(key),
       ),
       writer: this.writer,
@@ -241,6 +242,7 @@ export class ReleaseController {
           lookup,
           store: protectionStore,
           signal,
+          ...(reader.tenancy ? { tenancy: reader.tenancy(namespace) } : {}),
         });
         for (const c of changes) {
           logger.info(
@@ -394,9 +396,12 @@ export class ReleaseController {
         name: `control-plane/secret ${key}`,
         logger: this.logger,
       });
-      // Only what a connection is built from: our in-use finalizer and label are not.
+      // Only what a connection is built from (its data, and the operator's credentials mark): our
+      // in-use finalizer and label are not.
       informer.addHandler((type, secret, old) => {
-        if (type === 'updated' && old && JSON.stringify(old.data) === JSON.stringify(secret.data)) return;
+        if (type === 'updated' && old && !credentialsChanged(old, secret)) return;
+        // The mark decides whether the Secret may carry the in-use finalizer (protection.ts).
+        if (type === 'updated' && old && markOf(old) !== markOf(secret)) this.protect(namespace);
         for (const dp of this.dataPlanes.list()) {
           if (dp.metadata.namespace === namespace && dp.spec.kubernetesCluster.secretRef?.name === name) {
             this.enqueueForDataPlane(namespace, dp.metadata.name);
@@ -432,6 +437,15 @@ export class ReleaseController {
       }
     }
   }
+}
+
+/** markOf is the operator's data-plane credentials label of a Secret (the cluster it names). */
+function markOf(secret: SecretLike): string | undefined {
+  return secret.metadata.labels?.[TenancyKeys.dataPlaneCredentials];
+}
+
+function credentialsChanged(old: SecretLike, now: SecretLike): boolean {
+  return JSON.stringify(old.data) !== JSON.stringify(now.data) || markOf(old) !== markOf(now);
 }
 
 function specOrMetaChanged(old: Release, now: Release): boolean {
