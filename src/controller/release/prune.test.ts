@@ -6,7 +6,8 @@ import type { ResourceInfo } from '../../kube/discovery.ts';
 import type { DesiredObject, InvalidObject } from './desired.ts';
 import type { ManagedObject } from '../../dataplane/watches.ts';
 import { staleObjects } from './prune.ts';
-import { GIVE_BACK, removalOf } from './policy.ts';
+import { GIVE_BACK, giveBackOf } from './policy.ts';
+import { Inventory } from './inventory.ts';
 import { giveBackPatch } from '../../ssa/delete.ts';
 import type { ItemOutcome, ItemState } from './apply.ts';
 import { servedKind } from '../../dataplane/fake.ts';
@@ -210,13 +211,17 @@ describe('staleObjects', () => {
     ]);
   });
 
-  test('adopted objects no longer wanted are stale too: removalOf gives them back instead of deleting', () => {
-    const adopted = live(INFO.namespace, 'namespace', 'shared', undefined, { [Annotations.adopted]: 'true' });
+  test('adopted objects no longer wanted are stale too: the inventory, never the live object, says how they go', () => {
+    const adopted = live(INFO.namespace, 'namespace', 'shared', undefined, { [Annotations.adopt]: 'delete' });
     const stale = staleObjects([adopted, ns], []);
     assert.deepEqual(names(stale), ['Namespace//shared', 'Namespace//prod']);
+    const inventory = new Inventory([
+      { uid: adopted.object.metadata.uid, origin: 'Adopted', removal: 'GiveBack' },
+      { uid: ns.object.metadata.uid, origin: 'Created', removal: 'Delete' },
+    ]);
     assert.deepEqual(
-      stale.map((m) => removalOf(m.object, m.info)),
-      ['give-back', 'delete'],
+      stale.map((m) => giveBackOf(inventory)(m)),
+      [GIVE_BACK, undefined],
     );
   });
 
@@ -226,47 +231,6 @@ describe('staleObjects', () => {
     const before = structuredClone({ managed, outcomes });
     staleObjects(managed, outcomes);
     assert.deepEqual({ managed, outcomes }, before);
-  });
-});
-
-describe('removalOf', () => {
-  const adopted = { [Annotations.adopted]: 'true' };
-  test('an object the Release created is deleted', () => {
-    assert.equal(removalOf(live(INFO.configMap, 'cm', 'settings', 'apps').object, INFO.configMap), 'delete');
-    const falseMark = { [Annotations.adopted]: 'false' };
-    assert.equal(
-      removalOf(live(INFO.namespace, 'ns', 'prod', undefined, falseMark).object, INFO.namespace),
-      'delete',
-    );
-  });
-  test('an adopted object is given back, or deleted when its adopt annotation says "delete"', () => {
-    assert.equal(
-      removalOf(live(INFO.configMap, 'cm', 'settings', 'apps', adopted).object, INFO.configMap),
-      'give-back',
-    );
-    const deleteMe = { ...adopted, [Annotations.adopt]: 'delete' };
-    assert.equal(
-      removalOf(live(INFO.configMap, 'cm', 'settings', 'apps', deleteMe).object, INFO.configMap),
-      'delete',
-    );
-  });
-  test('an adopted Namespace, or one the controller created, is never deleted', () => {
-    const deleteMe = { ...adopted, [Annotations.adopt]: 'delete' };
-    assert.equal(
-      removalOf(live(INFO.namespace, 'ns', 'shared', undefined, deleteMe).object, INFO.namespace),
-      'give-back',
-    );
-    const created = live(INFO.namespace, 'ns', 'shared');
-    created.object.metadata.labels = {
-      ...created.object.metadata.labels,
-      [Labels.createdBy]: 'release-controller',
-    };
-    assert.equal(removalOf(created.object, INFO.namespace), 'give-back');
-    const otherGroup: ResourceInfo = { ...INFO.namespace, group: 'example.com' };
-    assert.equal(
-      removalOf(live(otherGroup, 'ns', 'shared', undefined, { ...deleteMe }).object, otherGroup),
-      'delete',
-    );
   });
 });
 

@@ -94,11 +94,12 @@ class World implements ReleaseStore {
     else this.update(release, { metadata: { ...release.metadata, finalizers } });
     return Promise.resolve();
   }
-  /** edit replaces a Release's spec or metadata as a user would. */
+  /** edit replaces a Release's spec or metadata as a user would (its status stays, unless the change sets one). */
   edit(name: string, change: (r: Release) => Release): void {
     const current = this.get('acme', name);
     assert.ok(current, `Release ${name} exists`);
-    this.add(change(current));
+    const next = change(current);
+    this.add(next.status || !current.status ? next : { ...next, status: current.status });
   }
   private update(release: Release, patch: Partial<Release>): Release {
     const key = `${release.metadata.namespace}/${release.metadata.name}`;
@@ -351,7 +352,7 @@ void describe('ReleaseReconciler', () => {
     assert.equal(dataPlane.get(CONFIGMAP, 'shared', 'settings'), undefined, "a's own object is deleted");
   });
 
-  void test('an object carrying the Release uid but no id label is deleted at cleanup', async () => {
+  void test('an object carrying only the Release labels, its uid not recorded, is left in place at cleanup and reported', async () => {
     const { world, dataPlane, reconcile } = setup();
     world.add(releaseOf({ settings: configMap('settings') }));
     await reconcile();
@@ -363,8 +364,23 @@ void describe('ReleaseReconciler', () => {
     await reconcile();
     await reconcile();
 
-    assert.equal(dataPlane.get(CONFIGMAP, 'apps', 'stray'), undefined);
-    assert.equal(world.get('acme', 'web'), undefined);
+    assert.ok(
+      dataPlane.get(CONFIGMAP, 'apps', 'stray'),
+      'a labelled object the Release cannot prove is kept',
+    );
+    assert.equal(dataPlane.get(CONFIGMAP, 'apps', 'settings'), undefined, 'its own object is deleted');
+    assert.equal(world.get('acme', 'web'), undefined, 'the finalizer is removed: nothing proven is left');
+    const reported = world.events.filter((e) => e.reason === EventReasons.notProven);
+    assert.deepEqual(
+      reported.map((e) => [e.type, e.message.split(';')[0]]),
+      [
+        [
+          'Warning',
+          "1 object carries this Release's labels but was not created or adopted by it (uid not in its status inventory)",
+        ],
+      ],
+    );
+    assert.match(reported[0]?.message ?? '', /left in place: ConfigMap\/apps\/stray/);
   });
 
   void test('an unreachable data plane is reported and the last inventory is kept', async () => {
