@@ -235,6 +235,7 @@ async function planObjects(
         resourcePolicy: target.dataPlane.spec.resourcePolicy,
         ownerExists,
         annotations: annotationsOf(release, item.index),
+        inventory: Inventory.of(live?.status),
       }),
     );
   }
@@ -368,6 +369,8 @@ interface PlanContext {
   ownerExists: (owner: { namespace: string; name: string; uid: string }) => Promise<boolean>;
   /** annotations of the object as written in the Release (policy annotations are read there). */
   annotations: Record<string, string>;
+  /** inventory is what the live Release's status proves is its own. */
+  inventory: Inventory;
 }
 
 /** planObject decides one object as the controller would, then dry-runs it. */
@@ -391,7 +394,13 @@ async function planObject(
   }
   const owner = live ? releaseKeyOfObject(live) : undefined;
   const exists = owner && owner.uid !== ctx.release.metadata.uid ? await ctx.ownerExists(owner) : true;
-  const policy = releasePolicy(ctx.release, () => exists, ctx.resourcePolicy, ctx.dataPlaneKey);
+  const policy = releasePolicy(
+    ctx.release,
+    () => exists,
+    ctx.resourcePolicy,
+    ctx.dataPlaneKey,
+    ctx.inventory,
+  );
   const refused = policy.admit?.(item);
   if (refused) return { ...base, action: 'skip', live, note: refused };
   const annotations = ctx.annotations;
