@@ -117,6 +117,26 @@ void describe('provenance', () => {
   for (const c of cases) {
     void test(c.name, () => assert.deepEqual(provenance(c.o, c.prev, RELEASE_UID), c.want));
   }
+  void test('an object recorded under another id, or pending removal, keeps its record', () => {
+    const known = Inventory.of({
+      pendingRemovals: [
+        {
+          group: '',
+          version: 'v1',
+          kind: 'ConfigMap',
+          name: 'settings',
+          uid: 'u7',
+          origin: 'Adopted',
+          removal: 'Delete',
+        },
+      ],
+    });
+    assert.deepEqual(provenance(outcome({ live: object('u7', ours) }), undefined, RELEASE_UID, known), {
+      uid: 'u7',
+      origin: 'Adopted',
+      removal: 'Delete',
+    });
+  });
 });
 
 void describe('Inventory', () => {

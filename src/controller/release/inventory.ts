@@ -99,7 +99,8 @@ function isSoleWriter(object: KubeObject): boolean {
 
 /**
  * provenance is the inventory record of one spec item after the apply step: the record kept from
- * before while the object is the same (same uid); else a new one for an object this pass created
+ * before while the object is the same (same uid; `known` has every record of the last status);
+ * else a new one for an object this pass created
  * (`Created`, deleted when removed) or adopted (`Adopted`, as the Release asked); for an object of
  * this Release's that an earlier version of the controller applied (its apply token, kept in
  * status, names this uid) `Created`; for any other object carrying this Release's uid label
@@ -109,6 +110,7 @@ export function provenance(
   o: ItemOutcome,
   prev: ResourceStatus | undefined,
   releaseUid: string,
+  known?: Inventory,
 ): Proof | undefined {
   const kept =
     prev?.uid && prev.origin && prev.removal
@@ -118,6 +120,9 @@ export function provenance(
   const uid = live?.metadata.uid;
   if (o.state !== 'applied' || !live || !uid) return kept;
   if (kept?.uid === uid) return kept;
+  // Recorded under another id, or as pending removal (it left the spec and came back).
+  const recorded = known?.proofOf(live);
+  if (recorded) return recorded;
   if (o.created && isSoleWriter(live)) return { uid, origin: 'Created', removal: 'Delete' };
   if (o.adopted?.uid === uid) return { uid, origin: 'Adopted', removal: o.adopted.removal };
   if (live.metadata.labels?.[Labels.releaseUid] !== releaseUid) return kept;

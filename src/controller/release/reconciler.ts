@@ -289,7 +289,11 @@ export class ReleaseReconciler {
     const unreachable = outcomes.some((o) => o.unreachable) || pruning.failure?.unreachable === true;
     const resources = unreachable
       ? (previous.resources ?? [])
-      : resourceStatuses(outcomes, previous.resources, now, { releaseUid: uid, preview });
+      : resourceStatuses(outcomes, previous.resources, now, {
+          releaseUid: uid,
+          preview,
+          known: pruneContext.inventory,
+        });
     // Recorded objects the spec no longer has as they are stay recorded until verified gone: on
     // a complete picture of the only data plane the Release's objects may be on.
     const watched = new Set(dataPlane.watchedKinds().map((k) => `${k.group}/${k.kind}`));

@@ -25,7 +25,7 @@ import type { RetainedObject } from '../../ssa/delete.ts';
 import { listWithMore, truncateJson } from '../../api/text.ts';
 import { assessHealth, compareHealth, isReadyHealth, type HealthResult } from '../../health/index.ts';
 import type { ItemOutcome } from './apply.ts';
-import { provenance } from './inventory.ts';
+import { provenance, type Inventory } from './inventory.ts';
 import { CONDITION_MESSAGE_MAX_BYTES, ENTRY_MESSAGE_MAX_BYTES, fitStatus } from './budget.ts';
 
 export { STATUS_BUDGET_BYTES } from './budget.ts';
@@ -48,7 +48,7 @@ export function resourceStatuses(
   outcomes: ItemOutcome[],
   previous: ResourceStatus[] | undefined,
   now: Date,
-  record: { releaseUid?: string; preview?: boolean } = {},
+  record: { releaseUid?: string; preview?: boolean; known?: Inventory } = {},
 ): ResourceStatus[] {
   const before = new Map((previous ?? []).map((r) => [r.id, r]));
   return outcomes.map((o) => resourceStatus(o, before.get(o.item.id), now, record));
@@ -58,7 +58,7 @@ function resourceStatus(
   o: ItemOutcome,
   prev: ResourceStatus | undefined,
   now: Date,
-  record: { releaseUid?: string; preview?: boolean },
+  record: { releaseUid?: string; preview?: boolean; known?: Inventory },
 ): ResourceStatus {
   const { item, live } = o;
   const health: HealthResult =
@@ -92,7 +92,7 @@ function resourceStatus(
   if (applied) entry.applied = applied;
   const proof =
     record.releaseUid && !record.preview
-      ? provenance(o, prev, record.releaseUid)
+      ? provenance(o, prev, record.releaseUid, record.known)
       : prev?.uid && prev.origin && prev.removal
         ? { uid: prev.uid, origin: prev.origin, removal: prev.removal }
         : undefined;
