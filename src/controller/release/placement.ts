@@ -128,6 +128,11 @@ export async function sweep(ctx: SweepContext, dataPlane: DataPlanePort): Promis
     ({ deleted, givenBack, retained } = removed);
     for (const m of givenBack) ctx.logger.info({ object: describeManaged(m) }, 'gave back adopted object');
     for (const m of retained) ctx.logger.info({ object: describeManaged(m), reason: m.reason }, 'retained');
+    for (const m of notProven)
+      ctx.logger.warn(
+        { object: describeManaged(m) },
+        "left in place: carries this Release's labels but its uid is not in the Release's inventory",
+      );
     if (removed.failed.length > 0) {
       const listed = removed.failed.map(
         (f) => `${describeManaged(f.object)}: ${classifyFailure(f.error).message}`,

@@ -95,7 +95,7 @@ export function releasePolicy(
         hash: `${item.hash}+adopted`,
       };
     },
-    recreate: (item, live) => recreateRule(item, live && inventory.proofOf(live)),
+    recreate: (item, live) => recreateRule(item, inventory.proofOf(live)),
     namespace: (name) => namespaceOf(release, name),
   };
 }
