@@ -83,7 +83,11 @@ export class FakeDataPlane implements DataPlanePort {
 
   /** put stores an object as if someone else created it; returns the stored copy. */
   put(info: ResourceInfo, object: KubeObject): KubeObject {
-    const stored = this.store(info, object, this.find(info, object)?.object.metadata.uid);
+    const stored = this.store(
+      info,
+      object,
+      this.find(info, object)?.object.metadata.uid ?? object.metadata.uid,
+    );
     return stored;
   }
 

@@ -13,7 +13,8 @@ import { truncate } from '../api/text.ts';
 import { API_VERSION, FIELD_MANAGER, Labels } from '../api/v1alpha1/constants.ts';
 import type { DataPlane, DataPlaneResourcePolicy, Environment, Release } from '../api/v1alpha1/schema.ts';
 import { desiredItems, releaseKeyOfObject, type DesiredObject } from '../controller/release/desired.ts';
-import { releasePolicy, removalOf } from '../controller/release/policy.ts';
+import { Inventory } from '../controller/release/inventory.ts';
+import { releasePolicy } from '../controller/release/policy.ts';
 import {
   accessFromInline,
   accessFromSecret,
@@ -234,6 +235,7 @@ async function planObjects(
         resourcePolicy: target.dataPlane.spec.resourcePolicy,
         ownerExists,
         annotations: annotationsOf(release, item.index),
+        inventory: Inventory.of(live?.status),
       }),
     );
   }
@@ -241,7 +243,8 @@ async function planObjects(
   if (uid && live) {
     // What a real apply would prune: objects carrying this Release's uid that no spec item wants,
     // in every kind the file or the live Release's status uses.
-    for (const r of live.status?.resources ?? []) {
+    const inventory = Inventory.of(live.status);
+    for (const r of [...(live.status?.resources ?? []), ...(live.status?.pendingRemovals ?? [])]) {
       try {
         const info = await discovery.resolve(r);
         kinds.set(`${info.group}/${info.version}/${info.kind}`, info);
@@ -288,9 +291,18 @@ async function planObjects(
           ...(obj.metadata.namespace ? { namespace: obj.metadata.namespace } : {}),
         };
         const kept = keep.get(JSON.stringify([info.group, info.kind, ref.namespace ?? '', ref.name]));
-        if (kept) {
+        const proof = inventory.proofOf(obj);
+        if (!proof) {
+          entries.push({
+            id,
+            ref,
+            action: 'retain',
+            live: obj,
+            note: "carries the Release's labels but its uid is not in the Release's inventory: left in place, never deleted",
+          });
+        } else if (kept) {
           entries.push({ id, ref, action: 'retain', live: obj, note: kept });
-        } else if (removalOf(obj, info) === 'give-back') {
+        } else if (proof.removal === 'GiveBack') {
           entries.push({
             id,
             ref,
@@ -357,6 +369,8 @@ interface PlanContext {
   ownerExists: (owner: { namespace: string; name: string; uid: string }) => Promise<boolean>;
   /** annotations of the object as written in the Release (policy annotations are read there). */
   annotations: Record<string, string>;
+  /** inventory is what the live Release's status proves is its own. */
+  inventory: Inventory;
 }
 
 /** planObject decides one object as the controller would, then dry-runs it. */
@@ -380,7 +394,13 @@ async function planObject(
   }
   const owner = live ? releaseKeyOfObject(live) : undefined;
   const exists = owner && owner.uid !== ctx.release.metadata.uid ? await ctx.ownerExists(owner) : true;
-  const policy = releasePolicy(ctx.release, () => exists, ctx.resourcePolicy, ctx.dataPlaneKey);
+  const policy = releasePolicy(
+    ctx.release,
+    () => exists,
+    ctx.resourcePolicy,
+    ctx.dataPlaneKey,
+    ctx.inventory,
+  );
   const refused = policy.admit?.(item, info.namespaced);
   if (refused) return { ...base, action: 'skip', live, note: refused };
   const annotations = ctx.annotations;

@@ -206,8 +206,8 @@ export interface ApplyPolicy<T extends ApplyItem> {
     info: ResourceInfo,
     existing: Existing,
   ) => { object: KubeObject; hash: string; force?: boolean };
-  /** recreate says whether an object whose immutable field changed may be deleted and recreated. */
-  recreate?: (item: T) => Recreate;
+  /** recreate says whether an object whose immutable field changed (`live`, as cached) may be deleted and recreated. */
+  recreate?: (item: T, live: KubeObject) => Recreate;
   /** namespace returns the Namespace to create when one the objects live in is missing. */
   namespace?: (name: string) => KubeObject;
 }
@@ -776,12 +776,12 @@ async function recreate<T extends ApplyItem>(
   entry: ChangeSetEntry<T>,
   options: ApplyOptions<T>,
 ): Promise<ChangeSetEntry<T>> {
-  const decision = options.policy?.recreate?.(item) ?? {
+  const namespace = info.namespaced ? item.namespace : undefined;
+  const live = (await dataPlane.cache(info)).get(namespace, item.name);
+  const decision = (live && options.policy?.recreate?.(item, live)) || {
     allowed: false,
     hint: 'delete it yourself or change its name',
   };
-  const namespace = info.namespaced ? item.namespace : undefined;
-  const live = (await dataPlane.cache(info)).get(namespace, item.name);
   if (!decision.allowed || !live) {
     return { ...entry, live, message: `${entry.message ?? ''} (immutable field changed: ${decision.hint})` };
   }

@@ -1,6 +1,8 @@
 /**
- * removeAll takes a set of cached objects off one data plane in reverse apply order (order.ts):
- * each is either deleted, only if it is still the object that was seen (uid precondition), or,
+ * removeAll takes a set of cached objects off one data plane in reverse apply order (order.ts).
+ * Only objects the caller proves are its own (`owned`: by a uid it recorded, never by labels,
+ * which anyone with patch can write) are touched; the others are left in place and returned as
+ * `notOwned`, for the caller to report. Each owned one is either deleted, only if it is still the object that was seen (uid precondition), or,
  * when the caller says it was adopted, given back: our labels, annotations and field ownership
  * are removed and the object itself stays, as its owner left it; or, when the caller's policy says
  * it must be kept (retained), given back the same way and reported as retained. Objects already
@@ -34,6 +36,8 @@ export interface RetainedObject extends ManagedObject {
 
 /** RemoveOptions configures removeAll. */
 export interface RemoveOptions {
+  /** owned tells whether the caller can prove an object is its own; no other is ever touched. */
+  owned: (m: ManagedObject) => boolean;
   /** giveBack returns what to take off an object that must be given back, or undefined to delete it. */
   giveBack?: (m: ManagedObject) => GiveBack | undefined;
   /** retain returns why an object must be kept (given back, never deleted), checked before giveBack. */
@@ -47,6 +51,8 @@ export interface RemoveResult {
   /** retained were given back because the caller's policy keeps them. */
   retained: RetainedObject[];
   failed: Array<{ object: ManagedObject; error: unknown }>;
+  /** notOwned were left in place: the caller could not prove them its own (terminating ones omitted). */
+  notOwned: ManagedObject[];
   /** unreachable tells that the data plane stopped answering during the pass. */
   unreachable: boolean;
 }
@@ -56,11 +62,22 @@ export async function removeAll(
   dataPlane: DataPlanePort,
   objects: ManagedObject[],
   signal: AbortSignal,
-  options: RemoveOptions = {},
+  options: RemoveOptions,
 ): Promise<RemoveResult> {
-  const result: RemoveResult = { deleted: [], givenBack: [], retained: [], failed: [], unreachable: false };
+  const result: RemoveResult = {
+    deleted: [],
+    givenBack: [],
+    retained: [],
+    failed: [],
+    notOwned: [],
+    unreachable: false,
+  };
   for (const m of deleteOrder(objects, (o) => o.info.kind)) {
     if (m.object.metadata.deletionTimestamp) continue;
+    if (!options.owned(m)) {
+      result.notOwned.push(m);
+      continue;
+    }
     try {
       const retention = options.retain?.(m);
       const giveBack = retention?.giveBack ?? options.giveBack?.(m);

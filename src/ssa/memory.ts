@@ -104,6 +104,16 @@ export function recallRecord(
   };
 }
 
+/**
+ * sameApplied tells whether two appliedTokens were made for the same apply: the same object sent
+ * to the same uid (the field sets after it may differ). A token its owner kept from before,
+ * matching the token of an apply recalled or made now, proves which uid that earlier apply reached.
+ */
+export function sameApplied(a: string, b: string): boolean {
+  const dot = a.indexOf('.');
+  return dot > 0 && b.length > dot && b[dot] === '.' && a.slice(0, dot) === b.slice(0, dot);
+}
+
 /** identityDigest binds what we sent to the object it was sent to (128 bits, base64url). */
 function identityDigest(hash: string, uid: string): string {
   return createHash('sha256').update(`${hash}\n${uid}`).digest().toString('base64url', 0, 16);

@@ -3,7 +3,8 @@
  * object in the Release asks for it (`openchoreo.dev/adopt`); an adopted object is given back (our
  * labels and field ownership removed) or deleted, as the annotation says; a namespace the
  * controller created for one Release survives another Release that lists it; an object carrying
- * a Release's uid without an id label is cleaned up with the Release.
+ * only our managed-by label and a Release's uid (labels anyone with patch can write) is left in
+ * place when the Release is deleted, and reported.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -146,7 +147,7 @@ describe('adoption', () => {
     assert.ok(isGone(fromA), "a's own object is deleted");
   });
 
-  test('an object carrying the Release uid but no id label is deleted with the Release', async () => {
+  test('an object carrying only managed-by and the Release uid label is left in place with the Release and reported', async () => {
     const { cp, dp, org } = suite;
     const ns = uniqueName('stray');
     const name = uniqueName('rel');
@@ -165,7 +166,16 @@ describe('adoption', () => {
 
     await deleteRelease(cp, org.namespace, name);
     const stray = await dp.get('v1', 'ConfigMap', ns, 'stray');
-    assert.ok(isGone(stray), 'the id-less object is deleted');
+    assert.ok(stray && !isGone(stray), 'labels are no proof: the object the Release did not create is kept');
+    assert.ok(isGone(await dp.get('v1', 'ConfigMap', ns, 'settings')), "the Release's own object is deleted");
+    const events = await cp.list<
+      KubeObject & { reason?: string; note?: string; regarding?: { name?: string } }
+    >('events.k8s.io/v1', 'Event', org.namespace);
+    const notes = events
+      .filter((e) => e.regarding?.name === name && e.reason === 'NotProven')
+      .map((e) => e.note);
+    assert.equal(notes.length, 1, 'one NotProven Event');
+    assert.match(notes[0] ?? '', new RegExp(`left in place: ConfigMap/${ns}/stray`));
   });
 
   test('a DataPlane resource policy refuses namespaces, kinds and adoption before anything is sent', async () => {

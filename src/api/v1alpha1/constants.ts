@@ -64,9 +64,13 @@ export const Annotations = {
   /**
    * adopt on a resource object in a Release: `"true"` lets the Release take over an existing object
    * it did not create and give it back when removed; `"delete"` deletes it when removed instead.
+   * Read from the Release only (recorded in its status inventory at adoption), never sent.
    */
   adopt: 'openchoreo.dev/adopt',
-  /** adopted, written by the controller: the object existed before a Release applied it, so it is given back, not deleted. */
+  /**
+   * adopted, written by the controller on an object its Release adopted, for people to see; never
+   * read for a decision (anyone with patch can write it): the Release's status inventory decides.
+   */
   adopted: 'openchoreo.dev/adopted',
   /** apply on a resource object: `CreateOnly` (create when missing, never update) or `Observe` (never write, only observe). */
   apply: 'openchoreo.dev/apply',
@@ -150,6 +154,11 @@ export const EventReasons = {
   driftDetected: 'DriftDetected',
   /** an object with `openchoreo.dev/prune: Disabled` (or `apply: Observe`) was kept and given back instead of deleted */
   retained: 'Retained',
+  /**
+   * objects carry a Release's labels but their uid is not in its inventory (labels anyone with patch
+   * can write, or a crash between an apply and the status write): left in place, never deleted
+   */
+  notProven: 'NotProven',
 } as const;
 
 /** HealthStatus is the health of one data-plane object, as in the specification. */

@@ -81,6 +81,34 @@ export const ReleaseSpecSchema = Type.Object({
   ),
 });
 
+/** OriginSchema says how an object of a Release came to be its own (status inventory). */
+export const OriginSchema = Type.Union(
+  [Type.Literal('Created'), Type.Literal('Adopted'), Type.Literal('Found')],
+  {
+    description:
+      "How the object became this Release's: Created (the controller created it), Adopted (it existed and the Release asked to adopt it), Found (it carried this Release's labels and its spec listed it, but the controller has no record of creating it: a crash between an apply and the status write, or labels written by someone else).",
+  },
+);
+
+/** RemovalSchema says what becomes of an object of a Release when the Release no longer wants it. */
+export const RemovalSchema = Type.Union([Type.Literal('Delete'), Type.Literal('GiveBack')], {
+  description:
+    'What removing the object from the Release does, decided when it was recorded and never read from the data plane: Delete, or GiveBack (our labels and field ownership removed, the object kept). Created objects are deleted; adopted ones as openchoreo.dev/adopt asked at adoption (Namespaces are always given back); Found ones are given back.',
+});
+
+/** InventoryEntrySchema is one object of a Release that left its spec and is not yet removed. */
+export const InventoryEntrySchema = Type.Object({
+  id: Type.Optional(Type.String({ description: 'The spec.resources id it was applied for.' })),
+  group: Type.String(),
+  version: Type.String(),
+  kind: Type.String(),
+  namespace: Type.Optional(Type.String()),
+  name: Type.String(),
+  uid: Type.String({ maxLength: 128, description: 'The uid the controller recorded for it.' }),
+  origin: OriginSchema,
+  removal: RemovalSchema,
+});
+
 /** ResourceStatusSchema is the observed state of one applied object. */
 export const ResourceStatusSchema = Type.Object({
   id: Type.String({ description: 'Corresponds to the resource id in spec.resources.' }),
@@ -115,6 +143,15 @@ export const ResourceStatusSchema = Type.Object({
         "The controller's record of its last apply of the object: a digest of what it sent and the object's uid, then a hash of the fields it owned afterwards. A restarted controller does not apply an object again while the digest matches the spec and the live object and the fields are intact.",
     }),
   ),
+  uid: Type.Optional(
+    Type.String({
+      maxLength: 128,
+      description:
+        "The uid of the data-plane object the controller created or adopted for this id: its proof that the object is this Release's. Only an object whose uid is recorded here (or in pendingRemovals) is ever deleted or given back; labels are never proof.",
+    }),
+  ),
+  origin: Type.Optional(OriginSchema),
+  removal: Type.Optional(RemovalSchema),
   drift: Type.Optional(
     Type.Object(
       {
@@ -214,6 +251,13 @@ export const ReleaseStatusSchema = Type.Object({
   ),
   resources: Type.Optional(
     Type.Array(ResourceStatusSchema, { description: 'One entry per spec.resources item, in spec order.' }),
+  ),
+  pendingRemovals: Type.Optional(
+    Type.Array(InventoryEntrySchema, {
+      maxItems: 1000,
+      description:
+        'Objects this Release created or adopted that its spec no longer lists as they are (id removed, object renamed or replaced, or left behind on a data plane the Release moved away from) and that are not yet removed: their recorded uids let the controller delete or give them back later (at most 1000, oldest dropped first; a dropped one is left in place and reported).',
+    }),
   ),
   plannedDeletions: Type.Optional(
     Type.Array(ObjectRefSchema, {
@@ -398,6 +442,12 @@ export type ResourceDrift = NonNullable<ResourceStatus['drift']>;
 export type ResourcePlan = NonNullable<ResourceStatus['plan']>;
 /** ResourcePolicy is status.resources[].policy. */
 export type ResourcePolicy = NonNullable<ResourceStatus['policy']>;
+/** Origin is status.resources[].origin. */
+export type Origin = Static<typeof OriginSchema>;
+/** Removal is status.resources[].removal. */
+export type Removal = Static<typeof RemovalSchema>;
+/** InventoryEntry is one entry of status.pendingRemovals. */
+export type InventoryEntry = Static<typeof InventoryEntrySchema>;
 /** ObjectRef is one entry of status.plannedDeletions. */
 export type ObjectRef = Static<typeof ObjectRefSchema>;
 /** RetainedObject is one entry of status.retained. */

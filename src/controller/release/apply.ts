@@ -7,13 +7,21 @@
 import type { Logger } from 'pino';
 import type { KubeObject } from '../../api/object.ts';
 import { FIELD_MANAGER, NAMESPACE_FIELD_MANAGER } from '../../api/v1alpha1/constants.ts';
-import type { DataPlaneResourcePolicy, Release } from '../../api/v1alpha1/schema.ts';
+import type { DataPlaneResourcePolicy, Release, Removal } from '../../api/v1alpha1/schema.ts';
 import type { DataPlanePort } from '../../dataplane/port.ts';
 import { oneLine } from '../../api/text.ts';
 import { applyAll, MAX_PLAN_MESSAGE, type ApplyResult, type ChangeAction } from '../../ssa/apply.ts';
 import type { ApplyMemory, DriftReport, Plan } from '../../ssa/memory.ts';
 import type { DesiredItem, DesiredObject } from './desired.ts';
-import { driftMode, isPreview, releasePolicy, type ReleaseExists, type TenancyContext } from './policy.ts';
+import { Inventory } from './inventory.ts';
+import {
+  driftMode,
+  isPreview,
+  releasePolicy,
+  type Adoptions,
+  type ReleaseExists,
+  type TenancyContext,
+} from './policy.ts';
 
 /** ItemState is what happened to one spec item in this reconcile. */
 export type ItemState =
@@ -50,6 +58,10 @@ export interface ItemOutcome {
   plan?: Plan;
   /** applied is the token of our last apply of the object (status.resources[].applied). */
   applied?: string;
+  /** created tells that this pass created the object (nothing existed under its name). */
+  created?: boolean;
+  /** adopted is the object this pass took over from someone else (its uid), and how it is to leave. */
+  adopted?: { uid: string; removal: Removal };
 }
 
 /** ApplyContext is what the apply step needs. */
@@ -88,6 +100,7 @@ const STATE_OF: Record<ChangeAction, ItemState> = {
 export async function applyRelease(ctx: ApplyContext, items: DesiredItem[]): Promise<ItemOutcome[]> {
   const valid = items.filter((i): i is DesiredObject => i.ok);
   const previous = new Map((ctx.release.status?.resources ?? []).map((r) => [r.id, r.applied]));
+  const adoptions: Adoptions = new Map();
   const entries = await applyAll(ctx.dataPlane, valid, {
     owner: {
       key: `${ctx.release.metadata.namespace}/${ctx.release.metadata.name}`,
@@ -101,6 +114,8 @@ export async function applyRelease(ctx: ApplyContext, items: DesiredItem[]): Pro
       ctx.releaseExists,
       ctx.resourcePolicy,
       ctx.dataPlane.key,
+      Inventory.of(ctx.release.status),
+      adoptions,
       ctx.tenancy,
       valid,
     ),
@@ -126,6 +141,9 @@ export async function applyRelease(ctx: ApplyContext, items: DesiredItem[]): Pro
     if (e.drift) outcome.drift = e.drift;
     if (e.plan) outcome.plan = e.plan;
     if (e.applied) outcome.applied = e.applied;
+    if (e.action === 'created') outcome.created = true;
+    const adopted = adoptions.get(item.id);
+    if (adopted && (e.action === 'configured' || e.action === 'created')) outcome.adopted = adopted;
     if (e.plan?.message && !e.message) outcome.message = `resource "${item.id}": ${e.plan.message}`;
     return outcome;
   });

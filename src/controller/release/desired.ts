@@ -36,6 +36,11 @@ export interface DesiredObject {
   hash: string;
   /** policy is what the object's policy annotations ask for (they are not sent to the data plane). */
   policy?: ResourcePolicy;
+  /**
+   * adopt is the object's `openchoreo.dev/adopt` annotation as written (validated when an adoption
+   * needs it); like the policy annotations it is read from the Release only, never sent.
+   */
+  adopt?: string;
 }
 
 /** MAX_IGNORED_FIELDS bounds the pointers of one openchoreo.dev/ignore-fields annotation. */
@@ -196,6 +201,8 @@ function desiredItem(release: Release, id: string, raw: unknown, index: number):
   // Instructions to the controller, read from the Release only: not sent, so an edit on the data
   // plane cannot change what the controller does.
   for (const key of POLICY_ANNOTATIONS) delete annotations[key];
+  const adopt = annotations[Annotations.adopt];
+  delete annotations[Annotations.adopt];
   // The annotation is ours: it names the Release when the label cannot hold the whole name.
   delete annotations[Labels.releaseName];
   if (release.metadata.name.length > MAX_LABEL_VALUE) annotations[Labels.releaseName] = release.metadata.name;
@@ -214,6 +221,7 @@ function desiredItem(release: Release, id: string, raw: unknown, index: number):
     // missed one. Sorting keys on every reconcile was the controller's largest allocation.
     hash: createHash('sha256').update(JSON.stringify(object)).digest().toString('base64url', 0, 16),
     ...(Object.keys(policy).length > 0 && { policy }),
+    ...(adopt !== undefined && { adopt }),
   };
 }
 

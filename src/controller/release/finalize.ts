@@ -1,8 +1,12 @@
 /**
- * Finalize step: when a Release is deleted, delete every object it applied on the data plane,
- * wait until they are gone, then remove the finalizer. If the data plane cannot be reached the
- * finalizer stays and `Finalizing` says why: objects are never silently orphaned. An operator can
- * let go on purpose with the annotation `openchoreo.dev/deletion-policy: Orphan`.
+ * Finalize step: when a Release is deleted, delete every object its status inventory proves it
+ * created (and give back those it adopted, as recorded), on every data plane it applied to, wait
+ * until they are gone, then remove the finalizer. Upstream deletes whatever carries its labels;
+ * here an object that carries the Release's labels but whose uid the inventory does not record is
+ * left in place and reported (`Finalizing` while waiting, then a `NotProven` Event), never deleted:
+ * anyone with patch can write labels. If the data plane cannot be reached the finalizer stays and
+ * `Finalizing` says why: objects are never silently orphaned. An operator can let go on purpose
+ * with the annotation `openchoreo.dev/deletion-policy: Orphan`.
  */
 import type { Logger } from 'pino';
 import {
@@ -24,6 +28,7 @@ import { deletionPolicy } from './desired.ts';
 import { ReconcileError } from './errors.ts';
 import { retainedEvent } from './events.ts';
 import type { ReleaseEvents } from './reconciler.ts';
+import { Inventory, notProvenMessage } from './inventory.ts';
 import { dataPlaneName, otherPlacements, sweep, sweepPlacement } from './placement.ts';
 import { isResolveFailure, type DataPlaneResolver } from './resolve.ts';
 import { statusEquals, withConditions } from './status.ts';
@@ -115,6 +120,7 @@ async function sweepAll(
     memory: ctx.memory,
     logger,
     signal,
+    inventory: Inventory.of(release.status),
   };
   // The current data plane, and every other cluster the Release applied to (status.appliedTo).
   const results = [await sweep(sweepContext, dataPlane)];
@@ -131,8 +137,11 @@ async function sweepAll(
   if (failures.length > 0) return fail(failures.join('; '));
 
   const left = results.flatMap((r) => r.left);
+  const notProven = results.flatMap((r) => r.notProven);
   if (results.every((r) => r.clean)) {
-    logger.info('data plane clean; removing finalizer');
+    if (notProven.length > 0)
+      events.emit(release, 'Warning', EventReasons.notProven, notProvenMessage(notProven));
+    logger.info({ notProven: notProven.length }, 'data plane clean; removing finalizer');
     await writer.removeFinalizer(release, signal);
     await ctx.forget();
     return {};
@@ -140,7 +149,8 @@ async function sweepAll(
   if (left.length === 0) return { requeueAfterMs: CLEANUP_POLL_MS };
   await setFinalizing(
     Reasons.cleanupInProgress,
-    `${CLEANUP_MESSAGE}: waiting for ${plural(left.length, 'object')} to be deleted: ${listWithMore(left.map(describeManaged), MAX_LISTED, ', ')}`,
+    `${CLEANUP_MESSAGE}: waiting for ${plural(left.length, 'object')} to be deleted: ${listWithMore(left.map(describeManaged), MAX_LISTED, ', ')}` +
+      (notProven.length > 0 ? `. ${notProvenMessage(notProven)}` : ''),
   );
   return { requeueAfterMs: CLEANUP_POLL_MS };
 }

@@ -1,6 +1,7 @@
 /**
  * Which kinds a Release needs watched on its data plane: those of its spec and of its last
- * inventory (to find objects left behind by an earlier spec), and, after a reconcile, those it
+ * inventory (status.resources and status.pendingRemovals: to find objects left behind by an
+ * earlier spec), and, after a reconcile, those it
  * still wants or still has objects of. Watches nobody needs are stopped by the data plane.
  */
 import type { GroupVersionKind } from '../../api/object.ts';
@@ -25,6 +26,11 @@ export async function kindsToWatch(
   const gvks: GroupVersionKind[] = [
     ...items.filter((i) => i.ok).map((i) => ({ group: i.group, version: i.version, kind: i.kind })),
     ...(release.status?.resources ?? []).map((r) => ({ group: r.group, version: r.version, kind: r.kind })),
+    ...(release.status?.pendingRemovals ?? []).map((r) => ({
+      group: r.group,
+      version: r.version,
+      kind: r.kind,
+    })),
   ];
   // A kind that is not served (yet) cannot be watched; the apply step reports it per item.
   const skip = (err: unknown): undefined => {

@@ -17,7 +17,8 @@ import { classifyFailure } from '../../ssa/failure.ts';
 import type { ApplyMemory } from '../../ssa/memory.ts';
 import { listWithMore, plural } from '../../api/text.ts';
 import { kindsToWatch } from './kinds.ts';
-import { giveBackOf, retentionOf } from './policy.ts';
+import type { Inventory } from './inventory.ts';
+import { giveBackOf, ownedBy, retentionOf } from './policy.ts';
 import { isResolveFailure, type DataPlaneResolver } from './resolve.ts';
 
 const MAX_LISTED = 5;
@@ -30,12 +31,16 @@ export interface SweepContext {
   memory: ApplyMemory;
   logger: Logger;
   signal: AbortSignal;
+  /** inventory is what the Release's status proves is its own: nothing else is removed. */
+  inventory: Inventory;
 }
 
 /** SweepResult says what one sweep of one data plane found and did. */
 export interface SweepResult {
-  /** left are the Release's objects still seen there (being deleted or given back). */
+  /** left are the Release's proven objects still seen there (being deleted or given back). */
   left: ManagedObject[];
+  /** notProven carry the Release's labels there but are not in its inventory: left in place, not waited for. */
+  notProven: ManagedObject[];
   deleted: ManagedObject[];
   givenBack: ManagedObject[];
   /** retained were kept (given back) because of their policy (`prune: Disabled`, `apply: Observe`). */
@@ -94,13 +99,16 @@ export function dataPlaneName(dataPlane: DataPlanePort): string {
 /**
  * sweep removes a Release's objects from one data plane: it starts and connects the watches of
  * every kind of the spec and the inventory (and every other kind watched there), so that an empty
- * cache means "nothing left" and not "not looked"; deletes what the Release created and gives
- * back what it adopted. It releases its watches once the data plane is clean.
+ * cache means "nothing left" and not "not looked"; deletes or gives back, as the Release's
+ * inventory recorded, the objects it proves are the Release's. Objects that only carry the
+ * Release's labels are left in place, reported, and not waited for. It releases its watches once
+ * the data plane is clean.
  */
 export async function sweep(ctx: SweepContext, dataPlane: DataPlanePort): Promise<SweepResult> {
   const uid = ctx.release.metadata.uid ?? '';
-  const none = { left: [], deleted: [], givenBack: [], retained: [], clean: false };
+  const none = { left: [], notProven: [], deleted: [], givenBack: [], retained: [], clean: false };
   let left: ManagedObject[];
+  let notProven: ManagedObject[];
   let deleted: ManagedObject[];
   let givenBack: ManagedObject[];
   let retained: RetainedObject[];
@@ -111,14 +119,20 @@ export async function sweep(ctx: SweepContext, dataPlane: DataPlanePort): Promis
     await Promise.all(infos.map((info) => dataPlane.cache(info)));
     await Promise.all(dataPlane.watchedKinds().map((info) => dataPlane.cache(info)));
     if (!dataPlane.isComplete()) throw new Error('a watch of the data plane disconnected');
-    left = dataPlane.objectsOf(uid);
+    ({ proven: left, unproven: notProven } = ctx.inventory.split(dataPlane.objectsOf(uid)));
     const removed = await removeAll(dataPlane, left, ctx.signal, {
-      giveBack: giveBackOf,
+      owned: ownedBy(ctx.inventory),
+      giveBack: giveBackOf(ctx.inventory),
       retain: retentionOf(ctx.release),
     });
     ({ deleted, givenBack, retained } = removed);
     for (const m of givenBack) ctx.logger.info({ object: describeManaged(m) }, 'gave back adopted object');
     for (const m of retained) ctx.logger.info({ object: describeManaged(m), reason: m.reason }, 'retained');
+    for (const m of notProven)
+      ctx.logger.warn(
+        { object: describeManaged(m) },
+        "left in place: carries this Release's labels but its uid is not in the Release's inventory",
+      );
     if (removed.failed.length > 0) {
       const listed = removed.failed.map(
         (f) => `${describeManaged(f.object)}: ${classifyFailure(f.error).message}`,
@@ -126,6 +140,7 @@ export async function sweep(ctx: SweepContext, dataPlane: DataPlanePort): Promis
       return {
         ...none,
         left,
+        notProven,
         deleted,
         givenBack,
         retained,
@@ -148,7 +163,7 @@ export async function sweep(ctx: SweepContext, dataPlane: DataPlanePort): Promis
   // Our last applies may not have reached the watch yet; an empty cache proves nothing until they have.
   const clean = left.length === 0 && ctx.memory.unseenWrites(dataPlane, uid).length === 0;
   if (clean) await dataPlane.releaseKinds(ctx.key);
-  return { left, deleted, givenBack, retained, clean };
+  return { left, notProven, deleted, givenBack, retained, clean };
 }
 
 /**
@@ -165,6 +180,7 @@ export async function sweepPlacement(
   const where = describePlacement(ns, p);
   const failed = (message: string, unreachable = false): SweepResult => ({
     left: [],
+    notProven: [],
     deleted: [],
     givenBack: [],
     retained: [],

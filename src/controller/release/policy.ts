@@ -1,9 +1,11 @@
 /**
  * The Release's policy on a shared data plane: what it may write (ssa/apply.ts ApplyPolicy) and
- * how its objects leave (ssa/delete.ts). It never takes over an object another live Release owns,
- * nor one that someone else made unless the object in the Release asks to adopt it; it marks what
- * it adopted, so that prune and cleanup give it back instead of deleting it; a Namespace that
- * existed before, or that the controller created for a Release's objects, is never deleted. It
+ * how its objects leave (ssa/delete.ts). It never takes over an object another Release's labels
+ * name (live or gone), nor one that someone else made, unless the object in the Release asks to
+ * adopt it; what it adopts is recorded in the Release's status inventory (inventory.ts) with how
+ * it leaves (given back, or deleted when the Release asked so), and marked on the object for
+ * people to see; a Namespace that existed before, or that the controller created for a Release's
+ * objects, is never deleted. Only objects the inventory proves are the Release's are removed. It
  * recreates an object whose immutable field changed only when the object asks for it and its kind
  * is safe to recreate, and creates missing namespaces labelled as the Release's. Each object's own
  * policy (openchoreo.dev/apply, ignore-fields, prune) is passed through as an apply option, and
@@ -22,9 +24,8 @@ import {
   PruneModes,
   TenancyKeys,
 } from '../../api/v1alpha1/constants.ts';
-import type { DataPlaneResourcePolicy, Release, ResourcePolicy } from '../../api/v1alpha1/schema.ts';
+import type { DataPlaneResourcePolicy, Release, Removal, ResourcePolicy } from '../../api/v1alpha1/schema.ts';
 import { identityOf, type ManagedObject } from '../../dataplane/watches.ts';
-import type { ResourceInfo } from '../../kube/discovery.ts';
 import type { ApplyPolicy, DriftMode, Existing, ObjectPolicy, Recreate } from '../../ssa/apply.ts';
 import type { GiveBack, Retention } from '../../ssa/delete.ts';
 import {
@@ -34,6 +35,7 @@ import {
   type DesiredItem,
   type DesiredObject,
 } from './desired.ts';
+import { adoptedRemoval, Inventory, type Proof } from './inventory.ts';
 import { admissionOf, adoptionForbidden, globMatch } from './resourcepolicy.ts';
 import {
   admission,
@@ -69,6 +71,9 @@ export const RECREATABLE_KINDS = new Set([
 /** ReleaseExists tells whether a Release with this uid still exists. */
 export type ReleaseExists = (namespace: string, name: string, uid: string) => boolean;
 
+/** Adoptions collects, by spec id, the objects an apply pass takes over and how each is to leave. */
+export type Adoptions = Map<string, { uid: string; removal: Removal }>;
+
 /**
  * TenancyContext is what the operator lets the Release's organization do on this data plane
  * (tenancy.ts), with what checking it needs: the reserved namespaces, the ownership seal and the
@@ -86,13 +91,17 @@ export interface TenancyContext {
  * releasePolicy is the apply policy of one Release on one data plane (`dataPlane` is its
  * `namespace/name`): the organization's tenancy (operator-owned; single-tenant without one),
  * narrowed by that DataPlane's resource policy, then the Release's own rules on ownership,
- * adoption and recreation. `items` are the Release's objects in spec order (for the limits).
+ * adoption and recreation. `inventory` is what the Release's status proves is its own (default:
+ * its status); each object the pass takes over is told to `adoptions`, for the status inventory to
+ * record once its apply succeeded. `items` are the Release's objects in spec order (for the limits).
  */
 export function releasePolicy(
   release: Release,
   releaseExists: ReleaseExists,
   resourcePolicy?: DataPlaneResourcePolicy,
   dataPlane = '',
+  inventory: Inventory = Inventory.of(release.status),
+  adoptions?: Adoptions,
   tenancyContext?: TenancyContext,
   items: readonly DesiredObject[] = [],
 ): ApplyPolicy<DesiredObject> {
@@ -146,37 +155,50 @@ export function releasePolicy(
       return undefined;
     },
     guard: (item, existing) =>
-      ownershipConflict(release, item, existing.live, releaseExists) ??
-      foreignConflict(item, existing.foreign, forbidden, multi ? tenancy : undefined),
+      ownershipConflict(
+        release,
+        item,
+        existing.live,
+        releaseExists,
+        forbidden,
+        multi ? tenancy : undefined,
+      ) ?? foreignConflict(item, existing.foreign, forbidden, undefined, multi ? tenancy : undefined),
     prepare: (item, info, existing) => {
-      let object = item.object;
-      let hash = item.hash;
-      if (isAdoption(info, existing)) {
+      const taken = takeoverOf(release, existing);
+      const uid = taken?.metadata.uid;
+      if (uid)
+        adoptions?.set(item.id, { uid, removal: adoptedRemoval(info, item.adopt === AdoptModes.delete) });
+      const adopted =
+        taken !== undefined || (existing.live && inventory.proofOf(existing.live)?.origin === 'Adopted');
+      if (adopted) {
         // Another owner's metadata stays theirs: no owner references, no finalizers of the tenant's.
-        const { ownerReferences: _refs, finalizers: _finalizers, ...metadata } = object.metadata;
+        const { ownerReferences: _refs, finalizers: _finalizers, ...metadata } = item.object.metadata;
         const annotations = { ...(metadata.annotations ?? {}), [Annotations.adopted]: 'true' };
-        object = { ...object, metadata: { ...metadata, annotations } };
-        hash = `${hash}+adopted`;
+        const object = { ...item.object, metadata: { ...metadata, annotations } };
+        const hash = `${item.hash}+adopted`;
         // Taking an object over never overwrites its owner's values (outside single-tenant): the
         // first apply is without force, so what another manager owns stays theirs.
-        if (multi && existing.foreign) return { object, hash, force: false };
-      } else if (multi && tenancyContext && isNamespaceKind(info) && !existing.foreign) {
+        return multi && taken ? { object, hash, force: false } : { object, hash };
+      }
+      if (multi && tenancyContext && isNamespaceKind(info) && !existing.foreign) {
         // A Namespace the Release creates (or created) is the organization's, sealed so nobody can forge it.
         const marks = ownershipMarks(tenancyContext.cluster, item.name, organization, tenancyContext.sealer);
-        const metadata = object.metadata;
-        object = {
-          ...object,
-          metadata: {
-            ...metadata,
-            labels: { ...withoutTenancyKeys(metadata.labels), ...marks.labels },
-            annotations: { ...withoutTenancyKeys(metadata.annotations), ...marks.annotations },
+        const metadata = item.object.metadata;
+        return {
+          object: {
+            ...item.object,
+            metadata: {
+              ...metadata,
+              labels: { ...withoutTenancyKeys(metadata.labels), ...marks.labels },
+              annotations: { ...withoutTenancyKeys(metadata.annotations), ...marks.annotations },
+            },
           },
+          hash: `${item.hash}+sealed`,
         };
-        hash = `${hash}+sealed`;
       }
-      return { object, hash };
+      return { object: item.object, hash: item.hash };
     },
-    recreate: recreateRule,
+    recreate: (item, live) => recreateRule(item, inventory.proofOf(live)),
     namespace: (name) => {
       const template = namespaceOf(release, name);
       if (!multi || !tenancyContext) return template;
@@ -239,8 +261,20 @@ function withoutTenancyKeys(map: Record<string, string> | undefined): Record<str
 
 /** isAdoptionAsked tells whether the object in the Release asks to adopt an existing one. */
 function isAdoptionAsked(item: DesiredObject): boolean {
-  const asked = item.object.metadata.annotations?.[Annotations.adopt];
-  return asked === AdoptModes.giveBack || asked === AdoptModes.delete;
+  return item.adopt === AdoptModes.giveBack || item.adopt === AdoptModes.delete;
+}
+
+/**
+ * takeoverOf is the object an apply takes over from someone else: one found on the data plane
+ * that no Release applied, or one that carries another Release's labels (or only our managed-by
+ * label). An object carrying this Release's uid label is not a takeover: the Release applied it
+ * (or someone labelled it so; the inventory then records it as Found, never to be deleted).
+ */
+function takeoverOf(release: Release, existing: Existing): KubeObject | undefined {
+  if (existing.foreign) return existing.foreign;
+  const live = existing.live;
+  if (!live || live.metadata.labels?.[Labels.releaseUid] === release.metadata.uid) return undefined;
+  return live;
 }
 
 /**
@@ -312,18 +346,34 @@ export function retentionOf(
   };
 }
 
-/** ownershipConflict says why an object owned by another live Release must not be written. */
+/**
+ * ownershipConflict says why an object carrying our managed-by label (so in the watch cache) must
+ * not be written: another live Release owns it (never taken over); or its labels name a Release
+ * that no longer exists (an object it left with deletion policy Orphan) or none at all (labels
+ * anyone with patch can write): it is then foreign, and taken over only as foreignConflict allows
+ * (the object in the Release asks to adopt it, and adoption is not forbidden). Only an object
+ * carrying this Release's own uid label is written as the Release's.
+ */
 export function ownershipConflict(
   release: Release,
   item: DesiredObject,
   live: KubeObject | undefined,
   releaseExists: ReleaseExists,
+  adoptionForbiddenBy?: string,
+  tenancy?: Tenancy,
 ): string | undefined {
-  const owner = live ? releaseKeyOfObject(live) : undefined;
-  if (!owner || owner.uid === release.metadata.uid || !releaseExists(owner.namespace, owner.name, owner.uid))
-    return undefined;
-  const ref = describeRef({ kind: item.kind, name: item.name, namespace: live?.metadata.namespace });
-  return `resource "${item.id}": ${ref} belongs to Release ${owner.namespace}/${owner.name}; not taken over`;
+  const uid = live?.metadata.labels?.[Labels.releaseUid];
+  if (!live || (uid !== undefined && uid === release.metadata.uid)) return undefined;
+  const owner = releaseKeyOfObject(live);
+  const ref = describeRef({ kind: item.kind, name: item.name, namespace: live.metadata.namespace });
+  if (owner && releaseExists(owner.namespace, owner.name, owner.uid))
+    return `resource "${item.id}": ${ref} belongs to Release ${owner.namespace}/${owner.name}; not taken over`;
+  const whose = owner
+    ? `carries the labels of Release ${owner.namespace}/${owner.name} (uid ${owner.uid || 'none'}), which no longer exists (it left the object behind with ${Annotations.deletionPolicy}: Orphan, or someone wrote those labels)`
+    : uid
+      ? `carries the ${Labels.releaseUid} label of another Release (${truncate(uid, 40)})`
+      : `carries the ${Labels.managedBy} label but names no Release`;
+  return foreignConflict(item, live, adoptionForbiddenBy, whose, tenancy);
 }
 
 /** AdoptMode is what a Release asks for an object it did not create: adopt it, and give it back or delete it when removed. */
@@ -341,23 +391,25 @@ export function foreignConflict(
   item: DesiredObject,
   foreign: KubeObject | undefined,
   adoptionForbiddenBy?: string,
+  whose?: string,
   tenancy?: Tenancy,
 ): string | undefined {
   // Single-tenant: a Namespace the Release lists is adopted (labelled, never deleted) unasked.
   if (!foreign || (isNamespaceKind(item) && !tenancy)) return undefined;
-  const asked = item.object.metadata.annotations?.[Annotations.adopt];
+  const asked = item.adopt;
   const ref = describeRef({ kind: item.kind, name: item.name, namespace: foreign.metadata.namespace });
   const managers = [...new Set((foreign.metadata.managedFields ?? []).map((m) => m.manager ?? 'unknown'))];
   const by = managers.length > 0 ? `managed by ${listWithMore(managers, 3)}` : 'no field manager recorded';
+  const what = `${ref} ${whose ? `already exists on the data plane and ${whose}` : 'already exists on the data plane and was not created by a Release'} (${by})`;
   if (adoptionForbiddenBy !== undefined) {
     return (
-      `resource "${item.id}": ${ref} already exists on the data plane and was not created by a Release (${by}); not taken over: ` +
+      `resource "${item.id}": ${what}; not taken over: ` +
       `DataPlane ${adoptionForbiddenBy} forbids adoption (spec.resourcePolicy.adoption: Forbidden). Rename the object in the Release, or remove the existing one`
     );
   }
   if (tenancy && !adoptionAllowed(tenancy)) {
     return (
-      `resource "${item.id}": ${ref} already exists on the data plane and was not created by this Release (${by}); not taken over: ` +
+      `resource "${item.id}": ${what}; not taken over: ` +
       `adoption is not allowed (${describeTenancy(tenancy)}; a TenantPolicy grants it with spec.adoption: Allowed). Rename the object in the Release, or remove the existing one`
     );
   }
@@ -367,40 +419,9 @@ export function foreignConflict(
       ? ''
       : ` (annotation ${Annotations.adopt} is "${truncate(asked, 40)}"; it must be "${AdoptModes.giveBack}" or "${AdoptModes.delete}")`;
   return (
-    `resource "${item.id}": ${ref} already exists on the data plane and was not created by a Release (${by}); not taken over${invalid}. ` +
+    `resource "${item.id}": ${what}; not taken over${invalid}. ` +
     `To adopt it, set annotation ${Annotations.adopt}: "${AdoptModes.giveBack}" on the object in the Release (given back when removed) or "${AdoptModes.delete}" (deleted when removed)`
   );
-}
-
-/**
- * isAdoption tells whether this apply writes an object the Release did not create: one found on
- * the data plane (foreign), or one already marked adopted (the mark stays, whatever the spec says),
- * or a Namespace the controller created for the Release's objects.
- */
-function isAdoption(info: ResourceInfo, existing: Existing): boolean {
-  if (existing.foreign) return true;
-  const live = existing.live;
-  if (!live) return false;
-  if (live.metadata.annotations?.[Annotations.adopted] === 'true') return true;
-  return isNamespaceKind(info) && live.metadata.labels?.[Labels.createdBy] !== undefined;
-}
-
-/** Removal is what becomes of one of a Release's objects when the Release no longer wants it. */
-export type Removal = 'delete' | 'give-back';
-
-/**
- * removalOf decides how an object leaves: one the Release created is deleted; an adopted one is
- * given back (our labels and field ownership removed, the object kept), unless the Release asked
- * for it to be deleted. A Namespace that existed before the Release, or that the controller created
- * for the objects in it, is never deleted: deleting it would delete everything in it.
- */
-export function removalOf(object: KubeObject, info: ResourceInfo): Removal {
-  const adopted =
-    object.metadata.annotations?.[Annotations.adopted] === 'true' ||
-    (isNamespaceKind(info) && object.metadata.labels?.[Labels.createdBy] !== undefined);
-  if (!adopted) return 'delete';
-  if (isNamespaceKind(info)) return 'give-back';
-  return object.metadata.annotations?.[Annotations.adopt] === AdoptModes.delete ? 'delete' : 'give-back';
 }
 
 /** GIVE_BACK is what giving an object back takes off it. */
@@ -412,18 +433,39 @@ export const GIVE_BACK: GiveBack = {
   annotations: [Annotations.adopted, Labels.releaseName],
 };
 
-/** giveBackOf is the removeAll option of a Release's objects. */
-export function giveBackOf(m: ManagedObject): GiveBack | undefined {
-  return removalOf(m.object, m.info) === 'give-back' ? GIVE_BACK : undefined;
+/**
+ * giveBackOf is the removeAll option of a Release's objects: how each leaves, as the inventory
+ * recorded it when the object became the Release's, never as the live object says.
+ */
+export function giveBackOf(inventory: Inventory): (m: ManagedObject) => GiveBack | undefined {
+  return (m) => (inventory.proofOf(m.object)?.removal === 'GiveBack' ? GIVE_BACK : undefined);
+}
+
+/** ownedBy is the removeAll option that lets only the objects the inventory proves be removed. */
+export function ownedBy(inventory: Inventory): (m: ManagedObject) => boolean {
+  return (m) => inventory.proofOf(m.object) !== undefined;
 }
 
 function isNamespaceKind(kind: { group: string; kind: string }): boolean {
   return kind.group === '' && kind.kind === 'Namespace';
 }
 
-/** recreateRule allows a recreate when the object asks for it and its kind cannot lose data by it. */
-export function recreateRule(item: DesiredObject): Recreate {
+/**
+ * recreateRule allows a recreate when the object asks for it, its kind cannot lose data by it, and
+ * the live object is provably the Release's to delete (`proof`, from the inventory: created by it,
+ * or adopted to be deleted).
+ */
+export function recreateRule(item: DesiredObject, proof?: Proof): Recreate {
   const asked = item.object.metadata.annotations?.[Annotations.recreateOnImmutable] === 'true';
+  if (proof?.removal !== 'Delete') {
+    const why = proof
+      ? `it was ${proof.origin === 'Found' ? "found carrying the Release's labels, not created by it" : 'adopted, to be given back'}`
+      : "its uid is not in the Release's status inventory";
+    return {
+      allowed: false,
+      hint: `the controller never deletes an object it cannot prove is the Release's to delete (${why}); delete it yourself or change its name`,
+    };
+  }
   if (!RECREATABLE_KINDS.has(item.kind)) {
     return {
       allowed: false,

@@ -5,11 +5,14 @@ import { Annotations, CONTROLLER_NAME, Labels } from '../../api/v1alpha1/constan
 import type { ResourceInfo } from '../../kube/discovery.ts';
 import type { DesiredObject, InvalidObject } from './desired.ts';
 import type { ManagedObject } from '../../dataplane/watches.ts';
-import { staleObjects } from './prune.ts';
-import { GIVE_BACK, removalOf } from './policy.ts';
+import { pruneRelease, staleObjects } from './prune.ts';
+import { pino } from 'pino';
+import { ApplyMemory } from '../../ssa/memory.ts';
+import { GIVE_BACK, giveBackOf } from './policy.ts';
+import { Inventory } from './inventory.ts';
 import { giveBackPatch } from '../../ssa/delete.ts';
 import type { ItemOutcome, ItemState } from './apply.ts';
-import { servedKind } from '../../dataplane/fake.ts';
+import { FakeDataPlane, servedKind } from '../../dataplane/fake.ts';
 
 const RELEASE_UID = '5f0c8a3e-2b1d-4c7a-9e6f-1a2b3c4d5e6f';
 
@@ -210,13 +213,17 @@ describe('staleObjects', () => {
     ]);
   });
 
-  test('adopted objects no longer wanted are stale too: removalOf gives them back instead of deleting', () => {
-    const adopted = live(INFO.namespace, 'namespace', 'shared', undefined, { [Annotations.adopted]: 'true' });
+  test('adopted objects no longer wanted are stale too: the inventory, never the live object, says how they go', () => {
+    const adopted = live(INFO.namespace, 'namespace', 'shared', undefined, { [Annotations.adopt]: 'delete' });
     const stale = staleObjects([adopted, ns], []);
     assert.deepEqual(names(stale), ['Namespace//shared', 'Namespace//prod']);
+    const inventory = new Inventory([
+      { uid: adopted.object.metadata.uid, origin: 'Adopted', removal: 'GiveBack' },
+      { uid: ns.object.metadata.uid, origin: 'Created', removal: 'Delete' },
+    ]);
     assert.deepEqual(
-      stale.map((m) => removalOf(m.object, m.info)),
-      ['give-back', 'delete'],
+      stale.map((m) => giveBackOf(inventory)(m)),
+      [GIVE_BACK, undefined],
     );
   });
 
@@ -226,47 +233,6 @@ describe('staleObjects', () => {
     const before = structuredClone({ managed, outcomes });
     staleObjects(managed, outcomes);
     assert.deepEqual({ managed, outcomes }, before);
-  });
-});
-
-describe('removalOf', () => {
-  const adopted = { [Annotations.adopted]: 'true' };
-  test('an object the Release created is deleted', () => {
-    assert.equal(removalOf(live(INFO.configMap, 'cm', 'settings', 'apps').object, INFO.configMap), 'delete');
-    const falseMark = { [Annotations.adopted]: 'false' };
-    assert.equal(
-      removalOf(live(INFO.namespace, 'ns', 'prod', undefined, falseMark).object, INFO.namespace),
-      'delete',
-    );
-  });
-  test('an adopted object is given back, or deleted when its adopt annotation says "delete"', () => {
-    assert.equal(
-      removalOf(live(INFO.configMap, 'cm', 'settings', 'apps', adopted).object, INFO.configMap),
-      'give-back',
-    );
-    const deleteMe = { ...adopted, [Annotations.adopt]: 'delete' };
-    assert.equal(
-      removalOf(live(INFO.configMap, 'cm', 'settings', 'apps', deleteMe).object, INFO.configMap),
-      'delete',
-    );
-  });
-  test('an adopted Namespace, or one the controller created, is never deleted', () => {
-    const deleteMe = { ...adopted, [Annotations.adopt]: 'delete' };
-    assert.equal(
-      removalOf(live(INFO.namespace, 'ns', 'shared', undefined, deleteMe).object, INFO.namespace),
-      'give-back',
-    );
-    const created = live(INFO.namespace, 'ns', 'shared');
-    created.object.metadata.labels = {
-      ...created.object.metadata.labels,
-      [Labels.createdBy]: 'release-controller',
-    };
-    assert.equal(removalOf(created.object, INFO.namespace), 'give-back');
-    const otherGroup: ResourceInfo = { ...INFO.namespace, group: 'example.com' };
-    assert.equal(
-      removalOf(live(otherGroup, 'ns', 'shared', undefined, { ...deleteMe }).object, otherGroup),
-      'delete',
-    );
   });
 });
 
@@ -299,5 +265,48 @@ describe('giving an adopted object back', () => {
       path: '/metadata/managedFields',
       value: [{ manager: 'helm', operation: 'Update', apiVersion: 'v1' }],
     });
+  });
+});
+
+describe('pruneRelease', () => {
+  test('removes only what the inventory proves, as it recorded; a labelled object it does not record is left and returned', async () => {
+    const dataPlane = new FakeDataPlane('acme/dp', [INFO.configMap]);
+    await dataPlane.cache(INFO.configMap);
+    const created = dataPlane.put(INFO.configMap, live(INFO.configMap, 'created', 'created', 'apps').object);
+    const adopted = dataPlane.put(
+      INFO.configMap,
+      live(INFO.configMap, 'adopted', 'adopted', 'apps', { [Annotations.adopt]: 'delete' }).object,
+    );
+    const forged = dataPlane.put(INFO.configMap, live(INFO.configMap, 'forged', 'forged', 'apps').object);
+    const inventory = new Inventory([
+      { uid: created.metadata.uid, origin: 'Created', removal: 'Delete' },
+      { uid: adopted.metadata.uid, origin: 'Adopted', removal: 'GiveBack' },
+    ]);
+    const result = await pruneRelease(
+      {
+        releaseUid: RELEASE_UID,
+        dataPlane,
+        memory: new ApplyMemory(),
+        logger: pino({ level: 'silent' }),
+        signal: new AbortController().signal,
+        inventory,
+      },
+      [],
+    );
+    assert.deepEqual(
+      [names(result.pruned), names(result.givenBack), names(result.notProven)],
+      [['ConfigMap/apps/created'], ['ConfigMap/apps/adopted'], ['ConfigMap/apps/forged']],
+    );
+    assert.equal(dataPlane.get(INFO.configMap, 'apps', 'created'), undefined);
+    assert.ok(dataPlane.get(INFO.configMap, 'apps', 'adopted'), 'given back, despite its live adopt: delete');
+    assert.equal(
+      dataPlane.get(INFO.configMap, 'apps', 'forged')?.metadata.labels?.[Labels.releaseUid],
+      RELEASE_UID,
+      'the forged object is not touched',
+    );
+    assert.deepEqual(
+      [...(result.present ?? [])].sort(),
+      [created.metadata.uid, adopted.metadata.uid, forged.metadata.uid].sort(),
+    );
   });
 });

@@ -1,12 +1,14 @@
 /**
  * Prune step: removes what this Release applied earlier and no longer wants: an id gone from the
- * spec, or an id whose kind, namespace or name changed. Objects it created are deleted; objects it
- * adopted are given back (policy.ts removalOf), and so are those the Release's policy keeps
- * (`prune: Disabled`, `apply: Observe`; reported as retained); a Namespace that existed before is
- * never deleted.
- * Fenced: only objects that still carry this Release's uid (uid precondition on each delete),
- * never an object whose id did not apply cleanly in this reconcile, and only on a complete
- * picture: every apply answered and every watch of the data plane listed and connected.
+ * spec, or an id whose kind, namespace or name changed. Only objects the Release's status
+ * inventory proves are its own (inventory.ts: their uid recorded when it created or adopted them)
+ * are removed, as the inventory says: deleted, or given back (adopted ones, unless adopted to be
+ * deleted); so are kept those the Release's policy keeps (`prune: Disabled`, `apply: Observe`;
+ * reported as retained); a Namespace that existed before is never deleted. An object that carries
+ * the Release's labels but is not in its inventory is left in place and reported (`notProven`).
+ * Fenced: uid precondition on each delete, never an object whose id did not apply cleanly in this
+ * reconcile, and only on a complete picture: every apply answered and every watch of the data
+ * plane listed and connected.
  */
 import type { Logger } from 'pino';
 import type { KubeObject } from '../../api/object.ts';
@@ -20,7 +22,8 @@ import { describeManaged, removeAll, type Retention, type RetainedObject } from 
 import { classifyFailure } from '../../ssa/failure.ts';
 import { recordKey, type ApplyMemory } from '../../ssa/memory.ts';
 import type { ItemOutcome } from './apply.ts';
-import { giveBackOf } from './policy.ts';
+import type { Inventory } from './inventory.ts';
+import { giveBackOf, ownedBy } from './policy.ts';
 
 /** MAX_LISTED_FAILURES bounds how many failed deletions a message names. */
 const MAX_LISTED_FAILURES = 3;
@@ -34,6 +37,8 @@ export interface PruneContext {
   signal: AbortSignal;
   /** retain says which objects the Release's policy keeps (policy.ts retentionOf). */
   retain?: (m: ManagedObject) => Retention | undefined;
+  /** inventory is what the Release's status proves is its own, and how each object leaves. */
+  inventory: Inventory;
 }
 
 /** PruneResult says what the prune step did. */
@@ -44,6 +49,14 @@ export interface PruneResult {
   givenBack: ManagedObject[];
   /** retained are the objects kept (and given back) because of their policy in this pass. */
   retained: RetainedObject[];
+  /** notProven carry the Release's labels and are no longer wanted, but are not in its inventory: left in place. */
+  notProven: ManagedObject[];
+  /**
+   * present are the uids of every object carrying the Release's labels on the data plane, from
+   * the complete picture the prune ran on (undefined when it did not run): what is not among them
+   * is gone from there.
+   */
+  present?: Set<string>;
   /** failure says why some stale objects could not be deleted. */
   failure?: { message: string; unreachable: boolean };
 }
@@ -52,20 +65,29 @@ export interface PruneResult {
 export async function pruneRelease(ctx: PruneContext, outcomes: ItemOutcome[]): Promise<PruneResult> {
   const { dataPlane } = ctx;
   const incomplete = outcomes.some((o) => o.state === 'failed' || o.state === 'recreating' || o.unreachable);
-  const none: PruneResult = { pruned: [], givenBack: [], retained: [] };
-  if (incomplete || !dataPlane.isComplete()) return none;
-  const stale = staleObjects(dataPlane.objectsOf(ctx.releaseUid), outcomes);
+  if (incomplete || !dataPlane.isComplete())
+    return { pruned: [], givenBack: [], retained: [], notProven: [] };
+  const managed = dataPlane.objectsOf(ctx.releaseUid);
+  const present = new Set(managed.flatMap((m) => (m.object.metadata.uid ? [m.object.metadata.uid] : [])));
+  const none: PruneResult = { pruned: [], givenBack: [], retained: [], notProven: [], present };
+  const stale = staleObjects(managed, outcomes);
   if (stale.length === 0) return none;
 
-  const { deleted, givenBack, retained, failed, unreachable } = await removeAll(
+  const { deleted, givenBack, retained, failed, unreachable, notOwned } = await removeAll(
     dataPlane,
     stale,
     ctx.signal,
     {
-      giveBack: giveBackOf,
+      owned: ownedBy(ctx.inventory),
+      giveBack: giveBackOf(ctx.inventory),
       ...(ctx.retain && { retain: ctx.retain }),
     },
   );
+  for (const m of notOwned)
+    ctx.logger.warn(
+      { object: describeManaged(m), id: resourceIdOf(m.object) },
+      "left in place: carries this Release's labels but its uid is not in the Release's inventory",
+    );
   for (const m of [...deleted, ...givenBack, ...retained]) {
     ctx.memory.forget(
       recordKey(dataPlane.key, m.info, m.object.metadata.namespace, m.object.metadata.name ?? ''),
@@ -75,12 +97,14 @@ export async function pruneRelease(ctx: PruneContext, outcomes: ItemOutcome[]): 
       deleted.includes(m) ? 'pruned' : givenBack.includes(m) ? 'gave back adopted object' : 'retained',
     );
   }
-  if (failed.length === 0) return { pruned: deleted, givenBack, retained };
+  if (failed.length === 0) return { pruned: deleted, givenBack, retained, notProven: notOwned, present };
   const listed = failed.map((f) => `${describeManaged(f.object)}: ${classifyFailure(f.error).message}`);
   return {
     pruned: deleted,
     givenBack,
     retained,
+    notProven: notOwned,
+    present,
     failure: {
       unreachable,
       message: `could not remove ${plural(failed.length, 'object')} no longer in spec: ${listWithMore(listed, MAX_LISTED_FAILURES)}`,
@@ -93,14 +117,15 @@ export const MAX_PLANNED_DELETIONS = 100;
 
 /**
  * plannedDeletions is what a real prune would delete now (apply mode DryRun), on the same complete
- * picture a prune needs: the stale objects that would be neither given back (adopted) nor kept
- * (their policy); undefined when the picture is incomplete.
+ * picture a prune needs: the stale objects the inventory proves are the Release's that would be
+ * neither given back (adopted) nor kept (their policy); undefined when the picture is incomplete.
  */
 export function plannedDeletions(ctx: PruneContext, outcomes: ItemOutcome[]): ObjectRef[] | undefined {
   const incomplete = outcomes.some((o) => o.state === 'failed' || o.state === 'recreating' || o.unreachable);
   if (incomplete || !ctx.dataPlane.isComplete()) return undefined;
+  const giveBack = giveBackOf(ctx.inventory);
   return staleObjects(ctx.dataPlane.objectsOf(ctx.releaseUid), outcomes)
-    .filter((m) => !giveBackOf(m) && !ctx.retain?.(m))
+    .filter((m) => ctx.inventory.proofOf(m.object) && !giveBack(m) && !ctx.retain?.(m))
     .slice(0, MAX_PLANNED_DELETIONS)
     .map(({ object, info }) => {
       const id = resourceIdOf(object);

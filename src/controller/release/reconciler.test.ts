@@ -94,11 +94,12 @@ class World implements ReleaseStore {
     else this.update(release, { metadata: { ...release.metadata, finalizers } });
     return Promise.resolve();
   }
-  /** edit replaces a Release's spec or metadata as a user would. */
+  /** edit replaces a Release's spec or metadata as a user would (its status stays, unless the change sets one). */
   edit(name: string, change: (r: Release) => Release): void {
     const current = this.get('acme', name);
     assert.ok(current, `Release ${name} exists`);
-    this.add(change(current));
+    const next = change(current);
+    this.add(next.status || !current.status ? next : { ...next, status: current.status });
   }
   private update(release: Release, patch: Partial<Release>): Release {
     const key = `${release.metadata.namespace}/${release.metadata.name}`;
@@ -315,6 +316,159 @@ void describe('ReleaseReconciler', () => {
     );
   });
 
+  /** labelled builds a ConfigMap that carries a Release's labels (as its apply, or anyone with patch, writes them). */
+  const labelled = (name: string, id: string, release = 'web'): KubeObject => {
+    const cm = configMap(name, { owner: 'someone' });
+    cm.metadata.labels = {
+      [Labels.managedBy]: 'release-controller',
+      [Labels.resourceId]: id,
+      [Labels.releaseUid]: `uid-${release}`,
+      [Labels.releaseName]: release,
+      [Labels.releaseNamespace]: 'acme',
+    };
+    cm.metadata.managedFields = [{ manager: 'kubectl-patch', operation: 'Update', apiVersion: 'v1' }];
+    return cm;
+  };
+
+  void test('the status inventory records the uid of each object the Release created, and how it leaves', async () => {
+    const { world, dataPlane, reconcile } = setup();
+    world.add(releaseOf({ settings: configMap('settings') }));
+    await reconcile();
+    const [entry] = world.status('web').resources ?? [];
+    assert.deepEqual(
+      [entry?.uid, entry?.origin, entry?.removal],
+      [dataPlane.get(CONFIGMAP, 'apps', 'settings')?.metadata.uid, 'Created', 'Delete'],
+    );
+  });
+
+  void test('an object labelled with the Release uid but never recorded is left in place when unwanted, and reported once', async () => {
+    const { world, dataPlane, reconcile } = setup();
+    // Labelled by someone with patch, or applied just before a crash and then dropped from the spec.
+    dataPlane.put(CONFIGMAP, labelled('stray', 'stray'));
+    world.add(releaseOf({ settings: configMap('settings') }));
+    await reconcile();
+    await reconcile();
+
+    const stray = dataPlane.get(CONFIGMAP, 'apps', 'stray');
+    assert.ok(stray, 'not pruned');
+    assert.equal(stray.metadata.labels?.[Labels.releaseUid], 'uid-web', 'nor given back: not ours to touch');
+    const reported = world.events.filter((e) => e.reason === EventReasons.notProven);
+    assert.equal(reported.length, 1, 'reported once, not on every pass');
+    assert.equal(reported[0]?.type, 'Warning');
+    assert.match(reported[0]?.message ?? '', /left in place: ConfigMap\/apps\/stray/);
+  });
+
+  void test('the crash window: an unrecorded object still in the spec is written and recorded as Found, then given back, never deleted', async () => {
+    const { world, dataPlane, reconcile } = setup();
+    dataPlane.put(CONFIGMAP, labelled('settings', 'settings'));
+    world.add(releaseOf({ settings: configMap('settings'), own: configMap('own') }));
+    await reconcile();
+    const live = dataPlane.get(CONFIGMAP, 'apps', 'settings');
+    assert.deepEqual(live?.['data'], { a: '1' }, "written as the Release's");
+    const [found] = world.status('web').resources ?? [];
+    assert.deepEqual([found?.uid, found?.origin, found?.removal], [live?.metadata.uid, 'Found', 'GiveBack']);
+
+    world.edit('web', () => releaseOf({ own: configMap('own') }));
+    await reconcile();
+    const back = dataPlane.get(CONFIGMAP, 'apps', 'settings');
+    assert.ok(back, 'given back, not deleted');
+    assert.equal(back.metadata.labels?.[Labels.releaseUid], undefined);
+  });
+
+  void test('a status written before uids were recorded: an apply token that names the live object proves it was created', async () => {
+    const world = new World();
+    const dataPlane = new FakeDataPlane('acme/dp', [CONFIGMAP]);
+    const first = setup([CONFIGMAP], world, dataPlane);
+    world.add(releaseOf({ settings: configMap('settings'), flags: configMap('flags') }));
+    await first.reconcile();
+    // The status an earlier version wrote: apply tokens, no uids.
+    world.edit('web', (r) => ({
+      ...r,
+      status: {
+        ...r.status,
+        resources: r.status?.resources?.map(
+          ({ uid: _uid, origin: _origin, removal: _removal, ...rest }) => rest,
+        ),
+      },
+    }));
+    const second = setup([CONFIGMAP], world, dataPlane); // a new process
+    await second.reconcile();
+    assert.deepEqual(
+      world.status('web').resources?.map((r) => [r.id, r.origin, r.removal]),
+      [
+        ['settings', 'Created', 'Delete'],
+        ['flags', 'Created', 'Delete'],
+      ],
+    );
+    world.edit('web', () => releaseOf({ settings: configMap('settings') }));
+    await second.reconcile();
+    assert.equal(dataPlane.get(CONFIGMAP, 'apps', 'flags'), undefined, 'pruned as before');
+  });
+
+  void test('an object a gone Release left behind is foreign: Conflict without adopt, adopted when asked', async () => {
+    const { world, dataPlane, reconcile } = setup();
+    dataPlane.put(CONFIGMAP, labelled('orphan', 'cm', 'old'));
+    world.add(releaseOf({ cm: configMap('orphan', { owner: 'release' }) }));
+    await reconcile();
+    assert.deepEqual(
+      dataPlane.get(CONFIGMAP, 'apps', 'orphan')?.['data'],
+      { owner: 'someone' },
+      'not written',
+    );
+    const applied = world.condition('web', ConditionTypes.resourcesApplied);
+    assert.equal(applied?.reason, Reasons.conflict);
+    assert.match(
+      applied?.message ?? '',
+      /ConfigMap\/apps\/orphan already exists on the data plane and carries the labels of Release acme\/old \(uid uid-old\), which no longer exists .*not taken over\. To adopt it, set annotation openchoreo\.dev\/adopt/,
+    );
+    assert.equal(world.status('web').resources?.[0]?.uid, undefined, 'nothing recorded');
+
+    world.edit('web', () => releaseOf({ cm: adopting('orphan', 'true') }));
+    await reconcile();
+    assert.deepEqual(dataPlane.get(CONFIGMAP, 'apps', 'orphan')?.['data'], { owner: 'release' });
+    const [entry] = world.status('web').resources ?? [];
+    assert.deepEqual([entry?.origin, entry?.removal], ['Adopted', 'GiveBack']);
+  });
+
+  void test('our managed-by label alone is no claim: such an object is foreign', async () => {
+    const { world, dataPlane, reconcile } = setup();
+    const bare = configMap('bare', { owner: 'someone' });
+    bare.metadata.labels = { [Labels.managedBy]: 'release-controller' };
+    dataPlane.put(CONFIGMAP, bare);
+    world.add(releaseOf({ cm: configMap('bare', { owner: 'release' }) }));
+    await reconcile();
+    assert.deepEqual(dataPlane.get(CONFIGMAP, 'apps', 'bare')?.['data'], { owner: 'someone' });
+    assert.match(
+      world.condition('web', ConditionTypes.resourcesApplied)?.message ?? '',
+      /carries the openchoreo\.dev\/managed-by label but names no Release .*not taken over/,
+    );
+  });
+
+  void test('a rewritten live adopt: "delete" (or adopted mark) does not turn a give-back into a delete', async () => {
+    const { world, dataPlane, reconcile } = setup();
+    dataPlane.put(CONFIGMAP, foreignConfigMap('shared'));
+    world.add(releaseOf({ shared: adopting('shared', 'true') }));
+    await reconcile();
+    const adopted = dataPlane.get(CONFIGMAP, 'apps', 'shared');
+    assert.ok(adopted, 'adopted');
+    assert.equal(adopted.metadata.annotations?.[Annotations.adopt], undefined, 'adopt is not sent');
+    dataPlane.put(CONFIGMAP, {
+      ...adopted,
+      metadata: {
+        ...adopted.metadata,
+        annotations: { [Annotations.adopt]: 'delete', [Annotations.adopted]: 'false' },
+      },
+    });
+
+    world.edit('web', deleted);
+    await reconcile();
+    await reconcile();
+    const back = dataPlane.get(CONFIGMAP, 'apps', 'shared');
+    assert.ok(back, 'given back, as the inventory recorded at adoption');
+    assert.equal(back.metadata.labels?.[Labels.releaseUid], undefined);
+    assert.equal(world.get('acme', 'web'), undefined);
+  });
+
   void test('adopt: "delete" deletes the adopted object with the Release; a created one is deleted as always', async () => {
     const { world, dataPlane, reconcile } = setup();
     dataPlane.put(CONFIGMAP, foreignConfigMap('legacy'));
@@ -351,7 +505,7 @@ void describe('ReleaseReconciler', () => {
     assert.equal(dataPlane.get(CONFIGMAP, 'shared', 'settings'), undefined, "a's own object is deleted");
   });
 
-  void test('an object carrying the Release uid but no id label is deleted at cleanup', async () => {
+  void test('an object carrying only the Release labels, its uid not recorded, is left in place at cleanup and reported', async () => {
     const { world, dataPlane, reconcile } = setup();
     world.add(releaseOf({ settings: configMap('settings') }));
     await reconcile();
@@ -363,8 +517,23 @@ void describe('ReleaseReconciler', () => {
     await reconcile();
     await reconcile();
 
-    assert.equal(dataPlane.get(CONFIGMAP, 'apps', 'stray'), undefined);
-    assert.equal(world.get('acme', 'web'), undefined);
+    assert.ok(
+      dataPlane.get(CONFIGMAP, 'apps', 'stray'),
+      'a labelled object the Release cannot prove is kept',
+    );
+    assert.equal(dataPlane.get(CONFIGMAP, 'apps', 'settings'), undefined, 'its own object is deleted');
+    assert.equal(world.get('acme', 'web'), undefined, 'the finalizer is removed: nothing proven is left');
+    const reported = world.events.filter((e) => e.reason === EventReasons.notProven);
+    assert.deepEqual(
+      reported.map((e) => [e.type, e.message.split(';')[0]]),
+      [
+        [
+          'Warning',
+          "1 object carries this Release's labels but was not created or adopted by it (uid not in its status inventory)",
+        ],
+      ],
+    );
+    assert.match(reported[0]?.message ?? '', /left in place: ConfigMap\/apps\/stray/);
   });
 
   void test('an unreachable data plane is reported and the last inventory is kept', async () => {
@@ -511,6 +680,11 @@ void describe('ReleaseReconciler', () => {
       /moving off a previous data plane: objects may remain on DataPlane acme\/dp1/,
     );
     assert.equal(world.status('web').appliedTo?.length, 2, 'both clusters are recorded');
+    assert.deepEqual(
+      world.status('web').pendingRemovals?.map((e) => [e.name, e.uid]),
+      [['settings', dp1.get(CONFIGMAP, 'apps', 'settings')?.metadata.uid]],
+      "the old data plane's object stays recorded until it is removed",
+    );
 
     dp1.unreachable = false;
     await reconciler.reconcile('acme/web', signal); // deletes on dp1
@@ -518,6 +692,7 @@ void describe('ReleaseReconciler', () => {
     assert.equal(dp1.get(CONFIGMAP, 'apps', 'settings'), undefined, 'moved off the old data plane');
     assert.deepEqual(world.status('web').appliedTo, [{ dataPlane: 'dp2', cluster: 'cluster-2' }]);
     assert.equal(world.condition('web', ConditionTypes.ready)?.status, 'True');
+    assert.equal(world.status('web').pendingRemovals, undefined, 'verified gone: no longer recorded');
   });
 
   void test('deletion after the DataPlane was re-pointed at another cluster keeps the finalizer until it is back', async () => {

@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import {
   ConditionTypes,
   Defaults,
+  EventReasons,
   Reasons,
   FINALIZER,
   type HealthStatus,
@@ -37,6 +38,7 @@ import { reconcileEvents } from './events.ts';
 import { finalizeRelease } from './finalize.ts';
 import { kindsInUse, kindsToWatch } from './kinds.ts';
 import { dataPlaneName, otherPlacements, sweepPlacement, withPlacement } from './placement.ts';
+import { Inventory, notProvenMessage, pendingRemovalsOf, settlePending } from './inventory.ts';
 import { isPreview, retentionOf } from './policy.ts';
 import { plannedDeletions, pruneRelease } from './prune.ts';
 import { isResolveFailure, type DataPlaneResolver, type Target } from './resolve.ts';
@@ -138,6 +140,8 @@ export class ReleaseReconciler {
     const echo = this.memory.caughtUp(dataPlane, obj);
     return echo && type !== 'deleted';
   }
+  /** notProvenReported is the last NotProven message of each Release, so an unchanged one is not repeated. */
+  private readonly notProvenReported = new Map<string, string>();
   /** dataPlaneOf remembers where each Release was last applied, so its watches can be released. */
   private readonly dataPlaneOf = new Map<string, string>();
 
@@ -280,14 +284,18 @@ export class ReleaseReconciler {
       logger,
       signal,
       retain: retentionOf(release, () => items),
+      // What the status recorded before this pass: stale objects and those on a data plane the
+      // Release left are all there (in resources, or in pendingRemovals).
+      inventory: Inventory.of(previous),
     };
     // A preview deletes nothing: it says what a prune would delete.
     const pruning = preview
-      ? { pruned: [], givenBack: [], retained: [] }
+      ? { pruned: [], givenBack: [], retained: [], notProven: [], present: undefined }
       : await pruneRelease(pruneContext, outcomes);
     const pruned = [...pruning.pruned];
     const givenBack = [...pruning.givenBack];
     const retained = [...pruning.retained];
+    const notProven = [...pruning.notProven];
     let pruneFailure = pruning.failure;
     // Moved (another DataPlane, or this one re-pointed): once everything is applied here, the
     // objects are removed from every other cluster the Release applied to.
@@ -299,6 +307,7 @@ export class ReleaseReconciler {
       pruned.push(...moved.deleted);
       givenBack.push(...moved.givenBack);
       retained.push(...moved.retained);
+      notProven.push(...moved.notProven);
       pruneFailure = moved.failure;
     }
     for (const m of pruned) this.deps.observer?.pruned(dataPlane.key, m.info.kind);
@@ -309,7 +318,21 @@ export class ReleaseReconciler {
     const unreachable = outcomes.some((o) => o.unreachable) || pruning.failure?.unreachable === true;
     const resources = unreachable
       ? (previous.resources ?? [])
-      : resourceStatuses(outcomes, previous.resources, now);
+      : resourceStatuses(outcomes, previous.resources, now, {
+          releaseUid: uid,
+          preview,
+          known: pruneContext.inventory,
+        });
+    // Recorded objects the spec no longer has as they are stay recorded until verified gone: on
+    // a complete picture of the only data plane the Release's objects may be on.
+    const watched = new Set(dataPlane.watchedKinds().map((k) => `${k.group}/${k.kind}`));
+    const pendingRemovals = unreachable
+      ? previous.pendingRemovals
+      : settlePending(
+          pendingRemovalsOf(previous, resources),
+          (appliedTo?.length ?? 0) <= 1 ? pruning.present : undefined,
+          (group, kind) => watched.has(`${group}/${kind}`),
+        );
     let applied = appliedCondition(outcomes);
     if (pruneFailure && applied.status === 'True') {
       applied = {
@@ -331,6 +354,7 @@ export class ReleaseReconciler {
           ...(appliedTo ? { appliedTo } : {}),
           observedGeneration: release.metadata.generation,
           resources,
+          pendingRemovals,
           retained: retainedStatus(previous.retained, retained, outcomes),
           plannedDeletions: preview ? (planned ?? previous.plannedDeletions) : undefined,
           conditions: removeCondition(previous.conditions, ConditionTypes.finalizing),
@@ -344,6 +368,7 @@ export class ReleaseReconciler {
     await this.writeStatus(release, status, logger, signal);
     for (const e of reconcileEvents(previous, status, pruned, givenBack, retained, outcomes))
       this.deps.events.emit(release, e.type, e.reason, e.message);
+    this.reportNotProven(key, release, notProven);
     this.observe(key, status, resources);
     await dataPlane.useKinds(key, kindsInUse(dataPlane, outcomes, uid));
 
@@ -361,8 +386,24 @@ export class ReleaseReconciler {
     return { requeueAfterMs };
   }
 
+  /**
+   * reportNotProven tells, once per change, of objects that carry the Release's labels and that it
+   * no longer wants but whose uid its inventory does not record: left in place, never deleted.
+   */
+  private reportNotProven(key: string, release: Release, notProven: ManagedObject[]): void {
+    if (notProven.length === 0) {
+      this.notProvenReported.delete(key);
+      return;
+    }
+    const message = notProvenMessage(notProven);
+    if (this.notProvenReported.get(key) === message) return;
+    this.notProvenReported.set(key, message);
+    this.deps.events.emit(release, 'Warning', EventReasons.notProven, message);
+  }
+
   /** forget drops everything remembered about a Release that no longer exists. */
   async forget(key: string): Promise<void> {
+    this.notProvenReported.delete(key);
     this.deps.writer.forget(key);
     this.memory.forgetOwner(key);
     this.deps.observer?.forgotten(key);
@@ -411,10 +452,20 @@ export class ReleaseReconciler {
     deleted: ManagedObject[];
     givenBack: ManagedObject[];
     retained: RetainedObject[];
+    notProven: ManagedObject[];
     failure?: { message: string; unreachable: boolean };
   }> {
-    const ctx = { release, key, resolver: this.deps.resolver, memory: this.memory, logger, signal };
+    const ctx = {
+      release,
+      key,
+      resolver: this.deps.resolver,
+      memory: this.memory,
+      logger,
+      signal,
+      inventory: Inventory.of(release.status),
+    };
     const deleted: ManagedObject[] = [];
+    const notProven: ManagedObject[] = [];
     const givenBack: ManagedObject[] = [];
     const retained: RetainedObject[] = [];
     const failures: string[] = [];
@@ -425,6 +476,7 @@ export class ReleaseReconciler {
       deleted.push(...result.deleted);
       givenBack.push(...result.givenBack);
       retained.push(...result.retained);
+      notProven.push(...result.notProven);
       if (result.clean) {
         logger.info({ from: p }, 'moved: the data plane the Release left is clean');
         cleaned.push(p);
@@ -438,7 +490,7 @@ export class ReleaseReconciler {
       failures.length > 0
         ? { unreachable, message: `moving off a previous data plane: ${failures.join('; ')}` }
         : undefined;
-    return { appliedTo, deleted, givenBack, retained, failure };
+    return { appliedTo, deleted, givenBack, retained, notProven, failure };
   }
 
   /** requeueAfter is progressingInterval while anything transitions, else interval, plus jitter; 0s disables. */

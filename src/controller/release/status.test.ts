@@ -213,6 +213,31 @@ describe('resourceStatuses', () => {
     assert.equal(second[0]?.lastObservedTime, T0.toISOString());
   });
 
+  test('each entry records the proof of its object; a preview records nothing new and keeps what was', () => {
+    const live = configMapLive();
+    live.metadata.managedFields = [{ manager: 'release-controller', operation: 'Apply', apiVersion: 'v1' }];
+    const created: ItemOutcome = {
+      item: desired('config', 'v1', 'ConfigMap', 'settings', 'prod-data-plane'),
+      state: 'applied',
+      namespaced: true,
+      live,
+      created: true,
+    };
+    const [recorded] = resourceStatuses([created], undefined, T0, { releaseUid: 'uid-web' });
+    assert.deepEqual(
+      [recorded?.uid, recorded?.origin, recorded?.removal],
+      ['uid-settings', 'Created', 'Delete'],
+    );
+    const replaced = { ...live, metadata: { ...live.metadata, uid: 'uid-other' } };
+    const [previewed] = resourceStatuses([{ ...created, live: replaced }], recorded ? [recorded] : [], T1, {
+      releaseUid: 'uid-web',
+      preview: true,
+    });
+    assert.equal(previewed?.uid, 'uid-settings', 'a preview keeps the record');
+    const [none] = resourceStatuses([created], undefined, T0);
+    assert.equal(none?.uid, undefined, 'without the Release uid nothing is recorded');
+  });
+
   test('lastObservedTime is renewed when the live status changes but health does not', () => {
     const outcome: ItemOutcome = {
       item: desired('config', 'example.com/v1', 'Widget', 'w', 'shop'),

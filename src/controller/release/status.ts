@@ -1,5 +1,6 @@
 /**
- * Status: the inventory (`status.resources`, one entry per spec item in spec order) and the
+ * Status: the inventory (`status.resources`, one entry per spec item in spec order, each with the
+ * uid the controller recorded for its object, inventory.ts) and the
  * `ResourcesApplied` and `Ready` conditions, computed from what the apply step saw, and fitted
  * into the Release's size budget (budget.ts). Pure.
  */
@@ -24,6 +25,7 @@ import type { RetainedObject } from '../../ssa/delete.ts';
 import { listWithMore, truncateJson } from '../../api/text.ts';
 import { assessHealth, compareHealth, isReadyHealth, type HealthResult } from '../../health/index.ts';
 import type { ItemOutcome } from './apply.ts';
+import { provenance, type Inventory } from './inventory.ts';
 import { CONDITION_MESSAGE_MAX_BYTES, ENTRY_MESSAGE_MAX_BYTES, fitStatus } from './budget.ts';
 
 export { STATUS_BUDGET_BYTES } from './budget.ts';
@@ -48,17 +50,27 @@ const REASON_OF_STATE: Partial<Record<ItemOutcome['state'], string>> = {
   failed: Reasons.applyFailed,
 };
 
-/** resourceStatuses builds status.resources in spec order, keeping lastObservedTime when nothing changed. */
+/**
+ * resourceStatuses builds status.resources in spec order, keeping lastObservedTime when nothing
+ * changed. Each entry records the proof of its object (inventory.ts provenance) for the Release
+ * with uid `releaseUid`; a preview (or no uid) records nothing new and keeps what was recorded.
+ */
 export function resourceStatuses(
   outcomes: ItemOutcome[],
   previous: ResourceStatus[] | undefined,
   now: Date,
+  record: { releaseUid?: string; preview?: boolean; known?: Inventory } = {},
 ): ResourceStatus[] {
   const before = new Map((previous ?? []).map((r) => [r.id, r]));
-  return outcomes.map((o) => resourceStatus(o, before.get(o.item.id), now));
+  return outcomes.map((o) => resourceStatus(o, before.get(o.item.id), now, record));
 }
 
-function resourceStatus(o: ItemOutcome, prev: ResourceStatus | undefined, now: Date): ResourceStatus {
+function resourceStatus(
+  o: ItemOutcome,
+  prev: ResourceStatus | undefined,
+  now: Date,
+  record: { releaseUid?: string; preview?: boolean; known?: Inventory },
+): ResourceStatus {
   const { item, live } = o;
   const health: HealthResult =
     o.state === 'waiting'
@@ -89,6 +101,13 @@ function resourceStatus(o: ItemOutcome, prev: ResourceStatus | undefined, now: D
   // kept while no newer is known (a failed apply, an unreachable data plane, a preview).
   const applied = o.applied ?? prev?.applied;
   if (applied) entry.applied = applied;
+  const proof =
+    record.releaseUid && !record.preview
+      ? provenance(o, prev, record.releaseUid, record.known)
+      : prev?.uid && prev.origin && prev.removal
+        ? { uid: prev.uid, origin: prev.origin, removal: prev.removal }
+        : undefined;
+  if (proof) Object.assign(entry, proof);
   // Reported drift only: a corrected one is told by an Event, the object is as applied again.
   if (o.drift && !o.drift.corrected)
     entry.drift = { fields: o.drift.fields, ...(o.drift.deleted && { deleted: true }) };
