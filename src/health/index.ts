@@ -63,9 +63,14 @@ export function healthCheckFor(group: string, kind: string): HealthCheck {
 /**
  * assessHealth computes the health of a live object; `undefined` means the object is missing.
  * `now` feeds the few time-based rules (grace periods), so a caller that requeues Progressing
- * objects sees them turn Degraded once a grace expires.
+ * objects sees them turn Degraded once a grace expires. `override` is the operator's HealthRules
+ * (HealthRuleRegistry.prepare): an object they cover gets their result instead of the built-in one.
  */
-export function assessHealth(obj: KubeObject | undefined, now: Date = new Date()): HealthResult {
+export function assessHealth(
+  obj: KubeObject | undefined,
+  now: Date = new Date(),
+  override?: (obj: KubeObject) => HealthResult | undefined,
+): HealthResult {
   if (obj === undefined) return health('Unknown', HealthReasons.notFound, 'object not found');
   const deletionTimestamp = obj.metadata.deletionTimestamp;
   if (deletionTimestamp) {
@@ -77,6 +82,9 @@ export function assessHealth(obj: KubeObject | undefined, now: Date = new Date()
       `deletion requested at ${deletionTimestamp}${waiting}`,
     );
   }
+  // HealthRules (operator-owned, src/health/rules/) win over the built-in and generic rules.
+  const ruled = override?.(obj);
+  if (ruled) return ruled;
   const { group } = parseApiVersion(obj.apiVersion);
   try {
     return healthCheckFor(group, obj.kind)(obj, now);

@@ -7,7 +7,7 @@
 import type { Logger } from 'pino';
 import { withoutManagedFields, type KubeObject } from '../../api/object.ts';
 import { API_VERSION } from '../../api/v1alpha1/constants.ts';
-import type { DataPlane, Environment, Release } from '../../api/v1alpha1/schema.ts';
+import type { DataPlane, Environment, HealthRule, Release } from '../../api/v1alpha1/schema.ts';
 import type { ClientLimits, KubeClient } from '../../kube/client.ts';
 import type { SecretLike } from '../../dataplane/credentials.ts';
 import { DataPlanePool } from '../../dataplane/pool.ts';
@@ -18,7 +18,10 @@ import { defaultLimitPerKey, KeyedLimiter } from '../../runtime/limiter.ts';
 import type { EventRecorder } from '../../runtime/events.ts';
 import { Informer, type ListBudget } from '../../kube/informer.ts';
 import type { RuntimeMetrics } from '../../runtime/metrics.ts';
+import { HealthRuleRegistry, parseTarget } from '../../health/rules/registry.ts';
+import { RuleSandbox } from '../../health/rules/sandbox.ts';
 import { slimRelease } from './budget.ts';
+import { HealthRuleStatusWriter, releasesUsingKind } from './healthrules.ts';
 import { ProtectionWriter, ReleaseWriter } from './controlplane.ts';
 import { releaseKeyOfObject } from './desired.ts';
 import { ReleaseMetrics } from './metrics.ts';
@@ -57,6 +60,8 @@ export interface ReleaseControllerOptions {
   dataPlaneListBudget?: ListBudget;
   /** watchHttp2 carries each data plane's watches over one HTTP/2 connection (default true). */
   watchHttp2?: boolean;
+  /** healthRuleSandbox runs the operator's HealthRules; one with the default limits when absent. */
+  healthRuleSandbox?: RuleSandbox;
 }
 
 /** ReleaseController is the running Release controller. */
@@ -66,6 +71,13 @@ export class ReleaseController {
   private readonly writer: ReleaseWriter;
   readonly environments: Informer<Environment>;
   readonly dataPlanes: Informer<DataPlane>;
+  /** healthRules watches the operator's HealthRules (cluster-scoped); `rules` holds them compiled. */
+  readonly healthRules: Informer<HealthRule>;
+  readonly rules: HealthRuleRegistry;
+  private readonly sandbox: RuleSandbox;
+  // HealthRule events are handled one after another: each compiles in the worker.
+  private ruleChain: Promise<void> = Promise.resolve();
+  private readonly ruleStatus: HealthRuleStatusWriter;
   readonly pool: DataPlanePool;
   readonly reconciler: ReleaseReconciler;
   readonly controller: Controller<string>;
@@ -96,6 +108,10 @@ export class ReleaseController {
     this.writer = new ReleaseWriter(client);
     this.environments = informer<Environment>('environments', withoutManagedFields<Environment>);
     this.dataPlanes = informer<DataPlane>('dataplanes', withoutManagedFields<DataPlane>);
+    this.healthRules = informer<HealthRule>('healthrules', withoutManagedFields<HealthRule>);
+    this.sandbox = options.healthRuleSandbox ?? new RuleSandbox();
+    this.rules = new HealthRuleRegistry(this.sandbox);
+    this.ruleStatus = new HealthRuleStatusWriter(client);
 
     this.pool = new DataPlanePool({
       logger,
@@ -175,6 +191,7 @@ export class ReleaseController {
       },
       observer: this.releaseMetrics,
       slots: this.slots,
+      healthRules: this.rules,
       logger,
     });
     this.controller = new Controller<string>({
@@ -221,13 +238,18 @@ export class ReleaseController {
 
   /** start lists and watches the control plane, then starts the workers. */
   async start(signal: AbortSignal): Promise<void> {
-    for (const i of [this.releases, this.environments, this.dataPlanes]) i.start();
-    await Promise.all([this.releases, this.environments, this.dataPlanes].map((i) => i.waitForSync(signal)));
+    for (const i of [this.releases, this.environments, this.dataPlanes, this.healthRules]) i.start();
+    await Promise.all(
+      [this.releases, this.environments, this.dataPlanes, this.healthRules].map((i) => i.waitForSync(signal)),
+    );
+    // The first reconciles use the operator's rules, not the built-in ones for a moment.
+    await this.ruleChain;
     this.logger.info(
       {
         releases: this.releases.size,
         environments: this.environments.size,
         dataPlanes: this.dataPlanes.size,
+        healthRules: this.healthRules.size,
       },
       'control-plane caches synced; starting workers',
     );
@@ -237,7 +259,12 @@ export class ReleaseController {
 
   /** synced tells whether the control-plane caches have their first list (readiness). */
   synced(): boolean {
-    return this.releases.hasSynced() && this.environments.hasSynced() && this.dataPlanes.hasSynced();
+    return (
+      this.releases.hasSynced() &&
+      this.environments.hasSynced() &&
+      this.dataPlanes.hasSynced() &&
+      this.healthRules.hasSynced()
+    );
   }
 
   /** stop stops the workers (letting running reconciles finish within graceMs), then every watch. */
@@ -247,6 +274,8 @@ export class ReleaseController {
       this.releases.stop(),
       this.environments.stop(),
       this.dataPlanes.stop(),
+      this.healthRules.stop(),
+      this.ruleChain.then(() => this.sandbox.close()),
       ...[...this.secrets.values()].map((s) => s.stop()),
       this.pool.close(),
     ]);
@@ -280,6 +309,54 @@ export class ReleaseController {
       if (type === 'updated' && old && !specOrDeletionChanged(old, dp)) return;
       this.enqueueForDataPlane(ns, dp.metadata.name);
     });
+    // Our own status writes change no generation: they need no compile.
+    this.healthRules.addHandler((type, rule, old) => {
+      if (type === 'updated' && old && old.metadata.generation === rule.metadata.generation) return;
+      this.ruleChain = this.ruleChain.then(() =>
+        this.onHealthRule(type, rule, old).catch((err: unknown) =>
+          this.logger.error({ healthRule: rule.metadata.name, err }, 'handling a HealthRule change failed'),
+        ),
+      );
+    });
+  }
+
+  /**
+   * onHealthRule compiles a created or changed HealthRule (or forgets a deleted one), reports
+   * every rule of the same target on its status, and re-assesses the Releases whose status lists
+   * that kind (hot reload).
+   */
+  private async onHealthRule(type: string, rule: HealthRule, old: HealthRule | undefined): Promise<void> {
+    const name = rule.metadata.name;
+    const targets = [];
+    if (type === 'deleted') {
+      const target = await this.rules.remove(name);
+      if (target) targets.push(target);
+      this.logger.info({ healthRule: name }, 'HealthRule deleted; its kind goes back to the built-in rule');
+    } else {
+      const state = await this.rules.upsert(rule);
+      targets.push(parseTarget(rule.spec.apiVersion, rule.spec.kind));
+      // A rule moved to another kind gives the old one back to the built-in rule.
+      if (old && (old.spec.apiVersion !== rule.spec.apiVersion || old.spec.kind !== rule.spec.kind))
+        targets.push(parseTarget(old.spec.apiVersion, old.spec.kind));
+      if (state.ready) this.logger.info({ healthRule: name }, `HealthRule ${name}: ${state.message}`);
+      else
+        this.logger.warn(
+          { healthRule: name, reason: state.reason },
+          `HealthRule ${name} is not used: ${state.message}`,
+        );
+    }
+    // One writer of HealthRule status among the shards: every shard compiles the same rules.
+    if (this.options.shard.index === 0) {
+      for (const t of targets)
+        for (const other of this.rules.sameTarget(t)) {
+          const current = this.healthRules.get(undefined, other);
+          const state = this.rules.stateOf(other);
+          if (current && state) await this.ruleStatus.write(current, state);
+        }
+    }
+    for (const t of targets)
+      for (const r of releasesUsingKind(this.releases.list(), t.group, t.kind))
+        this.enqueue(r.metadata.namespace ?? '', r.metadata.name);
   }
 
   /** forgetDataPlane closes a deleted DataPlane's connection and watches, then removes its metric series. */

@@ -23,6 +23,7 @@ import { identityOf } from '../../dataplane/watches.ts';
 import type { RetainedObject } from '../../ssa/delete.ts';
 import { listWithMore, truncateJson } from '../../api/text.ts';
 import { assessHealth, compareHealth, isReadyHealth, type HealthResult } from '../../health/index.ts';
+import type { HealthOverride } from '../../health/rules/registry.ts';
 import type { ItemOutcome } from './apply.ts';
 import { CONDITION_MESSAGE_MAX_BYTES, ENTRY_MESSAGE_MAX_BYTES, fitStatus } from './budget.ts';
 
@@ -37,22 +38,31 @@ export interface ResolveFailure {
   message: string;
 }
 
-/** resourceStatuses builds status.resources in spec order, keeping lastObservedTime when nothing changed. */
+/**
+ * resourceStatuses builds status.resources in spec order, keeping lastObservedTime when nothing
+ * changed; `rules` are the operator's HealthRules, evaluated beforehand (HealthRuleRegistry.prepare).
+ */
 export function resourceStatuses(
   outcomes: ItemOutcome[],
   previous: ResourceStatus[] | undefined,
   now: Date,
+  rules?: HealthOverride,
 ): ResourceStatus[] {
   const before = new Map((previous ?? []).map((r) => [r.id, r]));
-  return outcomes.map((o) => resourceStatus(o, before.get(o.item.id), now));
+  return outcomes.map((o) => resourceStatus(o, before.get(o.item.id), now, rules));
 }
 
-function resourceStatus(o: ItemOutcome, prev: ResourceStatus | undefined, now: Date): ResourceStatus {
+function resourceStatus(
+  o: ItemOutcome,
+  prev: ResourceStatus | undefined,
+  now: Date,
+  rules: HealthOverride | undefined,
+): ResourceStatus {
   const { item, live } = o;
   const health: HealthResult =
     o.state === 'waiting'
       ? { status: 'Progressing', reason: 'WaitingForCRD', message: o.message ?? '' }
-      : assessHealth(live, now);
+      : assessHealth(live, now, rules);
   const namespace = o.namespaced === false ? '' : (live?.metadata.namespace ?? item.namespace);
   const entry: ResourceStatus = {
     id: item.id,
