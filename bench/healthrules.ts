@@ -129,13 +129,12 @@ export async function runHealthRulesBench(): Promise<string> {
   lua.compile('cert', LUA);
   const sandbox = new RuleSandbox();
   const registry = new HealthRuleRegistry(sandbox);
-  const rule = (name: string, spec: HealthRule['spec']): HealthRule =>
-    ({
-      apiVersion: 'openchoreo.dev/v1alpha1',
-      kind: 'HealthRule',
-      metadata: { name, uid: name, generation: 1 },
-      spec,
-    });
+  const rule = (name: string, spec: HealthRule['spec']): HealthRule => ({
+    apiVersion: 'openchoreo.dev/v1alpha1',
+    kind: 'HealthRule',
+    metadata: { name, uid: name, generation: 1 },
+    spec,
+  });
   await registry.upsert(rule('cel', { apiVersion: 'cert-manager.io', kind: 'Certificate', cel: CEL }));
   await registry.upsert(rule('lua', { apiVersion: 'cert-manager.io', kind: 'Issuer', lua: LUA }));
   let rv = 10_000;
