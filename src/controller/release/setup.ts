@@ -36,6 +36,9 @@ export const RELEASE_CONTROLLER = 'release';
 /** PROTECTION_CONTROLLER keeps the in-use finalizers of a namespace (protection.ts). */
 export const PROTECTION_CONTROLLER = 'in-use-protection';
 
+/** RULE_RETRY_MS is the wait before a failed HealthRule status write is tried again. */
+const RULE_RETRY_MS = 10_000;
+
 /** ReleaseControllerOptions configures the Release controller. */
 export interface ReleaseControllerOptions {
   client: KubeClient;
@@ -78,6 +81,7 @@ export class ReleaseController {
   // HealthRule events are handled one after another: each compiles in the worker.
   private ruleChain: Promise<void> = Promise.resolve();
   private readonly ruleStatus: HealthRuleStatusWriter;
+  private stopping = false;
   readonly pool: DataPlanePool;
   readonly reconciler: ReleaseReconciler;
   readonly controller: Controller<string>;
@@ -269,6 +273,7 @@ export class ReleaseController {
 
   /** stop stops the workers (letting running reconciles finish within graceMs), then every watch. */
   async stop(graceMs: number): Promise<void> {
+    this.stopping = true;
     await Promise.all([this.controller.stop(graceMs), this.protection.stop(graceMs)]);
     await Promise.all([
       this.releases.stop(),
@@ -312,12 +317,27 @@ export class ReleaseController {
     // Our own status writes change no generation: they need no compile.
     this.healthRules.addHandler((type, rule, old) => {
       if (type === 'updated' && old && old.metadata.generation === rule.metadata.generation) return;
-      this.ruleChain = this.ruleChain.then(() =>
-        this.onHealthRule(type, rule, old).catch((err: unknown) =>
-          this.logger.error({ healthRule: rule.metadata.name, err }, 'handling a HealthRule change failed'),
-        ),
-      );
+      this.handleHealthRule(type, rule, old);
     });
+  }
+
+  /**
+   * handleHealthRule queues one HealthRule event; a failure (its status write, most likely) is
+   * tried again after RULE_RETRY_MS with the cached copy: compiling it again is a no-op.
+   */
+  private handleHealthRule(type: string, rule: HealthRule, old: HealthRule | undefined): void {
+    this.ruleChain = this.ruleChain.then(() =>
+      this.onHealthRule(type, rule, old).catch((err: unknown) => {
+        this.logger.warn(
+          { healthRule: rule.metadata.name, err },
+          `handling a change of HealthRule ${rule.metadata.name} failed; trying again in ${RULE_RETRY_MS / 1000}s`,
+        );
+        setTimeout(() => {
+          const current = this.healthRules.get(undefined, rule.metadata.name);
+          if (current && !this.stopping) this.handleHealthRule('updated', current, undefined);
+        }, RULE_RETRY_MS).unref();
+      }),
+    );
   }
 
   /**
