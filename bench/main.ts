@@ -12,6 +12,7 @@
  *   npm run bench -- --dataplanes 10,30,100 [--releases-per-dataplane 10] [--sizes LIST]
  *   npm run bench -- --shards 1,2,4 --sizes 10000
  *   npm run bench -- --hostile [--tsx] [--concurrency 8] [--node-args "FLAGS"]
+ *   npm run bench -- --health-rules
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -21,6 +22,7 @@ import { parseArgs } from 'node:util';
 import { measureConvergence } from './convergence.ts';
 import { curveCharts, writeCurves } from './curves.ts';
 import { runDataPlanes, type DataPlaneRunResult } from './dataplanes.ts';
+import { runHealthRulesBench } from './healthrules.ts';
 import { runHostileBench } from './hostile.ts';
 import { imageNodeFlags } from './controller.ts';
 import { ROOT } from '../testbed/controller.ts';
@@ -73,6 +75,9 @@ const USAGE = `Usage: npm run bench -- [flags]
   --hostile                 instead of the sizes: peak RSS of the controller while one data plane
                             serves a 300 MiB body, a 600 MiB body or an endless list and another
                             keeps working (bench/hostile.ts; about 4 minutes)
+  --health-rules            instead of the sizes: the cost per health evaluation of each engine
+                            (built-in, CEL, Lua; in process, through the worker, cached); no
+                            cluster, about 30 s (bench/healthrules.ts)
   --help                    print this help`;
 
 function positive(name: string, text: string | undefined, fallback: number): number {
@@ -279,6 +284,11 @@ async function runSize(
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
+  // No cluster needed: the engines alone, in this process and through the worker.
+  if (argv.includes('--health-rules')) {
+    console.log(await runHealthRulesBench());
+    return;
+  }
   const options = parseOptions(argv);
   if (!options) {
     console.log(USAGE);

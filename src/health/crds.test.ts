@@ -22,7 +22,7 @@ interface Tally {
 function tally(resolve?: HealthCheckResolver): Tally {
   const t: Tally = { agree: 0, total: 0, byStatus: new Map() };
   for (const c of cases) {
-    const got = assessHealth(c.object, c.now ? new Date(c.now) : NOW, resolve).status;
+    const got = assessHealth(c.object, c.now ? new Date(c.now) : NOW, undefined, resolve).status;
     const row = t.byStatus.get(c.expect.status) ?? { agree: 0, total: 0 };
     row.total++;
     t.total++;
@@ -60,7 +60,7 @@ void describe('custom-resource fixtures', () => {
   void test('the generic rule alone raises no false alarm', (t) => {
     t.diagnostic(`generic only: ${describeTally(tally(genericOnly))}`);
     const alarms = cases.filter((c) => {
-      const got = assessHealth(c.object, c.now ? new Date(c.now) : NOW, genericOnly).status;
+      const got = assessHealth(c.object, c.now ? new Date(c.now) : NOW, undefined, genericOnly).status;
       return got === 'Degraded' && c.expect.status !== 'Degraded';
     });
     assert.deepEqual(

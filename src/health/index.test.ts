@@ -196,15 +196,15 @@ void describe('assessHealth precedence', () => {
     group === 'cert-manager.io' && kind === 'Certificate' ? operatorRule : builtinHealthCheck(group, kind, o);
 
   void test('an operator rule wraps builtinHealthCheck and wins for its kind', () => {
-    assert.equal(assessHealth(certificate, NOW, withOperatorRules).reason, 'OperatorRule');
+    assert.equal(assessHealth(certificate, NOW, undefined, withOperatorRules).reason, 'OperatorRule');
     assert.equal(assessHealth(certificate, NOW).reason, 'Ready');
   });
 
   void test('other kinds keep the built-in rule, then the generic one', () => {
     const deployment = obj('apps/v1', 'Deployment', { spec: { paused: true } });
-    assert.equal(assessHealth(deployment, NOW, withOperatorRules).reason, 'Paused');
+    assert.equal(assessHealth(deployment, NOW, undefined, withOperatorRules).reason, 'Paused');
     assert.equal(
-      assessHealth(obj('example.com/v1', 'Widget'), NOW, withOperatorRules).reason,
+      assessHealth(obj('example.com/v1', 'Widget'), NOW, undefined, withOperatorRules).reason,
       'NoHealthSignal',
     );
   });
@@ -212,11 +212,11 @@ void describe('assessHealth precedence', () => {
   void test('the pre-checks apply to operator rules too', () => {
     const deleting = obj('cert-manager.io/v1', 'Certificate');
     deleting.metadata.deletionTimestamp = '2025-06-01T11:59:00Z';
-    assert.equal(assessHealth(deleting, NOW, withOperatorRules).reason, 'Terminating');
+    assert.equal(assessHealth(deleting, NOW, undefined, withOperatorRules).reason, 'Terminating');
     const throwing: HealthCheckResolver = () => () => {
       throw new Error('script error: attempt to index a nil value');
     };
-    assert.deepEqual(assessHealth(certificate, NOW, throwing), {
+    assert.deepEqual(assessHealth(certificate, NOW, undefined, throwing), {
       status: 'Unknown',
       reason: 'HealthCheckFailed',
       message: 'health check failed: script error: attempt to index a nil value',

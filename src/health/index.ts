@@ -127,11 +127,13 @@ function malformed(obj: unknown): string | undefined {
 /**
  * assessHealth computes the health of a live object; `undefined` means the object is missing.
  * `now` feeds the few time-based rules (grace periods), so a caller that requeues Progressing
- * objects sees them turn Degraded once a grace expires.
+ * objects sees them turn Degraded once a grace expires. `override` is the operator's HealthRules
+ * (HealthRuleRegistry.prepare): an object they cover gets their result instead of the built-in one.
  */
 export function assessHealth(
   obj: KubeObject | undefined,
   now: Date = new Date(),
+  override?: (obj: KubeObject) => HealthResult | undefined,
   resolve: HealthCheckResolver = builtinHealthCheck,
 ): HealthResult {
   if (obj === undefined) return health('Unknown', HealthReasons.notFound, 'object not found');
@@ -148,6 +150,9 @@ export function assessHealth(
       const waiting = names.length > 0 ? `; waiting for finalizers: ${names.join(', ')}` : '';
       return health('Progressing', HealthReasons.terminating, `deletion requested at ${at}${waiting}`);
     }
+    // HealthRules (operator-owned, src/health/rules/) win over the built-in and generic rules.
+    const ruled = override?.(obj);
+    if (ruled) return ruled;
     const { group } = parseApiVersion(obj.apiVersion);
     return resolve(group, obj.kind, obj)(obj, now);
   } catch (err) {

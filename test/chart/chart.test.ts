@@ -180,6 +180,59 @@ describe('chart on a real API server', () => {
     assert.deepEqual(chartLeaseRole?.['rules'], plainLeaseRole?.['rules']);
   });
 
+  it('renders the HealthRules of values.healthRules (CEL and a multi-line Lua script) and refuses a malformed one', async () => {
+    const values = join(await mkdtemp(join(tmpdir(), 'rc-chart-')), 'rules.yaml');
+    const lua = 'hs = {}\nif obj.status ~= nil then\n  hs.status = "Healthy"\nend\nreturn hs\n';
+    await writeFile(
+      values,
+      JSON.stringify({
+        healthRules: [
+          {
+            name: 'certificates',
+            apiVersion: 'cert-manager.io',
+            kind: 'Certificate',
+            cel: {
+              current: 'status.?conditions.orValue([]).exists(c, c.type == "Ready" && c.status == "True")',
+            },
+          },
+          { name: 'widgets', apiVersion: 'example.com/v1', kind: 'Widget', lua },
+        ],
+      }),
+    );
+    const rendered = ofKind(
+      parseManifests(await helm(['template', RELEASE, CHART, '--namespace', NAMESPACE, '-f', values])),
+      'HealthRule',
+    );
+    assert.deepEqual(
+      rendered.map((r) => [r.apiVersion, r.metadata.name, r['spec']]),
+      [
+        [
+          API_VERSION,
+          'certificates',
+          {
+            apiVersion: 'cert-manager.io',
+            kind: 'Certificate',
+            cel: {
+              current: 'status.?conditions.orValue([]).exists(c, c.type == "Ready" && c.status == "True")',
+            },
+          },
+        ],
+        [API_VERSION, 'widgets', { apiVersion: 'example.com/v1', kind: 'Widget', lua }],
+      ],
+    );
+    assert.equal(rendered[0]?.metadata.labels?.['app.kubernetes.io/managed-by'], 'Helm');
+    assert.equal(ofKind(parseManifests(await render()), 'HealthRule').length, 0, 'none by default');
+    await writeFile(
+      values,
+      JSON.stringify({
+        healthRules: [
+          { name: 'both', apiVersion: 'v1', kind: 'Service', cel: { current: 'true' }, lua: 'x' },
+        ],
+      }),
+    );
+    await assert.rejects(helm(['template', RELEASE, CHART, '-f', values]), /healthRules|oneOf|both/);
+  });
+
   it('renders a hardened Deployment whose flags come from the values', async () => {
     const manifests = parseManifests(await render());
     const [deployment, ...others] = ofKind<DeploymentManifest>(manifests, 'Deployment');

@@ -31,7 +31,9 @@ export async function installCRDs(cp: TestKube): Promise<void> {
         method: 'GET',
         path: `/apis/${API_VERSION}`,
       });
-      return ['releases', 'environments', 'dataplanes'].every((r) => doc.resources.some((x) => x.name === r));
+      return ['releases', 'environments', 'dataplanes', 'healthrules'].every((r) =>
+        doc.resources.some((x) => x.name === r),
+      );
     },
     { timeoutMs: 30_000, description: 'the CRDs to be served' },
   );

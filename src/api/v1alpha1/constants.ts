@@ -184,3 +184,24 @@ export const DURATION_PATTERN = '^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$';
 
 /** LABEL_VALUE_PATTERN matches a valid Kubernetes label value of at least one character. */
 export const LABEL_VALUE_PATTERN = '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$';
+
+/**
+ * HealthRuleReasons lists the reasons of a HealthRule's `Ready` condition. A compile error's
+ * reason names the field (`InvalidCEL` with the field in the message, `InvalidLua`), so
+ * `kubectl get healthrules -o wide` tells which rule is broken and why.
+ */
+export const HealthRuleReasons = {
+  /** the rule compiled and is in use */
+  compiled: 'Compiled',
+  /** a CEL expression failed to parse or type-check; the message names the field */
+  invalidCEL: 'InvalidCEL',
+  /** the Lua script failed to compile */
+  invalidLua: 'InvalidLua',
+  /** the target (spec.apiVersion, spec.kind) or the choice of engine is not usable */
+  invalidSpec: 'InvalidSpec',
+  /** another HealthRule with the same target wins (the first by name) */
+  superseded: 'Superseded',
+} as const;
+
+/** CORE_VERSION_PATTERN tells a core-group version (`v1`) from a group name in HealthRule spec.apiVersion. */
+export const CORE_VERSION_PATTERN = '^v[0-9]+((alpha|beta)[0-9]+)?$';

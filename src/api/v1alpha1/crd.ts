@@ -1,5 +1,5 @@
 /**
- * CustomResourceDefinitions of the three kinds, built from the TypeBox schemas in schema.ts.
+ * CustomResourceDefinitions of the four kinds, built from the TypeBox schemas in schema.ts.
  * `npm run gen:crds` writes them to config/crd/; a unit test fails when the files are stale.
  */
 import {
@@ -8,6 +8,7 @@ import {
   ReleaseSpecSchema,
   ReleaseStatusSchema,
   ConditionSchema,
+  HealthRuleSpecSchema,
 } from './schema.ts';
 import { TenantPolicySpecSchema, TenantPolicyStatusSchema } from './tenancy.ts';
 import Type, { type TSchema } from 'typebox';
@@ -173,12 +174,38 @@ export const tenantPolicyCRD = crd(
   'Cluster',
 );
 
+/** healthRuleCRD is the CustomResourceDefinition of HealthRule: cluster-scoped, the operator's own. */
+export const healthRuleCRD = crd(
+  { kind: 'HealthRule', plural: 'healthrules', singular: 'healthrule', shortNames: ['hr'] },
+  HealthRuleSpecSchema,
+  conditionsStatus,
+  [
+    { name: 'Target API Version', type: 'string', jsonPath: '.spec.apiVersion' },
+    { name: 'Target Kind', type: 'string', jsonPath: '.spec.kind' },
+    { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
+    {
+      name: 'Reason',
+      type: 'string',
+      jsonPath: '.status.conditions[?(@.type=="Ready")].reason',
+      priority: 1,
+    },
+    {
+      name: 'Message',
+      type: 'string',
+      jsonPath: '.status.conditions[?(@.type=="Ready")].message',
+      priority: 1,
+    },
+  ],
+  'Cluster',
+);
+
 /** ALL_CRDS lists the CRDs with the file name each is written to under config/crd/. */
 export const ALL_CRDS: ReadonlyArray<{ file: string; crd: JsonSchema }> = [
   { file: 'openchoreo.dev_releases.yaml', crd: releaseCRD },
   { file: 'openchoreo.dev_environments.yaml', crd: environmentCRD },
   { file: 'openchoreo.dev_dataplanes.yaml', crd: dataPlaneCRD },
   { file: 'openchoreo.dev_tenantpolicies.yaml', crd: tenantPolicyCRD },
+  { file: 'openchoreo.dev_healthrules.yaml', crd: healthRuleCRD },
 ];
 
 /** renderCRD is the YAML text of a CRD as checked in under config/crd/. */

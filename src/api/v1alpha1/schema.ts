@@ -1,5 +1,5 @@
 /**
- * The one schema source of Release, Environment and DataPlane: the CRDs in config/crd/ are
+ * The one schema source of Release, Environment, DataPlane and HealthRule: the CRDs in config/crd/ are
  * generated from these TypeBox schemas (npm run gen:crds), and the TypeScript types below are
  * derived from the same schemas, so the two cannot drift apart.
  */
@@ -407,6 +407,71 @@ export const DataPlaneSpecSchema = Type.Object({
   ),
 });
 
+/** CEL_EXPRESSION_MAX_LENGTH bounds one CEL expression of a HealthRule (Flux's are one line). */
+export const CEL_EXPRESSION_MAX_LENGTH = 4096;
+/** LUA_SCRIPT_MAX_LENGTH bounds a HealthRule's Lua script (Argo CD's longest health.lua is about 6 KiB). */
+export const LUA_SCRIPT_MAX_LENGTH = 65536;
+
+const celExpression = (description: string) =>
+  Type.Optional(Type.String({ minLength: 1, maxLength: CEL_EXPRESSION_MAX_LENGTH, description }));
+
+/** HealthRuleCelSchema is a HealthRule's CEL form, as Flux's `healthCheckExprs`. */
+export const HealthRuleCelSchema = Type.Object(
+  {
+    inProgress: celExpression('Evaluated first: true means Progressing.'),
+    failed: celExpression('Evaluated second: true means Degraded.'),
+    current: Type.String({
+      minLength: 1,
+      maxLength: CEL_EXPRESSION_MAX_LENGTH,
+      description:
+        'Evaluated third: true means Healthy; when no expression is true the object is Progressing.',
+    }),
+    suspended: celExpression(
+      'Evaluated before all the others: true means Suspended (a deliberate pause outranks the state it paused in).',
+    ),
+    message: celExpression(
+      'A string expression for the health message; when absent or failing, the message says which expression held.',
+    ),
+  },
+  {
+    description:
+      "CEL expressions over the object's top-level fields (metadata, spec, status; an absent one is an empty map). Optional-field syntax (status.?foo) is allowed.",
+  },
+);
+
+/** HealthRuleSpecSchema is the target kind and its rule, in CEL or in Lua. */
+export const HealthRuleSpecSchema = Type.Object(
+  {
+    apiVersion: Type.String({
+      minLength: 1,
+      maxLength: 316,
+      pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(/[a-z0-9]+)?$',
+      description:
+        'The target: `group/version` for one version, `group` alone for every version, `v1` for the core group (Pod, Service, ...).',
+    }),
+    kind: Type.String({
+      minLength: 1,
+      maxLength: 63,
+      pattern: '^[A-Za-z][A-Za-z0-9]*$',
+      description: 'Kind of the target, as written in its objects (CamelCase).',
+    }),
+    cel: Type.Optional(HealthRuleCelSchema),
+    lua: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: LUA_SCRIPT_MAX_LENGTH,
+        description:
+          "A Lua 5.4 script with the contract of Argo CD's health.lua: reads the global `obj`, returns {status = ..., message = ...}.",
+      }),
+    ),
+  },
+  {
+    'x-kubernetes-validations': [
+      { rule: 'has(self.cel) != has(self.lua)', message: 'exactly one of spec.cel and spec.lua must be set' },
+    ],
+  },
+);
+
 const simpleStatus = Type.Object({
   observedGeneration: Type.Optional(Type.Integer({ minimum: 0 })),
   conditions: Type.Optional(Type.Array(ConditionSchema)),
@@ -427,6 +492,8 @@ export const ReleaseSchema = objectOf(ReleaseSpecSchema, ReleaseStatusSchema);
 export const EnvironmentSchema = objectOf(EnvironmentSpecSchema, simpleStatus);
 /** DataPlaneSchema is the whole DataPlane object. */
 export const DataPlaneSchema = objectOf(DataPlaneSpecSchema, simpleStatus);
+/** HealthRuleSchema is the whole HealthRule object (cluster-scoped). */
+export const HealthRuleSchema = objectOf(HealthRuleSpecSchema, simpleStatus);
 
 /** Condition is metav1.Condition. */
 export type Condition = Static<typeof ConditionSchema>;
@@ -466,3 +533,7 @@ export type DataPlaneResourcePolicy = Static<typeof DataPlaneResourcePolicySchem
 export type DataPlaneTunnel = Static<typeof DataPlaneTunnelSchema>;
 /** DataPlane is the whole DataPlane object. */
 export type DataPlane = Static<typeof DataPlaneSchema>;
+/** HealthRuleSpec is the spec of a HealthRule. */
+export type HealthRuleSpec = Static<typeof HealthRuleSpecSchema>;
+/** HealthRule is the whole HealthRule object. */
+export type HealthRule = Static<typeof HealthRuleSchema>;

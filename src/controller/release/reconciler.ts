@@ -27,6 +27,7 @@ import type { ReconcileResult } from '../../runtime/controller.ts';
 import type { EventType } from '../../runtime/events.ts';
 import type { Slot } from '../../runtime/limiter.ts';
 import type { DataPlanePort } from '../../dataplane/port.ts';
+import type { HealthOverride } from '../../health/rules/registry.ts';
 import type { ApplyResult } from '../../ssa/apply.ts';
 import type { RetainedObject } from '../../ssa/delete.ts';
 import { ApplyMemory } from '../../ssa/memory.ts';
@@ -117,6 +118,11 @@ export interface ReleaseReconcilerDeps {
   /** slots caps the reconciles per data plane; unlimited without. */
   slots?: DataPlaneSlots;
   logger: Logger;
+  /**
+   * healthRules evaluates the operator's HealthRules for the live objects before the status step
+   * (asynchronous: they run in a worker); without it, only the built-in and generic rules apply.
+   */
+  healthRules?: { prepare(objects: Iterable<KubeObject | undefined>): Promise<HealthOverride> };
   now?: () => Date;
   random?: () => number;
   /**
@@ -316,13 +322,16 @@ export class ReleaseReconciler {
     // Keep the last known inventory when this data plane is unreachable: it tells us nothing new
     // (an old data plane of a move that does not answer says nothing about this one).
     const unreachable = outcomes.some((o) => o.unreachable) || pruning.failure?.unreachable === true;
+    const rules = unreachable ? undefined : await this.deps.healthRules?.prepare(outcomes.map((o) => o.live));
     const resources = unreachable
       ? (previous.resources ?? [])
-      : resourceStatuses(outcomes, previous.resources, now, {
-          releaseUid: uid,
-          preview,
-          known: pruneContext.inventory,
-        });
+      : resourceStatuses(
+          outcomes,
+          previous.resources,
+          now,
+          { releaseUid: uid, preview, known: pruneContext.inventory },
+          rules,
+        );
     // Recorded objects the spec no longer has as they are stay recorded until verified gone: on
     // a complete picture of the only data plane the Release's objects may be on.
     const watched = new Set(dataPlane.watchedKinds().map((k) => `${k.group}/${k.kind}`));

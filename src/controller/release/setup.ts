@@ -7,7 +7,7 @@
 import type { Logger } from 'pino';
 import { withoutManagedFields, type KubeObject } from '../../api/object.ts';
 import { API_VERSION, TenancyKeys } from '../../api/v1alpha1/constants.ts';
-import type { DataPlane, Environment, Release } from '../../api/v1alpha1/schema.ts';
+import type { DataPlane, Environment, HealthRule, Release } from '../../api/v1alpha1/schema.ts';
 import type { TenantPolicy } from '../../api/v1alpha1/tenancy.ts';
 import type { ClientLimits, KubeClient } from '../../kube/client.ts';
 import type { SecretLike } from '../../dataplane/credentials.ts';
@@ -19,7 +19,10 @@ import { defaultLimitPerKey, KeyedLimiter } from '../../runtime/limiter.ts';
 import type { EventRecorder } from '../../runtime/events.ts';
 import { Informer, type ListBudget } from '../../kube/informer.ts';
 import type { RuntimeMetrics } from '../../runtime/metrics.ts';
+import { HealthRuleRegistry, parseTarget } from '../../health/rules/registry.ts';
+import { RuleSandbox } from '../../health/rules/sandbox.ts';
 import { slimRelease } from './budget.ts';
+import { HealthRuleStatusWriter, releasesUsingKind } from './healthrules.ts';
 import { ProtectionWriter, ReleaseWriter } from './controlplane.ts';
 import { releaseKeyOfObject } from './desired.ts';
 import { ReleaseMetrics } from './metrics.ts';
@@ -34,6 +37,9 @@ import { tenancyOf, type OwnershipSeal } from './tenancy.ts';
 export const RELEASE_CONTROLLER = 'release';
 /** PROTECTION_CONTROLLER keeps the in-use finalizers of a namespace (protection.ts). */
 export const PROTECTION_CONTROLLER = 'in-use-protection';
+
+/** RULE_RETRY_MS is the wait before a failed HealthRule status write is tried again. */
+const RULE_RETRY_MS = 10_000;
 
 /** ReleaseControllerOptions configures the Release controller. */
 export interface ReleaseControllerOptions {
@@ -65,6 +71,8 @@ export interface ReleaseControllerOptions {
    * (--single-tenant), no TenantPolicy is read.
    */
   tenancy?: { reserved: readonly string[]; sealer: OwnershipSeal };
+  /** healthRuleSandbox runs the operator's HealthRules; one with the default limits when absent. */
+  healthRuleSandbox?: RuleSandbox;
 }
 
 /** ReleaseController is the running Release controller. */
@@ -77,6 +85,14 @@ export class ReleaseController {
   /** tenantPolicies and namespaces (of the control plane) say how each organization is governed; absent single-tenant. */
   readonly tenantPolicies: Informer<TenantPolicy> | undefined;
   readonly namespaces: Informer<KubeObject> | undefined;
+  /** healthRules watches the operator's HealthRules (cluster-scoped); `rules` holds them compiled. */
+  readonly healthRules: Informer<HealthRule>;
+  readonly rules: HealthRuleRegistry;
+  private readonly sandbox: RuleSandbox;
+  // HealthRule events are handled one after another: each compiles in the worker.
+  private ruleChain: Promise<void> = Promise.resolve();
+  private readonly ruleStatus: HealthRuleStatusWriter;
+  private stopping = false;
   readonly pool: DataPlanePool;
   readonly reconciler: ReleaseReconciler;
   readonly controller: Controller<string>;
@@ -127,6 +143,10 @@ export class ReleaseController {
         }),
       });
     }
+    this.healthRules = informer<HealthRule>('healthrules', withoutManagedFields<HealthRule>);
+    this.sandbox = options.healthRuleSandbox ?? new RuleSandbox();
+    this.rules = new HealthRuleRegistry(this.sandbox);
+    this.ruleStatus = new HealthRuleStatusWriter(client);
 
     this.pool = new DataPlanePool({
       logger,
@@ -215,6 +235,7 @@ export class ReleaseController {
       },
       observer: this.releaseMetrics,
       slots: this.slots,
+      healthRules: this.rules,
       logger,
       ...(options.tenancy && { tenancy: options.tenancy }),
     });
@@ -266,11 +287,14 @@ export class ReleaseController {
     const informers = this.controlPlaneInformers();
     for (const i of informers) i.start();
     await Promise.all(informers.map((i) => i.waitForSync(signal)));
+    // The first reconciles use the operator's rules, not the built-in ones for a moment.
+    await this.ruleChain;
     this.logger.info(
       {
         releases: this.releases.size,
         environments: this.environments.size,
         dataPlanes: this.dataPlanes.size,
+        healthRules: this.healthRules.size,
       },
       'control-plane caches synced; starting workers',
     );
@@ -289,6 +313,7 @@ export class ReleaseController {
       this.releases,
       this.environments,
       this.dataPlanes,
+      this.healthRules,
       ...(this.tenantPolicies ? [this.tenantPolicies] : []),
       ...(this.namespaces ? [this.namespaces] : []),
     ] as Array<Informer<KubeObject>>;
@@ -296,9 +321,11 @@ export class ReleaseController {
 
   /** stop stops the workers (letting running reconciles finish within graceMs), then every watch. */
   async stop(graceMs: number): Promise<void> {
+    this.stopping = true;
     await Promise.all([this.controller.stop(graceMs), this.protection.stop(graceMs)]);
     await Promise.all([
       ...this.controlPlaneInformers().map((i) => i.stop()),
+      this.ruleChain.then(() => this.sandbox.close()),
       ...[...this.secrets.values()].map((s) => s.stop()),
       this.pool.close(),
     ]);
@@ -344,6 +371,69 @@ export class ReleaseController {
       if (type === 'updated' && old && !specOrDeletionChanged(old, dp)) return;
       this.enqueueForDataPlane(ns, dp.metadata.name);
     });
+    // Our own status writes change no generation: they need no compile.
+    this.healthRules.addHandler((type, rule, old) => {
+      if (type === 'updated' && old && old.metadata.generation === rule.metadata.generation) return;
+      this.handleHealthRule(type, rule, old);
+    });
+  }
+
+  /**
+   * handleHealthRule queues one HealthRule event; a failure (its status write, most likely) is
+   * tried again after RULE_RETRY_MS with the cached copy: compiling it again is a no-op.
+   */
+  private handleHealthRule(type: string, rule: HealthRule, old: HealthRule | undefined): void {
+    this.ruleChain = this.ruleChain.then(() =>
+      this.onHealthRule(type, rule, old).catch((err: unknown) => {
+        this.logger.warn(
+          { healthRule: rule.metadata.name, err },
+          `handling a change of HealthRule ${rule.metadata.name} failed; trying again in ${RULE_RETRY_MS / 1000}s`,
+        );
+        setTimeout(() => {
+          const current = this.healthRules.get(undefined, rule.metadata.name);
+          if (current && !this.stopping) this.handleHealthRule('updated', current, undefined);
+        }, RULE_RETRY_MS).unref();
+      }),
+    );
+  }
+
+  /**
+   * onHealthRule compiles a created or changed HealthRule (or forgets a deleted one), reports
+   * every rule of the same target on its status, and re-assesses the Releases whose status lists
+   * that kind (hot reload).
+   */
+  private async onHealthRule(type: string, rule: HealthRule, old: HealthRule | undefined): Promise<void> {
+    const name = rule.metadata.name;
+    const targets = [];
+    if (type === 'deleted') {
+      const target = await this.rules.remove(name);
+      if (target) targets.push(target);
+      this.logger.info({ healthRule: name }, 'HealthRule deleted; its kind goes back to the built-in rule');
+    } else {
+      const state = await this.rules.upsert(rule);
+      targets.push(parseTarget(rule.spec.apiVersion, rule.spec.kind));
+      // A rule moved to another kind gives the old one back to the built-in rule.
+      if (old && (old.spec.apiVersion !== rule.spec.apiVersion || old.spec.kind !== rule.spec.kind))
+        targets.push(parseTarget(old.spec.apiVersion, old.spec.kind));
+      if (state.ready) this.logger.info({ healthRule: name }, `HealthRule ${name}: ${state.message}`);
+      else
+        this.logger.warn(
+          { healthRule: name, reason: state.reason },
+          `HealthRule ${name} is not used: ${state.message}`,
+        );
+    }
+    // One writer of HealthRule status among the shards: every shard compiles the same rules.
+    if (this.options.shard.index === 0) {
+      for (const t of targets)
+        for (const other of this.rules.sameTarget(t)) {
+          const current = this.healthRules.get(undefined, other);
+          const state = this.rules.stateOf(other);
+          if (current && state) await this.ruleStatus.write(current, state);
+        }
+    }
+    for (const t of targets)
+      for (const r of releasesUsingKind(this.releases.list(), t.group, t.kind))
+        this.enqueue(r.metadata.namespace ?? '', r.metadata.name);
   }
 
   /** forgetDataPlane closes a deleted DataPlane's connection and watches, then removes its metric series. */

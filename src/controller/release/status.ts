@@ -24,6 +24,7 @@ import { identityOf } from '../../dataplane/watches.ts';
 import type { RetainedObject } from '../../ssa/delete.ts';
 import { listWithMore, truncateJson } from '../../api/text.ts';
 import { assessHealth, compareHealth, isReadyHealth, type HealthResult } from '../../health/index.ts';
+import type { HealthOverride } from '../../health/rules/registry.ts';
 import type { ItemOutcome } from './apply.ts';
 import { provenance, type Inventory } from './inventory.ts';
 import { CONDITION_MESSAGE_MAX_BYTES, ENTRY_MESSAGE_MAX_BYTES, fitStatus } from './budget.ts';
@@ -54,15 +55,17 @@ const REASON_OF_STATE: Partial<Record<ItemOutcome['state'], string>> = {
  * resourceStatuses builds status.resources in spec order, keeping lastObservedTime when nothing
  * changed. Each entry records the proof of its object (inventory.ts provenance) for the Release
  * with uid `releaseUid`; a preview (or no uid) records nothing new and keeps what was recorded.
+ * `rules` are the operator's HealthRules, evaluated beforehand (HealthRuleRegistry.prepare).
  */
 export function resourceStatuses(
   outcomes: ItemOutcome[],
   previous: ResourceStatus[] | undefined,
   now: Date,
   record: { releaseUid?: string; preview?: boolean; known?: Inventory } = {},
+  rules?: HealthOverride,
 ): ResourceStatus[] {
   const before = new Map((previous ?? []).map((r) => [r.id, r]));
-  return outcomes.map((o) => resourceStatus(o, before.get(o.item.id), now, record));
+  return outcomes.map((o) => resourceStatus(o, before.get(o.item.id), now, record, rules));
 }
 
 function resourceStatus(
@@ -70,12 +73,13 @@ function resourceStatus(
   prev: ResourceStatus | undefined,
   now: Date,
   record: { releaseUid?: string; preview?: boolean; known?: Inventory },
+  rules: HealthOverride | undefined,
 ): ResourceStatus {
   const { item, live } = o;
   const health: HealthResult =
     o.state === 'waiting'
       ? { status: 'Progressing', reason: 'WaitingForCRD', message: o.message ?? '' }
-      : assessHealth(live, now);
+      : assessHealth(live, now, rules);
   const namespace = o.namespaced === false ? '' : (live?.metadata.namespace ?? item.namespace);
   const entry: ResourceStatus = {
     id: item.id,
