@@ -94,7 +94,7 @@ export async function loadSamples(org: string): Promise<Samples> {
   const dataPlane = await read<DataPlane & KubeObject>('dataplane.yaml');
   const environment = await read<Environment & KubeObject>('environment.yaml');
   const release = await read<Release & KubeObject>('release.yaml');
-  const ref = dataPlane.spec.kubernetesCluster.secretRef;
+  const ref = dataPlane.spec.kubernetesCluster?.secretRef;
   if (!ref) {
     throw new Error(
       'config/samples/dataplane.yaml must use kubernetesCluster.secretRef; restore it from git',

@@ -251,8 +251,8 @@ test('an endpoint the policy refuses is DataPlaneInvalid naming the rule, before
   });
   const at = (apiServerURL: string): DataPlane => {
     const dp = tunnelDataPlane();
-    if (dp.spec.kubernetesCluster.credentials)
-      dp.spec.kubernetesCluster.credentials.apiServerURL = apiServerURL;
+    const credentials = dp.spec.kubernetesCluster?.credentials;
+    if (credentials) credentials.apiServerURL = apiServerURL;
     return dp;
   };
   await assert.rejects(
@@ -274,5 +274,64 @@ test('an endpoint the policy refuses is DataPlaneInvalid naming the rule, before
     (err: unknown) => err instanceof CredentialsError && /plain http:\/\/ is not allowed/.test(err.message),
   );
   assert.equal(p.get('org/dp'), undefined, 'no connection kept');
+  await p.close();
+});
+
+test('a plane with only spec.clusterAgent on a controller without a gateway is invalid, naming the flag', async () => {
+  const p = new DataPlanePool({
+    logger: pino({ level: 'silent' }),
+    requestTimeoutMs: 1_000,
+    onEvent: () => {},
+  });
+  const plane: DataPlane = {
+    apiVersion: 'openchoreo.dev/v1alpha1',
+    kind: 'DataPlane',
+    metadata: { name: 'dp', namespace: 'acme', uid: 'u1' },
+    spec: { clusterAgent: { clientCA: { value: 'ca' } } },
+  };
+  await assert.rejects(
+    p.connect(plane, undefined),
+    (err: unknown) =>
+      err instanceof CredentialsError &&
+      /DataPlane acme\/dp is reached through OpenChoreo's cluster gateway .*--cluster-gateway-url/.test(
+        err.message,
+      ),
+  );
+  const neither = { ...plane, spec: {} } as DataPlane;
+  await assert.rejects(
+    p.connect(neither, undefined),
+    (err: unknown) =>
+      err instanceof CredentialsError && /spec.kubernetesCluster.*spec.clusterAgent/.test(err.message),
+  );
+  await p.close();
+});
+
+test('a gateway plane whose certificate files cannot be read is invalid, naming the flags', async () => {
+  const p = new DataPlanePool({
+    logger: pino({ level: 'silent' }),
+    requestTimeoutMs: 1_000,
+    onEvent: () => {},
+    gateway: {
+      url: 'https://127.0.0.1:1',
+      caFile: '/nonexistent/ca',
+      certFile: '/c',
+      keyFile: '/k',
+      pollIntervalMs: 5_000,
+    },
+  });
+  const plane: DataPlane = {
+    apiVersion: 'openchoreo.dev/v1alpha1',
+    kind: 'DataPlane',
+    metadata: { name: 'dp', namespace: 'acme', uid: 'u1' },
+    spec: { clusterAgent: { clientCA: { value: 'ca' } } },
+  };
+  await assert.rejects(
+    p.connect(plane, undefined),
+    (err: unknown) =>
+      err instanceof CredentialsError &&
+      /cannot read its cluster-gateway certificate files \(ENOENT\).*--cluster-gateway-ca-file/.test(
+        err.message,
+      ),
+  );
   await p.close();
 });

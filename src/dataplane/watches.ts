@@ -75,6 +75,8 @@ export interface WatchSetOptions {
   onHealthChange?: (healthy: boolean) => void;
   /** onObserved is told the users (Release keys) observing an object that changed. */
   onObserved?: (users: string[]) => void;
+  /** pollIntervalMs makes every cache list at this period instead of watching (a client that cannot watch). */
+  pollIntervalMs?: number;
 }
 
 /** ObservedObject is a watch on one object some users observe. */
@@ -124,6 +126,7 @@ export class WatchSet {
         logger: this.options.logger,
         transform: slimObject,
         onHealthChange: (healthy) => this.options.onHealthChange?.(healthy),
+        pollIntervalMs: this.options.pollIntervalMs,
       });
       informer.addHandler((type, obj, old) => {
         this.index(info, type === 'deleted' ? undefined : obj, old ?? (type === 'deleted' ? obj : undefined));
@@ -163,6 +166,7 @@ export class WatchSet {
         logger: this.options.logger,
         // Someone else's object: nothing here reads its managedFields.
         transform: withoutManagedFields,
+        pollIntervalMs: this.options.pollIntervalMs,
       });
       informer.addHandler(() => this.options.onObserved?.([...users]));
       informer.start();

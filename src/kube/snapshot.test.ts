@@ -3,7 +3,12 @@ import assert from 'node:assert/strict';
 import type { KubeObject } from '../api/object.ts';
 import { diffSnapshot } from './snapshot.ts';
 
-function obj(name: string, rv: string | undefined, uid = `uid-${name}`, data?: Record<string, string>): KubeObject {
+function obj(
+  name: string,
+  rv: string | undefined,
+  uid = `uid-${name}`,
+  data?: Record<string, string>,
+): KubeObject {
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',
@@ -18,7 +23,8 @@ function snapshot(...objects: KubeObject[]): Map<string, KubeObject> {
 
 function summary(changes: ReturnType<typeof diffSnapshot>): string[] {
   return changes.map(
-    (c) => `${c.type} ${c.obj.metadata.name} ${c.obj.metadata.uid}${c.old ? ` (was ${c.old.metadata.resourceVersion ?? '-'})` : ''}`,
+    (c) =>
+      `${c.type} ${c.obj.metadata.name} ${c.obj.metadata.uid}${c.old ? ` (was ${c.old.metadata.resourceVersion ?? '-'})` : ''}`,
   );
 }
 
@@ -26,16 +32,31 @@ void describe('diffSnapshot', () => {
   const a1 = obj('a', '1');
   const table: Array<{ name: string; before: KubeObject[]; after: KubeObject[]; want: string[] }> = [
     { name: 'nothing to nothing', before: [], after: [], want: [] },
-    { name: 'first list: everything added', before: [], after: [a1, obj('b', '2')], want: ['added a uid-a', 'added b uid-b'] },
+    {
+      name: 'first list: everything added',
+      before: [],
+      after: [a1, obj('b', '2')],
+      want: ['added a uid-a', 'added b uid-b'],
+    },
     { name: 'the same object again: nothing', before: [a1], after: [a1], want: [] },
-    { name: 'an equal copy with the same resourceVersion: nothing', before: [a1], after: [obj('a', '1')], want: [] },
+    {
+      name: 'an equal copy with the same resourceVersion: nothing',
+      before: [a1],
+      after: [obj('a', '1')],
+      want: [],
+    },
     {
       name: 'a new resourceVersion: updated, with the old one',
       before: [a1],
       after: [obj('a', '7')],
       want: ['updated a uid-a (was 1)'],
     },
-    { name: 'gone from the list: deleted, as last seen', before: [a1, obj('b', '2')], after: [a1], want: ['deleted b uid-b (was 2)'] },
+    {
+      name: 'gone from the list: deleted, as last seen',
+      before: [a1, obj('b', '2')],
+      after: [a1],
+      want: ['deleted b uid-b (was 2)'],
+    },
     {
       name: 'deleted and created again under the same name: deleted then added',
       before: [a1],

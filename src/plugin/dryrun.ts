@@ -107,7 +107,7 @@ export async function connectDataPlane(cp: KubeClient, release: Release): Promis
   );
   if (!dataPlane)
     throw new PlanError(`DataPlane ${ns}/${dpName} (spec.dataPlaneRef of Environment ${envName}) not found`);
-  const ref = dataPlane.spec.kubernetesCluster.secretRef;
+  const ref = dataPlane.spec.kubernetesCluster?.secretRef;
   try {
     const access = ref
       ? await accessFromSecret(

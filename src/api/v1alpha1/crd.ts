@@ -1,9 +1,10 @@
 /**
- * CustomResourceDefinitions of the three kinds, built from the TypeBox schemas in schema.ts.
+ * CustomResourceDefinitions of our kinds, built from the TypeBox schemas in schema.ts.
  * `npm run gen:crds` writes them to config/crd/; a unit test fails when the files are stale.
  */
 import {
   DataPlaneSpecSchema,
+  ObservabilityPlaneSpecSchema,
   EnvironmentSpecSchema,
   ReleaseSpecSchema,
   ReleaseStatusSchema,
@@ -54,6 +55,8 @@ interface KindNames {
   plural: string;
   singular: string;
   shortNames: string[];
+  /** scope is Namespaced unless said. */
+  scope?: 'Namespaced' | 'Cluster';
 }
 
 function crd(names: KindNames, spec: TSchema, status: TSchema, printerColumns: JsonSchema[]): JsonSchema {
@@ -83,7 +86,7 @@ function crd(names: KindNames, spec: TSchema, status: TSchema, printerColumns: J
         shortNames: names.shortNames,
         categories: ['openchoreo'],
       },
-      scope: 'Namespaced',
+      scope: names.scope ?? 'Namespaced',
       versions: [
         {
           name: VERSION,
@@ -138,20 +141,64 @@ export const environmentCRD = crd(
   ],
 );
 
+const planeColumns: JsonSchema[] = [
+  { name: 'PlaneID', type: 'string', jsonPath: '.spec.planeID' },
+  { name: 'Cluster', type: 'string', jsonPath: '.spec.kubernetesCluster.name' },
+  {
+    name: 'API Server',
+    type: 'string',
+    jsonPath: '.spec.kubernetesCluster.credentials.apiServerURL',
+    priority: 1,
+  },
+];
+
 /** dataPlaneCRD is the CustomResourceDefinition of DataPlane. */
 export const dataPlaneCRD = crd(
-  { kind: 'DataPlane', plural: 'dataplanes', singular: 'dataplane', shortNames: ['dp'] },
+  { kind: 'DataPlane', plural: 'dataplanes', singular: 'dataplane', shortNames: ['dp', 'dps'] },
   DataPlaneSpecSchema,
   conditionsStatus,
-  [
-    { name: 'Cluster', type: 'string', jsonPath: '.spec.kubernetesCluster.name' },
-    {
-      name: 'API Server',
-      type: 'string',
-      jsonPath: '.spec.kubernetesCluster.credentials.apiServerURL',
-      priority: 1,
-    },
-  ],
+  planeColumns,
+);
+
+/** clusterDataPlaneCRD is the CustomResourceDefinition of ClusterDataPlane: a DataPlane for every namespace. */
+export const clusterDataPlaneCRD = crd(
+  {
+    kind: 'ClusterDataPlane',
+    plural: 'clusterdataplanes',
+    singular: 'clusterdataplane',
+    shortNames: ['cdp', 'cdps'],
+    scope: 'Cluster',
+  },
+  DataPlaneSpecSchema,
+  conditionsStatus,
+  planeColumns,
+);
+
+/** observabilityPlaneCRD is the CustomResourceDefinition of ObservabilityPlane. */
+export const observabilityPlaneCRD = crd(
+  {
+    kind: 'ObservabilityPlane',
+    plural: 'observabilityplanes',
+    singular: 'observabilityplane',
+    shortNames: ['op', 'ops'],
+  },
+  ObservabilityPlaneSpecSchema,
+  conditionsStatus,
+  planeColumns,
+);
+
+/** clusterObservabilityPlaneCRD is the CustomResourceDefinition of ClusterObservabilityPlane. */
+export const clusterObservabilityPlaneCRD = crd(
+  {
+    kind: 'ClusterObservabilityPlane',
+    plural: 'clusterobservabilityplanes',
+    singular: 'clusterobservabilityplane',
+    shortNames: ['cop', 'cops'],
+    scope: 'Cluster',
+  },
+  ObservabilityPlaneSpecSchema,
+  conditionsStatus,
+  planeColumns,
 );
 
 /** ALL_CRDS lists the CRDs with the file name each is written to under config/crd/. */
@@ -159,6 +206,9 @@ export const ALL_CRDS: ReadonlyArray<{ file: string; crd: JsonSchema }> = [
   { file: 'openchoreo.dev_releases.yaml', crd: releaseCRD },
   { file: 'openchoreo.dev_environments.yaml', crd: environmentCRD },
   { file: 'openchoreo.dev_dataplanes.yaml', crd: dataPlaneCRD },
+  { file: 'openchoreo.dev_clusterdataplanes.yaml', crd: clusterDataPlaneCRD },
+  { file: 'openchoreo.dev_observabilityplanes.yaml', crd: observabilityPlaneCRD },
+  { file: 'openchoreo.dev_clusterobservabilityplanes.yaml', crd: clusterObservabilityPlaneCRD },
 ];
 
 /** renderCRD is the YAML text of a CRD as checked in under config/crd/. */

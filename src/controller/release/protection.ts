@@ -42,7 +42,7 @@ export function dependenciesOf(release: Release, lookup: ProtectionLookup): stri
   if (current) dataPlanes.add(current);
   for (const name of [...dataPlanes].sort()) {
     keys.push(protectionKey('DataPlane', name));
-    const secret = lookup.dataPlane(ns, name)?.spec.kubernetesCluster.secretRef?.name;
+    const secret = lookup.dataPlane(ns, name)?.spec.kubernetesCluster?.secretRef?.name;
     if (secret) keys.push(protectionKey('Secret', secret));
   }
   return keys;

@@ -89,7 +89,7 @@ async function connectDataPlane(
       message: `DataPlane ${ns}/${dpName} (${via}) not found; create it in namespace ${ns}`,
     };
   }
-  const ref = dataPlane.spec.kubernetesCluster.secretRef;
+  const ref = dataPlane.spec.kubernetesCluster?.secretRef;
   try {
     const secret = ref ? await cp.secret(ns, ref.name) : undefined;
     const port = await connect(dataPlane, secret);

@@ -13,6 +13,7 @@ import type { SecretLike } from '../../dataplane/credentials.ts';
 import { DataPlanePool } from '../../dataplane/pool.ts';
 import type { EndpointPolicy } from '../../dataplane/endpoint.ts';
 import type { TunnelProxySettings } from '../../dataplane/tunnel.ts';
+import type { GatewaySettings } from '../../dataplane/gateway/transport.ts';
 import { Controller } from '../../runtime/controller.ts';
 import { defaultLimitPerKey, KeyedLimiter } from '../../runtime/limiter.ts';
 import type { EventRecorder } from '../../runtime/events.ts';
@@ -51,6 +52,8 @@ export interface ReleaseControllerOptions {
   endpoints?: EndpointPolicy;
   /** tunnelProxy is the apiserver-network-proxy server for tunnelled DataPlanes (flags). */
   tunnelProxy?: TunnelProxySettings;
+  /** gateway is OpenChoreo's cluster gateway, for planes with spec.clusterAgent (flags). */
+  gateway?: GatewaySettings;
   /** dataPlaneLimits bound what each data plane may send (bodies, watch lines, silent watches). */
   dataPlaneLimits?: Partial<ClientLimits>;
   /** dataPlaneListBudget bounds each list of a data plane (pages, bytes, time). */
@@ -102,6 +105,7 @@ export class ReleaseController {
       requestTimeoutMs: options.dataPlaneTimeoutMs,
       ...(options.endpoints ? { endpoints: options.endpoints } : {}),
       ...(options.tunnelProxy ? { tunnel: options.tunnelProxy } : {}),
+      ...(options.gateway ? { gateway: options.gateway } : {}),
       limits: options.dataPlaneLimits,
       listBudget: options.dataPlaneListBudget,
       ...(options.watchHttp2 === false ? { http2: false } : {}),
@@ -336,7 +340,7 @@ export class ReleaseController {
       informer.addHandler((type, secret, old) => {
         if (type === 'updated' && old && JSON.stringify(old.data) === JSON.stringify(secret.data)) return;
         for (const dp of this.dataPlanes.list()) {
-          if (dp.metadata.namespace === namespace && dp.spec.kubernetesCluster.secretRef?.name === name) {
+          if (dp.metadata.namespace === namespace && dp.spec.kubernetesCluster?.secretRef?.name === name) {
             this.enqueueForDataPlane(namespace, dp.metadata.name);
           }
         }
@@ -360,8 +364,8 @@ export class ReleaseController {
     const named = new Set(
       this.dataPlanes
         .list()
-        .filter((dp) => dp.spec.kubernetesCluster.secretRef)
-        .map((dp) => `${dp.metadata.namespace}/${dp.spec.kubernetesCluster.secretRef?.name}`),
+        .filter((dp) => dp.spec.kubernetesCluster?.secretRef)
+        .map((dp) => `${dp.metadata.namespace}/${dp.spec.kubernetesCluster?.secretRef?.name}`),
     );
     for (const [key, informer] of this.secrets) {
       if (!named.has(key)) {
