@@ -14,6 +14,7 @@ import { API_VERSION, FIELD_MANAGER, Labels } from '../api/v1alpha1/constants.ts
 import type { DataPlane, DataPlaneResourcePolicy, Environment, Release } from '../api/v1alpha1/schema.ts';
 import { desiredItems, releaseKeyOfObject, type DesiredObject } from '../controller/release/desired.ts';
 import { releasePolicy, removalOf } from '../controller/release/policy.ts';
+import { declaredRef, DEFAULT_PLANE, PlaneKinds } from '../controller/release/resolve.ts';
 import {
   accessFromInline,
   accessFromSecret,
@@ -98,7 +99,15 @@ export async function connectDataPlane(cp: KubeClient, release: Release): Promis
   );
   if (!env)
     throw new PlanError(`Environment ${ns}/${envName} (spec.environmentName of Release ${key}) not found`);
-  const dpName = env.spec.dataPlaneRef;
+  const declared = declaredRef(env);
+  if (declared && ('invalid' in declared || declared.kind !== PlaneKinds.dataPlane)) {
+    throw new PlanError(
+      'invalid' in declared
+        ? declared.invalid
+        : `Environment ${ns}/${envName} uses ClusterDataPlane ${declared.name}; the plugin previews only through DataPlanes of the namespace`,
+    );
+  }
+  const dpName = declared?.name ?? DEFAULT_PLANE;
   const dataPlane = await get<DataPlane>(
     cp,
     `${releasesPath(ns)}/dataplanes/${encodeURIComponent(dpName)}`,

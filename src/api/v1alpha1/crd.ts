@@ -40,7 +40,10 @@ export function toStructural(schema: TSchema | JsonSchema): JsonSchema {
     }
   }
   if (node['x-kubernetes-embedded-resource'] === false) delete node['x-kubernetes-embedded-resource'];
-  if (node['x-kubernetes-preserve-unknown-fields'] === true && node['type'] === undefined)
+  // A node that may hold any JSON type (x-any-type, ours) keeps no type; every other node
+  // preserving unknown fields is an object.
+  if (node['x-any-type'] === true) delete node['x-any-type'];
+  else if (node['x-kubernetes-preserve-unknown-fields'] === true && node['type'] === undefined)
     node['type'] = 'object';
   const properties = node['properties'] as Record<string, JsonSchema> | undefined;
   if (properties) {
@@ -136,7 +139,8 @@ export const environmentCRD = crd(
   EnvironmentSpecSchema,
   conditionsStatus,
   [
-    { name: 'DataPlane', type: 'string', jsonPath: '.spec.dataPlaneRef' },
+    { name: 'DataPlane', type: 'string', jsonPath: '.spec.dataPlaneRef.name' },
+    { name: 'Kind', type: 'string', jsonPath: '.spec.dataPlaneRef.kind', priority: 1 },
     { name: 'Production', type: 'boolean', jsonPath: '.spec.isProduction' },
   ],
 );

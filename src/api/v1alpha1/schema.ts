@@ -247,7 +247,15 @@ export const ReleaseStatusSchema = Type.Object({
 
 /** EnvironmentSpecSchema names the DataPlane an Environment deploys to. */
 export const EnvironmentSpecSchema = Type.Object({
-  dataPlaneRef: nonEmpty('Name of the DataPlane, in the Environment namespace.'),
+  dataPlaneRef: Type.Optional(
+    Type.Unsafe<string | { kind: string; name: string }>({
+      description:
+        'The data plane of this Environment: {kind: DataPlane|ClusterDataPlane, name} (upstream), or the name of a DataPlane in the Environment namespace (earlier form). Absent: a DataPlane named "default" in the namespace, then a ClusterDataPlane named "default".',
+      'x-kubernetes-preserve-unknown-fields': true,
+      // Either a string or an object: the node has no type, which toStructural keeps.
+      'x-any-type': true,
+    }),
+  ),
   isProduction: Type.Optional(Type.Boolean({ description: 'Whether this is a production environment.' })),
   gateway: Type.Optional(
     Type.Record(Type.String(), Type.Unknown(), { 'x-kubernetes-preserve-unknown-fields': true }),

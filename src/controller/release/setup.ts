@@ -26,7 +26,18 @@ import { ReleaseMetrics } from './metrics.ts';
 import { isBoundTo } from './placement.ts';
 import { dependenciesOf, reconcileProtection, type ProtectionLookup } from './protection.ts';
 import { ReleaseReconciler } from './reconciler.ts';
-import { dataPlaneResolver, type ControlPlaneReader } from './resolve.ts';
+import {
+  CLUSTER_REF_PREFIX,
+  currentRef,
+  dataPlaneResolver,
+  declaredRef,
+  DEFAULT_PLANE,
+  parseRefString,
+  PlaneKinds,
+  refString,
+  type ControlPlaneReader,
+  type PlaneRef,
+} from './resolve.ts';
 import { inShard, shardOf, type Shard } from './shard.ts';
 
 /** RELEASE_CONTROLLER names the controller in metrics and logs. */
@@ -69,6 +80,8 @@ export class ReleaseController {
   private readonly writer: ReleaseWriter;
   readonly environments: Informer<Environment>;
   readonly dataPlanes: Informer<DataPlane>;
+  /** clusterDataPlanes are the operator's cluster-scoped data planes, shared by organizations. */
+  readonly clusterDataPlanes: Informer<DataPlane>;
   readonly pool: DataPlanePool;
   readonly reconciler: ReleaseReconciler;
   readonly controller: Controller<string>;
@@ -99,6 +112,7 @@ export class ReleaseController {
     this.writer = new ReleaseWriter(client);
     this.environments = informer<Environment>('environments', withoutManagedFields<Environment>);
     this.dataPlanes = informer<DataPlane>('dataplanes', withoutManagedFields<DataPlane>);
+    this.clusterDataPlanes = informer<DataPlane>('clusterdataplanes', withoutManagedFields<DataPlane>);
 
     this.pool = new DataPlanePool({
       logger,
@@ -117,9 +131,10 @@ export class ReleaseController {
         const owner = releaseKeyOfObject(obj);
         const release = owner && this.releases.get(owner.namespace, owner.name);
         if (!owner || !release) return;
-        const current = this.environments.get(owner.namespace, release.spec.environmentName)?.spec
-          .dataPlaneRef;
-        if (isBoundTo(release, owner.uid, dp, current)) this.enqueue(owner.namespace, owner.name);
+        const env = this.environments.get(owner.namespace, release.spec.environmentName);
+        const current = env && currentRef(env, this.planes);
+        if (isBoundTo(release, owner.uid, dp, current && refString(current)))
+          this.enqueue(owner.namespace, owner.name);
       },
       // Users are the keys of the Releases that asked to observe the object, not read from it.
       onObserved: (_dp, users) => {
@@ -136,12 +151,14 @@ export class ReleaseController {
             { dataPlane: dp },
             'data-plane watch broken; Releases report DataPlaneUnreachable until it recovers',
           );
-        const [ns = '', name = ''] = dp.split('/');
-        this.enqueueForDataPlane(ns, name);
+        this.enqueueForPlaneKey(dp);
       },
       // A DataPlane deleted while a reconcile connected to it gets no connection nobody would close.
       isCurrent: (dp) =>
-        this.dataPlanes.get(dp.metadata.namespace, dp.metadata.name)?.metadata.uid === dp.metadata.uid,
+        (dp.metadata.namespace
+          ? this.dataPlanes.get(dp.metadata.namespace, dp.metadata.name)
+          : this.clusterDataPlanes.get(undefined, dp.metadata.name)
+        )?.metadata.uid === dp.metadata.uid,
     });
     // A Release over its data plane's share waits outside the workers and is woken when a slot frees.
     this.slots = new KeyedLimiter({
@@ -151,7 +168,7 @@ export class ReleaseController {
     this.releaseMetrics.usedBy({ watches: () => this.pool.watches(), reconciles: () => this.slots.inUse() });
     const reader: ControlPlaneReader = {
       environment: (ns, name) => this.environments.get(ns, name),
-      dataPlane: (ns, name) => this.dataPlanes.get(ns, name),
+      ...this.planes,
       secret: (ns, name) => this.secret(ns, name),
     };
     this.reconciler = new ReleaseReconciler({
@@ -225,13 +242,15 @@ export class ReleaseController {
 
   /** start lists and watches the control plane, then starts the workers. */
   async start(signal: AbortSignal): Promise<void> {
-    for (const i of [this.releases, this.environments, this.dataPlanes]) i.start();
-    await Promise.all([this.releases, this.environments, this.dataPlanes].map((i) => i.waitForSync(signal)));
+    const caches = [this.releases, this.environments, this.dataPlanes, this.clusterDataPlanes];
+    for (const i of caches) i.start();
+    await Promise.all(caches.map((i) => i.waitForSync(signal)));
     this.logger.info(
       {
         releases: this.releases.size,
         environments: this.environments.size,
         dataPlanes: this.dataPlanes.size,
+        clusterDataPlanes: this.clusterDataPlanes.size,
       },
       'control-plane caches synced; starting workers',
     );
@@ -241,7 +260,12 @@ export class ReleaseController {
 
   /** synced tells whether the control-plane caches have their first list (readiness). */
   synced(): boolean {
-    return this.releases.hasSynced() && this.environments.hasSynced() && this.dataPlanes.hasSynced();
+    return (
+      this.releases.hasSynced() &&
+      this.environments.hasSynced() &&
+      this.dataPlanes.hasSynced() &&
+      this.clusterDataPlanes.hasSynced()
+    );
   }
 
   /** stop stops the workers (letting running reconciles finish within graceMs), then every watch. */
@@ -251,6 +275,7 @@ export class ReleaseController {
       this.releases.stop(),
       this.environments.stop(),
       this.dataPlanes.stop(),
+      this.clusterDataPlanes.stop(),
       ...[...this.secrets.values()].map((s) => s.stop()),
       this.pool.close(),
     ]);
@@ -282,8 +307,22 @@ export class ReleaseController {
       if (type === 'deleted') this.forgetDataPlane(`${ns}/${dp.metadata.name}`);
       this.retainSecrets();
       if (type === 'updated' && old && !specOrDeletionChanged(old, dp)) return;
-      this.enqueueForDataPlane(ns, dp.metadata.name);
+      this.enqueueForPlane(ns, { kind: PlaneKinds.dataPlane, name: dp.metadata.name });
     });
+    // A ClusterDataPlane is shared: its change may concern every organization's Environments.
+    this.clusterDataPlanes.addHandler((type, dp, old) => {
+      if (type === 'deleted') this.forgetDataPlane(`${CLUSTER_REF_PREFIX}${dp.metadata.name}`);
+      if (type === 'updated' && old && !specOrDeletionChanged(old, dp)) return;
+      this.enqueueForPlane(undefined, { kind: PlaneKinds.clusterDataPlane, name: dp.metadata.name });
+    });
+  }
+
+  /** planes reads DataPlanes and ClusterDataPlanes from the caches. */
+  private get planes(): Pick<ControlPlaneReader, 'dataPlane' | 'clusterDataPlane'> {
+    return {
+      dataPlane: (ns, name) => this.dataPlanes.get(ns, name),
+      clusterDataPlane: (name) => this.clusterDataPlanes.get(undefined, name),
+    };
   }
 
   /** forgetDataPlane closes a deleted DataPlane's connection and watches, then removes its metric series. */
@@ -313,12 +352,33 @@ export class ReleaseController {
     }
   }
 
-  private enqueueForDataPlane(namespace: string, dataPlane: string): void {
+  /**
+   * enqueueForPlane enqueues the Releases of every Environment that resolves to a plane or falls
+   * back to it (a `default` plane that appears or goes changes where those resolve), in one
+   * namespace or, for a cluster-scoped plane, in all.
+   */
+  private enqueueForPlane(namespace: string | undefined, plane: PlaneRef): void {
     for (const env of this.environments.list()) {
-      if (env.metadata.namespace === namespace && env.spec.dataPlaneRef === dataPlane) {
-        this.enqueueForEnvironment(namespace, env.metadata.name);
-      }
+      const ns = env.metadata.namespace ?? '';
+      if (namespace !== undefined && ns !== namespace) continue;
+      const declared = declaredRef(env);
+      const concerned =
+        declared && !('invalid' in declared)
+          ? declared.kind === plane.kind && declared.name === plane.name
+          : plane.name === DEFAULT_PLANE;
+      if (concerned) this.enqueueForEnvironment(ns, env.metadata.name);
     }
+  }
+
+  /** enqueueForPlaneKey enqueues the Releases of the plane of a pool key (planeKey). */
+  private enqueueForPlaneKey(key: string): void {
+    const ref = parseRefString(key);
+    if (ref.kind === PlaneKinds.clusterDataPlane) {
+      this.enqueueForPlane(undefined, ref);
+      return;
+    }
+    const slash = key.indexOf('/');
+    this.enqueueForPlane(key.slice(0, slash), { kind: PlaneKinds.dataPlane, name: key.slice(slash + 1) });
   }
 
   /**
@@ -341,7 +401,7 @@ export class ReleaseController {
         if (type === 'updated' && old && JSON.stringify(old.data) === JSON.stringify(secret.data)) return;
         for (const dp of this.dataPlanes.list()) {
           if (dp.metadata.namespace === namespace && dp.spec.kubernetesCluster?.secretRef?.name === name) {
-            this.enqueueForDataPlane(namespace, dp.metadata.name);
+            this.enqueueForPlane(namespace, { kind: PlaneKinds.dataPlane, name: dp.metadata.name });
           }
         }
       });
