@@ -114,6 +114,18 @@ const conditionsStatus = Type.Object({
   ),
 });
 
+/** planeStatus is a plane's status: conditions, and upstream's agentConnection, which OpenChoreo's plane controllers write. */
+const planeStatus = Type.Object({
+  ...conditionsStatus.properties,
+  agentConnection: Type.Optional(
+    Type.Unknown({
+      'x-kubernetes-preserve-unknown-fields': true,
+      description:
+        "Cluster agent connection, written by OpenChoreo's plane controllers (not by this controller).",
+    }),
+  ),
+});
+
 /** releaseCRD is the CustomResourceDefinition of Release. */
 export const releaseCRD = crd(
   { kind: 'Release', plural: 'releases', singular: 'release', shortNames: ['rel'] },
@@ -160,7 +172,7 @@ const planeColumns: JsonSchema[] = [
 export const dataPlaneCRD = crd(
   { kind: 'DataPlane', plural: 'dataplanes', singular: 'dataplane', shortNames: ['dp', 'dps'] },
   DataPlaneSpecSchema,
-  conditionsStatus,
+  planeStatus,
   planeColumns,
 );
 
@@ -174,7 +186,7 @@ export const clusterDataPlaneCRD = crd(
     scope: 'Cluster',
   },
   DataPlaneSpecSchema,
-  conditionsStatus,
+  planeStatus,
   planeColumns,
 );
 
@@ -187,7 +199,7 @@ export const observabilityPlaneCRD = crd(
     shortNames: ['op', 'ops'],
   },
   ObservabilityPlaneSpecSchema,
-  conditionsStatus,
+  planeStatus,
   planeColumns,
 );
 
@@ -201,7 +213,7 @@ export const clusterObservabilityPlaneCRD = crd(
     scope: 'Cluster',
   },
   ObservabilityPlaneSpecSchema,
-  conditionsStatus,
+  planeStatus,
   planeColumns,
 );
 

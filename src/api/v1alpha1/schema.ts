@@ -260,6 +260,12 @@ export const EnvironmentSpecSchema = Type.Object({
   gateway: Type.Optional(
     Type.Record(Type.String(), Type.Unknown(), { 'x-kubernetes-preserve-unknown-fields': true }),
   ),
+  hooks: Type.Optional(
+    Type.Record(Type.String(), Type.Unknown(), {
+      'x-kubernetes-preserve-unknown-fields': true,
+      description: "Upstream's pre- and post-deploy hooks (run by OpenChoreo, not read by this controller).",
+    }),
+  ),
 });
 
 /** ClusterCredentialsSchema is upstream's inline credentials: base64-encoded PEM, as in a kubeconfig's *-data fields. */

@@ -520,6 +520,36 @@ void describe('ReleaseReconciler', () => {
     assert.equal(world.condition('web', ConditionTypes.ready)?.status, 'True');
   });
 
+  void test('a Release moved to another plane object of the same cluster deletes nothing there', async () => {
+    const world = new World();
+    // Two ports of one cluster (a DataPlane and a ClusterDataPlane naming it): one store of objects.
+    const dp1 = new FakeDataPlane('acme/dp1', [CONFIGMAP]);
+    const shared = new FakeDataPlane('ClusterDataPlane/shared', [CONFIGMAP]);
+    let current = dp1;
+    const reconciler = new ReleaseReconciler({
+      releases: world,
+      resolver: {
+        resolve: () => Promise.resolve({ dataPlane: current }),
+        dataPlane: (_ns, name) => Promise.resolve({ dataPlane: name === 'dp1' ? dp1 : shared }),
+        get: (key) => (key === dp1.key ? dp1 : shared),
+      },
+      writer: world,
+      events: { emit: () => undefined },
+      logger: pino({ level: 'silent' }),
+    });
+    world.add(releaseOf({ settings: configMap('settings') }));
+    await reconciler.reconcile('acme/web', signal);
+    assert.ok(dp1.get(CONFIGMAP, 'apps', 'settings'), 'applied through the first plane object');
+
+    current = shared;
+    await reconciler.reconcile('acme/web', signal);
+    await reconciler.reconcile('acme/web', signal);
+    assert.ok(dp1.get(CONFIGMAP, 'apps', 'settings'), 'nothing deleted through the old plane object');
+    assert.deepEqual(world.status('web').appliedTo, [
+      { dataPlane: 'ClusterDataPlane/shared', cluster: 'cluster-1' },
+    ]);
+  });
+
   void test('deletion after the DataPlane was re-pointed at another cluster keeps the finalizer until it is back', async () => {
     const { world, dataPlane, reconcile } = setup();
     world.add(releaseOf({ settings: configMap('settings') }));
