@@ -577,6 +577,65 @@ void describe('ReleaseReconciler', () => {
     assert.equal(world.get('acme', 'web'), undefined, 'the finalizer was removed');
   });
 
+  void test('a deleted Release whose Environment is gone is cleaned up through the planes it recorded', async () => {
+    const world = new World();
+    const dataPlane = new FakeDataPlane('acme/dp', [CONFIGMAP]);
+    let environment = true;
+    let planeExists = true;
+    const gone = { reason: Reasons.environmentNotFound, message: 'Environment acme/production not found' };
+    const reconciler = new ReleaseReconciler({
+      releases: world,
+      resolver: {
+        resolve: () => Promise.resolve(environment ? { dataPlane } : gone),
+        dataPlane: () =>
+          Promise.resolve(
+            planeExists
+              ? { dataPlane }
+              : { reason: Reasons.dataPlaneNotFound, message: 'DataPlane acme/dp not found' },
+          ),
+        get: () => dataPlane,
+      },
+      writer: world,
+      events: { emit: () => undefined },
+      logger: pino({ level: 'silent' }),
+    });
+    const reconcile = (name: string) => reconciler.reconcile(`acme/${name}`, signal);
+
+    // Never applied anywhere (its Environment never existed): nothing to hold the finalizer for.
+    environment = false;
+    world.add(releaseOf({ settings: configMap('settings') }, 'never'));
+    await reconcile('never');
+    world.edit('never', deleted);
+    await reconcile('never');
+    assert.equal(world.get('acme', 'never'), undefined, 'released at once');
+
+    // Applied, then its Environment deleted: the recorded plane is swept, then the finalizer goes.
+    environment = true;
+    world.add(releaseOf({ settings: configMap('settings') }));
+    await reconcile('web');
+    assert.ok(dataPlane.get(CONFIGMAP, 'apps', 'settings'), 'applied');
+    environment = false;
+    world.edit('web', deleted);
+    await reconcile('web');
+    await reconcile('web');
+    assert.equal(dataPlane.get(CONFIGMAP, 'apps', 'settings'), undefined, 'deleted through status.appliedTo');
+    assert.equal(world.get('acme', 'web'), undefined, 'the finalizer was removed');
+
+    // Applied, then the plane object itself deleted: objects may remain, so the finalizer stays.
+    environment = true;
+    world.add(releaseOf({ settings: configMap('kept') }, 'stuck'));
+    await reconcile('stuck');
+    environment = false;
+    planeExists = false;
+    world.edit('stuck', deleted);
+    await assert.rejects(reconcile('stuck'), ReconcileError);
+    assert.deepEqual(world.get('acme', 'stuck')?.metadata.finalizers, [FINALIZER]);
+    assert.match(
+      world.condition('stuck', ConditionTypes.finalizing)?.message ?? '',
+      /Environment acme\/production not found; DataPlane acme\/dp not found.*deletion-policy=Orphan/,
+    );
+  });
+
   void test('deletion with an unreachable data plane keeps the finalizer and says how to let go', async () => {
     const { world, dataPlane, reconcile } = setup();
     world.add(releaseOf({ settings: configMap('settings') }));
