@@ -9,6 +9,7 @@
  * fields they do not know). It uses node:http rather than an HTTP library:
  * loading undici alone cost the process about 17 MiB of resident memory (docs/performance.md).
  */
+import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { Duplex, Readable } from 'node:stream';
@@ -237,6 +238,11 @@ export interface KubeClientOptions {
    * server offers it (default true); false keeps an HTTP/1.1 connection per watch.
    */
   http2?: boolean;
+  /**
+   * requestIds sends a fresh `X-Request-ID` with every request, so a proxy that logs it (OpenChoreo's
+   * cluster gateway and agent do) can be correlated with the request.
+   */
+  requestIds?: boolean;
 }
 
 /** UnreachableDetail is what the operator's log gets of a request that could not reach the server. */
@@ -266,6 +272,7 @@ export class KubeClient {
   private readonly authorization: (() => Promise<string | undefined>) | undefined;
   private readonly onUnreachable: ((detail: UnreachableDetail) => void) | undefined;
   private readonly impersonate: Record<string, string | string[]>;
+  private readonly requestIds: boolean;
   private observer: RequestObserver | undefined;
   private closed = false;
   /** limits are what this client accepts from its server. */
@@ -283,6 +290,7 @@ export class KubeClient {
     this.authorization = options.authorization;
     this.onUnreachable = options.onUnreachable;
     this.impersonate = options.impersonate ? impersonationHeaders(options.impersonate) : {};
+    this.requestIds = options.requestIds ?? false;
     this.observer = options.observer;
     this.limits = {
       maxResponseBytes: options.limits?.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
@@ -690,6 +698,7 @@ export class KubeClient {
       ...this.impersonate,
     };
     if (contentType) headers['content-type'] = contentType;
+    if (this.requestIds) headers['x-request-id'] = randomUUID();
     if (this.authorization) {
       if (!this.authCache || performance.now() - this.authCache.at > AUTH_REFRESH_MS) {
         this.authCache = { value: await this.authorization(), at: performance.now() };

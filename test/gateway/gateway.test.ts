@@ -171,6 +171,12 @@ describe('planes reached through the cluster gateway', () => {
       mine.some((r) => r.method === 'DELETE'),
       'deleted through the gateway',
     );
+    const ids = mine.filter((r) => r.path.includes('/k8s/')).map((r) => r.requestId ?? '');
+    assert.ok(
+      ids.every((id) => /^[0-9a-f-]{36}$/.test(id)),
+      'every request carries an X-Request-ID',
+    );
+    assert.equal(new Set(ids).size, ids.length, 'a fresh one per request');
   });
 
   test('an agent that does not answer, and a gateway that goes away, make the Release unreachable until they are back', async () => {

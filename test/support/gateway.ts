@@ -39,6 +39,8 @@ export interface GatewayRequest {
   method: string;
   path: string;
   status: number;
+  /** requestId is the caller's X-Request-ID. */
+  requestId?: string;
 }
 
 /** TestGateway is a running gateway. */
@@ -109,7 +111,7 @@ export class TestGateway {
   }
 
   private answer(req: IncomingMessage, res: ServerResponse, status: number, text: string): void {
-    this.requests.push({ method: req.method ?? '', path: req.url ?? '', status });
+    this.requests.push({ method: req.method ?? '', path: req.url ?? '', status, ...idOf(req) });
     res.writeHead(status, { 'content-type': 'text/plain' }).end(text ? `${text}\n` : '');
   }
 
@@ -227,7 +229,12 @@ export class TestGateway {
       );
       clearTimeout(timer);
       if (res.headersSent || res.destroyed) return;
-      this.requests.push({ method: req.method ?? '', path: req.url ?? '', status: answer.status });
+      this.requests.push({
+        method: req.method ?? '',
+        path: req.url ?? '',
+        status: answer.status,
+        ...idOf(req),
+      });
       res.writeHead(answer.status, answer.headers).end(answer.body);
     } catch {
       clearTimeout(timer);
@@ -238,4 +245,9 @@ export class TestGateway {
       }
     }
   }
+}
+
+function idOf(req: IncomingMessage): { requestId?: string } {
+  const id = req.headers['x-request-id'];
+  return typeof id === 'string' ? { requestId: id } : {};
 }

@@ -69,6 +69,8 @@ export function gatewayTransport(settings: GatewaySettings | undefined): DataPla
         ...(settings.serverName ? { servername: settings.serverName } : {}),
         // The gateway answers 501 to an Upgrade header and carries no watch: HTTP/2 brings nothing.
         http2: false,
+        // The gateway and the agent log it as the request's id.
+        requestIds: true,
       });
       return { client, pollIntervalMs: settings.pollIntervalMs, refuseName: refuseGatewayName };
     },
