@@ -166,9 +166,15 @@ export class KubeApiError extends Error {
   get isGone(): boolean {
     return this.statusCode === 410;
   }
-  /** isUnreachable tells whether the API server could not be reached or did not answer in time. */
+  /**
+   * isUnreachable tells whether the API server could not be reached or did not answer in time: no
+   * answer at all, or a 502, 503 or 504 that is not a Kubernetes Status, which comes from a proxy in
+   * front of the API server (OpenChoreo's cluster gateway when no agent is connected or its request
+   * timed out, a load balancer) rather than from the API server itself.
+   */
   get isUnreachable(): boolean {
-    return this.statusCode === 0;
+    if (this.statusCode === 0) return true;
+    return PROXY_FAILURES.has(this.statusCode) && this.reason === `HTTP${this.statusCode}`;
   }
   /** isLimitExceeded tells whether a size or list budget was exceeded: the same request fails the same way. */
   get isLimitExceeded(): boolean {
@@ -185,6 +191,9 @@ export class KubeApiError extends Error {
     return this.statusCode === 0 || this.statusCode === 429 || this.statusCode >= 500;
   }
 }
+
+/** PROXY_FAILURES are the status codes with which a proxy says it could not reach the server behind it. */
+const PROXY_FAILURES = new Set([502, 503, 504]);
 
 /** isKubeApiError narrows an unknown error. */
 export function isKubeApiError(err: unknown): err is KubeApiError {
