@@ -138,7 +138,8 @@ export class DirectDataPlane implements DataPlanePort {
     return this.watches.useObserved(user, refs);
   }
 
-  apply(
+  // async: a name the transport refuses is a rejected promise, never a throw at the call.
+  async apply(
     info: ResourceInfo,
     object: KubeObject,
     fieldManager: string,
@@ -177,7 +178,7 @@ export class DirectDataPlane implements DataPlanePort {
     }
   }
 
-  patch(
+  async patch(
     info: ResourceInfo,
     object: KubeObject,
     operations: JsonPatchOperation[],

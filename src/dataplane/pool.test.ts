@@ -7,6 +7,10 @@ import { CredentialsError, type SecretLike } from './credentials.ts';
 import { servedKind } from './fake.ts';
 import { DataPlaneGoneError, DataPlanePool } from './pool.ts';
 import { DEFAULT_ENDPOINT_POLICY, EndpointPolicy, LOOPBACK_CIDRS } from './endpoint.ts';
+import { DirectDataPlane } from './direct.ts';
+import { refuseGatewayName } from './gateway/path.ts';
+import { WatchSet } from './watches.ts';
+import { isKubeApiError, KubeClient } from '../kube/client.ts';
 
 const CONFIGMAP = servedKind({ group: '', version: 'v1', kind: 'ConfigMap' }, 'configmaps');
 
@@ -334,4 +338,54 @@ test('a gateway plane whose certificate files cannot be read is invalid, naming 
       ),
   );
   await p.close();
+});
+
+test('a name the gateway would not carry intact is refused as an invalid resource, before any request', async () => {
+  const requests: string[] = [];
+  const server = createServer((req, res) => {
+    requests.push(req.url ?? '');
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const address = server.address();
+  const client = new KubeClient({
+    name: 'gateway test',
+    server: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`,
+  });
+  const watches = new WatchSet({
+    client,
+    logger: pino({ level: 'silent' }),
+    syncTimeoutMs: 1_000,
+    onEvent: () => {},
+  });
+  const port = new DirectDataPlane('acme/dp', 'f', client, watches, refuseGatewayName);
+  const role = servedKind(
+    { group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'ClusterRole' },
+    'clusterroles',
+  );
+  try {
+    await assert.rejects(
+      port.apply(
+        role,
+        { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'a?b' } },
+        'm',
+        AbortSignal.timeout(1_000),
+      ),
+      (err: unknown) =>
+        isKubeApiError(err) &&
+        err.statusCode === 422 &&
+        /ClusterRole a\?b on acme\/dp: .*cluster gateway/.test(err.message),
+    );
+    assert.deepEqual(requests, [], 'nothing was sent');
+    await port.apply(
+      role,
+      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'system:ok' } },
+      'm',
+      AbortSignal.timeout(1_000),
+    );
+    assert.deepEqual(requests.length, 1, 'a safe name is sent');
+  } finally {
+    await port.close();
+    server.close();
+  }
 });
