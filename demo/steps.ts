@@ -94,7 +94,7 @@ export async function loadSamples(org: string): Promise<Samples> {
   const dataPlane = await read<DataPlane & KubeObject>('dataplane.yaml');
   const environment = await read<Environment & KubeObject>('environment.yaml');
   const release = await read<Release & KubeObject>('release.yaml');
-  const ref = dataPlane.spec.kubernetesCluster.secretRef;
+  const ref = dataPlane.spec.kubernetesCluster?.secretRef;
   if (!ref) {
     throw new Error(
       'config/samples/dataplane.yaml must use kubernetesCluster.secretRef; restore it from git',
@@ -147,7 +147,7 @@ export async function setUpOrganization(ctx: DemoContext): Promise<void> {
   );
   // The platform operator marks it as data-plane credentials (the value names the cluster): the
   // controller uses no other Secret (docs/tenancy.md).
-  const cluster = samples.dataPlane.spec.kubernetesCluster.name;
+  const cluster = samples.dataPlane.spec.kubernetesCluster?.name ?? samples.dataPlane.metadata.name;
   view.log(
     `    $ kubectl --kubeconfig $CP -n ${samples.org} label secret ${samples.secretName} ` +
       `${TenancyKeys.dataPlaneCredentials}=${cluster}`,

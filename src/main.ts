@@ -106,6 +106,7 @@ async function run(options: Options, logger: Logger): Promise<void> {
     dataPlaneTimeoutMs: options.dataPlaneTimeoutMs,
     endpoints: new EndpointPolicy(options.endpoints),
     ...(options.tunnelProxy ? { tunnelProxy: options.tunnelProxy } : {}),
+    ...(options.gateway ? { gateway: options.gateway } : {}),
     // Each limit names the flag that raises it, so a Release's message tells the operator.
     dataPlaneLimits: {
       maxResponseBytes: options.dataPlaneMaxResponseBytes,

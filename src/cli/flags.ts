@@ -5,6 +5,7 @@
  */
 import { parseDuration } from '../api/v1alpha1/duration.ts';
 import { splitAddress, type TunnelProxySettings } from '../dataplane/tunnel.ts';
+import type { GatewaySettings } from '../dataplane/gateway/transport.ts';
 import { defaultLimitPerKey } from '../runtime/limiter.ts';
 import {
   DEFAULT_DENIED_CIDRS,
@@ -185,6 +186,42 @@ export const FLAGS: readonly FlagSpec[] = [
     help: "Name checked in the tunnel proxy server's certificate. Empty: the host of --tunnel-proxy-address.",
   },
   {
+    name: 'cluster-gateway-url',
+    kind: 'string',
+    default: '',
+    help: "https:// URL of OpenChoreo's cluster gateway (its internal port, e.g. https://cluster-gateway.openchoreo-control-plane.svc:8444), through which planes with spec.clusterAgent and no spec.kubernetesCluster are reached. Empty: such planes are refused.",
+  },
+  {
+    name: 'cluster-gateway-ca-file',
+    kind: 'string',
+    default: '',
+    help: "PEM CA file that verifies the cluster gateway's serving certificate.",
+  },
+  {
+    name: 'cluster-gateway-cert-file',
+    kind: 'string',
+    default: '',
+    help: "PEM client certificate of the controller for the cluster gateway (signed by the gateway's client CA).",
+  },
+  {
+    name: 'cluster-gateway-key-file',
+    kind: 'string',
+    default: '',
+    help: 'PEM private key of --cluster-gateway-cert-file.',
+  },
+  {
+    name: 'cluster-gateway-server-name',
+    kind: 'string',
+    default: '',
+    help: "Name checked in the cluster gateway's certificate. Empty: the host of --cluster-gateway-url.",
+  },
+  {
+    name: 'cluster-gateway-poll-interval',
+    kind: 'duration',
+    default: '15s',
+    help: 'How often the objects of a plane reached through the cluster gateway are listed (the gateway cannot watch): changes made on such a plane are seen within about this long. Each poll lists every kind in use on the plane once.',
+  },
+  {
     name: 'dataplane-max-response-size',
     kind: 'size',
     default: '64Mi',
@@ -261,6 +298,8 @@ export interface Options {
   endpoints: EndpointPolicySpec;
   /** tunnelProxy is set when --tunnel-proxy-address is. */
   tunnelProxy?: TunnelProxySettings;
+  /** gateway is set when --cluster-gateway-url is. */
+  gateway?: GatewaySettings;
   dataPlaneMaxResponseBytes: number;
   dataPlaneMaxWatchEventBytes: number;
   dataPlaneMaxListBytes: number;
@@ -407,6 +446,8 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv): Options | un
   };
   const tunnelProxy = tunnelProxyOf(str);
   if (tunnelProxy) options.tunnelProxy = tunnelProxy;
+  const gateway = gatewayOf(str, duration('cluster-gateway-poll-interval'));
+  if (gateway) options.gateway = gateway;
   if (options.maxConcurrentPerDataPlane === 0)
     options.maxConcurrentPerDataPlane = defaultLimitPerKey(options.concurrency);
   if (options.shardIndex >= options.shardCount) {
@@ -449,6 +490,46 @@ function tunnelProxyOf(str: (name: string) => string): TunnelProxySettings | und
     certFile: str('tunnel-proxy-cert-file'),
     keyFile: str('tunnel-proxy-key-file'),
     ...(serverName ? { serverName } : {}),
+  };
+}
+
+/** gatewayOf reads the --cluster-gateway-* flags: all of URL, CA, certificate and key, or none. */
+function gatewayOf(str: (name: string) => string, pollIntervalMs: number): GatewaySettings | undefined {
+  const url = str('cluster-gateway-url');
+  const files = ['cluster-gateway-ca-file', 'cluster-gateway-cert-file', 'cluster-gateway-key-file'];
+  if (!url) {
+    const stray = files.filter((f) => str(f) !== '');
+    if (stray.length > 0) throw new FlagError(`--${stray[0] ?? ''} needs --cluster-gateway-url`);
+    return undefined;
+  }
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch {
+    parsed = undefined;
+  }
+  if (parsed?.protocol !== 'https:' || parsed.search || parsed.hash) {
+    throw new FlagError(`--cluster-gateway-url must be an https:// URL without query, got "${url}"`);
+  }
+  const missing = files.filter((f) => str(f) === '');
+  if (missing.length > 0) {
+    throw new FlagError(
+      `--cluster-gateway-url needs ${missing.map((f) => `--${f}`).join(', ')}: the gateway is reached over mutual TLS`,
+    );
+  }
+  if (pollIntervalMs < 1000) {
+    throw new FlagError(
+      '--cluster-gateway-poll-interval must be at least 1s: every poll lists each kind in use',
+    );
+  }
+  const serverName = str('cluster-gateway-server-name');
+  return {
+    url,
+    caFile: str('cluster-gateway-ca-file'),
+    certFile: str('cluster-gateway-cert-file'),
+    keyFile: str('cluster-gateway-key-file'),
+    ...(serverName ? { serverName } : {}),
+    pollIntervalMs,
   };
 }
 

@@ -27,7 +27,7 @@ export interface SecretLike {
 
 /** accessFromInline reads upstream's inline base64 PEM credentials. */
 export function accessFromInline(dp: DataPlane): ClusterAccess {
-  const creds = dp.spec.kubernetesCluster.credentials;
+  const creds = dp.spec.kubernetesCluster?.credentials;
   const where = `DataPlane ${dp.metadata.namespace}/${dp.metadata.name}`;
   if (!creds) throw new CredentialsError(`${where} has no spec.kubernetesCluster.credentials`);
   for (const field of ['caCert', 'clientCert', 'clientKey'] as const) {
@@ -51,7 +51,7 @@ export async function accessFromSecret(
   dp: DataPlane,
   secret: SecretLike | undefined,
 ): Promise<ClusterAccess> {
-  const ref = dp.spec.kubernetesCluster.secretRef;
+  const ref = dp.spec.kubernetesCluster?.secretRef;
   const where = `DataPlane ${dp.metadata.namespace}/${dp.metadata.name}`;
   if (!ref) throw new CredentialsError(`${where} has no spec.kubernetesCluster.secretRef`);
   const key = ref.key ?? DEFAULT_KUBECONFIG_KEY;

@@ -6,7 +6,7 @@
  */
 import type { GroupVersionKind, KubeObject } from '../api/object.ts';
 import type { KubeClient } from '../kube/client.ts';
-import { isKubeApiError } from '../kube/client.ts';
+import { isKubeApiError, KubeApiError } from '../kube/client.ts';
 import { Discovery, collectionPath, objectPath, type ResourceInfo } from '../kube/discovery.ts';
 import {
   NAMESPACE_KIND,
@@ -42,8 +42,30 @@ export class DirectDataPlane implements DataPlanePort {
     readonly fingerprint: string,
     private readonly client: KubeClient,
     private readonly watches: WatchSet,
+    /** refuseName says why a name cannot be sent through this connection's transport (transport.ts). */
+    private readonly refuseName?: (name: string) => string | undefined,
   ) {
     this.discovery = new Discovery(client);
+  }
+
+  /**
+   * pathOf is the REST path of one object, after the transport said its names can travel: a
+   * refused name is an invalid resource (422), reported on that resource and never sent.
+   */
+  private pathOf(info: ResourceInfo, namespace: string | undefined, name: string): string {
+    for (const part of namespace ? [namespace, name] : [name]) {
+      const why = this.refuseName?.(part);
+      if (why) {
+        throw new KubeApiError(
+          `${info.kind} ${namespace ? `${namespace}/` : ''}${name} on ${this.key}: ${why}`,
+          {
+            statusCode: 422,
+            reason: 'Invalid',
+          },
+        );
+      }
+    }
+    return objectPath(info, namespace, name);
   }
 
   async clusterId(signal: AbortSignal): Promise<string> {
@@ -129,7 +151,8 @@ export class DirectDataPlane implements DataPlanePort {
     return this.watches.useObserved(user, refs);
   }
 
-  apply(
+  // async: a name the transport refuses is a rejected promise, never a throw at the call.
+  async apply(
     info: ResourceInfo,
     object: KubeObject,
     fieldManager: string,
@@ -138,7 +161,7 @@ export class DirectDataPlane implements DataPlanePort {
   ): Promise<KubeObject> {
     return this.client.request<KubeObject>({
       method: 'PATCH',
-      path: objectPath(info, object.metadata.namespace, object.metadata.name ?? ''),
+      path: this.pathOf(info, object.metadata.namespace, object.metadata.name ?? ''),
       query: { fieldManager, force: options.force ?? true, ...(options.dryRun && { dryRun: 'All' }) },
       body: object,
       contentType: APPLY_CONTENT_TYPE,
@@ -150,7 +173,7 @@ export class DirectDataPlane implements DataPlanePort {
     try {
       await this.client.request({
         method: 'DELETE',
-        path: objectPath(info, object.metadata.namespace, object.metadata.name ?? ''),
+        path: this.pathOf(info, object.metadata.namespace, object.metadata.name ?? ''),
         body: {
           apiVersion: 'v1',
           kind: 'DeleteOptions',
@@ -168,7 +191,7 @@ export class DirectDataPlane implements DataPlanePort {
     }
   }
 
-  patch(
+  async patch(
     info: ResourceInfo,
     object: KubeObject,
     operations: JsonPatchOperation[],
@@ -176,7 +199,7 @@ export class DirectDataPlane implements DataPlanePort {
   ): Promise<KubeObject> {
     return this.client.request<KubeObject>({
       method: 'PATCH',
-      path: objectPath(info, object.metadata.namespace, object.metadata.name ?? ''),
+      path: this.pathOf(info, object.metadata.namespace, object.metadata.name ?? ''),
       body: operations,
       contentType: 'application/json-patch+json',
       signal,
@@ -192,7 +215,7 @@ export class DirectDataPlane implements DataPlanePort {
     try {
       return await this.client.request<KubeObject>({
         method: 'GET',
-        path: objectPath(info, namespace, name),
+        path: this.pathOf(info, namespace, name),
         signal,
       });
     } catch (err) {

@@ -7,6 +7,10 @@ import { CredentialsError, type SecretLike } from './credentials.ts';
 import { servedKind } from './fake.ts';
 import { DataPlaneGoneError, DataPlanePool } from './pool.ts';
 import { DEFAULT_ENDPOINT_POLICY, EndpointPolicy, LOOPBACK_CIDRS } from './endpoint.ts';
+import { DirectDataPlane } from './direct.ts';
+import { refuseGatewayName } from './gateway/path.ts';
+import { WatchSet } from './watches.ts';
+import { isKubeApiError, KubeClient } from '../kube/client.ts';
 
 const CONFIGMAP = servedKind({ group: '', version: 'v1', kind: 'ConfigMap' }, 'configmaps');
 
@@ -277,8 +281,8 @@ test('an endpoint the policy refuses is DataPlaneInvalid naming the rule, before
   });
   const at = (apiServerURL: string): DataPlane => {
     const dp = tunnelDataPlane();
-    if (dp.spec.kubernetesCluster.credentials)
-      dp.spec.kubernetesCluster.credentials.apiServerURL = apiServerURL;
+    const credentials = dp.spec.kubernetesCluster?.credentials;
+    if (credentials) credentials.apiServerURL = apiServerURL;
     return dp;
   };
   await assert.rejects(
@@ -339,4 +343,113 @@ test("a refused server from a kubeconfig Secret is not quoted: the Secret is the
     });
   }
   await p.close();
+});
+
+test('a plane with only spec.clusterAgent on a controller without a gateway is invalid, naming the flag', async () => {
+  const p = new DataPlanePool({
+    logger: pino({ level: 'silent' }),
+    requestTimeoutMs: 1_000,
+    onEvent: () => {},
+  });
+  const plane: DataPlane = {
+    apiVersion: 'openchoreo.dev/v1alpha1',
+    kind: 'DataPlane',
+    metadata: { name: 'dp', namespace: 'acme', uid: 'u1' },
+    spec: { clusterAgent: { clientCA: { value: 'ca' } } },
+  };
+  await assert.rejects(
+    p.connect(plane, undefined),
+    (err: unknown) =>
+      err instanceof CredentialsError &&
+      /DataPlane acme\/dp is reached through OpenChoreo's cluster gateway .*--cluster-gateway-url/.test(
+        err.message,
+      ),
+  );
+  const neither = { ...plane, spec: {} } as DataPlane;
+  await assert.rejects(
+    p.connect(neither, undefined),
+    (err: unknown) =>
+      err instanceof CredentialsError && /spec.kubernetesCluster.*spec.clusterAgent/.test(err.message),
+  );
+  await p.close();
+});
+
+test('a gateway plane whose certificate files cannot be read is invalid, naming the flags', async () => {
+  const p = new DataPlanePool({
+    logger: pino({ level: 'silent' }),
+    requestTimeoutMs: 1_000,
+    onEvent: () => {},
+    gateway: {
+      url: 'https://127.0.0.1:1',
+      caFile: '/nonexistent/ca',
+      certFile: '/c',
+      keyFile: '/k',
+      pollIntervalMs: 5_000,
+    },
+  });
+  const plane: DataPlane = {
+    apiVersion: 'openchoreo.dev/v1alpha1',
+    kind: 'DataPlane',
+    metadata: { name: 'dp', namespace: 'acme', uid: 'u1' },
+    spec: { clusterAgent: { clientCA: { value: 'ca' } } },
+  };
+  await assert.rejects(
+    p.connect(plane, undefined),
+    (err: unknown) =>
+      err instanceof CredentialsError &&
+      /cannot read its cluster-gateway certificate files \(ENOENT\).*--cluster-gateway-ca-file/.test(
+        err.message,
+      ),
+  );
+  await p.close();
+});
+
+test('a name the gateway would not carry intact is refused as an invalid resource, before any request', async () => {
+  const requests: string[] = [];
+  const server = createServer((req, res) => {
+    requests.push(req.url ?? '');
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const address = server.address();
+  const client = new KubeClient({
+    name: 'gateway test',
+    server: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`,
+  });
+  const watches = new WatchSet({
+    client,
+    logger: pino({ level: 'silent' }),
+    syncTimeoutMs: 1_000,
+    onEvent: () => {},
+  });
+  const port = new DirectDataPlane('acme/dp', 'f', client, watches, refuseGatewayName);
+  const role = servedKind(
+    { group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'ClusterRole' },
+    'clusterroles',
+  );
+  try {
+    await assert.rejects(
+      port.apply(
+        role,
+        { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'a?b' } },
+        'm',
+        AbortSignal.timeout(1_000),
+      ),
+      (err: unknown) =>
+        isKubeApiError(err) &&
+        err.statusCode === 422 &&
+        /ClusterRole a\?b on acme\/dp: .*cluster gateway/.test(err.message),
+    );
+    assert.deepEqual(requests, [], 'nothing was sent');
+    await port.apply(
+      role,
+      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'system:ok' } },
+      'm',
+      AbortSignal.timeout(1_000),
+    );
+    assert.deepEqual(requests.length, 1, 'a safe name is sent');
+  } finally {
+    await port.close();
+    server.close();
+  }
 });

@@ -1,8 +1,10 @@
 /**
  * DataPlanePool caches one connection (a DirectDataPlane: client, discovery, watches) per
- * DataPlane and rebuilds it when the DataPlane's cluster spec or its kubeconfig Secret changes, so
- * rotated credentials take effect without a restart and unchanged ones cost nothing. A DataPlane
- * with spec.kubernetesCluster.tunnel gets the same connection over a tunnel socket (tunnel.ts).
+ * plane object and rebuilds it when the plane's cluster spec or its kubeconfig Secret changes, so
+ * rotated credentials take effect without a restart and unchanged ones cost nothing. How a plane is
+ * reached is its transport's business (transport.ts): the registry here holds the tunnel, direct
+ * (credentialed.ts) and cluster-gateway (gateway/) transports, and the first that handles a plane
+ * builds its client; a transport that cannot watch makes the plane's caches poll.
  *
  * No connection outlives what it was built for: when the spec or Secret changed and the new
  * connection cannot be built (invalid credentials), the old one is closed with its watches rather
@@ -11,18 +13,19 @@
  * closed connection reports no more requests to the metrics.
  */
 import { createHash } from 'node:crypto';
-import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import type { KubeObject } from '../api/object.ts';
-import { TUNNEL_HOST_PATTERN, type DataPlane } from '../api/v1alpha1/schema.ts';
+import type { Plane } from '../api/v1alpha1/schema.ts';
 import type { InformerEventType, ListBudget } from '../kube/informer.ts';
-import type { ClientLimits, Connector, RequestObserver } from '../kube/client.ts';
-import { grantedAccess, grantFingerprint, OPEN_GRANT, type AccessGrant } from './access.ts';
-import { accessFromInline, accessFromSecret, CredentialsError, type SecretLike } from './credentials.ts';
-import { clientFor } from '../kube/kubeconfig.ts';
+import type { ClientLimits, RequestObserver } from '../kube/client.ts';
+import { grantFingerprint, OPEN_GRANT, type AccessGrant } from './access.ts';
+import type { SecretLike } from './credentials.ts';
+import { directTransport, tunnelTransport } from './credentialed.ts';
 import { DirectDataPlane } from './direct.ts';
-import { DEFAULT_ENDPOINT_POLICY, EndpointPolicy, describeRefusal, resolveAll } from './endpoint.ts';
-import { tunnelConnector, type TunnelProxySettings } from './tunnel.ts';
+import { DEFAULT_ENDPOINT_POLICY, EndpointPolicy } from './endpoint.ts';
+import { gatewayTransport, type GatewaySettings } from './gateway/transport.ts';
+import { planeKey, selectTransport, type DataPlaneTransport } from './transport.ts';
+import type { TunnelProxySettings } from './tunnel.ts';
 import { WatchSet } from './watches.ts';
 
 /** DataPlanePoolOptions configures a DataPlanePool. */
@@ -47,11 +50,13 @@ export interface DataPlanePoolOptions {
   endpoints?: EndpointPolicy;
   /** tunnel is the operator's apiserver-network-proxy server, for DataPlanes with spec.kubernetesCluster.tunnel. */
   tunnel?: TunnelProxySettings;
+  /** gateway is OpenChoreo's cluster gateway, for planes with spec.clusterAgent and no spec.kubernetesCluster. */
+  gateway?: GatewaySettings;
   /**
    * isCurrent tells whether a DataPlane still exists (the same uid is in the control-plane cache);
    * a connection built for one that does not is closed at once. Always true without.
    */
-  isCurrent?: (dataPlane: DataPlane) => boolean;
+  isCurrent?: (dataPlane: Plane) => boolean;
   /** onObserved is told which users (Release keys) observe an object of a data plane that changed. */
   onObserved?: (dataPlane: string, users: string[]) => void;
 }
@@ -71,19 +76,28 @@ export class DataPlanePool {
   /** muted silences the request observer of each connection once it is closed. */
   private readonly muted = new WeakMap<DirectDataPlane, { on: boolean }>();
   private closed = false;
+  /** transports is the registry: the first that handles a plane reaches it. */
+  private readonly transports: readonly DataPlaneTransport[];
 
-  constructor(private readonly options: DataPlanePoolOptions) {}
+  constructor(private readonly options: DataPlanePoolOptions) {
+    const endpoints = options.endpoints ?? DEFAULT_POLICY;
+    this.transports = [
+      tunnelTransport(endpoints, options.tunnel),
+      directTransport(endpoints),
+      gatewayTransport(options.gateway),
+    ];
+  }
 
   /**
-   * connect returns the connection for a DataPlane, building or rebuilding it when needed. `grant`
-   * is what the operator's policy lets the connection do (access.ts); a changed grant rebuilds it.
+   * connect returns the connection for a plane, building or rebuilding it when needed. `grant` is
+   * what the operator's policy lets the connection do (access.ts); a changed grant rebuilds it.
    */
   async connect(
-    dp: DataPlane,
+    dp: Plane,
     secret: SecretLike | undefined,
     grant: AccessGrant = OPEN_GRANT,
   ): Promise<DirectDataPlane> {
-    const key = `${dp.metadata.namespace}/${dp.metadata.name}`;
+    const key = planeKey(dp);
     const fingerprint = `${fingerprintOf(dp, secret)}/${grantFingerprint(grant)}`;
     const current = this.connections.get(key);
     if (current?.fingerprint === fingerprint) return current;
@@ -157,7 +171,7 @@ export class DataPlanePool {
     await Promise.all(all.map((c) => this.closeConnection(c)));
   }
 
-  private isCurrent(dp: DataPlane): boolean {
+  private isCurrent(dp: Plane): boolean {
     return this.options.isCurrent?.(dp) ?? true;
   }
 
@@ -170,123 +184,52 @@ export class DataPlanePool {
   private async build(
     key: string,
     fingerprint: string,
-    dp: DataPlane,
+    plane: Plane,
     secret: SecretLike | undefined,
     grant: AccessGrant,
   ): Promise<DirectDataPlane> {
-    const ref = dp.spec.kubernetesCluster.secretRef;
-    const access = ref
-      ? grantedAccess(
-          await accessFromSecret(dp, secret),
-          grant,
-          `DataPlane ${dp.metadata.namespace}/${dp.metadata.name}: kubeconfig in Secret ${ref.name}`,
-        )
-      : grantedAccess(accessFromInline(dp), grant, `DataPlane ${dp.metadata.namespace}/${dp.metadata.name}`);
-    const tunnelled = dp.spec.kubernetesCluster.tunnel !== undefined;
-    const host = await this.checkEndpoint(dp, access.server, tunnelled);
+    const transport = selectTransport(this.transports, plane);
     const logger = this.options.logger.child({ dataPlane: key });
     // Requests still ending after the connection closed (watches being stopped) are not counted:
     // the series of a deleted DataPlane are removed, and must not come back.
     const observe = this.options.observer?.(key);
     const gate = { on: true };
-    const client = clientFor(access, {
-      name: `data plane ${key}`,
-      timeoutMs: this.options.requestTimeoutMs,
-      observer:
-        observe &&
-        ((verb, code, seconds) => {
-          if (gate.on) observe(verb, code, seconds);
-        }),
-      connect: this.connectorOf(dp, access.server),
-      limits: this.options.limits,
-      ...(this.options.http2 === false ? { http2: false } : {}),
-      // Through a tunnel the agent resolves the name, in the data plane's own network.
-      ...(tunnelled ? {} : { lookup: this.endpoints.lookup(host) }),
-      // The error a tenant sees says only "cannot reach"; the operator's log says why.
-      onUnreachable: (detail) => logger.warn(detail, 'data-plane request got no answer'),
+    const { client, pollIntervalMs, refuseName } = await transport.connect({
+      plane,
+      key,
+      secret,
+      grant,
+      client: {
+        name: `data plane ${key}`,
+        timeoutMs: this.options.requestTimeoutMs,
+        observer:
+          observe &&
+          ((verb, code, seconds) => {
+            if (gate.on) observe(verb, code, seconds);
+          }),
+        limits: this.options.limits,
+        ...(this.options.http2 === false ? { http2: false } : {}),
+        // The error a tenant sees says only "cannot reach"; the operator's log says why.
+        onUnreachable: (detail) => logger.warn(detail, 'data-plane request got no answer'),
+      },
     });
     const watches = new WatchSet({
       client,
       logger,
       syncTimeoutMs: this.options.requestTimeoutMs,
       listBudget: this.options.listBudget,
+      ...(pollIntervalMs !== undefined ? { pollIntervalMs } : {}),
       onEvent: (type, obj) => this.options.onEvent(key, type, obj),
       onHealthChange: (healthy) => this.options.onHealthChange?.(key, healthy),
       onObserved: (users) => this.options.onObserved?.(key, users),
     });
-    const conn = new DirectDataPlane(key, fingerprint, client, watches);
+    const conn = new DirectDataPlane(key, fingerprint, client, watches, refuseName);
     this.muted.set(conn, gate);
     return conn;
-  }
-
-  private get endpoints(): EndpointPolicy {
-    return this.options.endpoints ?? DEFAULT_POLICY;
-  }
-
-  /**
-   * checkEndpoint refuses a server the operator's endpoint policy does not allow, before any
-   * connection: the scheme, a denied host name, and every address the host resolves to now (the
-   * client's lookup checks again at every connect). It returns the server's host name. A name that
-   * does not resolve now is left to the connection, which reports it unreachable.
-   */
-  private async checkEndpoint(dp: DataPlane, server: string, tunnelled: boolean): Promise<string> {
-    const where = `DataPlane ${dp.metadata.namespace}/${dp.metadata.name}`;
-    const host = new URL(server).hostname.replace(/^\[(.*)\]$/, '$1');
-    // A kubeconfig Secret is the operator's: its server is not the tenant's to read, so neither the
-    // server nor its host is quoted. An inline apiServerURL is the tenant's own text.
-    const ref = dp.spec.kubernetesCluster.secretRef;
-    const refuse = (why: string) =>
-      new CredentialsError(
-        ref
-          ? describeRefusal(where, `of the kubeconfig in Secret ${ref.name}`, redact(why, host))
-          : describeRefusal(where, server, why),
-      );
-    const why = this.endpoints.checkUrl(server, tunnelled);
-    if (why) throw refuse(why);
-    if (tunnelled || isIP(host)) return host;
-    const allowed = this.endpoints.hostAllowed(host);
-    for (const address of (await resolveAll(host)) ?? []) {
-      const refused = this.endpoints.checkAddress(address, allowed);
-      // The address is not quoted: what the controller's DNS answers is not the tenant's to read.
-      if (refused)
-        throw refuse(`${host} resolves to an address the policy refuses: ${refused.replace(address, 'it')}`);
-    }
-    return host;
-  }
-
-  /** connectorOf is the tunnel of a DataPlane that asks for one; undefined connects directly. */
-  private connectorOf(dp: DataPlane, server: string): Connector | undefined {
-    const tunnel = dp.spec.kubernetesCluster.tunnel;
-    if (!tunnel) return undefined;
-    if (!this.options.tunnel) {
-      throw new CredentialsError(
-        `DataPlane ${dp.metadata.namespace}/${dp.metadata.name}: spec.kubernetesCluster.tunnel is set, but this controller has no tunnel proxy server configured (--tunnel-proxy-address)`,
-      );
-    }
-    // The CRD checks the pattern too; the request line of the CONNECT must never see anything else.
-    if (tunnel.host.length > 253 || !TUNNEL_HOST.test(tunnel.host)) {
-      throw new CredentialsError(
-        `DataPlane ${dp.metadata.namespace}/${dp.metadata.name}: spec.kubernetesCluster.tunnel.host is not a lowercase DNS name`,
-      );
-    }
-    return tunnelConnector({
-      proxy: this.options.tunnel,
-      host: tunnel.host,
-      secure: new URL(server).protocol === 'https:',
-      timeoutMs: this.options.requestTimeoutMs,
-    });
   }
 }
 
 const DEFAULT_POLICY = new EndpointPolicy(DEFAULT_ENDPOINT_POLICY);
-
-/** redact replaces a host (and the host name inside it, case aside) in a refusal with "it". */
-function redact(why: string, host: string): string {
-  return host === '' ? why : why.split(host).join('it').split(host.toLowerCase()).join('it');
-}
-
-/** TUNNEL_HOST is the CRD's pattern of spec.kubernetesCluster.tunnel.host. */
-const TUNNEL_HOST = new RegExp(TUNNEL_HOST_PATTERN);
 
 /** fingerprints remembers the hash of each cached object, so an unchanged one is hashed once. */
 const fingerprints = new WeakMap<object, string>();
@@ -305,8 +248,12 @@ function hashOnce(value: object): string {
  * when it changes, so hashing is keyed by object identity: a reconcile that finds the same
  * DataPlane and Secret objects costs no hashing of their (kilobytes of) credentials.
  */
-function fingerprintOf(dp: DataPlane, secret: SecretLike | undefined): string {
-  const cluster = hashOnce(dp.spec.kubernetesCluster);
-  if (!dp.spec.kubernetesCluster.secretRef) return cluster;
-  return `${cluster}/${secret?.data ? hashOnce(secret.data) : 'none'}`;
+function fingerprintOf(plane: Plane, secret: SecretLike | undefined): string {
+  const { kubernetesCluster, clusterAgent, planeID } = plane.spec;
+  // What a connection is built from: the plane's cluster or gateway identity, and its Secret.
+  const reach = kubernetesCluster
+    ? hashOnce(kubernetesCluster)
+    : `gateway/${planeID ?? ''}/${clusterAgent ? hashOnce(clusterAgent) : 'none'}`;
+  if (!kubernetesCluster?.secretRef) return reach;
+  return `${reach}/${secret?.data ? hashOnce(secret.data) : 'none'}`;
 }

@@ -82,6 +82,8 @@ export interface WatchSetOptions {
   onHealthChange?: (healthy: boolean) => void;
   /** onObserved is told the users (Release keys) observing an object that changed. */
   onObserved?: (users: string[]) => void;
+  /** pollIntervalMs makes every cache list at this period instead of watching (a client that cannot watch). */
+  pollIntervalMs?: number;
 }
 
 /** ObservedObject is a watch on one object some users observe. */
@@ -131,6 +133,7 @@ export class WatchSet {
         logger: this.options.logger,
         transform: slimObject,
         onHealthChange: (healthy) => this.options.onHealthChange?.(healthy),
+        pollIntervalMs: this.options.pollIntervalMs,
       });
       informer.addHandler((type, obj, old) => {
         this.index(info, type === 'deleted' ? undefined : obj, old ?? (type === 'deleted' ? obj : undefined));
@@ -171,6 +174,7 @@ export class WatchSet {
         // Someone else's object: nothing here reads its managedFields, nor a Secret's data
         // (observed as metadata only: its contents are never held, nor copied to a Release).
         transform: info.group === '' && info.kind === 'Secret' ? secretMetadataOnly : withoutManagedFields,
+        pollIntervalMs: this.options.pollIntervalMs,
       });
       informer.addHandler(() => this.options.onObserved?.([...users]));
       informer.start();

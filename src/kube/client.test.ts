@@ -2,7 +2,14 @@ import { after, before, describe, mock, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
-import { KubeClient, LimitReasons, UNREACHABLE, isKubeApiError, type UnreachableDetail } from './client.ts';
+import {
+  KubeApiError,
+  KubeClient,
+  LimitReasons,
+  UNREACHABLE,
+  isKubeApiError,
+  type UnreachableDetail,
+} from './client.ts';
 
 const MIB = 1024 * 1024;
 
@@ -602,4 +609,19 @@ describe('KubeClient', () => {
     assert.ok(opened, 'the watch opened before it was stopped');
     await client.close();
   });
+});
+
+test('a 502, 503 or 504 without a Kubernetes Status is unreachable (a proxy said so); with one it is the server speaking', () => {
+  for (const code of [502, 503, 504]) {
+    assert.ok(
+      new KubeApiError('x', { statusCode: code, reason: `HTTP${code}` }).isUnreachable,
+      `${code} from a proxy`,
+    );
+    assert.ok(
+      !new KubeApiError('x', { statusCode: code, reason: 'ServiceUnavailable' }).isUnreachable,
+      `${code} as a Status`,
+    );
+  }
+  assert.ok(!new KubeApiError('x', { statusCode: 500, reason: 'HTTP500' }).isUnreachable, '500 is an answer');
+  assert.ok(new KubeApiError('x', { statusCode: 0, reason: 'ECONNREFUSED' }).isUnreachable, 'no answer');
 });

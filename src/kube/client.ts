@@ -9,6 +9,7 @@
  * fields they do not know). It uses node:http rather than an HTTP library:
  * loading undici alone cost the process about 17 MiB of resident memory (docs/performance.md).
  */
+import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { Duplex, Readable } from 'node:stream';
@@ -165,9 +166,15 @@ export class KubeApiError extends Error {
   get isGone(): boolean {
     return this.statusCode === 410;
   }
-  /** isUnreachable tells whether the API server could not be reached or did not answer in time. */
+  /**
+   * isUnreachable tells whether the API server could not be reached or did not answer in time: no
+   * answer at all, or a 502, 503 or 504 that is not a Kubernetes Status, which comes from a proxy in
+   * front of the API server (OpenChoreo's cluster gateway when no agent is connected or its request
+   * timed out, a load balancer) rather than from the API server itself.
+   */
   get isUnreachable(): boolean {
-    return this.statusCode === 0;
+    if (this.statusCode === 0) return true;
+    return PROXY_FAILURES.has(this.statusCode) && this.reason === `HTTP${this.statusCode}`;
   }
   /** isLimitExceeded tells whether a size or list budget was exceeded: the same request fails the same way. */
   get isLimitExceeded(): boolean {
@@ -184,6 +191,9 @@ export class KubeApiError extends Error {
     return this.statusCode === 0 || this.statusCode === 429 || this.statusCode >= 500;
   }
 }
+
+/** PROXY_FAILURES are the status codes with which a proxy says it could not reach the server behind it. */
+const PROXY_FAILURES = new Set([502, 503, 504]);
 
 /** isKubeApiError narrows an unknown error. */
 export function isKubeApiError(err: unknown): err is KubeApiError {
@@ -237,6 +247,11 @@ export interface KubeClientOptions {
    * server offers it (default true); false keeps an HTTP/1.1 connection per watch.
    */
   http2?: boolean;
+  /**
+   * requestIds sends a fresh `X-Request-ID` with every request, so a proxy that logs it (OpenChoreo's
+   * cluster gateway and agent do) can be correlated with the request.
+   */
+  requestIds?: boolean;
 }
 
 /** UnreachableDetail is what the operator's log gets of a request that could not reach the server. */
@@ -266,6 +281,7 @@ export class KubeClient {
   private readonly authorization: (() => Promise<string | undefined>) | undefined;
   private readonly onUnreachable: ((detail: UnreachableDetail) => void) | undefined;
   private readonly impersonate: Record<string, string | string[]>;
+  private readonly requestIds: boolean;
   private observer: RequestObserver | undefined;
   private closed = false;
   /** limits are what this client accepts from its server. */
@@ -283,6 +299,7 @@ export class KubeClient {
     this.authorization = options.authorization;
     this.onUnreachable = options.onUnreachable;
     this.impersonate = options.impersonate ? impersonationHeaders(options.impersonate) : {};
+    this.requestIds = options.requestIds ?? false;
     this.observer = options.observer;
     this.limits = {
       maxResponseBytes: options.limits?.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
@@ -690,6 +707,7 @@ export class KubeClient {
       ...this.impersonate,
     };
     if (contentType) headers['content-type'] = contentType;
+    if (this.requestIds) headers['x-request-id'] = randomUUID();
     if (this.authorization) {
       if (!this.authCache || performance.now() - this.authCache.at > AUTH_REFRESH_MS) {
         this.authCache = { value: await this.authorization(), at: performance.now() };

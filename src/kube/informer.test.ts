@@ -154,7 +154,13 @@ void describe('Informer', () => {
 
   /** start stops the informer of the previous test, so only this test's informer talks to the server. */
   const start = async (
-    options: { pageSize?: number; health?: boolean[]; client?: KubeClient; listBudget?: ListBudget } = {},
+    options: {
+      pageSize?: number;
+      health?: boolean[];
+      client?: KubeClient;
+      listBudget?: ListBudget;
+      pollIntervalMs?: number;
+    } = {},
   ) => {
     await Promise.all(informers.splice(0).map((i) => i.stop()));
     server.reset();
@@ -170,6 +176,7 @@ void describe('Informer', () => {
       minBackoffMs: 10,
       maxBackoffMs: 40,
       onHealthChange: (healthy) => options.health?.push(healthy),
+      pollIntervalMs: options.pollIntervalMs,
     });
     informer.addHandler((type, obj) => seen.push([type, obj.metadata.name ?? '']));
     informers.push(informer);
@@ -411,6 +418,58 @@ void describe('Informer', () => {
       await Promise.all(informers.splice(0).map((i) => i.stop()));
       await quick.close();
     }
+  });
+
+  void test('a polling informer never watches: it lists at its period and reports what changed between lists', async () => {
+    const health: boolean[] = [];
+    const { informer, seen } = await start({ pollIntervalMs: 20, health });
+    server.items = [configMap('a', '90'), configMap('b', '91')];
+    informer.start();
+    await informer.waitForSync(AbortSignal.timeout(2_000));
+    const a = informer.get('apps', 'a');
+
+    server.items = [configMap('a', '90'), configMap('b', '95', { k: 'v' }), configMap('c', '96')];
+    await until('the update and the addition', () => seen.length === 4);
+    server.items = [configMap('b', '95', { k: 'v' }), configMap('c', '96')];
+    await until('the deletion', () => seen.length === 5);
+
+    assert.deepEqual(seen, [
+      ['added', 'a'],
+      ['added', 'b'],
+      ['updated', 'b'],
+      ['added', 'c'],
+      ['deleted', 'a'],
+    ]);
+    assert.equal(a?.metadata.resourceVersion, '90');
+    assert.equal(server.watchRequests().length, 0, 'no watch request, ever');
+    assert.ok(server.lists().length >= 3, 'listed at least once per change');
+    assert.ok(!informer.isBehind('100'), 'the list resourceVersion is what the cache has seen');
+
+    server.failLists = 1_000;
+    await until('unhealthy after a failed poll', () => !informer.isHealthy());
+    server.failLists = 0;
+    await until('healthy again', () => informer.isHealthy());
+    assert.deepEqual(health, [false, true]);
+  });
+
+  void test('a polling informer keeps the cached copy of an object whose resourceVersion did not change', async () => {
+    const { informer } = await start({ pollIntervalMs: 10 });
+    server.items = [configMap('a', '90')];
+    informer.start();
+    await informer.waitForSync(AbortSignal.timeout(2_000));
+    const first = informer.get('apps', 'a');
+    const lists = server.lists().length;
+    await until('two more polls', () => server.lists().length >= lists + 2);
+    assert.equal(informer.get('apps', 'a'), first, 'the same object, not a new copy per poll');
+  });
+
+  void test('retryNow makes a polling informer list at once', async () => {
+    const { informer } = await start({ pollIntervalMs: 60_000 });
+    informer.start();
+    await informer.waitForSync(AbortSignal.timeout(2_000));
+    assert.equal(server.lists().length, 1);
+    informer.retryNow();
+    await until('a second list', () => server.lists().length === 2);
   });
 
   void test('stop ends the watch and releases those waiting for health', async () => {

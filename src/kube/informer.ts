@@ -8,6 +8,11 @@
  * dropped connections are retried forever with capped exponential backoff and jitter, so an
  * informer never stops on its own (client-node's stops for good on any error but 410). Reconcilers read
  * the cache instead of the API server.
+ *
+ * A server that cannot watch (OpenChoreo's cluster gateway answers 501 to every watch) gets a
+ * polling informer instead (`pollIntervalMs`): it lists at that period and tells its handlers what
+ * changed since the last list (snapshot.ts), so the cache, its events, its health and its bounds are
+ * those of the watching informer; only how soon a change is seen differs.
  */
 import type { Logger } from 'pino';
 import type { KubeObject } from '../api/object.ts';
@@ -17,6 +22,7 @@ import { KubeApiError, LimitReasons, formatBytes, isKubeApiError } from './clien
 import { sleep } from './sleep.ts';
 import { describeError } from './errors.ts';
 import { sharedStrings } from './intern.ts';
+import { diffSnapshot } from './snapshot.ts';
 
 /** DEFAULT_PAGE_SIZE is the page size of the initial list. */
 export const DEFAULT_PAGE_SIZE = 500;
@@ -66,6 +72,11 @@ export interface InformerOptions<T extends KubeObject> {
   onError?: (err: unknown) => void;
   /** onHealthChange is told when the informer loses or regains its connection to the server. */
   onHealthChange?: (healthy: boolean) => void;
+  /**
+   * pollIntervalMs makes the informer list at this period instead of watching, for servers that
+   * cannot watch; `retryNow` lists at once. Undefined: watch.
+   */
+  pollIntervalMs?: number;
 }
 
 /** ListPage is one page of a list answer. */
@@ -94,6 +105,8 @@ export class Informer<T extends KubeObject = KubeObject> {
   private healthy = false;
   private healthWaiters: Array<() => void> = [];
   private wake: (() => void) | undefined;
+  /** woken says retryNow was called while no wait was in progress. */
+  private woken = false;
   /** pageLimit is the page size of lists: halved for good each time a page is over the body cap. */
   private pageLimit: number;
 
@@ -138,9 +151,14 @@ export class Informer<T extends KubeObject = KubeObject> {
     return this.healthy;
   }
 
-  /** retryNow cuts short the backoff after a failure, so a caller that needs the cache need not wait. */
+  /**
+   * retryNow cuts short the backoff after a failure, so a caller that needs the cache need not
+   * wait; a polling informer lists at once.
+   */
   retryNow(): void {
-    this.wake?.();
+    if (this.wake) this.wake();
+    // Asked between two waits (a list in flight): the next wait ends at once.
+    else this.woken = true;
   }
 
   /** waitForHealthy resolves once the informer is healthy (or stopped); it rejects when the signal aborts. */
@@ -212,6 +230,14 @@ export class Informer<T extends KubeObject = KubeObject> {
           await this.listAll(signal);
           needList = false;
         }
+        const poll = this.options.pollIntervalMs;
+        if (poll !== undefined) {
+          // Healthy until a list fails: between two lists the cache is as current as a poll can be.
+          failures = 0;
+          await this.backoff(poll * (0.9 + Math.random() / 5), signal);
+          needList = true;
+          continue;
+        }
         await this.watchOnce(signal);
         failures = 0;
       } catch (err) {
@@ -250,6 +276,10 @@ export class Informer<T extends KubeObject = KubeObject> {
   }
 
   private async backoff(ms: number, signal: AbortSignal): Promise<void> {
+    if (this.woken) {
+      this.woken = false;
+      return;
+    }
     const woken = new Promise<void>((resolve) => (this.wake = resolve));
     await Promise.race([sleep(ms, signal).catch(() => undefined), woken]);
     this.wake = undefined;
@@ -322,29 +352,33 @@ export class Informer<T extends KubeObject = KubeObject> {
       // List items carry no apiVersion/kind; restore them from the list's own kind.
       const itemKind = page.kind?.replace(/List$/, '');
       for (const raw of page.items ?? []) {
+        const key = objectKey(raw.metadata.namespace, raw.metadata.name ?? '');
+        // An unchanged object keeps its cached copy: a poll of a quiet collection costs no
+        // transform, no interning and no second copy of anything.
+        const cached = this.store.get(key);
+        const rv = raw.metadata.resourceVersion;
+        if (cached && rv && cached.metadata.resourceVersion === rv) {
+          seen.set(key, cached);
+          continue;
+        }
         const obj = this.prepare({
           ...raw,
           apiVersion: raw.apiVersion ?? page.apiVersion ?? '',
           kind: raw.kind ?? itemKind ?? '',
         });
-        seen.set(objectKey(obj.metadata.namespace, obj.metadata.name ?? ''), obj);
+        seen.set(key, obj);
       }
       cont = page.metadata?.continue || undefined;
       resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
       if (!cont) break;
     }
-    // Replace the cache, telling handlers what changed while we were not watching.
-    for (const [key, old] of this.store) {
-      if (!seen.has(key)) {
-        this.store.delete(key);
-        this.emit('deleted', old, old);
-      }
-    }
-    for (const [key, obj] of seen) {
-      const old = this.store.get(key);
-      this.store.set(key, obj);
-      if (!old) this.emit('added', obj, undefined);
-      else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion) this.emit('updated', obj, old);
+    // Replace the cache, telling handlers what changed while we were not watching. Each change is
+    // made to the store before its event, as a watch event would be.
+    for (const change of diffSnapshot(this.store, seen)) {
+      const key = objectKey(change.obj.metadata.namespace, change.obj.metadata.name ?? '');
+      if (change.type === 'deleted') this.store.delete(key);
+      else this.store.set(key, change.obj);
+      this.emit(change.type, change.obj, change.old);
     }
     this.resourceVersion = resourceVersion;
     this.setHealthy(true);

@@ -15,6 +15,7 @@ import type { DataPlane, DataPlaneResourcePolicy, Environment, Release } from '.
 import { desiredItems, releaseKeyOfObject, type DesiredObject } from '../controller/release/desired.ts';
 import { Inventory } from '../controller/release/inventory.ts';
 import { releasePolicy } from '../controller/release/policy.ts';
+import { declaredRef, DEFAULT_PLANE, PlaneKinds } from '../controller/release/resolve.ts';
 import {
   accessFromInline,
   accessFromSecret,
@@ -99,7 +100,15 @@ export async function connectDataPlane(cp: KubeClient, release: Release): Promis
   );
   if (!env)
     throw new PlanError(`Environment ${ns}/${envName} (spec.environmentName of Release ${key}) not found`);
-  const dpName = env.spec.dataPlaneRef;
+  const declared = declaredRef(env);
+  if (declared && ('invalid' in declared || declared.kind !== PlaneKinds.dataPlane)) {
+    throw new PlanError(
+      'invalid' in declared
+        ? declared.invalid
+        : `Environment ${ns}/${envName} uses ClusterDataPlane ${declared.name}; the plugin previews only through DataPlanes of the namespace`,
+    );
+  }
+  const dpName = declared?.name ?? DEFAULT_PLANE;
   const dataPlane = await get<DataPlane>(
     cp,
     `${releasesPath(ns)}/dataplanes/${encodeURIComponent(dpName)}`,
@@ -108,7 +117,7 @@ export async function connectDataPlane(cp: KubeClient, release: Release): Promis
   );
   if (!dataPlane)
     throw new PlanError(`DataPlane ${ns}/${dpName} (spec.dataPlaneRef of Environment ${envName}) not found`);
-  const ref = dataPlane.spec.kubernetesCluster.secretRef;
+  const ref = dataPlane.spec.kubernetesCluster?.secretRef;
   try {
     const access = ref
       ? await accessFromSecret(

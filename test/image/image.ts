@@ -142,7 +142,9 @@ describe(`the image ${IMAGE}`, { timeout: 6 * 60_000 }, () => {
       metadata: {
         name: samples.secretName,
         namespace: ORG,
-        labels: credentialsLabels(samples.dataPlane.spec.kubernetesCluster.name),
+        labels: credentialsLabels(
+          samples.dataPlane.spec.kubernetesCluster?.name ?? samples.dataPlane.metadata.name,
+        ),
       },
       data: { [samples.secretKey]: (await readFile(dp.kubeconfigPath)).toString('base64') },
     });

@@ -82,6 +82,11 @@ export const Annotations = {
   drift: 'openchoreo.dev/drift',
   /** applyMode on a Release: `DryRun` runs server-side dry-run applies and reports a plan instead of applying. */
   applyMode: 'openchoreo.dev/apply-mode',
+  /**
+   * restartedAt on a Release (OpenChoreo's restart): copied into the pod template annotations of
+   * every apps/Deployment the Release applies, so a new value rolls the pods.
+   */
+  restartedAt: 'openchoreo.dev/restartedAt',
 } as const;
 
 /** ApplyModes are the values of the `openchoreo.dev/apply` annotation on a resource object. */

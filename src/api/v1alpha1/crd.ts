@@ -1,9 +1,10 @@
 /**
- * CustomResourceDefinitions of the four kinds, built from the TypeBox schemas in schema.ts.
+ * CustomResourceDefinitions of our kinds, built from the TypeBox schemas in schema.ts.
  * `npm run gen:crds` writes them to config/crd/; a unit test fails when the files are stale.
  */
 import {
   DataPlaneSpecSchema,
+  ObservabilityPlaneSpecSchema,
   EnvironmentSpecSchema,
   ReleaseSpecSchema,
   ReleaseStatusSchema,
@@ -41,7 +42,10 @@ export function toStructural(schema: TSchema | JsonSchema): JsonSchema {
     }
   }
   if (node['x-kubernetes-embedded-resource'] === false) delete node['x-kubernetes-embedded-resource'];
-  if (node['x-kubernetes-preserve-unknown-fields'] === true && node['type'] === undefined)
+  // A node that may hold any JSON type (x-any-type, ours) keeps no type; every other node
+  // preserving unknown fields is an object.
+  if (node['x-any-type'] === true) delete node['x-any-type'];
+  else if (node['x-kubernetes-preserve-unknown-fields'] === true && node['type'] === undefined)
     node['type'] = 'object';
   const properties = node['properties'] as Record<string, JsonSchema> | undefined;
   if (properties) {
@@ -56,15 +60,11 @@ interface KindNames {
   plural: string;
   singular: string;
   shortNames: string[];
+  /** scope is Namespaced unless said. */
+  scope?: 'Namespaced' | 'Cluster';
 }
 
-function crd(
-  names: KindNames,
-  spec: TSchema,
-  status: TSchema,
-  printerColumns: JsonSchema[],
-  scope: 'Namespaced' | 'Cluster' = 'Namespaced',
-): JsonSchema {
+function crd(names: KindNames, spec: TSchema, status: TSchema, printerColumns: JsonSchema[]): JsonSchema {
   const root = Type.Object(
     {
       apiVersion: Type.Optional(Type.String()),
@@ -91,7 +91,7 @@ function crd(
         shortNames: names.shortNames,
         categories: ['openchoreo'],
       },
-      scope,
+      scope: names.scope ?? 'Namespaced',
       versions: [
         {
           name: VERSION,
@@ -113,6 +113,18 @@ const conditionsStatus = Type.Object({
   observedGeneration: Type.Optional(Type.Integer({ minimum: 0 })),
   conditions: Type.Optional(
     Type.Array(ConditionSchema, { 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] }),
+  ),
+});
+
+/** planeStatus is a plane's status: conditions, and upstream's agentConnection, which OpenChoreo's plane controllers write. */
+const planeStatus = Type.Object({
+  ...conditionsStatus.properties,
+  agentConnection: Type.Optional(
+    Type.Unknown({
+      'x-kubernetes-preserve-unknown-fields': true,
+      description:
+        "Cluster agent connection, written by OpenChoreo's plane controllers (not by this controller).",
+    }),
   ),
 });
 
@@ -141,42 +153,92 @@ export const environmentCRD = crd(
   EnvironmentSpecSchema,
   conditionsStatus,
   [
-    { name: 'DataPlane', type: 'string', jsonPath: '.spec.dataPlaneRef' },
+    { name: 'DataPlane', type: 'string', jsonPath: '.spec.dataPlaneRef.name' },
+    { name: 'Kind', type: 'string', jsonPath: '.spec.dataPlaneRef.kind', priority: 1 },
     { name: 'Production', type: 'boolean', jsonPath: '.spec.isProduction' },
   ],
 );
 
+const planeColumns: JsonSchema[] = [
+  { name: 'PlaneID', type: 'string', jsonPath: '.spec.planeID' },
+  { name: 'Cluster', type: 'string', jsonPath: '.spec.kubernetesCluster.name' },
+  {
+    name: 'API Server',
+    type: 'string',
+    jsonPath: '.spec.kubernetesCluster.credentials.apiServerURL',
+    priority: 1,
+  },
+];
+
 /** dataPlaneCRD is the CustomResourceDefinition of DataPlane. */
 export const dataPlaneCRD = crd(
-  { kind: 'DataPlane', plural: 'dataplanes', singular: 'dataplane', shortNames: ['dp'] },
+  { kind: 'DataPlane', plural: 'dataplanes', singular: 'dataplane', shortNames: ['dp', 'dps'] },
   DataPlaneSpecSchema,
-  conditionsStatus,
-  [
-    { name: 'Cluster', type: 'string', jsonPath: '.spec.kubernetesCluster.name' },
-    {
-      name: 'API Server',
-      type: 'string',
-      jsonPath: '.spec.kubernetesCluster.credentials.apiServerURL',
-      priority: 1,
-    },
-  ],
+  planeStatus,
+  planeColumns,
+);
+
+/** clusterDataPlaneCRD is the CustomResourceDefinition of ClusterDataPlane: a DataPlane for every namespace. */
+export const clusterDataPlaneCRD = crd(
+  {
+    kind: 'ClusterDataPlane',
+    plural: 'clusterdataplanes',
+    singular: 'clusterdataplane',
+    shortNames: ['cdp', 'cdps'],
+    scope: 'Cluster',
+  },
+  DataPlaneSpecSchema,
+  planeStatus,
+  planeColumns,
+);
+
+/** observabilityPlaneCRD is the CustomResourceDefinition of ObservabilityPlane. */
+export const observabilityPlaneCRD = crd(
+  {
+    kind: 'ObservabilityPlane',
+    plural: 'observabilityplanes',
+    singular: 'observabilityplane',
+    shortNames: ['op', 'ops'],
+  },
+  ObservabilityPlaneSpecSchema,
+  planeStatus,
+  planeColumns,
+);
+
+/** clusterObservabilityPlaneCRD is the CustomResourceDefinition of ClusterObservabilityPlane. */
+export const clusterObservabilityPlaneCRD = crd(
+  {
+    kind: 'ClusterObservabilityPlane',
+    plural: 'clusterobservabilityplanes',
+    singular: 'clusterobservabilityplane',
+    shortNames: ['cop', 'cops'],
+    scope: 'Cluster',
+  },
+  ObservabilityPlaneSpecSchema,
+  planeStatus,
+  planeColumns,
 );
 
 /** tenantPolicyCRD is the CustomResourceDefinition of TenantPolicy (cluster-scoped: only the operator edits it). */
 export const tenantPolicyCRD = crd(
-  { kind: 'TenantPolicy', plural: 'tenantpolicies', singular: 'tenantpolicy', shortNames: ['tp'] },
+  {
+    kind: 'TenantPolicy',
+    plural: 'tenantpolicies',
+    singular: 'tenantpolicy',
+    shortNames: ['tp'],
+    scope: 'Cluster',
+  },
   TenantPolicySpecSchema,
   TenantPolicyStatusSchema,
   [
     { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
     { name: 'Adoption', type: 'string', jsonPath: '.spec.adoption', priority: 1 },
   ],
-  'Cluster',
 );
 
 /** healthRuleCRD is the CustomResourceDefinition of HealthRule: cluster-scoped, the operator's own. */
 export const healthRuleCRD = crd(
-  { kind: 'HealthRule', plural: 'healthrules', singular: 'healthrule', shortNames: ['hr'] },
+  { kind: 'HealthRule', plural: 'healthrules', singular: 'healthrule', shortNames: ['hr'], scope: 'Cluster' },
   HealthRuleSpecSchema,
   conditionsStatus,
   [
@@ -196,7 +258,6 @@ export const healthRuleCRD = crd(
       priority: 1,
     },
   ],
-  'Cluster',
 );
 
 /** ALL_CRDS lists the CRDs with the file name each is written to under config/crd/. */
@@ -206,6 +267,9 @@ export const ALL_CRDS: ReadonlyArray<{ file: string; crd: JsonSchema }> = [
   { file: 'openchoreo.dev_dataplanes.yaml', crd: dataPlaneCRD },
   { file: 'openchoreo.dev_tenantpolicies.yaml', crd: tenantPolicyCRD },
   { file: 'openchoreo.dev_healthrules.yaml', crd: healthRuleCRD },
+  { file: 'openchoreo.dev_clusterdataplanes.yaml', crd: clusterDataPlaneCRD },
+  { file: 'openchoreo.dev_observabilityplanes.yaml', crd: observabilityPlaneCRD },
+  { file: 'openchoreo.dev_clusterobservabilityplanes.yaml', crd: clusterObservabilityPlaneCRD },
 ];
 
 /** renderCRD is the YAML text of a CRD as checked in under config/crd/. */

@@ -291,10 +291,24 @@ export const ReleaseStatusSchema = Type.Object({
 
 /** EnvironmentSpecSchema names the DataPlane an Environment deploys to. */
 export const EnvironmentSpecSchema = Type.Object({
-  dataPlaneRef: nonEmpty('Name of the DataPlane, in the Environment namespace.'),
+  dataPlaneRef: Type.Optional(
+    Type.Unsafe<string | { kind: string; name: string }>({
+      description:
+        'The data plane of this Environment: {kind: DataPlane|ClusterDataPlane, name} (upstream), or the name of a DataPlane in the Environment namespace (earlier form). Absent: a DataPlane named "default" in the namespace, then a ClusterDataPlane named "default".',
+      'x-kubernetes-preserve-unknown-fields': true,
+      // Either a string or an object: the node has no type, which toStructural keeps.
+      'x-any-type': true,
+    }),
+  ),
   isProduction: Type.Optional(Type.Boolean({ description: 'Whether this is a production environment.' })),
   gateway: Type.Optional(
     Type.Record(Type.String(), Type.Unknown(), { 'x-kubernetes-preserve-unknown-fields': true }),
+  ),
+  hooks: Type.Optional(
+    Type.Record(Type.String(), Type.Unknown(), {
+      'x-kubernetes-preserve-unknown-fields': true,
+      description: "Upstream's pre- and post-deploy hooks (run by OpenChoreo, not read by this controller).",
+    }),
   ),
 });
 
@@ -377,35 +391,139 @@ export const DataPlaneResourcePolicySchema = Type.Object(
   },
 );
 
-/** DataPlaneSpecSchema says how to reach a data-plane cluster. */
-export const DataPlaneSpecSchema = Type.Object({
-  kubernetesCluster: Type.Object(
-    {
-      name: nonEmpty('Name of the data-plane cluster, for humans and metrics.'),
-      credentials: Type.Optional(ClusterCredentialsSchema),
-      secretRef: Type.Optional(KubeconfigSecretRefSchema),
-      tunnel: Type.Optional(DataPlaneTunnelSchema),
-    },
-    {
-      'x-kubernetes-validations': [
-        {
-          rule: 'has(self.credentials) != has(self.secretRef)',
-          message: 'set exactly one of kubernetesCluster.credentials and kubernetesCluster.secretRef',
-        },
-      ],
-    },
+/** PLANE_ID_PATTERN is upstream's pattern of spec.planeID: a DNS label. */
+export const PLANE_ID_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
+
+/** ValueFromSchema is upstream's inline value or reference to a key of a Secret. */
+export const ValueFromSchema = Type.Object({
+  secretRef: Type.Optional(
+    Type.Object({
+      name: Type.String({ description: 'Name of the Secret.' }),
+      namespace: Type.Optional(
+        Type.String({ description: 'Namespace of the Secret (default: the namespace of the plane).' }),
+      ),
+      key: Type.String({ description: 'Key within the Secret.' }),
+    }),
   ),
-  resourcePolicy: Type.Optional(DataPlaneResourcePolicySchema),
-  registry: Type.Optional(
-    Type.Record(Type.String(), Type.Unknown(), { 'x-kubernetes-preserve-unknown-fields': true }),
-  ),
-  gateway: Type.Optional(
-    Type.Record(Type.String(), Type.Unknown(), { 'x-kubernetes-preserve-unknown-fields': true }),
-  ),
-  observer: Type.Optional(
-    Type.Record(Type.String(), Type.Unknown(), { 'x-kubernetes-preserve-unknown-fields': true }),
-  ),
+  value: Type.Optional(Type.String({ description: 'The value inline.' })),
 });
+
+/**
+ * ClusterAgentSchema is upstream's spec.clusterAgent: the plane is reached through OpenChoreo's
+ * cluster gateway, which its agent dials out to. The controller holds no credentials of the plane.
+ */
+export const ClusterAgentSchema = Type.Object(
+  {
+    clientCA: Type.Unsafe<Static<typeof ValueFromSchema>>({
+      ...ValueFromSchema,
+      description:
+        "CA that verifies the plane's agent when it connects to the cluster gateway (read by the gateway, not by this controller).",
+    }),
+  },
+  {
+    description:
+      "Reach the plane through OpenChoreo's cluster gateway (controller flags --cluster-gateway-*), used when spec.kubernetesCluster is absent. Requests go to {gateway}/api/proxy/{planeType}/{planeID}/{namespace or _cluster}/{name}/k8s/...; the gateway cannot watch, so the plane's objects are listed every --cluster-gateway-poll-interval.",
+  },
+);
+
+/** PlaneRefSchema names a plane of a kind (namespaced or cluster-scoped) by name. */
+const planeRef = (kinds: [string, string], description: string) =>
+  Type.Object(
+    {
+      kind: Type.Union([Type.Literal(kinds[0]), Type.Literal(kinds[1])], {
+        description: `${kinds[0]} (in the same namespace) or ${kinds[1]} (cluster-scoped).`,
+      }),
+      name: nonEmpty('Name of the plane.'),
+    },
+    { description },
+  );
+
+/** ObservabilityPlaneRefSchema is a DataPlane's spec.observabilityPlaneRef. */
+export const ObservabilityPlaneRefSchema = planeRef(
+  ['ObservabilityPlane', 'ClusterObservabilityPlane'],
+  'The observability plane of this data plane (RenderedReleases with targetPlane observabilityplane). Absent: an ObservabilityPlane named "default" in the same namespace, then a ClusterObservabilityPlane named "default".',
+);
+
+/** DataPlaneRefSchema is an Environment's spec.dataPlaneRef in upstream's object form. */
+export const DataPlaneRefSchema = planeRef(
+  ['DataPlane', 'ClusterDataPlane'],
+  'The data plane of this Environment.',
+);
+
+/** KubernetesClusterSchema reaches a plane's API server with credentials the controller holds. */
+export const KubernetesClusterSchema = Type.Object(
+  {
+    name: nonEmpty('Name of the data-plane cluster, for humans and metrics.'),
+    credentials: Type.Optional(ClusterCredentialsSchema),
+    secretRef: Type.Optional(KubeconfigSecretRefSchema),
+    tunnel: Type.Optional(DataPlaneTunnelSchema),
+  },
+  {
+    'x-kubernetes-validations': [
+      {
+        rule: 'has(self.credentials) != has(self.secretRef)',
+        message: 'set exactly one of kubernetesCluster.credentials and kubernetesCluster.secretRef',
+      },
+    ],
+  },
+);
+
+/** PLANE_REACH_RULE: a plane says how it is reached, directly or through the cluster gateway. */
+const PLANE_REACH_RULE = {
+  rule: 'has(self.kubernetesCluster) || has(self.clusterAgent)',
+  message: 'set spec.kubernetesCluster (credentials) or spec.clusterAgent (cluster gateway)',
+};
+
+/** planeFields are the fields every plane kind shares: how it is reached. */
+const planeFields = {
+  planeID: Type.Optional(
+    Type.String({
+      maxLength: 63,
+      pattern: PLANE_ID_PATTERN,
+      description:
+        'Identity of the plane at the cluster gateway (several plane objects may share one cluster). Default: the name of this object.',
+    }),
+  ),
+  kubernetesCluster: Type.Optional(KubernetesClusterSchema),
+  clusterAgent: Type.Optional(ClusterAgentSchema),
+};
+
+const opaque = () => Type.Optional(Type.Unknown({ 'x-kubernetes-preserve-unknown-fields': true }));
+
+/** DataPlaneSpecSchema says how to reach a data-plane cluster. */
+export const DataPlaneSpecSchema = Type.Object(
+  {
+    ...planeFields,
+    observabilityPlaneRef: Type.Optional(ObservabilityPlaneRefSchema),
+    resourcePolicy: Type.Optional(DataPlaneResourcePolicySchema),
+    registry: Type.Optional(
+      Type.Record(Type.String(), Type.Unknown(), { 'x-kubernetes-preserve-unknown-fields': true }),
+    ),
+    gateway: Type.Optional(
+      Type.Record(Type.String(), Type.Unknown(), { 'x-kubernetes-preserve-unknown-fields': true }),
+    ),
+    observer: Type.Optional(
+      Type.Record(Type.String(), Type.Unknown(), { 'x-kubernetes-preserve-unknown-fields': true }),
+    ),
+    // Upstream's fields this controller does not read, kept so an upstream DataPlane applies unchanged.
+    imagePullSecretRefs: Type.Optional(Type.Array(Type.String())),
+    secretStoreRef: opaque(),
+  },
+  { 'x-kubernetes-validations': [PLANE_REACH_RULE] },
+);
+
+/** ObservabilityPlaneSpecSchema says how to reach an observability-plane cluster. */
+export const ObservabilityPlaneSpecSchema = Type.Object(
+  {
+    ...planeFields,
+    observerURL: Type.Optional(
+      Type.String({ description: "URL of the plane's observer API (not read by this controller)." }),
+    ),
+    rcaAgentURL: opaque(),
+    alerting: opaque(),
+  },
+  { 'x-kubernetes-validations': [PLANE_REACH_RULE] },
+);
 
 /** CEL_EXPRESSION_MAX_LENGTH bounds one CEL expression of a HealthRule (Flux's are one line). */
 export const CEL_EXPRESSION_MAX_LENGTH = 4096;
@@ -490,10 +608,12 @@ const objectOf = <S extends TSchema, T extends TSchema>(spec: S, status: T) =>
 export const ReleaseSchema = objectOf(ReleaseSpecSchema, ReleaseStatusSchema);
 /** EnvironmentSchema is the whole Environment object. */
 export const EnvironmentSchema = objectOf(EnvironmentSpecSchema, simpleStatus);
-/** DataPlaneSchema is the whole DataPlane object. */
+/** DataPlaneSchema is the whole DataPlane (or ClusterDataPlane) object. */
 export const DataPlaneSchema = objectOf(DataPlaneSpecSchema, simpleStatus);
 /** HealthRuleSchema is the whole HealthRule object (cluster-scoped). */
 export const HealthRuleSchema = objectOf(HealthRuleSpecSchema, simpleStatus);
+/** ObservabilityPlaneSchema is the whole ObservabilityPlane (or ClusterObservabilityPlane) object. */
+export const ObservabilityPlaneSchema = objectOf(ObservabilityPlaneSpecSchema, simpleStatus);
 
 /** Condition is metav1.Condition. */
 export type Condition = Static<typeof ConditionSchema>;
@@ -531,9 +651,22 @@ export type Environment = Static<typeof EnvironmentSchema>;
 export type DataPlaneResourcePolicy = Static<typeof DataPlaneResourcePolicySchema>;
 /** DataPlaneTunnel is spec.kubernetesCluster.tunnel of a DataPlane. */
 export type DataPlaneTunnel = Static<typeof DataPlaneTunnelSchema>;
-/** DataPlane is the whole DataPlane object. */
+/** DataPlane is the whole DataPlane (or ClusterDataPlane) object. */
 export type DataPlane = Static<typeof DataPlaneSchema>;
 /** HealthRuleSpec is the spec of a HealthRule. */
 export type HealthRuleSpec = Static<typeof HealthRuleSpecSchema>;
 /** HealthRule is the whole HealthRule object. */
 export type HealthRule = Static<typeof HealthRuleSchema>;
+/** ObservabilityPlane is the whole ObservabilityPlane (or ClusterObservabilityPlane) object. */
+export type ObservabilityPlane = Static<typeof ObservabilityPlaneSchema>;
+/** KubernetesCluster is spec.kubernetesCluster of a plane. */
+export type KubernetesCluster = Static<typeof KubernetesClusterSchema>;
+/**
+ * Plane is what every plane kind shares: how it is reached. A cluster-scoped plane
+ * (ClusterDataPlane, ClusterObservabilityPlane) has no metadata.namespace.
+ */
+export type Plane = {
+  kind: string;
+  metadata: DataPlane['metadata'];
+  spec: Pick<DataPlane['spec'], 'planeID' | 'kubernetesCluster' | 'clusterAgent'>;
+};

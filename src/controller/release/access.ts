@@ -50,6 +50,27 @@ export function dataPlaneAccess(
   return 'refused' in grant ? { refused: `${where}: ${grant.refused}` } : { grant };
 }
 
+/**
+ * clusterPlaneAccess decides whether an organization may use a ClusterDataPlane: the operator's
+ * own plane, so its credentials and tunnel are not the organization's choice; a TenantPolicy's
+ * `clusters` patterns, when set, name the ClusterDataPlanes its organizations may use.
+ */
+export function clusterPlaneAccess(tenancy: Tenancy, name: string): Access {
+  if (tenancy.mode === 'single-tenant') return { grant: OPEN_GRANT };
+  const where = `ClusterDataPlane ${name}`;
+  if (tenancy.mode === 'conflict')
+    return {
+      refused: `${where} is not used: ${describeTenancy(tenancy)}; the platform operator must make only one of them select it (spec.organizations)`,
+    };
+  const clusters = tenancy.mode === 'policy' ? tenancy.spec.clusters : undefined;
+  if (clusters && !clusters.some((p) => globMatch(expand(p, tenancy.organization), name)))
+    return {
+      refused: `${where} is not among the clusters ${ruleOf(tenancy, 'clusters')} lets organization ${tenancy.organization} use`,
+    };
+  const grant = accessGrant(tenancy);
+  return 'refused' in grant ? { refused: `${where}: ${grant.refused}` } : { grant };
+}
+
 /** ruleOf names a field of the organization's TenantPolicy, or the safe default when none governs it. */
 function ruleOf(tenancy: Tenancy, field: string): string {
   return tenancy.mode === 'policy' ? `TenantPolicy ${tenancy.policy} (spec.${field})` : 'the safe default';
@@ -93,6 +114,8 @@ export function credentialsRefusal(
 ): string | undefined {
   if (tenancy.mode === 'single-tenant' || tenancy.mode === 'conflict') return undefined;
   const spec = tenancy.mode === 'policy' ? tenancy.spec : undefined;
+  // Through the cluster gateway (spec.clusterAgent) the controller holds no credentials of the plane.
+  if (!dp.spec.kubernetesCluster) return undefined;
   const ref = dp.spec.kubernetesCluster.secretRef;
   if (!ref) {
     if (spec?.inlineCredentials === 'Allowed') return undefined;
@@ -130,7 +153,7 @@ export function credentialsRefusal(
  */
 export function tunnelRefusal(tenancy: Tenancy, dp: DataPlane): string | undefined {
   if (tenancy.mode === 'single-tenant' || tenancy.mode === 'conflict') return undefined;
-  const host = dp.spec.kubernetesCluster.tunnel?.host;
+  const host = dp.spec.kubernetesCluster?.tunnel?.host;
   if (host === undefined) return undefined;
   const org = tenancy.organization;
   const patterns = (tenancy.mode === 'policy' ? tenancy.spec.tunnelHosts : undefined) ?? DEFAULT_TUNNEL_HOSTS;

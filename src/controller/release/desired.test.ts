@@ -532,3 +532,53 @@ void describe('desiredItems: policy annotations', () => {
     }
   });
 });
+
+void describe('desiredItems: openchoreo.dev/restartedAt', () => {
+  const restarted = (objects: Record<string, unknown>, value = '2026-12-07T13:00:00Z'): Release => {
+    const r = release(objects);
+    r.metadata.annotations = { [Annotations.restartedAt]: value };
+    return r;
+  };
+  const podAnnotations = (item: DesiredItem) =>
+    (valid(item).object['spec'] as { template: { metadata: { annotations?: Record<string, string> } } })
+      .template.metadata.annotations;
+
+  void test('is copied into the pod template of an apps Deployment, and a new value changes the hash', () => {
+    const items = desiredItems(restarted({ web: deployment() }));
+    assert.deepEqual(podAnnotations(only(items)), { [Annotations.restartedAt]: '2026-12-07T13:00:00Z' });
+    assert.notEqual(
+      valid(only(desiredItems(restarted({ web: deployment() }, 'later')))).hash,
+      valid(only(items)).hash,
+      'another restart is another apply',
+    );
+    assert.equal(
+      podAnnotations(only(desiredItems(release({ web: deployment() })))),
+      undefined,
+      'none without it',
+    );
+  });
+
+  void test('keeps the pod template annotations there are, and touches no other kind', () => {
+    const d = deployment();
+    (d['spec'] as { template: { metadata: Record<string, unknown> } }).template.metadata['annotations'] = {
+      a: 'b',
+    };
+    assert.deepEqual(podAnnotations(only(desiredItems(restarted({ web: d })))), {
+      a: 'b',
+      [Annotations.restartedAt]: '2026-12-07T13:00:00Z',
+    });
+    const sts = { ...deployment(), kind: 'StatefulSet' };
+    assert.equal(podAnnotations(only(desiredItems(restarted({ db: sts })))), undefined);
+  });
+
+  void test('a pod template whose annotations are not a map of strings makes that resource invalid, naming the field', () => {
+    const d = deployment();
+    (d['spec'] as { template: { metadata: Record<string, unknown> } }).template.metadata['annotations'] = [
+      'x',
+    ];
+    assert.match(
+      invalid(only(desiredItems(restarted({ web: d })))).message,
+      /resource "web": Deployment\/customer-service: cannot inject openchoreo.dev\/restartedAt: spec.template.metadata.annotations/,
+    );
+  });
+});

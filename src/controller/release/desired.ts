@@ -211,17 +211,54 @@ function desiredItem(release: Release, id: string, raw: unknown, index: number):
   else delete cleanMeta['annotations'];
   const object: KubeObject = { ...raw, apiVersion, kind, metadata: cleanMeta };
   delete object['status'];
+  const restarted = withRestart(release, known.group, object);
+  if (typeof restarted === 'string') return invalid(`${kind}/${metadata['name']}: ${restarted}`);
   return {
     ok: true,
     ...known,
-    object,
+    object: restarted,
     // Plain JSON.stringify, not a key-sorting one: the API server always serializes a Release's
     // objects with sorted keys and the steps above add fields in a fixed order, so equal objects
     // render equally. Were the order ever to differ, the cost is one unneeded apply, never a
     // missed one. Sorting keys on every reconcile was the controller's largest allocation.
-    hash: createHash('sha256').update(JSON.stringify(object)).digest().toString('base64url', 0, 16),
+    hash: createHash('sha256').update(JSON.stringify(restarted)).digest().toString('base64url', 0, 16),
     ...(Object.keys(policy).length > 0 && { policy }),
     ...(adopt !== undefined && { adopt }),
+  };
+}
+
+/**
+ * withRestart copies the Release's `openchoreo.dev/restartedAt` annotation into the pod template
+ * of an apps/Deployment (OpenChoreo's restart: a new value rolls the pods), leaving every other
+ * object as it is. It returns what is wrong when the pod template's annotations are not a map of
+ * strings.
+ */
+export function withRestart(release: Release, group: string, object: KubeObject): KubeObject | string {
+  const value = release.metadata.annotations?.[Annotations.restartedAt];
+  if (value === undefined || group !== 'apps' || object.kind !== 'Deployment') return object;
+  const spec = object['spec'];
+  const template = isRecord(spec) ? spec['template'] : undefined;
+  if (!isRecord(spec) || !isRecord(template)) {
+    return `cannot inject ${Annotations.restartedAt}: the Deployment has no spec.template`;
+  }
+  const meta = template['metadata'] ?? {};
+  const annotations = isRecord(meta) ? (meta['annotations'] ?? {}) : undefined;
+  if (
+    !isRecord(meta) ||
+    !isRecord(annotations) ||
+    Object.values(annotations).some((v) => typeof v !== 'string')
+  ) {
+    return `cannot inject ${Annotations.restartedAt}: spec.template.metadata.annotations must map strings to strings`;
+  }
+  return {
+    ...object,
+    spec: {
+      ...spec,
+      template: {
+        ...template,
+        metadata: { ...meta, annotations: { ...annotations, [Annotations.restartedAt]: value } },
+      },
+    },
   };
 }
 

@@ -93,9 +93,29 @@ export async function finalizeRelease(ctx: FinalizeContext): Promise<ReconcileRe
   };
 
   // One status write per pass, with what is still left: the message changes only when that does.
-  const target = await ctx.resolver.resolve(release);
-  if (isResolveFailure(target))
-    return fail(`cannot reach the data plane to delete its objects: ${target.message}`);
+  let target = await ctx.resolver.resolve(release);
+  if (isResolveFailure(target)) {
+    const placements = release.status?.appliedTo ?? [];
+    if (placements.length === 0 && !appliedAnything(release)) {
+      // appliedTo is recorded before the first apply anywhere: nothing can be left to delete.
+      logger.info({ reason: target.reason }, 'nothing was ever applied; removing finalizer');
+      await writer.removeFinalizer(release, signal);
+      await ctx.forget();
+      return {};
+    }
+    // The Environment (or the plane it names) is gone, but the planes the objects were applied
+    // through are recorded: clean up there. Only when none of those can be reached does the
+    // finalizer stay (objects may remain; never orphaned silently).
+    const first = placements[0];
+    const recorded = first
+      ? await ctx.resolver.dataPlane(release.metadata.namespace ?? '', first.dataPlane)
+      : target;
+    if (isResolveFailure(recorded))
+      return fail(
+        `cannot reach the data plane to delete its objects: ${target.message}; ${recorded.message}`,
+      );
+    target = recorded;
+  }
   const slot = ctx.acquire(target.dataPlane);
   if (!slot) return ctx.defer();
   try {
@@ -103,6 +123,13 @@ export async function finalizeRelease(ctx: FinalizeContext): Promise<ReconcileRe
   } finally {
     slot.release();
   }
+}
+
+/** appliedAnything tells whether a Release's status shows an object it applied (older Releases have no appliedTo). */
+function appliedAnything(release: Release): boolean {
+  return (release.status?.resources ?? []).some(
+    (r) => r.applied !== undefined || r.lastObservedTime !== undefined,
+  );
 }
 
 /** sweepAll deletes the Release's objects from its data plane and every recorded one, holding a slot of the first. */

@@ -19,7 +19,7 @@ import { listWithMore, plural } from '../../api/text.ts';
 import { kindsToWatch } from './kinds.ts';
 import type { Inventory } from './inventory.ts';
 import { giveBackOf, ownedBy, retentionOf } from './policy.ts';
-import { isResolveFailure, type DataPlaneResolver } from './resolve.ts';
+import { CLUSTER_REF_PREFIX, isResolveFailure, type DataPlaneResolver } from './resolve.ts';
 
 const MAX_LISTED = 5;
 
@@ -85,14 +85,21 @@ export function isBoundTo(
   dataPlaneKey: string,
   currentDataPlane: string | undefined,
 ): boolean {
+  if (release.metadata.uid !== uid) return false;
+  // A ClusterDataPlane's key is its reference; a DataPlane's is `namespace/name`, of the Release's namespace.
+  const ref = dataPlaneKey.startsWith(CLUSTER_REF_PREFIX) ? dataPlaneKey : undefined;
   const slash = dataPlaneKey.indexOf('/');
-  const [namespace, name] = [dataPlaneKey.slice(0, slash), dataPlaneKey.slice(slash + 1)];
-  if (release.metadata.uid !== uid || release.metadata.namespace !== namespace) return false;
+  const name = ref ?? dataPlaneKey.slice(slash + 1);
+  if (!ref && release.metadata.namespace !== dataPlaneKey.slice(0, slash)) return false;
   return currentDataPlane === name || (release.status?.appliedTo ?? []).some((p) => p.dataPlane === name);
 }
 
-/** dataPlaneName is the DataPlane name of a port (its key is `namespace/name`). */
+/**
+ * dataPlaneName is the reference of a port as status.appliedTo writes it: a DataPlane's name (its
+ * key is `namespace/name`), or a ClusterDataPlane's `ClusterDataPlane/NAME` (its key).
+ */
 export function dataPlaneName(dataPlane: DataPlanePort): string {
+  if (dataPlane.key.startsWith(CLUSTER_REF_PREFIX)) return dataPlane.key;
   return dataPlane.key.slice(dataPlane.key.indexOf('/') + 1);
 }
 

@@ -19,6 +19,7 @@ import type { KubeObject } from '../../api/object.ts';
 import { IN_USE_FINALIZER, TenancyKeys } from '../../api/v1alpha1/constants.ts';
 import type { DataPlane, Environment, Release } from '../../api/v1alpha1/schema.ts';
 import { SINGLE_TENANT, type Tenancy } from './tenancy.ts';
+import { CLUSTER_REF_PREFIX, declaredRef, DEFAULT_PLANE, PlaneKinds } from './resolve.ts';
 
 /** ProtectedKind is a kind of control-plane object a Release resolves through. */
 export type ProtectedKind = 'Environment' | 'DataPlane' | 'Secret';
@@ -43,11 +44,17 @@ export function dependenciesOf(release: Release, lookup: ProtectionLookup): stri
   const ns = release.metadata.namespace ?? '';
   const keys = [protectionKey('Environment', release.spec.environmentName)];
   const dataPlanes = new Set((release.status?.appliedTo ?? []).map((p) => p.dataPlane));
-  const current = lookup.environment(ns, release.spec.environmentName)?.spec.dataPlaneRef;
-  if (current) dataPlanes.add(current);
+  const env = lookup.environment(ns, release.spec.environmentName);
+  const declared = env && declaredRef(env);
+  // Only the organization's own DataPlanes are protected here; a ClusterDataPlane is the operator's.
+  if (declared && !('invalid' in declared) && declared.kind === PlaneKinds.dataPlane)
+    dataPlanes.add(declared.name);
+  else if (env && declared === undefined && lookup.dataPlane(ns, DEFAULT_PLANE))
+    dataPlanes.add(DEFAULT_PLANE);
   for (const name of [...dataPlanes].sort()) {
+    if (name.startsWith(CLUSTER_REF_PREFIX)) continue;
     keys.push(protectionKey('DataPlane', name));
-    const secret = lookup.dataPlane(ns, name)?.spec.kubernetesCluster.secretRef?.name;
+    const secret = lookup.dataPlane(ns, name)?.spec.kubernetesCluster?.secretRef?.name;
     if (secret) keys.push(protectionKey('Secret', secret));
   }
   return keys;

@@ -695,6 +695,36 @@ void describe('ReleaseReconciler', () => {
     assert.equal(world.status('web').pendingRemovals, undefined, 'verified gone: no longer recorded');
   });
 
+  void test('a Release moved to another plane object of the same cluster deletes nothing there', async () => {
+    const world = new World();
+    // Two ports of one cluster (a DataPlane and a ClusterDataPlane naming it): one store of objects.
+    const dp1 = new FakeDataPlane('acme/dp1', [CONFIGMAP]);
+    const shared = new FakeDataPlane('ClusterDataPlane/shared', [CONFIGMAP]);
+    let current = dp1;
+    const reconciler = new ReleaseReconciler({
+      releases: world,
+      resolver: {
+        resolve: () => Promise.resolve({ dataPlane: current }),
+        dataPlane: (_ns, name) => Promise.resolve({ dataPlane: name === 'dp1' ? dp1 : shared }),
+        get: (key) => (key === dp1.key ? dp1 : shared),
+      },
+      writer: world,
+      events: { emit: () => undefined },
+      logger: pino({ level: 'silent' }),
+    });
+    world.add(releaseOf({ settings: configMap('settings') }));
+    await reconciler.reconcile('acme/web', signal);
+    assert.ok(dp1.get(CONFIGMAP, 'apps', 'settings'), 'applied through the first plane object');
+
+    current = shared;
+    await reconciler.reconcile('acme/web', signal);
+    await reconciler.reconcile('acme/web', signal);
+    assert.ok(dp1.get(CONFIGMAP, 'apps', 'settings'), 'nothing deleted through the old plane object');
+    assert.deepEqual(world.status('web').appliedTo, [
+      { dataPlane: 'ClusterDataPlane/shared', cluster: 'cluster-1' },
+    ]);
+  });
+
   void test('deletion after the DataPlane was re-pointed at another cluster keeps the finalizer until it is back', async () => {
     const { world, dataPlane, reconcile } = setup();
     world.add(releaseOf({ settings: configMap('settings') }));
@@ -720,6 +750,65 @@ void describe('ReleaseReconciler', () => {
     await reconcile(); // sees it gone
     assert.equal(dataPlane.get(CONFIGMAP, 'apps', 'settings'), undefined);
     assert.equal(world.get('acme', 'web'), undefined, 'the finalizer was removed');
+  });
+
+  void test('a deleted Release whose Environment is gone is cleaned up through the planes it recorded', async () => {
+    const world = new World();
+    const dataPlane = new FakeDataPlane('acme/dp', [CONFIGMAP]);
+    let environment = true;
+    let planeExists = true;
+    const gone = { reason: Reasons.environmentNotFound, message: 'Environment acme/production not found' };
+    const reconciler = new ReleaseReconciler({
+      releases: world,
+      resolver: {
+        resolve: () => Promise.resolve(environment ? { dataPlane } : gone),
+        dataPlane: () =>
+          Promise.resolve(
+            planeExists
+              ? { dataPlane }
+              : { reason: Reasons.dataPlaneNotFound, message: 'DataPlane acme/dp not found' },
+          ),
+        get: () => dataPlane,
+      },
+      writer: world,
+      events: { emit: () => undefined },
+      logger: pino({ level: 'silent' }),
+    });
+    const reconcile = (name: string) => reconciler.reconcile(`acme/${name}`, signal);
+
+    // Never applied anywhere (its Environment never existed): nothing to hold the finalizer for.
+    environment = false;
+    world.add(releaseOf({ settings: configMap('settings') }, 'never'));
+    await reconcile('never');
+    world.edit('never', deleted);
+    await reconcile('never');
+    assert.equal(world.get('acme', 'never'), undefined, 'released at once');
+
+    // Applied, then its Environment deleted: the recorded plane is swept, then the finalizer goes.
+    environment = true;
+    world.add(releaseOf({ settings: configMap('settings') }));
+    await reconcile('web');
+    assert.ok(dataPlane.get(CONFIGMAP, 'apps', 'settings'), 'applied');
+    environment = false;
+    world.edit('web', deleted);
+    await reconcile('web');
+    await reconcile('web');
+    assert.equal(dataPlane.get(CONFIGMAP, 'apps', 'settings'), undefined, 'deleted through status.appliedTo');
+    assert.equal(world.get('acme', 'web'), undefined, 'the finalizer was removed');
+
+    // Applied, then the plane object itself deleted: objects may remain, so the finalizer stays.
+    environment = true;
+    world.add(releaseOf({ settings: configMap('kept') }, 'stuck'));
+    await reconcile('stuck');
+    environment = false;
+    planeExists = false;
+    world.edit('stuck', deleted);
+    await assert.rejects(reconcile('stuck'), ReconcileError);
+    assert.deepEqual(world.get('acme', 'stuck')?.metadata.finalizers, [FINALIZER]);
+    assert.match(
+      world.condition('stuck', ConditionTypes.finalizing)?.message ?? '',
+      /Environment acme\/production not found; DataPlane acme\/dp not found.*deletion-policy=Orphan/,
+    );
   });
 
   void test('deletion with an unreachable data plane keeps the finalizer and says how to let go', async () => {

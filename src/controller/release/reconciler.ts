@@ -481,6 +481,13 @@ export class ReleaseReconciler {
     let unreachable = false;
     const cleaned: Placement[] = [];
     for (const p of otherPlacements(release.status?.appliedTo, current)) {
+      // Another plane object reaching the same cluster (a DataPlane and a ClusterDataPlane of one
+      // cluster, say): the objects there are the ones just applied, not leftovers to delete.
+      if (p.cluster === current.cluster) {
+        logger.info({ from: p }, 'moved to another plane object of the same cluster; nothing to sweep');
+        cleaned.push(p);
+        continue;
+      }
       const result = await sweepPlacement(ctx, p);
       deleted.push(...result.deleted);
       givenBack.push(...result.givenBack);

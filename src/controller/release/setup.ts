@@ -14,6 +14,7 @@ import type { SecretLike } from '../../dataplane/credentials.ts';
 import { DataPlanePool } from '../../dataplane/pool.ts';
 import type { EndpointPolicy } from '../../dataplane/endpoint.ts';
 import type { TunnelProxySettings } from '../../dataplane/tunnel.ts';
+import type { GatewaySettings } from '../../dataplane/gateway/transport.ts';
 import { Controller } from '../../runtime/controller.ts';
 import { defaultLimitPerKey, KeyedLimiter } from '../../runtime/limiter.ts';
 import type { EventRecorder } from '../../runtime/events.ts';
@@ -29,7 +30,18 @@ import { ReleaseMetrics } from './metrics.ts';
 import { isBoundTo } from './placement.ts';
 import { dependenciesOf, reconcileProtection, type ProtectionLookup } from './protection.ts';
 import { ReleaseReconciler } from './reconciler.ts';
-import { dataPlaneResolver, type ControlPlaneReader } from './resolve.ts';
+import {
+  CLUSTER_REF_PREFIX,
+  currentRef,
+  dataPlaneResolver,
+  declaredRef,
+  DEFAULT_PLANE,
+  parseRefString,
+  PlaneKinds,
+  refString,
+  type ControlPlaneReader,
+  type PlaneRef,
+} from './resolve.ts';
 import { inShard, shardOf, type Shard } from './shard.ts';
 import { tenancyOf, type OwnershipSeal } from './tenancy.ts';
 
@@ -59,6 +71,8 @@ export interface ReleaseControllerOptions {
   endpoints?: EndpointPolicy;
   /** tunnelProxy is the apiserver-network-proxy server for tunnelled DataPlanes (flags). */
   tunnelProxy?: TunnelProxySettings;
+  /** gateway is OpenChoreo's cluster gateway, for planes with spec.clusterAgent (flags). */
+  gateway?: GatewaySettings;
   /** dataPlaneLimits bound what each data plane may send (bodies, watch lines, silent watches). */
   dataPlaneLimits?: Partial<ClientLimits>;
   /** dataPlaneListBudget bounds each list of a data plane (pages, bytes, time). */
@@ -93,6 +107,8 @@ export class ReleaseController {
   private ruleChain: Promise<void> = Promise.resolve();
   private readonly ruleStatus: HealthRuleStatusWriter;
   private stopping = false;
+  /** clusterDataPlanes are the operator's cluster-scoped data planes, shared by organizations. */
+  readonly clusterDataPlanes: Informer<DataPlane>;
   readonly pool: DataPlanePool;
   readonly reconciler: ReleaseReconciler;
   readonly controller: Controller<string>;
@@ -147,12 +163,14 @@ export class ReleaseController {
     this.sandbox = options.healthRuleSandbox ?? new RuleSandbox();
     this.rules = new HealthRuleRegistry(this.sandbox);
     this.ruleStatus = new HealthRuleStatusWriter(client);
+    this.clusterDataPlanes = informer<DataPlane>('clusterdataplanes', withoutManagedFields<DataPlane>);
 
     this.pool = new DataPlanePool({
       logger,
       requestTimeoutMs: options.dataPlaneTimeoutMs,
       ...(options.endpoints ? { endpoints: options.endpoints } : {}),
       ...(options.tunnelProxy ? { tunnel: options.tunnelProxy } : {}),
+      ...(options.gateway ? { gateway: options.gateway } : {}),
       limits: options.dataPlaneLimits,
       listBudget: options.dataPlaneListBudget,
       ...(options.watchHttp2 === false ? { http2: false } : {}),
@@ -164,9 +182,10 @@ export class ReleaseController {
         const owner = releaseKeyOfObject(obj);
         const release = owner && this.releases.get(owner.namespace, owner.name);
         if (!owner || !release) return;
-        const current = this.environments.get(owner.namespace, release.spec.environmentName)?.spec
-          .dataPlaneRef;
-        if (isBoundTo(release, owner.uid, dp, current)) this.enqueue(owner.namespace, owner.name);
+        const env = this.environments.get(owner.namespace, release.spec.environmentName);
+        const current = env && currentRef(env, this.planes);
+        if (isBoundTo(release, owner.uid, dp, current && refString(current)))
+          this.enqueue(owner.namespace, owner.name);
       },
       // Users are the keys of the Releases that asked to observe the object, not read from it.
       onObserved: (_dp, users) => {
@@ -183,12 +202,14 @@ export class ReleaseController {
             { dataPlane: dp },
             'data-plane watch broken; Releases report DataPlaneUnreachable until it recovers',
           );
-        const [ns = '', name = ''] = dp.split('/');
-        this.enqueueForDataPlane(ns, name);
+        this.enqueueForPlaneKey(dp);
       },
       // A DataPlane deleted while a reconcile connected to it gets no connection nobody would close.
       isCurrent: (dp) =>
-        this.dataPlanes.get(dp.metadata.namespace, dp.metadata.name)?.metadata.uid === dp.metadata.uid,
+        (dp.metadata.namespace
+          ? this.dataPlanes.get(dp.metadata.namespace, dp.metadata.name)
+          : this.clusterDataPlanes.get(undefined, dp.metadata.name)
+        )?.metadata.uid === dp.metadata.uid,
     });
     // A Release over its data plane's share waits outside the workers and is woken when a slot frees.
     this.slots = new KeyedLimiter({
@@ -198,7 +219,7 @@ export class ReleaseController {
     this.releaseMetrics.usedBy({ watches: () => this.pool.watches(), reconciles: () => this.slots.inUse() });
     const reader: ControlPlaneReader = {
       environment: (ns, name) => this.environments.get(ns, name),
-      dataPlane: (ns, name) => this.dataPlanes.get(ns, name),
+      ...this.planes,
       secret: (ns, name) => this.secret(ns, name),
       dataPlanes: (ns) => this.dataPlanes.list().filter((dp) => dp.metadata.namespace === ns),
       ...(this.tenantPolicies && {
@@ -295,6 +316,7 @@ export class ReleaseController {
         environments: this.environments.size,
         dataPlanes: this.dataPlanes.size,
         healthRules: this.healthRules.size,
+        clusterDataPlanes: this.clusterDataPlanes.size,
       },
       'control-plane caches synced; starting workers',
     );
@@ -314,6 +336,7 @@ export class ReleaseController {
       this.environments,
       this.dataPlanes,
       this.healthRules,
+      this.clusterDataPlanes,
       ...(this.tenantPolicies ? [this.tenantPolicies] : []),
       ...(this.namespaces ? [this.namespaces] : []),
     ] as Array<Informer<KubeObject>>;
@@ -369,7 +392,13 @@ export class ReleaseController {
       if (type === 'deleted') this.forgetDataPlane(`${ns}/${dp.metadata.name}`);
       this.retainSecrets();
       if (type === 'updated' && old && !specOrDeletionChanged(old, dp)) return;
-      this.enqueueForDataPlane(ns, dp.metadata.name);
+      this.enqueueForPlane(ns, { kind: PlaneKinds.dataPlane, name: dp.metadata.name });
+    });
+    // A ClusterDataPlane is shared: its change may concern every organization's Environments.
+    this.clusterDataPlanes.addHandler((type, dp, old) => {
+      if (type === 'deleted') this.forgetDataPlane(`${CLUSTER_REF_PREFIX}${dp.metadata.name}`);
+      if (type === 'updated' && old && !specOrDeletionChanged(old, dp)) return;
+      this.enqueueForPlane(undefined, { kind: PlaneKinds.clusterDataPlane, name: dp.metadata.name });
     });
     // Our own status writes change no generation: they need no compile.
     this.healthRules.addHandler((type, rule, old) => {
@@ -436,6 +465,14 @@ export class ReleaseController {
         this.enqueue(r.metadata.namespace ?? '', r.metadata.name);
   }
 
+  /** planes reads DataPlanes and ClusterDataPlanes from the caches. */
+  private get planes(): Pick<ControlPlaneReader, 'dataPlane' | 'clusterDataPlane'> {
+    return {
+      dataPlane: (ns, name) => this.dataPlanes.get(ns, name),
+      clusterDataPlane: (name) => this.clusterDataPlanes.get(undefined, name),
+    };
+  }
+
   /** forgetDataPlane closes a deleted DataPlane's connection and watches, then removes its metric series. */
   private forgetDataPlane(key: string): void {
     void this.pool
@@ -463,12 +500,33 @@ export class ReleaseController {
     }
   }
 
-  private enqueueForDataPlane(namespace: string, dataPlane: string): void {
+  /**
+   * enqueueForPlane enqueues the Releases of every Environment that resolves to a plane or falls
+   * back to it (a `default` plane that appears or goes changes where those resolve), in one
+   * namespace or, for a cluster-scoped plane, in all.
+   */
+  private enqueueForPlane(namespace: string | undefined, plane: PlaneRef): void {
     for (const env of this.environments.list()) {
-      if (env.metadata.namespace === namespace && env.spec.dataPlaneRef === dataPlane) {
-        this.enqueueForEnvironment(namespace, env.metadata.name);
-      }
+      const ns = env.metadata.namespace ?? '';
+      if (namespace !== undefined && ns !== namespace) continue;
+      const declared = declaredRef(env);
+      const concerned =
+        declared && !('invalid' in declared)
+          ? declared.kind === plane.kind && declared.name === plane.name
+          : plane.name === DEFAULT_PLANE;
+      if (concerned) this.enqueueForEnvironment(ns, env.metadata.name);
     }
+  }
+
+  /** enqueueForPlaneKey enqueues the Releases of the plane of a pool key (planeKey). */
+  private enqueueForPlaneKey(key: string): void {
+    const ref = parseRefString(key);
+    if (ref.kind === PlaneKinds.clusterDataPlane) {
+      this.enqueueForPlane(undefined, ref);
+      return;
+    }
+    const slash = key.indexOf('/');
+    this.enqueueForPlane(key.slice(0, slash), { kind: PlaneKinds.dataPlane, name: key.slice(slash + 1) });
   }
 
   /**
@@ -493,8 +551,8 @@ export class ReleaseController {
         // The mark decides whether the Secret may carry the in-use finalizer (protection.ts).
         if (type === 'updated' && old && markOf(old) !== markOf(secret)) this.protect(namespace);
         for (const dp of this.dataPlanes.list()) {
-          if (dp.metadata.namespace === namespace && dp.spec.kubernetesCluster.secretRef?.name === name) {
-            this.enqueueForDataPlane(namespace, dp.metadata.name);
+          if (dp.metadata.namespace === namespace && dp.spec.kubernetesCluster?.secretRef?.name === name) {
+            this.enqueueForPlane(namespace, { kind: PlaneKinds.dataPlane, name: dp.metadata.name });
           }
         }
       });
@@ -517,8 +575,8 @@ export class ReleaseController {
     const named = new Set(
       this.dataPlanes
         .list()
-        .filter((dp) => dp.spec.kubernetesCluster.secretRef)
-        .map((dp) => `${dp.metadata.namespace}/${dp.spec.kubernetesCluster.secretRef?.name}`),
+        .filter((dp) => dp.spec.kubernetesCluster?.secretRef)
+        .map((dp) => `${dp.metadata.namespace}/${dp.spec.kubernetesCluster?.secretRef?.name}`),
     );
     for (const [key, informer] of this.secrets) {
       if (!named.has(key)) {
