@@ -57,7 +57,7 @@ function slim(obj: KubeObject): KubeObject {
   delete metadata['managedFields'];
   const spec = isRecord(obj['spec']) ? { ...obj['spec'] } : {};
   delete spec['resources'];
-  return { ...obj, metadata, spec } as KubeObject;
+  return { ...obj, metadata, spec };
 }
 
 /** ReleaseFeed watches the Releases in scope and tells the pages what changed. */
@@ -218,7 +218,7 @@ export class ReleaseWatch {
         transform: (obj) => {
           const copy = { ...obj, metadata: isRecord(obj['metadata']) ? { ...obj['metadata'] } : {} };
           delete (copy.metadata as Record<string, unknown>)['managedFields'];
-          return copy as KubeObject;
+          return copy;
         },
         onError: (err) => {
           this.#problems.set(key, `cannot watch ${what}: ${describeError(err)}`);
