@@ -12,6 +12,7 @@
  *   npm run bench -- --dataplanes 10,30,100 [--releases-per-dataplane 10] [--sizes LIST]
  *   npm run bench -- --shards 1,2,4 --sizes 10000
  *   npm run bench -- --hostile [--tsx] [--concurrency 8] [--node-args "FLAGS"]
+ *   npm run bench -- --ui [--sizes 1000] [--trials 20]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -22,6 +23,7 @@ import { measureConvergence } from './convergence.ts';
 import { curveCharts, writeCurves } from './curves.ts';
 import { runDataPlanes, type DataPlaneRunResult } from './dataplanes.ts';
 import { runHostileBench } from './hostile.ts';
+import { runUiBench } from './ui.ts';
 import { imageNodeFlags } from './controller.ts';
 import { ROOT } from '../testbed/controller.ts';
 import { BenchEnv } from './env.ts';
@@ -73,6 +75,9 @@ const USAGE = `Usage: npm run bench -- [flags]
   --hostile                 instead of the sizes: peak RSS of the controller while one data plane
                             serves a 300 MiB body, a 600 MiB body or an endless list and another
                             keeps working (bench/hostile.ts; about 4 minutes)
+  --ui                      instead of the sizes: the web view of \`kubectl release ui\` in headless
+                            Chromium: first render and live updates with the largest --sizes
+                            count of Releases (default 1000; bench/ui.ts; about 2 minutes)
   --help                    print this help`;
 
 function positive(name: string, text: string | undefined, fallback: number): number {
@@ -95,6 +100,7 @@ function parseOptions(argv: string[]): BenchOptions | undefined {
       profile: { type: 'boolean', default: false },
       tunnel: { type: 'boolean', default: false },
       hostile: { type: 'boolean', default: false },
+      ui: { type: 'boolean', default: false },
       restart: { type: 'boolean', default: true },
       dataplanes: { type: 'string' },
       'releases-per-dataplane': { type: 'string' },
@@ -296,6 +302,17 @@ async function main(): Promise<void> {
   // The production build runs with the image's node flags; flags given with --node-args come
   // later and win. Sources run through tsx take no node flags.
   const imageFlags = options.runtime === 'node' ? imageNodeFlags() : [];
+  if (argv.includes('--ui')) {
+    const releases =
+      argv.includes('--sizes') || argv.some((a) => a.startsWith('--sizes='))
+        ? Math.max(...options.sizes)
+        : 1000;
+    await runUiBench(
+      { releases, trials: argv.some((a) => a.startsWith('--trials')) ? options.trials : 20 },
+      log,
+    );
+    return;
+  }
   if (argv.includes('--hostile')) {
     const command = `npm run bench -- ${argv.join(' ')}`;
     console.log(

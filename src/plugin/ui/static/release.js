@@ -169,9 +169,12 @@ export function releasePage(main, namespace, name) {
         const json = JSON.stringify(p);
         if (el.dataset.json === json) return;
         el.dataset.json = json;
-        el.replaceChildren(
+        const content = h(
+          'div',
+          {},
           h('h3', {}, `${p.kind} ${p.name}`),
-          !p.found
+          !p.found && p.error === 'loading' ? h('p', { class: 'muted' }, 'loading…') : null,
+          !p.found && p.error !== 'loading'
             ? h('p', { class: p.error ? 'problem' : 'muted' }, p.error ?? 'not found in this namespace')
             : null,
           p.facts.length
@@ -189,6 +192,7 @@ export function releasePage(main, namespace, name) {
             ),
           ),
         );
+        el.replaceChildren(...content.childNodes);
       },
     );
   }
