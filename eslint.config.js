@@ -102,6 +102,7 @@ export default tseslint.config(
           'clearInterval',
           'setTimeout',
           'clearTimeout',
+          'performance',
         ].map((name) => [name, 'readonly']),
       ),
     },

@@ -116,7 +116,7 @@ export async function runUiBench(options: UiBenchOptions, log: (line: string) =>
     browser = await Browser.launch();
     await browser.send('Performance.enable');
     const allRows = `new Promise((res) => { const check = () =>
-      document.querySelectorAll('tbody tr').length >= ${names.length} ? res(performance.now()) : requestAnimationFrame(check);
+      document.querySelectorAll('.releases .body .row').length >= ${names.length} ? res(performance.now()) : requestAnimationFrame(check);
       check(); })`;
     const firstRender: number[] = [];
     for (let i = 0; i < 3; i++) {
@@ -127,7 +127,7 @@ export async function runUiBench(options: UiBenchOptions, log: (line: string) =>
 
     const showing = (keys: string[], health: string) => `new Promise((res) => {
       const keys = ${JSON.stringify(keys.map((n) => `${NAMESPACE}/${n}`))};
-      const check = () => keys.every((k) => document.querySelector('tr[data-key="' + k + '"] .c-health')?.textContent.includes(${JSON.stringify(health)}))
+      const check = () => keys.every((k) => document.querySelector('.row[data-key="' + k + '"] .c-health')?.textContent.includes(${JSON.stringify(health)}))
         ? res(Date.now()) : requestAnimationFrame(check);
       check(); })`;
     const live: number[] = [];

@@ -177,7 +177,7 @@ describe('kubectl release ui (the web view, in Chromium)', () => {
     const rows = await eventually(
       async () => {
         const rows = await browser.evaluate<Array<{ key: string; health: string; counts: string }>>(
-          `[...document.querySelectorAll('tbody tr')].map((tr) => ({ key: tr.dataset.key,
+          `[...document.querySelectorAll('.releases .body .row')].map((tr) => ({ key: tr.dataset.key,
              health: tr.querySelector('.c-health').textContent, counts: tr.querySelector('.counts').textContent }))`,
         );
         const broken = rows.find((r) => r.key === `${namespace}/${names.broken}`);
@@ -197,7 +197,7 @@ describe('kubectl release ui (the web view, in Chromium)', () => {
     await eventually(async () =>
       assert.deepEqual(
         await browser.evaluate<string[]>(
-          `[...document.querySelectorAll('tbody tr')].map((tr) => tr.dataset.key)`,
+          `[...document.querySelectorAll('.releases .body .row')].map((tr) => tr.dataset.key)`,
         ),
         [`${namespace}/${names.plain}`],
       ),
@@ -208,7 +208,7 @@ describe('kubectl release ui (the web view, in Chromium)', () => {
     await eventually(async () =>
       assert.deepEqual(
         await browser.evaluate<string[]>(
-          `[...document.querySelectorAll('tbody tr')].map((tr) => tr.dataset.key)`,
+          `[...document.querySelectorAll('.releases .body .row')].map((tr) => tr.dataset.key)`,
         ),
         [`${namespace}/${names.broken}`],
       ),
