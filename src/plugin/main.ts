@@ -72,7 +72,6 @@ export async function run(argv: readonly string[], io: PluginIO): Promise<number
           port: args.port ?? 0,
           open: args.open !== false,
           stdout: io.stdout,
-          stderr: io.stderr,
         });
     }
     return 0;

@@ -15,14 +15,12 @@ export interface UiCommand {
   port: number;
   open: boolean;
   stdout: { write(text: string): unknown };
-  stderr: { write(text: string): unknown };
-  /** until resolves when the server should stop (by default SIGINT or SIGTERM). */
-  until?: Promise<unknown>;
 }
 
 /** runUi serves the view until interrupted; it returns the exit code. */
 export async function runUi(command: UiCommand): Promise<number> {
-  const logger = pino({ level: 'warn', base: undefined }, pino.destination(2));
+  // What goes wrong with the watches is shown in the page, where the person is looking.
+  const logger = pino({ level: 'silent' });
   const server = await startUi({
     client: command.client,
     namespace: command.namespace,
@@ -34,11 +32,10 @@ export async function runUi(command: UiCommand): Promise<number> {
     `Serving the Releases of ${scope} on http://127.0.0.1:${server.port} (Ctrl+C stops it). Open:\n\n    ${server.url}\n\n`,
   );
   if (command.open) openBrowser(server.url);
-  await (command.until ??
-    new Promise<void>((resolve) => {
-      process.once('SIGINT', () => resolve());
-      process.once('SIGTERM', () => resolve());
-    }));
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
   await server.close();
   return 0;
 }

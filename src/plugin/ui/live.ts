@@ -114,10 +114,12 @@ export class ReleaseFeed {
     return this.#informer.waitForSync(signal);
   }
 
-  /** rows are every Release in scope now. */
+  /**
+   * rows are every Release in scope now, computed afresh for a page that just connected (changes
+   * still being gathered reach the other pages with the next flush, and this one too).
+   */
   rows(): ReleaseRow[] {
-    for (const key of this.#dirty) this.#refresh(key);
-    return [...this.#rows.values()].map((r) => r.row);
+    return this.#informer.list().map(releaseRow);
   }
 
   /** problem is what is wrong with the watch of Releases now, if anything. */

@@ -17,6 +17,9 @@ import { checkRequest, newToken, SECURITY_HEADERS, TOKEN_PARAM } from './securit
 /** STATIC_DIR holds the page: plain ES modules and CSS, shipped as they are (no build step). */
 export const STATIC_DIR = fileURLToPath(new URL('./static/', import.meta.url));
 
+/** NAME_PATTERN is a namespace or Release name (DNS-1123 subdomain), checked before it goes into a field selector. */
+const NAME_PATTERN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
 /** KEEPALIVE_MS is how often an idle stream gets a comment line, so proxies and browsers keep it. */
 const KEEPALIVE_MS = 20_000;
 
@@ -139,10 +142,10 @@ export async function startUi(options: UiOptions): Promise<UiServer> {
   function releaseStream(req: IncomingMessage, res: ServerResponse, query: URLSearchParams): void {
     const namespace = query.get('namespace') ?? '';
     const name = query.get('name') ?? '';
-    if (!namespace || !name) {
+    if (!NAME_PATTERN.test(namespace) || !NAME_PATTERN.test(name)) {
       res
         .writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8' })
-        .end('namespace and name are required\n');
+        .end('namespace and name must be Kubernetes object names\n');
       return;
     }
     if (feed.namespace !== undefined && namespace !== feed.namespace) {
@@ -161,11 +164,11 @@ export async function startUi(options: UiOptions): Promise<UiServer> {
 
   feed.start();
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
+    server.once('error', (err) => {
+      void feed.stop();
+      reject(new Error(`cannot listen on 127.0.0.1:${options.port}: ${err.message}`, { cause: err }));
     });
+    server.listen(options.port, '127.0.0.1', () => resolve());
   });
   port = (server.address() as AddressInfo).port;
   return {
