@@ -21,7 +21,7 @@ import { up } from '../testbed/cluster.ts';
 import { Browser } from '../test/support/browser.ts';
 import { installCRDs } from '../test/support/fixtures.ts';
 import { TestKube } from '../test/support/kube.ts';
-import { machine } from './machine.ts';
+import { loadAverage, machine } from './machine.ts';
 import { RESULTS_DIR, stamp } from './report.ts';
 
 /** UiBenchOptions size the run. */
@@ -125,10 +125,17 @@ export async function runUiBench(options: UiBenchOptions, log: (line: string) =>
     }
     log(`ui bench: first render ${firstRender.map((t) => t.toFixed(0)).join(', ')} ms`);
 
+    // The probe polls every 10 ms with one pass over the rows (not a query per key per frame),
+    // so that it costs the page little next to what it measures.
     const showing = (keys: string[], health: string) => `new Promise((res) => {
-      const keys = ${JSON.stringify(keys.map((n) => `${NAMESPACE}/${n}`))};
-      const check = () => keys.every((k) => document.querySelector('.row[data-key="' + k + '"] .c-health')?.textContent.includes(${JSON.stringify(health)}))
-        ? res(Date.now()) : requestAnimationFrame(check);
+      const wanted = new Set(${JSON.stringify(keys.map((n) => `${NAMESPACE}/${n}`))});
+      const check = () => {
+        let seen = 0;
+        for (const row of document.querySelectorAll('.releases .body .row')) {
+          if (wanted.has(row.dataset.key) && row.children[1].textContent.includes(${JSON.stringify(health)})) seen++;
+        }
+        if (seen === wanted.size) res(Date.now()); else setTimeout(check, 10);
+      };
       check(); })`;
     const live: number[] = [];
     for (let t = 0; t < options.trials; t++) {
@@ -155,6 +162,7 @@ export async function runUiBench(options: UiBenchOptions, log: (line: string) =>
     const result = {
       at: new Date().toISOString(),
       machine: machine(),
+      loadAverage: loadAverage(),
       releases: names.length,
       firstRenderMs: { runs: firstRender.map(Math.round), median: Math.round(percentile(firstRender, 50)) },
       liveUpdateMs: {
@@ -173,6 +181,8 @@ export async function runUiBench(options: UiBenchOptions, log: (line: string) =>
 | first render (navigation to all rows), median of 3 | ${result.firstRenderMs.median} ms |
 | live update (status write to row), median / p90 / max of ${live.length} | ${result.liveUpdateMs.median} / ${result.liveUpdateMs.p90} / ${result.liveUpdateMs.max} ms |
 | burst of ${burst.length} writes until all shown | ${burstMs} ms (page main thread ${result.burst.pageMainThreadMs} ms) |
+
+load average at the end: ${result.loadAverage.join(' ')}
 
 ${file}`);
   } finally {

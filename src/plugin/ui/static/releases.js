@@ -19,7 +19,9 @@ function rank(row) {
 
 /** @param {Row} a @param {Row} b */
 function compare(a, b) {
-  return rank(a) - rank(b) || a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name);
+  // Plain code-point order of namespace/name: cheaper than localeCompare on every re-sort, and
+  // Kubernetes names are lower-case ASCII anyway.
+  return rank(a) - rank(b) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 }
 
 /**
