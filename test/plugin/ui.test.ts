@@ -4,8 +4,8 @@
  * drives it while the real controller reconciles real Releases: the Releases page lists them with
  * their health, worst first; a Release page follows changes on the data plane live, without a
  * reload (a scaled Deployment, a ConfigMap edited by another manager, a deleted Service); drifted
- * fields show with their managers; and plain HTTP requests with a wrong token or a foreign Host
- * are refused. Screenshots go to test-artifacts/ui/ (gitignored).
+ * fields show with their managers; dark mode and Tab work; and plain HTTP requests with a wrong
+ * token or a foreign Host are refused. Screenshots go to test-artifacts/ui/ (gitignored).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -191,6 +191,37 @@ describe('kubectl release ui (the web view, in Chromium)', () => {
     assert.equal(rows.find((r) => r.key === `${namespace}/${names.shop}`)?.counts, '3 Healthy');
     assert.equal(rows.find((r) => r.key === `${namespace}/${names.plain}`)?.counts, '1 Healthy');
     await browser.screenshot(join(ARTIFACTS, 'releases.png'));
+    // Dark mode follows the system's setting: another background, the same words.
+    const light = await browser.evaluate<string>(`getComputedStyle(document.body).backgroundColor`);
+    await browser.send('Emulation.setEmulatedMedia', {
+      features: [{ name: 'prefers-color-scheme', value: 'dark' }],
+    });
+    assert.notEqual(await browser.evaluate<string>(`getComputedStyle(document.body).backgroundColor`), light);
+    await browser.screenshot(join(ARTIFACTS, 'releases-dark.png'));
+    await browser.send('Emulation.setEmulatedMedia', {
+      features: [{ name: 'prefers-color-scheme', value: 'light' }],
+    });
+    // Keyboard: Tab from the filter reaches the Releases' links.
+    await browser.evaluate(`document.getElementById('filter').focus()`);
+    for (let i = 0; i < 3; i++) {
+      await browser.send('Input.dispatchKeyEvent', {
+        type: 'keyDown',
+        key: 'Tab',
+        code: 'Tab',
+        windowsVirtualKeyCode: 9,
+      });
+      await browser.send('Input.dispatchKeyEvent', {
+        type: 'keyUp',
+        key: 'Tab',
+        code: 'Tab',
+        windowsVirtualKeyCode: 9,
+      });
+    }
+    assert.equal(
+      await browser.evaluate<string>(`document.activeElement.getAttribute('href')`),
+      `#/release/${namespace}/${names.broken}`,
+      'the third Tab stop after the filter (namespace, health) is the first Release',
+    );
 
     await browser.evaluate(`(() => { const f = document.getElementById('filter');
       f.value = ${JSON.stringify(names.plain)}; f.dispatchEvent(new Event('input')); })()`);
