@@ -15,6 +15,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# The build also copies the web view of `kubectl release ui` (src/plugin/ui/static) into dist/.
 RUN npm run build
 
 FROM ${NODE_IMAGE} AS deps

@@ -87,4 +87,24 @@ export default tseslint.config(
     files: ['**/*.js'],
     ...tseslint.configs.disableTypeChecked,
   },
+  {
+    // The web view of `kubectl release ui` runs in the browser, as plain ES modules.
+    files: ['src/plugin/ui/static/**/*.js'],
+    languageOptions: {
+      globals: Object.fromEntries(
+        [
+          'window',
+          'document',
+          'location',
+          'EventSource',
+          'requestAnimationFrame',
+          'setInterval',
+          'clearInterval',
+          'setTimeout',
+          'clearTimeout',
+          'performance',
+        ].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
 );

@@ -13,6 +13,7 @@
  *   npm run bench -- --shards 1,2,4 --sizes 10000
  *   npm run bench -- --hostile [--tsx] [--concurrency 8] [--node-args "FLAGS"]
  *   npm run bench -- --health-rules
+ *   npm run bench -- --ui [--sizes 1000] [--trials 20]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -24,6 +25,7 @@ import { curveCharts, writeCurves } from './curves.ts';
 import { runDataPlanes, type DataPlaneRunResult } from './dataplanes.ts';
 import { runHealthRulesBench } from './healthrules.ts';
 import { runHostileBench } from './hostile.ts';
+import { runUiBench } from './ui.ts';
 import { imageNodeFlags } from './controller.ts';
 import { ROOT } from '../testbed/controller.ts';
 import { BenchEnv } from './env.ts';
@@ -78,6 +80,9 @@ const USAGE = `Usage: npm run bench -- [flags]
   --health-rules            instead of the sizes: the cost per health evaluation of each engine
                             (built-in, CEL, Lua; in process, through the worker, cached); no
                             cluster, about 30 s (bench/healthrules.ts)
+  --ui                      instead of the sizes: the web view of \`kubectl release ui\` in headless
+                            Chromium: first render and live updates with the largest --sizes
+                            count of Releases (default 1000; bench/ui.ts; about 2 minutes)
   --help                    print this help`;
 
 function positive(name: string, text: string | undefined, fallback: number): number {
@@ -100,6 +105,7 @@ function parseOptions(argv: string[]): BenchOptions | undefined {
       profile: { type: 'boolean', default: false },
       tunnel: { type: 'boolean', default: false },
       hostile: { type: 'boolean', default: false },
+      ui: { type: 'boolean', default: false },
       restart: { type: 'boolean', default: true },
       dataplanes: { type: 'string' },
       'releases-per-dataplane': { type: 'string' },
@@ -306,6 +312,17 @@ async function main(): Promise<void> {
   // The production build runs with the image's node flags; flags given with --node-args come
   // later and win. Sources run through tsx take no node flags.
   const imageFlags = options.runtime === 'node' ? imageNodeFlags() : [];
+  if (argv.includes('--ui')) {
+    const releases =
+      argv.includes('--sizes') || argv.some((a) => a.startsWith('--sizes='))
+        ? Math.max(...options.sizes)
+        : 1000;
+    await runUiBench(
+      { releases, trials: argv.some((a) => a.startsWith('--trials')) ? options.trials : 20 },
+      log,
+    );
+    return;
+  }
   if (argv.includes('--hostile')) {
     const command = `npm run bench -- ${argv.join(' ')}`;
     console.log(

@@ -36,6 +36,9 @@ test('parseArgs reads kubectl spellings of the flags', () => {
   assert.equal(parseArgs(['--namespace=x', 'events', 'r']).namespace, 'x');
   assert.equal(parseArgs([]).command, 'help');
   assert.equal(parseArgs(['tree', 'x', '--help']).command, 'help');
+  const ui = parseArgs(['ui', '-A', '--port', '8999', '--no-open']);
+  assert.deepEqual([ui.command, ui.allNamespaces, ui.port, ui.open], ['ui', true, 8999, false]);
+  assert.equal(parseArgs(['ui', '-n', 'acme']).open, undefined, 'opens the browser by default');
 });
 
 test('parseArgs refuses what it does not understand, saying what', () => {
@@ -48,7 +51,11 @@ test('parseArgs refuses what it does not understand, saying what', () => {
     [['get', '-n'], /flag -n needs a value/],
     [['get', '-o', 'yaml'], /-o yaml is not supported/],
     [['get', '--color=sometimes'], /--color must be auto, always or never/],
-    [['tree', 'x', '-A'], /-A works with get only/],
+    [['tree', 'x', '-A'], /-A works with get and ui only/],
+    [['ui', '--port', 'http'], /--port must be a port number/],
+    [['ui', '--port=70000'], /--port must be a port number/],
+    [['ui', 'shop'], /ui takes no name/],
+    [['get', '--no-open'], /--port and --no-open work with ui only/],
     [['get', '-A', '-n', 'x'], /either -n or -A/],
     [['diff', '-f', 'x', '-o', 'json'], /-o json is not supported/],
   ];

@@ -5,7 +5,7 @@
  */
 
 /** Command names the four commands of the plugin, and help. */
-export type Command = 'get' | 'tree' | 'events' | 'diff' | 'help';
+export type Command = 'get' | 'tree' | 'events' | 'diff' | 'ui' | 'help';
 
 /** ColorMode is the `--color` flag: `auto` colours only a terminal (and not under NO_COLOR). */
 export type ColorMode = 'auto' | 'always' | 'never';
@@ -24,6 +24,10 @@ export interface PluginArgs {
   color: ColorMode;
   /** file is `diff -f`; `-` reads standard input. */
   file?: string;
+  /** port is `ui --port` (0: any free port). */
+  port?: number;
+  /** open is false with `ui --no-open`. */
+  open?: boolean;
 }
 
 /** UsageError is a command line the plugin does not understand; main prints it with the usage. */
@@ -45,22 +49,29 @@ Usage:
                                                  diff per object (needs read access to the DataPlane's
                                                  credentials); exit code 0: no differences, 1:
                                                  differences, 2: error
+  kubectl release ui [-n NAMESPACE | -A]         a live web view of the Releases on 127.0.0.1,
+                     [--port N] [--no-open]      behind a token in the URL it prints
 
 Flags:
   -n, --namespace NAME     namespace (default: the context's namespace, else "default")
-  -A, --all-namespaces     get: every namespace
+  -A, --all-namespaces     get, ui: every namespace
   -o, --output json        tree, get, events: JSON for scripts
   -f, --filename FILE      diff: a file with one or more Releases ("-" reads standard input)
       --kubeconfig PATH    kubeconfig (default: $KUBECONFIG, else ~/.kube/config)
       --context NAME       kubeconfig context (default: its current-context)
+      --port N             ui: the local port (default: any free one)
+      --no-open            ui: print the URL, do not open a browser
       --color WHEN         auto (a terminal, unless NO_COLOR is set), always or never
   -h, --help               this text
 `;
 
-const COMMANDS: readonly Command[] = ['get', 'tree', 'events', 'diff', 'help'];
+const COMMANDS: readonly Command[] = ['get', 'tree', 'events', 'diff', 'ui', 'help'];
 
 /** VALUE_FLAGS maps every spelling of a flag that takes a value to its field. */
-const VALUE_FLAGS: Record<string, 'namespace' | 'kubeconfig' | 'context' | 'output' | 'color' | 'file'> = {
+const VALUE_FLAGS: Record<
+  string,
+  'namespace' | 'kubeconfig' | 'context' | 'output' | 'color' | 'file' | 'port'
+> = {
   '-n': 'namespace',
   '--namespace': 'namespace',
   '--kubeconfig': 'kubeconfig',
@@ -70,6 +81,7 @@ const VALUE_FLAGS: Record<string, 'namespace' | 'kubeconfig' | 'context' | 'outp
   '--color': 'color',
   '-f': 'file',
   '--filename': 'file',
+  '--port': 'port',
 };
 
 /** parseArgs parses the arguments after `kubectl release` (or `kubectl-release`). */
@@ -84,6 +96,10 @@ export function parseArgs(argv: readonly string[]): PluginArgs {
       break;
     }
     if (arg === '-h' || arg === '--help') return { ...args, command: 'help' };
+    if (arg === '--no-open') {
+      args.open = false;
+      continue;
+    }
     if (arg === '-A' || arg === '--all-namespaces') {
       args.allNamespaces = true;
       continue;
@@ -104,7 +120,7 @@ export function parseArgs(argv: readonly string[]): PluginArgs {
   const [command, ...rest] = positional;
   if (command === undefined) return args;
   if (!COMMANDS.includes(command as Command)) {
-    throw new UsageError(`unknown command "${command}" (one of get, tree, events, diff)`);
+    throw new UsageError(`unknown command "${command}" (one of get, tree, events, diff, ui)`);
   }
   args.command = command as Command;
   args.namespace = values.namespace;
@@ -136,10 +152,22 @@ export function parseArgs(argv: readonly string[]): PluginArgs {
       if (args.file === undefined)
         throw new UsageError('diff needs -f FILE (a Release manifest, or - for stdin)');
       break;
+    case 'ui':
+      if (rest.length > 0) throw new UsageError('ui takes no name: it shows every Release in scope');
+      if (values.port !== undefined) {
+        const port = Number(values.port);
+        if (!/^\d+$/.test(values.port) || port > 65535)
+          throw new UsageError(`--port must be a port number (0-65535), not "${values.port}"`);
+        args.port = port;
+      }
+      break;
     case 'help':
       break;
   }
-  if (args.allNamespaces && args.command !== 'get') throw new UsageError(`-A works with get only`);
+  if (args.allNamespaces && args.command !== 'get' && args.command !== 'ui')
+    throw new UsageError(`-A works with get and ui only`);
+  if ((values.port !== undefined || args.open === false) && args.command !== 'ui')
+    throw new UsageError('--port and --no-open work with ui only');
   if (args.allNamespaces && args.namespace !== undefined)
     throw new UsageError('give either -n or -A, not both');
   if (args.file !== undefined && args.command !== 'diff') throw new UsageError('-f works with diff only');

@@ -19,6 +19,7 @@ import { NoAccessError, PlanError, planRelease } from './dryrun.ts';
 import { eventView, renderEvents, sortEvents } from './events.ts';
 import { getJson, renderGet, renderTree, treeJson } from './render.ts';
 import { colorEnabled, palette, type Palette } from './style.ts';
+import { runUi } from './ui/command.ts';
 import { releaseView } from './view.ts';
 
 /** PluginIO is the plugin's world: output streams, environment, clock, standard input. */
@@ -64,6 +65,14 @@ export async function run(argv: readonly string[], io: PluginIO): Promise<number
         return await events(cluster.client, args, namespace, io, colors);
       case 'diff':
         return await diff(cluster.client, args, namespace, io, colors);
+      case 'ui':
+        return await runUi({
+          client: cluster.client,
+          namespace: args.allNamespaces ? undefined : namespace,
+          port: args.port ?? 0,
+          open: args.open !== false,
+          stdout: io.stdout,
+        });
     }
     return 0;
   } catch (err) {
