@@ -188,6 +188,16 @@ describe('Discovery.resolve', () => {
     );
   });
 
+  test('an apiVersion that is not a DNS group and version is not served, without a request', async () => {
+    const api = new FakeApi({ '/api/v1': CORE_V1 });
+    const discovery = new Discovery(api.client());
+    for (const version of ['v1?watch=true', 'v1 x', 'v1/../../apis', 'V1', '']) {
+      await assert.rejects(discovery.resolve({ group: '', version, kind: 'ConfigMap' }), KindNotServedError);
+    }
+    await assert.rejects(discovery.resolve({ group: 'a b', version: 'v1', kind: 'Widget' }), /DNS subdomain/);
+    assert.deepEqual(api.paths, [], 'nothing was asked');
+  });
+
   test('a known kind is answered from the cache', async () => {
     const api = new FakeApi({ '/apis/apps/v1': APPS_V1 });
     const discovery = new Discovery(api.client());
@@ -406,6 +416,16 @@ describe('collectionPath and objectPath', () => {
       objectPath(clusterRoles, undefined, 'system:aggregate-to-view'),
       '/apis/rbac.authorization.k8s.io/v1/clusterroles/system%3Aaggregate-to-view',
       'names are escaped',
+    ],
+    [
+      collectionPath({ ...configmaps, version: 'v1?watch=true', resource: 'config maps' }, 'a/b'),
+      '/api/v1%3Fwatch%3Dtrue/namespaces/a%2Fb/config%20maps',
+      'every segment is escaped: version, namespace, resource',
+    ],
+    [
+      collectionPath({ ...deployments, group: 'apps?x', version: 'v1#' }),
+      '/apis/apps%3Fx/v1%23/deployments',
+      'group and version are escaped',
     ],
   ];
   for (const [got, want, name] of cases) {

@@ -7,7 +7,7 @@
  * data plane that accepts connections and never answers costs one timeout, not one per object.
  */
 import type { GroupVersionKind } from '../api/object.ts';
-import { formatApiVersion, isRecord } from '../api/object.ts';
+import { apiVersionProblem, formatApiVersion, isRecord } from '../api/object.ts';
 import type { KubeClient } from './client.ts';
 import { isKubeApiError, type KubeApiError } from './client.ts';
 
@@ -60,6 +60,9 @@ export class Discovery {
   /** resolve returns how a kind is served, or throws KindNotServedError. */
   async resolve(gvk: GroupVersionKind): Promise<ResourceInfo> {
     const key = formatApiVersion(gvk.group, gvk.version);
+    // Never a request: the group and version would be path segments (a tenant wrote them).
+    const problem = apiVersionProblem(key);
+    if (problem) throw new KindNotServedError(gvk, problem);
     let doc = await this.load(key, false);
     if (!doc.kinds?.has(gvk.kind) && performance.now() - doc.fetchedAt > REFRESH_AFTER_MISS_MS) {
       doc = await this.load(key, true);
@@ -97,8 +100,10 @@ export class Discovery {
   }
 
   private async fetch(groupVersion: string): Promise<GroupVersionDoc> {
-    const path = groupVersion.includes('/') ? `/apis/${groupVersion}` : `/api/${groupVersion}`;
-    const [group, version] = groupVersion.includes('/') ? groupVersion.split('/') : ['', groupVersion];
+    const [group = '', version = ''] = groupVersion.includes('/')
+      ? groupVersion.split('/')
+      : ['', groupVersion];
+    const path = groupVersionPath(group, version);
     try {
       const doc = await this.client.request<unknown>({ method: 'GET', path });
       const kinds = new Map<string, ResourceInfo>();
@@ -107,8 +112,8 @@ export class Discovery {
         if (!isRecord(r) || typeof r['name'] !== 'string' || typeof r['kind'] !== 'string') continue;
         if (r['name'].includes('/')) continue; // subresources such as deployments/status
         kinds.set(r['kind'], {
-          group: group ?? '',
-          version: version ?? '',
+          group,
+          version,
           kind: r['kind'],
           resource: r['name'],
           namespaced: r['namespaced'] === true,
@@ -125,12 +130,23 @@ export class Discovery {
   }
 }
 
-/** collectionPath is the REST path of a kind's collection, in a namespace or cluster-wide. */
+/**
+ * groupVersionPath is the REST path of a group-version. Every segment is encoded: they come from
+ * tenants' objects and data planes' answers, and a `?`, `/` or space in one must stay in it.
+ */
+export function groupVersionPath(group: string, version: string): string {
+  return group === ''
+    ? `/api/${encodeURIComponent(version)}`
+    : `/apis/${encodeURIComponent(group)}/${encodeURIComponent(version)}`;
+}
+
+/** collectionPath is the REST path of a kind's collection, in a namespace or cluster-wide (every segment encoded). */
 export function collectionPath(info: ResourceInfo, namespace?: string): string {
-  const prefix = info.group === '' ? `/api/${info.version}` : `/apis/${info.group}/${info.version}`;
+  const prefix = groupVersionPath(info.group, info.version);
+  const resource = encodeURIComponent(info.resource);
   return info.namespaced && namespace
-    ? `${prefix}/namespaces/${encodeURIComponent(namespace)}/${info.resource}`
-    : `${prefix}/${info.resource}`;
+    ? `${prefix}/namespaces/${encodeURIComponent(namespace)}/${resource}`
+    : `${prefix}/${resource}`;
 }
 
 /** objectPath is the REST path of one object. */

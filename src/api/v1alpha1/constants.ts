@@ -159,3 +159,15 @@ export const DURATION_PATTERN = '^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$';
 
 /** LABEL_VALUE_PATTERN matches a valid Kubernetes label value of at least one character. */
 export const LABEL_VALUE_PATTERN = '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$';
+
+/**
+ * API_VERSION_PATTERN matches an `apiVersion`: an optional group (a DNS subdomain) and a slash,
+ * then a version (a DNS label). The group and version become segments of request paths on the
+ * data plane, so nothing else may pass (`v1?watch=true`, `v1 x`). The lengths are checked by
+ * apiVersionProblem; the CRD caps the whole at API_VERSION_MAX_LENGTH.
+ */
+export const API_VERSION_PATTERN =
+  '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
+
+/** API_VERSION_MAX_LENGTH is the longest `apiVersion`: a 253-character group, `/`, a 63-character version. */
+export const API_VERSION_MAX_LENGTH = 253 + 1 + 63;

@@ -16,6 +16,7 @@ import type { TunnelProxySettings } from '../../dataplane/tunnel.ts';
 import { Controller } from '../../runtime/controller.ts';
 import { defaultLimitPerKey, KeyedLimiter } from '../../runtime/limiter.ts';
 import type { EventRecorder } from '../../runtime/events.ts';
+import { KeyedThrottle } from '../../runtime/throttle.ts';
 import { Informer, type ListBudget } from '../../kube/informer.ts';
 import type { RuntimeMetrics } from '../../runtime/metrics.ts';
 import { slimRelease } from './budget.ts';
@@ -32,6 +33,11 @@ import { inShard, shardOf, type Shard } from './shard.ts';
 export const RELEASE_CONTROLLER = 'release';
 /** PROTECTION_CONTROLLER keeps the in-use finalizers of a namespace (protection.ts). */
 export const PROTECTION_CONTROLLER = 'in-use-protection';
+/**
+ * HEALTH_WAKE_INTERVAL_MS is the least time between two waves of reconciles a data plane's watch
+ * health causes (a watch that breaks and reconnects in a loop drove 479 reconciles/s).
+ */
+export const HEALTH_WAKE_INTERVAL_MS = 5_000;
 
 /** ReleaseControllerOptions configures the Release controller. */
 export interface ReleaseControllerOptions {
@@ -76,6 +82,17 @@ export class ReleaseController {
   readonly slots: KeyedLimiter;
   private readonly secrets = new Map<string, Informer<KubeObject & SecretLike>>();
   private readonly logger: Logger;
+  /** healthChanges wakes a data plane's Releases when one of its watches breaks or recovers, throttled. */
+  private readonly healthChanges = new KeyedThrottle<boolean>(HEALTH_WAKE_INTERVAL_MS, (dp, healthy) => {
+    if (healthy) this.logger.info({ dataPlane: dp }, 'data-plane watch connected');
+    else
+      this.logger.warn(
+        { dataPlane: dp },
+        'data-plane watch broken; Releases report DataPlaneUnreachable until it recovers',
+      );
+    const [ns = '', name = ''] = dp.split('/');
+    this.enqueueForDataPlane(ns, name);
+  });
 
   constructor(private readonly options: ReleaseControllerOptions) {
     const { client, logger } = options;
@@ -125,16 +142,9 @@ export class ReleaseController {
         }
       },
       // A broken or recovered watch changes what every Release on that data plane can report.
-      onHealthChange: (dp, healthy) => {
-        if (healthy) logger.info({ dataPlane: dp }, 'data-plane watch connected');
-        else
-          logger.warn(
-            { dataPlane: dp },
-            'data-plane watch broken; Releases report DataPlaneUnreachable until it recovers',
-          );
-        const [ns = '', name = ''] = dp.split('/');
-        this.enqueueForDataPlane(ns, name);
-      },
+      // A watch that connects and breaks at once (a data plane answering lists, not watches) would
+      // wake every Release of the data plane at that rate: at most one wave per interval.
+      onHealthChange: (dp, healthy) => this.healthChanges.call(dp, healthy),
       // A DataPlane deleted while a reconcile connected to it gets no connection nobody would close.
       isCurrent: (dp) =>
         this.dataPlanes.get(dp.metadata.namespace, dp.metadata.name)?.metadata.uid === dp.metadata.uid,
@@ -243,6 +253,7 @@ export class ReleaseController {
   /** stop stops the workers (letting running reconciles finish within graceMs), then every watch. */
   async stop(graceMs: number): Promise<void> {
     await Promise.all([this.controller.stop(graceMs), this.protection.stop(graceMs)]);
+    this.healthChanges.stop();
     await Promise.all([
       this.releases.stop(),
       this.environments.stop(),
@@ -290,6 +301,7 @@ export class ReleaseController {
         this.logger.warn({ dataPlane: key, err }, 'closing the data-plane connection failed'),
       )
       .finally(() => this.releaseMetrics.forgetDataPlane(key));
+    this.healthChanges.forget(key);
   }
 
   /** protect reconciles the in-use finalizers of a namespace, in the one shard that owns it. */
