@@ -1031,6 +1031,18 @@ void describe('ReleaseReconciler: restart', () => {
 void describe('ReleaseReconciler: dry run', () => {
   const DRY_RUN = { [Annotations.applyMode]: 'DryRun' };
 
+  void test('a preview whose objects are renamed on every update keeps only the current plans', async () => {
+    const { world, reconciler, reconcile } = setup();
+    world.add(releaseOf({ a: configMap('a-0'), b: configMap('b-0') }));
+    annotate(world, DRY_RUN);
+    for (let i = 0; i < 20; i++) {
+      respec(world, { a: configMap(`a-${i}`), b: configMap(`b-${i}`) });
+      annotate(world, DRY_RUN);
+      await reconcile();
+    }
+    assert.equal(reconciler.memory.planCount('acme/web'), 2, 'one plan per current object, not 40');
+  });
+
   void test('a preview plans every resource and the deletions, changes nothing, and says Previewed', async () => {
     const { world, dataPlane, reconcile } = setup();
     world.add(
