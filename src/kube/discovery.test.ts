@@ -3,7 +3,15 @@ import { afterEach, beforeEach, describe, mock, test } from 'node:test';
 import type { KubeClient, KubeRequest } from './client.ts';
 import { KubeApiError } from './client.ts';
 import type { ResourceInfo } from './discovery.ts';
-import { collectionPath, Discovery, FAILURE_TTL_MS, KindNotServedError, objectPath } from './discovery.ts';
+import {
+  collectionPath,
+  Discovery,
+  FAILURE_TTL_MS,
+  KindNotServedError,
+  MAX_CACHED_GROUP_VERSIONS,
+  NEGATIVE_TTL_MS,
+  objectPath,
+} from './discovery.ts';
 
 const VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 
@@ -196,6 +204,23 @@ describe('Discovery.resolve', () => {
     }
     await assert.rejects(discovery.resolve({ group: 'a b', version: 'v1', kind: 'Widget' }), /DNS subdomain/);
     assert.deepEqual(api.paths, [], 'nothing was asked');
+  });
+
+  test('made-up group-versions are kept at most MAX_CACHED_GROUP_VERSIONS, and "not served" at most NEGATIVE_TTL_MS', async () => {
+    const api = new FakeApi({ '/apis/apps/v1': APPS_V1 });
+    const discovery = new Discovery(api.client());
+    await discovery.resolve({ group: 'apps', version: 'v1', kind: 'Deployment' });
+    for (let i = 0; i < MAX_CACHED_GROUP_VERSIONS + 500; i++) {
+      await assert.rejects(discovery.resolve({ group: `bogus${i}.example.com`, version: 'v1', kind: 'X' }));
+      // The served group-version is in use all along: least recently used out keeps it.
+      if (i % 100 === 0) await discovery.resolve({ group: 'apps', version: 'v1', kind: 'Deployment' });
+    }
+    assert.equal(discovery.size, MAX_CACHED_GROUP_VERSIONS);
+    assert.equal(api.count('/apis/apps/v1'), 1, 'the document in use was never evicted');
+    clock += NEGATIVE_TTL_MS;
+    await discovery.resolve({ group: 'apps', version: 'v1', kind: 'StatefulSet' });
+    await assert.rejects(discovery.resolve({ group: 'one.more.example.com', version: 'v1', kind: 'X' }));
+    assert.equal(discovery.size, 2, 'the expired "not served" answers are gone');
   });
 
   test('a known kind is answered from the cache', async () => {
