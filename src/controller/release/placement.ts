@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import type { Placement, Release } from '../../api/v1alpha1/schema.ts';
 import type { DataPlanePort } from '../../dataplane/port.ts';
 import type { ManagedObject } from '../../dataplane/watches.ts';
+import { KindNotServedError, type ResourceInfo } from '../../kube/discovery.ts';
 import { describeError } from '../../kube/errors.ts';
 import { describeManaged, removeAll, type RetainedObject } from '../../ssa/delete.ts';
 import { classifyFailure } from '../../ssa/failure.ts';
@@ -44,6 +45,12 @@ export interface SweepResult {
   clean: boolean;
   /** failure says why the data plane could not be swept (unreachable, re-pointed, refused deletes). */
   failure?: { message: string; unreachable: boolean };
+}
+
+/** unlessNotServed rethrows every error but KindNotServedError (a kind that cannot have objects). */
+function unlessNotServed(err: unknown): undefined {
+  if (err instanceof KindNotServedError) return undefined;
+  throw err;
 }
 
 /** isSamePlacement tells whether two placements name the same DataPlane and cluster. */
@@ -108,8 +115,10 @@ export async function sweep(ctx: SweepContext, dataPlane: DataPlanePort): Promis
     // A discovery failure throws: a kind not looked at must never read as "nothing left".
     const infos = await kindsToWatch(dataPlane, ctx.release, undefined, true);
     dataPlane.addKinds(ctx.key, infos);
-    await Promise.all(infos.map((info) => dataPlane.cache(info)));
-    await Promise.all(dataPlane.watchedKinds().map((info) => dataPlane.cache(info)));
+    // A kind the data plane no longer serves (its CRD was deleted) has no objects: its watch ended.
+    const connect = (info: ResourceInfo) => dataPlane.cache(info).catch(unlessNotServed);
+    await Promise.all(infos.map(connect));
+    await Promise.all(dataPlane.watchedKinds().map(connect));
     if (!dataPlane.isComplete()) throw new Error('a watch of the data plane disconnected');
     left = dataPlane.objectsOf(uid);
     const removed = await removeAll(dataPlane, left, ctx.signal, {
