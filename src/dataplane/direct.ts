@@ -8,8 +8,11 @@ import type { GroupVersionKind, KubeObject } from '../api/object.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { isKubeApiError } from '../kube/client.ts';
 import { Discovery, collectionPath, objectPath, type ResourceInfo } from '../kube/discovery.ts';
+import { oneLine } from '../api/text.ts';
+import { describeError } from '../kube/errors.ts';
 import {
   NAMESPACE_KIND,
+  type BrokenWatch,
   type ApplyRequestOptions,
   type DataPlanePort,
   type JsonPatchOperation,
@@ -20,6 +23,9 @@ import { kindKey, type ManagedObject, type WatchSet } from './watches.ts';
 
 /** APPLY_CONTENT_TYPE is the content type of a server-side apply request (JSON is valid YAML). */
 export const APPLY_CONTENT_TYPE = 'application/apply-patch+yaml';
+
+/** MAX_WATCH_ERROR bounds the error of a broken watch that messages quote. */
+const MAX_WATCH_ERROR = 300;
 
 /** DirectDataPlane is a data plane reached by a direct connection to its API server. */
 export class DirectDataPlane implements DataPlanePort {
@@ -78,6 +84,13 @@ export class DirectDataPlane implements DataPlanePort {
 
   isComplete(): boolean {
     return this.watches.allHealthy();
+  }
+
+  brokenWatches(): BrokenWatch[] {
+    return this.watches.broken().map(({ info, error }) => ({
+      info,
+      ...(error !== undefined && { error: oneLine(describeError(error), MAX_WATCH_ERROR) }),
+    }));
   }
 
   watchedKinds(): ResourceInfo[] {

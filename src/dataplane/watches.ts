@@ -293,6 +293,13 @@ export class WatchSet {
     return [...this.kinds.values()];
   }
 
+  /** broken lists the watched kinds whose watch is not listed and connected, with their last error. */
+  broken(): Array<{ info: ResourceInfo; error: unknown }> {
+    return [...this.kinds.values()]
+      .filter((w) => !w.informer.isHealthy())
+      .map((w) => ({ info: w.info, error: w.informer.lastSyncError }));
+  }
+
   /** allHealthy tells whether every watch is listed and connected: a complete picture, required before pruning. */
   allHealthy(): boolean {
     return [...this.kinds.values()].every((w) => w.informer.isHealthy());

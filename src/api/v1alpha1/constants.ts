@@ -102,6 +102,11 @@ export const Reasons = {
   dataPlaneUnreachable: 'DataPlaneUnreachable',
   applyFailed: 'ApplyFailed',
   pruneFailed: 'PruneFailed',
+  /**
+   * ResourcesApplied and Ready: everything applied, but a watch of the data plane is broken, so
+   * what to prune cannot be known and nothing is deleted until it recovers
+   */
+  pruneDeferred: 'PruneDeferred',
   conflict: 'Conflict',
   notAllowed: 'NotAllowed',
   waitingForCRD: 'WaitingForCRD',

@@ -20,6 +20,7 @@ import { describeManaged, removeAll, type Retention, type RetainedObject } from 
 import { classifyFailure } from '../../ssa/failure.ts';
 import { recordKey, type ApplyMemory } from '../../ssa/memory.ts';
 import type { ItemOutcome } from './apply.ts';
+import { pruneDeferred } from './placement.ts';
 import { giveBackOf } from './policy.ts';
 
 /** MAX_LISTED_FAILURES bounds how many failed deletions a message names. */
@@ -44,8 +45,8 @@ export interface PruneResult {
   givenBack: ManagedObject[];
   /** retained are the objects kept (and given back) because of their policy in this pass. */
   retained: RetainedObject[];
-  /** failure says why some stale objects could not be deleted. */
-  failure?: { message: string; unreachable: boolean };
+  /** failure says why some stale objects could not be deleted (deferred: a watch is broken, nothing was looked for). */
+  failure?: { message: string; unreachable: boolean; deferred?: boolean };
 }
 
 /** pruneRelease deletes the stale objects of a Release, when the picture is complete. */
@@ -53,7 +54,8 @@ export async function pruneRelease(ctx: PruneContext, outcomes: ItemOutcome[]): 
   const { dataPlane } = ctx;
   const incomplete = outcomes.some((o) => o.state === 'failed' || o.state === 'recreating' || o.unreachable);
   const none: PruneResult = { pruned: [], givenBack: [], retained: [] };
-  if (incomplete || !dataPlane.isComplete()) return none;
+  if (incomplete) return none;
+  if (!dataPlane.isComplete()) return { ...none, failure: pruneDeferred(dataPlane) };
   const stale = staleObjects(dataPlane.objectsOf(ctx.releaseUid), outcomes);
   if (stale.length === 0) return none;
 

@@ -6,11 +6,12 @@
  */
 import type { Logger } from 'pino';
 import { withoutManagedFields, type KubeObject } from '../../api/object.ts';
-import { API_VERSION } from '../../api/v1alpha1/constants.ts';
+import { API_VERSION, Reasons } from '../../api/v1alpha1/constants.ts';
 import type { DataPlane, Environment, Release } from '../../api/v1alpha1/schema.ts';
 import type { ClientLimits, KubeClient } from '../../kube/client.ts';
 import type { SecretLike } from '../../dataplane/credentials.ts';
 import { DataPlanePool } from '../../dataplane/pool.ts';
+import { kindKey } from '../../dataplane/watches.ts';
 import type { EndpointPolicy } from '../../dataplane/endpoint.ts';
 import type { TunnelProxySettings } from '../../dataplane/tunnel.ts';
 import { Controller } from '../../runtime/controller.ts';
@@ -84,12 +85,18 @@ export class ReleaseController {
   private readonly logger: Logger;
   /** healthChanges wakes a data plane's Releases when one of its watches breaks or recovers, throttled. */
   private readonly healthChanges = new KeyedThrottle<boolean>(HEALTH_WAKE_INTERVAL_MS, (dp, healthy) => {
-    if (healthy) this.logger.info({ dataPlane: dp }, 'data-plane watch connected');
-    else
+    const connection = this.pool.get(dp);
+    if (healthy || connection?.isComplete()) {
+      this.logger.info({ dataPlane: dp }, 'data-plane watches connected');
+    } else {
+      // What Releases then say: PruneDeferred when everything else answers (nothing is pruned),
+      // DataPlaneUnreachable when their own requests get no answer either.
+      const broken = connection?.brokenWatches() ?? [];
       this.logger.warn(
-        { dataPlane: dp },
-        'data-plane watch broken; Releases report DataPlaneUnreachable until it recovers',
+        { dataPlane: dp, kinds: broken.map((w) => kindKey(w.info)), errors: broken.map((w) => w.error) },
+        `data-plane watch broken: nothing is pruned or cleaned up on the data plane until it recovers; its Releases are not Ready (${Reasons.pruneDeferred}, or ${Reasons.dataPlaneUnreachable} when the data plane does not answer)`,
       );
+    }
     const [ns = '', name = ''] = dp.split('/');
     this.enqueueForDataPlane(ns, name);
   });
