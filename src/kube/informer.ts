@@ -17,6 +17,10 @@ import { KubeApiError, LimitReasons, formatBytes, isKubeApiError } from './clien
 import { sleep } from './sleep.ts';
 import { describeError } from './errors.ts';
 import { sharedStrings } from './intern.ts';
+import { oneLine } from '../api/text.ts';
+
+/** MAX_WATCH_ERROR_MESSAGE bounds what an error of an ERROR watch event quotes of the server's message. */
+const MAX_WATCH_ERROR_MESSAGE = 2048;
 
 /** DEFAULT_PAGE_SIZE is the page size of the initial list. */
 export const DEFAULT_PAGE_SIZE = 500;
@@ -425,7 +429,7 @@ export class Informer<T extends KubeObject = KubeObject> {
       const status = isRecord(event.object) ? (event.object as Record<string, unknown>) : {};
       const code = typeof status['code'] === 'number' ? status['code'] : 500;
       throw new KubeApiError(
-        `watch ${this.options.path}: ${typeof status['message'] === 'string' ? status['message'] : 'error event'}`,
+        `watch ${this.options.path}: ${typeof status['message'] === 'string' ? oneLine(status['message'], MAX_WATCH_ERROR_MESSAGE) : 'error event'}`,
         {
           statusCode: code,
           reason: typeof status['reason'] === 'string' ? status['reason'] : 'WatchError',
