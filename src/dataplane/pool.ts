@@ -11,7 +11,6 @@
  * closed connection reports no more requests to the metrics.
  */
 import { createHash } from 'node:crypto';
-import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import type { KubeObject } from '../api/object.ts';
 import { TUNNEL_HOST_PATTERN, type DataPlane } from '../api/v1alpha1/schema.ts';
@@ -20,7 +19,7 @@ import type { ClientLimits, Connector, RequestObserver } from '../kube/client.ts
 import { accessFromInline, accessFromSecret, CredentialsError, type SecretLike } from './credentials.ts';
 import { clientFor } from '../kube/kubeconfig.ts';
 import { DirectDataPlane } from './direct.ts';
-import { DEFAULT_ENDPOINT_POLICY, EndpointPolicy, describeRefusal, resolveAll } from './endpoint.ts';
+import { DEFAULT_ENDPOINT_POLICY, EndpointPolicy, describeRefusal, serverHost } from './endpoint.ts';
 import { tunnelConnector, type TunnelProxySettings } from './tunnel.ts';
 import { WatchSet } from './watches.ts';
 
@@ -221,20 +220,12 @@ export class DataPlanePool {
    * does not resolve now is left to the connection, which reports it unreachable.
    */
   private async checkEndpoint(dp: DataPlane, server: string, tunnelled: boolean): Promise<string> {
-    const where = `DataPlane ${dp.metadata.namespace}/${dp.metadata.name}`;
-    const refuse = (why: string) => new CredentialsError(describeRefusal(where, server, why));
-    const why = this.endpoints.checkUrl(server, tunnelled);
-    if (why) throw refuse(why);
-    const host = new URL(server).hostname.replace(/^\[(.*)\]$/, '$1');
-    if (tunnelled || isIP(host)) return host;
-    const allowed = this.endpoints.hostAllowed(host);
-    for (const address of (await resolveAll(host)) ?? []) {
-      const refused = this.endpoints.checkAddress(address, allowed);
-      // The address is not quoted: what the controller's DNS answers is not the tenant's to read.
-      if (refused)
-        throw refuse(`${host} resolves to an address the policy refuses: ${refused.replace(address, 'it')}`);
+    const why = await this.endpoints.checkServer(server, tunnelled);
+    if (why) {
+      const where = `DataPlane ${dp.metadata.namespace}/${dp.metadata.name}`;
+      throw new CredentialsError(describeRefusal(where, server, why));
     }
-    return host;
+    return serverHost(server);
   }
 
   /** connectorOf is the tunnel of a DataPlane that asks for one; undefined connects directly. */

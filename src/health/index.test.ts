@@ -317,6 +317,6 @@ void test('a condition message with terminal escapes is reported without its con
         },
       ],
     },
-  } as KubeObject);
+  });
   assert.equal(result.message, 'bad ]0;pwned [2J 31mthing');
 });
