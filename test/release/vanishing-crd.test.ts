@@ -90,6 +90,18 @@ describe('a CRD that disappears while its kind is watched', () => {
         description: 'the CRD to be deleted',
       },
     );
+    // The API server ends the watches of a deleted CRD a moment later; from then on its list is a 404.
+    await eventually(
+      () =>
+        assert.ok(
+          controller
+            .logTail(100_000)
+            .split('\n')
+            .some((l) => l.includes(`${group}/v1/widgets`) && /404/.test(l)),
+          'the Widget watch got its 404',
+        ),
+      { timeoutMs: 60_000, description: 'the watch of Widget to meet the deleted CRD' },
+    );
     await eventually(
       async () => {
         const r = await getRelease(cp, org.namespace, user);
