@@ -52,6 +52,32 @@ export function parseApiVersion(apiVersion: string): { group: string; version: s
     : { group: apiVersion.slice(0, slash), version: apiVersion.slice(slash + 1) };
 }
 
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const MAX_DNS_LABEL = 63;
+const MAX_DNS_SUBDOMAIN = 253;
+
+/**
+ * apiVersionProblem says what is wrong with an `apiVersion` (undefined when nothing is): its group
+ * must be a DNS subdomain and its version a DNS label, as the API server requires of every served
+ * group-version. Both become segments of request paths, so a tenant's `v1?watch=true` must never
+ * get that far.
+ */
+export function apiVersionProblem(apiVersion: string): string | undefined {
+  const { group, version } = parseApiVersion(apiVersion);
+  if (version.length > MAX_DNS_LABEL || !DNS_LABEL.test(version)) {
+    return `the version of apiVersion must be a DNS label (at most ${MAX_DNS_LABEL} lowercase letters, digits and '-', starting and ending alphanumeric)`;
+  }
+  const slash = apiVersion.indexOf('/');
+  if (
+    slash >= 0 &&
+    (group.length > MAX_DNS_SUBDOMAIN ||
+      !group.split('.').every((l) => l.length <= MAX_DNS_LABEL && DNS_LABEL.test(l)))
+  ) {
+    return `the group of apiVersion must be a DNS subdomain (at most ${MAX_DNS_SUBDOMAIN} characters of dot-separated DNS labels)`;
+  }
+  return undefined;
+}
+
 /** formatApiVersion joins group and version into an `apiVersion`. */
 export function formatApiVersion(group: string, version: string): string {
   return group === '' ? version : `${group}/${version}`;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { jsonStringBytes, listWithMore, plural, truncateJson } from './text.ts';
+import { jsonStringBytes, listWithMore, plural, truncateJson, withoutControls } from './text.ts';
 
 describe('plural and listWithMore', () => {
   test('count nouns and bound lists', () => {
@@ -65,4 +65,10 @@ describe('truncateJson', () => {
   test('when not even the note fits, nothing is left', () => {
     assert.equal(truncateJson('x'.repeat(100), 10), '');
   });
+});
+
+void test('withoutControls turns every run of C0 and C1 controls into one space and leaves other text alone', () => {
+  assert.equal(withoutControls('ok\u001b]0;pwned\u0007 \u001b[2Jdone\u009b31m'), 'ok ]0;pwned   [2Jdone 31m');
+  assert.equal(withoutControls('line\r\nforged'), 'line forged');
+  assert.equal(withoutControls('plain ünïcode – text'), 'plain ünïcode – text');
 });

@@ -23,6 +23,20 @@ export function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
+// eslint-disable-next-line no-control-regex
+const CONTROLS = /[\u0000-\u001f\u007f-\u009f]/;
+// eslint-disable-next-line no-control-regex
+const CONTROL_RUNS = /[\u0000-\u001f\u007f-\u009f]+/g;
+
+/**
+ * withoutControls replaces each run of C0 and C1 control characters (ESC, BEL, CSI, newlines ...)
+ * with one space: text a server chose that reaches status, an Event or a terminal cannot move the
+ * cursor, retitle the window, clear the screen or forge lines.
+ */
+export function withoutControls(text: string): string {
+  return CONTROLS.test(text) ? text.replace(CONTROL_RUNS, ' ') : text;
+}
+
 /**
  * oneLine makes text from a server safe for a status field, a log line or an Event: control
  * characters and runs of white space become one space (a hostile answer cannot forge lines or hide

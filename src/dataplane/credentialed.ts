@@ -4,13 +4,12 @@
  * same connection over an apiserver-network-proxy tunnel (tunnel.ts). Both pass the operator's
  * endpoint policy before any connection, and the client's lookup checks every address again.
  */
-import { isIP } from 'node:net';
 import { TUNNEL_HOST_PATTERN, type DataPlane, type Plane } from '../api/v1alpha1/schema.ts';
 import type { Connector } from '../kube/client.ts';
 import { clientFor } from '../kube/kubeconfig.ts';
 import { grantedAccess } from './access.ts';
 import { accessFromInline, accessFromSecret, CredentialsError } from './credentials.ts';
-import { describeRefusal, resolveAll, type EndpointPolicy } from './endpoint.ts';
+import { describeRefusal, serverHost, type EndpointPolicy } from './endpoint.ts';
 import {
   planeWhere,
   type DataPlaneTransport,
@@ -110,24 +109,16 @@ async function checkEndpoint(
   tunnelled: boolean,
   secretName: string | undefined,
 ): Promise<string> {
-  const host = new URL(server).hostname.replace(/^\[(.*)\]$/, '$1');
-  // A kubeconfig Secret is the operator's: its server is not the tenant's to read, so neither the
-  // server nor its host is quoted. An inline apiServerURL is the tenant's own text.
-  const refuse = (why: string) =>
-    new CredentialsError(
+  const why = await endpoints.checkServer(server, tunnelled);
+  const host = serverHost(server);
+  if (why) {
+    // A kubeconfig Secret is the operator's: its server is not the tenant's to read, so neither
+    // the server nor its host is quoted. An inline apiServerURL is the tenant's own text.
+    throw new CredentialsError(
       secretName
         ? describeRefusal(planeWhere(plane), `of the kubeconfig in Secret ${secretName}`, redact(why, host))
         : describeRefusal(planeWhere(plane), server, why),
     );
-  const why = endpoints.checkUrl(server, tunnelled);
-  if (why) throw refuse(why);
-  if (tunnelled || isIP(host)) return host;
-  const allowed = endpoints.hostAllowed(host);
-  for (const address of (await resolveAll(host)) ?? []) {
-    const refused = endpoints.checkAddress(address, allowed);
-    // The address is not quoted: what the controller's DNS answers is not the tenant's to read.
-    if (refused)
-      throw refuse(`${host} resolves to an address the policy refuses: ${refused.replace(address, 'it')}`);
   }
   return host;
 }

@@ -8,8 +8,11 @@ import type { GroupVersionKind, KubeObject } from '../api/object.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { isKubeApiError, KubeApiError } from '../kube/client.ts';
 import { Discovery, collectionPath, objectPath, type ResourceInfo } from '../kube/discovery.ts';
+import { oneLine } from '../api/text.ts';
+import { describeError } from '../kube/errors.ts';
 import {
   NAMESPACE_KIND,
+  type BrokenWatch,
   type ApplyRequestOptions,
   type DataPlanePort,
   type JsonPatchOperation,
@@ -23,6 +26,9 @@ export const APPLY_CONTENT_TYPE = 'application/apply-patch+yaml';
 
 /** UNREACHABLE_MEMORY_MS is how long a data plane that did not answer its identity read is not asked again. */
 export const UNREACHABLE_MEMORY_MS = 5_000;
+
+/** MAX_WATCH_ERROR bounds the error of a broken watch that messages quote. */
+const MAX_WATCH_ERROR = 300;
 
 /** DirectDataPlane is a data plane reached by a direct connection to its API server. */
 export class DirectDataPlane implements DataPlanePort {
@@ -113,6 +119,13 @@ export class DirectDataPlane implements DataPlanePort {
 
   isComplete(): boolean {
     return this.watches.allHealthy();
+  }
+
+  brokenWatches(): BrokenWatch[] {
+    return this.watches.broken().map(({ info, error }) => ({
+      info,
+      ...(error !== undefined && { error: oneLine(describeError(error), MAX_WATCH_ERROR) }),
+    }));
   }
 
   watchedKinds(): ResourceInfo[] {

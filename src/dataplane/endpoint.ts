@@ -198,6 +198,26 @@ export class EndpointPolicy {
   }
 
   /**
+   * checkServer returns why the policy refuses a server before any connection, or undefined: the
+   * URL rules (checkUrl), then every address its host resolves to now (the lookup of the client
+   * checks again at every connect). A name that does not resolve now is left to the connection.
+   * The address is not quoted: what this process's DNS answers is not the tenant's to read.
+   */
+  async checkServer(server: string, tunnelled = false): Promise<string | undefined> {
+    const why = this.checkUrl(server, tunnelled);
+    if (why) return why;
+    const host = serverHost(server);
+    if (tunnelled || isIP(host)) return undefined;
+    const allowed = this.hostAllowed(host);
+    for (const address of (await resolveAll(host)) ?? []) {
+      const refused = this.checkAddress(address, allowed);
+      if (refused)
+        return `${host} resolves to an address the policy refuses: ${refused.replace(address, 'it')}`;
+    }
+    return undefined;
+  }
+
+  /**
    * hostAllowed tells whether a host name is on the allow list (or there is none), in which case
    * its addresses need not be in an allowed range.
    */
@@ -264,6 +284,11 @@ function refusal(host: string, why: string): EndpointRefusedError {
  */
 export function describeRefusal(where: string, server: string, why: string): string {
   return `${where}: server ${server} is refused by the controller's endpoint policy: ${why}. Use another server address, or ask the platform operator to change the policy`;
+}
+
+/** serverHost is the host of a server URL, without the brackets of an IPv6 address. */
+export function serverHost(server: string): string {
+  return new URL(server).hostname.replace(/^\[(.*)\]$/, '$1');
 }
 
 /** resolveAll resolves a host name to every address, or undefined when DNS does not answer now. */

@@ -20,6 +20,7 @@ import { KindNotServedError, type ResourceInfo } from '../kube/discovery.ts';
 import {
   NAMESPACE_KIND,
   type ApplyRequestOptions,
+  type BrokenWatch,
   type DataPlanePort,
   type JsonPatchOperation,
   type KindCache,
@@ -166,6 +167,12 @@ export class FakeDataPlane implements DataPlanePort {
 
   isComplete(): boolean {
     return this.complete;
+  }
+
+  brokenWatches(): BrokenWatch[] {
+    if (this.complete) return [];
+    const info = [...this.watching.values()][0] ?? NAMESPACE_KIND;
+    return [{ info, error: 'the watch is not connected (FakeDataPlane.complete is false)' }];
   }
 
   watchedKinds(): ResourceInfo[] {

@@ -213,6 +213,8 @@ export class DataPlanePool {
         onUnreachable: (detail) => logger.warn(detail, 'data-plane request got no answer'),
       },
     });
+    // The WatchSet is built before the connection it serves: forgetKinds reaches it through this.
+    const connection: { current?: DirectDataPlane } = {};
     const watches = new WatchSet({
       client,
       logger,
@@ -222,8 +224,11 @@ export class DataPlanePool {
       onEvent: (type, obj) => this.options.onEvent(key, type, obj),
       onHealthChange: (healthy) => this.options.onHealthChange?.(key, healthy),
       onObserved: (users) => this.options.onObserved?.(key, users),
+      // What discovery knew of a kind that is gone is stale: the next look-up asks again.
+      onKindGone: () => connection.current?.forgetKinds(),
     });
     const conn = new DirectDataPlane(key, fingerprint, client, watches, refuseName);
+    connection.current = conn;
     this.muted.set(conn, gate);
     return conn;
   }

@@ -16,6 +16,13 @@ export interface KindCache {
   isBehind(resourceVersion: string | undefined): boolean;
 }
 
+/** BrokenWatch is a watch of a data plane that is not listed and connected, and why. */
+export interface BrokenWatch {
+  info: ResourceInfo;
+  /** error is the last list or watch failure, one line, when there was one. */
+  error?: string;
+}
+
 /** JsonPatchOperation is one operation of an RFC 6902 JSON patch. */
 export interface JsonPatchOperation {
   op: 'add' | 'remove' | 'replace' | 'test';
@@ -81,6 +88,8 @@ export interface DataPlanePort {
   objectsOf(releaseUid: string): ManagedObject[];
   /** isComplete tells whether every watch is listed and connected: required before deleting anything. */
   isComplete(): boolean;
+  /** brokenWatches lists the watches that are not listed and connected (empty when isComplete). */
+  brokenWatches(): BrokenWatch[];
   /** watchedKinds lists every kind being watched. */
   watchedKinds(): ResourceInfo[];
   /**

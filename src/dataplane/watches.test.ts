@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import type { KubeObject } from '../api/object.ts';
 import { CONTROLLER_NAME, Labels } from '../api/v1alpha1/constants.ts';
 import { KubeClient } from '../kube/client.ts';
+import { KindNotServedError } from '../kube/discovery.ts';
 import { servedKind } from './fake.ts';
 import { identityOf, WatchSet } from './watches.ts';
 
@@ -75,6 +76,76 @@ void describe('WatchSet', () => {
       watch.write(`${JSON.stringify({ type: 'MODIFIED', object: cm('a', '11') })}\n`);
       while (events.length === 0) await new Promise((r) => setTimeout(r, 10));
       assert.deepEqual(events, ['updated a']);
+    } finally {
+      await set.stop();
+      watch?.end();
+      await client.close();
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+
+  void test('a kind whose CRD is deleted ends its watch, counts as having no objects, and is watched again when it returns', async () => {
+    const labels = { [Labels.managedBy]: CONTROLLER_NAME, [Labels.releaseUid]: 'uid-1' };
+    const widget = (name: string): KubeObject => ({
+      apiVersion: 'example.com/v1',
+      kind: 'Widget',
+      metadata: { name, namespace: 'apps', resourceVersion: '5', labels },
+    });
+    let served = true;
+    let watch: ServerResponse | undefined;
+    const server = createServer((req, res) => {
+      if (!served) {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('404 page not found\n');
+        return;
+      }
+      if (new URL(req.url ?? '/', 'http://x').searchParams.get('watch') === 'true') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.flushHeaders();
+        watch = res;
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ metadata: { resourceVersion: '10' }, items: [widget('w1'), widget('w2')] }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const client = new KubeClient({
+      name: 'dp',
+      server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      maxRetries: 0,
+    });
+    const goneKinds: string[] = [];
+    const health: boolean[] = [];
+    const set = new WatchSet({
+      client,
+      logger: pino({ level: 'silent' }),
+      syncTimeoutMs: 5000,
+      onEvent: () => undefined,
+      onKindGone: (info) => goneKinds.push(info.kind),
+      onHealthChange: (healthy) => health.push(healthy),
+    });
+    const info = servedKind({ group: 'example.com', version: 'v1', kind: 'Widget' }, 'widgets');
+    try {
+      await set.informerFor(info);
+      assert.equal(set.objectsOf('uid-1').length, 2);
+      while (!watch) await new Promise((r) => setTimeout(r, 10));
+
+      served = false; // the CRD is deleted: the API server ends its watches and answers 404
+      watch.end();
+      while (goneKinds.length === 0) await new Promise((r) => setTimeout(r, 10));
+      assert.deepEqual(goneKinds, ['Widget']);
+      assert.deepEqual(set.watched(), [], 'its watch ended');
+      assert.ok(set.allHealthy(), 'the picture is complete: the kind has no objects');
+      assert.deepEqual(set.objectsOf('uid-1'), []);
+      assert.equal(health.at(-1), true, 'the Releases of the data plane are woken with a complete picture');
+      await assert.rejects(set.informerFor(info), KindNotServedError, 'asked for again while it is gone');
+      assert.deepEqual(set.watched(), []);
+
+      served = true; // the CRD is back
+      watch = undefined;
+      await set.informerFor(info);
+      assert.equal(set.watched().length, 1, 'watched again');
+      assert.equal(set.objectsOf('uid-1').length, 2);
     } finally {
       await set.stop();
       watch?.end();

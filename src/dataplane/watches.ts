@@ -11,7 +11,7 @@ import { FIELD_MANAGER, Labels, CONTROLLER_NAME } from '../api/v1alpha1/constant
 import { Informer, type InformerEventType, type ListBudget } from '../kube/informer.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { KubeApiError } from '../kube/client.ts';
-import { collectionPath, type ResourceInfo } from '../kube/discovery.ts';
+import { collectionPath, KindNotServedError, type ResourceInfo } from '../kube/discovery.ts';
 import { sharedStrings, TreeInterner } from '../kube/intern.ts';
 
 /** MANAGED_SELECTOR selects every object the controller applied. */
@@ -84,6 +84,12 @@ export interface WatchSetOptions {
   onObserved?: (users: string[]) => void;
   /** pollIntervalMs makes every cache list at this period instead of watching (a client that cannot watch). */
   pollIntervalMs?: number;
+  /**
+   * onKindGone is told when a watched kind is no longer served (its list answered 404: the CRD was
+   * deleted): its watch has ended and it counts as having no objects. What discovery knew of the
+   * kind is stale then.
+   */
+  onKindGone?: (info: ResourceInfo) => void;
 }
 
 /** ObservedObject is a watch on one object some users observe. */
@@ -124,7 +130,7 @@ export class WatchSet {
     const key = kindKey(info);
     let watched = this.kinds.get(key);
     if (!watched) {
-      const informer = new Informer({
+      const informer: Informer = new Informer({
         client: this.options.client,
         path: collectionPath(info),
         labelSelector: MANAGED_SELECTOR,
@@ -134,6 +140,8 @@ export class WatchSet {
         transform: slimObject,
         onHealthChange: (healthy) => this.options.onHealthChange?.(healthy),
         pollIntervalMs: this.options.pollIntervalMs,
+        endWhenNotServed: true,
+        onGone: () => this.kindGone(key, informer),
       });
       informer.addHandler((type, obj, old) => {
         this.index(info, type === 'deleted' ? undefined : obj, old ?? (type === 'deleted' ? obj : undefined));
@@ -147,8 +155,22 @@ export class WatchSet {
       watched = { info, informer };
       this.kinds.set(key, watched);
     }
-    await this.connected(watched.informer, info.kind);
+    await this.connected(watched.informer, info.kind, info);
     return watched.informer;
+  }
+
+  /**
+   * kindGone forgets the watch of a kind the server no longer serves: it ended with an empty cache
+   * (its objects left the index as deleted), so the kind counts as having no objects and does not
+   * make the picture incomplete. A Release that applies the kind again starts a new watch.
+   */
+  private kindGone(key: string, informer: Informer): void {
+    const watched = this.kinds.get(key);
+    if (watched?.informer !== informer) return;
+    this.kinds.delete(key);
+    this.options.onKindGone?.(watched.info);
+    // The picture of the data plane may be complete again: its Releases may prune and clean up.
+    this.options.onHealthChange?.(this.allHealthy());
   }
 
   /**
@@ -165,7 +187,7 @@ export class WatchSet {
     let observed = this.observed.get(key);
     if (!observed) {
       const users = new Set<string>();
-      const informer = new Informer({
+      const informer: Informer = new Informer({
         client: this.options.client,
         path: collectionPath(info, namespace),
         fieldSelector: `metadata.name=${name}`,
@@ -175,6 +197,10 @@ export class WatchSet {
         // (observed as metadata only: its contents are never held, nor copied to a Release).
         transform: info.group === '' && info.kind === 'Secret' ? secretMetadataOnly : withoutManagedFields,
         pollIntervalMs: this.options.pollIntervalMs,
+        endWhenNotServed: true,
+        onGone: () => {
+          if (this.observed.get(key)?.informer === informer) this.observed.delete(key);
+        },
       });
       informer.addHandler(() => this.options.onObserved?.([...users]));
       informer.start();
@@ -182,7 +208,7 @@ export class WatchSet {
       this.observed.set(key, observed);
     }
     observed.users.add(user);
-    await this.connected(observed.informer, `${info.kind} ${namespace ? `${namespace}/` : ''}${name}`);
+    await this.connected(observed.informer, `${info.kind} ${namespace ? `${namespace}/` : ''}${name}`, info);
     return observed.informer.get(namespace, name);
   }
 
@@ -206,8 +232,8 @@ export class WatchSet {
    * if it does not recover in time this throws the list or watch error, so callers report the
    * data plane unreachable instead of trusting a stale cache.
    */
-  private async connected(informer: Informer, what: string): Promise<void> {
-    if (!informer.isHealthy()) {
+  private async connected(informer: Informer, what: string, info: ResourceInfo): Promise<void> {
+    if (!informer.isHealthy() && !informer.gone) {
       informer.retryNow();
       try {
         await informer.waitForHealthy(AbortSignal.timeout(this.options.syncTimeoutMs));
@@ -223,6 +249,12 @@ export class WatchSet {
           },
         );
       }
+    }
+    if (informer.gone) {
+      throw new KindNotServedError(
+        info,
+        `its list answers 404 (the CustomResourceDefinition was deleted, or the version is no longer served)`,
+      );
     }
     // Stopped while we waited (the connection was replaced or nobody needs the kind): its cache
     // is empty, which must not read as "no objects".
@@ -271,6 +303,13 @@ export class WatchSet {
   /** watched lists every kind being watched. */
   watched(): WatchedKind[] {
     return [...this.kinds.values()];
+  }
+
+  /** broken lists the watched kinds whose watch is not listed and connected, with their last error. */
+  broken(): Array<{ info: ResourceInfo; error: unknown }> {
+    return [...this.kinds.values()]
+      .filter((w) => !w.informer.isHealthy())
+      .map((w) => ({ info: w.info, error: w.informer.lastSyncError }));
   }
 
   /** allHealthy tells whether every watch is listed and connected: a complete picture, required before pruning. */

@@ -459,3 +459,23 @@ void describe('result helpers', () => {
     assert.equal(reasonOr(undefined, 'JobFailed'), 'JobFailed');
   });
 });
+
+void test('a condition message with terminal escapes is reported without its control characters', () => {
+  const result = assessHealth({
+    apiVersion: 'example.com/v1',
+    kind: 'Widget',
+    metadata: { name: 'w', namespace: 'apps', generation: 1 },
+    status: {
+      observedGeneration: 1,
+      conditions: [
+        {
+          type: 'Ready',
+          status: 'False',
+          reason: 'Broken',
+          message: 'bad\u001b]0;pwned\u0007\u001b[2J\u009b31mthing',
+        },
+      ],
+    },
+  });
+  assert.equal(result.message, 'bad ]0;pwned [2J 31mthing');
+});

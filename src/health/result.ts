@@ -1,4 +1,5 @@
 import type { KubeObject } from '../api/object.ts';
+import { oneLine } from '../api/text.ts';
 import type { HealthStatus } from '../api/v1alpha1/constants.ts';
 
 /** HealthResult is the health of one live object: a status, a short CamelCase reason and a human message. */
@@ -126,8 +127,9 @@ export const MAX_MESSAGE_LENGTH = 200;
 
 /** truncateMessage shortens a message to MAX_MESSAGE_LENGTH, marking the cut with an ellipsis. */
 export function truncateMessage(message: string): string {
-  const oneLine = message.replace(/\s+/g, ' ').trim();
-  return oneLine.length <= MAX_MESSAGE_LENGTH ? oneLine : `${oneLine.slice(0, MAX_MESSAGE_LENGTH - 1)}…`;
+  // Control characters too, not only white space: a condition message of the data plane's choosing
+  // ends up in status, Events and the plugin's terminal output.
+  return oneLine(message, MAX_MESSAGE_LENGTH);
 }
 
 /** health builds a HealthResult with a bounded, single-line message. */

@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { Socket } from 'node:net';
 import {
   KubeApiError,
+  INVALID_REQUEST,
   KubeClient,
   LimitReasons,
   UNREACHABLE,
@@ -233,6 +234,27 @@ describe('KubeClient', () => {
     assert.doesNotMatch(messages.join(' '), /ECONNREFUSED|timed out|127\.0\.0\.1/);
     await refused.close();
     await silent.close();
+  });
+
+  test('a request Node refuses to build is not unreachable, is not retried, and sends nothing', async () => {
+    reset();
+    const details: UnreachableDetail[] = [];
+    const client = new KubeClient({
+      name: 'data plane org/dp',
+      server: base,
+      onUnreachable: (d) => details.push(d),
+    });
+    await assert.rejects(client.request({ method: 'GET', path: '/api/v1 x/configmaps' }), (err: unknown) => {
+      assert.ok(isKubeApiError(err), 'a KubeApiError');
+      assert.equal(err.reason, INVALID_REQUEST);
+      assert.equal(err.isUnreachable, false, 'not unreachable: the server was never asked');
+      assert.equal(err.isRetryable, false);
+      assert.match(err.message, /the request could not be built \(ERR_UNESCAPED_CHARACTERS\)/);
+      return true;
+    });
+    assert.equal(seen.length, 0, 'no request reached the server');
+    assert.deepEqual(details, [], 'nothing is logged as unreachable');
+    await client.close();
   });
 
   test('an answer that is not JSON is an error that does not quote it', async () => {

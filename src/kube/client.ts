@@ -67,6 +67,23 @@ export const LimitReasons = {
   watchTimeout: 'WatchTimeout',
 } as const;
 
+/**
+ * INVALID_REQUEST is the reason of a request that could not be built (Node refused its path or a
+ * header): it never reached the server, so it is neither "unreachable" nor worth a retry.
+ */
+export const INVALID_REQUEST = 'InvalidRequest';
+
+/** REQUEST_CONSTRUCTION_CODES are Node's error codes for a request it refuses to build. */
+const REQUEST_CONSTRUCTION_CODES = new Set([
+  'ERR_UNESCAPED_CHARACTERS',
+  'ERR_INVALID_HTTP_TOKEN',
+  'ERR_INVALID_CHAR',
+  'ERR_HTTP_INVALID_HEADER_VALUE',
+  'ERR_INVALID_URL',
+  'ERR_INVALID_ARG_VALUE',
+  'ERR_INVALID_ARG_TYPE',
+]);
+
 /** ClientLimits bound what a KubeClient accepts from its server. */
 export interface ClientLimits {
   /** maxResponseBytes caps one response body. */
@@ -170,10 +187,11 @@ export class KubeApiError extends Error {
    * isUnreachable tells whether the API server could not be reached or did not answer in time: no
    * answer at all, or a 502, 503 or 504 that is not a Kubernetes Status, which comes from a proxy in
    * front of the API server (OpenChoreo's cluster gateway when no agent is connected or its request
-   * timed out, a load balancer) rather than from the API server itself.
+   * timed out, a load balancer) rather than from the API server itself. A request that could not
+   * even be built (INVALID_REQUEST) never left this process: it says nothing about the server.
    */
   get isUnreachable(): boolean {
-    if (this.statusCode === 0) return true;
+    if (this.statusCode === 0) return this.reason !== INVALID_REQUEST;
     return PROXY_FAILURES.has(this.statusCode) && this.reason === `HTTP${this.statusCode}`;
   }
   /** isLimitExceeded tells whether a size or list budget was exceeded: the same request fails the same way. */
@@ -187,7 +205,14 @@ export class KubeApiError extends Error {
    * deadlines per request. The caller's own backoff (the workqueue) tries again later.
    */
   get isRetryable(): boolean {
-    if (this.isLimitExceeded || this.reason === 'Timeout' || this.reason === 'InvalidAnswer') return false;
+    if (
+      this.isLimitExceeded ||
+      this.reason === 'Timeout' ||
+      this.reason === 'InvalidAnswer' ||
+      this.reason === INVALID_REQUEST
+    ) {
+      return false;
+    }
     return this.statusCode === 0 || this.statusCode === 429 || this.statusCode >= 500;
   }
 }
@@ -585,6 +610,14 @@ export class KubeClient {
   private failure(method: string, path: string, err: unknown): KubeApiError {
     if (isKubeApiError(err) && !(err.statusCode === 0 && err.reason === 'Timeout')) return err;
     const code = errorCode(err) ?? (isKubeApiError(err) ? err.reason : 'Unreachable');
+    // Node refused to build the request (a character HTTP does not allow): no byte was sent, so
+    // this is no news about the server and must not mark it down.
+    if (REQUEST_CONSTRUCTION_CODES.has(code)) {
+      return new KubeApiError(
+        `${method} ${path} on ${this.name}: the request could not be built (${code}): a path segment, query or header holds characters HTTP does not allow`,
+        { statusCode: 0, reason: INVALID_REQUEST, cause: err },
+      );
+    }
     this.onUnreachable?.({ method, path, code, message: err instanceof Error ? err.message : String(err) });
     return transportError(this.name, method, path, err, code);
   }

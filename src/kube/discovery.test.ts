@@ -3,7 +3,15 @@ import { afterEach, beforeEach, describe, mock, test } from 'node:test';
 import type { KubeClient, KubeRequest } from './client.ts';
 import { KubeApiError } from './client.ts';
 import type { ResourceInfo } from './discovery.ts';
-import { collectionPath, Discovery, FAILURE_TTL_MS, KindNotServedError, objectPath } from './discovery.ts';
+import {
+  collectionPath,
+  Discovery,
+  FAILURE_TTL_MS,
+  KindNotServedError,
+  MAX_CACHED_GROUP_VERSIONS,
+  NEGATIVE_TTL_MS,
+  objectPath,
+} from './discovery.ts';
 
 const VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 
@@ -186,6 +194,33 @@ describe('Discovery.resolve', () => {
       new Discovery(api.client()).resolve({ group: 'apps', version: 'v1beta1', kind: 'Deployment' }),
       'the data plane does not serve Deployment in apps/v1beta1: API version apps/v1beta1 is not served',
     );
+  });
+
+  test('an apiVersion that is not a DNS group and version is not served, without a request', async () => {
+    const api = new FakeApi({ '/api/v1': CORE_V1 });
+    const discovery = new Discovery(api.client());
+    for (const version of ['v1?watch=true', 'v1 x', 'v1/../../apis', 'V1', '']) {
+      await assert.rejects(discovery.resolve({ group: '', version, kind: 'ConfigMap' }), KindNotServedError);
+    }
+    await assert.rejects(discovery.resolve({ group: 'a b', version: 'v1', kind: 'Widget' }), /DNS subdomain/);
+    assert.deepEqual(api.paths, [], 'nothing was asked');
+  });
+
+  test('made-up group-versions are kept at most MAX_CACHED_GROUP_VERSIONS, and "not served" at most NEGATIVE_TTL_MS', async () => {
+    const api = new FakeApi({ '/apis/apps/v1': APPS_V1 });
+    const discovery = new Discovery(api.client());
+    await discovery.resolve({ group: 'apps', version: 'v1', kind: 'Deployment' });
+    for (let i = 0; i < MAX_CACHED_GROUP_VERSIONS + 500; i++) {
+      await assert.rejects(discovery.resolve({ group: `bogus${i}.example.com`, version: 'v1', kind: 'X' }));
+      // The served group-version is in use all along: least recently used out keeps it.
+      if (i % 100 === 0) await discovery.resolve({ group: 'apps', version: 'v1', kind: 'Deployment' });
+    }
+    assert.equal(discovery.size, MAX_CACHED_GROUP_VERSIONS);
+    assert.equal(api.count('/apis/apps/v1'), 1, 'the document in use was never evicted');
+    clock += NEGATIVE_TTL_MS;
+    await discovery.resolve({ group: 'apps', version: 'v1', kind: 'StatefulSet' });
+    await assert.rejects(discovery.resolve({ group: 'one.more.example.com', version: 'v1', kind: 'X' }));
+    assert.equal(discovery.size, 2, 'the expired "not served" answers are gone');
   });
 
   test('a known kind is answered from the cache', async () => {
@@ -406,6 +441,16 @@ describe('collectionPath and objectPath', () => {
       objectPath(clusterRoles, undefined, 'system:aggregate-to-view'),
       '/apis/rbac.authorization.k8s.io/v1/clusterroles/system%3Aaggregate-to-view',
       'names are escaped',
+    ],
+    [
+      collectionPath({ ...configmaps, version: 'v1?watch=true', resource: 'config maps' }, 'a/b'),
+      '/api/v1%3Fwatch%3Dtrue/namespaces/a%2Fb/config%20maps',
+      'every segment is escaped: version, namespace, resource',
+    ],
+    [
+      collectionPath({ ...deployments, group: 'apps?x', version: 'v1#' }),
+      '/apis/apps%3Fx/v1%23/deployments',
+      'group and version are escaped',
     ],
   ];
   for (const [got, want, name] of cases) {

@@ -26,6 +26,8 @@ class CollectionServer {
   answerWatches = true;
   /** pageDelayMs delays each list page. */
   pageDelayMs = 0;
+  /** served false answers every request with the API server's plain 404 (a deleted CRD). */
+  served = true;
   watches: WatchHandler[] = [];
   readonly requests: Array<{ watch: boolean; query: URLSearchParams }> = [];
   private readonly open = new Set<ServerResponse>();
@@ -45,6 +47,7 @@ class CollectionServer {
     this.endless = false;
     this.answerWatches = true;
     this.pageDelayMs = 0;
+    this.served = true;
     this.watches = [];
     this.requests.length = 0;
     for (const res of this.open) {
@@ -72,6 +75,10 @@ class CollectionServer {
     const url = new URL(req.url ?? '/', this.base);
     const watch = url.searchParams.get('watch') === 'true';
     this.requests.push({ watch, query: url.searchParams });
+    if (!this.served) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('404 page not found\n');
+      return;
+    }
     if (!watch) {
       if (this.failLists > 0) {
         this.failLists--;
@@ -160,6 +167,8 @@ void describe('Informer', () => {
       client?: KubeClient;
       listBudget?: ListBudget;
       pollIntervalMs?: number;
+      endWhenNotServed?: boolean;
+      gone?: unknown[];
     } = {},
   ) => {
     await Promise.all(informers.splice(0).map((i) => i.stop()));
@@ -177,6 +186,8 @@ void describe('Informer', () => {
       maxBackoffMs: 40,
       onHealthChange: (healthy) => options.health?.push(healthy),
       pollIntervalMs: options.pollIntervalMs,
+      endWhenNotServed: options.endWhenNotServed,
+      onGone: (err) => options.gone?.push(err),
     });
     informer.addHandler((type, obj) => seen.push([type, obj.metadata.name ?? '']));
     informers.push(informer);
@@ -270,6 +281,44 @@ void describe('Informer', () => {
     assert.deepEqual(seen.slice(2), [['deleted', 'b']]);
     await until('the watch after the relist', () => server.watchRequests().length === 2);
     assert.equal(server.watchRequests()[1]?.get('resourceVersion'), '200');
+  });
+
+  void test('a collection no longer served (404) ends the informer, empty, when asked to', async () => {
+    const gone: unknown[] = [];
+    const { informer, seen } = await start({ endWhenNotServed: true, gone });
+    server.items = [configMap('a', '90'), configMap('b', '91')];
+    server.watches = [
+      (res) => {
+        server.served = false; // the CRD is deleted: its watches end, and it answers 404 from now on
+        res.end();
+      },
+    ];
+    informer.start();
+    await until('the informer to end', () => gone.length === 1);
+
+    assert.ok(isKubeApiError(informer.gone) && informer.gone.isNotFound, 'gone with the 404');
+    assert.equal(informer.size, 0, 'the kind has no objects');
+    assert.deepEqual(seen.slice(2).sort(), [
+      ['deleted', 'a'],
+      ['deleted', 'b'],
+    ]);
+    assert.ok(informer.stopped && !informer.isHealthy(), 'ended');
+    const requests = server.requests.length;
+    await informer.waitForHealthy(AbortSignal.timeout(2_000));
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(server.requests.length, requests, 'no request after the end');
+  });
+
+  void test('without endWhenNotServed a 404 list is retried (the control plane must see its own kinds come back)', async () => {
+    const gone: unknown[] = [];
+    const { informer } = await start({ gone });
+    server.served = false;
+    informer.start();
+    await until('a few retries', () => server.lists().length >= 3);
+    assert.equal(informer.gone, undefined);
+    assert.deepEqual(gone, []);
+    server.served = true;
+    await informer.waitForHealthy(AbortSignal.timeout(2_000));
   });
 
   void test('a failing list is retried with backoff; the informer is unhealthy with the error until it succeeds', async () => {

@@ -23,6 +23,10 @@ import { sleep } from './sleep.ts';
 import { describeError } from './errors.ts';
 import { sharedStrings } from './intern.ts';
 import { diffSnapshot } from './snapshot.ts';
+import { oneLine } from '../api/text.ts';
+
+/** MAX_WATCH_ERROR_MESSAGE bounds what an error of an ERROR watch event quotes of the server's message. */
+const MAX_WATCH_ERROR_MESSAGE = 2048;
 
 /** DEFAULT_PAGE_SIZE is the page size of the initial list. */
 export const DEFAULT_PAGE_SIZE = 500;
@@ -77,6 +81,17 @@ export interface InformerOptions<T extends KubeObject> {
    * cannot watch; `retryNow` lists at once. Undefined: watch.
    */
   pollIntervalMs?: number;
+  /**
+   * endWhenNotServed ends the informer when its list answers 404: the server no longer serves the
+   * collection (the CRD was deleted, or the version removed), so it has no objects. Without it the
+   * informer retries forever (the control plane's own kinds must come back on their own).
+   */
+  endWhenNotServed?: boolean;
+  /**
+   * onGone is told once when the informer ends so (endWhenNotServed). The cache is empty by then
+   * (handlers were told of every object as deleted).
+   */
+  onGone?: (err: KubeApiError) => void;
 }
 
 /** ListPage is one page of a list answer. */
@@ -102,6 +117,8 @@ export class Informer<T extends KubeObject = KubeObject> {
   private syncWaiters: Array<() => void> = [];
   private running: Promise<void> | undefined;
   private lastError: unknown;
+  /** goneError is the 404 that ended the informer: the collection is not served any more. */
+  private goneError: KubeApiError | undefined;
   private healthy = false;
   private healthWaiters: Array<() => void> = [];
   private wake: (() => void) | undefined;
@@ -128,9 +145,18 @@ export class Informer<T extends KubeObject = KubeObject> {
     this.healthWaiters = [];
   }
 
-  /** stopped tells whether stop was called. */
+  /** stopped tells whether stop was called, or the informer ended because its collection is gone. */
   get stopped(): boolean {
     return this.abort.signal.aborted;
+  }
+
+  /**
+   * gone is the 404 that ended the informer when the server stopped serving its collection (a CRD
+   * deleted while its kind was watched), undefined otherwise. A gone informer holds nothing and
+   * never lists again: the collection has no objects. Watching the kind again takes a new informer.
+   */
+  get gone(): KubeApiError | undefined {
+    return this.goneError;
   }
 
   /** hasSynced tells whether the first list has completed. */
@@ -242,6 +268,12 @@ export class Informer<T extends KubeObject = KubeObject> {
         failures = 0;
       } catch (err) {
         if (signal.aborted) break;
+        // The collection is not served (a 404 to a list of every namespace can mean nothing else):
+        // retrying forever would leave a kind that can have no objects looking broken.
+        if (this.options.endWhenNotServed && needList && isKubeApiError(err) && err.isNotFound) {
+          this.end(err);
+          break;
+        }
         // A watch cut for silence or for outliving its timeoutSeconds may just have been quiet:
         // like a stream that ended, it is re-watched at once from our resourceVersion, and that
         // request (bounded by the request timeout) tells whether the server is still there.
@@ -273,6 +305,26 @@ export class Informer<T extends KubeObject = KubeObject> {
         await this.backoff(wait, signal);
       }
     }
+  }
+
+  /** end empties the cache (telling handlers), ends the informer and reports it gone. */
+  private end(err: KubeApiError): void {
+    this.goneError = err;
+    this.lastError = err;
+    this.options.logger.info(
+      { informer: this.options.name, err: describeError(err) },
+      'the server no longer serves this collection (404); its watch ends and it counts as empty',
+    );
+    for (const [key, old] of this.store) {
+      this.store.delete(key);
+      this.emit('deleted', old, old);
+    }
+    this.healthy = false;
+    this.abort.abort(new Error(`informer ${this.options.name} ended: the collection is not served`));
+    for (const w of [...this.syncWaiters, ...this.healthWaiters]) w();
+    this.syncWaiters = [];
+    this.healthWaiters = [];
+    this.options.onGone?.(err);
   }
 
   private async backoff(ms: number, signal: AbortSignal): Promise<void> {
@@ -411,7 +463,7 @@ export class Informer<T extends KubeObject = KubeObject> {
       const status = isRecord(event.object) ? (event.object as Record<string, unknown>) : {};
       const code = typeof status['code'] === 'number' ? status['code'] : 500;
       throw new KubeApiError(
-        `watch ${this.options.path}: ${typeof status['message'] === 'string' ? status['message'] : 'error event'}`,
+        `watch ${this.options.path}: ${typeof status['message'] === 'string' ? oneLine(status['message'], MAX_WATCH_ERROR_MESSAGE) : 'error event'}`,
         {
           statusCode: code,
           reason: typeof status['reason'] === 'string' ? status['reason'] : 'WatchError',

@@ -5,6 +5,7 @@ import {
   cleanForDiff,
   countActions,
   hasDifferences,
+  maskSecrets,
   objectYaml,
   renderDiff,
   type DiffEntry,
@@ -132,4 +133,37 @@ test('renderDiff: a unified diff per created, changed and pruned object, a line 
     false,
     'unchanged and retained are no differences',
   );
+});
+
+void test('maskSecrets hides Secret values as kubectl diff does, marking the keys that change', () => {
+  const ref = { group: '', version: 'v1', kind: 'Secret', namespace: 'apps', name: 's' };
+  const secret = (data: Record<string, string>) => ({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 's', namespace: 'apps' },
+    data,
+  });
+  const masked = maskSecrets({
+    ref,
+    action: 'change',
+    live: secret({ same: 'c2FtZQ==', changed: 'b2xk', gone: 'eA==' }),
+    after: secret({ same: 'c2FtZQ==', changed: 'bmV3', added: 'eQ==' }),
+  });
+  assert.deepEqual((masked.live as { data: unknown }).data, {
+    same: '***',
+    changed: '*** (before)',
+    gone: '***',
+  });
+  assert.deepEqual((masked.after as { data: unknown }).data, {
+    same: '***',
+    changed: '*** (after)',
+    added: '***',
+  });
+  const text = renderDiff('apps/r', [masked], palette(false));
+  for (const value of ['c2FtZQ==', 'b2xk', 'bmV3', 'eA==', 'eQ=='])
+    assert.ok(!text.includes(value), `${value} is hidden`);
+  assert.match(text, /-\s+changed: "\*\*\* \(before\)"/);
+  assert.match(text, /\+\s+changed: "\*\*\* \(after\)"/);
+  const cm = { ref: { ...ref, kind: 'ConfigMap' }, action: 'change' as const, live: secret({ a: 'b' }) };
+  assert.equal(maskSecrets(cm), cm, 'other kinds are left alone');
 });

@@ -27,6 +27,42 @@ export interface DiffEntry {
   note?: string;
 }
 
+/** MASK is what a Secret value is shown as (kubectl diff's words). */
+const MASK = '***';
+
+/**
+ * maskSecrets hides the values of a Secret's `data` and `stringData` in both sides of an entry, as
+ * `kubectl diff` does: `***` where a value is the same on both sides (or on one side only),
+ * `*** (before)` and `*** (after)` where it changes, so the diff shows which keys change and never
+ * what they hold. Entries of other kinds are returned as they are.
+ */
+export function maskSecrets(entry: DiffEntry): DiffEntry {
+  if (entry.ref.group !== '' || entry.ref.kind !== 'Secret') return entry;
+  const live = isRecord(entry.live) ? { ...entry.live } : undefined;
+  const after = isRecord(entry.after) ? { ...entry.after } : undefined;
+  for (const field of ['data', 'stringData']) {
+    const before = live && isRecord(live[field]) ? live[field] : undefined;
+    const next = after && isRecord(after[field]) ? after[field] : undefined;
+    const changed = (key: string) =>
+      before !== undefined && next !== undefined && key in before && key in next && before[key] !== next[key];
+    if (live && before) {
+      live[field] = Object.fromEntries(
+        Object.keys(before).map((k) => [k, changed(k) ? `${MASK} (before)` : MASK]),
+      );
+    }
+    if (after && next) {
+      after[field] = Object.fromEntries(
+        Object.keys(next).map((k) => [k, changed(k) ? `${MASK} (after)` : MASK]),
+      );
+    }
+  }
+  return {
+    ...entry,
+    ...(entry.live !== undefined && { live }),
+    ...(entry.after !== undefined && { after }),
+  };
+}
+
 /** REWRITTEN_METADATA are metadata fields every write changes; showing them would hide the real change. */
 const REWRITTEN_METADATA = [
   'managedFields',

@@ -22,6 +22,12 @@ import {
   CredentialsError,
   type SecretLike,
 } from '../dataplane/credentials.ts';
+import {
+  DEFAULT_ENDPOINT_POLICY,
+  describeRefusal,
+  EndpointPolicy,
+  serverHost,
+} from '../dataplane/endpoint.ts';
 import { isKubeApiError, type KubeClient } from '../kube/client.ts';
 import {
   collectionPath,
@@ -32,7 +38,7 @@ import {
 } from '../kube/discovery.ts';
 import { clientFor } from '../kube/kubeconfig.ts';
 import { parsePointer, removeFields } from '../ssa/fields.ts';
-import { classify, type DiffEntry } from './diffview.ts';
+import { classify, maskSecrets, type DiffEntry } from './diffview.ts';
 
 /** NoAccessError says the user may not read what `diff` needs; its message suggests the DryRun annotation. */
 export class NoAccessError extends Error {
@@ -56,6 +62,9 @@ export const DRY_RUN_ANNOTATION = 'openchoreo.dev/apply-mode';
 /** MAX_ERROR_TEXT bounds a data plane's error message in the report. */
 const MAX_ERROR_TEXT = 600;
 const REQUEST_TIMEOUT_MS = 30_000;
+
+/** ENDPOINTS is the controller's default endpoint policy (dataplane/endpoint.ts), which `diff` applies too. */
+const ENDPOINTS = new EndpointPolicy(DEFAULT_ENDPOINT_POLICY);
 
 const releasesPath = (ns: string) => `/apis/${API_VERSION}/namespaces/${encodeURIComponent(ns)}`;
 
@@ -117,6 +126,13 @@ export async function connectDataPlane(cp: KubeClient, release: Release): Promis
   );
   if (!dataPlane)
     throw new PlanError(`DataPlane ${ns}/${dpName} (spec.dataPlaneRef of Environment ${envName}) not found`);
+  // Only the controller reaches a tunnelled data plane (through the operator's proxy): its server
+  // is an address inside the data plane's own network, which must not be dialled from here.
+  if (dataPlane.spec.kubernetesCluster?.tunnel) {
+    throw new PlanError(
+      `DataPlane ${ns}/${dpName} is reached through a tunnel (spec.kubernetesCluster.tunnel), which only the controller can use, so \`kubectl release diff\` cannot dry-run against it. Ask the controller for a preview instead: apply the Release with the annotation ${DRY_RUN_ANNOTATION}: DryRun (for example under another name) and read the plan with \`kubectl release tree ${release.metadata.name}\``,
+    );
+  }
   const ref = dataPlane.spec.kubernetesCluster?.secretRef;
   try {
     const access = ref
@@ -130,10 +146,15 @@ export async function connectDataPlane(cp: KubeClient, release: Release): Promis
           ),
         )
       : accessFromInline(dataPlane);
+    // The server is a tenant's choice, dialled from the user's machine: the controller's default
+    // endpoint policy applies (no metadata or link-local addresses, https only), at every connect too.
+    const refused = await ENDPOINTS.checkServer(access.server);
+    if (refused) throw new PlanError(describeRefusal(`DataPlane ${ns}/${dpName}`, access.server, refused));
     const client = clientFor(access, {
       name: `DataPlane ${ns}/${dpName}`,
       timeoutMs: REQUEST_TIMEOUT_MS,
       maxRetries: 1,
+      lookup: ENDPOINTS.lookup(serverHost(access.server)),
     });
     return { dataPlane, client };
   } catch (err) {
@@ -168,7 +189,7 @@ export async function planRelease(cp: KubeClient, fromFile: Release): Promise<Re
   const release: Release = { ...fromFile, metadata: { ...fromFile.metadata, uid: live?.metadata.uid } };
   const target = await connectDataPlane(cp, release);
   try {
-    const entries = await planObjects(cp, target, release, live);
+    const entries = (await planObjects(cp, target, release, live)).map(maskSecrets);
     return { release: `${ns}/${name}`, exists: live !== undefined, entries };
   } finally {
     await target.client.close();

@@ -5,6 +5,7 @@
  * shape, sorted by their last occurrence, newest last. Pure.
  */
 import { isRecord } from '../api/object.ts';
+import { withoutControls } from '../api/text.ts';
 import type { Palette } from './style.ts';
 import { humanAge, renderTable } from './table.ts';
 
@@ -79,6 +80,7 @@ export function renderEvents(events: readonly EventView[], now: number, palette:
   return renderTable(['LAST SEEN', 'TYPE', 'REASON', 'MESSAGE'], rows);
 }
 
+/** str reads a string for the terminal: control characters (escape sequences) become spaces. */
 function str(value: unknown): string | undefined {
-  return typeof value === 'string' && value !== '' ? value : undefined;
+  return typeof value === 'string' && value !== '' ? withoutControls(value) : undefined;
 }

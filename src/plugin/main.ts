@@ -208,12 +208,12 @@ async function events(
     [`${prefix}.kind=Release`, `${prefix}.name=${name}`, ...(uid ? [`${prefix}.uid=${uid}`] : [])].join(',');
   let raw: unknown[];
   try {
-    raw = await listAll(client, `/apis/events.k8s.io/v1/namespaces/${ns}/events`, {
+    raw = await listAll(client, `/apis/events.k8s.io/v1/namespaces/${encodeURIComponent(ns)}/events`, {
       fieldSelector: selector('regarding'),
     });
   } catch (err) {
     if (!(isKubeApiError(err) && err.isNotFound)) throw err;
-    raw = await listAll(client, `/api/v1/namespaces/${ns}/events`, {
+    raw = await listAll(client, `/api/v1/namespaces/${encodeURIComponent(ns)}/events`, {
       fieldSelector: selector('involvedObject'),
     });
   }

@@ -5,6 +5,7 @@
  * controllers never write. Anything malformed is left out rather than trusted. Pure.
  */
 import { isRecord } from '../api/object.ts';
+import { withoutControls } from '../api/text.ts';
 import { ConditionTypes, HEALTH_STATUSES } from '../api/v1alpha1/constants.ts';
 
 /** DriftView is `status.resources[].drift`: fields another manager changed, or the object deleted. */
@@ -179,12 +180,15 @@ export function objectName(r: { kind: string; namespace?: string; name: string }
   return `${r.kind} ${r.namespace ? `${r.namespace}/` : ''}${r.name}`;
 }
 
+/** str reads a string for the terminal: control characters (a data plane's escape sequences) become spaces. */
 function str(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined;
+  return typeof value === 'string' ? withoutControls(value) : undefined;
 }
 
 function strings(value: unknown): string[] {
-  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+  return Array.isArray(value)
+    ? value.filter((v): v is string => typeof v === 'string').map(withoutControls)
+    : [];
 }
 
 function list(value: unknown): Record<string, unknown>[] {

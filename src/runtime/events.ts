@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import type { KubeClient } from '../kube/client.ts';
 import { isKubeApiError } from '../kube/client.ts';
 import { sharedStrings } from '../kube/intern.ts';
+import { withoutControls } from '../api/text.ts';
 import { formatMicroTime } from './leaderelection.ts';
 
 /** REPORTING_CONTROLLER is the reportingController of every Event we write. */
@@ -208,7 +209,7 @@ export class EventRecorder {
         action: action.slice(0, FIELD_MAX_LENGTH),
         reason: sharedStrings.intern(reason.slice(0, FIELD_MAX_LENGTH)),
         regarding: ref,
-        note: sharedStrings.intern(truncateUtf8(note, NOTE_MAX_BYTES)),
+        note: sharedStrings.intern(truncateUtf8(withoutControls(note), NOTE_MAX_BYTES)),
         type,
       };
       // Keyed by a hash of the fields that make a series, not by their text (the template has it).

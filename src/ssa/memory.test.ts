@@ -5,8 +5,11 @@ import type { ResourceInfo } from '../kube/discovery.ts';
 import type { DataPlanePort } from '../dataplane/port.ts';
 import { kindKey } from '../dataplane/watches.ts';
 import { newerOf } from './apply.ts';
+import { MAX_REPORTED_FIELDS } from './fields.ts';
 import {
   ApplyMemory,
+  boundPlan,
+  MAX_POINTER_LENGTH,
   appliedToken,
   driftOf,
   needsApply,
@@ -14,6 +17,7 @@ import {
   recallRecord,
   recordKey,
   type AppliedRecord,
+  type Plan,
 } from './memory.ts';
 import { servedKind } from '../dataplane/fake.ts';
 
@@ -415,5 +419,37 @@ void describe('ApplyMemory.caughtUp', () => {
     assert.equal(memory.get(key)?.object, undefined);
     assert.equal(memory.get(key)?.resourceVersion, '1000', 'the record itself stays');
     assert.equal(memory.caughtUp('acme/dp-prod', deployment('1001', [ours()])), false, 'a change after it');
+  });
+});
+
+void describe('ApplyMemory plans', () => {
+  void test('keepPlans keeps the plans of the current objects only', () => {
+    const memory = new ApplyMemory();
+    for (let i = 0; i < 50; i++) memory.rememberPlan('acme/web', `k${i}`, 'basis', { action: 'Create' });
+    memory.rememberPlan('acme/other', 'k0', 'basis', { action: 'Create' });
+    memory.keepPlans('acme/web', ['k3', 'k7', 'gone']);
+    assert.equal(memory.planCount('acme/web'), 2);
+    assert.deepEqual(memory.planOf('acme/web', 'k3', 'basis'), { action: 'Create' });
+    assert.equal(memory.planOf('acme/web', 'k4', 'basis'), undefined);
+    assert.equal(memory.planCount('acme/other'), 1, 'another owner keeps its plans');
+    memory.keepPlans('acme/web', []);
+    assert.equal(memory.planCount('acme/web'), 0);
+  });
+
+  void test('a remembered plan has at most MAX_REPORTED_FIELDS pointers of at most MAX_POINTER_LENGTH', () => {
+    const memory = new ApplyMemory();
+    const fields = Array.from({ length: 5000 }, (_, i) => `/data/${'k'.repeat(10_000)}${i}`);
+    const plan: Plan = { action: 'Update', fields };
+    memory.rememberPlan('acme/web', 'k', 'basis', plan);
+    const kept = memory.planOf('acme/web', 'k', 'basis')?.fields ?? [];
+    assert.equal(kept.length, MAX_REPORTED_FIELDS);
+    assert.ok(
+      kept.every((p) => p.length <= MAX_POINTER_LENGTH),
+      'every pointer is bounded',
+    );
+    assert.match(kept[0] ?? '', /^\/data\/k+…$/);
+    assert.equal(plan.fields, kept, 'the caller reports what is remembered');
+    const small: Plan = { action: 'Update', fields: ['/data/a'] };
+    assert.deepEqual(boundPlan(small).fields, ['/data/a']);
   });
 });

@@ -10,6 +10,7 @@ import type { ResourceInfo } from '../kube/discovery.ts';
 import type { DataPlanePort } from '../dataplane/port.ts';
 import { kindKey } from '../dataplane/watches.ts';
 import { sharedStrings } from '../kube/intern.ts';
+import { MAX_REPORTED_FIELDS } from './fields.ts';
 
 /** AppliedRecord remembers our last apply of one object. */
 export interface AppliedRecord {
@@ -60,6 +61,22 @@ export interface Plan {
   fields?: string[];
   /** message says why it would fail (Error), or what the plan could not check. */
   message?: string;
+}
+
+/** MAX_POINTER_LENGTH is the longest pointer a plan keeps (a data plane chooses its map keys). */
+export const MAX_POINTER_LENGTH = 512;
+
+/**
+ * boundPlan bounds a plan's pointers in place, in count (MAX_REPORTED_FIELDS, as every list of
+ * fields the library returns) and in length (MAX_POINTER_LENGTH, cut with `…`): they are made of
+ * the keys of objects on the data plane, which the data plane chooses.
+ */
+export function boundPlan(plan: Plan): Plan {
+  if (!plan.fields) return plan;
+  plan.fields = plan.fields
+    .slice(0, MAX_REPORTED_FIELDS)
+    .map((p) => (p.length <= MAX_POINTER_LENGTH ? p : `${p.slice(0, MAX_POINTER_LENGTH - 1)}…`));
+  return plan;
 }
 
 /**
@@ -202,11 +219,33 @@ export class ApplyMemory {
     return memo?.basis === basis ? memo.plan : undefined;
   }
 
-  /** rememberPlan records a dry-run plan, so an unchanged preview sends nothing again. */
+  /**
+   * rememberPlan records a dry-run plan, so an unchanged preview sends nothing again. It bounds the
+   * plan's pointers first, in place (boundPlan), so the caller reports what is remembered.
+   */
   rememberPlan(owner: string, key: string, basis: string, plan: Plan): void {
+    boundPlan(plan);
     let plans = this.plans.get(owner);
     if (!plans) this.plans.set(owner, (plans = new Map<string, { basis: string; plan: Plan }>()));
     plans.set(key, { basis, plan });
+  }
+
+  /**
+   * keepPlans drops an owner's plans of objects that are not in `keys` (the objects of its current
+   * spec): a preview whose objects are renamed on every update would otherwise keep a plan of
+   * every name it ever had.
+   */
+  keepPlans(owner: string, keys: Iterable<string>): void {
+    const plans = this.plans.get(owner);
+    if (!plans) return;
+    const keep = new Set(keys);
+    for (const key of plans.keys()) if (!keep.has(key)) plans.delete(key);
+    if (plans.size === 0) this.plans.delete(owner);
+  }
+
+  /** planCount is the number of plans remembered for an owner. */
+  planCount(owner: string): number {
+    return this.plans.get(owner)?.size ?? 0;
   }
 
   /** forgetPlans drops an owner's plans (it applies for real again). */

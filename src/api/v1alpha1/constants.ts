@@ -127,6 +127,11 @@ export const Reasons = {
   dataPlaneUnreachable: 'DataPlaneUnreachable',
   applyFailed: 'ApplyFailed',
   pruneFailed: 'PruneFailed',
+  /**
+   * ResourcesApplied and Ready: everything applied, but a watch of the data plane is broken, so
+   * what to prune cannot be known and nothing is deleted until it recovers
+   */
+  pruneDeferred: 'PruneDeferred',
   conflict: 'Conflict',
   notAllowed: 'NotAllowed',
   waitingForCRD: 'WaitingForCRD',
@@ -210,3 +215,15 @@ export const HealthRuleReasons = {
 
 /** CORE_VERSION_PATTERN tells a core-group version (`v1`) from a group name in HealthRule spec.apiVersion. */
 export const CORE_VERSION_PATTERN = '^v[0-9]+((alpha|beta)[0-9]+)?$';
+
+/**
+ * API_VERSION_PATTERN matches an `apiVersion`: an optional group (a DNS subdomain) and a slash,
+ * then a version (a DNS label). The group and version become segments of request paths on the
+ * data plane, so nothing else may pass (`v1?watch=true`, `v1 x`). The lengths are checked by
+ * apiVersionProblem; the CRD caps the whole at API_VERSION_MAX_LENGTH.
+ */
+export const API_VERSION_PATTERN =
+  '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
+
+/** API_VERSION_MAX_LENGTH is the longest `apiVersion`: a 253-character group, `/`, a 63-character version. */
+export const API_VERSION_MAX_LENGTH = 253 + 1 + 63;

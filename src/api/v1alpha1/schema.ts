@@ -4,7 +4,13 @@
  * derived from the same schemas, so the two cannot drift apart.
  */
 import Type, { type Static, type TSchema } from 'typebox';
-import { DURATION_PATTERN, HEALTH_STATUSES, LABEL_VALUE_PATTERN } from './constants.ts';
+import {
+  API_VERSION_MAX_LENGTH,
+  API_VERSION_PATTERN,
+  DURATION_PATTERN,
+  HEALTH_STATUSES,
+  LABEL_VALUE_PATTERN,
+} from './constants.ts';
 
 const nonEmpty = (description: string) => Type.String({ minLength: 1, description });
 
@@ -60,6 +66,17 @@ export const ReleaseResourceSchema = Type.Object({
     description: 'Complete Kubernetes object (apiVersion, kind, metadata, ...) to apply to the data plane.',
     'x-kubernetes-preserve-unknown-fields': true,
     'x-kubernetes-embedded-resource': false,
+    // The one field of the raw object the API server checks: its group and version become request
+    // paths on the data plane (the controller checks it again, lengths included).
+    properties: {
+      apiVersion: {
+        type: 'string',
+        maxLength: API_VERSION_MAX_LENGTH,
+        pattern: API_VERSION_PATTERN,
+        description:
+          'API group (a DNS subdomain) and version (a DNS label) of the object, e.g. `apps/v1` or `v1`.',
+      },
+    },
   }),
 });
 

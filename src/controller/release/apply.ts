@@ -11,7 +11,7 @@ import type { DataPlaneResourcePolicy, Release, Removal } from '../../api/v1alph
 import type { DataPlanePort } from '../../dataplane/port.ts';
 import { oneLine } from '../../api/text.ts';
 import { applyAll, MAX_PLAN_MESSAGE, type ApplyResult, type ChangeAction } from '../../ssa/apply.ts';
-import type { ApplyMemory, DriftReport, Plan } from '../../ssa/memory.ts';
+import { recordKey, type ApplyMemory, type DriftReport, type Plan } from '../../ssa/memory.ts';
 import type { DesiredItem, DesiredObject } from './desired.ts';
 import { Inventory } from './inventory.ts';
 import {
@@ -101,11 +101,9 @@ export async function applyRelease(ctx: ApplyContext, items: DesiredItem[]): Pro
   const valid = items.filter((i): i is DesiredObject => i.ok);
   const previous = new Map((ctx.release.status?.resources ?? []).map((r) => [r.id, r.applied]));
   const adoptions: Adoptions = new Map();
+  const owner = `${ctx.release.metadata.namespace}/${ctx.release.metadata.name}`;
   const entries = await applyAll(ctx.dataPlane, valid, {
-    owner: {
-      key: `${ctx.release.metadata.namespace}/${ctx.release.metadata.name}`,
-      uid: ctx.release.metadata.uid ?? '',
-    },
+    owner: { key: owner, uid: ctx.release.metadata.uid ?? '' },
     memory: ctx.memory,
     fieldManager: FIELD_MANAGER,
     namespaceFieldManager: NAMESPACE_FIELD_MANAGER,
@@ -126,6 +124,17 @@ export async function applyRelease(ctx: ApplyContext, items: DesiredItem[]): Pro
     dryRun: isPreview(ctx.release),
     recall: (item) => previous.get(item.id),
   });
+  // Plans of objects no longer in the spec are dropped: only the current items' plans are kept.
+  if (isPreview(ctx.release)) {
+    ctx.memory.keepPlans(
+      owner,
+      entries
+        .filter((e) => e.namespaced !== undefined)
+        .map((e) =>
+          recordKey(ctx.dataPlane.key, e.item, e.namespaced ? e.item.namespace : undefined, e.item.name),
+        ),
+    );
+  }
   const byItem = new Map(entries.map((e) => [e.item, e]));
   const outcomes = items.map((item): ItemOutcome => {
     if (!item.ok) return { item, state: 'invalid', message: item.message };

@@ -241,6 +241,27 @@ describe('desiredItems', () => {
       message: 'resource "bad": object has no apiVersion',
     },
     {
+      name: 'a query in apiVersion',
+      object: { apiVersion: 'v1?watch=true', kind: 'ConfigMap', metadata: { name: 'settings' } },
+      message:
+        'resource "bad": apiVersion "v1?watch=true" is invalid: the version of apiVersion must be a DNS label (at most 63 lowercase letters, digits and \'-\', starting and ending alphanumeric)',
+      known: { kind: 'ConfigMap', name: 'settings' },
+    },
+    {
+      name: 'a space and a control character in apiVersion',
+      object: { apiVersion: 'v1 x\u001b[2J', kind: 'ConfigMap', metadata: { name: 'settings' } },
+      message:
+        'resource "bad": apiVersion "v1 x [2J" is invalid: the version of apiVersion must be a DNS label (at most 63 lowercase letters, digits and \'-\', starting and ending alphanumeric)',
+      known: { kind: 'ConfigMap', name: 'settings' },
+    },
+    {
+      name: 'a group that is not a DNS subdomain',
+      object: { apiVersion: 'Example.com/v1', kind: 'Widget', metadata: { name: 'w' } },
+      message:
+        'resource "bad": apiVersion "Example.com/v1" is invalid: the group of apiVersion must be a DNS subdomain (at most 253 characters of dot-separated DNS labels)',
+      known: { kind: 'Widget', name: 'w' },
+    },
+    {
       name: 'no kind',
       object: { apiVersion: 'v1', metadata: { name: 'settings', namespace: 'shop' } },
       message: 'resource "bad": object has no kind',

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { KubeObject } from '../../api/object.ts';
-import { isRecord, parseApiVersion } from '../../api/object.ts';
+import { apiVersionProblem, isRecord, parseApiVersion } from '../../api/object.ts';
 import {
   Annotations,
   ApplyModes,
@@ -14,7 +14,7 @@ import {
   PruneModes,
 } from '../../api/v1alpha1/constants.ts';
 import type { Release, ResourcePolicy } from '../../api/v1alpha1/schema.ts';
-import { truncate } from '../../api/text.ts';
+import { oneLine, truncate } from '../../api/text.ts';
 import { escapeSegment, parsePointer } from '../../ssa/fields.ts';
 
 /** MAX_LABEL_VALUE is the longest label value Kubernetes accepts. */
@@ -151,6 +151,9 @@ export function trackingLabels(release: Release, id: string): Record<string, str
   };
 }
 
+/** MAX_QUOTED_API_VERSION bounds how much of an invalid apiVersion a message quotes. */
+const MAX_QUOTED_API_VERSION = 80;
+
 /** desiredItems builds the desired object or the error of every spec item, in spec order. */
 export function desiredItems(release: Release): DesiredItem[] {
   return (release.spec.resources ?? []).map((resource, index) =>
@@ -170,12 +173,19 @@ function desiredItem(release: Release, id: string, raw: unknown, index: number):
   const kind = raw['kind'];
   const metadata = raw['metadata'];
   if (typeof kind === 'string') known.kind = kind;
-  if (typeof apiVersion === 'string') Object.assign(known, parseApiVersion(apiVersion));
+  // An invalid apiVersion is not kept even in the status entry: its parts become request paths.
+  const versionProblem = typeof apiVersion === 'string' ? apiVersionProblem(apiVersion) : undefined;
+  if (typeof apiVersion === 'string' && !versionProblem) Object.assign(known, parseApiVersion(apiVersion));
   if (isRecord(metadata)) {
     if (typeof metadata['name'] === 'string') known.name = metadata['name'];
     if (typeof metadata['namespace'] === 'string') known.namespace = metadata['namespace'];
   }
   if (typeof apiVersion !== 'string' || apiVersion === '') return invalid('object has no apiVersion');
+  if (versionProblem) {
+    return invalid(
+      `apiVersion ${JSON.stringify(oneLine(apiVersion, MAX_QUOTED_API_VERSION))} is invalid: ${versionProblem}`,
+    );
+  }
   if (typeof kind !== 'string' || kind === '') return invalid('object has no kind');
   if (!isRecord(metadata)) return invalid('object has no metadata');
   if (typeof metadata['name'] !== 'string' || metadata['name'] === '') {

@@ -86,7 +86,7 @@ export async function finalizeRelease(ctx: FinalizeContext): Promise<ReconcileRe
     if (!statusEquals(release.status, status)) await writer.writeStatus(release, status, signal);
   };
   const fail = async (message: string, cause?: unknown): Promise<never> => {
-    const full = `${message}. The finalizer ${FINALIZER} stays until cleanup succeeds; to release the Release and leave its objects, annotate it with ${Annotations.deletionPolicy}=Orphan`;
+    const full = `${message}. The finalizer ${FINALIZER} stays until cleanup succeeds; only to give up on cleanup and leave the objects on the data plane, unmanaged, annotate the Release with ${Annotations.deletionPolicy}=Orphan`;
     await setFinalizing(Reasons.cleanupFailed, full);
     events.emit(release, 'Warning', Reasons.cleanupFailed, message);
     throw new ReconcileError(`cleanup of Release ${ctx.key} failed: ${message}`, { cause });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Registry } from 'prom-client';
-import { codeLabel, ReleaseMetrics } from './metrics.ts';
+import { codeLabel, kindLabel, ReleaseMetrics } from './metrics.ts';
 
 void test('codeLabel keeps known status codes and buckets every other answer of a data plane', () => {
   assert.deepEqual(
@@ -59,4 +59,29 @@ void test('the connection, watch and reconcile gauges read the pool and the slot
   text = await registry.metrics();
   assert.match(text, /^release_controller_dataplane_connections 0$/m);
   assert.doesNotMatch(text, /data_plane=/, 'gone DataPlanes leave no gauge series');
+});
+
+void test('the kind label names built-in kinds and buckets every other kind a tenant or data plane chooses', async () => {
+  assert.deepEqual(
+    ['Deployment', 'ConfigMap', 'HTTPRoute', 'Widget', 'deployment', '', 'Kind-4711'].map(kindLabel),
+    ['Deployment', 'ConfigMap', 'HTTPRoute', 'other', 'other', 'other', 'other'],
+  );
+  const registry = new Registry();
+  const metrics = new ReleaseMetrics(registry);
+  for (let i = 0; i < 5000; i++) {
+    metrics.applied('acme/dp', `Kind${i}`, 'applied');
+    metrics.pruned('acme/dp', `Kind${i}`);
+    metrics.driftCorrected('acme/dp', `Kind${i}`);
+  }
+  metrics.applied('acme/dp', 'Deployment', 'applied');
+  const text = await registry.metrics();
+  const series = (name: string) => text.split('\n').filter((l) => l.startsWith(`${name}{`));
+  assert.deepEqual(series('release_controller_applies_total'), [
+    'release_controller_applies_total{data_plane="acme/dp",kind="other",result="applied"} 5000',
+    'release_controller_applies_total{data_plane="acme/dp",kind="Deployment",result="applied"} 1',
+  ]);
+  assert.equal(series('release_controller_prunes_total').length, 1);
+  assert.equal(series('release_controller_drift_corrections_total').length, 1);
+  metrics.forgetDataPlane('acme/dp');
+  assert.doesNotMatch(await registry.metrics(), /acme\/dp/, 'drift corrections are forgotten too');
 });

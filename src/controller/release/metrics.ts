@@ -13,6 +13,68 @@ import type { ReleaseObserver } from './reconciler.ts';
 /** REQUEST_BUCKETS are the latency buckets of API requests, in seconds. */
 export const REQUEST_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
+/**
+ * BUILT_IN_KINDS are the kinds a `kind` label may name: those Kubernetes serves itself, plus the
+ * Gateway API's. A tenant chooses the kinds of its objects (a CRD can be called anything), so every
+ * other kind is `other`: the series per data plane stay a fixed number however many kinds it has.
+ */
+export const BUILT_IN_KINDS: ReadonlySet<string> = new Set([
+  'APIService',
+  'CSIDriver',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'ConfigMap',
+  'CronJob',
+  'CustomResourceDefinition',
+  'DaemonSet',
+  'Deployment',
+  'EndpointSlice',
+  'Endpoints',
+  'GRPCRoute',
+  'Gateway',
+  'GatewayClass',
+  'HTTPRoute',
+  'HorizontalPodAutoscaler',
+  'Ingress',
+  'IngressClass',
+  'Job',
+  'Lease',
+  'LimitRange',
+  'MutatingWebhookConfiguration',
+  'Namespace',
+  'NetworkPolicy',
+  'PersistentVolume',
+  'PersistentVolumeClaim',
+  'Pod',
+  'PodDisruptionBudget',
+  'PodTemplate',
+  'PriorityClass',
+  'ReferenceGrant',
+  'ReplicaSet',
+  'ReplicationController',
+  'ResourceQuota',
+  'Role',
+  'RoleBinding',
+  'RuntimeClass',
+  'Secret',
+  'Service',
+  'ServiceAccount',
+  'StatefulSet',
+  'StorageClass',
+  'ValidatingAdmissionPolicy',
+  'ValidatingAdmissionPolicyBinding',
+  'ValidatingWebhookConfiguration',
+  'VolumeAttachment',
+]);
+
+/** OTHER_KIND is the `kind` label of every kind not in BUILT_IN_KINDS. */
+export const OTHER_KIND = 'other';
+
+/** kindLabel is the `kind` label of a kind: itself when built in, `other` otherwise. */
+export function kindLabel(kind: string): string {
+  return BUILT_IN_KINDS.has(kind) ? kind : OTHER_KIND;
+}
+
 /** DataPlaneUsage reports, at scrape time, what each data plane holds (keyed by DataPlane `namespace/name`). */
 export interface DataPlaneUsage {
   /** watches returns the open watches of every open connection (a connection without watches counts 0). */
@@ -156,15 +218,15 @@ export class ReleaseMetrics implements ReleaseObserver {
   }
 
   applied(dataPlane: string, kind: string, result: 'applied' | 'unchanged' | 'error'): void {
-    const labels = { data_plane: dataPlane, kind, result };
+    const labels = { data_plane: dataPlane, kind: kindLabel(kind), result };
     this.applies.inc(labels);
-    this.track(dataPlane, `applies/${kind}/${result}`, () => this.applies.remove(labels));
+    this.track(dataPlane, `applies/${labels.kind}/${result}`, () => this.applies.remove(labels));
   }
 
   pruned(dataPlane: string, kind: string): void {
-    const labels = { data_plane: dataPlane, kind };
+    const labels = { data_plane: dataPlane, kind: kindLabel(kind) };
     this.prunes.inc(labels);
-    this.track(dataPlane, `prunes/${kind}`, () => this.prunes.remove(labels));
+    this.track(dataPlane, `prunes/${labels.kind}`, () => this.prunes.remove(labels));
   }
 
   deferred(dataPlane: string): void {
@@ -187,7 +249,9 @@ export class ReleaseMetrics implements ReleaseObserver {
   }
 
   driftCorrected(dataPlane: string, kind: string): void {
-    this.driftCorrections.inc({ data_plane: dataPlane, kind });
+    const labels = { data_plane: dataPlane, kind: kindLabel(kind) };
+    this.driftCorrections.inc(labels);
+    this.track(dataPlane, `drift/${labels.kind}`, () => this.driftCorrections.remove(labels));
   }
 
   observed(key: string, ready: string, health: HealthStatus[], drifted: number): void {

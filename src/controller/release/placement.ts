@@ -11,11 +11,13 @@ import type { Logger } from 'pino';
 import type { Placement, Release } from '../../api/v1alpha1/schema.ts';
 import type { DataPlanePort } from '../../dataplane/port.ts';
 import type { ManagedObject } from '../../dataplane/watches.ts';
+import { KindNotServedError, type ResourceInfo } from '../../kube/discovery.ts';
 import { describeError } from '../../kube/errors.ts';
 import { describeManaged, removeAll, type RetainedObject } from '../../ssa/delete.ts';
 import { classifyFailure } from '../../ssa/failure.ts';
 import type { ApplyMemory } from '../../ssa/memory.ts';
 import { listWithMore, plural } from '../../api/text.ts';
+import { formatApiVersion } from '../../api/object.ts';
 import { kindsToWatch } from './kinds.ts';
 import type { Inventory } from './inventory.ts';
 import { giveBackOf, ownedBy, retentionOf } from './policy.ts';
@@ -49,6 +51,50 @@ export interface SweepResult {
   clean: boolean;
   /** failure says why the data plane could not be swept (unreachable, re-pointed, refused deletes). */
   failure?: { message: string; unreachable: boolean };
+}
+
+/** MAX_BROKEN_LISTED bounds the broken watches a message names. */
+const MAX_BROKEN_LISTED = 3;
+
+/**
+ * brokenWatchesText names the broken watches of a data plane and their errors:
+ * `the watch of Widget (example.com/v1) on data plane acme/dp is broken (...)`.
+ */
+export function brokenWatchesText(dataPlane: DataPlanePort): string {
+  const broken = dataPlane.brokenWatches();
+  if (broken.length === 0) return `a watch of data plane ${dataPlane.key} is not connected`;
+  const listed = broken.map(
+    (w) =>
+      `${w.info.kind} (${formatApiVersion(w.info.group, w.info.version)})${w.error ? `: ${w.error}` : ''}`,
+  );
+  const what = broken.length === 1 ? 'the watch of' : `the watches of ${broken.length} kinds,`;
+  return `${what} ${listWithMore(listed, MAX_BROKEN_LISTED)}, on data plane ${dataPlane.key} ${broken.length === 1 ? 'is' : 'are'} broken`;
+}
+
+/** WATCH_REMEDY says what to do about a broken watch. */
+const WATCH_REMEDY =
+  "check that the data plane's API server answers lists and watches of that kind (the controller's log has each failure); this goes on by itself once the watch is connected again";
+
+/**
+ * pruneDeferred is the prune failure of a Release whose data plane has a broken watch: what to
+ * prune cannot be known, so nothing is deleted, and the Release must say so rather than be Ready.
+ */
+export function pruneDeferred(dataPlane: DataPlanePort): {
+  message: string;
+  unreachable: false;
+  deferred: true;
+} {
+  return {
+    unreachable: false,
+    deferred: true,
+    message: `pruning deferred: ${brokenWatchesText(dataPlane)}, so objects that left the spec are not looked for (nothing is deleted from an incomplete picture); ${WATCH_REMEDY}`,
+  };
+}
+
+/** unlessNotServed rethrows every error but KindNotServedError (a kind that cannot have objects). */
+function unlessNotServed(err: unknown): undefined {
+  if (err instanceof KindNotServedError) return undefined;
+  throw err;
 }
 
 /** isSamePlacement tells whether two placements name the same DataPlane and cluster. */
@@ -123,9 +169,20 @@ export async function sweep(ctx: SweepContext, dataPlane: DataPlanePort): Promis
     // A discovery failure throws: a kind not looked at must never read as "nothing left".
     const infos = await kindsToWatch(dataPlane, ctx.release, undefined, true);
     dataPlane.addKinds(ctx.key, infos);
-    await Promise.all(infos.map((info) => dataPlane.cache(info)));
-    await Promise.all(dataPlane.watchedKinds().map((info) => dataPlane.cache(info)));
-    if (!dataPlane.isComplete()) throw new Error('a watch of the data plane disconnected');
+    // A kind the data plane no longer serves (its CRD was deleted) has no objects: its watch ended.
+    const connect = (info: ResourceInfo) => dataPlane.cache(info).catch(unlessNotServed);
+    await Promise.all(infos.map(connect));
+    await Promise.all(dataPlane.watchedKinds().map(connect));
+    if (!dataPlane.isComplete()) {
+      const known = dataPlane.objectsOf(uid).map(describeManaged);
+      return {
+        ...none,
+        failure: {
+          unreachable: false,
+          message: `cleanup of data plane ${dataPlane.key} waits for a complete picture: ${brokenWatchesText(dataPlane)}, so the Release's objects there cannot be proven gone (${known.length === 0 ? 'none of them is in the connected caches' : `known there: ${listWithMore(known, MAX_LISTED, ', ')}`}); ${WATCH_REMEDY}`,
+        },
+      };
+    }
     ({ proven: left, unproven: notProven } = ctx.inventory.split(dataPlane.objectsOf(uid)));
     const removed = await removeAll(dataPlane, left, ctx.signal, {
       owned: ownedBy(ctx.inventory),

@@ -23,6 +23,7 @@ import { classifyFailure } from '../../ssa/failure.ts';
 import { recordKey, type ApplyMemory } from '../../ssa/memory.ts';
 import type { ItemOutcome } from './apply.ts';
 import type { Inventory } from './inventory.ts';
+import { pruneDeferred } from './placement.ts';
 import { giveBackOf, ownedBy } from './policy.ts';
 
 /** MAX_LISTED_FAILURES bounds how many failed deletions a message names. */
@@ -57,19 +58,20 @@ export interface PruneResult {
    * is gone from there.
    */
   present?: Set<string>;
-  /** failure says why some stale objects could not be deleted. */
-  failure?: { message: string; unreachable: boolean };
+  /** failure says why some stale objects could not be deleted (deferred: a watch is broken, nothing was looked for). */
+  failure?: { message: string; unreachable: boolean; deferred?: boolean };
 }
 
 /** pruneRelease deletes the stale objects of a Release, when the picture is complete. */
 export async function pruneRelease(ctx: PruneContext, outcomes: ItemOutcome[]): Promise<PruneResult> {
   const { dataPlane } = ctx;
   const incomplete = outcomes.some((o) => o.state === 'failed' || o.state === 'recreating' || o.unreachable);
-  if (incomplete || !dataPlane.isComplete())
-    return { pruned: [], givenBack: [], retained: [], notProven: [] };
+  const nothing: PruneResult = { pruned: [], givenBack: [], retained: [], notProven: [] };
+  if (incomplete) return nothing;
+  if (!dataPlane.isComplete()) return { ...nothing, failure: pruneDeferred(dataPlane) };
   const managed = dataPlane.objectsOf(ctx.releaseUid);
   const present = new Set(managed.flatMap((m) => (m.object.metadata.uid ? [m.object.metadata.uid] : [])));
-  const none: PruneResult = { pruned: [], givenBack: [], retained: [], notProven: [], present };
+  const none: PruneResult = { ...nothing, present };
   const stale = staleObjects(managed, outcomes);
   if (stale.length === 0) return none;
 

@@ -211,10 +211,47 @@ void describe('ReleaseReconciler', () => {
     world.edit('web', () => releaseOf({ settings: configMap('settings') }));
     await reconcile();
     assert.ok(dataPlane.get(CONFIGMAP, 'apps', 'flags'), 'kept on an incomplete picture');
+    // Never Ready on an incomplete picture: the Release says that pruning waits, and for which watch.
+    for (const type of [ConditionTypes.resourcesApplied, ConditionTypes.ready]) {
+      const c = world.condition('web', type);
+      assert.equal(c?.status, 'False', `${type} is False`);
+      assert.equal(c?.reason, Reasons.pruneDeferred);
+      assert.match(
+        c?.message ?? '',
+        /^pruning deferred: the watch of ConfigMap \(v1\): the watch is not connected .* on data plane acme\/dp is broken, .*nothing is deleted from an incomplete picture.*goes on by itself once the watch is connected again/,
+      );
+    }
 
     dataPlane.complete = true;
     await reconcile();
     assert.equal(dataPlane.get(CONFIGMAP, 'apps', 'flags'), undefined);
+    assert.equal(world.condition('web', ConditionTypes.ready)?.status, 'True');
+  });
+
+  void test('cleanup on an incomplete picture names the broken watch, the objects known there and the remedy', async () => {
+    const { world, dataPlane, reconcile } = setup();
+    world.add(releaseOf({ settings: configMap('settings') }));
+    await reconcile();
+
+    dataPlane.complete = false;
+    world.edit('web', deleted);
+    await assert.rejects(reconcile(), ReconcileError);
+    assert.deepEqual(world.get('acme', 'web')?.metadata.finalizers, [FINALIZER]);
+    assert.ok(dataPlane.get(CONFIGMAP, 'apps', 'settings'), 'nothing deleted from an incomplete picture');
+    const message = world.condition('web', ConditionTypes.finalizing)?.message ?? '';
+    assert.match(
+      message,
+      /^cleanup of data plane acme\/dp waits for a complete picture: the watch of ConfigMap \(v1\).* is broken, so the Release's objects there cannot be proven gone \(known there: ConfigMap\/apps\/settings\); check that the data plane's API server answers lists and watches of that kind/,
+    );
+    assert.ok(
+      message.indexOf('goes on by itself') < message.indexOf('Orphan'),
+      'the remedy comes before the Orphan annotation, which says it leaves the objects',
+    );
+
+    dataPlane.complete = true;
+    await reconcile(); // deletes
+    await reconcile(); // sees it gone
+    assert.equal(world.get('acme', 'web'), undefined, 'the finalizer was removed');
   });
 
   void test('a new object that fails to apply never deletes the good old one of its id', async () => {
@@ -825,7 +862,9 @@ void describe('ReleaseReconciler', () => {
     assert.equal(finalizing?.reason, Reasons.cleanupFailed);
     assert.match(
       finalizing?.message ?? '',
-      new RegExp(`annotate it with ${Annotations.deletionPolicy}=Orphan`),
+      new RegExp(
+        `leave the objects on the data plane, unmanaged, annotate the Release with ${Annotations.deletionPolicy}=Orphan`,
+      ),
     );
     assert.ok(
       world.events.some((e) => e.type === 'Warning' && e.reason === Reasons.cleanupFailed),
@@ -1294,6 +1333,18 @@ void describe('ReleaseReconciler: restart', () => {
 
 void describe('ReleaseReconciler: dry run', () => {
   const DRY_RUN = { [Annotations.applyMode]: 'DryRun' };
+
+  void test('a preview whose objects are renamed on every update keeps only the current plans', async () => {
+    const { world, reconciler, reconcile } = setup();
+    world.add(releaseOf({ a: configMap('a-0'), b: configMap('b-0') }));
+    annotate(world, DRY_RUN);
+    for (let i = 0; i < 20; i++) {
+      respec(world, { a: configMap(`a-${i}`), b: configMap(`b-${i}`) });
+      annotate(world, DRY_RUN);
+      await reconcile();
+    }
+    assert.equal(reconciler.memory.planCount('acme/web'), 2, 'one plan per current object, not 40');
+  });
 
   void test('a preview plans every resource and the deletions, changes nothing, and says Previewed', async () => {
     const { world, dataPlane, reconcile } = setup();

@@ -347,7 +347,11 @@ export class ReleaseReconciler {
       applied = {
         ...applied,
         status: 'False',
-        reason: pruneFailure.unreachable ? Reasons.dataPlaneUnreachable : Reasons.pruneFailed,
+        reason: pruneFailure.unreachable
+          ? Reasons.dataPlaneUnreachable
+          : 'deferred' in pruneFailure && pruneFailure.deferred
+            ? Reasons.pruneDeferred
+            : Reasons.pruneFailed,
         message: pruneFailure.message,
       };
     }

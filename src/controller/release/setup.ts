@@ -6,18 +6,20 @@
  */
 import type { Logger } from 'pino';
 import { withoutManagedFields, type KubeObject } from '../../api/object.ts';
-import { API_VERSION, TenancyKeys } from '../../api/v1alpha1/constants.ts';
+import { API_VERSION, Reasons, TenancyKeys } from '../../api/v1alpha1/constants.ts';
 import type { DataPlane, Environment, HealthRule, Release } from '../../api/v1alpha1/schema.ts';
 import type { TenantPolicy } from '../../api/v1alpha1/tenancy.ts';
 import type { ClientLimits, KubeClient } from '../../kube/client.ts';
 import type { SecretLike } from '../../dataplane/credentials.ts';
 import { DataPlanePool } from '../../dataplane/pool.ts';
+import { kindKey } from '../../dataplane/watches.ts';
 import type { EndpointPolicy } from '../../dataplane/endpoint.ts';
 import type { TunnelProxySettings } from '../../dataplane/tunnel.ts';
 import type { GatewaySettings } from '../../dataplane/gateway/transport.ts';
 import { Controller } from '../../runtime/controller.ts';
 import { defaultLimitPerKey, KeyedLimiter } from '../../runtime/limiter.ts';
 import type { EventRecorder } from '../../runtime/events.ts';
+import { KeyedThrottle } from '../../runtime/throttle.ts';
 import { Informer, type ListBudget } from '../../kube/informer.ts';
 import type { RuntimeMetrics } from '../../runtime/metrics.ts';
 import { HealthRuleRegistry, parseTarget } from '../../health/rules/registry.ts';
@@ -49,6 +51,11 @@ import { tenancyOf, type OwnershipSeal } from './tenancy.ts';
 export const RELEASE_CONTROLLER = 'release';
 /** PROTECTION_CONTROLLER keeps the in-use finalizers of a namespace (protection.ts). */
 export const PROTECTION_CONTROLLER = 'in-use-protection';
+/**
+ * HEALTH_WAKE_INTERVAL_MS is the least time between two waves of reconciles a data plane's watch
+ * health causes (a watch that breaks and reconnects in a loop drove 479 reconciles/s).
+ */
+export const HEALTH_WAKE_INTERVAL_MS = 5_000;
 
 /** RULE_RETRY_MS is the wait before a failed HealthRule status write is tried again. */
 const RULE_RETRY_MS = 10_000;
@@ -119,6 +126,22 @@ export class ReleaseController {
   readonly slots: KeyedLimiter;
   private readonly secrets = new Map<string, Informer<KubeObject & SecretLike>>();
   private readonly logger: Logger;
+  /** healthChanges wakes a data plane's Releases when one of its watches breaks or recovers, throttled. */
+  private readonly healthChanges = new KeyedThrottle<boolean>(HEALTH_WAKE_INTERVAL_MS, (dp, healthy) => {
+    const connection = this.pool.get(dp);
+    if (healthy || connection?.isComplete()) {
+      this.logger.info({ dataPlane: dp }, 'data-plane watches connected');
+    } else {
+      // What Releases then say: PruneDeferred when everything else answers (nothing is pruned),
+      // DataPlaneUnreachable when their own requests get no answer either.
+      const broken = connection?.brokenWatches() ?? [];
+      this.logger.warn(
+        { dataPlane: dp, kinds: broken.map((w) => kindKey(w.info)), errors: broken.map((w) => w.error) },
+        `data-plane watch broken: nothing is pruned or cleaned up on the data plane until it recovers; its Releases are not Ready (${Reasons.pruneDeferred}, or ${Reasons.dataPlaneUnreachable} when the data plane does not answer)`,
+      );
+    }
+    this.enqueueForPlaneKey(dp);
+  });
 
   constructor(private readonly options: ReleaseControllerOptions) {
     const { client, logger } = options;
@@ -195,15 +218,9 @@ export class ReleaseController {
         }
       },
       // A broken or recovered watch changes what every Release on that data plane can report.
-      onHealthChange: (dp, healthy) => {
-        if (healthy) logger.info({ dataPlane: dp }, 'data-plane watch connected');
-        else
-          logger.warn(
-            { dataPlane: dp },
-            'data-plane watch broken; Releases report DataPlaneUnreachable until it recovers',
-          );
-        this.enqueueForPlaneKey(dp);
-      },
+      // A watch that connects and breaks at once (a data plane answering lists, not watches) would
+      // wake every Release of the data plane at that rate: at most one wave per interval.
+      onHealthChange: (dp, healthy) => this.healthChanges.call(dp, healthy),
       // A DataPlane deleted while a reconcile connected to it gets no connection nobody would close.
       isCurrent: (dp) =>
         (dp.metadata.namespace
@@ -346,6 +363,7 @@ export class ReleaseController {
   async stop(graceMs: number): Promise<void> {
     this.stopping = true;
     await Promise.all([this.controller.stop(graceMs), this.protection.stop(graceMs)]);
+    this.healthChanges.stop();
     await Promise.all([
       ...this.controlPlaneInformers().map((i) => i.stop()),
       this.ruleChain.then(() => this.sandbox.close()),
@@ -481,6 +499,7 @@ export class ReleaseController {
         this.logger.warn({ dataPlane: key, err }, 'closing the data-plane connection failed'),
       )
       .finally(() => this.releaseMetrics.forgetDataPlane(key));
+    this.healthChanges.forget(key);
   }
 
   /** protect reconciles the in-use finalizers of a namespace, in the one shard that owns it. */

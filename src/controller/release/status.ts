@@ -22,7 +22,7 @@ import type {
 } from '../../api/v1alpha1/schema.ts';
 import { identityOf } from '../../dataplane/watches.ts';
 import type { RetainedObject } from '../../ssa/delete.ts';
-import { listWithMore, truncateJson } from '../../api/text.ts';
+import { listWithMore, truncateJson, withoutControls } from '../../api/text.ts';
 import { assessHealth, compareHealth, isReadyHealth, type HealthResult } from '../../health/index.ts';
 import type { HealthOverride } from '../../health/rules/registry.ts';
 import type { ItemOutcome } from './apply.ts';
@@ -92,9 +92,11 @@ function resourceStatus(
     healthReason: (!live && REASON_OF_STATE[o.state]) || health.reason,
     // An applied object's message is its health, unless it is missing and the apply step says why.
     message: truncateJson(
-      (o.state === 'applied' && (live || !o.message)) || o.state === 'waiting'
-        ? health.message
-        : (o.message ?? health.message),
+      withoutControls(
+        (o.state === 'applied' && (live || !o.message)) || o.state === 'waiting'
+          ? health.message
+          : (o.message ?? health.message),
+      ),
       ENTRY_MESSAGE_MAX_BYTES,
     ),
   };
@@ -217,7 +219,7 @@ export function setCondition(
   const prev = i >= 0 ? list[i] : undefined;
   const cond: Condition = {
     ...next,
-    message: truncateJson(next.message, CONDITION_MESSAGE_MAX_BYTES),
+    message: truncateJson(withoutControls(next.message), CONDITION_MESSAGE_MAX_BYTES),
     observedGeneration: generation,
     lastTransitionTime: prev && prev.status === next.status ? prev.lastTransitionTime : now.toISOString(),
   };
