@@ -13,6 +13,7 @@
  *   npm run bench -- --shards 1,2,4 --sizes 10000
  *   npm run bench -- --hostile [--tsx] [--concurrency 8] [--node-args "FLAGS"]
  */
+import '../src/node-version.ts'; // first: on a too-old Node.js, one line saying what to do
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';

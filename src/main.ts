@@ -3,6 +3,7 @@
  * metrics and probes, optionally campaigns for leadership, runs the Release controller, and shuts
  * down gracefully on SIGTERM/SIGINT (finish running reconciles, release the Lease, exit 0).
  */
+import './node-version.ts'; // first: on a too-old Node.js, one line saying what to do
 import { EndpointPolicy } from './dataplane/endpoint.ts';
 import { existsSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
