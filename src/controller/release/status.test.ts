@@ -274,7 +274,7 @@ describe('resourceStatuses', () => {
         message: 'resource "broken": object has no kind',
       },
       health: 'Unknown',
-      healthReason: 'NotFound',
+      healthReason: 'InvalidResource',
       message: 'resource "broken": object has no kind',
     },
     {
@@ -286,7 +286,31 @@ describe('resourceStatuses', () => {
         message: 'resource "web": Deployment/shop/web: namespaces "shop" not found',
       },
       health: 'Unknown',
+      healthReason: 'ApplyFailed',
       message: 'resource "web": Deployment/shop/web: namespaces "shop" not found',
+    },
+    {
+      name: 'not applied because the data plane did not answer',
+      outcome: {
+        item: desired('web', 'apps/v1', 'Deployment', 'web', 'shop'),
+        state: 'failed',
+        unreachable: true,
+        message: 'resource "web": the data plane did not answer: connect ECONNREFUSED',
+      },
+      health: 'Unknown',
+      healthReason: 'DataPlaneUnreachable',
+      message: 'resource "web": the data plane did not answer: connect ECONNREFUSED',
+    },
+    {
+      name: 'not allowed by the resource policy',
+      outcome: {
+        item: desired('role', 'rbac.authorization.k8s.io/v1', 'ClusterRole', 'admin', ''),
+        state: 'notAllowed',
+        message: 'resource "role": ClusterRole/admin: cluster-scoped kinds are not allowed',
+      },
+      health: 'Unknown',
+      healthReason: 'NotAllowed',
+      message: 'resource "role": ClusterRole/admin: cluster-scoped kinds are not allowed',
     },
     {
       name: 'conflict',

@@ -53,6 +53,8 @@ function resourceStatus(o: ItemOutcome, prev: ResourceStatus | undefined, now: D
     o.state === 'waiting'
       ? { status: 'Progressing', reason: 'WaitingForCRD', message: o.message ?? '' }
       : assessHealth(live, now);
+  // An object that is not there because its apply failed says why, not just NotFound.
+  const reason = !live && o.state !== 'applied' && o.state !== 'waiting' ? outcomeReason(o) : health.reason;
   const namespace = o.namespaced === false ? '' : (live?.metadata.namespace ?? item.namespace);
   const entry: ResourceStatus = {
     id: item.id,
@@ -62,7 +64,7 @@ function resourceStatus(o: ItemOutcome, prev: ResourceStatus | undefined, now: D
     name: live?.metadata.name ?? item.name,
     namespace,
     healthStatus: health.status,
-    healthReason: health.reason,
+    healthReason: reason,
     // An applied object's message is its health, unless it is missing and the apply step says why.
     message: truncateJson(
       (o.state === 'applied' && (live || !o.message)) || o.state === 'waiting'
@@ -210,17 +212,9 @@ export function appliedCondition(outcomes: ItemOutcome[]): ConditionInput {
       message: `${outcomes.length} resource${outcomes.length === 1 ? '' : 's'} applied`,
     };
   }
-  const reason = problems.some((o) => o.unreachable)
-    ? Reasons.dataPlaneUnreachable
-    : problems.some((o) => o.state === 'invalid')
-      ? Reasons.invalidResource
-      : problems.some((o) => o.state === 'notAllowed')
-        ? Reasons.notAllowed
-        : problems.some((o) => o.state === 'conflict')
-          ? Reasons.conflict
-          : problems.some((o) => o.state === 'failed' || o.state === 'recreating')
-            ? Reasons.applyFailed
-            : Reasons.waitingForCRD;
+  // The condition names the cause that matters most: a silent data plane before a bad object.
+  const reasons = new Set(problems.map(outcomeReason));
+  const reason = OUTCOME_REASONS_BY_WEIGHT.find((r) => reasons.has(r)) ?? Reasons.waitingForCRD;
   const listed = problems.map((o) =>
     truncateJson(o.message ?? `resource "${o.item.id}" not applied`, CONDITION_ITEM_MAX_BYTES),
   );
@@ -230,6 +224,34 @@ export function appliedCondition(outcomes: ItemOutcome[]): ConditionInput {
     reason,
     message: `${problems.length} of ${outcomes.length} resources not applied: ${listWithMore(listed, MAX_LISTED)}`,
   };
+}
+
+/** OUTCOME_REASONS_BY_WEIGHT orders the reasons of unapplied items, the one a condition shows first. */
+const OUTCOME_REASONS_BY_WEIGHT = [
+  Reasons.dataPlaneUnreachable,
+  Reasons.invalidResource,
+  Reasons.notAllowed,
+  Reasons.conflict,
+  Reasons.applyFailed,
+  Reasons.waitingForCRD,
+] as const;
+
+/** outcomeReason is the reason of an item the apply step did not apply: the condition's and its healthReason. */
+function outcomeReason(o: ItemOutcome): (typeof OUTCOME_REASONS_BY_WEIGHT)[number] {
+  if (o.unreachable) return Reasons.dataPlaneUnreachable;
+  switch (o.state) {
+    case 'invalid':
+      return Reasons.invalidResource;
+    case 'notAllowed':
+      return Reasons.notAllowed;
+    case 'conflict':
+      return Reasons.conflict;
+    case 'failed':
+    case 'recreating':
+      return Reasons.applyFailed;
+    default:
+      return Reasons.waitingForCRD;
+  }
 }
 
 /** describeDrift renders a drift report: `/spec/replicas (kubectl-edit), /data/a`, or `deleted`. */
