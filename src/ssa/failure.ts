@@ -46,6 +46,8 @@ export function classifyFailure(err: unknown): ApplyFailure {
   if (err.statusCode === 404 && isRecord(err.details) && err.details['kind'] === 'namespaces') {
     return { kind: 'NamespaceMissing', message: serverMessage, retryable: true };
   }
+  if (err.statusCode === 401)
+    return { kind: 'Failed', message: refusedCredentials(serverMessage), retryable: true };
   if (err.statusCode === 403 && /\bcannot (get|list|watch|create|patch|update|delete)\b/.test(err.message)) {
     // An RBAC refusal; other 403s are admission denials (PodSecurity, quota, policies) about the object.
     return {
@@ -55,6 +57,26 @@ export function classifyFailure(err: unknown): ApplyFailure {
     };
   }
   return { kind: 'Failed', message: serverMessage, retryable: true };
+}
+
+/**
+ * dataPlaneProblem says, after "the data plane ", what went wrong with a request that got no usable
+ * answer: it did not answer, it answered over a limit we enforce, or it answered and refused (a 401
+ * is an answer: the credentials are wrong or expired, not the network).
+ */
+export function dataPlaneProblem(err: unknown, describe: (err: unknown) => string): string {
+  if (!isKubeApiError(err) || err.isUnreachable) return `did not answer: ${describe(err)}`;
+  if (err.isLimitExceeded) return `sent an answer over a limit: ${describe(err)}`;
+  if (err.statusCode === 401) return refusedCredentials(stripPrefix(err.message));
+  return `refused the request (HTTP ${err.statusCode}): ${describe(err)}`;
+}
+
+/** refusedCredentials is the message of a 401: who refused what, and what to do. */
+function refusedCredentials(serverMessage: string): string {
+  return (
+    `refused the DataPlane's credentials (HTTP 401: ${serverMessage}); ` +
+    'renew the kubeconfig Secret or credentials the DataPlane names'
+  );
 }
 
 function stripPrefix(message: string): string {

@@ -20,7 +20,6 @@ import type { KubeObject } from '../../api/object.ts';
 import type { Placement, Release, ReleaseStatus, ResourceStatus } from '../../api/v1alpha1/schema.ts';
 import type { ManagedObject } from '../../dataplane/watches.ts';
 import { describeError } from '../../kube/errors.ts';
-import { isKubeApiError } from '../../kube/client.ts';
 import type { Informer } from '../../kube/informer.ts';
 import type { ReconcileResult } from '../../runtime/controller.ts';
 import type { EventType } from '../../runtime/events.ts';
@@ -28,6 +27,7 @@ import type { Slot } from '../../runtime/limiter.ts';
 import type { DataPlanePort } from '../../dataplane/port.ts';
 import type { ApplyResult } from '../../ssa/apply.ts';
 import type { RetainedObject } from '../../ssa/delete.ts';
+import { dataPlaneProblem } from '../../ssa/failure.ts';
 import { ApplyMemory } from '../../ssa/memory.ts';
 import { applyRelease, type ItemOutcome } from './apply.ts';
 import type { ReleaseStore } from './controlplane.ts';
@@ -357,10 +357,8 @@ export class ReleaseReconciler {
     try {
       cluster = await dataPlane.clusterId(signal);
     } catch (err) {
-      // A limit we enforced is not silence: say that the answer was refused, and which limit.
-      const what =
-        isKubeApiError(err) && err.isLimitExceeded ? 'sent an answer over a limit' : 'did not answer';
-      return { release, unreachable: `${what}: ${describeError(err)}` };
+      // A limit we enforced, or a refusal (401), is not silence: dataPlaneProblem says which.
+      return { release, unreachable: dataPlaneProblem(err, describeError) };
     }
     const placement: Placement = { dataPlane: dataPlaneName(dataPlane), cluster };
     const appliedTo = withPlacement(release.status?.appliedTo, placement);
