@@ -252,3 +252,18 @@ describe('a 401 is a refusal of the credentials, not silence', () => {
     );
   });
 });
+
+test("a field of the wrong type (server-side apply's 500) is the object's fault: Invalid, not retried", () => {
+  const typed =
+    'failed to create typed patch object (apps/v1, Kind=Deployment) shop/web: .spec.replicas: expected numeric (int or float), got string';
+  const failure = classifyFailure(apiError(500, 'InternalError', typed));
+  assert.deepEqual(failure, {
+    kind: 'Invalid',
+    message: `the data plane refused the object: ${typed}`,
+    retryable: false,
+  });
+  assert.equal(
+    classifyFailure(apiError(500, 'InternalError', 'etcdserver: request timed out')).kind,
+    'Failed',
+  );
+});

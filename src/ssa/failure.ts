@@ -27,6 +27,12 @@ export interface ApplyFailure {
   retryable: boolean;
 }
 
+/**
+ * TYPED_PATCH matches the API server's error for an applied object that does not fit the kind's
+ * schema (apimachinery's structuredmerge.go: "failed to create typed patch object (GVK NN): ...").
+ */
+const TYPED_PATCH = /failed to create typed patch object/;
+
 /** classifyFailure turns an apply error into an ApplyFailure with the API server's own message. */
 export function classifyFailure(err: unknown): ApplyFailure {
   if (err instanceof KindNotServedError) return { kind: 'Invalid', message: err.message, retryable: false };
@@ -39,6 +45,15 @@ export function classifyFailure(err: unknown): ApplyFailure {
   if (err.statusCode === 422 || err.statusCode === 400) {
     const immutable = /immutable/i.test(err.message) || causes.some((c) => /immutable/i.test(c));
     return { kind: immutable ? 'Immutable' : 'Invalid', message: serverMessage, retryable: false };
+  }
+  if (err.statusCode === 500 && TYPED_PATCH.test(err.message)) {
+    // Server-side apply answers a field of the wrong type (replicas: "three") with a 500, not a
+    // 422: the object is wrong, and retrying it cannot help until the Release changes.
+    return {
+      kind: 'Invalid',
+      message: `the data plane refused the object: ${serverMessage}`,
+      retryable: false,
+    };
   }
   if (err.statusCode === 413 || /too large|too long/i.test(err.message)) {
     return { kind: 'Invalid', message: `object too large: ${serverMessage}`, retryable: false };
