@@ -43,6 +43,7 @@ import { isResolveFailure, type DataPlaneResolver, type Target } from './resolve
 import { statusBudget } from './budget.ts';
 import {
   appliedCondition,
+  awaitsSpecChange,
   boundStatus,
   isTransitioning,
   previewConditions,
@@ -327,7 +328,10 @@ export class ReleaseReconciler {
       );
     }
     const waiting = outcomes.some((o) => o.state === 'waiting');
-    const requeueAfterMs = this.requeueAfter(release, waiting || isTransitioning(resources));
+    // An object that waits for the Release to change is not looked at again on the fast timer.
+    const terminal = new Set(outcomes.filter(awaitsSpecChange).map((o) => o.item.id));
+    const transitioning = isTransitioning(resources.filter((r) => !terminal.has(r.id)));
+    const requeueAfterMs = this.requeueAfter(release, waiting || transitioning);
     logger.debug({ resources: outcomes.length, requeueAfterMs: requeueAfterMs ?? null }, 'reconciled');
     return { requeueAfterMs };
   }

@@ -349,6 +349,17 @@ export function resolveConditions(failure: ResolveFailure): ConditionInput[] {
   return [applied, { ...applied, type: ConditionTypes.ready }];
 }
 
+/**
+ * awaitsSpecChange tells whether an item cannot be applied until the Release changes: it is unusable
+ * as written, or the data plane refused it as invalid (like controller-runtime's TerminalError: a
+ * retry sends the same object and gets the same answer). A kind the data plane does not serve is
+ * not such an item: its CRD may arrive, so it is looked at again after progressingInterval.
+ */
+export function awaitsSpecChange(o: ItemOutcome): boolean {
+  // The scope of the kind is known once discovery resolved it: without it, the kind is unknown.
+  return o.state === 'invalid' && !(o.item.ok && o.namespaced === undefined);
+}
+
 /** isTransitioning tells whether any resource needs the faster progressingInterval. */
 export function isTransitioning(resources: ResourceStatus[]): boolean {
   return resources.some((r) => !isReadyHealth(r.healthStatus));
