@@ -122,8 +122,13 @@ describe('observability', () => {
     const ns = uniqueName('ev');
     const name = uniqueName('rel');
     const bad = { id: 'bad', object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { namespace: ns } } };
+    // An invalid object waits for the Release to change (requeued at `interval`, not
+    // progressingInterval): a short interval makes the reconciles, and the failure, repeat.
     await cp.create(
-      releaseObject(org, name, [configMap('a', ns, 'a'), bad], { progressingInterval: '300ms' }),
+      releaseObject(org, name, [configMap('a', ns, 'a'), bad], {
+        interval: '300ms',
+        progressingInterval: '300ms',
+      }),
     );
     const reconciles = () =>
       controller
