@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { KubeApiError } from '../kube/client.ts';
+import { KubeApiError, LimitReasons } from '../kube/client.ts';
 import { KindNotServedError } from '../kube/discovery.ts';
 import type { ApplyFailure } from './failure.ts';
 import { classifyFailure, dataPlaneProblem } from './failure.ts';
@@ -249,6 +249,17 @@ describe('a 401 is a refusal of the credentials, not silence', () => {
     assert.match(
       dataPlaneProblem(new Error('socket hang up'), describeErr),
       /^did not answer: socket hang up$/,
+    );
+    const huge = new KubeApiError(
+      'GET /api on acme/dp-prod: the response body is larger than the limit of 64 MiB',
+      {
+        statusCode: 0,
+        reason: LimitReasons.responseTooLarge,
+      },
+    );
+    assert.match(
+      dataPlaneProblem(huge, describeErr),
+      /^sent an answer over a limit: .*larger than the limit/,
     );
   });
 });

@@ -80,8 +80,9 @@ export function classifyFailure(err: unknown): ApplyFailure {
  * is an answer: the credentials are wrong or expired, not the network).
  */
 export function dataPlaneProblem(err: unknown, describe: (err: unknown) => string): string {
+  // A limit is checked first: the client reports it with status 0, like silence.
+  if (isKubeApiError(err) && err.isLimitExceeded) return `sent an answer over a limit: ${describe(err)}`;
   if (!isKubeApiError(err) || err.isUnreachable) return `did not answer: ${describe(err)}`;
-  if (err.isLimitExceeded) return `sent an answer over a limit: ${describe(err)}`;
   if (err.statusCode === 401) return refusedCredentials(stripPrefix(err.message));
   return `refused the request (HTTP ${err.statusCode}): ${describe(err)}`;
 }
