@@ -15,6 +15,7 @@
  *   npm run bench -- --health-rules
  *   npm run bench -- --ui [--sizes 1000] [--trials 20]
  */
+import '../src/node-version.ts'; // first: on a too-old Node.js, one line saying what to do
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';

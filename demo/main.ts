@@ -4,6 +4,7 @@
  * and walks through its lifecycle while showing the Release's resources live. The clusters and the
  * controller keep running afterwards; `npm run demo -- --down` ends them.
  */
+import '../src/node-version.ts'; // first: on a too-old Node.js, one line saying what to do
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { attach, list, runRoot, up } from '../testbed/cluster.ts';

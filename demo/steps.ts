@@ -20,6 +20,13 @@ import type { ReleaseTracker } from './tracker.ts';
 /** FIELD_MANAGER owns what the demo writes, as `kubectl` would own what a person writes. */
 export const FIELD_MANAGER = 'rc-demo';
 
+/**
+ * APPLY is the kubectl verb and flags of what the demo runs for every object it writes: a
+ * server-side apply as FIELD_MANAGER that takes over conflicting fields (TestKube.apply), so the
+ * printed commands are what really runs.
+ */
+const APPLY = `apply --server-side --field-manager=${FIELD_MANAGER} --force-conflicts`;
+
 /** Timeouts of the waits, in milliseconds. */
 export const Timeouts = {
   crds: 30_000,
@@ -117,7 +124,7 @@ export async function setUpOrganization(ctx: DemoContext): Promise<void> {
   const { cpKube, view, samples } = ctx;
   const crdDir = join(ROOT, 'config/crd');
   view.log(`- CRDs Release, Environment, DataPlane`);
-  view.log(`    $ kubectl --kubeconfig $CP apply --server-side -f config/crd/`);
+  view.log(`    $ kubectl --kubeconfig $CP ${APPLY} -f config/crd/`);
   for (const file of (await readdir(crdDir)).filter((f) => f.endsWith('.yaml')).sort()) {
     for (const doc of parseAllDocuments(await readFile(join(crdDir, file), 'utf8'))) {
       const crd = doc.toJS() as KubeObject | null;
@@ -137,13 +144,15 @@ export async function setUpOrganization(ctx: DemoContext): Promise<void> {
   );
 
   view.log(`- organization namespace ${samples.org}`);
-  view.log(`    $ kubectl --kubeconfig $CP create namespace ${samples.org}`);
+  view.log(
+    `    $ kubectl create namespace ${samples.org} --dry-run=client -o yaml | kubectl --kubeconfig $CP ${APPLY} -f -`,
+  );
   await cpKube.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: samples.org } }, FIELD_MANAGER);
 
   view.log(`- Secret ${samples.org}/${samples.secretName} holding the data plane's kubeconfig`);
   view.log(
-    `    $ kubectl --kubeconfig $CP -n ${samples.org} create secret generic ${samples.secretName} ` +
-      `--from-file=${samples.secretKey}=$DP`,
+    `    $ kubectl -n ${samples.org} create secret generic ${samples.secretName} ` +
+      `--from-file=${samples.secretKey}=$DP --dry-run=client -o yaml | kubectl --kubeconfig $CP ${APPLY} -f -`,
   );
   // The platform operator marks it as data-plane credentials (the value names the cluster): the
   // controller uses no other Secret (docs/tenancy.md).
@@ -176,7 +185,7 @@ export async function setUpOrganization(ctx: DemoContext): Promise<void> {
     `- DataPlane ${samples.org}/${samples.dataPlane.metadata.name} (secretRef ${samples.secretName}) and ` +
       `Environment ${samples.org}/${samples.environment.metadata.name}`,
   );
-  view.log(`    $ kubectl --kubeconfig $CP apply -f ${dpFile} -f ${envFile}`);
+  view.log(`    $ kubectl --kubeconfig $CP ${APPLY} -f ${dpFile} -f ${envFile}`);
   await cpKube.apply(samples.dataPlane, FIELD_MANAGER);
   await cpKube.apply(samples.environment, FIELD_MANAGER);
 }
@@ -188,7 +197,7 @@ export async function deployRelease(ctx: DemoContext): Promise<void> {
   await writeFile(file, toYaml(samples.release));
   view.log('');
   view.log(`The specification's example Release: a Deployment (3 replicas) and a Service.`);
-  view.log(`    $ kubectl --kubeconfig $CP apply -f ${file}`);
+  view.log(`    $ kubectl --kubeconfig $CP ${APPLY} -f ${file}`);
   const started = performance.now();
   await ctx.cpKube.apply(samples.release, FIELD_MANAGER);
   await ctx.tracker.until('the Release to be Ready', () => isSettled(ctx.tracker.latest), {
@@ -214,7 +223,7 @@ export async function lifecycle(ctx: DemoContext): Promise<void> {
       1,
       `Scale the Deployment from 3 to 5 replicas by editing the Release`,
       'The controller applies the change to the data plane and reports the rollout in the status.',
-      `kubectl --kubeconfig $CP -n ${rel.namespace} patch release ${rel.name} --type=json -p '${JSON.stringify(patch)}'`,
+      `kubectl --kubeconfig $CP -n ${rel.namespace} patch release ${rel.name} --field-manager=${FIELD_MANAGER} --type=json -p '${JSON.stringify(patch)}'`,
     );
     const started = performance.now();
     ctx.history.clear();
@@ -271,7 +280,7 @@ export async function lifecycle(ctx: DemoContext): Promise<void> {
       3,
       `Remove the Service (id "${service.id}") from the Release`,
       'The controller deletes from the data plane what the Release no longer lists, and drops it from the status.',
-      `kubectl --kubeconfig $CP -n ${rel.namespace} patch release ${rel.name} --type=json -p '${JSON.stringify(patch)}'`,
+      `kubectl --kubeconfig $CP -n ${rel.namespace} patch release ${rel.name} --field-manager=${FIELD_MANAGER} --type=json -p '${JSON.stringify(patch)}'`,
     );
     const started = performance.now();
     const generation = (await patchRelease(ctx, patch)).metadata.generation ?? 0;

@@ -9,8 +9,8 @@
 # root filesystem plus the official Node.js binary, npm, and a user `node` (uid 1000); this script
 # makes the same from the same sources: mmdebstrap (minbase variant, documentation, manual pages and
 # locales left out as Debian's slim images do) from Debian's mirror, the Node.js binary of the npm
-# package node@<version> (scripts/install-node.sh, the binary CI runs) and the npm package npm at the
-# release that Node.js bundles. The Node.js version and the Debian release are read from the
+# package node@<version> (scripts/install-node.sh; the same binary `npm ci` installs as the project's
+# own Node.js) and the npm package npm at the release that Node.js bundles. The Node.js version and the Debian release are read from the
 # Dockerfile's NODE_IMAGE default, so the two cannot drift apart.
 #
 # The root filesystem is cached outside the repository, in
@@ -59,9 +59,11 @@ base=$(sed -n 's/^ARG NODE_IMAGE=//p' "$repo/Dockerfile")
 node_version=${BASH_REMATCH[1]}
 suite=${BASH_REMATCH[2]}
 image="localhost/$base"
-ci_version=$(sed -n 's/^NODE_VERSION=//p' "$here/install-node.sh")
+# The project's own Node.js: package.json's exact `node` development dependency, which npm ci
+# installs and every npm script (CI's too) runs on.
+ci_version=$(sed -n 's/^ *"node": "\([0-9][0-9.]*\)",\{0,1\}$/\1/p' "$repo/package.json")
 [[ "$node_version" == "$ci_version" ]] ||
-  fail "the Dockerfile's base runs Node.js $node_version but CI runs $ci_version (scripts/install-node.sh): keep them equal"
+  fail "the Dockerfile's base runs Node.js $node_version but the project runs ${ci_version:-no version} (package.json devDependencies.node): keep them equal"
 [[ "$node_version" == "$NPM_FOR_NODE" ]] ||
   fail "NPM_VERSION in $0 is the npm of Node.js $NPM_FOR_NODE; set the one Node.js $node_version bundles"
 

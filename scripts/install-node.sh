@@ -13,7 +13,10 @@
 # and lands with an atomic rename under a lock, so a second and a concurrent run reuse it.
 set -euo pipefail
 
-# NODE_VERSION is the Node.js release CI, the README and the Dockerfile's default base name.
+# NODE_VERSION is the project's own Node.js: package.json's exact development dependency `node`
+# (which `npm ci` installs for every npm script, CI's included) and the Dockerfile's default base;
+# src/node-version.test.ts keeps the three equal. Use this script for another release, or for a
+# Node.js outside a checkout.
 NODE_VERSION=24.21.0
 version=${1:-$NODE_VERSION}
 

@@ -3,10 +3,13 @@
  * metrics and probes, optionally campaigns for leadership, runs the Release controller, and shuts
  * down gracefully on SIGTERM/SIGINT (finish running reconciles, release the Lease, exit 0).
  */
+import './node-version.ts'; // first: on a too-old Node.js, one line saying what to do
 import { EndpointPolicy } from './dataplane/endpoint.ts';
 import { existsSync } from 'node:fs';
-import { pino, type Logger } from 'pino';
-import { FlagError, parseFlags, usage, type Options } from './cli/flags.ts';
+import { pino, type Logger, type LoggerOptions } from 'pino';
+import { FlagError, HELP, parseFlags, usage, VERSION, type Options } from './cli/flags.ts';
+import { readBuildInfo, versionLine, type BuildInfo } from './cli/buildinfo.ts';
+import { textLogStream } from './cli/textlog.ts';
 import { clientFromKubeConfig, type KubeClient } from './kube/client.ts';
 import { clientFor, controlPlaneConfig, NEEDS_PLUGIN } from './kube/kubeconfig.ts';
 import { ReleaseController } from './controller/release/setup.ts';
@@ -64,10 +67,20 @@ async function leaseNamespace(options: Options): Promise<string> {
   return 'default';
 }
 
-async function run(options: Options, logger: Logger): Promise<void> {
+async function run(options: Options, logger: Logger, build: BuildInfo): Promise<void> {
+  logger.info(
+    {
+      ...build,
+      concurrency: options.concurrency,
+      shard: `${options.shardIndex}/${options.shardCount}`,
+      leaderElect: options.leaderElect,
+    },
+    `release-controller ${build.version} starting`,
+  );
   const client = await controlPlaneClient(options, logger);
   const identity = defaultIdentity();
   const metrics = new RuntimeMetrics();
+  metrics.buildInfo(build);
   const server = new EndpointServer({
     registry: metrics.registry,
     logger,
@@ -204,29 +217,39 @@ async function run(options: Options, logger: Logger): Promise<void> {
   );
 }
 
-const logLevel = process.env['RELEASE_CONTROLLER_LOG_LEVEL'] ?? 'info';
-let options: Options | undefined;
+let parsed: Options | typeof HELP | typeof VERSION;
 try {
-  options = parseFlags(process.argv.slice(2), process.env);
+  parsed = parseFlags(process.argv.slice(2), process.env);
 } catch (err) {
   if (err instanceof FlagError) {
-    console.error(`release-controller: ${err.message}\n\n${usage()}`);
+    // One line and where to look, as kubectl and Go's flag package do; the whole help would bury it.
+    console.error(`release-controller: ${err.message} (see --help)`);
     process.exit(2);
   }
   throw err;
 }
-if (!options) {
+const build = readBuildInfo();
+if (parsed === HELP) {
   console.log(usage());
   process.exit(0);
 }
-const logger = pino({
-  level: options.logLevel ?? logLevel,
+if (parsed === VERSION) {
+  console.log(versionLine(build));
+  process.exit(0);
+}
+const options: Options = parsed;
+const logOptions: LoggerOptions = {
+  level: options.logLevel,
   base: { component: 'release-controller' },
   timestamp: pino.stdTimeFunctions.isoTime,
   formatters: { level: (label) => ({ level: label }) },
   redact: ['*.authorization', '*.Authorization', '*.clientKey', '*.token', '*.data'],
-});
-run(options, logger).catch((err: unknown) => {
+};
+const logger =
+  options.logFormat === 'text'
+    ? pino(logOptions, textLogStream(process.stdout, process.env))
+    : pino(logOptions);
+run(options, logger, build).catch((err: unknown) => {
   logger.fatal({ err }, 'release-controller failed');
   logger.flush();
   process.exit(1);

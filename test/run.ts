@@ -5,6 +5,7 @@
  *
  *   npm run test:integration [-- FILE...]
  */
+import '../src/node-version.ts'; // first: on a too-old Node.js, one line saying what to do
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';

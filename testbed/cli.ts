@@ -3,6 +3,7 @@
  * Progress goes to stderr; `up` prints the kubeconfig path as the last line of stdout, so scripts can
  * do `KUBECONFIG=$(npm run -s cluster -- up cp | tail -1)`.
  */
+import '../src/node-version.ts'; // first: on a too-old Node.js, one line saying what to do
 import { attach, list, runRoot, up } from './cluster.ts';
 import type { Cluster } from './cluster.ts';
 

@@ -1,11 +1,24 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Options } from './flags.ts';
-import { envName, FlagError, FLAGS, parseFlags, parseSize, usage } from './flags.ts';
+import {
+  envName,
+  FlagError,
+  FLAGS,
+  HELP,
+  nearestFlag,
+  parseFlags,
+  parseSize,
+  usage,
+  VERSION,
+} from './flags.ts';
 
 function parse(argv: string[], env: NodeJS.ProcessEnv = {}): Options {
   const options = parseFlags(argv, env);
-  assert.ok(options !== undefined, 'parseFlags returned undefined (help) for a normal command line');
+  assert.ok(
+    typeof options === 'object',
+    `parseFlags returned ${JSON.stringify(options)} for a normal command line`,
+  );
   return options;
 }
 
@@ -48,6 +61,7 @@ const DEFAULTS: Options = {
   singleTenant: false,
   reservedNamespaces: ['kube-*', 'default'],
   ownershipKeySecret: 'release-controller-ownership-key',
+  logFormat: 'json',
   endpoints: {
     allowedCidrs: [],
     deniedCidrs: ['169.254.0.0/16', 'fe80::/10', 'fd00:ec2::254/128', '100.100.100.200/32'],
@@ -99,6 +113,7 @@ describe('parseFlags', () => {
       RELEASE_CONTROLLER_DATAPLANE_ALLOW_HTTP: 'true',
       RELEASE_CONTROLLER_SHUTDOWN_GRACE_PERIOD: '1m30s',
       RELEASE_CONTROLLER_LOG_LEVEL: 'debug',
+      RELEASE_CONTROLLER_LOG_FORMAT: 'text',
     });
     assert.deepEqual(options, {
       kubeconfig: '/etc/release-controller/kubeconfig',
@@ -127,6 +142,7 @@ describe('parseFlags', () => {
       singleTenant: false,
       reservedNamespaces: ['kube-*', 'default'],
       ownershipKeySecret: 'release-controller-ownership-key',
+      logFormat: 'text',
       endpoints: {
         allowedCidrs: ['10.0.0.0/8', 'fd00::/8'],
         deniedCidrs: ['127.0.0.0/8', '169.254.0.0/16'],
@@ -296,11 +312,67 @@ describe('parseFlags', () => {
     assert.throws(() => parseFlags(['/tmp/kubeconfig'], {}), FlagError);
   });
 
-  test('--help and -h return undefined, whatever else is given', () => {
-    assert.equal(parseFlags(['--help'], {}), undefined);
-    assert.equal(parseFlags(['-h'], {}), undefined);
-    assert.equal(parseFlags(['--concurrency=2', '--help'], {}), undefined);
-    assert.equal(parseFlags(['--help'], { RELEASE_CONTROLLER_CONCURRENCY: 'lots' }), undefined);
+  test('--help and -h return HELP, whatever else is given', () => {
+    assert.equal(parseFlags(['--help'], {}), HELP);
+    assert.equal(parseFlags(['-h'], {}), HELP);
+    assert.equal(parseFlags(['--concurrency=2', '--help'], {}), HELP);
+    assert.equal(parseFlags(['--help'], { RELEASE_CONTROLLER_CONCURRENCY: 'lots' }), HELP);
+  });
+
+  test('--version returns VERSION; the first of --help and --version wins', () => {
+    assert.equal(parseFlags(['--version'], {}), VERSION);
+    assert.equal(
+      parseFlags(['--concurrency=2', '--version'], { RELEASE_CONTROLLER_CONCURRENCY: 'lots' }),
+      VERSION,
+    );
+    assert.equal(parseFlags(['--version', '--help'], {}), VERSION);
+    assert.equal(parseFlags(['--help', '--version'], {}), HELP);
+  });
+
+  test('--log-format is json by default, text on request, from the flag or its environment variable', () => {
+    assert.equal(parse([]).logFormat, 'json');
+    assert.equal(parse(['--log-format=text']).logFormat, 'text');
+    assert.equal(parse(['--log-format', 'json']).logFormat, 'json');
+    assert.equal(parse([], { RELEASE_CONTROLLER_LOG_FORMAT: 'text' }).logFormat, 'text');
+    rejects(['--log-format=pretty'], 'log-format');
+    assert.throws(
+      () => parseFlags([], { RELEASE_CONTROLLER_LOG_FORMAT: 'yaml' }),
+      /^FlagError: RELEASE_CONTROLLER_LOG_FORMAT \(for --log-format\) must be json or text, got "yaml"$/,
+    );
+  });
+
+  test('a flag typo suggests the nearest flag, in one line', () => {
+    const cases: [string[], string][] = [
+      [['--concurency=2'], 'unknown flag --concurency; did you mean --concurrency?'],
+      [['--kubeconfg', '/x'], 'unknown flag --kubeconfg; did you mean --kubeconfig?'],
+      [['--leader-elec'], 'unknown flag --leader-elec; did you mean --leader-elect?'],
+      [
+        ['--metrics-bind-adress=:9090'],
+        'unknown flag --metrics-bind-adress; did you mean --metrics-bind-address?',
+      ],
+      [['--verison'], 'unknown flag --verison; did you mean --version?'],
+      [['--frobnicate'], 'unknown flag --frobnicate'],
+      [
+        ['-concurrency=2'],
+        'unexpected argument "-concurrency=2"; flags start with two dashes: --concurrency',
+      ],
+      [['/tmp/kubeconfig'], 'unexpected argument "/tmp/kubeconfig" (the controller takes only flags)'],
+    ];
+    for (const [argv, message] of cases) {
+      assert.throws(
+        () => parseFlags(argv, {}),
+        (err: unknown) => err instanceof FlagError && err.message === message && !err.message.includes('\n'),
+        `${argv.join(' ')} -> ${message}`,
+      );
+    }
+  });
+
+  test('nearestFlag suggests only names close enough to be a typo', () => {
+    assert.equal(nearestFlag('shard-cont'), 'shard-count');
+    assert.equal(nearestFlag('shard-indx'), 'shard-index');
+    assert.equal(nearestFlag('log'), undefined, 'a short name far from every flag');
+    assert.equal(nearestFlag('dataplane'), undefined, 'a prefix is not a typo');
+    assert.equal(nearestFlag('ab', ['ac', 'xy']), 'ac');
   });
 
   test('accepts every documented log level', () => {
@@ -337,6 +409,7 @@ describe('usage', () => {
       assert.ok(text.includes(`env: ${envName(f.name)}`), `${envName(f.name)} is listed`);
     }
     assert.match(text, /^ {2}--help$/m);
+    assert.match(text, /^ {2}--version$/m);
   });
 
   test('lists the kubebuilder flags operators expect', () => {

@@ -273,9 +273,26 @@ export const FLAGS: readonly FlagSpec[] = [
     name: 'log-level',
     kind: 'string',
     default: 'info',
-    help: 'Log level: trace, debug, info, warn or error. Logs are JSON lines on stdout.',
+    help: 'Log level: trace, debug, info, warn or error.',
+  },
+  {
+    name: 'log-format',
+    kind: 'string',
+    default: 'json',
+    help: 'Log format on stdout: json (one JSON object per line, for log collectors) or text (one readable line per entry, for people at a terminal).',
   },
 ];
+
+/** LOG_FORMATS are the values of --log-format. */
+export const LOG_FORMATS = ['json', 'text'] as const;
+
+/** LogFormat is one of LOG_FORMATS. */
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
+/** HELP is what parseFlags returns for --help or -h. */
+export const HELP = 'help';
+/** VERSION is what parseFlags returns for --version. */
+export const VERSION = 'version';
 
 /** Options are the parsed flags. */
 export interface Options {
@@ -316,6 +333,7 @@ export interface Options {
   reservedNamespaces: string[];
   /** ownershipKeySecret is the name of the Secret with the namespace ownership key. */
   ownershipKeySecret: string;
+  logFormat: LogFormat;
 }
 
 const SIZE_UNITS: Record<string, number> = { '': 1, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3 };
@@ -328,7 +346,7 @@ export function parseSize(text: string): number | undefined {
   return Number.isSafeInteger(bytes) && bytes > 0 ? bytes : undefined;
 }
 
-/** FlagError is a bad flag value; main prints it with the usage. */
+/** FlagError is a bad flag or flag value; main prints its message in one line with a pointer to --help. */
 export class FlagError extends Error {
   constructor(message: string) {
     super(message);
@@ -357,12 +375,50 @@ export function usage(): string {
       `      env: ${envName(f.name)}`,
     );
   }
+  lines.push('  --version', '      Print the version, the git commit and the Node.js version, and exit.');
   lines.push('  --help', '      Print this help and exit.');
   return lines.join('\n');
 }
 
-/** parseFlags parses argv (without node and script) and the environment; it returns undefined for --help. */
-export function parseFlags(argv: string[], env: NodeJS.ProcessEnv): Options | undefined {
+/**
+ * nearestFlag returns the flag name closest to `name` by edit distance, if it is close enough to be
+ * a typo (at most a third of the name's length, and at most 3 edits), for "did you mean".
+ */
+export function nearestFlag(
+  name: string,
+  names: readonly string[] = [...FLAGS.map((f) => f.name), 'help', 'version'],
+): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Math.min(3, Math.max(1, Math.floor(name.length / 3)));
+  for (const candidate of names) {
+    const distance = editDistance(name, candidate);
+    if (distance <= bestDistance && (best === undefined || distance < bestDistance)) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
+/** editDistance is the Levenshtein distance of two strings (insertions, deletions, substitutions). */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution));
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}
+
+/**
+ * parseFlags parses argv (without node and script) and the environment; it returns HELP for --help
+ * or -h and VERSION for --version (the first of them given), and throws a FlagError for a bad flag.
+ */
+export function parseFlags(argv: string[], env: NodeJS.ProcessEnv): Options | typeof HELP | typeof VERSION {
   const raw = new Map<string, string>();
   /** source names where a value came from, for error messages. */
   const source = new Map<string, string>();
@@ -373,12 +429,22 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv): Options | un
   }
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
-    if (arg === '--help' || arg === '-h') return undefined;
-    if (!arg.startsWith('--')) throw new FlagError(`unexpected argument "${arg}"`);
+    if (arg === '--help' || arg === '-h') return HELP;
+    if (arg === '--version') return VERSION;
+    if (!arg.startsWith('--')) {
+      const flag = /^-{0,2}([a-z][-a-z0-9]*)/.exec(arg)?.[1];
+      const guess = flag === undefined ? undefined : FLAGS.find((f) => f.name === flag)?.name;
+      throw new FlagError(
+        `unexpected argument "${arg}"${guess ? `; flags start with two dashes: --${guess}` : ' (the controller takes only flags)'}`,
+      );
+    }
     const eq = arg.indexOf('=');
     const name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
     const spec = FLAGS.find((f) => f.name === name);
-    if (!spec) throw new FlagError(`unknown flag --${name}`);
+    if (!spec) {
+      const guess = nearestFlag(name);
+      throw new FlagError(`unknown flag --${name}${guess ? `; did you mean --${guess}?` : ''}`);
+    }
     source.set(name, `--${name}`);
     if (eq >= 0) raw.set(name, arg.slice(eq + 1));
     else if (spec.kind === 'boolean') raw.set(name, 'true');
@@ -412,6 +478,12 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv): Options | un
       throw new FlagError(`--${n} must be a size such as 64Mi, 512Ki or 1Gi, got "${str(n)}"`);
     return v;
   };
+  const oneOf = <T extends string>(n: string, values: readonly T[]): T => {
+    const v = values.find((value) => value === str(n));
+    if (v === undefined)
+      throw new FlagError(`${source.get(n) ?? `--${n}`} must be ${values.join(' or ')}, got "${str(n)}"`);
+    return v;
+  };
   const options: Options = {
     kubeconfig: str('kubeconfig'),
     metricsBindAddress: str('metrics-bind-address'),
@@ -442,6 +514,7 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv): Options | un
       .map((p) => p.trim())
       .filter((p) => p !== ''),
     ownershipKeySecret: str('ownership-key-secret'),
+    logFormat: oneOf('log-format', LOG_FORMATS),
     endpoints: endpointPolicyOf(str, bool('dataplane-allow-http')),
   };
   const tunnelProxy = tunnelProxyOf(str);

@@ -182,6 +182,19 @@ export class RuntimeMetrics {
   }
 
   /**
+   * buildInfo sets the gauge release_controller_build_info{version,commit,node} to 1, as Prometheus
+   * exporters name their build (so dashboards can join on it and alerts can say which version).
+   */
+  buildInfo(labels: { version: string; commit: string; node: string }): void {
+    new Gauge({
+      name: 'release_controller_build_info',
+      help: 'A metric with a constant 1 value labelled by the version (package.json), git commit and Node.js release of the controller.',
+      labelNames: ['version', 'commit', 'node'],
+      registers: [this.registry],
+    }).set(labels, 1);
+  }
+
+  /**
    * workQueue binds the workqueue_* metrics to one queue; `controller` defaults to `name`, as
    * controller-runtime names a controller's queue after the controller.
    */

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { KubeApiError } from '../kube/client.ts';
+import { KubeApiError, LimitReasons } from '../kube/client.ts';
 import { KindNotServedError } from '../kube/discovery.ts';
 import type { ApplyFailure } from './failure.ts';
-import { classifyFailure } from './failure.ts';
+import { classifyFailure, dataPlaneProblem } from './failure.ts';
 
 const PATH = '/apis/apps/v1/namespaces/shop/deployments/web';
 
@@ -211,5 +211,70 @@ test('a 403 from admission (not RBAC) is about the object, not the credentials',
   assert.match(
     classifyFailure(apiError(403, 'Forbidden', FORBIDDEN)).message,
     /the data-plane credentials may not do this/,
+  );
+});
+
+describe('a 401 is a refusal of the credentials, not silence', () => {
+  const unauthorized = new KubeApiError('GET /api/v1/namespaces/kube-system on acme/dp-prod: Unauthorized', {
+    statusCode: 401,
+    reason: 'Unauthorized',
+  });
+  const describeErr = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+  test('classifyFailure says the data plane refused the credentials and what to renew', () => {
+    const failure = classifyFailure(unauthorized);
+    assert.equal(failure.kind, 'Failed');
+    assert.equal(
+      failure.message,
+      "refused the DataPlane's credentials (HTTP 401: Unauthorized); renew the kubeconfig Secret or credentials the DataPlane names",
+    );
+  });
+
+  test('dataPlaneProblem tells silence, an answer over a limit and a refusal apart', () => {
+    assert.match(
+      dataPlaneProblem(unauthorized, describeErr),
+      /^refused the DataPlane's credentials \(HTTP 401: Unauthorized\)/,
+    );
+    assert.ok(!dataPlaneProblem(unauthorized, describeErr).includes('did not answer'), 'a 401 is an answer');
+    const silent = new KubeApiError('GET /version on acme/dp-prod: connect ECONNREFUSED', {
+      statusCode: 0,
+      reason: 'Unreachable',
+    });
+    assert.match(dataPlaneProblem(silent, describeErr), /^did not answer: .*ECONNREFUSED/);
+    const forbidden = new KubeApiError('GET /api/v1/namespaces/kube-system on acme/dp-prod: forbidden', {
+      statusCode: 403,
+      reason: 'Forbidden',
+    });
+    assert.match(dataPlaneProblem(forbidden, describeErr), /^refused the request \(HTTP 403\): /);
+    assert.match(
+      dataPlaneProblem(new Error('socket hang up'), describeErr),
+      /^did not answer: socket hang up$/,
+    );
+    const huge = new KubeApiError(
+      'GET /api on acme/dp-prod: the response body is larger than the limit of 64 MiB',
+      {
+        statusCode: 0,
+        reason: LimitReasons.responseTooLarge,
+      },
+    );
+    assert.match(
+      dataPlaneProblem(huge, describeErr),
+      /^sent an answer over a limit: .*larger than the limit/,
+    );
+  });
+});
+
+test("a field of the wrong type (server-side apply's 500) is the object's fault: Invalid, not retried", () => {
+  const typed =
+    'failed to create typed patch object (apps/v1, Kind=Deployment) shop/web: .spec.replicas: expected numeric (int or float), got string';
+  const failure = classifyFailure(apiError(500, 'InternalError', typed));
+  assert.deepEqual(failure, {
+    kind: 'Invalid',
+    message: `the data plane refused the object: ${typed}`,
+    retryable: false,
+  });
+  assert.equal(
+    classifyFailure(apiError(500, 'InternalError', 'etcdserver: request timed out')).kind,
+    'Failed',
   );
 });

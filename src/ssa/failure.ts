@@ -27,6 +27,12 @@ export interface ApplyFailure {
   retryable: boolean;
 }
 
+/**
+ * TYPED_PATCH matches the API server's error for an applied object that does not fit the kind's
+ * schema (apimachinery's structuredmerge.go: "failed to create typed patch object (GVK NN): ...").
+ */
+const TYPED_PATCH = /failed to create typed patch object/;
+
 /** classifyFailure turns an apply error into an ApplyFailure with the API server's own message. */
 export function classifyFailure(err: unknown): ApplyFailure {
   if (err instanceof KindNotServedError) return { kind: 'Invalid', message: err.message, retryable: false };
@@ -40,12 +46,23 @@ export function classifyFailure(err: unknown): ApplyFailure {
     const immutable = /immutable/i.test(err.message) || causes.some((c) => /immutable/i.test(c));
     return { kind: immutable ? 'Immutable' : 'Invalid', message: serverMessage, retryable: false };
   }
+  if (err.statusCode === 500 && TYPED_PATCH.test(err.message)) {
+    // Server-side apply answers a field of the wrong type (replicas: "three") with a 500, not a
+    // 422: the object is wrong, and retrying it cannot help until the Release changes.
+    return {
+      kind: 'Invalid',
+      message: `the data plane refused the object: ${serverMessage}`,
+      retryable: false,
+    };
+  }
   if (err.statusCode === 413 || /too large|too long/i.test(err.message)) {
     return { kind: 'Invalid', message: `object too large: ${serverMessage}`, retryable: false };
   }
   if (err.statusCode === 404 && isRecord(err.details) && err.details['kind'] === 'namespaces') {
     return { kind: 'NamespaceMissing', message: serverMessage, retryable: true };
   }
+  if (err.statusCode === 401)
+    return { kind: 'Failed', message: refusedCredentials(serverMessage), retryable: true };
   if (err.statusCode === 403 && /\bcannot (get|list|watch|create|patch|update|delete)\b/.test(err.message)) {
     // An RBAC refusal; other 403s are admission denials (PodSecurity, quota, policies) about the object.
     return {
@@ -55,6 +72,27 @@ export function classifyFailure(err: unknown): ApplyFailure {
     };
   }
   return { kind: 'Failed', message: serverMessage, retryable: true };
+}
+
+/**
+ * dataPlaneProblem says, after "the data plane ", what went wrong with a request that got no usable
+ * answer: it did not answer, it answered over a limit we enforce, or it answered and refused (a 401
+ * is an answer: the credentials are wrong or expired, not the network).
+ */
+export function dataPlaneProblem(err: unknown, describe: (err: unknown) => string): string {
+  // A limit is checked first: the client reports it with status 0, like silence.
+  if (isKubeApiError(err) && err.isLimitExceeded) return `sent an answer over a limit: ${describe(err)}`;
+  if (!isKubeApiError(err) || err.isUnreachable) return `did not answer: ${describe(err)}`;
+  if (err.statusCode === 401) return refusedCredentials(stripPrefix(err.message));
+  return `refused the request (HTTP ${err.statusCode}): ${describe(err)}`;
+}
+
+/** refusedCredentials is the message of a 401: who refused what, and what to do. */
+function refusedCredentials(serverMessage: string): string {
+  return (
+    `refused the DataPlane's credentials (HTTP 401: ${serverMessage}); ` +
+    'renew the kubeconfig Secret or credentials the DataPlane names'
+  );
 }
 
 function stripPrefix(message: string): string {

@@ -6,6 +6,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { API_VERSION } from '../../src/api/v1alpha1/constants.ts';
 import type { KubeObject } from '../../src/api/object.ts';
+import { readBuildInfo } from '../../src/cli/buildinfo.ts';
 import { metricValue } from '../support/controller.ts';
 import { eventually } from '../support/eventually.ts';
 import {
@@ -62,6 +63,16 @@ describe('observability', () => {
       'reconcile time observed',
     );
     assert.ok(metricValue(text, 'workqueue_adds_total', { name: 'release' }) >= 1, 'queue adds counted');
+    const build = readBuildInfo();
+    assert.equal(
+      metricValue(text, 'release_controller_build_info', {
+        version: build.version,
+        commit: build.commit,
+        node: process.version,
+      }),
+      1,
+      'the build is exported with its version, commit and Node.js release',
+    );
     assert.ok(text.includes('workqueue_depth{'), 'queue depth exported');
     assert.ok(text.includes('workqueue_queue_duration_seconds_bucket{'), 'queue latency exported');
     assert.ok(
@@ -111,8 +122,13 @@ describe('observability', () => {
     const ns = uniqueName('ev');
     const name = uniqueName('rel');
     const bad = { id: 'bad', object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { namespace: ns } } };
+    // An invalid object waits for the Release to change (requeued at `interval`, not
+    // progressingInterval): a short interval makes the reconciles, and the failure, repeat.
     await cp.create(
-      releaseObject(org, name, [configMap('a', ns, 'a'), bad], { progressingInterval: '300ms' }),
+      releaseObject(org, name, [configMap('a', ns, 'a'), bad], {
+        interval: '300ms',
+        progressingInterval: '300ms',
+      }),
     );
     const reconciles = () =>
       controller

@@ -113,6 +113,25 @@ describe('bad input', () => {
           /resource "rejected-by-schema": Service\/.*\/svc: .*spec.ports\[0\].port: Invalid value: 99999/,
       },
       {
+        // Server-side apply answers a type error with a 500 (not 422): still the object's fault.
+        id: 'wrong-type',
+        object: {
+          apiVersion: 'apps/v1',
+          kind: 'Deployment',
+          metadata: { name: 'web', namespace: ns },
+          spec: {
+            replicas: 'three',
+            selector: { matchLabels: { app: 'web' } },
+            template: {
+              metadata: { labels: { app: 'web' } },
+              spec: { containers: [{ name: 'web', image: 'nginx' }] },
+            },
+          },
+        },
+        expect:
+          /resource "wrong-type": Deployment\/.*\/web: the data plane refused the object: .*\.spec\.replicas: expected numeric/,
+      },
+      {
         id: 'too-large',
         object: {
           apiVersion: 'v1',
@@ -134,6 +153,8 @@ describe('bad input', () => {
       },
       { description: 'a message for every bad resource' },
     );
+    for (const b of bad)
+      assert.equal(entry(r, b.id)?.healthReason, 'InvalidResource', `healthReason of ${b.id}`);
     assert.equal(entry(r, 'good')?.healthStatus, 'Healthy');
     assert.ok(await dp.get('v1', 'ConfigMap', ns, 'good'), 'the valid resource is applied');
     const applied = condition(r, 'ResourcesApplied');
@@ -141,9 +162,16 @@ describe('bad input', () => {
     assert.equal(applied?.reason, 'InvalidResource');
     assert.match(
       applied?.message ?? '',
-      /9 of 10 resources not applied: resource "no-api-version": object has no apiVersion/,
+      /10 of 11 resources not applied: resource "no-api-version": object has no apiVersion/,
     );
     assert.equal(condition(r, 'Ready')?.reason, 'InvalidResource');
+    // A bad object waits for the Release to change: the reconcile is not an error to retry.
+    const key = `${org.namespace}/${name}`;
+    const errors = suite.controller
+      .logTail(100_000)
+      .split('\n')
+      .filter((line) => line.includes('"Reconciler error"') && line.includes(key));
+    assert.deepEqual(errors, [], 'no reconcile of the Release failed');
     // Events are recorded after the status write, by the recorder's own queue.
     await eventually(
       async () => {

@@ -20,12 +20,18 @@ import { GROUP, VERSION } from './constants.ts';
 export type JsonSchema = { [key: string]: unknown };
 
 /**
- * toStructural rewrites a TypeBox schema into a Kubernetes structural schema: unions of string
- * constants become `enum`, `patternProperties` maps become `additionalProperties`, and nodes that
+ * toStructural rewrites a TypeBox schema into a Kubernetes structural schema that uses only the keys
+ * of apiextensions' JSONSchemaProps: string constants and unions of them become `enum`, `patternProperties` maps become `additionalProperties`, and nodes that
  * preserve unknown fields keep only their type and extensions.
  */
 export function toStructural(schema: TSchema | JsonSchema): JsonSchema {
   const node = { ...(schema as JsonSchema) };
+  // apiextensions has no `const` (Type.Literal): it would drop the key silently, so the stored CRD
+  // would never equal the file and every second field manager applying it would conflict.
+  if (node['const'] !== undefined) {
+    node['enum'] = [node['const']];
+    delete node['const'];
+  }
   const anyOf = node['anyOf'] as JsonSchema[] | undefined;
   if (anyOf && anyOf.every((s) => s['const'] !== undefined)) {
     delete node['anyOf'];
@@ -271,6 +277,14 @@ export const ALL_CRDS: ReadonlyArray<{ file: string; crd: JsonSchema }> = [
   { file: 'openchoreo.dev_observabilityplanes.yaml', crd: observabilityPlaneCRD },
   { file: 'openchoreo.dev_clusterobservabilityplanes.yaml', crd: clusterObservabilityPlaneCRD },
 ];
+
+/** openAPIV3SchemaOf is the schema of a generated CRD's only version. */
+export function openAPIV3SchemaOf(crd: JsonSchema): JsonSchema {
+  const spec = crd['spec'] as { versions: { schema: { openAPIV3Schema: JsonSchema } }[] };
+  const version = spec.versions[0];
+  if (!version) throw new Error(`CRD ${String((crd['metadata'] as JsonSchema)['name'])} has no version`);
+  return version.schema.openAPIV3Schema;
+}
 
 /** renderCRD is the YAML text of a CRD as checked in under config/crd/. */
 export function renderCRD(crd: JsonSchema): string {

@@ -172,6 +172,52 @@ void describe('ReleaseReconciler', () => {
     assert.ok(result.requeueAfterMs !== undefined && result.requeueAfterMs > 0, 'a resync is scheduled');
   });
 
+  void test('an object refused as invalid waits for the Release to change; an unknown kind is looked at again soon', async () => {
+    const { world, dataPlane, reconcile } = setup();
+    dataPlane.refuse = (object) =>
+      object.metadata.name === 'typed'
+        ? new KubeApiError(
+            'PATCH /api/v1/namespaces/apps/configmaps/typed on acme/dp: failed to create typed patch object (/v1, Kind=ConfigMap) apps/typed: .data: expected map, got string',
+            {
+              statusCode: 500,
+              reason: 'InternalError',
+            },
+          )
+        : undefined;
+    const typed: KubeObject = { ...configMap('typed'), data: 'oops' };
+    const noKind: KubeObject = { apiVersion: 'v1', metadata: { name: 'x', namespace: 'apps' } } as KubeObject;
+    world.add(releaseOf({ settings: configMap('settings'), typed, noKind }));
+
+    const result = await reconcile();
+    assert.deepEqual(
+      world.status('web').resources?.map((r) => [r.id, r.healthStatus, r.healthReason]),
+      [
+        ['settings', 'Healthy', world.status('web').resources?.[0]?.healthReason],
+        ['typed', 'Unknown', Reasons.invalidResource],
+        ['noKind', 'Unknown', Reasons.invalidResource],
+      ],
+    );
+    assert.equal(world.condition('web', ConditionTypes.resourcesApplied)?.reason, Reasons.invalidResource);
+    assert.equal(
+      result.requeueAfterMs,
+      300_000,
+      'interval, not progressingInterval: a retry gets the same answer',
+    );
+
+    const widget: KubeObject = {
+      apiVersion: 'example.com/v1',
+      kind: 'Widget',
+      metadata: { name: 'w', namespace: 'apps' },
+    };
+    world.edit('web', (r) => ({
+      ...releaseOf({ settings: configMap('settings'), widget }),
+      metadata: { ...r.metadata, generation: 2 },
+      status: r.status,
+    }));
+    const later = await reconcile();
+    assert.equal(later.requeueAfterMs, 10_000, 'progressingInterval: the CRD of an unknown kind may arrive');
+  });
+
   void test('a second reconcile of an unchanged Release sends no request and writes no status', async () => {
     const { world, dataPlane, reconcile } = setup();
     world.add(releaseOf({ settings: configMap('settings') }));

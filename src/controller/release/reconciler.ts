@@ -21,7 +21,6 @@ import type { KubeObject } from '../../api/object.ts';
 import type { Placement, Release, ReleaseStatus, ResourceStatus } from '../../api/v1alpha1/schema.ts';
 import type { ManagedObject } from '../../dataplane/watches.ts';
 import { describeError } from '../../kube/errors.ts';
-import { isKubeApiError } from '../../kube/client.ts';
 import type { Informer } from '../../kube/informer.ts';
 import type { ReconcileResult } from '../../runtime/controller.ts';
 import type { EventType } from '../../runtime/events.ts';
@@ -30,6 +29,7 @@ import type { DataPlanePort } from '../../dataplane/port.ts';
 import type { HealthOverride } from '../../health/rules/registry.ts';
 import type { ApplyResult } from '../../ssa/apply.ts';
 import type { RetainedObject } from '../../ssa/delete.ts';
+import { dataPlaneProblem } from '../../ssa/failure.ts';
 import { ApplyMemory } from '../../ssa/memory.ts';
 import { applyRelease, type ItemOutcome } from './apply.ts';
 import type { ReleaseStore } from './controlplane.ts';
@@ -47,6 +47,7 @@ import type { OwnershipSeal } from './tenancy.ts';
 import { statusBudget } from './budget.ts';
 import {
   appliedCondition,
+  awaitsSpecChange,
   boundStatus,
   isTransitioning,
   previewConditions,
@@ -394,7 +395,10 @@ export class ReleaseReconciler {
       );
     }
     const waiting = outcomes.some((o) => o.state === 'waiting');
-    const requeueAfterMs = this.requeueAfter(release, waiting || isTransitioning(resources));
+    // An object that waits for the Release to change is not looked at again on the fast timer.
+    const terminal = new Set(outcomes.filter(awaitsSpecChange).map((o) => o.item.id));
+    const transitioning = isTransitioning(resources.filter((r) => !terminal.has(r.id)));
+    const requeueAfterMs = this.requeueAfter(release, waiting || transitioning);
     logger.debug({ resources: outcomes.length, requeueAfterMs: requeueAfterMs ?? null }, 'reconciled');
     return { requeueAfterMs };
   }
@@ -440,10 +444,8 @@ export class ReleaseReconciler {
     try {
       cluster = await dataPlane.clusterId(signal);
     } catch (err) {
-      // A limit we enforced is not silence: say that the answer was refused, and which limit.
-      const what =
-        isKubeApiError(err) && err.isLimitExceeded ? 'sent an answer over a limit' : 'did not answer';
-      return { release, unreachable: `${what}: ${describeError(err)}` };
+      // A limit we enforced, or a refusal (401), is not silence: dataPlaneProblem says which.
+      return { release, unreachable: dataPlaneProblem(err, describeError) };
     }
     const placement: Placement = { dataPlane: dataPlaneName(dataPlane), cluster };
     const appliedTo = withPlacement(release.status?.appliedTo, placement);

@@ -299,7 +299,6 @@ describe('resourceStatuses', () => {
         message: 'resource "broken": object has no kind',
       },
       health: 'Unknown',
-      // Why it is not there, not only that it is not.
       healthReason: 'InvalidResource',
       message: 'resource "broken": object has no kind',
     },
@@ -314,6 +313,29 @@ describe('resourceStatuses', () => {
       health: 'Unknown',
       healthReason: 'ApplyFailed',
       message: 'resource "web": Deployment/shop/web: namespaces "shop" not found',
+    },
+    {
+      name: 'not applied because the data plane did not answer',
+      outcome: {
+        item: desired('web', 'apps/v1', 'Deployment', 'web', 'shop'),
+        state: 'failed',
+        unreachable: true,
+        message: 'resource "web": the data plane did not answer: connect ECONNREFUSED',
+      },
+      health: 'Unknown',
+      healthReason: 'DataPlaneUnreachable',
+      message: 'resource "web": the data plane did not answer: connect ECONNREFUSED',
+    },
+    {
+      name: 'not allowed by the resource policy',
+      outcome: {
+        item: desired('role', 'rbac.authorization.k8s.io/v1', 'ClusterRole', 'admin', ''),
+        state: 'notAllowed',
+        message: 'resource "role": ClusterRole/admin: cluster-scoped kinds are not allowed',
+      },
+      health: 'Unknown',
+      healthReason: 'NotAllowed',
+      message: 'resource "role": ClusterRole/admin: cluster-scoped kinds are not allowed',
     },
     {
       name: 'conflict',

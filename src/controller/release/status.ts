@@ -41,17 +41,6 @@ export interface ResolveFailure {
 }
 
 /**
- * REASON_OF_STATE is the health reason of an object that could not be applied and is not on the
- * data plane: why, rather than only that it is missing.
- */
-const REASON_OF_STATE: Partial<Record<ItemOutcome['state'], string>> = {
-  notAllowed: Reasons.notAllowed,
-  conflict: Reasons.conflict,
-  invalid: Reasons.invalidResource,
-  failed: Reasons.applyFailed,
-};
-
-/**
  * resourceStatuses builds status.resources in spec order, keeping lastObservedTime when nothing
  * changed. Each entry records the proof of its object (inventory.ts provenance) for the Release
  * with uid `releaseUid`; a preview (or no uid) records nothing new and keeps what was recorded.
@@ -80,6 +69,8 @@ function resourceStatus(
     o.state === 'waiting'
       ? { status: 'Progressing', reason: 'WaitingForCRD', message: o.message ?? '' }
       : assessHealth(live, now, rules);
+  // An object that is not there because its apply failed says why, not just NotFound.
+  const reason = !live && o.state !== 'applied' && o.state !== 'waiting' ? outcomeReason(o) : health.reason;
   const namespace = o.namespaced === false ? '' : (live?.metadata.namespace ?? item.namespace);
   const entry: ResourceStatus = {
     id: item.id,
@@ -89,7 +80,7 @@ function resourceStatus(
     name: live?.metadata.name ?? item.name,
     namespace,
     healthStatus: health.status,
-    healthReason: (!live && REASON_OF_STATE[o.state]) || health.reason,
+    healthReason: reason,
     // An applied object's message is its health, unless it is missing and the apply step says why.
     message: truncateJson(
       withoutControls(
@@ -246,17 +237,9 @@ export function appliedCondition(outcomes: ItemOutcome[]): ConditionInput {
       message: `${outcomes.length} resource${outcomes.length === 1 ? '' : 's'} applied`,
     };
   }
-  const reason = problems.some((o) => o.unreachable)
-    ? Reasons.dataPlaneUnreachable
-    : problems.some((o) => o.state === 'invalid')
-      ? Reasons.invalidResource
-      : problems.some((o) => o.state === 'notAllowed')
-        ? Reasons.notAllowed
-        : problems.some((o) => o.state === 'conflict')
-          ? Reasons.conflict
-          : problems.some((o) => o.state === 'failed' || o.state === 'recreating')
-            ? Reasons.applyFailed
-            : Reasons.waitingForCRD;
+  // The condition names the cause that matters most: a silent data plane before a bad object.
+  const reasons = new Set(problems.map(outcomeReason));
+  const reason = OUTCOME_REASONS_BY_WEIGHT.find((r) => reasons.has(r)) ?? Reasons.waitingForCRD;
   const listed = problems.map((o) =>
     truncateJson(o.message ?? `resource "${o.item.id}" not applied`, CONDITION_ITEM_MAX_BYTES),
   );
@@ -266,6 +249,34 @@ export function appliedCondition(outcomes: ItemOutcome[]): ConditionInput {
     reason,
     message: `${problems.length} of ${outcomes.length} resources not applied: ${listWithMore(listed, MAX_LISTED)}`,
   };
+}
+
+/** OUTCOME_REASONS_BY_WEIGHT orders the reasons of unapplied items, the one a condition shows first. */
+const OUTCOME_REASONS_BY_WEIGHT = [
+  Reasons.dataPlaneUnreachable,
+  Reasons.invalidResource,
+  Reasons.notAllowed,
+  Reasons.conflict,
+  Reasons.applyFailed,
+  Reasons.waitingForCRD,
+] as const;
+
+/** outcomeReason is the reason of an item the apply step did not apply: the condition's and its healthReason. */
+function outcomeReason(o: ItemOutcome): (typeof OUTCOME_REASONS_BY_WEIGHT)[number] {
+  if (o.unreachable) return Reasons.dataPlaneUnreachable;
+  switch (o.state) {
+    case 'invalid':
+      return Reasons.invalidResource;
+    case 'notAllowed':
+      return Reasons.notAllowed;
+    case 'conflict':
+      return Reasons.conflict;
+    case 'failed':
+    case 'recreating':
+      return Reasons.applyFailed;
+    default:
+      return Reasons.waitingForCRD;
+  }
 }
 
 /** describeDrift renders a drift report: `/spec/replicas (kubectl-edit), /data/a`, or `deleted`. */
@@ -361,6 +372,17 @@ export function previewConditions(
 export function resolveConditions(failure: ResolveFailure): ConditionInput[] {
   const applied = { type: ConditionTypes.resourcesApplied, status: 'False' as const, ...failure };
   return [applied, { ...applied, type: ConditionTypes.ready }];
+}
+
+/**
+ * awaitsSpecChange tells whether an item cannot be applied until the Release changes: it is unusable
+ * as written, or the data plane refused it as invalid (like controller-runtime's TerminalError: a
+ * retry sends the same object and gets the same answer). A kind the data plane does not serve is
+ * not such an item: its CRD may arrive, so it is looked at again after progressingInterval.
+ */
+export function awaitsSpecChange(o: ItemOutcome): boolean {
+  // The scope of the kind is known once discovery resolved it: without it, the kind is unknown.
+  return o.state === 'invalid' && !(o.item.ok && o.namespaced === undefined);
 }
 
 /** isTransitioning tells whether any resource needs the faster progressingInterval. */
