@@ -85,6 +85,8 @@ export interface TenancyContext {
   sealer: OwnershipSeal;
   /** cluster identifies the data-plane cluster (DataPlanePort.clusterId). */
   cluster: string;
+  /** observedByOthers is how many objects the organization's other Releases observe (for limits.observedPerOrganization). */
+  observedByOthers?: number;
 }
 
 /**
@@ -110,7 +112,7 @@ export function releasePolicy(
   const tenancy = tenancyContext?.tenancy ?? SINGLE_TENANT;
   const multi = tenancy.mode !== 'single-tenant';
   const organization = release.metadata.namespace ?? '';
-  const overLimit = limitedItems(tenancy, items);
+  const overLimit = limitedItems(tenancy, items, tenancyContext?.observedByOthers ?? 0);
   const admitTenancy = (item: DesiredObject, namespaced: boolean): string | undefined => {
     const limited = overLimit.get(item);
     if (limited) return limited;
@@ -228,7 +230,11 @@ function namespaceCreation(tenancy: Tenancy, namespace: string): string | undefi
 }
 
 /** limitedItems are the objects beyond the TenantPolicy's limits, with why (the first ones in spec order are kept). */
-function limitedItems(tenancy: Tenancy, items: readonly DesiredObject[]): Map<DesiredObject, string> {
+function limitedItems(
+  tenancy: Tenancy,
+  items: readonly DesiredObject[],
+  observedByOthers: number,
+): Map<DesiredObject, string> {
   const over = new Map<DesiredObject, string>();
   const objects = limitOf(tenancy, 'objectsPerRelease');
   if (objects) {
@@ -246,6 +252,18 @@ function limitedItems(tenancy: Tenancy, items: readonly DesiredObject[]): Map<De
         over.set(
           item,
           `resource "${item.id}": the Release observes ${observing.length} objects, more than ${observed.rule} allows (${observed.limit}); nothing was sent for it`,
+        );
+  }
+  // The organization's other Releases came first: this one gets what is left of the limit.
+  const shared = limitOf(tenancy, 'observedPerOrganization');
+  if (shared) {
+    const left = Math.max(0, shared.limit - observedByOthers);
+    const observing = items.filter((i) => i.policy?.apply === ApplyModes.observe);
+    for (const item of observing.slice(left))
+      if (!over.has(item))
+        over.set(
+          item,
+          `resource "${item.id}": the organization's other Releases observe ${observedByOthers} objects, and ${shared.rule} allows ${shared.limit} in all; nothing was sent for it`,
         );
   }
   return over;

@@ -8,6 +8,7 @@
  */
 import type { Logger } from 'pino';
 import {
+  ApplyModes,
   ConditionTypes,
   Defaults,
   EventReasons,
@@ -90,6 +91,33 @@ export function organizationSlotKey(releaseKey: string): string {
   return `organization:${releaseKey.slice(0, releaseKey.indexOf('/'))}`;
 }
 
+/**
+ * ObservedCounts keeps how many objects each Release observes and the total per organization (the
+ * namespace of the Release key), so a Release learns what its organization's other Releases use
+ * without a scan of every Release.
+ */
+export class ObservedCounts {
+  private readonly perRelease = new Map<string, number>();
+  private readonly perOrganization = new Map<string, number>();
+
+  /** set records what a Release observes now (0 forgets it). */
+  set(releaseKey: string, count: number): void {
+    const org = releaseKey.slice(0, releaseKey.indexOf('/'));
+    const delta = count - (this.perRelease.get(releaseKey) ?? 0);
+    if (count === 0) this.perRelease.delete(releaseKey);
+    else this.perRelease.set(releaseKey, count);
+    const total = (this.perOrganization.get(org) ?? 0) + delta;
+    if (total === 0) this.perOrganization.delete(org);
+    else this.perOrganization.set(org, total);
+  }
+
+  /** byOthers is what the other Releases of a Release's organization observe. */
+  byOthers(releaseKey: string): number {
+    const org = releaseKey.slice(0, releaseKey.indexOf('/'));
+    return (this.perOrganization.get(org) ?? 0) - (this.perRelease.get(releaseKey) ?? 0);
+  }
+}
+
 /** ReleaseEvents records Kubernetes Events on Releases (aggregated by the implementation). */
 export interface ReleaseEvents {
   emit(release: Release, type: EventType, reason: string, message: string): void;
@@ -151,6 +179,8 @@ export class ReleaseReconciler {
   private readonly notProvenReported = new Map<string, string>();
   /** dataPlaneOf remembers where each Release was last applied, so its watches can be released. */
   private readonly dataPlaneOf = new Map<string, string>();
+  /** observing counts the objects each Release observes, by organization (TenantPolicy limits). */
+  private readonly observing = new ObservedCounts();
 
   constructor(private readonly deps: ReleaseReconcilerDeps) {}
 
@@ -273,13 +303,25 @@ export class ReleaseReconciler {
           ...(tenancy &&
             this.deps.tenancy &&
             placed.placement && {
-              tenancy: { tenancy, ...this.deps.tenancy, cluster: placed.placement.cluster },
+              tenancy: {
+                tenancy,
+                ...this.deps.tenancy,
+                cluster: placed.placement.cluster,
+                observedByOthers: this.observing.byOthers(key),
+              },
             }),
           logger,
           signal,
           onResult: (kind, result) => this.deps.observer?.applied(dataPlane.key, kind, result),
         },
         items,
+      );
+      // What this Release observes now counts against its organization's share (observedPerOrganization).
+      this.observing.set(
+        key,
+        outcomes.filter(
+          (o) => o.item.ok && o.item.policy?.apply === ApplyModes.observe && o.state !== 'notAllowed',
+        ).length,
       );
     }
     const uid = release.metadata.uid ?? '';
@@ -421,6 +463,7 @@ export class ReleaseReconciler {
   /** forget drops everything remembered about a Release that no longer exists. */
   async forget(key: string): Promise<void> {
     this.notProvenReported.delete(key);
+    this.observing.set(key, 0);
     this.deps.writer.forget(key);
     this.memory.forgetOwner(key);
     this.deps.observer?.forgotten(key);

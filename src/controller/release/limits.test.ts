@@ -1,0 +1,107 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Release } from '../../api/v1alpha1/schema.ts';
+import { desiredItems, type DesiredObject } from './desired.ts';
+import { releasePolicy } from './policy.ts';
+import { ObservedCounts } from './reconciler.ts';
+import { hmacSeal, type Tenancy } from './tenancy.ts';
+
+function release(observed: number, written: number): Release {
+  const cm = (id: string, annotations?: Record<string, string>) => ({
+    id,
+    object: {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: id, namespace: 'acme-web', annotations },
+    },
+  });
+  return {
+    apiVersion: 'openchoreo.dev/v1alpha1',
+    kind: 'Release',
+    metadata: { name: 'r', namespace: 'acme', uid: 'u1' },
+    spec: {
+      owner: { projectName: 'p', componentName: 'c' },
+      environmentName: 'prod',
+      resources: [
+        ...Array.from({ length: written }, (_, i) => cm(`w${i}`)),
+        ...Array.from({ length: observed }, (_, i) => cm(`o${i}`, { 'openchoreo.dev/apply': 'Observe' })),
+      ],
+    },
+  };
+}
+
+function refusals(r: Release, limits: Record<string, number>, observedByOthers = 0): Map<string, string> {
+  const tenancy: Tenancy = {
+    mode: 'policy',
+    organization: 'acme',
+    policy: 'teams',
+    spec: { organizations: { names: ['acme'] }, limits },
+  };
+  const items = desiredItems(r).filter((i): i is DesiredObject => i.ok);
+  const policy = releasePolicy(
+    r,
+    () => false,
+    undefined,
+    'acme/dp',
+    undefined,
+    undefined,
+    {
+      tenancy,
+      reserved: [],
+      sealer: hmacSeal(Buffer.alloc(32)),
+      cluster: 'c1',
+      observedByOthers,
+    },
+    items,
+  );
+  const out = new Map<string, string>();
+  for (const item of items) {
+    const why = policy.admit?.(item, true);
+    if (why) out.set(item.id, why);
+  }
+  return out;
+}
+
+describe('TenantPolicy limits', () => {
+  test('objects beyond objectsPerRelease are refused in spec order, naming the limit', () => {
+    const refused = refusals(release(0, 5), { objectsPerRelease: 3 });
+    assert.deepEqual([...refused.keys()], ['w3', 'w4']);
+    assert.match(
+      refused.get('w3') ?? '',
+      /lists 5 objects, more than TenantPolicy teams \(spec.limits.objectsPerRelease\) allows \(3\)/,
+    );
+  });
+  test('observed objects beyond observedPerRelease are refused; written ones are not counted', () => {
+    const refused = refusals(release(4, 3), { observedPerRelease: 2 });
+    assert.deepEqual([...refused.keys()], ['o2', 'o3']);
+  });
+  test('observedPerOrganization: a Release gets what the organization’s other Releases left', () => {
+    const refused = refusals(release(4, 0), { observedPerOrganization: 5 }, 3);
+    assert.deepEqual([...refused.keys()], ['o2', 'o3']);
+    assert.match(
+      refused.get('o2') ?? '',
+      /other Releases observe 3 objects, and TenantPolicy teams \(spec.limits.observedPerOrganization\) allows 5 in all/,
+    );
+    assert.equal(
+      refusals(release(4, 0), { observedPerOrganization: 5 }, 0).size,
+      0,
+      'nothing used elsewhere',
+    );
+  });
+});
+
+describe('ObservedCounts', () => {
+  test('counts per organization, without the asking Release, and forgets', () => {
+    const counts = new ObservedCounts();
+    counts.set('acme/a', 3);
+    counts.set('acme/b', 2);
+    counts.set('globex/c', 7);
+    assert.equal(counts.byOthers('acme/a'), 2);
+    assert.equal(counts.byOthers('acme/new'), 5);
+    assert.equal(counts.byOthers('globex/c'), 0);
+    counts.set('acme/b', 0);
+    assert.equal(counts.byOthers('acme/a'), 0);
+    counts.set('acme/a', 1);
+    assert.equal(counts.byOthers('acme/z'), 1);
+  });
+});
