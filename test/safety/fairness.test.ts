@@ -1,6 +1,7 @@
 /**
  * Fairness: a data plane that accepts connections and never answers holds at most its share of the
- * workers (--max-concurrent-reconciles-per-dataplane, half of the 4 by default), and each of its
+ * workers (--max-concurrent-reconciles-per-dataplane, half of the 4 by default), and so do all the
+ * DataPlanes of one organization together; each of its
  * Releases stops at the first unanswered request; a Release on a healthy data plane converges
  * meanwhile, and the silent one's Releases say DataPlaneUnreachable.
  */
@@ -154,6 +155,58 @@ describe('fairness', () => {
       for (const name of names) await deleteRelease(cp, ns, name);
     } finally {
       // On failure too, without waiting: a cleanup error must not hide why the test failed.
+      for (const name of names) await cp.delete(API_VERSION, 'Release', ns, name).catch(() => undefined);
+    }
+  });
+
+  test("one organization's silent DataPlanes together hold at most its share of the workers", async () => {
+    const { cp, controller, org } = suite;
+    const ns = uniqueName('org');
+    await cp.ensureNamespace(ns);
+    const names: string[] = [];
+    try {
+      for (const dp of ['silent-a', 'silent-b', 'silent-c']) {
+        await cp.create({
+          apiVersion: API_VERSION,
+          kind: 'DataPlane',
+          metadata: { name: dp, namespace: ns },
+          spec: {
+            kubernetesCluster: { name: dp, credentials: { apiServerURL: silent.url, ...credentials } },
+          },
+        });
+        await cp.create(environmentObject(ns, `env-${dp}`, dp));
+        for (let i = 0; i < 2; i++) {
+          const name = uniqueName(dp);
+          names.push(name);
+          await cp.create(
+            releaseObject(
+              { namespace: ns, environment: `env-${dp}` },
+              name,
+              [configMap('c', uniqueName('apps'), 'c')],
+              {
+                annotations: { 'openchoreo.dev/deletion-policy': 'Orphan' },
+              },
+            ),
+          );
+        }
+      }
+      // Each DataPlane's share is 2 of the 4 workers; the organization's is 2 as well, so three
+      // silent DataPlanes never hold more than 2 workers together.
+      let most = 0;
+      for (let i = 0; i < 40; i++) {
+        const active = metricValue(await controller.metrics(), 'controller_runtime_active_workers', {
+          controller: 'release',
+        });
+        most = Math.max(most, active);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      assert.ok(most >= 1, 'the silent organization was being worked on');
+      assert.ok(most <= 2, `at most the organization's share of the workers was busy: ${most}`);
+      const healthy = uniqueName('healthy');
+      await cp.create(releaseObject(org, healthy, [configMap('a', uniqueName('fair'), 'a')]));
+      await waitReady(cp, org, healthy);
+      for (const name of names) await deleteRelease(cp, ns, name);
+    } finally {
       for (const name of names) await cp.delete(API_VERSION, 'Release', ns, name).catch(() => undefined);
     }
   });
