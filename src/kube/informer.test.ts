@@ -418,7 +418,11 @@ void describe('Informer', () => {
       informer.start();
       await informer.waitForSync(AbortSignal.timeout(5_000));
       assert.equal(informer.size, 40, 'every object listed');
-      const limits = server.lists().map((q) => Number(q.get('limit')));
+      // A list that failed for another reason (a loaded machine) is asked again at the same size.
+      const limits = server
+        .lists()
+        .map((q) => Number(q.get('limit')))
+        .filter((l, i, all) => i === 0 || l !== all[i - 1] || l === 7);
       assert.deepEqual(limits.slice(0, 7), [500, 250, 125, 62, 31, 15, 7], 'halved until a page fits');
       assert.ok(
         limits.slice(7).every((l) => l === 7),
