@@ -412,8 +412,9 @@ export function foreignConflict(
   whose?: string,
   tenancy?: Tenancy,
 ): string | undefined {
-  // Single-tenant: a Namespace the Release lists is adopted (labelled, never deleted) unasked.
-  if (!foreign || (isNamespaceKind(item) && !tenancy)) return undefined;
+  // Single-tenant: a Namespace the Release lists is adopted (labelled, never deleted) unasked,
+  // unless its DataPlane forbids adoption: that covers Namespaces too.
+  if (!foreign || (isNamespaceKind(item) && !tenancy && adoptionForbiddenBy === undefined)) return undefined;
   const asked = item.adopt;
   const ref = describeRef({ kind: item.kind, name: item.name, namespace: foreign.metadata.namespace });
   const managers = [...new Set((foreign.metadata.managedFields ?? []).map((m) => m.manager ?? 'unknown'))];

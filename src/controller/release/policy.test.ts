@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Release } from '../../api/v1alpha1/schema.ts';
 import { desiredItems, type DesiredObject } from './desired.ts';
-import { releasePolicy } from './policy.ts';
+import { foreignConflict, releasePolicy } from './policy.ts';
 import { ObservedCounts } from './reconciler.ts';
 import { hmacSeal, type Tenancy } from './tenancy.ts';
 
@@ -103,5 +103,28 @@ describe('ObservedCounts', () => {
     assert.equal(counts.byOthers('acme/a'), 0);
     counts.set('acme/a', 1);
     assert.equal(counts.byOthers('acme/z'), 1);
+  });
+});
+
+describe('adoption of an existing Namespace', () => {
+  const ns = {
+    id: 'ns',
+    object: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'legacy' } },
+  };
+  const r = release(0, 0);
+  r.spec.resources = [ns];
+  const [item] = desiredItems(r).filter((i): i is DesiredObject => i.ok);
+  const live = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'legacy', uid: 'n1' } };
+  test('single-tenant adopts it unasked, unless the DataPlane forbids adoption', () => {
+    assert.ok(item, 'the Namespace item');
+    assert.equal(foreignConflict(item, live), undefined);
+    assert.match(foreignConflict(item, live, 'acme/dp') ?? '', /DataPlane acme\/dp forbids adoption/);
+  });
+  test('outside single-tenant it is never adopted unless granted', () => {
+    assert.ok(item, 'the Namespace item');
+    assert.match(
+      foreignConflict(item, live, undefined, undefined, { mode: 'default', organization: 'acme' }) ?? '',
+      /adoption is not allowed/,
+    );
   });
 });
