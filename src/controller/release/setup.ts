@@ -233,7 +233,11 @@ export class ReleaseController {
       limit: options.maxConcurrentPerDataPlane ?? defaultLimitPerKey(options.concurrency),
       onAvailable: (key) => this.controller.queue.add(key),
     });
-    this.releaseMetrics.usedBy({ watches: () => this.pool.watches(), reconciles: () => this.slots.inUse() });
+    this.releaseMetrics.usedBy({
+      watches: () => this.pool.watches(),
+      // Organizations' shares (reconciler.ts organizationSlotKey) are not data planes.
+      reconciles: () => new Map([...this.slots.inUse()].filter(([key]) => key.includes('/'))),
+    });
     const reader: ControlPlaneReader = {
       environment: (ns, name) => this.environments.get(ns, name),
       ...this.planes,
