@@ -37,10 +37,7 @@ export function dataPlaneAccess(
 ): Access {
   if (tenancy.mode === 'single-tenant') return { grant: OPEN_GRANT };
   const where = `DataPlane ${dp.metadata.namespace}/${dp.metadata.name}`;
-  if (tenancy.mode === 'conflict')
-    return {
-      refused: `${where} is not used: ${describeTenancy(tenancy)}; the platform operator must make only one of them select it (spec.organizations)`,
-    };
+  if (tenancy.mode === 'conflict') return conflictRefusal(where, tenancy);
   const refused =
     dataPlaneLimitRefusal(tenancy, dp, organizationDataPlanes) ??
     credentialsRefusal(tenancy, dp, secret) ??
@@ -58,10 +55,7 @@ export function dataPlaneAccess(
 export function clusterPlaneAccess(tenancy: Tenancy, name: string): Access {
   if (tenancy.mode === 'single-tenant') return { grant: OPEN_GRANT };
   const where = `ClusterDataPlane ${name}`;
-  if (tenancy.mode === 'conflict')
-    return {
-      refused: `${where} is not used: ${describeTenancy(tenancy)}; the platform operator must make only one of them select it (spec.organizations)`,
-    };
+  if (tenancy.mode === 'conflict') return conflictRefusal(where, tenancy);
   const clusters = tenancy.mode === 'policy' ? tenancy.spec.clusters : undefined;
   if (clusters && !clusters.some((p) => globMatch(expand(p, tenancy.organization), name)))
     return {
@@ -69,6 +63,13 @@ export function clusterPlaneAccess(tenancy: Tenancy, name: string): Access {
     };
   const grant = accessGrant(tenancy);
   return 'refused' in grant ? { refused: `${where}: ${grant.refused}` } : { grant };
+}
+
+/** conflictRefusal refuses every plane of an organization two TenantPolicies select. */
+function conflictRefusal(where: string, tenancy: Tenancy): Access {
+  return {
+    refused: `${where} is not used: ${describeTenancy(tenancy)}; the platform operator must make only one of them select it (spec.organizations)`,
+  };
 }
 
 /** ruleOf names a field of the organization's TenantPolicy, or the safe default when none governs it. */

@@ -18,7 +18,7 @@
  * cannot hand it to another organization; stripping it makes the namespace nobody's (refused to
  * all), never someone else's.
  */
-import { createHmac } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { KubeObject } from '../../api/object.ts';
 import { TenancyKeys } from '../../api/v1alpha1/constants.ts';
 import {
@@ -177,7 +177,9 @@ export function ownerOf(live: KubeObject, cluster: string, sealer: OwnershipSeal
   const seal = live.metadata.annotations?.[TenancyKeys.organizationSeal];
   if (!organization || !seal) return undefined;
   const expected = sealer.seal(cluster, live.metadata.name ?? '', organization);
-  return timingSafeEqualText(seal, expected) ? organization : undefined;
+  const given = Buffer.from(seal);
+  const wanted = Buffer.from(expected);
+  return given.length === wanted.length && timingSafeEqual(given, wanted) ? organization : undefined;
 }
 
 /** ownershipMarks are the label and annotation that make a namespace the organization's. */
@@ -245,11 +247,4 @@ export function limitOf(
   return limit === undefined
     ? undefined
     : { limit, rule: `TenantPolicy ${tenancy.policy} (spec.limits.${name})` };
-}
-
-function timingSafeEqualText(a: string, b: string): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
-  return diff === 0;
 }
