@@ -4,7 +4,8 @@
  * same connection over an apiserver-network-proxy tunnel (tunnel.ts). Both pass the operator's
  * endpoint policy before any connection, and the client's lookup checks every address again.
  */
-import { TUNNEL_HOST_PATTERN, type DataPlane, type Plane } from '../api/v1alpha1/schema.ts';
+import { TUNNEL_HOST_PATTERN } from '../api/v1alpha1/constants.ts';
+import type { DataPlane, Plane } from '../api/v1alpha1/schema.ts';
 import type { Connector } from '../kube/client.ts';
 import { clientFor } from '../kube/kubeconfig.ts';
 import { grantedAccess } from './access.ts';

@@ -3,7 +3,6 @@
  * Kubeconfigs from Secrets are tenant input: they may not run commands (`exec`, `auth-provider`)
  * or read files of the controller's own file system, so those are refused with a clear message.
  */
-import { parse } from 'yaml';
 import type { DataPlane } from '../api/v1alpha1/schema.ts';
 import { isRecord } from '../api/object.ts';
 import { accessFromDocument, KubeconfigError, NEEDS_PLUGIN, type ClusterAccess } from '../kube/kubeconfig.ts';
@@ -67,6 +66,8 @@ export async function accessFromSecret(
     );
   }
   const text = Buffer.from(encoded, 'base64').toString('utf8');
+  // Loaded on first use, as in src/kube/kubeconfig.ts.
+  const { parse } = await import('yaml');
   let doc: unknown;
   try {
     doc = parse(text);

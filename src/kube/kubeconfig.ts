@@ -8,7 +8,6 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join } from 'node:path';
-import { parse } from 'yaml';
 import { isRecord } from '../api/object.ts';
 import { KubeClient, type KubeClientOptions } from './client.ts';
 import type { Impersonation } from './impersonation.ts';
@@ -59,6 +58,9 @@ export async function accessFromKubeconfig(
   text: string,
   options: ReadOptions,
 ): Promise<ClusterAccess | typeof NEEDS_PLUGIN> {
+  // Loaded on first use: the YAML parser is about 5 MiB of RSS that an in-cluster process with no
+  // kubeconfig never needs (docs/performance.md, "Idle process").
+  const { parse } = await import('yaml');
   let doc: unknown;
   try {
     doc = parse(text);

@@ -227,3 +227,9 @@ export const API_VERSION_PATTERN =
 
 /** API_VERSION_MAX_LENGTH is the longest `apiVersion`: a 253-character group, `/`, a 63-character version. */
 export const API_VERSION_MAX_LENGTH = 253 + 1 + 63;
+
+/** TUNNEL_HOST_PATTERN is what spec.kubernetesCluster.tunnel.host matches: a lowercase DNS name. */
+export const TUNNEL_HOST_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
+
+/** ORGANIZATION_PLACEHOLDER stands for the organization's namespace name in TenantPolicy patterns and identities. */
+export const ORGANIZATION_PLACEHOLDER = '{organization}';

@@ -10,6 +10,7 @@ import {
   DURATION_PATTERN,
   HEALTH_STATUSES,
   LABEL_VALUE_PATTERN,
+  TUNNEL_HOST_PATTERN,
 } from './constants.ts';
 
 const nonEmpty = (description: string) => Type.String({ minLength: 1, description });
@@ -360,9 +361,6 @@ const patternList = (what: string, pattern: string, example: string) =>
       }),
     ),
   });
-
-/** TUNNEL_HOST_PATTERN is what spec.kubernetesCluster.tunnel.host matches: a lowercase DNS name. */
-export const TUNNEL_HOST_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
 
 /**
  * DataPlaneTunnelSchema opts a DataPlane into reaching its API server through the operator's

@@ -12,8 +12,6 @@
 import Type, { type Static } from 'typebox';
 import { ConditionSchema } from './schema.ts';
 
-/** ORGANIZATION_PLACEHOLDER stands for the organization's namespace name in TenantPolicy patterns and identities. */
-export const ORGANIZATION_PLACEHOLDER = '{organization}';
 
 const pattern = (description: string) => Type.String({ minLength: 1, maxLength: 253, description });
 

@@ -20,13 +20,8 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { KubeObject } from '../../api/object.ts';
-import { TenancyKeys } from '../../api/v1alpha1/constants.ts';
-import {
-  ORGANIZATION_PLACEHOLDER,
-  type LabelSelector,
-  type TenantPolicy,
-  type TenantPolicySpec,
-} from '../../api/v1alpha1/tenancy.ts';
+import { ORGANIZATION_PLACEHOLDER, TenancyKeys } from '../../api/v1alpha1/constants.ts';
+import type { LabelSelector, TenantPolicy, TenantPolicySpec } from '../../api/v1alpha1/tenancy.ts';
 import type { NamespaceState } from '../../ssa/apply.ts';
 import { globMatch, matchesKind } from './resourcepolicy.ts';
 

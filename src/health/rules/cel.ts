@@ -15,6 +15,7 @@ import { Environment, type TypeCheckResult } from '@marcbachmann/cel-js';
 import { isRecord } from '../../api/object.ts';
 import type { HealthStatus } from '../../api/v1alpha1/constants.ts';
 import { health, type HealthResult } from '../result.ts';
+import { firstLine } from './protocol.ts';
 import { RuleCompileError, RuleReasons } from './result.ts';
 
 /** CelRuleSpec is spec.cel of a HealthRule. */
@@ -216,8 +217,3 @@ function typeName(value: unknown): string {
   return `a ${typeof value}`;
 }
 
-/** firstLine is an error's first line: cel-js appends a caret drawing of the source after it. */
-export function firstLine(err: unknown): string {
-  const text = err instanceof Error ? err.message : String(err);
-  return (text.split('\n')[0] ?? '').trim();
-}

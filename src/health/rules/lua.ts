@@ -21,18 +21,9 @@ import { LuaFactory, LuaLibraries, LuaEventMasks, type LuaEngine } from 'wasmoon
 import { HEALTH_STATUSES, type HealthStatus } from '../../api/v1alpha1/constants.ts';
 import { isRecord } from '../../api/object.ts';
 import { health, type HealthResult } from '../result.ts';
+import { DEFAULT_LUA_LIMITS, type LuaLimits } from './protocol.ts';
 import { RuleCompileError, RuleReasons } from './result.ts';
 
-/** LuaLimits bound one evaluation of a script. */
-export interface LuaLimits {
-  /** timeoutMs stops a script that runs longer (an endless loop) */
-  timeoutMs: number;
-  /** memoryBytes caps the Lua heap of the engine (every rule's compiled code and one call's garbage) */
-  memoryBytes: number;
-}
-
-/** DEFAULT_LUA_LIMITS are the limits of an evaluation: Argo CD's scripts take microseconds and kilobytes. */
-export const DEFAULT_LUA_LIMITS: LuaLimits = { timeoutMs: 100, memoryBytes: 64 * 1024 * 1024 };
 
 // VM instructions between two deadline checks: about 10 us of Lua, so the check costs nothing.
 const HOOK_EVERY = 1000;

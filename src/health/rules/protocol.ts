@@ -18,3 +18,20 @@ export type FromWorker =
   | { type: 'forgotten'; seq: number }
   | { type: 'evaluated'; seq: number; results: HealthResult[] }
   | { type: 'failed'; seq: number; message: string };
+
+/** LuaLimits bound one evaluation of a script. */
+export interface LuaLimits {
+  /** timeoutMs stops a script that runs longer (an endless loop) */
+  timeoutMs: number;
+  /** memoryBytes caps the Lua heap of the engine (every rule's compiled code and one call's garbage) */
+  memoryBytes: number;
+}
+
+/** DEFAULT_LUA_LIMITS are the limits of an evaluation: Argo CD's scripts take microseconds and kilobytes. */
+export const DEFAULT_LUA_LIMITS: LuaLimits = { timeoutMs: 100, memoryBytes: 64 * 1024 * 1024 };
+
+/** firstLine is an error's first line: cel-js appends a caret drawing of the source after it. */
+export function firstLine(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return (text.split('\n')[0] ?? '').trim();
+}

@@ -7,9 +7,14 @@
  */
 import { Worker } from 'node:worker_threads';
 import { health, type HealthResult } from '../result.ts';
-import { firstLine } from './cel.ts';
-import { DEFAULT_LUA_LIMITS, type LuaLimits } from './lua.ts';
-import type { FromWorker, RuleSource, ToWorker } from './protocol.ts';
+import {
+  DEFAULT_LUA_LIMITS,
+  firstLine,
+  type FromWorker,
+  type LuaLimits,
+  type RuleSource,
+  type ToWorker,
+} from './protocol.ts';
 import { RuleCompileError, RuleReasons } from './result.ts';
 
 /** SandboxOptions configures the worker and its limits. */

@@ -5,9 +5,9 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { health } from '../result.ts';
-import { compileCel, evaluateCel, firstLine, type CompiledCel } from './cel.ts';
-import { DEFAULT_LUA_LIMITS, LuaRuleEngine, type LuaLimits } from './lua.ts';
-import type { FromWorker, ToWorker } from './protocol.ts';
+import { compileCel, evaluateCel, type CompiledCel } from './cel.ts';
+import { LuaRuleEngine } from './lua.ts';
+import { DEFAULT_LUA_LIMITS, firstLine, type FromWorker, type LuaLimits, type ToWorker } from './protocol.ts';
 import { RuleCompileError, RuleReasons } from './result.ts';
 
 const port = parentPort;
