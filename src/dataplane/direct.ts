@@ -132,6 +132,11 @@ export class DirectDataPlane implements DataPlanePort {
     return this.watches.watched().map((w) => w.info);
   }
 
+  /** cachedObjects counts the objects this connection's watches hold (the gauge per data plane). */
+  cachedObjects(): number {
+    return this.watches.cachedObjects();
+  }
+
   isBehind(kind: ResourceInfo | string, resourceVersion: string): boolean {
     const key = typeof kind === 'string' ? kind : kindKey(kind);
     return this.watches

@@ -156,6 +156,13 @@ export class DataPlanePool {
     return out;
   }
 
+  /** cachedObjects returns the number of objects each open connection's watches hold (for the gauges). */
+  cachedObjects(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const [key, conn] of this.connections) out.set(key, conn.cachedObjects());
+    return out;
+  }
+
   /** forget closes and drops the connection of a deleted DataPlane. */
   async forget(key: string): Promise<void> {
     const conn = this.connections.get(key);
@@ -218,6 +225,9 @@ export class DataPlanePool {
     const watches = new WatchSet({
       client,
       logger,
+      // A DataPlane serves only its own namespace's Releases: it caches only that organization's
+      // objects. A ClusterDataPlane serves every organization (no namespace): it caches them all.
+      ...(plane.metadata.namespace ? { organization: plane.metadata.namespace } : {}),
       syncTimeoutMs: this.options.requestTimeoutMs,
       listBudget: this.options.listBudget,
       ...(pollIntervalMs !== undefined ? { pollIntervalMs } : {}),

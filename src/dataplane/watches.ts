@@ -17,6 +17,17 @@ import { sharedStrings, TreeInterner } from '../kube/intern.ts';
 /** MANAGED_SELECTOR selects every object the controller applied. */
 export const MANAGED_SELECTOR = `${Labels.managedBy}=${CONTROLLER_NAME}`;
 
+/**
+ * managedSelector selects the objects the controller applied for one organization's Releases (their
+ * release-namespace label is the organization), or for every organization when none is given (a
+ * ClusterDataPlane serves them all). Organizations' DataPlanes that share a cluster then each cache
+ * only their own objects, and no organization's watch delivers another's (docs/architecture.md,
+ * "One cache per organization").
+ */
+export function managedSelector(organization: string | undefined): string {
+  return organization ? `${MANAGED_SELECTOR},${Labels.releaseNamespace}=${organization}` : MANAGED_SELECTOR;
+}
+
 /** kindKey identifies a served kind: `group/version/Kind`. */
 export function kindKey(info: { group: string; version: string; kind: string }): string {
   // One flat copy per kind, however often it is built: Releases, apply records and watches keep it.
@@ -73,6 +84,11 @@ export interface WatchedKind {
 export interface WatchSetOptions {
   client: KubeClient;
   logger: Logger;
+  /**
+   * organization scopes the watches to the objects of this organization's Releases (a DataPlane
+   * serves only the Releases of its own namespace); undefined watches every managed object.
+   */
+  organization?: string;
   /** syncTimeoutMs bounds the wait for a new informer's first list. */
   syncTimeoutMs: number;
   /** listBudget bounds each list of a kind (pages, bytes, time): a data plane may answer forever. */
@@ -133,7 +149,7 @@ export class WatchSet {
       const informer: Informer = new Informer({
         client: this.options.client,
         path: collectionPath(info),
-        labelSelector: MANAGED_SELECTOR,
+        labelSelector: managedSelector(this.options.organization),
         listBudget: this.options.listBudget,
         name: `${this.options.client.name}/${key}`,
         logger: this.options.logger,
@@ -298,6 +314,13 @@ export class WatchSet {
   /** objectsOf lists the cached objects that carry a Release uid, once each across API versions. */
   objectsOf(releaseUid: string): ManagedObject[] {
     return [...(this.byRelease.get(releaseUid)?.values() ?? [])];
+  }
+
+  /** cachedObjects counts the objects in the caches of every watched kind (a gauge per data plane). */
+  cachedObjects(): number {
+    let n = 0;
+    for (const w of this.kinds.values()) n += w.informer.size;
+    return n;
   }
 
   /** watched lists every kind being watched. */

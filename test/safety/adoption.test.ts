@@ -3,8 +3,8 @@
  * object in the Release asks for it (`openchoreo.dev/adopt`); an adopted object is given back (our
  * labels and field ownership removed) or deleted, as the annotation says; a namespace the
  * controller created for one Release survives another Release that lists it; an object carrying
- * only our managed-by label and a Release's uid (labels anyone with patch can write) is left in
- * place when the Release is deleted, and reported.
+ * only a Release's labels (managed-by, organization and uid, which anyone with patch can write) is
+ * left in place when the Release is deleted, and reported.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -147,7 +147,7 @@ describe('adoption', () => {
     assert.ok(isGone(fromA), "a's own object is deleted");
   });
 
-  test('an object carrying only managed-by and the Release uid label is left in place with the Release and reported', async () => {
+  test('an object carrying only the labels of a Release (managed-by, organization, uid) is left in place with the Release and reported', async () => {
     const { cp, dp, org } = suite;
     const ns = uniqueName('stray');
     const name = uniqueName('rel');
@@ -160,7 +160,13 @@ describe('adoption', () => {
       metadata: {
         name: 'stray',
         namespace: ns,
-        labels: { [Labels.managedBy]: 'release-controller', [Labels.releaseUid]: uid },
+        // The organization label puts it in the organization's DataPlane cache, where the Release
+        // finds it; labels are still no proof.
+        labels: {
+          [Labels.managedBy]: 'release-controller',
+          [Labels.releaseNamespace]: org.namespace,
+          [Labels.releaseUid]: uid,
+        },
       },
     });
 

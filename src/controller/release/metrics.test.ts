@@ -48,14 +48,17 @@ void test('the connection, watch and reconcile gauges read the pool and the slot
     ['other/dp', 0],
   ]);
   let reconciles = new Map([['acme/dp', 2]]);
-  metrics.usedBy({ watches: () => watches, reconciles: () => reconciles });
+  let cached = new Map([['acme/dp', 40]]);
+  metrics.usedBy({ watches: () => watches, reconciles: () => reconciles, cachedObjects: () => cached });
   let text = await registry.metrics();
   assert.match(text, /^release_controller_dataplane_connections 2$/m);
   assert.match(text, /^release_controller_dataplane_watches\{data_plane="acme\/dp"\} 3$/m);
   assert.match(text, /^release_controller_dataplane_watches\{data_plane="other\/dp"\} 0$/m);
   assert.match(text, /^release_controller_dataplane_reconciles\{data_plane="acme\/dp"\} 2$/m);
+  assert.match(text, /^release_controller_dataplane_cached_objects\{data_plane="acme\/dp"\} 40$/m);
   watches = new Map();
   reconciles = new Map();
+  cached = new Map();
   text = await registry.metrics();
   assert.match(text, /^release_controller_dataplane_connections 0$/m);
   assert.doesNotMatch(text, /data_plane=/, 'gone DataPlanes leave no gauge series');

@@ -79,6 +79,8 @@ export function kindLabel(kind: string): string {
 export interface DataPlaneUsage {
   /** watches returns the open watches of every open connection (a connection without watches counts 0). */
   watches?: () => Map<string, number>;
+  /** cachedObjects returns the objects each data plane's watches hold. */
+  cachedObjects?: () => Map<string, number>;
   /** reconciles returns the reconciles running against each data plane. */
   reconciles?: () => Map<string, number>;
 }
@@ -172,6 +174,16 @@ export class ReleaseMetrics implements ReleaseObserver {
       collect() {
         this.reset();
         for (const [dataPlane, n] of usage.watches?.() ?? []) this.set({ data_plane: dataPlane }, n);
+      },
+    });
+    new Gauge({
+      name: 'release_controller_dataplane_cached_objects',
+      help: "Objects held in the watch caches of each data plane (a DataPlane holds only its organization's)",
+      labelNames: ['data_plane'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [dataPlane, n] of usage.cachedObjects?.() ?? []) this.set({ data_plane: dataPlane }, n);
       },
     });
     new Gauge({

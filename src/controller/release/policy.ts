@@ -156,16 +156,21 @@ export function releasePolicy(
         return `resource "${item.id}": ${ref} belongs to Release ${owner.namespace}/${owner.name}; another Release's object is never observed, nothing was copied`;
       return undefined;
     },
-    guard: (item, existing) =>
-      ownershipConflict(
-        release,
-        item,
-        existing.live,
-        releaseExists,
-        forbidden,
-        multi ? tenancy : undefined,
-      ) ?? foreignConflict(item, existing.foreign, forbidden, undefined, multi ? tenancy : undefined),
-    prepare: (item, info, existing) => {
+    guard: (item, found) => {
+      const existing = asCached(found);
+      return (
+        ownershipConflict(
+          release,
+          item,
+          existing.live,
+          releaseExists,
+          forbidden,
+          multi ? tenancy : undefined,
+        ) ?? foreignConflict(item, existing.foreign, forbidden, undefined, multi ? tenancy : undefined)
+      );
+    },
+    prepare: (item, info, found) => {
+      const existing = asCached(found);
       const taken = takeoverOf(release, existing);
       const uid = taken?.metadata.uid;
       if (uid)
@@ -280,6 +285,19 @@ function withoutTenancyKeys(map: Record<string, string> | undefined): Record<str
 /** isAdoptionAsked tells whether the object in the Release asks to adopt an existing one. */
 function isAdoptionAsked(item: DesiredObject): boolean {
   return item.adopt === AdoptModes.giveBack || item.adopt === AdoptModes.delete;
+}
+
+/**
+ * asCached judges an object read from the data plane that carries our managed-by label as if the
+ * watch cache held it. A DataPlane's cache holds only its organization's objects
+ * (dataplane/watches.ts managedSelector), so another organization's object, or one of ours whose
+ * release-namespace label someone removed, is read as foreign: it must still meet the ownership
+ * check (another live Release's object is never taken over) and, when it carries this Release's
+ * uid label, be written as the Release's (the apply restores its labels), not adopted.
+ */
+function asCached(existing: Existing): Existing {
+  const read = existing.foreign;
+  return read?.metadata.labels?.[Labels.managedBy] === CONTROLLER_NAME ? { live: read } : existing;
 }
 
 /**

@@ -235,6 +235,7 @@ export class ReleaseController {
     });
     this.releaseMetrics.usedBy({
       watches: () => this.pool.watches(),
+      cachedObjects: () => this.pool.cachedObjects(),
       // Organizations' shares (reconciler.ts organizationSlotKey) are not data planes.
       reconciles: () => new Map([...this.slots.inUse()].filter(([key]) => key.includes('/'))),
     });
