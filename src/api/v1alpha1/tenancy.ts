@@ -12,7 +12,6 @@
 import Type, { type Static } from 'typebox';
 import { ConditionSchema } from './schema.ts';
 
-
 const pattern = (description: string) => Type.String({ minLength: 1, maxLength: 253, description });
 
 const patternList = (what: string, example: string) =>

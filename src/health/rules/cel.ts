@@ -216,4 +216,3 @@ function typeName(value: unknown): string {
   if (Array.isArray(value)) return 'a list';
   return `a ${typeof value}`;
 }
-

@@ -24,7 +24,6 @@ import { health, type HealthResult } from '../result.ts';
 import { DEFAULT_LUA_LIMITS, type LuaLimits } from './protocol.ts';
 import { RuleCompileError, RuleReasons } from './result.ts';
 
-
 // VM instructions between two deadline checks: about 10 us of Lua, so the check costs nothing.
 const HOOK_EVERY = 1000;
 const TIMEOUT_MARK = '__health_rule_timeout__';
