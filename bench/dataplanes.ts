@@ -1,9 +1,11 @@
 /**
  * Many DataPlanes (`--dataplanes 10,30,100`): M DataPlanes on the one data-plane test cluster, under
  * different names, each with its own client certificate in its own kubeconfig Secret and its own
- * Environment, all in the one organization namespace (an organization owns several data planes;
- * the controller keys its connections by DataPlane namespace/name, so the namespace does not change
- * what is measured, and one namespace keeps the bench to one watch and one LIST per kind).
+ * Environment, all in the one organization namespace (an organization owns several data planes,
+ * and each caches every object of its organization's Releases on the cluster). With
+ * `--organizations` each DataPlane is in an organization namespace of its own (the shape of a
+ * platform that shares one cluster between many organizations): each then caches only its own
+ * organization's objects.
  *
  * Phases, each with settled memory readings (V8 heap used and RSS of the controller):
  * 1. baseline: the ready controller, no Release;
@@ -35,6 +37,8 @@ export interface ConnectionCounts {
   connections: number;
   /** watches is release_controller_dataplane_watches summed over data planes. */
   watches: number;
+  /** cachedObjects is release_controller_dataplane_cached_objects summed over data planes. */
+  cachedObjects: number;
   /** sockets is how many of the controller's file descriptors are sockets. */
   sockets: number;
   /** tcpToDataPlane is its established TCP connections to the data plane's API server port. */
@@ -58,6 +62,8 @@ export interface DataPlaneRunResult {
   dataPlanes: number;
   releasesPerDataPlane: number;
   releases: number;
+  /** organizations is true when each DataPlane is in an organization namespace of its own. */
+  organizations: boolean;
   /** credentials says how the DataPlanes authenticate. */
   credentials: string;
   /** connect is phase 3: one Release per DataPlane. */
@@ -93,14 +99,23 @@ export function dataPlaneName(i: number): string {
   return `bdp-${String(i).padStart(3, '0')}`;
 }
 
-/** createDataPlanes creates M DataPlanes with their own credentials and Environments in the org namespace. */
-export async function createDataPlanes(env: BenchEnv, m: number): Promise<void> {
+/**
+ * organizationOf is the namespace of DataPlane `i`: the bench's organization, or with
+ * `organizations` one of its own.
+ */
+function organizationOf(env: BenchEnv, i: number, organizations: boolean): string {
+  return organizations ? `${env.org.namespace}-${String(i).padStart(3, '0')}` : env.org.namespace;
+}
+
+/** createDataPlanes creates M DataPlanes with their own credentials and Environments in the org namespace (or each in its own). */
+export async function createDataPlanes(env: BenchEnv, m: number, organizations = false): Promise<void> {
   const names = Array.from({ length: m }, (_, i) => dataPlaneName(i));
   const identities = await mintClientIdentities(env.dp, names);
-  const ns = env.org.namespace;
   for (const [i, name] of names.entries()) {
     const identity = identities[i];
     if (!identity) throw new Error(`no client certificate for ${name}`);
+    const ns = organizationOf(env, i, organizations);
+    if (organizations) await env.cpKube.ensureNamespace(ns);
     await env.cpKube.create({
       apiVersion: 'v1',
       kind: 'Secret',
@@ -113,9 +128,12 @@ export async function createDataPlanes(env: BenchEnv, m: number): Promise<void> 
 }
 
 /** releaseOf builds Release `j`: DataPlane floor(j / perDataPlane) (its namespace: j / 10). */
-function releaseOf(env: BenchEnv, j: number, perDataPlane: number): Release {
+function releaseOf(env: BenchEnv, j: number, perDataPlane: number, organizations: boolean): Release {
   const d = Math.floor(j / perDataPlane);
-  return benchRelease({ ...env.org, environment: `${dataPlaneName(d)}-env` }, j);
+  return benchRelease(
+    { ...env.org, namespace: organizationOf(env, d, organizations), environment: `${dataPlaneName(d)}-env` },
+    j,
+  );
 }
 
 /**
@@ -148,6 +166,7 @@ async function connectionCounts(env: BenchEnv): Promise<ConnectionCounts> {
   return {
     connections: metricSum(text, 'release_controller_dataplane_connections'),
     watches: metricSum(text, 'release_controller_dataplane_watches'),
+    cachedObjects: metricSum(text, 'release_controller_dataplane_cached_objects'),
     sockets: s.sockets,
     tcpToDataPlane: s.tcpToPort,
   };
@@ -164,6 +183,7 @@ export async function runDataPlanes(
   m: number,
   perDataPlane: number,
   log: (line: string) => void,
+  organizations = false,
 ): Promise<DataPlaneRunResult> {
   // With the production build every settled reading follows a full garbage collection.
   const controller = await env.startController(
@@ -174,14 +194,14 @@ export async function runDataPlanes(
   const baseline = await memoryPoint(env);
 
   log(`${m} DataPlanes: creating DataPlanes, Secrets (own client certificates) and Environments`);
-  await createDataPlanes(env, m);
+  await createDataPlanes(env, m, organizations);
   await sleep(BASELINE_SETTLE_MS);
   const withDataPlanes = await memoryPoint(env);
 
   log(`${m} DataPlanes: connect, one Release each`);
   const connect = await measureCreation(
     env,
-    { count: m, release: (k) => releaseOf(env, k * perDataPlane, perDataPlane) },
+    { count: m, release: (k) => releaseOf(env, k * perDataPlane, perDataPlane, organizations) },
     log,
   );
   log(`  ${m} Releases Ready in ${connect.seconds} s`);
@@ -198,7 +218,8 @@ export async function runDataPlanes(
       env,
       {
         count: rest,
-        release: (k) => releaseOf(env, Math.floor(k / per) * perDataPlane + (k % per) + 1, perDataPlane),
+        release: (k) =>
+          releaseOf(env, Math.floor(k / per) * perDataPlane + (k % per) + 1, perDataPlane, organizations),
         readyBefore: m,
       },
       log,
@@ -219,6 +240,7 @@ export async function runDataPlanes(
     dataPlanes: m,
     releasesPerDataPlane: perDataPlane,
     releases: m * perDataPlane,
+    organizations,
     credentials:
       'a client certificate of its own per DataPlane (O=system:masters), signed by the test cluster CA',
     connect,

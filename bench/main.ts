@@ -59,6 +59,8 @@ const USAGE = `Usage: npm run bench -- [flags]
                             cluster, each with its own client certificate, Secret and Environment;
                             only these runs unless --sizes is given too
   --releases-per-dataplane R  Releases per DataPlane in those runs (default 10)
+  --organizations           in those runs, each DataPlane in an organization namespace of its own
+                            (many organizations sharing one cluster) instead of all in one
   --shards LIST             shard counts, comma-separated: that many controller processes
                             (--shard-count/--shard-index) converge each --sizes count; only these
                             runs (include 1 for a one-process baseline on the same path)
@@ -110,6 +112,7 @@ function parseOptions(argv: string[]): BenchOptions | undefined {
       restart: { type: 'boolean', default: true },
       dataplanes: { type: 'string' },
       'releases-per-dataplane': { type: 'string' },
+      organizations: { type: 'boolean', default: false },
       shards: { type: 'string' },
       tsx: { type: 'boolean', default: false },
       'node-args': { type: 'string', default: '' },
@@ -147,6 +150,7 @@ function parseOptions(argv: string[]): BenchOptions | undefined {
     restart: values.restart,
     dataPlanes,
     releasesPerDataPlane: positive('releases-per-dataplane', values['releases-per-dataplane'], 10),
+    organizations: values.organizations,
     shards,
     releaseRuns,
   };
@@ -347,7 +351,9 @@ async function main(): Promise<void> {
   for (const m of options.dataPlanes ?? []) {
     const perDataPlane = options.releasesPerDataPlane ?? 10;
     dataPlaneRuns.push(
-      await withEnv(`dp${m}`, options, nodeArgs, (env) => runDataPlanes(env, m, perDataPlane, log)),
+      await withEnv(`dp${m}`, options, nodeArgs, (env) =>
+        runDataPlanes(env, m, perDataPlane, log, options.organizations ?? false),
+      ),
     );
   }
   const shardRuns: ShardRunResult[] = [];

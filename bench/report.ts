@@ -74,6 +74,8 @@ export interface BenchOptions {
   dataPlanes?: number[];
   /** releasesPerDataPlane is how many Releases each DataPlane gets in those runs. */
   releasesPerDataPlane?: number;
+  /** organizations puts each DataPlane of those runs in an organization namespace of its own. */
+  organizations?: boolean;
   /** shards are the shard counts of the sharded runs (each at every size); empty for none. */
   shards?: number[];
   /** releaseRuns tells whether the Release-count runs (convergence, steady, latency, restart) ran. */
@@ -397,7 +399,7 @@ function scaleSections(result: BenchResult): string[] {
   }
   if (result.dataPlaneRuns?.length) {
     section(
-      `DataPlanes (each with its own client certificate, Secret and Environment, ${result.dataPlaneRuns[0]?.releasesPerDataPlane ?? 0} Releases each; connect: one Release per DataPlane, fill: the rest)`,
+      `DataPlanes (each with its own client certificate, Secret and Environment, ${result.dataPlaneRuns[0]?.organizations ? 'each in an organization of its own, ' : ''}${result.dataPlaneRuns[0]?.releasesPerDataPlane ?? 0} Releases each; connect: one Release per DataPlane, fill: the rest)`,
       dataPlaneTable(result.dataPlaneRuns),
     );
   }
