@@ -10,7 +10,7 @@
  * loading undici alone cost the process about 17 MiB of resident memory (docs/performance.md).
  */
 import { randomUUID } from 'node:crypto';
-import * as http from 'node:http';
+import type * as http from 'node:http';
 import * as https from 'node:https';
 import type { Duplex, Readable } from 'node:stream';
 import * as tls from 'node:tls';
@@ -21,6 +21,11 @@ import { oneLine } from '../api/text.ts';
 import { impersonationHeaders, type Impersonation } from './impersonation.ts';
 import { NotHttp2Error, SessionPool, type StreamAnswer } from './multiplex.ts';
 import { sleep } from './sleep.ts';
+
+// Not an ES import: the ES module facade of node:http reads every export, and its lazy WebSocket,
+// CloseEvent and MessageEvent load Node's bundled undici (about 0.7 MiB of source and 10 MiB of
+// RSS) that this client never uses (docs/performance.md, "Idle process").
+const plainHttp = process.getBuiltinModule('node:http');
 
 /** DEFAULT_REQUEST_TIMEOUT_MS bounds every non-watch request. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
@@ -357,7 +362,7 @@ export class KubeClient {
     const pool = (extra: https.AgentOptions): http.Agent => {
       const agent = secure
         ? new https.Agent({ ...agentOptions, ...extra })
-        : new http.Agent({ ...agentOptions, ...extra });
+        : new plainHttp.Agent({ ...agentOptions, ...extra });
       // The pool reaches one server with one TLS identity, so every connection is interchangeable.
       // Node keys a pool by a name that concatenates the CA, certificate and key of each request
       // (kilobytes per request); one constant name is exact here.
@@ -375,7 +380,7 @@ export class KubeClient {
       }
       return agent;
     };
-    this.send = secure ? https.request : http.request;
+    this.send = secure ? https.request : plainHttp.request;
     this.agent = pool({ maxSockets: options.connections ?? 32 });
     // A watch holds its HTTP/1.1 connection for minutes: sharing the request pool would let a few
     // dozen watches starve every request, so watches get a pool of their own without a cap.

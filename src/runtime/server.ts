@@ -7,10 +7,12 @@
  * served, as controller-runtime withholds them from an unauthenticated endpoint.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+
+// Not an ES import, for the reason in kube/client.ts (the facade of node:http loads undici).
+const { createServer } = process.getBuiltinModule('node:http');
 
 /** DEFAULT_METRICS_BIND_ADDRESS is kubebuilder's default for `--metrics-bind-address`. */
 export const DEFAULT_METRICS_BIND_ADDRESS = ':8080';
