@@ -263,16 +263,23 @@ async function get(
     if (views.some((v) => v.stale)) io.stderr.write(STALE_NOTE);
     return 0;
   }
-  // -w: the table once, then a row each time a Release's row changes (its age aside), as kubectl.
+  // -w: the table once, then a row each time a Release's row changes (its age aside), as kubectl,
+  // in the columns of everything shown so far so the rows stay aligned under the header.
+  type View = (typeof views)[number];
+  const key = (v: View) => `${v.namespace}/${v.name}`;
+  const shown = new Map<string, View>();
   const last = new Map<string, string>();
-  const key = (v: (typeof views)[number]) => `${v.namespace}/${v.name}`;
-  const rowText = (v: (typeof views)[number]) => table([v], false).replace(/\s+\S+$/, '');
+  const rowText = (v: View) =>
+    table([v], false)
+      .trimEnd()
+      .replace(/\s+\S+$/, '');
   let headerShown = false;
-  const show = (v: (typeof views)[number]) => {
-    const text = rowText(v);
-    if (last.get(key(v)) === text) return;
-    last.set(key(v), text);
-    io.stdout.write(table([v], !headerShown));
+  const print = (v: View) => {
+    shown.set(key(v), v);
+    const all = [...shown.values()];
+    const lines = table(all, true).split('\n');
+    const row = lines[all.indexOf(v) + 1] ?? '';
+    io.stdout.write(`${headerShown ? '' : `${lines[0] ?? ''}\n`}${row}\n`);
     headerShown = true;
   };
   const { items: listed } = await follow(
@@ -282,18 +289,24 @@ async function get(
       const view = releaseView(obj);
       if (type === 'deleted') {
         last.delete(key(view));
-        io.stdout.write(table([{ ...view, deleting: true }], !headerShown));
-        headerShown = true;
+        print({ ...view, deleting: true });
+        shown.delete(key(view));
         return;
       }
-      show(view);
+      const text = rowText(view);
+      if (last.get(key(view)) === text) return;
+      last.set(key(view), text);
+      print(view);
     },
   );
   const initial = listed.map(releaseView).sort(byName);
   if (initial.length > 0) {
     io.stdout.write(table(initial, true));
     headerShown = true;
-    for (const v of initial) last.set(key(v), rowText(v));
+    for (const v of initial) {
+      shown.set(key(v), v);
+      last.set(key(v), rowText(v));
+    }
   }
   return forever();
 }
