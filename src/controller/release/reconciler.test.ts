@@ -1506,7 +1506,7 @@ void describe('ReleaseReconciler: suspend and reconcile requests', () => {
       assert.equal(c?.reason, Reasons.suspended);
       assert.match(
         c?.message ?? '',
-        /^suspended \(annotation openchoreo.dev\/suspend\), nothing is written or pruned on the data plane; .*a resume would apply: 1 to create, 1 to update, 0 unchanged, 1 to delete, 0 would fail\. Resume with `kubectl release resume NAME`/,
+        /^suspended \(annotation openchoreo.dev\/suspend\), nothing is written or pruned on the data plane; .*a resume would apply: 1 to create, 1 to update, 0 unchanged, 1 to delete, 0 would fail\. Resume with `kubectl release resume web` or by removing the annotation$/,
       );
     }
 

@@ -404,10 +404,9 @@ export class ReleaseReconciler {
     let ready = readyCondition(applied, resources);
     const planned = preview && !unreachable ? plannedDeletions(pruneContext, outcomes) : undefined;
     if (preview && !unreachable)
-      [applied, ready] = (isSuspended(release) ? suspendedConditions : previewConditions)(
-        resources,
-        planned?.length,
-      );
+      [applied, ready] = isSuspended(release)
+        ? suspendedConditions(release.metadata.name, resources, planned?.length)
+        : previewConditions(resources, planned?.length);
     // Conditions are computed from every entry; only what is written is fitted to the size budget.
     const status = boundStatus(
       withConditions(

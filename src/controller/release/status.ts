@@ -365,6 +365,7 @@ export function previewConditions(
  * resume. Suspended wins over DryRun: it is the operator's hold on the Release.
  */
 export function suspendedConditions(
+  name: string,
   resources: ResourceStatus[],
   deletions: number | undefined,
 ): [ConditionInput, ConditionInput] {
@@ -372,7 +373,7 @@ export function suspendedConditions(
   const message =
     `suspended (annotation ${Annotations.suspend}), nothing is written or pruned on the data plane; ` +
     `${unhealthy} of ${resources.length} resources not Healthy; a resume would apply: ${planSummary(resources, deletions)}. ` +
-    `Resume with \`kubectl release resume NAME\` or by removing the annotation`;
+    `Resume with \`kubectl release resume ${name}\` or by removing the annotation`;
   const applied = {
     type: ConditionTypes.resourcesApplied,
     status: 'False' as const,
