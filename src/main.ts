@@ -8,7 +8,7 @@ import { EndpointPolicy } from './dataplane/endpoint.ts';
 import { existsSync } from 'node:fs';
 import { pino, type Logger, type LoggerOptions } from 'pino';
 import { FlagError, HELP, parseFlags, usage, VERSION, type Options } from './cli/flags.ts';
-import { readBuildInfo, versionLine, type BuildInfo } from './cli/buildinfo.ts';
+import { readBuildInfo, versionLine, type BuildInfo } from './runtime/buildinfo.ts';
 import { textLogStream } from './cli/textlog.ts';
 import { clientFromKubeConfig, type KubeClient } from './kube/client.ts';
 import { clientFor, controlPlaneConfig, NEEDS_PLUGIN } from './kube/kubeconfig.ts';

@@ -286,3 +286,33 @@ test('releaseView ignores malformed optional fields rather than trusting them', 
   assert.deepEqual(view.retained, []);
   assert.equal(releaseView(null).name, '');
 });
+
+test('get: a status of an older generation is marked stale; -o wide adds environment, generation and mode', () => {
+  const stale = release('web', [deployment]);
+  stale.metadata.generation = 3;
+  const suspended = release('held', [service]);
+  (suspended.metadata as Record<string, unknown>)['annotations'] = {
+    'openchoreo.dev/suspend': 'true',
+    'openchoreo.dev/drift': 'Report',
+  };
+  const views = [stale, suspended].map(releaseView);
+  assert.equal(views[0]?.stale, true);
+  assert.equal(summarize(views[0]).stale, true);
+  const text = renderGet(views, { allNamespaces: false, now: NOW, palette: palette(false), wide: true });
+  assert.equal(
+    text,
+    [
+      'NAME   READY   REASON                RESOURCES       DRIFTED   AGE   ENVIRONMENT   GENERATION   MODE',
+      'web    False   Progressing (stale)   1 Progressing   0         5m    prod          2/3          -',
+      'held   False   Progressing           1 Healthy       0         5m    prod          2/2          Suspended,DriftReport',
+      '',
+    ].join('\n'),
+  );
+  const rowsOnly = renderGet(views, {
+    allNamespaces: false,
+    now: NOW,
+    palette: palette(false),
+    header: false,
+  });
+  assert.ok(rowsOnly.startsWith('web '), rowsOnly);
+});

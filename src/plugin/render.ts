@@ -21,6 +21,9 @@ export interface ReleaseSummary {
   reason: string;
   resources: Record<string, number>;
   drifted: number;
+  /** stale is set when the status describes an older generation of the spec than the current one. */
+  stale: boolean;
+  suspended: boolean;
   creationTimestamp?: string;
 }
 
@@ -35,17 +38,32 @@ export function summarize(view: ReleaseView): ReleaseSummary {
     reason: view.deleting ? 'Deleting' : (view.ready?.reason ?? ''),
     resources,
     drifted: view.resources.filter(isDrifted).length,
+    stale: view.stale,
+    suspended: view.suspended,
     ...(view.creationTimestamp ? { creationTimestamp: view.creationTimestamp } : {}),
   };
 }
 
-/** renderGet renders `kubectl release get`: a NAMESPACE column with -A. */
-export function renderGet(
-  views: readonly ReleaseView[],
-  options: { allNamespaces: boolean; now: number; palette: Palette },
-): string {
+/** STALE_MARK follows the reason of a Release whose status describes an older generation of its spec. */
+export const STALE_MARK = '(stale)';
+
+/** STALE_NOTE explains STALE_MARK under a table that shows it. */
+export const STALE_NOTE =
+  '(stale): the status is of an older generation of the spec; the controller has not reported on the latest one yet.\n';
+
+/** GetOptions shape `get`'s table: -A adds NAMESPACE; wide adds ENVIRONMENT, GENERATION and MODE; header false leaves the header out (watch). */
+export interface GetOptions {
+  allNamespaces: boolean;
+  now: number;
+  palette: Palette;
+  wide?: boolean;
+  header?: boolean;
+}
+
+/** renderGet renders `kubectl release get`: a NAMESPACE column with -A, more columns with -o wide. */
+export function renderGet(views: readonly ReleaseView[], options: GetOptions): string {
   if (views.length === 0) return '';
-  const { palette } = options;
+  const { palette, wide = false } = options;
   const header = [
     ...(options.allNamespaces ? ['NAMESPACE'] : []),
     'NAME',
@@ -54,6 +72,7 @@ export function renderGet(
     'RESOURCES',
     'DRIFTED',
     'AGE',
+    ...(wide ? ['ENVIRONMENT', 'GENERATION', 'MODE'] : []),
   ];
   const rows = views.map((view): Cell[] => {
     const s = summarize(view);
@@ -61,13 +80,24 @@ export function renderGet(
       ...(options.allNamespaces ? [s.namespace] : []),
       s.name,
       { text: s.ready, style: palette.ready(s.ready) },
-      s.reason,
+      {
+        text: s.stale ? `${s.reason} ${STALE_MARK}`.trim() : s.reason,
+        style: s.stale ? palette.warning : undefined,
+      },
       healthCounts(view.resources),
       { text: String(s.drifted), style: s.drifted > 0 ? palette.warning : undefined },
       ageSince(view.creationTimestamp, options.now),
+      ...(wide
+        ? [
+            view.environment ?? '',
+            `${view.observedGeneration ?? '-'}/${view.generation ?? '-'}`,
+            view.modes.join(',') || '-',
+          ]
+        : []),
     ];
   });
-  return renderTable(header, rows);
+  const table = renderTable(header, rows);
+  return options.header === false ? table.slice(table.indexOf('\n') + 1) : table;
 }
 
 /** oneLine keeps a message on one line (messages may hold newlines from a data plane). */

@@ -6,7 +6,7 @@
  */
 import { isRecord } from '../api/object.ts';
 import { withoutControls } from '../api/text.ts';
-import { ConditionTypes, HEALTH_STATUSES } from '../api/v1alpha1/constants.ts';
+import { Annotations, ConditionTypes, HEALTH_STATUSES } from '../api/v1alpha1/constants.ts';
 
 /** DriftView is `status.resources[].drift`: fields another manager changed, or the object deleted. */
 export interface DriftView {
@@ -74,6 +74,12 @@ export interface ReleaseView {
   deleting: boolean;
   /** stale is set when the status describes an older generation of the spec. */
   stale: boolean;
+  generation?: number;
+  observedGeneration?: number;
+  /** suspended is set while the Release carries `openchoreo.dev/suspend` (not `"false"`). */
+  suspended: boolean;
+  /** modes are the Release's own policy annotations that change what a pass does (DryRun, drift Report). */
+  modes: string[];
   ready?: ConditionView;
   resourcesApplied?: ConditionView;
   resources: ResourceView[];
@@ -95,6 +101,11 @@ export function releaseView(raw: unknown): ReleaseView {
   };
   const generation = metadata['generation'];
   const observed = status['observedGeneration'];
+  const annotations = isRecord(metadata['annotations']) ? metadata['annotations'] : {};
+  const suspend = str(annotations[Annotations.suspend]);
+  const suspended = suspend !== undefined && suspend.toLowerCase() !== 'false';
+  const applyMode = str(annotations[Annotations.applyMode]);
+  const drift = str(annotations[Annotations.drift]);
   return {
     namespace: str(metadata['namespace']) ?? '',
     name: str(metadata['name']) ?? '',
@@ -103,6 +114,14 @@ export function releaseView(raw: unknown): ReleaseView {
     environment: str(spec['environmentName']),
     deleting: typeof metadata['deletionTimestamp'] === 'string',
     stale: typeof generation === 'number' && typeof observed === 'number' && observed < generation,
+    ...(typeof generation === 'number' && { generation }),
+    ...(typeof observed === 'number' && { observedGeneration: observed }),
+    suspended,
+    modes: [
+      ...(suspended ? ['Suspended'] : []),
+      ...(applyMode && applyMode.toLowerCase() !== 'apply' ? [applyMode] : []),
+      ...(drift && drift.toLowerCase() === 'report' ? ['DriftReport'] : []),
+    ],
     ready: condition(ConditionTypes.ready),
     resourcesApplied: condition(ConditionTypes.resourcesApplied),
     resources: list(status['resources']).map(resourceView),

@@ -150,7 +150,7 @@ describe('kubectl release (the plugin)', () => {
     assert.equal(all.code, 0, all.stderr);
     assert.match(all.stdout, /^NAMESPACE +NAME +READY/);
     assert.match(all.stdout, new RegExp(`\\n${namespace} +${release.metadata.name} +True`));
-    const json = JSON.parse((await plugin(['get', '-n', namespace, '-o', 'json'])).stdout) as Array<{
+    const json = JSON.parse((await plugin(['get', '-n', namespace, '-o', 'summary-json'])).stdout) as Array<{
       name: string;
       resources: Record<string, number>;
     }>;

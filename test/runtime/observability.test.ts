@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { API_VERSION } from '../../src/api/v1alpha1/constants.ts';
 import type { KubeObject } from '../../src/api/object.ts';
-import { readBuildInfo } from '../../src/cli/buildinfo.ts';
+import { readBuildInfo } from '../../src/runtime/buildinfo.ts';
 import { metricValue } from '../support/controller.ts';
 import { eventually } from '../support/eventually.ts';
 import {

@@ -87,6 +87,17 @@ export const Annotations = {
    * every apps/Deployment the Release applies, so a new value rolls the pods.
    */
   restartedAt: 'openchoreo.dev/restartedAt',
+  /**
+   * suspend on a Release: `"true"` (any value but `"false"`) holds it: nothing is written or pruned
+   * on the data plane, each pass only previews (health, drift and what a resume would apply as
+   * `plan`), and the conditions say Suspended. Any client can set it (`kubectl release suspend`).
+   */
+  suspend: 'openchoreo.dev/suspend',
+  /**
+   * reconcileRequestedAt on a Release (as Flux's `reconcile.fluxcd.io/requestedAt`): a new value
+   * asks for a pass now; the pass copies it into `status.lastHandledReconcileAt`.
+   */
+  reconcileRequestedAt: 'openchoreo.dev/reconcile-requested-at',
 } as const;
 
 /** ApplyModes are the values of the `openchoreo.dev/apply` annotation on a resource object. */
@@ -140,6 +151,8 @@ export const Reasons = {
   degraded: 'Degraded',
   /** Ready: DryRun mode; a plan was computed and nothing was changed on the data plane */
   previewed: 'Previewed',
+  /** ResourcesApplied and Ready: the Release is suspended (annotation openchoreo.dev/suspend); nothing was written */
+  suspended: 'Suspended',
   /** Ready: drift mode Report; an object was changed or deleted by someone else and not corrected */
   drifted: 'Drifted',
 } as const;

@@ -261,6 +261,13 @@ export const PlacementSchema = Type.Object({
 /** ReleaseStatusSchema is the observed state of a Release. */
 export const ReleaseStatusSchema = Type.Object({
   observedGeneration: Type.Optional(Type.Integer({ minimum: 0 })),
+  lastHandledReconcileAt: Type.Optional(
+    Type.String({
+      maxLength: 256,
+      description:
+        'The value of the annotation openchoreo.dev/reconcile-requested-at that the last pass handled (kubectl release reconcile waits for it).',
+    }),
+  ),
   appliedTo: Type.Optional(
     Type.Array(PlacementSchema, {
       description:

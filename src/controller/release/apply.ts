@@ -16,7 +16,7 @@ import type { DesiredItem, DesiredObject } from './desired.ts';
 import { Inventory } from './inventory.ts';
 import {
   driftMode,
-  isPreview,
+  writesNothing,
   releasePolicy,
   type Adoptions,
   type ReleaseExists,
@@ -121,11 +121,11 @@ export async function applyRelease(ctx: ApplyContext, items: DesiredItem[]): Pro
     logger: ctx.logger,
     onResult: ctx.onResult,
     drift: driftMode(ctx.release),
-    dryRun: isPreview(ctx.release),
+    dryRun: writesNothing(ctx.release),
     recall: (item) => previous.get(item.id),
   });
   // Plans of objects no longer in the spec are dropped: only the current items' plans are kept.
-  if (isPreview(ctx.release)) {
+  if (writesNothing(ctx.release)) {
     ctx.memory.keepPlans(
       owner,
       entries
@@ -156,7 +156,7 @@ export async function applyRelease(ctx: ApplyContext, items: DesiredItem[]): Pro
     if (e.plan?.message && !e.message) outcome.message = `resource "${item.id}": ${e.plan.message}`;
     return outcome;
   });
-  return isPreview(ctx.release) ? outcomes.map(withPlan) : outcomes;
+  return writesNothing(ctx.release) ? outcomes.map(withPlan) : outcomes;
 }
 
 /**

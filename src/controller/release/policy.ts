@@ -333,6 +333,23 @@ export function isPreview(release: Release): boolean {
   return mode !== undefined && mode.toLowerCase() !== 'apply';
 }
 
+/**
+ * isSuspended reads the Release's `openchoreo.dev/suspend` annotation: absent or `"false"` runs;
+ * `"true"`, and any value not understood, suspends (a typo never writes what was meant to be held).
+ */
+export function isSuspended(release: Release): boolean {
+  const value = release.metadata.annotations?.[Annotations.suspend];
+  return value !== undefined && value.toLowerCase() !== 'false';
+}
+
+/**
+ * writesNothing tells whether a pass only previews: apply mode DryRun, or suspended. Both send
+ * server-side dry runs, prune nothing and report the plan; only their conditions differ.
+ */
+export function writesNothing(release: Release): boolean {
+  return isPreview(release) || isSuspended(release);
+}
+
 /** objectPolicyOf turns an object's policy annotations into the apply library's object option. */
 export function objectPolicyOf(policy: ResourcePolicy | undefined): ObjectPolicy | undefined {
   if (!policy?.apply && !policy?.ignoreFields) return undefined;

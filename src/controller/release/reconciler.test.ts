@@ -1477,3 +1477,65 @@ void describe('ReleaseReconciler: dry run', () => {
     assert.equal(world.condition('web', ConditionTypes.ready)?.reason, Reasons.previewed);
   });
 });
+
+void describe('ReleaseReconciler: suspend and reconcile requests', () => {
+  void test('a suspended Release writes and prunes nothing, reports the drift, says Suspended; resume applies', async () => {
+    const { world, dataPlane, reconcile } = setup();
+    world.add(releaseOf({ kept: configMap('kept'), dropped: configMap('dropped') }));
+    await reconcile();
+    annotate(world, { [Annotations.suspend]: 'true' });
+    respec(world, { kept: configMap('kept', { a: '2' }), added: configMap('added') });
+    const writes = dataPlane.writes().length;
+
+    await reconcile();
+
+    assert.equal(dataPlane.writes().length, writes, 'nothing written, nothing pruned');
+    assert.ok(dataPlane.get(CONFIGMAP, 'apps', 'dropped'), 'not pruned');
+    assert.equal(dataPlane.get(CONFIGMAP, 'apps', 'added'), undefined, 'not created');
+    assert.deepEqual(
+      world.status('web').resources?.map((r) => [r.id, r.plan?.action]),
+      [
+        ['kept', 'Update'],
+        ['added', 'Create'],
+      ],
+      'what a resume would do is reported',
+    );
+    for (const type of [ConditionTypes.ready, ConditionTypes.resourcesApplied]) {
+      const c = world.condition('web', type);
+      assert.equal(c?.status, 'False');
+      assert.equal(c?.reason, Reasons.suspended);
+      assert.match(
+        c?.message ?? '',
+        /^suspended \(annotation openchoreo.dev\/suspend\), nothing is written or pruned on the data plane; .*a resume would apply: 1 to create, 1 to update, 0 unchanged, 1 to delete, 0 would fail\. Resume with `kubectl release resume web` or by removing the annotation$/,
+      );
+    }
+
+    annotate(world, { [Annotations.suspend]: undefined });
+    await reconcile();
+    assert.deepEqual(dataPlane.get(CONFIGMAP, 'apps', 'kept')?.['data'], { a: '2' });
+    assert.ok(dataPlane.get(CONFIGMAP, 'apps', 'added'), 'created on resume');
+    assert.equal(dataPlane.get(CONFIGMAP, 'apps', 'dropped'), undefined, 'pruned on resume');
+    assert.notEqual(world.condition('web', ConditionTypes.ready)?.reason, Reasons.suspended);
+  });
+
+  void test('a suspend value that is not understood suspends rather than applies', async () => {
+    const { world, dataPlane, reconcile } = setup();
+    world.add({
+      ...releaseOf({ settings: configMap('settings') }),
+      metadata: { ...releaseOf({}).metadata, annotations: { [Annotations.suspend]: 'yes' } },
+    });
+    await reconcile();
+    assert.equal(dataPlane.get(CONFIGMAP, 'apps', 'settings'), undefined);
+    assert.equal(world.condition('web', ConditionTypes.ready)?.reason, Reasons.suspended);
+  });
+
+  void test('a reconcile request is recorded as handled in status.lastHandledReconcileAt', async () => {
+    const { world, reconcile } = setup();
+    world.add(releaseOf({ settings: configMap('settings') }));
+    await reconcile();
+    assert.equal(world.status('web').lastHandledReconcileAt, undefined);
+    annotate(world, { [Annotations.reconcileRequestedAt]: '2026-12-07T16:00:00Z' });
+    await reconcile();
+    assert.equal(world.status('web').lastHandledReconcileAt, '2026-12-07T16:00:00Z');
+  });
+});

@@ -8,6 +8,7 @@
  */
 import type { Logger } from 'pino';
 import {
+  Annotations,
   ApplyModes,
   ConditionTypes,
   Defaults,
@@ -41,7 +42,7 @@ import { finalizeRelease } from './finalize.ts';
 import { kindsInUse, kindsToWatch } from './kinds.ts';
 import { dataPlaneName, otherPlacements, sweepPlacement, withPlacement } from './placement.ts';
 import { Inventory, notProvenMessage, pendingRemovalsOf, settlePending } from './inventory.ts';
-import { isPreview, retentionOf } from './policy.ts';
+import { isSuspended, retentionOf, writesNothing } from './policy.ts';
 import { plannedDeletions, pruneRelease } from './prune.ts';
 import { isResolveFailure, type DataPlaneResolver, type Target } from './resolve.ts';
 import type { OwnershipSeal } from './tenancy.ts';
@@ -58,6 +59,7 @@ import {
   resourceStatuses,
   retainedStatus,
   statusEquals,
+  suspendedConditions,
   withConditions,
 } from './status.ts';
 
@@ -220,7 +222,7 @@ export class ReleaseReconciler {
       const status = boundStatus(
         withConditions(
           release,
-          { ...release.status, observedGeneration: release.metadata.generation },
+          { ...release.status, observedGeneration: release.metadata.generation, ...handledRequest(release) },
           resolveConditions(target),
           now,
         ),
@@ -325,7 +327,8 @@ export class ReleaseReconciler {
       );
     }
     const uid = release.metadata.uid ?? '';
-    const preview = isPreview(release);
+    // Suspended or DryRun: dry runs only, nothing pruned, the plan reported.
+    const preview = writesNothing(release);
     const pruneContext = {
       releaseUid: uid,
       dataPlane,
@@ -400,7 +403,10 @@ export class ReleaseReconciler {
     }
     let ready = readyCondition(applied, resources);
     const planned = preview && !unreachable ? plannedDeletions(pruneContext, outcomes) : undefined;
-    if (preview && !unreachable) [applied, ready] = previewConditions(resources, planned?.length);
+    if (preview && !unreachable)
+      [applied, ready] = isSuspended(release)
+        ? suspendedConditions(release.metadata.name, resources, planned?.length)
+        : previewConditions(resources, planned?.length);
     // Conditions are computed from every entry; only what is written is fitted to the size budget.
     const status = boundStatus(
       withConditions(
@@ -409,6 +415,7 @@ export class ReleaseReconciler {
           ...previous,
           ...(appliedTo ? { appliedTo } : {}),
           observedGeneration: release.metadata.generation,
+          ...handledRequest(release),
           resources,
           pendingRemovals,
           retained: retainedStatus(previous.retained, retained, outcomes),
@@ -606,6 +613,15 @@ export class ReleaseReconciler {
   private now(): Date {
     return this.deps.now?.() ?? new Date();
   }
+}
+
+/**
+ * handledRequest is `status.lastHandledReconcileAt` for the Release's reconcile request
+ * (annotation `openchoreo.dev/reconcile-requested-at`), bounded like the schema; nothing without one.
+ */
+function handledRequest(release: Release): Pick<ReleaseStatus, 'lastHandledReconcileAt'> {
+  const requested = release.metadata.annotations?.[Annotations.reconcileRequestedAt];
+  return requested === undefined ? {} : { lastHandledReconcileAt: truncate(requested, 256) };
 }
 
 /** unreachableOutcomes are the outcomes of a reconcile whose data plane did not answer before applying. */

@@ -347,18 +347,9 @@ export function previewConditions(
   resources: ResourceStatus[],
   deletions: number | undefined,
 ): [ConditionInput, ConditionInput] {
-  const count = (action: string) => resources.filter((r) => r.plan?.action === action).length;
-  const failing = resources
-    .filter((r) => r.plan?.action === 'Error')
-    .map(
-      (r) =>
-        `${describeRef({ kind: r.kind || 'object', name: r.name || r.id, namespace: r.namespace })}: ${r.plan?.message ?? ''}`,
-    );
   const message =
     `dry run (${Annotations.applyMode}: ${ReleaseApplyModes.dryRun}), nothing was changed on the data plane: ` +
-    `${count('Create')} to create, ${count('Update')} to update, ${count('Unchanged')} unchanged, ` +
-    `${deletions === undefined ? 'deletions unknown (incomplete picture)' : `${deletions} to delete`}, ${count('Error')} would fail` +
-    (failing.length > 0 ? `: ${listWithMore(failing, MAX_LISTED)}` : '');
+    planSummary(resources, deletions);
   const applied = {
     type: ConditionTypes.resourcesApplied,
     status: 'False' as const,
@@ -366,6 +357,46 @@ export function previewConditions(
     message,
   };
   return [applied, { ...applied, type: ConditionTypes.ready }];
+}
+
+/**
+ * suspendedConditions are ResourcesApplied and Ready of a suspended Release (annotation
+ * `openchoreo.dev/suspend`): False, reason Suspended, saying what a resume would do and how to
+ * resume. Suspended wins over DryRun: it is the operator's hold on the Release.
+ */
+export function suspendedConditions(
+  name: string,
+  resources: ResourceStatus[],
+  deletions: number | undefined,
+): [ConditionInput, ConditionInput] {
+  const unhealthy = resources.filter((r) => !isReadyHealth(r.healthStatus)).length;
+  const message =
+    `suspended (annotation ${Annotations.suspend}), nothing is written or pruned on the data plane; ` +
+    `${unhealthy} of ${resources.length} resources not Healthy; a resume would apply: ${planSummary(resources, deletions)}. ` +
+    `Resume with \`kubectl release resume ${name}\` or by removing the annotation`;
+  const applied = {
+    type: ConditionTypes.resourcesApplied,
+    status: 'False' as const,
+    reason: Reasons.suspended,
+    message,
+  };
+  return [applied, { ...applied, type: ConditionTypes.ready }];
+}
+
+/** planSummary counts the plans of a previewing pass and names what would fail. */
+function planSummary(resources: ResourceStatus[], deletions: number | undefined): string {
+  const count = (action: string) => resources.filter((r) => r.plan?.action === action).length;
+  const failing = resources
+    .filter((r) => r.plan?.action === 'Error')
+    .map(
+      (r) =>
+        `${describeRef({ kind: r.kind || 'object', name: r.name || r.id, namespace: r.namespace })}: ${r.plan?.message ?? ''}`,
+    );
+  return (
+    `${count('Create')} to create, ${count('Update')} to update, ${count('Unchanged')} unchanged, ` +
+    `${deletions === undefined ? 'deletions unknown (incomplete picture)' : `${deletions} to delete`}, ${count('Error')} would fail` +
+    (failing.length > 0 ? `: ${listWithMore(failing, MAX_LISTED)}` : '')
+  );
 }
 
 /** resolveConditions are the conditions of a Release whose data plane cannot be found or used. */
