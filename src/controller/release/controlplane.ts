@@ -13,6 +13,7 @@ import {
   IN_USE_LABEL,
   STATUS_FIELD_MANAGER,
 } from '../../api/v1alpha1/constants.ts';
+import { profileOf, RELEASE_PROFILE, releaseKeyOf, type KindProfile } from '../../api/v1alpha1/profile.ts';
 import type { Release, ReleaseStatus } from '../../api/v1alpha1/schema.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import type { KubeObject } from '../../api/object.ts';
@@ -20,9 +21,9 @@ import { isKubeApiError } from '../../kube/client.ts';
 import { slimRelease } from './budget.ts';
 import type { ProtectedKind, ProtectionChange, ProtectionStore } from './protection.ts';
 
-/** releasePath is the REST path of one Release. */
-export function releasePath(namespace: string, name: string): string {
-  return `/apis/${API_VERSION}/namespaces/${encodeURIComponent(namespace)}/releases/${encodeURIComponent(name)}`;
+/** releasePath is the REST path of one Release (of the kind its profile names: releases or renderedreleases). */
+export function releasePath(namespace: string, name: string, profile: KindProfile = RELEASE_PROFILE): string {
+  return `/apis/${API_VERSION}/namespaces/${encodeURIComponent(namespace)}/${profile.plural}/${encodeURIComponent(name)}`;
 }
 
 /** ReleaseStore is what the reconciler writes on Releases, and its memory of its own writes. */
@@ -45,7 +46,7 @@ export class ReleaseWriter implements ReleaseStore {
    * (resourceVersions of one etcd are increasing integers), else the cached copy.
    */
   freshest(cached: Release): Release {
-    const key = `${cached.metadata.namespace}/${cached.metadata.name}`;
+    const key = releaseKeyOf(cached);
     const ours = this.written.get(key);
     if (
       ours &&
@@ -64,7 +65,7 @@ export class ReleaseWriter implements ReleaseStore {
    * stayed in memory, a second copy of it, until its next reconcile (the resync, minutes later).
    */
   seen(cached: Release): void {
-    const key = `${cached.metadata.namespace}/${cached.metadata.name}`;
+    const key = releaseKeyOf(cached);
     const ours = this.written.get(key);
     if (
       ours &&
@@ -94,8 +95,8 @@ export class ReleaseWriter implements ReleaseStore {
     const body = { ...status, ...Object.fromEntries(removed.map((k) => [k, null])) };
     const updated = await this.client.request<Release>({
       method: 'PATCH',
-      path: `${releasePath(release.metadata.namespace ?? '', release.metadata.name)}/status`,
-      query: { fieldManager: STATUS_FIELD_MANAGER },
+      path: `${releasePath(release.metadata.namespace ?? '', release.metadata.name, profileOf(release))}/status`,
+      query: { fieldManager: profileOf(release).statusFieldManager },
       body: { status: body },
       contentType: 'application/merge-patch+json',
       signal,
@@ -132,14 +133,14 @@ export class ReleaseWriter implements ReleaseStore {
     } catch (err) {
       if (!(isKubeApiError(err) && err.isNotFound)) throw err;
     }
-    this.forget(`${release.metadata.namespace}/${release.metadata.name}`);
+    this.forget(releaseKeyOf(release));
   }
 
   private patch(release: Release, ops: unknown[], signal?: AbortSignal): Promise<Release> {
     return this.client.request<Release>({
       method: 'PATCH',
-      path: releasePath(release.metadata.namespace ?? '', release.metadata.name),
-      query: { fieldManager: STATUS_FIELD_MANAGER },
+      path: releasePath(release.metadata.namespace ?? '', release.metadata.name, profileOf(release)),
+      query: { fieldManager: profileOf(release).statusFieldManager },
       body: ops,
       contentType: 'application/json-patch+json',
       signal,
@@ -148,7 +149,7 @@ export class ReleaseWriter implements ReleaseStore {
 
   private remember(release: Release): Release {
     const slim = slimRelease(release);
-    this.written.set(`${release.metadata.namespace}/${release.metadata.name}`, slim);
+    this.written.set(releaseKeyOf(release), slim);
     return slim;
   }
 }

@@ -9,6 +9,15 @@ import { withoutManagedFields, type KubeObject } from '../../api/object.ts';
 import { API_VERSION, Reasons, TenancyKeys } from '../../api/v1alpha1/constants.ts';
 import type { DataPlane, Environment, HealthRule, Release } from '../../api/v1alpha1/schema.ts';
 import type { TenantPolicy } from '../../api/v1alpha1/tenancy.ts';
+import {
+  parseReleaseKey,
+  profileOf,
+  RELEASE_PROFILE,
+  releaseKey,
+  RENDERED_RELEASE_PROFILE,
+  trackingOf,
+  type KindProfile,
+} from '../../api/v1alpha1/profile.ts';
 import type { ClientLimits, KubeClient } from '../../kube/client.ts';
 import type { SecretLike } from '../../dataplane/credentials.ts';
 import { DataPlanePool } from '../../dataplane/pool.ts';
@@ -27,7 +36,6 @@ import { RuleSandbox } from '../../health/rules/sandbox.ts';
 import { slimRelease } from './budget.ts';
 import { HealthRuleStatusWriter, releasesUsingKind } from './healthrules.ts';
 import { ProtectionWriter, ReleaseWriter } from './controlplane.ts';
-import { releaseKeyOfObject } from './desired.ts';
 import { ReleaseMetrics } from './metrics.ts';
 import { isBoundTo } from './placement.ts';
 import { dependenciesOf, reconcileProtection, type ProtectionLookup } from './protection.ts';
@@ -94,11 +102,18 @@ export interface ReleaseControllerOptions {
   tenancy?: { reserved: readonly string[]; sealer: OwnershipSeal };
   /** healthRuleSandbox runs the operator's HealthRules; one with the default limits when absent. */
   healthRuleSandbox?: RuleSandbox;
+  /**
+   * servesRenderedReleases serves OpenChoreo's RenderedRelease beside Release, through the same
+   * engine (profile.ts); default true. Needs the renderedreleases CRD.
+   */
+  servesRenderedReleases?: boolean;
 }
 
 /** ReleaseController is the running Release controller. */
 export class ReleaseController {
+  /** releases caches the Releases; renderedReleases the RenderedReleases (absent when that kind is not served). */
   readonly releases: Informer<Release>;
+  readonly renderedReleases: Informer<Release> | undefined;
   /** writer writes Release status and finalizers, and remembers its writes until the cache has them. */
   private readonly writer: ReleaseWriter;
   readonly environments: Informer<Environment>;
@@ -158,7 +173,12 @@ export class ReleaseController {
         logger,
         transform,
       });
-    this.releases = informer<Release>('releases', slimRelease);
+    // The kind is set on each cached copy: it chooses the profile (labels, field managers, path).
+    const releaseInformer = (profile: KindProfile) =>
+      informer<Release>(profile.plural, (obj) => slimRelease(obj.kind ? obj : { ...obj, kind: profile.kind }));
+    this.releases = releaseInformer(RELEASE_PROFILE);
+    this.renderedReleases =
+      options.servesRenderedReleases === false ? undefined : releaseInformer(RENDERED_RELEASE_PROFILE);
     this.writer = new ReleaseWriter(client);
     this.environments = informer<Environment>('environments', withoutManagedFields<Environment>);
     this.dataPlanes = informer<DataPlane>('dataplanes', withoutManagedFields<DataPlane>);
@@ -202,19 +222,19 @@ export class ReleaseController {
       onEvent: (dp, type, obj) => {
         // The echo of our own apply: the Release that applied it already knows.
         if (this.reconciler.seen(dp, type, obj)) return;
-        const owner = releaseKeyOfObject(obj);
-        const release = owner && this.releases.get(owner.namespace, owner.name);
+        const owner = trackingOf(obj);
+        const release = owner && this.releaseOf(owner.profile, owner.namespace, owner.name);
         if (!owner || !release) return;
         const env = this.environments.get(owner.namespace, release.spec.environmentName);
         const current = env && currentRef(env, this.planes);
         if (isBoundTo(release, owner.uid, dp, current && refString(current)))
-          this.enqueue(owner.namespace, owner.name);
+          this.enqueue(owner.namespace, owner.name, owner.profile);
       },
       // Users are the keys of the Releases that asked to observe the object, not read from it.
       onObserved: (_dp, users) => {
         for (const user of users) {
-          const [ns = '', name = ''] = user.split('/');
-          this.enqueue(ns, name);
+          const { namespace, name, profile } = parseReleaseKey(user);
+          this.enqueue(namespace, name, profile);
         }
       },
       // A broken or recovered watch changes what every Release on that data plane can report.
@@ -253,7 +273,7 @@ export class ReleaseController {
       }),
     };
     this.reconciler = new ReleaseReconciler({
-      releases: this.releases,
+      releases: { get: (ns, name, profile = RELEASE_PROFILE) => this.releaseOf(profile, ns ?? '', name) },
       resolver: dataPlaneResolver(
         reader,
         (dp, secret, grant) => this.pool.connect(dp, secret, grant),
@@ -265,7 +285,7 @@ export class ReleaseController {
           options.events.event(
             {
               apiVersion: API_VERSION,
-              kind: 'Release',
+              kind: profileOf(release).kind,
               name: release.metadata.name,
               namespace: release.metadata.namespace,
               uid: release.metadata.uid,
@@ -299,7 +319,7 @@ export class ReleaseController {
       reconcile: async (namespace, signal) => {
         const changes = await reconcileProtection({
           namespace,
-          releases: this.releases.list(),
+          releases: this.allReleases(),
           environments: this.environments.list(),
           dataPlanes: this.dataPlanes.list(),
           lookup,
@@ -334,6 +354,7 @@ export class ReleaseController {
     this.logger.info(
       {
         releases: this.releases.size,
+        renderedReleases: this.renderedReleases?.size ?? 0,
         environments: this.environments.size,
         dataPlanes: this.dataPlanes.size,
         healthRules: this.healthRules.size,
@@ -354,6 +375,7 @@ export class ReleaseController {
   private controlPlaneInformers(): Array<Informer<KubeObject>> {
     return [
       this.releases,
+      ...(this.renderedReleases ? [this.renderedReleases] : []),
       this.environments,
       this.dataPlanes,
       this.healthRules,
@@ -381,14 +403,16 @@ export class ReleaseController {
       environment: this.environments.get.bind(this.environments),
       dataPlane: this.dataPlanes.get.bind(this.dataPlanes),
     };
-    this.releases.addHandler((type, release, old) => {
-      this.writer.seen(release);
-      const ns = release.metadata.namespace ?? '';
-      if (type !== 'updated' || !old || depsChanged(old, release, lookup)) this.protect(ns);
-      // Our own status writes change only status: they need no reconcile.
-      if (type === 'updated' && old && !specOrMetaChanged(old, release)) return;
-      this.enqueue(ns, release.metadata.name);
-    });
+    for (const [profile, releases] of this.releaseInformers()) {
+      releases.addHandler((type, release, old) => {
+        this.writer.seen(release);
+        const ns = release.metadata.namespace ?? '';
+        if (type !== 'updated' || !old || depsChanged(old, release, lookup)) this.protect(ns);
+        // Our own status writes change only status: they need no reconcile.
+        if (type === 'updated' && old && !specOrMetaChanged(old, release)) return;
+        this.enqueue(ns, release.metadata.name, profile);
+      });
+    }
     // Our own in-use finalizer on an Environment or DataPlane changes nothing a Release reads.
     this.environments.addHandler((type, env, old) => {
       const ns = env.metadata.namespace ?? '';
@@ -399,14 +423,13 @@ export class ReleaseController {
     // A policy change may change what any organization may do; a namespace's labels, which policies select it.
     this.tenantPolicies?.addHandler((type, policy, old) => {
       if (type === 'updated' && old && JSON.stringify(old.spec) === JSON.stringify(policy.spec)) return;
-      for (const r of this.releases.list()) this.enqueue(r.metadata.namespace ?? '', r.metadata.name);
+      for (const r of this.allReleases()) this.enqueueRelease(r);
     });
     this.namespaces?.addHandler((type, ns, old) => {
       const name = ns.metadata.name ?? '';
       if (type !== 'updated' || JSON.stringify(old?.metadata.labels) === JSON.stringify(ns.metadata.labels))
         return;
-      for (const r of this.releases.list())
-        if (r.metadata.namespace === name) this.enqueue(name, r.metadata.name);
+      for (const r of this.allReleases()) if (r.metadata.namespace === name) this.enqueueRelease(r);
     });
     this.dataPlanes.addHandler((type, dp, old) => {
       const ns = dp.metadata.namespace ?? '';
@@ -483,8 +506,7 @@ export class ReleaseController {
         }
     }
     for (const t of targets)
-      for (const r of releasesUsingKind(this.releases.list(), t.group, t.kind))
-        this.enqueue(r.metadata.namespace ?? '', r.metadata.name);
+      for (const r of releasesUsingKind(this.allReleases(), t.group, t.kind)) this.enqueueRelease(r);
   }
 
   /** planes reads DataPlanes and ClusterDataPlanes from the caches. */
@@ -512,14 +534,38 @@ export class ReleaseController {
       this.protection.queue.add(namespace);
   }
 
-  private enqueue(namespace: string, name: string): void {
-    if (inShard(this.options.shard, namespace, name)) this.controller.queue.add(`${namespace}/${name}`);
+  private enqueue(namespace: string, name: string, profile: KindProfile = RELEASE_PROFILE): void {
+    if (inShard(this.options.shard, namespace, name))
+      this.controller.queue.add(releaseKey(profile, namespace, name));
+  }
+
+  private enqueueRelease(release: Release): void {
+    this.enqueue(release.metadata.namespace ?? '', release.metadata.name, profileOf(release));
+  }
+
+  /** releaseInformers are the caches of every served kind, with its profile. */
+  private releaseInformers(): Array<[KindProfile, Informer<Release>]> {
+    return [
+      [RELEASE_PROFILE, this.releases],
+      ...(this.renderedReleases ? [[RENDERED_RELEASE_PROFILE, this.renderedReleases] as [KindProfile, Informer<Release>]] : []),
+    ];
+  }
+
+  /** releaseOf reads one Release of a kind from its cache. */
+  private releaseOf(profile: KindProfile, namespace: string, name: string): Release | undefined {
+    return this.releaseInformers()
+      .find(([p]) => p === profile)?.[1]
+      .get(namespace, name);
+  }
+
+  /** allReleases lists the Releases of every served kind. */
+  private allReleases(): Release[] {
+    return this.releaseInformers().flatMap(([, informer]) => informer.list());
   }
 
   private enqueueForEnvironment(namespace: string, environment: string): void {
-    for (const r of this.releases.list()) {
-      if (r.metadata.namespace === namespace && r.spec.environmentName === environment)
-        this.enqueue(namespace, r.metadata.name);
+    for (const r of this.allReleases()) {
+      if (r.metadata.namespace === namespace && r.spec.environmentName === environment) this.enqueueRelease(r);
     }
   }
 
