@@ -525,7 +525,11 @@ export function recreateRule(item: DesiredObject, proof?: Proof): Recreate {
 /** namespaceOf is the Namespace the controller creates for a Release's objects when it is missing. */
 export function namespaceOf(release: Release, name: string): KubeObject {
   const profile = profileOf(release);
-  const { [Labels.managedBy]: _managedBy, [profile.labels.resourceId]: _id, ...tracking } = trackingLabels(release, '');
+  const {
+    [Labels.managedBy]: _managedBy,
+    [profile.labels.resourceId]: _id,
+    ...tracking
+  } = trackingLabels(release, '');
   return {
     apiVersion: 'v1',
     kind: 'Namespace',

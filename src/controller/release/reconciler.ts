@@ -304,7 +304,8 @@ export class ReleaseReconciler {
           dataPlane,
           memory: this.memory,
           // Labels name the Release of either kind; its uid tells which.
-          releaseExists: (ns, n, uid) => PROFILES.some((p) => this.deps.releases.get(ns, n, p)?.metadata.uid === uid),
+          releaseExists: (ns, n, uid) =>
+            PROFILES.some((p) => this.deps.releases.get(ns, n, p)?.metadata.uid === uid),
           ...(resourcePolicy && { resourcePolicy }),
           ...(tenancy &&
             this.deps.tenancy &&

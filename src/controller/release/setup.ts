@@ -175,7 +175,9 @@ export class ReleaseController {
       });
     // The kind is set on each cached copy: it chooses the profile (labels, field managers, path).
     const releaseInformer = (profile: KindProfile) =>
-      informer<Release>(profile.plural, (obj) => slimRelease(obj.kind ? obj : { ...obj, kind: profile.kind }));
+      informer<Release>(profile.plural, (obj) =>
+        slimRelease(obj.kind ? obj : { ...obj, kind: profile.kind }),
+      );
     this.releases = releaseInformer(RELEASE_PROFILE);
     this.renderedReleases =
       options.servesRenderedReleases === false ? undefined : releaseInformer(RENDERED_RELEASE_PROFILE);
@@ -547,7 +549,9 @@ export class ReleaseController {
   private releaseInformers(): Array<[KindProfile, Informer<Release>]> {
     return [
       [RELEASE_PROFILE, this.releases],
-      ...(this.renderedReleases ? [[RENDERED_RELEASE_PROFILE, this.renderedReleases] as [KindProfile, Informer<Release>]] : []),
+      ...(this.renderedReleases
+        ? [[RENDERED_RELEASE_PROFILE, this.renderedReleases] as [KindProfile, Informer<Release>]]
+        : []),
     ];
   }
 
@@ -565,7 +569,8 @@ export class ReleaseController {
 
   private enqueueForEnvironment(namespace: string, environment: string): void {
     for (const r of this.allReleases()) {
-      if (r.metadata.namespace === namespace && r.spec.environmentName === environment) this.enqueueRelease(r);
+      if (r.metadata.namespace === namespace && r.spec.environmentName === environment)
+        this.enqueueRelease(r);
     }
   }
 
