@@ -6,7 +6,23 @@
  * code that reads a data-plane object reads the profile from the object's own labels (trackingOf),
  * so an object of either kind is understood wherever it is met.
  */
-import { CONTROLLER_NAME, Labels, NAMESPACE_FIELD_MANAGER, STATUS_FIELD_MANAGER } from './constants.ts';
+import {
+  CONTROLLER_NAME,
+  FINALIZER,
+  OBSPLANE_FINALIZER,
+  Labels,
+  NAMESPACE_FIELD_MANAGER,
+  STATUS_FIELD_MANAGER,
+} from './constants.ts';
+
+/** ReleaseLike is what a profile reads of a Release of its kind (a RenderedRelease has targetPlane). */
+export type ReleaseLike = { spec: { environmentName: string; targetPlane?: unknown } };
+
+/** OBSERVABILITY_PLANE is the spec.targetPlane value of a RenderedRelease bound for the observability plane. */
+const OBSERVABILITY_PLANE = 'observabilityplane';
+
+/** FINALIZERS are every finalizer of ours a Release may carry; each is removed once cleanup is done. */
+export const FINALIZERS: readonly string[] = [FINALIZER, OBSPLANE_FINALIZER];
 
 /** KindProfile is what one served kind of the Release engine is called and how it marks what it applies. */
 export interface KindProfile {
@@ -29,7 +45,11 @@ export interface KindProfile {
    * objects (the specification's Release always; upstream's RenderedRelease only on the
    * observability plane, its data-plane namespaces come as Namespace objects in the set).
    */
-  createsNamespaces(release: { spec: { environmentName: string; targetPlane?: unknown } }): boolean;
+  createsNamespaces(release: ReleaseLike): boolean;
+  /** targetsObservabilityPlane tells whether a Release goes to its data plane's observability plane. */
+  targetsObservabilityPlane(release: ReleaseLike): boolean;
+  /** finalizer is the finalizer that holds a Release of this kind until its objects are gone. */
+  finalizer(release: ReleaseLike): string;
   /** labels are the keys of the tracking labels on every applied object. */
   readonly labels: {
     readonly resourceId: string;
@@ -49,6 +69,8 @@ export const RELEASE_PROFILE: KindProfile = {
   statusFieldManager: STATUS_FIELD_MANAGER,
   namespaceFieldManager: NAMESPACE_FIELD_MANAGER,
   createsNamespaces: () => true,
+  targetsObservabilityPlane: () => false,
+  finalizer: () => FINALIZER,
   labels: {
     resourceId: Labels.resourceId,
     uid: Labels.releaseUid,
@@ -69,7 +91,10 @@ export const RENDERED_RELEASE_PROFILE: KindProfile = {
   controllerName: 'renderedrelease-controller',
   statusFieldManager: 'renderedrelease-controller-status',
   namespaceFieldManager: 'renderedrelease-controller-namespaces',
-  createsNamespaces: (release) => release.spec.targetPlane === 'observabilityplane',
+  createsNamespaces: (release) => release.spec.targetPlane === OBSERVABILITY_PLANE,
+  targetsObservabilityPlane: (release) => release.spec.targetPlane === OBSERVABILITY_PLANE,
+  // Upstream's: an observability-plane release has its own finalizer (both are honoured).
+  finalizer: (release) => (release.spec.targetPlane === OBSERVABILITY_PLANE ? OBSPLANE_FINALIZER : FINALIZER),
   labels: {
     resourceId: 'openchoreo.dev/rendered-release-resource-id',
     uid: 'openchoreo.dev/rendered-release-uid',

@@ -8,12 +8,17 @@
 import {
   API_VERSION,
   CONTROLLER_NAME,
-  FINALIZER,
   IN_USE_FINALIZER,
   IN_USE_LABEL,
   STATUS_FIELD_MANAGER,
 } from '../../api/v1alpha1/constants.ts';
-import { profileOf, RELEASE_PROFILE, releaseKeyOf, type KindProfile } from '../../api/v1alpha1/profile.ts';
+import {
+  FINALIZERS,
+  profileOf,
+  RELEASE_PROFILE,
+  releaseKeyOf,
+  type KindProfile,
+} from '../../api/v1alpha1/profile.ts';
 import type { Release, ReleaseStatus } from '../../api/v1alpha1/schema.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import type { KubeObject } from '../../api/object.ts';
@@ -104,30 +109,33 @@ export class ReleaseWriter implements ReleaseStore {
     return this.remember(updated);
   }
 
-  /** addFinalizer adds our finalizer, failing with 409/422 if the copy was stale. */
+  /** addFinalizer adds our finalizer (of the Release's kind and plane), failing with 409/422 if the copy was stale. */
   async addFinalizer(release: Release, signal?: AbortSignal): Promise<Release> {
     const finalizers = release.metadata.finalizers;
+    const finalizer = profileOf(release).finalizer(release);
     const ops = [
       { op: 'test', path: '/metadata/uid', value: release.metadata.uid },
       finalizers
-        ? { op: 'add', path: '/metadata/finalizers/-', value: FINALIZER }
-        : { op: 'add', path: '/metadata/finalizers', value: [FINALIZER] },
+        ? { op: 'add', path: '/metadata/finalizers/-', value: finalizer }
+        : { op: 'add', path: '/metadata/finalizers', value: [finalizer] },
     ];
     if (finalizers) ops.unshift({ op: 'test', path: '/metadata/finalizers', value: finalizers });
     return this.remember(await this.patch(release, ops, signal));
   }
 
-  /** removeFinalizer removes our finalizer; a Release that is already gone is fine. */
+  /** removeFinalizer removes our finalizers (either, FINALIZERS); a Release that is already gone is fine. */
   async removeFinalizer(release: Release, signal?: AbortSignal): Promise<void> {
-    const i = release.metadata.finalizers?.indexOf(FINALIZER) ?? -1;
-    if (i < 0) return;
+    const finalizers = release.metadata.finalizers ?? [];
+    // From the last, so each index stays right while the ones before it are removed.
+    const ours = finalizers.flatMap((f, i) => (FINALIZERS.includes(f) ? [i] : [])).reverse();
+    if (ours.length === 0) return;
     try {
       await this.patch(
         release,
-        [
-          { op: 'test', path: `/metadata/finalizers/${i}`, value: FINALIZER },
+        ours.flatMap((i) => [
+          { op: 'test', path: `/metadata/finalizers/${i}`, value: finalizers[i] },
           { op: 'remove', path: `/metadata/finalizers/${i}` },
-        ],
+        ]),
         signal,
       );
     } catch (err) {

@@ -13,11 +13,10 @@ import {
   Defaults,
   EventReasons,
   Reasons,
-  FINALIZER,
   type HealthStatus,
 } from '../../api/v1alpha1/constants.ts';
 import { parseDuration } from '../../api/v1alpha1/duration.ts';
-import { parseReleaseKey, PROFILES, type KindProfile } from '../../api/v1alpha1/profile.ts';
+import { parseReleaseKey, profileOf, PROFILES, type KindProfile } from '../../api/v1alpha1/profile.ts';
 import { listWithMore, plural, truncate } from '../../api/text.ts';
 import type { KubeObject } from '../../api/object.ts';
 import type { Placement, Release, ReleaseStatus, ResourceStatus } from '../../api/v1alpha1/schema.ts';
@@ -215,7 +214,7 @@ export class ReleaseReconciler {
         defer: () => this.defer(),
       });
     }
-    if (!release.metadata.finalizers?.includes(FINALIZER)) {
+    if (!release.metadata.finalizers?.includes(profileOf(release).finalizer(release))) {
       release = await this.deps.writer.addFinalizer(release, signal);
     }
 

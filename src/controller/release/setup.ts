@@ -7,7 +7,14 @@
 import type { Logger } from 'pino';
 import { withoutManagedFields, type KubeObject } from '../../api/object.ts';
 import { API_VERSION, Reasons, TenancyKeys } from '../../api/v1alpha1/constants.ts';
-import type { DataPlane, Environment, HealthRule, Release } from '../../api/v1alpha1/schema.ts';
+import type {
+  DataPlane,
+  Environment,
+  HealthRule,
+  ObservabilityPlane,
+  Release,
+} from '../../api/v1alpha1/schema.ts';
+import { planeKey } from '../../dataplane/transport.ts';
 import type { TenantPolicy } from '../../api/v1alpha1/tenancy.ts';
 import {
   parseReleaseKey,
@@ -46,7 +53,7 @@ import {
   dataPlaneResolver,
   declaredRef,
   DEFAULT_PLANE,
-  parseRefString,
+  planeOfKey,
   PlaneKinds,
   refString,
   type ControlPlaneReader,
@@ -131,6 +138,12 @@ export class ReleaseController {
   private stopping = false;
   /** clusterDataPlanes are the operator's cluster-scoped data planes, shared by organizations. */
   readonly clusterDataPlanes: Informer<DataPlane>;
+  /**
+   * observabilityPlanes and clusterObservabilityPlanes are where RenderedReleases with targetPlane
+   * observabilityplane go (absent when RenderedRelease is not served).
+   */
+  readonly observabilityPlanes: Informer<ObservabilityPlane> | undefined;
+  readonly clusterObservabilityPlanes: Informer<ObservabilityPlane> | undefined;
   readonly pool: DataPlanePool;
   readonly reconciler: ReleaseReconciler;
   readonly controller: Controller<string>;
@@ -209,6 +222,16 @@ export class ReleaseController {
     this.rules = new HealthRuleRegistry(this.sandbox);
     this.ruleStatus = new HealthRuleStatusWriter(client);
     this.clusterDataPlanes = informer<DataPlane>('clusterdataplanes', withoutManagedFields<DataPlane>);
+    if (this.renderedReleases) {
+      this.observabilityPlanes = informer<ObservabilityPlane>(
+        'observabilityplanes',
+        withoutManagedFields<ObservabilityPlane>,
+      );
+      this.clusterObservabilityPlanes = informer<ObservabilityPlane>(
+        'clusterobservabilityplanes',
+        withoutManagedFields<ObservabilityPlane>,
+      );
+    }
 
     this.pool = new DataPlanePool({
       logger,
@@ -245,10 +268,7 @@ export class ReleaseController {
       onHealthChange: (dp, healthy) => this.healthChanges.call(dp, healthy),
       // A DataPlane deleted while a reconcile connected to it gets no connection nobody would close.
       isCurrent: (dp) =>
-        (dp.metadata.namespace
-          ? this.dataPlanes.get(dp.metadata.namespace, dp.metadata.name)
-          : this.clusterDataPlanes.get(undefined, dp.metadata.name)
-        )?.metadata.uid === dp.metadata.uid,
+        this.planeOfKind(dp.kind, dp.metadata.namespace, dp.metadata.name)?.metadata.uid === dp.metadata.uid,
     });
     // A Release over its data plane's share waits outside the workers and is woken when a slot frees.
     this.slots = new KeyedLimiter({
@@ -382,6 +402,8 @@ export class ReleaseController {
       this.dataPlanes,
       this.healthRules,
       this.clusterDataPlanes,
+      ...(this.observabilityPlanes ? [this.observabilityPlanes] : []),
+      ...(this.clusterObservabilityPlanes ? [this.clusterObservabilityPlanes] : []),
       ...(this.tenantPolicies ? [this.tenantPolicies] : []),
       ...(this.namespaces ? [this.namespaces] : []),
     ] as Array<Informer<KubeObject>>;
@@ -447,6 +469,19 @@ export class ReleaseController {
       if (type === 'updated' && old && !specOrDeletionChanged(old, dp)) return;
       this.enqueueForPlane(undefined, { kind: PlaneKinds.clusterDataPlane, name: dp.metadata.name });
     });
+    // An observability plane's change concerns the observability-plane RenderedReleases of its
+    // namespace (of every namespace, for a cluster-scoped one).
+    for (const [kind, planes] of [
+      [PlaneKinds.observabilityPlane, this.observabilityPlanes],
+      [PlaneKinds.clusterObservabilityPlane, this.clusterObservabilityPlanes],
+    ] as const) {
+      planes?.addHandler((type, plane, old) => {
+        const ns = plane.metadata.namespace;
+        if (type === 'deleted') this.forgetDataPlane(planeKey({ kind, metadata: plane.metadata }));
+        if (type === 'updated' && old && !specOrDeletionChanged(old, plane)) return;
+        this.enqueueObservability(ns);
+      });
+    }
     // Our own status writes change no generation: they need no compile.
     this.healthRules.addHandler((type, rule, old) => {
       if (type === 'updated' && old && old.metadata.generation === rule.metadata.generation) return;
@@ -511,12 +546,43 @@ export class ReleaseController {
       for (const r of releasesUsingKind(this.allReleases(), t.group, t.kind)) this.enqueueRelease(r);
   }
 
-  /** planes reads DataPlanes and ClusterDataPlanes from the caches. */
-  private get planes(): Pick<ControlPlaneReader, 'dataPlane' | 'clusterDataPlane'> {
+  /** planes reads DataPlanes, ClusterDataPlanes and the observability planes from the caches. */
+  private get planes(): Pick<
+    ControlPlaneReader,
+    'dataPlane' | 'clusterDataPlane' | 'observabilityPlane' | 'clusterObservabilityPlane'
+  > {
     return {
       dataPlane: (ns, name) => this.dataPlanes.get(ns, name),
       clusterDataPlane: (name) => this.clusterDataPlanes.get(undefined, name),
+      observabilityPlane: (ns, name) => this.observabilityPlanes?.get(ns, name),
+      clusterObservabilityPlane: (name) => this.clusterObservabilityPlanes?.get(undefined, name),
     };
+  }
+
+  /** planeOfKind reads a plane object of any kind from its cache (isCurrent of the pool). */
+  private planeOfKind(kind: string, namespace: string | undefined, name: string): KubeObject | undefined {
+    switch (kind) {
+      case PlaneKinds.clusterDataPlane:
+        return this.clusterDataPlanes.get(undefined, name);
+      case PlaneKinds.observabilityPlane:
+        return this.observabilityPlanes?.get(namespace, name);
+      case PlaneKinds.clusterObservabilityPlane:
+        return this.clusterObservabilityPlanes?.get(undefined, name);
+      default:
+        return namespace ? this.dataPlanes.get(namespace, name) : this.clusterDataPlanes.get(undefined, name);
+    }
+  }
+
+  /**
+   * enqueueObservability enqueues the RenderedReleases bound for the observability plane, of one
+   * namespace or (a cluster-scoped plane changed) of all: which observability plane each resolves
+   * to depends on its data plane's observabilityPlaneRef and on which `default` planes exist.
+   */
+  private enqueueObservability(namespace: string | undefined): void {
+    for (const r of this.allReleases()) {
+      if (namespace !== undefined && r.metadata.namespace !== namespace) continue;
+      if (profileOf(r).targetsObservabilityPlane(r)) this.enqueueRelease(r);
+    }
   }
 
   /** forgetDataPlane closes a deleted DataPlane's connection and watches, then removes its metric series. */
@@ -594,13 +660,12 @@ export class ReleaseController {
 
   /** enqueueForPlaneKey enqueues the Releases of the plane of a pool key (planeKey). */
   private enqueueForPlaneKey(key: string): void {
-    const ref = parseRefString(key);
-    if (ref.kind === PlaneKinds.clusterDataPlane) {
-      this.enqueueForPlane(undefined, ref);
+    const { ref, namespace } = planeOfKey(key);
+    if (ref.kind === PlaneKinds.observabilityPlane || ref.kind === PlaneKinds.clusterObservabilityPlane) {
+      this.enqueueObservability(namespace);
       return;
     }
-    const slash = key.indexOf('/');
-    this.enqueueForPlane(key.slice(0, slash), { kind: PlaneKinds.dataPlane, name: key.slice(slash + 1) });
+    this.enqueueForPlane(namespace, ref);
   }
 
   /**
