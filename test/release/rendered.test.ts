@@ -199,6 +199,66 @@ describe('RenderedRelease', () => {
     assert.ok(isGone(await dp.get('v1', 'ConfigMap', target, 'plain')), "the Release's object is deleted");
   });
 
+  test('to the observability plane: resolved through the data plane, its own finalizer, namespaces created there, cleanup on delete', async () => {
+    const { cp, dp } = suite;
+    const namespace = uniqueName('org');
+    await cp.ensureNamespace(namespace);
+    const obs = uniqueName('obs');
+    // The DataPlane names a ClusterObservabilityPlane; both reach test clusters (the data plane's
+    // own credentials point at the control plane, so an object applied to the wrong plane shows).
+    const reach = (
+      dataPlaneObject('unused', obs, suite.dataPlane, 'inline') as KubeObject & { spec: unknown }
+    ).spec;
+    await cp.create({
+      apiVersion: API_VERSION,
+      kind: 'ClusterObservabilityPlane',
+      metadata: { name: obs },
+      spec: reach,
+    });
+    try {
+      const dataPlane = dataPlaneObject(namespace, 'default', suite.clusters.cp, 'inline') as KubeObject & {
+        spec: Record<string, unknown>;
+      };
+      dataPlane.spec['observabilityPlaneRef'] = { kind: 'ClusterObservabilityPlane', name: obs };
+      await cp.create(dataPlane);
+      await cp.create(environment(namespace));
+      const target = uniqueName('obsns');
+      const name = uniqueName('rel');
+      await cp.create({
+        ...renderedRelease(namespace, name, [configMap('rule', target, 'alert-rule')]),
+        spec: {
+          owner: { projectName: 'shop', componentName: 'checkout' },
+          environmentName: 'production',
+          targetPlane: 'observabilityplane',
+          resources: [configMap('rule', target, 'alert-rule')],
+        },
+      });
+      const ready = await waitRenderedReady(cp, namespace, name);
+      assert.deepEqual(ready.metadata.finalizers, ['openchoreo.dev/obsplane-cleanup']);
+      assert.deepEqual(
+        ready.status?.appliedTo?.map((p) => p.dataPlane),
+        [`ClusterObservabilityPlane/${obs}`],
+      );
+      // The namespace was created on the observability plane (upstream does so only there).
+      const ns = await dp.get('v1', 'Namespace', undefined, target);
+      assert.equal(ns?.metadata.labels?.[Labels.createdBy], 'renderedrelease-controller');
+      assert.equal(ns?.metadata.labels?.[LABELS.uid], ready.metadata.uid);
+      const rule = await dp.get('v1', 'ConfigMap', target, 'alert-rule');
+      assert.equal(rule?.metadata.labels?.[LABELS.resourceId], 'rule');
+      assert.equal(
+        await suite.cp.get('v1', 'ConfigMap', target, 'alert-rule'),
+        undefined,
+        'nothing on the data plane itself',
+      );
+
+      await deleteRendered(cp, namespace, name);
+      assert.ok(isGone(await dp.get('v1', 'ConfigMap', target, 'alert-rule')), 'deleted at cleanup');
+      assert.ok(await dp.get('v1', 'Namespace', undefined, target), 'a created namespace is never deleted');
+    } finally {
+      await cp.delete(API_VERSION, 'ClusterObservabilityPlane', undefined, obs);
+    }
+  });
+
   test("an upstream-shaped RenderedRelease applies unchanged; the owner's rules hold", async () => {
     const { cp } = suite;
     const namespace = uniqueName('org');
