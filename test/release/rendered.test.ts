@@ -20,6 +20,7 @@ import {
   deleteRelease,
   isGone,
   releaseObject,
+  sampleResources,
   uniqueName,
   waitReady,
 } from '../support/fixtures.ts';
@@ -164,10 +165,12 @@ describe('RenderedRelease', () => {
     const target = uniqueName('dflt');
     const name = uniqueName('rel');
     await cp.create(
-      renderedRelease(namespace, name, [namespaceObject(target), configMap('cm', target, 'rendered')], {
-        projectName: 'shop',
-        resourceName: 'orders-db',
-      }),
+      renderedRelease(
+        namespace,
+        name,
+        [namespaceObject(target), configMap('cm', target, 'rendered'), ...(await sampleResources(target))],
+        { projectName: 'shop', resourceName: 'orders-db' },
+      ),
     );
     await cp.create(
       releaseObject({ namespace, environment: 'production' }, name, [configMap('cm', target, 'plain')]),
@@ -183,6 +186,24 @@ describe('RenderedRelease', () => {
     assert.equal(renderedCm?.metadata.labels?.[LABELS.uid], rendered.metadata.uid);
     assert.equal(plainCm?.metadata.labels?.[Labels.releaseUid], plain.metadata.uid);
     assert.equal(plainCm?.metadata.labels?.[Labels.managedBy], 'release-controller');
+    // OpenChoreo's ReleaseBinding reads status.resources[].status through CEL: a faithful copy of
+    // each live object's status (nothing here comes near the size budget).
+    await eventually(async () => {
+      const r = await getRendered(cp, namespace, name);
+      const copied =
+        r?.status?.resources?.filter((e) => e.kind === 'Deployment' || e.kind === 'Service') ?? [];
+      assert.equal(copied.length, 2, JSON.stringify(r?.status?.resources));
+      for (const entry of copied) {
+        const live = await dp.get<KubeObject & { status?: unknown }>(
+          entry.group ? `${entry.group}/${entry.version}` : entry.version,
+          entry.kind,
+          entry.namespace,
+          entry.name,
+        );
+        assert.ok(live?.status, `${entry.kind} has a status`);
+        assert.deepEqual(entry.status, live.status, `${entry.kind} status copied as it is`);
+      }
+    });
 
     // Each kind cleans up its own objects only.
     await deleteRendered(cp, namespace, name);
