@@ -176,14 +176,14 @@ test('resolveTarget: a RenderedRelease bound for the observability plane goes th
     { ...reader(env('dp'), [unnamed], []), observabilityPlane: () => undefined },
     connect,
   );
-  assert.ok(isResolveFailure(none));
+  assert.ok(isResolveFailure(none), 'no observability plane is a failure');
   assert.match(
     none.message,
     /DataPlane acme\/dp names no observability plane \(spec.observabilityPlaneRef\)/,
   );
   // A named plane that does not exist.
   const missing = await resolveTarget(rendered, reader(env('dp'), [named], []), connect);
-  assert.ok(isResolveFailure(missing));
+  assert.ok(isResolveFailure(missing), 'a named plane that does not exist is a failure');
   assert.match(
     missing.message,
     /ClusterObservabilityPlane shared-obs \(spec.observabilityPlaneRef of DataPlane acme\/dp\) not found/,
