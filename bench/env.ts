@@ -14,6 +14,8 @@ import type { Connector } from '../src/kube/client.ts';
 import { startTunnelProxy, type TunnelProxy } from '../testbed/konnectivity.ts';
 import { up, type Cluster } from '../testbed/cluster.ts';
 import { createOrg, installCRDs, type Org } from '../test/support/fixtures.ts';
+import { TestGateway } from '../test/support/gateway.ts';
+import { generateProxyPki } from '../testbed/pki.ts';
 import { TestKube } from '../test/support/kube.ts';
 import { startController, type BenchController } from './controller.ts';
 import type { RolePids } from './machine.ts';
@@ -30,6 +32,11 @@ export interface BenchEnvOptions {
   nodeArgs: string[];
   /** tunnel isolates the data plane and reaches it through apiserver-network-proxy (needs root). */
   tunnel: boolean;
+  /**
+   * gateway reaches the data plane only through a local cluster gateway (test/support/gateway.ts):
+   * the DataPlane has spec.clusterAgent and no credentials, so its caches poll at the default period.
+   */
+  gateway?: boolean;
   log: (line: string) => void;
 }
 
@@ -46,6 +53,7 @@ export class BenchEnv {
     readonly dpKube: TestKube,
     readonly org: Org,
     private readonly proxy: TunnelProxy | undefined,
+    private readonly gateway: TestGateway | undefined,
   ) {}
 
   /** create starts both clusters, installs the CRDs and creates the organization. */
@@ -76,7 +84,22 @@ export class BenchEnv {
         spec: { kubernetesCluster: { tunnel: { host: dp.isolation.tunnelHost } } },
       });
     }
-    return new BenchEnv(options, cp, dp, cpKube, dpKube, org, proxy);
+    let gateway: TestGateway | undefined;
+    if (options.gateway) {
+      gateway = await TestGateway.start(
+        await generateProxyPki(await mkdtemp(join(tmpdir(), 'bench-gateway-'))),
+      );
+      const planeID = `bench-${options.label}`.toLowerCase().replace(/[^a-z0-9-]/g, '-');
+      gateway.connect('dataplane', planeID, dp, [`${org.namespace}/${org.dataPlane}`]);
+      await cpKube.patch(API_VERSION, 'DataPlane', org.namespace, org.dataPlane, {
+        spec: {
+          kubernetesCluster: null,
+          planeID,
+          clusterAgent: { clientCA: { value: 'agent CA (gateway only)' } },
+        },
+      });
+    }
+    return new BenchEnv(options, cp, dp, cpKube, dpKube, org, proxy, gateway);
   }
 
   /** controllers lists the controller processes that have not exited. */
@@ -126,6 +149,10 @@ export class BenchEnv {
           // The hostile bench's misbehaving data planes speak plain http on loopback.
           '--dataplane-allow-http=true',
           ...(this.proxy?.controllerArgs() ?? []),
+          // The gateway's flags without the poll period: the default is what is measured.
+          ...(this.gateway
+            ?.controllerArgs('')
+            .filter((a) => !a.startsWith('--cluster-gateway-poll-interval')) ?? []),
           ...extraArgs,
         ],
         env: {},
@@ -203,6 +230,7 @@ export class BenchEnv {
     await Promise.allSettled(this.controllers.map((c) => c.kill()));
     await Promise.allSettled([this.cpKube.close(), this.dpKube.close()]);
     await this.proxy?.stop();
+    await this.gateway?.stop();
     await Promise.allSettled([this.cp.down(), this.dp.down()]);
   }
 }

@@ -76,6 +76,10 @@ const USAGE = `Usage: npm run bench -- [flags]
   --tunnel                  isolate the data plane in a network namespace and reach it through an
                             apiserver-network-proxy server and agent (needs root), as a data plane
                             behind a firewall
+  --gateway                 reach the data plane only through a local cluster gateway (the DataPlane
+                            has spec.clusterAgent, no credentials): the caches poll at the default
+                            --cluster-gateway-poll-interval instead of watching; for a short row,
+                            --sizes 100 --steady-seconds 60 --trials 2 --no-restart
   --profile                 CPU profile and heap snapshot of the controller, under bench/results/profiles/
   --hostile                 instead of the sizes: peak RSS of the controller while one data plane
                             serves a 300 MiB body, a 600 MiB body or an endless list and another
@@ -107,6 +111,7 @@ function parseOptions(argv: string[]): BenchOptions | undefined {
       concurrency: { type: 'string' },
       profile: { type: 'boolean', default: false },
       tunnel: { type: 'boolean', default: false },
+      gateway: { type: 'boolean', default: false },
       hostile: { type: 'boolean', default: false },
       ui: { type: 'boolean', default: false },
       restart: { type: 'boolean', default: true },
@@ -130,6 +135,11 @@ function parseOptions(argv: string[]): BenchOptions | undefined {
   const sizes = list('sizes', values.sizes ?? (quick ? '100' : '100,300,1000'));
   const dataPlanes = values.dataplanes === undefined ? [] : list('dataplanes', values.dataplanes);
   const shards = values.shards === undefined ? [] : list('shards', values.shards);
+  if (values.gateway && (values.tunnel || dataPlanes.length > 0 || shards.length > 0)) {
+    throw new Error(
+      '--gateway measures one organization on one data plane; drop --tunnel, --dataplanes and --shards',
+    );
+  }
   if (dataPlanes.length > 0 && values.tunnel) {
     throw new Error('--dataplanes counts TCP connections to the data plane port; drop --tunnel');
   }
@@ -147,6 +157,7 @@ function parseOptions(argv: string[]): BenchOptions | undefined {
     runtime: values.tsx ? 'tsx' : 'node',
     nodeArgs: values['node-args'].split(' ').filter((a) => a !== ''),
     ...(values.tunnel ? { tunnel: true } : {}),
+    ...(values.gateway ? { gateway: true } : {}),
     restart: values.restart,
     dataPlanes,
     releasesPerDataPlane: positive('releases-per-dataplane', values['releases-per-dataplane'], 10),
@@ -211,6 +222,7 @@ async function withEnv<T>(
     runtime: options.runtime,
     nodeArgs,
     tunnel: options.tunnel ?? false,
+    gateway: options.gateway ?? false,
     log,
   });
   current = env;

@@ -68,6 +68,8 @@ export interface BenchOptions {
   nodeArgs: string[];
   /** tunnel: the data plane was isolated and reached through apiserver-network-proxy. */
   tunnel?: boolean;
+  /** gateway: the data plane was reached only through a local cluster gateway, its caches polling. */
+  gateway?: boolean;
   /** restart measures a controller restart after the latency trials of each Release count. */
   restart?: boolean;
   /** dataPlanes are the DataPlane counts of the many-DataPlanes runs; empty for none. */
@@ -250,6 +252,11 @@ export function formatReport(result: BenchResult): string {
     ...(result.options.tunnel
       ? [
           'Data plane: isolated, reached through apiserver-network-proxy (proxy server and agent CPU counted with the clusters; the requests and watches of the bench itself on the data plane use the tunnel too)',
+        ]
+      : []),
+    ...(result.options.gateway
+      ? [
+          'Data plane: reached only through a local cluster gateway (test/support/gateway.ts; mutual TLS, 501 to watches), the caches polling at the default --cluster-gateway-poll-interval; status latency is poll-bound',
         ]
       : []),
     `Load average at start ${result.load.start.join(' ')}, at end ${result.load.end.join(' ')}`,

@@ -132,6 +132,7 @@ async function run(options: Options, logger: Logger, build: BuildInfo): Promise<
       },
     },
     watchHttp2: options.watchHttp2,
+    servesRenderedReleases: options.renderedReleases,
     ...(tenancy && { tenancy }),
     dataPlaneListBudget: {
       maxPages: options.dataPlaneMaxListPages,

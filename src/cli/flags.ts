@@ -264,6 +264,12 @@ export const FLAGS: readonly FlagSpec[] = [
     help: 'Carry the watches of each cluster (control plane and every data plane) as streams of one HTTP/2 connection when its API server offers HTTP/2; false holds one HTTP/1.1 connection per watch.',
   },
   {
+    name: 'rendered-releases',
+    kind: 'boolean',
+    default: 'true',
+    help: "Serve OpenChoreo's RenderedRelease beside Release (needs the renderedreleases CRD; false when only Release is installed).",
+  },
+  {
     name: 'shutdown-grace-period',
     kind: 'duration',
     default: '25s',
@@ -325,6 +331,8 @@ export interface Options {
   watchIdleTimeoutMs: number;
   /** watchHttp2 carries each cluster's watches as streams of one HTTP/2 connection. */
   watchHttp2: boolean;
+  /** renderedReleases serves RenderedRelease beside Release (--rendered-releases). */
+  renderedReleases: boolean;
   shutdownGraceMs: number;
   logLevel: string;
   /** singleTenant turns tenancy off (--single-tenant). */
@@ -506,6 +514,7 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv): Options | ty
     dataPlaneListTimeoutMs: duration('dataplane-list-timeout'),
     watchIdleTimeoutMs: duration('watch-idle-timeout'),
     watchHttp2: bool('watch-http2'),
+    renderedReleases: bool('rendered-releases'),
     shutdownGraceMs: duration('shutdown-grace-period'),
     logLevel: str('log-level'),
     singleTenant: bool('single-tenant'),

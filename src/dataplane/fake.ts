@@ -14,7 +14,8 @@ import {
   type KubeObject,
   type ManagedFieldsEntry,
 } from '../api/object.ts';
-import { CONTROLLER_NAME, Labels } from '../api/v1alpha1/constants.ts';
+import { Labels } from '../api/v1alpha1/constants.ts';
+import { isOurManagedBy, trackingOf } from '../api/v1alpha1/profile.ts';
 import { KubeApiError } from '../kube/client.ts';
 import { KindNotServedError, type ResourceInfo } from '../kube/discovery.ts';
 import {
@@ -151,7 +152,7 @@ export class FakeDataPlane implements DataPlanePort {
     const watched = new Set([...this.watching.values()].map((i) => `${i.group}/${i.kind}`));
     for (const { info, object } of this.objects.values()) {
       if (!watched.has(`${info.group}/${info.kind}`)) continue;
-      if (!isManaged(object) || object.metadata.labels?.[Labels.releaseUid] !== releaseUid) continue;
+      if (!isManaged(object) || trackingOf(object)?.uid !== releaseUid) continue;
       const identity = identityOf(
         info.group,
         info.kind,
@@ -495,7 +496,7 @@ function addFieldPath(entry: ManagedFieldsEntry, path: string[]): void {
 }
 
 function isManaged(object: KubeObject): boolean {
-  return object.metadata.labels?.[Labels.managedBy] === CONTROLLER_NAME;
+  return isOurManagedBy(object.metadata.labels?.[Labels.managedBy]);
 }
 
 /** applyOperation applies one JSON patch operation in place (enough of RFC 6902 for metadata edits). */

@@ -7,15 +7,16 @@
  */
 import type { Logger } from 'pino';
 import { isApplyEntryOf, withoutManagedFields, type KubeObject } from '../api/object.ts';
-import { FIELD_MANAGER, Labels, CONTROLLER_NAME } from '../api/v1alpha1/constants.ts';
+import { Labels } from '../api/v1alpha1/constants.ts';
+import { MANAGED_BY_VALUES, trackingOf } from '../api/v1alpha1/profile.ts';
 import { Informer, type InformerEventType, type ListBudget } from '../kube/informer.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { KubeApiError } from '../kube/client.ts';
 import { collectionPath, KindNotServedError, type ResourceInfo } from '../kube/discovery.ts';
 import { sharedStrings, TreeInterner } from '../kube/intern.ts';
 
-/** MANAGED_SELECTOR selects every object the controller applied. */
-export const MANAGED_SELECTOR = `${Labels.managedBy}=${CONTROLLER_NAME}`;
+/** MANAGED_SELECTOR selects every object the controller applied, for a Release of any kind (profile.ts). */
+export const MANAGED_SELECTOR = `${Labels.managedBy} in (${MANAGED_BY_VALUES.join(',')})`;
 
 /**
  * managedSelector selects the objects the controller applied for one organization's Releases (their
@@ -56,7 +57,7 @@ export function slimObject(obj: KubeObject): KubeObject {
   const managed = obj.metadata.managedFields;
   if (!managed) return obj;
   const ours = managed
-    .filter((m) => isApplyEntryOf(m, FIELD_MANAGER))
+    .filter((m) => MANAGED_BY_VALUES.some((manager) => isApplyEntryOf(m, manager)))
     .map((m) => ({ ...m, fieldsV1: fieldSets.intern(m.fieldsV1) }));
   return { ...obj, metadata: { ...obj.metadata, managedFields: ours } };
 }
@@ -374,7 +375,7 @@ export class WatchSet {
       identityOf(info.group, info.kind, o.metadata.namespace, o.metadata.name ?? '');
     // Indexed by the uid alone: an object that carries a Release's uid is that Release's, with or
     // without an id label, so cleanup finds it.
-    const uidOf = (o: KubeObject) => o.metadata.labels?.[Labels.releaseUid] || undefined;
+    const uidOf = (o: KubeObject) => trackingOf(o)?.uid || undefined;
     const oldUid = old ? uidOf(old) : undefined;
     if (old && oldUid) {
       const entries = this.byRelease.get(oldUid);

@@ -18,7 +18,8 @@ import type { Logger } from 'pino';
 import { oneLine } from '../api/text.ts';
 import type { GroupVersionKind, KubeObject } from '../api/object.ts';
 import { describeRef, isRecord } from '../api/object.ts';
-import { CONTROLLER_NAME, Labels } from '../api/v1alpha1/constants.ts';
+import { Labels } from '../api/v1alpha1/constants.ts';
+import { isOurManagedBy } from '../api/v1alpha1/profile.ts';
 import { isKubeApiError } from '../kube/client.ts';
 import { KindNotServedError, type ResourceInfo } from '../kube/discovery.ts';
 import type { DataPlanePort } from '../dataplane/port.ts';
@@ -821,7 +822,7 @@ function failureEntry<T extends ApplyItem>(item: T, err: unknown, namespaced?: b
 
 /** isCached tells whether an object carries the label of our watches (so needs no watch of its own). */
 function isCached(live: KubeObject | undefined): boolean {
-  return live?.metadata.labels?.[Labels.managedBy] === CONTROLLER_NAME;
+  return isOurManagedBy(live?.metadata.labels?.[Labels.managedBy]);
 }
 
 /** newerOf picks the more recent of two copies of one object by resourceVersion. */

@@ -7,6 +7,8 @@ export const API_VERSION = `${GROUP}/${VERSION}`;
 
 /** FINALIZER holds a Release until its data-plane objects are gone. */
 export const FINALIZER = 'openchoreo.dev/dataplane-cleanup';
+/** OBSPLANE_FINALIZER holds a RenderedRelease bound for the observability plane until its objects there are gone (upstream's). */
+export const OBSPLANE_FINALIZER = 'openchoreo.dev/obsplane-cleanup';
 
 /** IN_USE_FINALIZER holds an Environment, DataPlane or kubeconfig Secret while a Release resolves through it. */
 export const IN_USE_FINALIZER = 'openchoreo.dev/in-use-by-releases';

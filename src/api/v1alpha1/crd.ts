@@ -8,6 +8,7 @@ import {
   EnvironmentSpecSchema,
   ReleaseSpecSchema,
   ReleaseStatusSchema,
+  RenderedReleaseSpecSchema,
   ConditionSchema,
   HealthRuleSpecSchema,
 } from './schema.ts';
@@ -15,6 +16,7 @@ import { TenantPolicySpecSchema, TenantPolicyStatusSchema } from './tenancy.ts';
 import Type, { type TSchema } from 'typebox';
 import { stringify } from 'yaml';
 import { GROUP, VERSION } from './constants.ts';
+import { RENDERED_RELEASE_PROFILE } from './profile.ts';
 
 /** JsonSchema is a JSON Schema node as written into a CRD. */
 export type JsonSchema = { [key: string]: unknown };
@@ -153,6 +155,30 @@ export const releaseCRD = crd(
   ],
 );
 
+/**
+ * renderedReleaseCRD is the CustomResourceDefinition of RenderedRelease: OpenChoreo's name for a
+ * Release that may also target the observability plane, served by the same engine (profile.ts).
+ */
+export const renderedReleaseCRD = crd(
+  { ...RENDERED_RELEASE_PROFILE, shortNames: [...RENDERED_RELEASE_PROFILE.shortNames] },
+  RenderedReleaseSpecSchema,
+  ReleaseStatusSchema,
+  [
+    { name: 'Project', type: 'string', jsonPath: '.spec.owner.projectName' },
+    { name: 'Component', type: 'string', jsonPath: '.spec.owner.componentName' },
+    { name: 'Resource', type: 'string', jsonPath: '.spec.owner.resourceName', priority: 1 },
+    { name: 'Environment', type: 'string', jsonPath: '.spec.environmentName' },
+    { name: 'Plane', type: 'string', jsonPath: '.spec.targetPlane' },
+    { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
+    {
+      name: 'Reason',
+      type: 'string',
+      jsonPath: '.status.conditions[?(@.type=="Ready")].reason',
+      priority: 1,
+    },
+  ],
+);
+
 /** environmentCRD is the CustomResourceDefinition of Environment. */
 export const environmentCRD = crd(
   { kind: 'Environment', plural: 'environments', singular: 'environment', shortNames: ['env'] },
@@ -269,6 +295,7 @@ export const healthRuleCRD = crd(
 /** ALL_CRDS lists the CRDs with the file name each is written to under config/crd/. */
 export const ALL_CRDS: ReadonlyArray<{ file: string; crd: JsonSchema }> = [
   { file: 'openchoreo.dev_releases.yaml', crd: releaseCRD },
+  { file: 'openchoreo.dev_renderedreleases.yaml', crd: renderedReleaseCRD },
   { file: 'openchoreo.dev_environments.yaml', crd: environmentCRD },
   { file: 'openchoreo.dev_dataplanes.yaml', crd: dataPlaneCRD },
   { file: 'openchoreo.dev_tenantpolicies.yaml', crd: tenantPolicyCRD },

@@ -99,6 +99,49 @@ export const ReleaseSpecSchema = Type.Object({
   ),
 });
 
+/**
+ * RenderedReleaseOwnerSchema is OpenChoreo's RenderedRelease owner: a project and at most one of a
+ * component or a resource; immutable, as upstream.
+ */
+export const RenderedReleaseOwnerSchema = Type.Object(
+  {
+    projectName: nonEmpty('Name of the project that owns this release.'),
+    componentName: Type.Optional(
+      Type.String({ minLength: 1, description: 'Name of the component that owns this release.' }),
+    ),
+    resourceName: Type.Optional(
+      Type.String({ minLength: 1, description: 'Name of the resource that owns this release.' }),
+    ),
+  },
+  {
+    description:
+      'Ownership information linking the release to a project and to a component or a resource (at most one). Immutable.',
+    'x-kubernetes-validations': [
+      { rule: 'self == oldSelf', message: 'spec.owner is immutable' },
+      {
+        rule: '!(has(self.componentName) && has(self.resourceName))',
+        message: 'at most one of spec.owner.componentName and spec.owner.resourceName may be set',
+      },
+    ],
+  },
+);
+
+/** TargetPlanes are the values of a RenderedRelease's spec.targetPlane. */
+export const TargetPlanes = { dataPlane: 'dataplane', observabilityPlane: 'observabilityplane' } as const;
+
+/** RenderedReleaseSpecSchema is the desired state of a RenderedRelease: a Release's, plus the plane it targets. */
+export const RenderedReleaseSpecSchema = Type.Object({
+  ...ReleaseSpecSchema.properties,
+  owner: RenderedReleaseOwnerSchema,
+  targetPlane: Type.Optional(
+    Type.Union([Type.Literal(TargetPlanes.dataPlane), Type.Literal(TargetPlanes.observabilityPlane)], {
+      default: TargetPlanes.dataPlane,
+      description:
+        "Plane the resources go to: the Environment's data plane (default) or that data plane's observability plane.",
+    }),
+  ),
+});
+
 /** OriginSchema says how an object of a Release came to be its own (status inventory). */
 export const OriginSchema = Type.Union(
   [Type.Literal('Created'), Type.Literal('Adopted'), Type.Literal('Found')],

@@ -6,7 +6,7 @@
  */
 import type { Logger } from 'pino';
 import type { KubeObject } from '../../api/object.ts';
-import { FIELD_MANAGER, NAMESPACE_FIELD_MANAGER } from '../../api/v1alpha1/constants.ts';
+import { profileOf } from '../../api/v1alpha1/profile.ts';
 import type { DataPlaneResourcePolicy, Release, Removal } from '../../api/v1alpha1/schema.ts';
 import type { DataPlanePort } from '../../dataplane/port.ts';
 import { oneLine } from '../../api/text.ts';
@@ -105,8 +105,8 @@ export async function applyRelease(ctx: ApplyContext, items: DesiredItem[]): Pro
   const entries = await applyAll(ctx.dataPlane, valid, {
     owner: { key: owner, uid: ctx.release.metadata.uid ?? '' },
     memory: ctx.memory,
-    fieldManager: FIELD_MANAGER,
-    namespaceFieldManager: NAMESPACE_FIELD_MANAGER,
+    fieldManager: profileOf(ctx.release).controllerName,
+    namespaceFieldManager: profileOf(ctx.release).namespaceFieldManager,
     policy: releasePolicy(
       ctx.release,
       ctx.releaseExists,

@@ -8,11 +8,17 @@
 import {
   API_VERSION,
   CONTROLLER_NAME,
-  FINALIZER,
   IN_USE_FINALIZER,
   IN_USE_LABEL,
   STATUS_FIELD_MANAGER,
 } from '../../api/v1alpha1/constants.ts';
+import {
+  FINALIZERS,
+  profileOf,
+  RELEASE_PROFILE,
+  releaseKeyOf,
+  type KindProfile,
+} from '../../api/v1alpha1/profile.ts';
 import type { Release, ReleaseStatus } from '../../api/v1alpha1/schema.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import type { KubeObject } from '../../api/object.ts';
@@ -20,9 +26,9 @@ import { isKubeApiError } from '../../kube/client.ts';
 import { slimRelease } from './budget.ts';
 import type { ProtectedKind, ProtectionChange, ProtectionStore } from './protection.ts';
 
-/** releasePath is the REST path of one Release. */
-export function releasePath(namespace: string, name: string): string {
-  return `/apis/${API_VERSION}/namespaces/${encodeURIComponent(namespace)}/releases/${encodeURIComponent(name)}`;
+/** releasePath is the REST path of one Release (of the kind its profile names: releases or renderedreleases). */
+export function releasePath(namespace: string, name: string, profile: KindProfile = RELEASE_PROFILE): string {
+  return `/apis/${API_VERSION}/namespaces/${encodeURIComponent(namespace)}/${profile.plural}/${encodeURIComponent(name)}`;
 }
 
 /** ReleaseStore is what the reconciler writes on Releases, and its memory of its own writes. */
@@ -45,7 +51,7 @@ export class ReleaseWriter implements ReleaseStore {
    * (resourceVersions of one etcd are increasing integers), else the cached copy.
    */
   freshest(cached: Release): Release {
-    const key = `${cached.metadata.namespace}/${cached.metadata.name}`;
+    const key = releaseKeyOf(cached);
     const ours = this.written.get(key);
     if (
       ours &&
@@ -64,7 +70,7 @@ export class ReleaseWriter implements ReleaseStore {
    * stayed in memory, a second copy of it, until its next reconcile (the resync, minutes later).
    */
   seen(cached: Release): void {
-    const key = `${cached.metadata.namespace}/${cached.metadata.name}`;
+    const key = releaseKeyOf(cached);
     const ours = this.written.get(key);
     if (
       ours &&
@@ -94,8 +100,8 @@ export class ReleaseWriter implements ReleaseStore {
     const body = { ...status, ...Object.fromEntries(removed.map((k) => [k, null])) };
     const updated = await this.client.request<Release>({
       method: 'PATCH',
-      path: `${releasePath(release.metadata.namespace ?? '', release.metadata.name)}/status`,
-      query: { fieldManager: STATUS_FIELD_MANAGER },
+      path: `${releasePath(release.metadata.namespace ?? '', release.metadata.name, profileOf(release))}/status`,
+      query: { fieldManager: profileOf(release).statusFieldManager },
       body: { status: body },
       contentType: 'application/merge-patch+json',
       signal,
@@ -103,43 +109,46 @@ export class ReleaseWriter implements ReleaseStore {
     return this.remember(updated);
   }
 
-  /** addFinalizer adds our finalizer, failing with 409/422 if the copy was stale. */
+  /** addFinalizer adds our finalizer (of the Release's kind and plane), failing with 409/422 if the copy was stale. */
   async addFinalizer(release: Release, signal?: AbortSignal): Promise<Release> {
     const finalizers = release.metadata.finalizers;
+    const finalizer = profileOf(release).finalizer(release);
     const ops = [
       { op: 'test', path: '/metadata/uid', value: release.metadata.uid },
       finalizers
-        ? { op: 'add', path: '/metadata/finalizers/-', value: FINALIZER }
-        : { op: 'add', path: '/metadata/finalizers', value: [FINALIZER] },
+        ? { op: 'add', path: '/metadata/finalizers/-', value: finalizer }
+        : { op: 'add', path: '/metadata/finalizers', value: [finalizer] },
     ];
     if (finalizers) ops.unshift({ op: 'test', path: '/metadata/finalizers', value: finalizers });
     return this.remember(await this.patch(release, ops, signal));
   }
 
-  /** removeFinalizer removes our finalizer; a Release that is already gone is fine. */
+  /** removeFinalizer removes our finalizers (either, FINALIZERS); a Release that is already gone is fine. */
   async removeFinalizer(release: Release, signal?: AbortSignal): Promise<void> {
-    const i = release.metadata.finalizers?.indexOf(FINALIZER) ?? -1;
-    if (i < 0) return;
+    const finalizers = release.metadata.finalizers ?? [];
+    // From the last, so each index stays right while the ones before it are removed.
+    const ours = finalizers.flatMap((f, i) => (FINALIZERS.includes(f) ? [i] : [])).reverse();
+    if (ours.length === 0) return;
     try {
       await this.patch(
         release,
-        [
-          { op: 'test', path: `/metadata/finalizers/${i}`, value: FINALIZER },
+        ours.flatMap((i) => [
+          { op: 'test', path: `/metadata/finalizers/${i}`, value: finalizers[i] },
           { op: 'remove', path: `/metadata/finalizers/${i}` },
-        ],
+        ]),
         signal,
       );
     } catch (err) {
       if (!(isKubeApiError(err) && err.isNotFound)) throw err;
     }
-    this.forget(`${release.metadata.namespace}/${release.metadata.name}`);
+    this.forget(releaseKeyOf(release));
   }
 
   private patch(release: Release, ops: unknown[], signal?: AbortSignal): Promise<Release> {
     return this.client.request<Release>({
       method: 'PATCH',
-      path: releasePath(release.metadata.namespace ?? '', release.metadata.name),
-      query: { fieldManager: STATUS_FIELD_MANAGER },
+      path: releasePath(release.metadata.namespace ?? '', release.metadata.name, profileOf(release)),
+      query: { fieldManager: profileOf(release).statusFieldManager },
       body: ops,
       contentType: 'application/json-patch+json',
       signal,
@@ -148,7 +157,7 @@ export class ReleaseWriter implements ReleaseStore {
 
   private remember(release: Release): Release {
     const slim = slimRelease(release);
-    this.written.set(`${release.metadata.namespace}/${release.metadata.name}`, slim);
+    this.written.set(releaseKeyOf(release), slim);
     return slim;
   }
 }

@@ -603,3 +603,37 @@ void describe('desiredItems: openchoreo.dev/restartedAt', () => {
     );
   });
 });
+
+describe('desired objects of a RenderedRelease', () => {
+  test("carry upstream's labels and managed-by value, and no Release label; a long name goes into upstream's annotation", () => {
+    const name = `${'checkout-production-release-'.repeat(3)}v1`;
+    const rendered: Release = { ...release({ web: deployment() }, name), kind: 'RenderedRelease' };
+    const item = valid(only(desiredItems(rendered)));
+    const labels = item.object.metadata.labels ?? {};
+    assert.equal(labels[Labels.managedBy], 'renderedrelease-controller');
+    assert.equal(labels['openchoreo.dev/rendered-release-resource-id'], 'web');
+    assert.equal(labels['openchoreo.dev/rendered-release-uid'], RELEASE_UID);
+    assert.equal(labels['openchoreo.dev/rendered-release-namespace'], 'acme');
+    assert.equal(labels['openchoreo.dev/rendered-release-name'], labelValue(name));
+    assert.equal(item.object.metadata.annotations?.['openchoreo.dev/rendered-release-name'], name);
+    for (const key of [Labels.resourceId, Labels.releaseUid, Labels.releaseName, Labels.releaseNamespace])
+      assert.equal(labels[key], undefined, key);
+    assert.equal(item.object.metadata.annotations?.[Labels.releaseName], undefined);
+    assert.deepEqual(releaseKeyOfObject(item.object), { namespace: 'acme', name, uid: RELEASE_UID });
+  });
+
+  test('ignore-fields may not name its tracking labels', () => {
+    const rendered: Release = {
+      ...release({
+        web: deployment({
+          annotations: {
+            [Annotations.ignoreFields]: '/metadata/labels/openchoreo.dev~1rendered-release-uid',
+          },
+        }),
+      }),
+      kind: 'RenderedRelease',
+    };
+    const [item] = desiredItems(rendered);
+    assert.equal(item?.ok, false);
+  });
+});

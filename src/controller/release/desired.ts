@@ -8,11 +8,11 @@ import { apiVersionProblem, isRecord, parseApiVersion } from '../../api/object.t
 import {
   Annotations,
   ApplyModes,
-  CONTROLLER_NAME,
   Labels,
   POLICY_ANNOTATIONS,
   PruneModes,
 } from '../../api/v1alpha1/constants.ts';
+import { PROFILES, profileOf, trackingOf } from '../../api/v1alpha1/profile.ts';
 import type { Release, ResourcePolicy } from '../../api/v1alpha1/schema.ts';
 import { oneLine, truncate } from '../../api/text.ts';
 import { escapeSegment, parsePointer } from '../../ssa/fields.ts';
@@ -56,8 +56,9 @@ const PROTECTED_FIELDS: readonly string[][] = [
   ['metadata', 'name'],
   ['metadata', 'namespace'],
   ...Object.values(Labels).map((l) => ['metadata', 'labels', l]),
+  ...PROFILES.flatMap((p) => Object.values(p.labels).map((l) => ['metadata', 'labels', l])),
   ['metadata', 'annotations', Annotations.adopted],
-  ['metadata', 'annotations', Labels.releaseName],
+  ...PROFILES.map((p) => ['metadata', 'annotations', p.labels.name]),
 ];
 
 /**
@@ -140,14 +141,15 @@ export function labelValue(value: string): string {
   return `${prefix}-${hash}`;
 }
 
-/** trackingLabels are the labels every applied object carries for this Release and id. */
+/** trackingLabels are the labels every applied object carries for this Release (of its kind's profile) and id. */
 export function trackingLabels(release: Release, id: string): Record<string, string> {
+  const { controllerName, labels } = profileOf(release);
   return {
-    [Labels.managedBy]: CONTROLLER_NAME,
-    [Labels.resourceId]: id,
-    [Labels.releaseUid]: release.metadata.uid ?? '',
-    [Labels.releaseName]: labelValue(release.metadata.name),
-    [Labels.releaseNamespace]: release.metadata.namespace ?? '',
+    [Labels.managedBy]: controllerName,
+    [labels.resourceId]: id,
+    [labels.uid]: release.metadata.uid ?? '',
+    [labels.name]: labelValue(release.metadata.name),
+    [labels.namespace]: release.metadata.namespace ?? '',
   };
 }
 
@@ -213,9 +215,10 @@ function desiredItem(release: Release, id: string, raw: unknown, index: number):
   for (const key of POLICY_ANNOTATIONS) delete annotations[key];
   const adopt = annotations[Annotations.adopt];
   delete annotations[Annotations.adopt];
-  // The annotation is ours: it names the Release when the label cannot hold the whole name.
-  delete annotations[Labels.releaseName];
-  if (release.metadata.name.length > MAX_LABEL_VALUE) annotations[Labels.releaseName] = release.metadata.name;
+  // The annotation is ours (of either kind): it names the Release when the label cannot hold the whole name.
+  for (const p of PROFILES) delete annotations[p.labels.name];
+  if (release.metadata.name.length > MAX_LABEL_VALUE)
+    annotations[profileOf(release).labels.name] = release.metadata.name;
   cleanMeta['labels'] = { ...(metadata['labels'] ?? {}), ...trackingLabels(release, id) };
   if (Object.keys(annotations).length > 0) cleanMeta['annotations'] = annotations;
   else delete cleanMeta['annotations'];
@@ -272,15 +275,16 @@ export function withRestart(release: Release, group: string, object: KubeObject)
   };
 }
 
-/** releaseKeyOfObject reads the Release a managed object belongs to from its labels. */
+/**
+ * releaseKeyOfObject reads the Release (of either kind: trackingOf says which) a managed object
+ * belongs to from its labels.
+ */
 export function releaseKeyOfObject(
   obj: KubeObject,
 ): { namespace: string; name: string; uid: string } | undefined {
-  const labels = obj.metadata.labels ?? {};
-  const namespace = labels[Labels.releaseNamespace];
-  const name = obj.metadata.annotations?.[Labels.releaseName] ?? labels[Labels.releaseName];
-  if (!namespace || !name) return undefined;
-  return { namespace, name, uid: labels[Labels.releaseUid] ?? '' };
+  const tracking = trackingOf(obj);
+  if (!tracking?.namespace || !tracking.name) return undefined;
+  return { namespace: tracking.namespace, name: tracking.name, uid: tracking.uid };
 }
 
 /** deletionPolicy reads the Release's deletion policy annotation. */

@@ -8,14 +8,9 @@
  * `Finalizing` says why: objects are never silently orphaned. An operator can let go on purpose
  * with the annotation `openchoreo.dev/deletion-policy: Orphan`.
  */
+import { FINALIZERS, profileOf } from '../../api/v1alpha1/profile.ts';
 import type { Logger } from 'pino';
-import {
-  Annotations,
-  ConditionTypes,
-  EventReasons,
-  FINALIZER,
-  Reasons,
-} from '../../api/v1alpha1/constants.ts';
+import { Annotations, ConditionTypes, EventReasons, Reasons } from '../../api/v1alpha1/constants.ts';
 import type { Release, ReleaseStatus } from '../../api/v1alpha1/schema.ts';
 import { listWithMore, plural } from '../../api/text.ts';
 import type { ReconcileResult } from '../../runtime/controller.ts';
@@ -61,7 +56,8 @@ export interface FinalizeContext {
 /** finalizeRelease runs one step of the cleanup of a deleted Release. */
 export async function finalizeRelease(ctx: FinalizeContext): Promise<ReconcileResult> {
   const { release, writer, events, signal, logger } = ctx;
-  if (!release.metadata.finalizers?.includes(FINALIZER)) return {};
+  // Either of our finalizers (a RenderedRelease bound for the observability plane has its own).
+  if (!release.metadata.finalizers?.some((f) => FINALIZERS.includes(f))) return {};
 
   if (deletionPolicy(release) === 'Orphan') {
     events.emit(
@@ -86,7 +82,7 @@ export async function finalizeRelease(ctx: FinalizeContext): Promise<ReconcileRe
     if (!statusEquals(release.status, status)) await writer.writeStatus(release, status, signal);
   };
   const fail = async (message: string, cause?: unknown): Promise<never> => {
-    const full = `${message}. The finalizer ${FINALIZER} stays until cleanup succeeds; only to give up on cleanup and leave the objects on the data plane, unmanaged, annotate the Release with ${Annotations.deletionPolicy}=Orphan`;
+    const full = `${message}. The finalizer ${profileOf(release).finalizer(release)} stays until cleanup succeeds; only to give up on cleanup and leave the objects on the data plane, unmanaged, annotate the Release with ${Annotations.deletionPolicy}=Orphan`;
     await setFinalizing(Reasons.cleanupFailed, full);
     events.emit(release, 'Warning', Reasons.cleanupFailed, message);
     throw new ReconcileError(`cleanup of Release ${ctx.key} failed: ${message}`, { cause });

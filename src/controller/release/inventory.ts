@@ -14,7 +14,8 @@
  * orphaning. Pure.
  */
 import { isApplyEntryOf, type KubeObject } from '../../api/object.ts';
-import { FIELD_MANAGER, Labels } from '../../api/v1alpha1/constants.ts';
+import { Labels } from '../../api/v1alpha1/constants.ts';
+import { MANAGED_BY_VALUES, trackingOf } from '../../api/v1alpha1/profile.ts';
 import type {
   InventoryEntry,
   Origin,
@@ -94,7 +95,7 @@ export function adoptedRemoval(kind: { group: string; kind: string }, deleteAske
  */
 function isSoleWriter(object: KubeObject): boolean {
   const entries = object.metadata.managedFields ?? [];
-  return entries.length > 0 && entries.every((e) => isApplyEntryOf(e, FIELD_MANAGER));
+  return entries.length > 0 && entries.every((e) => MANAGED_BY_VALUES.some((m) => isApplyEntryOf(e, m)));
 }
 
 /**
@@ -125,7 +126,7 @@ export function provenance(
   if (recorded) return recorded;
   if (o.created && isSoleWriter(live)) return { uid, origin: 'Created', removal: 'Delete' };
   if (o.adopted?.uid === uid) return { uid, origin: 'Adopted', removal: o.adopted.removal };
-  if (live.metadata.labels?.[Labels.releaseUid] !== releaseUid) return kept;
+  if (trackingOf(live)?.uid !== releaseUid) return kept;
   // A status written before uids were recorded: the token of that apply, verified against this
   // uid and the object sent now, proves the controller applied it; the apply of an adoption was
   // marked in its token, so this one created it.
@@ -190,9 +191,11 @@ const MAX_LISTED = 5;
  */
 export function notProvenMessage(unproven: readonly ManagedObject[]): string {
   const one = unproven.length === 1;
+  const first = unproven[0];
+  const uidLabel = (first && trackingOf(first.object)?.profile.labels.uid) ?? Labels.releaseUid;
   return (
     `${plural(unproven.length, 'object')} ${one ? 'carries' : 'carry'} this Release's labels but ${one ? 'was' : 'were'} not created or adopted by it ` +
     `(uid not in its status inventory); left in place: ${listWithMore(unproven.map(describeManaged), MAX_LISTED, ', ')}. ` +
-    `Delete ${one ? 'it' : 'them'} yourself if not needed, or remove the ${Labels.releaseUid} label`
+    `Delete ${one ? 'it' : 'them'} yourself if not needed, or remove the ${uidLabel} label`
   );
 }

@@ -21,7 +21,7 @@ import { formatApiVersion } from '../../api/object.ts';
 import { kindsToWatch } from './kinds.ts';
 import type { Inventory } from './inventory.ts';
 import { giveBackOf, ownedBy, retentionOf } from './policy.ts';
-import { CLUSTER_REF_PREFIX, isResolveFailure, type DataPlaneResolver } from './resolve.ts';
+import { isResolveFailure, planeOfKey, refString, type DataPlaneResolver } from './resolve.ts';
 
 const MAX_LISTED = 5;
 
@@ -132,11 +132,11 @@ export function isBoundTo(
   currentDataPlane: string | undefined,
 ): boolean {
   if (release.metadata.uid !== uid) return false;
-  // A ClusterDataPlane's key is its reference; a DataPlane's is `namespace/name`, of the Release's namespace.
-  const ref = dataPlaneKey.startsWith(CLUSTER_REF_PREFIX) ? dataPlaneKey : undefined;
-  const slash = dataPlaneKey.indexOf('/');
-  const name = ref ?? dataPlaneKey.slice(slash + 1);
-  if (!ref && release.metadata.namespace !== dataPlaneKey.slice(0, slash)) return false;
+  // A cluster-scoped plane's key is its reference; a namespaced plane's key holds the namespace,
+  // which must be the Release's.
+  const plane = planeOfKey(dataPlaneKey);
+  const name = refString(plane.ref);
+  if (plane.namespace !== undefined && release.metadata.namespace !== plane.namespace) return false;
   return currentDataPlane === name || (release.status?.appliedTo ?? []).some((p) => p.dataPlane === name);
 }
 
@@ -145,8 +145,7 @@ export function isBoundTo(
  * key is `namespace/name`), or a ClusterDataPlane's `ClusterDataPlane/NAME` (its key).
  */
 export function dataPlaneName(dataPlane: DataPlanePort): string {
-  if (dataPlane.key.startsWith(CLUSTER_REF_PREFIX)) return dataPlane.key;
-  return dataPlane.key.slice(dataPlane.key.indexOf('/') + 1);
+  return refString(planeOfKey(dataPlane.key).ref);
 }
 
 /**

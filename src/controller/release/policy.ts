@@ -17,13 +17,12 @@ import { listWithMore, truncate } from '../../api/text.ts';
 import {
   Annotations,
   ApplyModes,
-  CONTROLLER_NAME,
   DriftModes,
-  FIELD_MANAGER,
   Labels,
   PruneModes,
   TenancyKeys,
 } from '../../api/v1alpha1/constants.ts';
+import { profileOf, RELEASE_PROFILE, trackingOf, type KindProfile } from '../../api/v1alpha1/profile.ts';
 import type { DataPlaneResourcePolicy, Release, Removal, ResourcePolicy } from '../../api/v1alpha1/schema.ts';
 import { identityOf, type ManagedObject } from '../../dataplane/watches.ts';
 import type { ApplyPolicy, DriftMode, Existing, ObjectPolicy, Recreate } from '../../ssa/apply.ts';
@@ -206,19 +205,23 @@ export function releasePolicy(
       return { object: item.object, hash: item.hash };
     },
     recreate: (item, live) => recreateRule(item, inventory.proofOf(live)),
-    namespace: (name) => {
-      const template = namespaceOf(release, name);
-      if (!multi || !tenancyContext) return template;
-      const marks = ownershipMarks(tenancyContext.cluster, name, organization, tenancyContext.sealer);
-      return {
-        ...template,
-        metadata: {
-          ...template.metadata,
-          labels: { ...template.metadata.labels, ...marks.labels },
-          annotations: marks.annotations,
-        },
-      };
-    },
+    // A kind that does not pre-create namespaces (a RenderedRelease on a data plane, as upstream)
+    // has none: its objects need their Namespace in the set or on the plane.
+    ...(profileOf(release).createsNamespaces(release) && {
+      namespace: (name: string) => {
+        const template = namespaceOf(release, name);
+        if (!multi || !tenancyContext) return template;
+        const marks = ownershipMarks(tenancyContext.cluster, name, organization, tenancyContext.sealer);
+        return {
+          ...template,
+          metadata: {
+            ...template.metadata,
+            labels: { ...template.metadata.labels, ...marks.labels },
+            annotations: marks.annotations,
+          },
+        };
+      },
+    }),
   };
 }
 
@@ -309,7 +312,7 @@ function asCached(existing: Existing): Existing {
 function takeoverOf(release: Release, existing: Existing): KubeObject | undefined {
   if (existing.foreign) return existing.foreign;
   const live = existing.live;
-  if (!live || live.metadata.labels?.[Labels.releaseUid] === release.metadata.uid) return undefined;
+  if (!live || trackingOf(live)?.uid === release.metadata.uid) return undefined;
   return live;
 }
 
@@ -395,7 +398,7 @@ export function retentionOf(
     reasons ??= build();
     const { namespace, name = '' } = m.object.metadata;
     const reason = reasons.get(identityOf(m.info.group, m.info.kind, namespace, name));
-    return reason ? { reason, giveBack: GIVE_BACK } : undefined;
+    return reason ? { reason, giveBack: giveBackFor(m.object) } : undefined;
   };
 }
 
@@ -415,7 +418,8 @@ export function ownershipConflict(
   adoptionForbiddenBy?: string,
   tenancy?: Tenancy,
 ): string | undefined {
-  const uid = live?.metadata.labels?.[Labels.releaseUid];
+  const tracking = live && trackingOf(live);
+  const uid = tracking?.uid || undefined;
   if (!live || (uid !== undefined && uid === release.metadata.uid)) return undefined;
   const owner = releaseKeyOfObject(live);
   const ref = describeRef({ kind: item.kind, name: item.name, namespace: live.metadata.namespace });
@@ -424,7 +428,7 @@ export function ownershipConflict(
   const whose = owner
     ? `carries the labels of Release ${owner.namespace}/${owner.name} (uid ${owner.uid || 'none'}), which no longer exists (it left the object behind with ${Annotations.deletionPolicy}: Orphan, or someone wrote those labels)`
     : uid
-      ? `carries the ${Labels.releaseUid} label of another Release (${truncate(uid, 40)})`
+      ? `carries the ${tracking?.profile.labels.uid ?? Labels.releaseUid} label of another Release (${truncate(uid, 40)})`
       : `carries the ${Labels.managedBy} label but names no Release`;
   return foreignConflict(item, live, adoptionForbiddenBy, whose, tenancy);
 }
@@ -478,21 +482,42 @@ export function foreignConflict(
   );
 }
 
-/** GIVE_BACK is what giving an object back takes off it. */
-export const GIVE_BACK: GiveBack = {
-  fieldManager: FIELD_MANAGER,
-  // Every label of ours but created-by, which keeps marking a namespace created for a Release.
-  labels: Object.values(Labels).filter((l) => l !== Labels.createdBy),
-  // The adopted mark, and the full Release name kept in an annotation when it is too long for a label.
-  annotations: [Annotations.adopted, Labels.releaseName],
-};
+/** giveBackOfProfile is what giving back an object of a kind's Release takes off it. */
+function giveBackOfProfile(profile: KindProfile): GiveBack {
+  return {
+    fieldManager: profile.controllerName,
+    // Every label of ours but created-by, which keeps marking a namespace created for a Release.
+    labels: Object.values(Labels)
+      .filter((l) => l !== Labels.createdBy)
+      .map((l) => RELEASE_LABEL_ROLES.get(l)?.(profile) ?? l),
+    // The adopted mark, and the full Release name kept in an annotation when it is too long for a label.
+    annotations: [Annotations.adopted, profile.labels.name],
+  };
+}
+
+/** RELEASE_LABEL_ROLES maps each tracking label key of Labels to the same label of another profile. */
+const RELEASE_LABEL_ROLES: ReadonlyMap<string, (p: KindProfile) => string> = new Map(
+  (Object.keys(RELEASE_PROFILE.labels) as Array<keyof KindProfile['labels']>).map((role) => [
+    RELEASE_PROFILE.labels[role],
+    (p: KindProfile) => p.labels[role],
+  ]),
+);
+
+/** GIVE_BACK is what giving an object of a Release back takes off it. */
+export const GIVE_BACK: GiveBack = giveBackOfProfile(RELEASE_PROFILE);
+
+/** giveBackFor is what giving back a live object takes off it: by the kind of Release its labels name. */
+export function giveBackFor(live: KubeObject): GiveBack {
+  const profile = trackingOf(live)?.profile;
+  return profile && profile !== RELEASE_PROFILE ? giveBackOfProfile(profile) : GIVE_BACK;
+}
 
 /**
  * giveBackOf is the removeAll option of a Release's objects: how each leaves, as the inventory
  * recorded it when the object became the Release's, never as the live object says.
  */
 export function giveBackOf(inventory: Inventory): (m: ManagedObject) => GiveBack | undefined {
-  return (m) => (inventory.proofOf(m.object)?.removal === 'GiveBack' ? GIVE_BACK : undefined);
+  return (m) => (inventory.proofOf(m.object)?.removal === 'GiveBack' ? giveBackFor(m.object) : undefined);
 }
 
 /** ownedBy is the removeAll option that lets only the objects the inventory proves be removed. */
@@ -534,17 +559,20 @@ export function recreateRule(item: DesiredObject, proof?: Proof): Recreate {
 
 /** namespaceOf is the Namespace the controller creates for a Release's objects when it is missing. */
 export function namespaceOf(release: Release, name: string): KubeObject {
-  const tracking = trackingLabels(release, '');
+  const profile = profileOf(release);
+  const {
+    [Labels.managedBy]: _managedBy,
+    [profile.labels.resourceId]: _id,
+    ...tracking
+  } = trackingLabels(release, '');
   return {
     apiVersion: 'v1',
     kind: 'Namespace',
     metadata: {
       name,
       labels: {
-        [Labels.createdBy]: CONTROLLER_NAME,
-        [Labels.releaseName]: tracking[Labels.releaseName] ?? '',
-        [Labels.releaseNamespace]: tracking[Labels.releaseNamespace] ?? '',
-        [Labels.releaseUid]: tracking[Labels.releaseUid] ?? '',
+        [Labels.createdBy]: profile.controllerName,
+        ...tracking,
         [Labels.environment]: release.spec.environmentName,
         [Labels.project]: release.spec.owner.projectName,
       },

@@ -19,7 +19,7 @@ import type { KubeObject } from '../../api/object.ts';
 import { IN_USE_FINALIZER, TenancyKeys } from '../../api/v1alpha1/constants.ts';
 import type { DataPlane, Environment, Release } from '../../api/v1alpha1/schema.ts';
 import { SINGLE_TENANT, type Tenancy } from './tenancy.ts';
-import { CLUSTER_REF_PREFIX, declaredRef, DEFAULT_PLANE, PlaneKinds } from './resolve.ts';
+import { declaredRef, DEFAULT_PLANE, parseRefString, PlaneKinds } from './resolve.ts';
 
 /** ProtectedKind is a kind of control-plane object a Release resolves through. */
 export type ProtectedKind = 'Environment' | 'DataPlane' | 'Secret';
@@ -52,7 +52,8 @@ export function dependenciesOf(release: Release, lookup: ProtectionLookup): stri
   else if (env && declared === undefined && lookup.dataPlane(ns, DEFAULT_PLANE))
     dataPlanes.add(DEFAULT_PLANE);
   for (const name of [...dataPlanes].sort()) {
-    if (name.startsWith(CLUSTER_REF_PREFIX)) continue;
+    // Only the organization's DataPlanes (observability planes and cluster-scoped planes are not protected).
+    if (parseRefString(name).kind !== PlaneKinds.dataPlane) continue;
     keys.push(protectionKey('DataPlane', name));
     const secret = lookup.dataPlane(ns, name)?.spec.kubernetesCluster?.secretRef?.name;
     if (secret) keys.push(protectionKey('Secret', secret));

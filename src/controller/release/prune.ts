@@ -13,7 +13,7 @@
 import type { Logger } from 'pino';
 import type { KubeObject } from '../../api/object.ts';
 import { parseApiVersion } from '../../api/object.ts';
-import { Labels } from '../../api/v1alpha1/constants.ts';
+import { trackingOf } from '../../api/v1alpha1/profile.ts';
 import type { ObjectRef } from '../../api/v1alpha1/schema.ts';
 import { listWithMore, plural } from '../../api/text.ts';
 import type { DataPlanePort } from '../../dataplane/port.ts';
@@ -144,7 +144,7 @@ export function plannedDeletions(ctx: PruneContext, outcomes: ItemOutcome[]): Ob
 
 /** resourceIdOf reads the spec id a managed object was applied for. */
 export function resourceIdOf(object: KubeObject): string {
-  return object.metadata.labels?.[Labels.resourceId] ?? '';
+  return trackingOf(object)?.resourceId ?? '';
 }
 
 /**

@@ -14,16 +14,15 @@ import {
   Defaults,
   EventReasons,
   Reasons,
-  FINALIZER,
   type HealthStatus,
 } from '../../api/v1alpha1/constants.ts';
 import { parseDuration } from '../../api/v1alpha1/duration.ts';
+import { parseReleaseKey, profileOf, PROFILES, type KindProfile } from '../../api/v1alpha1/profile.ts';
 import { listWithMore, plural, truncate } from '../../api/text.ts';
 import type { KubeObject } from '../../api/object.ts';
 import type { Placement, Release, ReleaseStatus, ResourceStatus } from '../../api/v1alpha1/schema.ts';
 import type { ManagedObject } from '../../dataplane/watches.ts';
 import { describeError } from '../../kube/errors.ts';
-import type { Informer } from '../../kube/informer.ts';
 import type { ReconcileResult } from '../../runtime/controller.ts';
 import type { EventType } from '../../runtime/events.ts';
 import type { Slot } from '../../runtime/limiter.ts';
@@ -138,10 +137,15 @@ export interface ReleaseObserver {
   deferred(dataPlane: string): void;
 }
 
+/** ReleaseLookup reads Releases of every served kind (profile.ts; a Release when no profile is given) from the control-plane caches. */
+export interface ReleaseLookup {
+  get(namespace: string | undefined, name: string, profile?: KindProfile): Release | undefined;
+}
+
 /** ReleaseReconcilerDeps are the reconciler's collaborators. */
 export interface ReleaseReconcilerDeps {
   /** releases reads Releases from the control-plane cache. */
-  releases: Pick<Informer<Release>, 'get'>;
+  releases: ReleaseLookup;
   resolver: DataPlaneResolver;
   writer: ReleaseStore;
   events: ReleaseEvents;
@@ -188,8 +192,8 @@ export class ReleaseReconciler {
 
   /** reconcile runs one reconcile of the Release with the given key. */
   async reconcile(key: string, signal: AbortSignal): Promise<ReconcileResult> {
-    const [namespace = '', name = ''] = key.split('/');
-    const cached = this.deps.releases.get(namespace, name);
+    const { namespace, name, profile } = parseReleaseKey(key);
+    const cached = this.deps.releases.get(namespace, name, profile);
     if (!cached) {
       await this.forget(key);
       return {};
@@ -212,7 +216,7 @@ export class ReleaseReconciler {
         defer: () => this.defer(),
       });
     }
-    if (!release.metadata.finalizers?.includes(FINALIZER)) {
+    if (!release.metadata.finalizers?.includes(profileOf(release).finalizer(release))) {
       release = await this.deps.writer.addFinalizer(release, signal);
     }
 
@@ -300,7 +304,9 @@ export class ReleaseReconciler {
           release,
           dataPlane,
           memory: this.memory,
-          releaseExists: (ns, n, uid) => this.deps.releases.get(ns, n)?.metadata.uid === uid,
+          // Labels name the Release of either kind; its uid tells which.
+          releaseExists: (ns, n, uid) =>
+            PROFILES.some((p) => this.deps.releases.get(ns, n, p)?.metadata.uid === uid),
           ...(resourcePolicy && { resourcePolicy }),
           ...(tenancy &&
             this.deps.tenancy &&

@@ -8,6 +8,7 @@ import {
   declaredRef,
   isResolveFailure,
   parseRefString,
+  planeOfKey,
   refString,
   resolveTarget,
   type ControlPlaneReader,
@@ -137,4 +138,75 @@ test('currentRef and the appliedTo reference round-trip', () => {
   assert.equal(refString(ref), 'ClusterDataPlane/default');
   assert.deepEqual(parseRefString(refString(ref)), ref);
   assert.deepEqual(parseRefString('dp'), { kind: 'DataPlane', name: 'dp' });
+});
+
+test('resolveTarget: a RenderedRelease bound for the observability plane goes through its data plane to that plane', async () => {
+  const rendered = {
+    ...release,
+    kind: 'RenderedRelease',
+    spec: { ...release.spec, targetPlane: 'observabilityplane' },
+  } as Release;
+  const obs = plane('ObservabilityPlane', 'default', 'acme');
+  const clusterObs = plane('ClusterObservabilityPlane', 'shared-obs');
+  const clusterObsDefault = plane('ClusterObservabilityPlane', 'default');
+  const named = plane('DataPlane', 'dp', 'acme', {
+    clusterAgent: { clientCA: { value: 'ca' } },
+    observabilityPlaneRef: { kind: 'ClusterObservabilityPlane', name: 'shared-obs' },
+  });
+  const unnamed = plane('DataPlane', 'dp', 'acme');
+  const table: Array<[string, DataPlane, DataPlane[], DataPlane[], string]> = [
+    ['the DataPlane names it', named, [obs], [clusterObs], 'ClusterObservabilityPlane/shared-obs'],
+    ['the namespace default first', unnamed, [obs], [clusterObsDefault], 'ObservabilityPlane/acme/default'],
+    ['then the cluster default', unnamed, [], [clusterObsDefault], 'ClusterObservabilityPlane/default'],
+  ];
+  for (const [what, dataPlane, namespaced, cluster, key] of table) {
+    const cp: ControlPlaneReader = {
+      ...reader(env('dp'), [dataPlane], []),
+      observabilityPlane: (ns, name) =>
+        namespaced.find((p) => p.metadata.namespace === ns && p.metadata.name === name),
+      clusterObservabilityPlane: (name) => cluster.find((p) => p.metadata.name === name),
+    };
+    const got = await resolveTarget(rendered, cp, connect);
+    assert.ok(!isResolveFailure(got), `${what}: ${JSON.stringify(got)}`);
+    assert.equal(got.dataPlane.key, key, what);
+  }
+  // None: the failure names the data plane and what to set.
+  const none = await resolveTarget(
+    rendered,
+    { ...reader(env('dp'), [unnamed], []), observabilityPlane: () => undefined },
+    connect,
+  );
+  assert.ok(isResolveFailure(none), 'no observability plane is a failure');
+  assert.match(
+    none.message,
+    /DataPlane acme\/dp names no observability plane \(spec.observabilityPlaneRef\)/,
+  );
+  // A named plane that does not exist.
+  const missing = await resolveTarget(rendered, reader(env('dp'), [named], []), connect);
+  assert.ok(isResolveFailure(missing), 'a named plane that does not exist is a failure');
+  assert.match(
+    missing.message,
+    /ClusterObservabilityPlane shared-obs \(spec.observabilityPlaneRef of DataPlane acme\/dp\) not found/,
+  );
+});
+
+test('plane references of every kind read back, and pool keys give their reference and namespace', () => {
+  for (const ref of [
+    { kind: 'DataPlane', name: 'dp' },
+    { kind: 'ClusterDataPlane', name: 'shared' },
+    { kind: 'ObservabilityPlane', name: 'default' },
+    { kind: 'ClusterObservabilityPlane', name: 'obs' },
+  ] as const)
+    assert.deepEqual(parseRefString(refString(ref)), ref);
+  assert.deepEqual(planeOfKey('acme/dp'), { ref: { kind: 'DataPlane', name: 'dp' }, namespace: 'acme' });
+  assert.deepEqual(planeOfKey('ClusterDataPlane/shared'), {
+    ref: { kind: 'ClusterDataPlane', name: 'shared' },
+  });
+  assert.deepEqual(planeOfKey('ObservabilityPlane/acme/default'), {
+    ref: { kind: 'ObservabilityPlane', name: 'default' },
+    namespace: 'acme',
+  });
+  assert.deepEqual(planeOfKey('ClusterObservabilityPlane/obs'), {
+    ref: { kind: 'ClusterObservabilityPlane', name: 'obs' },
+  });
 });

@@ -10,7 +10,14 @@
  */
 import { Reasons } from '../../api/v1alpha1/constants.ts';
 import { isRecord } from '../../api/object.ts';
-import type { DataPlane, DataPlaneResourcePolicy, Environment, Release } from '../../api/v1alpha1/schema.ts';
+import { profileOf } from '../../api/v1alpha1/profile.ts';
+import type {
+  DataPlane,
+  DataPlaneResourcePolicy,
+  Environment,
+  ObservabilityPlane,
+  Release,
+} from '../../api/v1alpha1/schema.ts';
 import type { AccessGrant } from '../../dataplane/access.ts';
 import { CredentialsError, type SecretLike } from '../../dataplane/credentials.ts';
 import type { DataPlanePort } from '../../dataplane/port.ts';
@@ -18,16 +25,42 @@ import { clusterPlaneAccess, dataPlaneAccess } from './access.ts';
 import type { ResolveFailure } from './status.ts';
 import { SINGLE_TENANT, type Tenancy } from './tenancy.ts';
 
-/** PlaneKinds are the kinds a data-plane reference may name. */
-export const PlaneKinds = { dataPlane: 'DataPlane', clusterDataPlane: 'ClusterDataPlane' } as const;
+/**
+ * PlaneKinds are the kinds of plane a Release may be applied through: an Environment's data plane,
+ * or (a RenderedRelease with targetPlane observabilityplane) that data plane's observability plane.
+ */
+export const PlaneKinds = {
+  dataPlane: 'DataPlane',
+  clusterDataPlane: 'ClusterDataPlane',
+  observabilityPlane: 'ObservabilityPlane',
+  clusterObservabilityPlane: 'ClusterObservabilityPlane',
+} as const;
+
+/** CLUSTER_PLANE_KINDS are the cluster-scoped plane kinds (the platform operator's, shared). */
+const CLUSTER_PLANE_KINDS: ReadonlySet<string> = new Set([
+  PlaneKinds.clusterDataPlane,
+  PlaneKinds.clusterObservabilityPlane,
+]);
+
+/** PREFIXED_KINDS are the plane kinds whose reference carries its kind (all but DataPlane, as before). */
+const PREFIXED_KINDS = [
+  PlaneKinds.clusterDataPlane,
+  PlaneKinds.observabilityPlane,
+  PlaneKinds.clusterObservabilityPlane,
+] as const;
 
 /** DEFAULT_PLANE is the name of the plane used when an Environment names none. */
 export const DEFAULT_PLANE = 'default';
 
-/** PlaneRef names the data plane of an Environment. */
+/** PlaneRef names a plane: the data plane of an Environment, or an observability plane. */
 export interface PlaneRef {
   kind: (typeof PlaneKinds)[keyof typeof PlaneKinds];
   name: string;
+}
+
+/** DataPlaneRef names the data plane of an Environment. */
+export interface DataPlaneRef extends PlaneRef {
+  kind: typeof PlaneKinds.dataPlane | typeof PlaneKinds.clusterDataPlane;
 }
 
 /**
@@ -36,23 +69,50 @@ export interface PlaneRef {
  */
 export const CLUSTER_REF_PREFIX = `${PlaneKinds.clusterDataPlane}/`;
 
-/** refString is how a plane reference is written in status.appliedTo: a name, or `ClusterDataPlane/NAME`. */
+/**
+ * refString is how a plane reference is written in status.appliedTo: a DataPlane's name, else
+ * `KIND/NAME` (`ClusterDataPlane/NAME`, `ObservabilityPlane/NAME` of the Release's namespace,
+ * `ClusterObservabilityPlane/NAME`).
+ */
 export function refString(ref: PlaneRef): string {
-  return ref.kind === PlaneKinds.clusterDataPlane ? `${CLUSTER_REF_PREFIX}${ref.name}` : ref.name;
+  return ref.kind === PlaneKinds.dataPlane ? ref.name : `${ref.kind}/${ref.name}`;
 }
 
 /** parseRefString reads a reference of status.appliedTo back. */
 export function parseRefString(text: string): PlaneRef {
-  return text.startsWith(CLUSTER_REF_PREFIX)
-    ? { kind: PlaneKinds.clusterDataPlane, name: text.slice(CLUSTER_REF_PREFIX.length) }
-    : { kind: PlaneKinds.dataPlane, name: text };
+  const kind = PREFIXED_KINDS.find((k) => text.startsWith(`${k}/`));
+  return kind ? { kind, name: text.slice(kind.length + 1) } : { kind: PlaneKinds.dataPlane, name: text };
+}
+
+/** isClusterPlane tells whether a reference names a cluster-scoped plane. */
+export function isClusterPlane(ref: PlaneRef): boolean {
+  return CLUSTER_PLANE_KINDS.has(ref.kind);
+}
+
+/**
+ * planeOfKey reads a pool key (dataplane/transport.ts planeKey) back: the reference status.appliedTo
+ * writes for that plane, and the namespace of a namespaced plane.
+ */
+export function planeOfKey(key: string): { ref: PlaneRef; namespace?: string } {
+  const cluster = [...CLUSTER_PLANE_KINDS].find((k) => key.startsWith(`${k}/`));
+  if (cluster) return { ref: parseRefString(key) };
+  const observability = key.startsWith(`${PlaneKinds.observabilityPlane}/`);
+  const rest = observability ? key.slice(PlaneKinds.observabilityPlane.length + 1) : key;
+  const slash = rest.indexOf('/');
+  return {
+    ref: {
+      kind: observability ? PlaneKinds.observabilityPlane : PlaneKinds.dataPlane,
+      name: rest.slice(slash + 1),
+    },
+    namespace: rest.slice(0, slash),
+  };
 }
 
 /**
  * declaredRef reads an Environment's spec.dataPlaneRef: a PlaneRef, undefined when absent or empty
  * (the `default` fallback applies), or a message saying what is wrong with it.
  */
-export function declaredRef(environment: Environment): PlaneRef | undefined | { invalid: string } {
+export function declaredRef(environment: Environment): DataPlaneRef | undefined | { invalid: string } {
   const ref: unknown = environment.spec.dataPlaneRef;
   if (ref === undefined || ref === null || ref === '') return undefined;
   if (typeof ref === 'string') return { kind: PlaneKinds.dataPlane, name: ref };
@@ -79,7 +139,7 @@ export function declaredRef(environment: Environment): PlaneRef | undefined | { 
 export function currentRef(
   environment: Environment,
   cp: Pick<ControlPlaneReader, 'dataPlane' | 'clusterDataPlane'>,
-): PlaneRef | undefined {
+): DataPlaneRef | undefined {
   const declared = declaredRef(environment);
   if (declared && 'invalid' in declared) return undefined;
   if (declared) return declared;
@@ -95,6 +155,9 @@ export interface ControlPlaneReader {
   dataPlane(namespace: string, name: string): DataPlane | undefined;
   /** clusterDataPlane returns a ClusterDataPlane (cluster-scoped, the platform operator's). */
   clusterDataPlane(name: string): DataPlane | undefined;
+  /** observabilityPlane and clusterObservabilityPlane return observability planes; none when absent. */
+  observabilityPlane?(namespace: string, name: string): ObservabilityPlane | undefined;
+  clusterObservabilityPlane?(name: string): ObservabilityPlane | undefined;
   /** secret returns a kubeconfig Secret, starting a watch on it when needed. */
   secret(namespace: string, name: string): Promise<SecretLike | undefined>;
   /** tenancy says how an organization (a namespace) is governed (tenancy.ts); single-tenant when absent. */
@@ -174,7 +237,76 @@ export async function resolveTarget(
       message: `Environment ${ns}/${envName} names no data plane (spec.dataPlaneRef), and neither a DataPlane ${ns}/${DEFAULT_PLANE} nor a ClusterDataPlane ${DEFAULT_PLANE} exists; set spec.dataPlaneRef or create one`,
     };
   }
-  return connectPlane(ns, ref, cp, connect, `spec.dataPlaneRef of Environment ${envName}`);
+  const via = `spec.dataPlaneRef of Environment ${envName}`;
+  if (profileOf(release).targetsObservabilityPlane(release)) {
+    const dataPlane =
+      ref.kind === PlaneKinds.clusterDataPlane ? cp.clusterDataPlane(ref.name) : cp.dataPlane(ns, ref.name);
+    if (!dataPlane) return connectPlane(ns, ref, cp, connect, via);
+    const observability = observabilityRef(ns, dataPlane, cp);
+    if ('reason' in observability) return observability;
+    return connectPlane(
+      ns,
+      observability,
+      cp,
+      connect,
+      `spec.observabilityPlaneRef of ${describePlane(ns, ref)}`,
+    );
+  }
+  return connectPlane(ns, ref, cp, connect, via);
+}
+
+/**
+ * observabilityRef is the observability plane of a data plane: its spec.observabilityPlaneRef, or
+ * absent an ObservabilityPlane `default` of the namespace, then a ClusterObservabilityPlane `default`
+ * (upstream's resolution); or why there is none.
+ */
+export function observabilityRef(
+  ns: string,
+  dataPlane: DataPlane,
+  cp: Pick<ControlPlaneReader, 'observabilityPlane' | 'clusterObservabilityPlane'>,
+): PlaneRef | ResolveFailure {
+  const declared = dataPlane.spec.observabilityPlaneRef;
+  // The CRD admits only these two kinds; a cache filled some other way is not trusted.
+  if (
+    declared?.kind === PlaneKinds.observabilityPlane ||
+    declared?.kind === PlaneKinds.clusterObservabilityPlane
+  )
+    return { kind: declared.kind, name: declared.name };
+  if (cp.observabilityPlane?.(ns, DEFAULT_PLANE))
+    return { kind: PlaneKinds.observabilityPlane, name: DEFAULT_PLANE };
+  if (cp.clusterObservabilityPlane?.(DEFAULT_PLANE))
+    return { kind: PlaneKinds.clusterObservabilityPlane, name: DEFAULT_PLANE };
+  const where = describePlane(ns, {
+    kind: dataPlane.metadata.namespace ? PlaneKinds.dataPlane : PlaneKinds.clusterDataPlane,
+    name: dataPlane.metadata.name,
+  });
+  return {
+    reason: Reasons.dataPlaneNotFound,
+    message: `${where} names no observability plane (spec.observabilityPlaneRef), and neither an ObservabilityPlane ${ns}/${DEFAULT_PLANE} nor a ClusterObservabilityPlane ${DEFAULT_PLANE} exists; set spec.observabilityPlaneRef or create one`,
+  };
+}
+
+/** planeOf reads the plane a reference names from the caches. */
+function planeOf(
+  ns: string,
+  ref: PlaneRef,
+  cp: ControlPlaneReader,
+): DataPlane | ObservabilityPlane | undefined {
+  switch (ref.kind) {
+    case PlaneKinds.dataPlane:
+      return cp.dataPlane(ns, ref.name);
+    case PlaneKinds.clusterDataPlane:
+      return cp.clusterDataPlane(ref.name);
+    case PlaneKinds.observabilityPlane:
+      return cp.observabilityPlane?.(ns, ref.name);
+    case PlaneKinds.clusterObservabilityPlane:
+      return cp.clusterObservabilityPlane?.(ref.name);
+  }
+}
+
+/** describePlane names a plane as `Kind/namespace/name` (namespaced) or `Kind/name`. */
+function describePlane(ns: string, ref: PlaneRef): string {
+  return isClusterPlane(ref) ? `${ref.kind} ${ref.name}` : `${ref.kind} ${ns}/${ref.name}`;
 }
 
 /** connectPlane connects to a DataPlane of a namespace or a ClusterDataPlane; `via` says where its name came from, for the message. */
@@ -185,14 +317,14 @@ async function connectPlane(
   connect: Connect,
   via: string,
 ): Promise<Target | ResolveFailure> {
-  const cluster = ref.kind === PlaneKinds.clusterDataPlane;
-  const plane = cluster ? cp.clusterDataPlane(ref.name) : cp.dataPlane(ns, ref.name);
+  const cluster = isClusterPlane(ref);
+  const plane = planeOf(ns, ref, cp);
   if (!plane) {
     return {
       reason: Reasons.dataPlaneNotFound,
       message: cluster
-        ? `ClusterDataPlane ${ref.name} (${via}) not found; the platform operator creates ClusterDataPlanes`
-        : `DataPlane ${ns}/${ref.name} (${via}) not found; create it in namespace ${ns}`,
+        ? `${ref.kind} ${ref.name} (${via}) not found; the platform operator creates ${ref.kind}s`
+        : `${ref.kind} ${ns}/${ref.name} (${via}) not found; create it in namespace ${ns}`,
     };
   }
   const secretRef = plane.spec.kubernetesCluster?.secretRef;
@@ -202,7 +334,7 @@ async function connectPlane(
       // A cluster-scoped plane has no namespace of its own to hold the Secret in, and reading one
       // from an organization's namespace would let that organization choose the credentials.
       throw new CredentialsError(
-        `ClusterDataPlane ${ref.name}: spec.kubernetesCluster.secretRef cannot be used on a cluster-scoped plane; use spec.clusterAgent or inline credentials`,
+        `${ref.kind} ${ref.name}: spec.kubernetesCluster.secretRef cannot be used on a cluster-scoped plane; use spec.clusterAgent or inline credentials`,
       );
     }
     const secret = secretRef ? await cp.secret(ns, secretRef.name) : undefined;
@@ -212,7 +344,7 @@ async function connectPlane(
       : dataPlaneAccess(tenancy, plane, secret, cp.dataPlanes?.(ns) ?? []);
     if ('refused' in access) return { reason: Reasons.dataPlaneInvalid, message: access.refused };
     const port = await connect(plane, secret, access.grant);
-    const { resourcePolicy } = plane.spec;
+    const resourcePolicy = 'resourcePolicy' in plane.spec ? plane.spec.resourcePolicy : undefined;
     return resourcePolicy ? { dataPlane: port, resourcePolicy, tenancy } : { dataPlane: port, tenancy };
   } catch (err) {
     if (err instanceof CredentialsError) return { reason: Reasons.dataPlaneInvalid, message: err.message };

@@ -7,8 +7,24 @@
 import type { Logger } from 'pino';
 import { withoutManagedFields, type KubeObject } from '../../api/object.ts';
 import { API_VERSION, Reasons, TenancyKeys } from '../../api/v1alpha1/constants.ts';
-import type { DataPlane, Environment, HealthRule, Release } from '../../api/v1alpha1/schema.ts';
+import type {
+  DataPlane,
+  Environment,
+  HealthRule,
+  ObservabilityPlane,
+  Release,
+} from '../../api/v1alpha1/schema.ts';
+import { planeKey } from '../../dataplane/transport.ts';
 import type { TenantPolicy } from '../../api/v1alpha1/tenancy.ts';
+import {
+  parseReleaseKey,
+  profileOf,
+  RELEASE_PROFILE,
+  releaseKey,
+  RENDERED_RELEASE_PROFILE,
+  trackingOf,
+  type KindProfile,
+} from '../../api/v1alpha1/profile.ts';
 import type { ClientLimits, KubeClient } from '../../kube/client.ts';
 import type { SecretLike } from '../../dataplane/credentials.ts';
 import { DataPlanePool } from '../../dataplane/pool.ts';
@@ -27,7 +43,6 @@ import { RuleSandbox } from '../../health/rules/sandbox.ts';
 import { slimRelease } from './budget.ts';
 import { HealthRuleStatusWriter, releasesUsingKind } from './healthrules.ts';
 import { ProtectionWriter, ReleaseWriter } from './controlplane.ts';
-import { releaseKeyOfObject } from './desired.ts';
 import { ReleaseMetrics } from './metrics.ts';
 import { isBoundTo } from './placement.ts';
 import { dependenciesOf, reconcileProtection, type ProtectionLookup } from './protection.ts';
@@ -38,7 +53,7 @@ import {
   dataPlaneResolver,
   declaredRef,
   DEFAULT_PLANE,
-  parseRefString,
+  planeOfKey,
   PlaneKinds,
   refString,
   type ControlPlaneReader,
@@ -94,11 +109,18 @@ export interface ReleaseControllerOptions {
   tenancy?: { reserved: readonly string[]; sealer: OwnershipSeal };
   /** healthRuleSandbox runs the operator's HealthRules; one with the default limits when absent. */
   healthRuleSandbox?: RuleSandbox;
+  /**
+   * servesRenderedReleases serves OpenChoreo's RenderedRelease beside Release, through the same
+   * engine (profile.ts); default true. Needs the renderedreleases CRD.
+   */
+  servesRenderedReleases?: boolean;
 }
 
 /** ReleaseController is the running Release controller. */
 export class ReleaseController {
+  /** releases caches the Releases; renderedReleases the RenderedReleases (absent when that kind is not served). */
   readonly releases: Informer<Release>;
+  readonly renderedReleases: Informer<Release> | undefined;
   /** writer writes Release status and finalizers, and remembers its writes until the cache has them. */
   private readonly writer: ReleaseWriter;
   readonly environments: Informer<Environment>;
@@ -116,6 +138,12 @@ export class ReleaseController {
   private stopping = false;
   /** clusterDataPlanes are the operator's cluster-scoped data planes, shared by organizations. */
   readonly clusterDataPlanes: Informer<DataPlane>;
+  /**
+   * observabilityPlanes and clusterObservabilityPlanes are where RenderedReleases with targetPlane
+   * observabilityplane go (absent when RenderedRelease is not served).
+   */
+  readonly observabilityPlanes: Informer<ObservabilityPlane> | undefined;
+  readonly clusterObservabilityPlanes: Informer<ObservabilityPlane> | undefined;
   readonly pool: DataPlanePool;
   readonly reconciler: ReleaseReconciler;
   readonly controller: Controller<string>;
@@ -158,7 +186,14 @@ export class ReleaseController {
         logger,
         transform,
       });
-    this.releases = informer<Release>('releases', slimRelease);
+    // The kind is set on each cached copy: it chooses the profile (labels, field managers, path).
+    const releaseInformer = (profile: KindProfile) =>
+      informer<Release>(profile.plural, (obj) =>
+        slimRelease(obj.kind ? obj : { ...obj, kind: profile.kind }),
+      );
+    this.releases = releaseInformer(RELEASE_PROFILE);
+    this.renderedReleases =
+      options.servesRenderedReleases === false ? undefined : releaseInformer(RENDERED_RELEASE_PROFILE);
     this.writer = new ReleaseWriter(client);
     this.environments = informer<Environment>('environments', withoutManagedFields<Environment>);
     this.dataPlanes = informer<DataPlane>('dataplanes', withoutManagedFields<DataPlane>);
@@ -187,6 +222,16 @@ export class ReleaseController {
     this.rules = new HealthRuleRegistry(this.sandbox);
     this.ruleStatus = new HealthRuleStatusWriter(client);
     this.clusterDataPlanes = informer<DataPlane>('clusterdataplanes', withoutManagedFields<DataPlane>);
+    if (this.renderedReleases) {
+      this.observabilityPlanes = informer<ObservabilityPlane>(
+        'observabilityplanes',
+        withoutManagedFields<ObservabilityPlane>,
+      );
+      this.clusterObservabilityPlanes = informer<ObservabilityPlane>(
+        'clusterobservabilityplanes',
+        withoutManagedFields<ObservabilityPlane>,
+      );
+    }
 
     this.pool = new DataPlanePool({
       logger,
@@ -202,19 +247,19 @@ export class ReleaseController {
       onEvent: (dp, type, obj) => {
         // The echo of our own apply: the Release that applied it already knows.
         if (this.reconciler.seen(dp, type, obj)) return;
-        const owner = releaseKeyOfObject(obj);
-        const release = owner && this.releases.get(owner.namespace, owner.name);
+        const owner = trackingOf(obj);
+        const release = owner && this.releaseOf(owner.profile, owner.namespace, owner.name);
         if (!owner || !release) return;
         const env = this.environments.get(owner.namespace, release.spec.environmentName);
         const current = env && currentRef(env, this.planes);
         if (isBoundTo(release, owner.uid, dp, current && refString(current)))
-          this.enqueue(owner.namespace, owner.name);
+          this.enqueue(owner.namespace, owner.name, owner.profile);
       },
       // Users are the keys of the Releases that asked to observe the object, not read from it.
       onObserved: (_dp, users) => {
         for (const user of users) {
-          const [ns = '', name = ''] = user.split('/');
-          this.enqueue(ns, name);
+          const { namespace, name, profile } = parseReleaseKey(user);
+          this.enqueue(namespace, name, profile);
         }
       },
       // A broken or recovered watch changes what every Release on that data plane can report.
@@ -223,10 +268,7 @@ export class ReleaseController {
       onHealthChange: (dp, healthy) => this.healthChanges.call(dp, healthy),
       // A DataPlane deleted while a reconcile connected to it gets no connection nobody would close.
       isCurrent: (dp) =>
-        (dp.metadata.namespace
-          ? this.dataPlanes.get(dp.metadata.namespace, dp.metadata.name)
-          : this.clusterDataPlanes.get(undefined, dp.metadata.name)
-        )?.metadata.uid === dp.metadata.uid,
+        this.planeOfKind(dp.kind, dp.metadata.namespace, dp.metadata.name)?.metadata.uid === dp.metadata.uid,
     });
     // A Release over its data plane's share waits outside the workers and is woken when a slot frees.
     this.slots = new KeyedLimiter({
@@ -254,7 +296,7 @@ export class ReleaseController {
       }),
     };
     this.reconciler = new ReleaseReconciler({
-      releases: this.releases,
+      releases: { get: (ns, name, profile = RELEASE_PROFILE) => this.releaseOf(profile, ns ?? '', name) },
       resolver: dataPlaneResolver(
         reader,
         (dp, secret, grant) => this.pool.connect(dp, secret, grant),
@@ -266,7 +308,7 @@ export class ReleaseController {
           options.events.event(
             {
               apiVersion: API_VERSION,
-              kind: 'Release',
+              kind: profileOf(release).kind,
               name: release.metadata.name,
               namespace: release.metadata.namespace,
               uid: release.metadata.uid,
@@ -300,7 +342,7 @@ export class ReleaseController {
       reconcile: async (namespace, signal) => {
         const changes = await reconcileProtection({
           namespace,
-          releases: this.releases.list(),
+          releases: this.allReleases(),
           environments: this.environments.list(),
           dataPlanes: this.dataPlanes.list(),
           lookup,
@@ -335,6 +377,7 @@ export class ReleaseController {
     this.logger.info(
       {
         releases: this.releases.size,
+        renderedReleases: this.renderedReleases?.size ?? 0,
         environments: this.environments.size,
         dataPlanes: this.dataPlanes.size,
         healthRules: this.healthRules.size,
@@ -355,10 +398,13 @@ export class ReleaseController {
   private controlPlaneInformers(): Array<Informer<KubeObject>> {
     return [
       this.releases,
+      ...(this.renderedReleases ? [this.renderedReleases] : []),
       this.environments,
       this.dataPlanes,
       this.healthRules,
       this.clusterDataPlanes,
+      ...(this.observabilityPlanes ? [this.observabilityPlanes] : []),
+      ...(this.clusterObservabilityPlanes ? [this.clusterObservabilityPlanes] : []),
       ...(this.tenantPolicies ? [this.tenantPolicies] : []),
       ...(this.namespaces ? [this.namespaces] : []),
     ] as Array<Informer<KubeObject>>;
@@ -382,14 +428,16 @@ export class ReleaseController {
       environment: this.environments.get.bind(this.environments),
       dataPlane: this.dataPlanes.get.bind(this.dataPlanes),
     };
-    this.releases.addHandler((type, release, old) => {
-      this.writer.seen(release);
-      const ns = release.metadata.namespace ?? '';
-      if (type !== 'updated' || !old || depsChanged(old, release, lookup)) this.protect(ns);
-      // Our own status writes change only status: they need no reconcile.
-      if (type === 'updated' && old && !specOrMetaChanged(old, release)) return;
-      this.enqueue(ns, release.metadata.name);
-    });
+    for (const [profile, releases] of this.releaseInformers()) {
+      releases.addHandler((type, release, old) => {
+        this.writer.seen(release);
+        const ns = release.metadata.namespace ?? '';
+        if (type !== 'updated' || !old || depsChanged(old, release, lookup)) this.protect(ns);
+        // Our own status writes change only status: they need no reconcile.
+        if (type === 'updated' && old && !specOrMetaChanged(old, release)) return;
+        this.enqueue(ns, release.metadata.name, profile);
+      });
+    }
     // Our own in-use finalizer on an Environment or DataPlane changes nothing a Release reads.
     this.environments.addHandler((type, env, old) => {
       const ns = env.metadata.namespace ?? '';
@@ -400,14 +448,13 @@ export class ReleaseController {
     // A policy change may change what any organization may do; a namespace's labels, which policies select it.
     this.tenantPolicies?.addHandler((type, policy, old) => {
       if (type === 'updated' && old && JSON.stringify(old.spec) === JSON.stringify(policy.spec)) return;
-      for (const r of this.releases.list()) this.enqueue(r.metadata.namespace ?? '', r.metadata.name);
+      for (const r of this.allReleases()) this.enqueueRelease(r);
     });
     this.namespaces?.addHandler((type, ns, old) => {
       const name = ns.metadata.name ?? '';
       if (type !== 'updated' || JSON.stringify(old?.metadata.labels) === JSON.stringify(ns.metadata.labels))
         return;
-      for (const r of this.releases.list())
-        if (r.metadata.namespace === name) this.enqueue(name, r.metadata.name);
+      for (const r of this.allReleases()) if (r.metadata.namespace === name) this.enqueueRelease(r);
     });
     this.dataPlanes.addHandler((type, dp, old) => {
       const ns = dp.metadata.namespace ?? '';
@@ -423,6 +470,19 @@ export class ReleaseController {
       if (type === 'updated' && old && !specOrDeletionChanged(old, dp)) return;
       this.enqueueForPlane(undefined, { kind: PlaneKinds.clusterDataPlane, name: dp.metadata.name });
     });
+    // An observability plane's change concerns the observability-plane RenderedReleases of its
+    // namespace (of every namespace, for a cluster-scoped one).
+    for (const [kind, planes] of [
+      [PlaneKinds.observabilityPlane, this.observabilityPlanes],
+      [PlaneKinds.clusterObservabilityPlane, this.clusterObservabilityPlanes],
+    ] as const) {
+      planes?.addHandler((type, plane, old) => {
+        const ns = plane.metadata.namespace;
+        if (type === 'deleted') this.forgetDataPlane(planeKey({ kind, metadata: plane.metadata }));
+        if (type === 'updated' && old && !specOrDeletionChanged(old, plane)) return;
+        this.enqueueObservability(ns);
+      });
+    }
     // Our own status writes change no generation: they need no compile.
     this.healthRules.addHandler((type, rule, old) => {
       if (type === 'updated' && old && old.metadata.generation === rule.metadata.generation) return;
@@ -484,16 +544,46 @@ export class ReleaseController {
         }
     }
     for (const t of targets)
-      for (const r of releasesUsingKind(this.releases.list(), t.group, t.kind))
-        this.enqueue(r.metadata.namespace ?? '', r.metadata.name);
+      for (const r of releasesUsingKind(this.allReleases(), t.group, t.kind)) this.enqueueRelease(r);
   }
 
-  /** planes reads DataPlanes and ClusterDataPlanes from the caches. */
-  private get planes(): Pick<ControlPlaneReader, 'dataPlane' | 'clusterDataPlane'> {
+  /** planes reads DataPlanes, ClusterDataPlanes and the observability planes from the caches. */
+  private get planes(): Pick<
+    ControlPlaneReader,
+    'dataPlane' | 'clusterDataPlane' | 'observabilityPlane' | 'clusterObservabilityPlane'
+  > {
     return {
       dataPlane: (ns, name) => this.dataPlanes.get(ns, name),
       clusterDataPlane: (name) => this.clusterDataPlanes.get(undefined, name),
+      observabilityPlane: (ns, name) => this.observabilityPlanes?.get(ns, name),
+      clusterObservabilityPlane: (name) => this.clusterObservabilityPlanes?.get(undefined, name),
     };
+  }
+
+  /** planeOfKind reads a plane object of any kind from its cache (isCurrent of the pool). */
+  private planeOfKind(kind: string, namespace: string | undefined, name: string): KubeObject | undefined {
+    switch (kind) {
+      case PlaneKinds.clusterDataPlane:
+        return this.clusterDataPlanes.get(undefined, name);
+      case PlaneKinds.observabilityPlane:
+        return this.observabilityPlanes?.get(namespace, name);
+      case PlaneKinds.clusterObservabilityPlane:
+        return this.clusterObservabilityPlanes?.get(undefined, name);
+      default:
+        return namespace ? this.dataPlanes.get(namespace, name) : this.clusterDataPlanes.get(undefined, name);
+    }
+  }
+
+  /**
+   * enqueueObservability enqueues the RenderedReleases bound for the observability plane, of one
+   * namespace or (a cluster-scoped plane changed) of all: which observability plane each resolves
+   * to depends on its data plane's observabilityPlaneRef and on which `default` planes exist.
+   */
+  private enqueueObservability(namespace: string | undefined): void {
+    for (const r of this.allReleases()) {
+      if (namespace !== undefined && r.metadata.namespace !== namespace) continue;
+      if (profileOf(r).targetsObservabilityPlane(r)) this.enqueueRelease(r);
+    }
   }
 
   /** forgetDataPlane closes a deleted DataPlane's connection and watches, then removes its metric series. */
@@ -513,14 +603,41 @@ export class ReleaseController {
       this.protection.queue.add(namespace);
   }
 
-  private enqueue(namespace: string, name: string): void {
-    if (inShard(this.options.shard, namespace, name)) this.controller.queue.add(`${namespace}/${name}`);
+  private enqueue(namespace: string, name: string, profile: KindProfile = RELEASE_PROFILE): void {
+    if (inShard(this.options.shard, namespace, name))
+      this.controller.queue.add(releaseKey(profile, namespace, name));
+  }
+
+  private enqueueRelease(release: Release): void {
+    this.enqueue(release.metadata.namespace ?? '', release.metadata.name, profileOf(release));
+  }
+
+  /** releaseInformers are the caches of every served kind, with its profile. */
+  private releaseInformers(): Array<[KindProfile, Informer<Release>]> {
+    return [
+      [RELEASE_PROFILE, this.releases],
+      ...(this.renderedReleases
+        ? [[RENDERED_RELEASE_PROFILE, this.renderedReleases] as [KindProfile, Informer<Release>]]
+        : []),
+    ];
+  }
+
+  /** releaseOf reads one Release of a kind from its cache. */
+  private releaseOf(profile: KindProfile, namespace: string, name: string): Release | undefined {
+    return this.releaseInformers()
+      .find(([p]) => p === profile)?.[1]
+      .get(namespace, name);
+  }
+
+  /** allReleases lists the Releases of every served kind. */
+  private allReleases(): Release[] {
+    return this.releaseInformers().flatMap(([, informer]) => informer.list());
   }
 
   private enqueueForEnvironment(namespace: string, environment: string): void {
-    for (const r of this.releases.list()) {
+    for (const r of this.allReleases()) {
       if (r.metadata.namespace === namespace && r.spec.environmentName === environment)
-        this.enqueue(namespace, r.metadata.name);
+        this.enqueueRelease(r);
     }
   }
 
@@ -544,13 +661,12 @@ export class ReleaseController {
 
   /** enqueueForPlaneKey enqueues the Releases of the plane of a pool key (planeKey). */
   private enqueueForPlaneKey(key: string): void {
-    const ref = parseRefString(key);
-    if (ref.kind === PlaneKinds.clusterDataPlane) {
-      this.enqueueForPlane(undefined, ref);
+    const { ref, namespace } = planeOfKey(key);
+    if (ref.kind === PlaneKinds.observabilityPlane || ref.kind === PlaneKinds.clusterObservabilityPlane) {
+      this.enqueueObservability(namespace);
       return;
     }
-    const slash = key.indexOf('/');
-    this.enqueueForPlane(key.slice(0, slash), { kind: PlaneKinds.dataPlane, name: key.slice(slash + 1) });
+    this.enqueueForPlane(namespace, ref);
   }
 
   /**

@@ -4,12 +4,12 @@
  * `ResourcesApplied` and `Ready` conditions, computed from what the apply step saw, and fitted
  * into the Release's size budget (budget.ts). Pure.
  */
+import { trackingOf } from '../../api/v1alpha1/profile.ts';
 import { describeRef, jsonEqual, parseApiVersion } from '../../api/object.ts';
 import {
   Annotations,
   ConditionTypes,
   DriftModes,
-  Labels,
   Reasons,
   ReleaseApplyModes,
 } from '../../api/v1alpha1/constants.ts';
@@ -175,7 +175,7 @@ export function retainedStatus(
   );
   const added: RetainedEntry[] = now.map((m) => {
     const { group, version } = parseApiVersion(m.object.apiVersion || `${m.info.group}/${m.info.version}`);
-    const id = m.object.metadata.labels?.[Labels.resourceId];
+    const id = trackingOf(m.object)?.resourceId;
     return {
       ...(id && { id }),
       group: group || m.info.group,
