@@ -120,6 +120,11 @@ export interface Target {
   resourcePolicy?: DataPlaneResourcePolicy;
   /** tenancy is how the Release's organization is governed (single-tenant when absent). */
   tenancy?: Tenancy;
+  /**
+   * deleting says the Environment or DataPlane resolved through is being deleted (it waits for
+   * its Releases, protection.ts): the Release's PlaneDeleting condition.
+   */
+  deleting?: ResolveFailure;
 }
 
 /** DataPlaneResolver finds the data plane of a Release (injected, so tests can give their own). */
@@ -174,7 +179,15 @@ export async function resolveTarget(
       message: `Environment ${ns}/${envName} names no data plane (spec.dataPlaneRef), and neither a DataPlane ${ns}/${DEFAULT_PLANE} nor a ClusterDataPlane ${DEFAULT_PLANE} exists; set spec.dataPlaneRef or create one`,
     };
   }
-  return connectPlane(ns, ref, cp, connect, `spec.dataPlaneRef of Environment ${envName}`);
+  const target = await connectPlane(ns, ref, cp, connect, `spec.dataPlaneRef of Environment ${envName}`);
+  if (isResolveFailure(target) || target.deleting || !environment.metadata.deletionTimestamp) return target;
+  return {
+    ...target,
+    deleting: {
+      reason: Reasons.environmentDeleting,
+      message: `Environment ${ns}/${envName} is being deleted and waits until no Release names it: point spec.environmentName at another Environment, or delete this Release`,
+    },
+  };
 }
 
 /** connectPlane connects to a DataPlane of a namespace or a ClusterDataPlane; `via` says where its name came from, for the message. */
@@ -213,7 +226,16 @@ async function connectPlane(
     if ('refused' in access) return { reason: Reasons.dataPlaneInvalid, message: access.refused };
     const port = await connect(plane, secret, access.grant);
     const { resourcePolicy } = plane.spec;
-    return resourcePolicy ? { dataPlane: port, resourcePolicy, tenancy } : { dataPlane: port, tenancy };
+    const deleting = plane.metadata.deletionTimestamp && {
+      reason: Reasons.dataPlaneDeleting,
+      message: `${cluster ? `ClusterDataPlane ${ref.name}` : `DataPlane ${ns}/${ref.name}`} is being deleted and waits until no Release uses it: move this Release to an Environment of another data plane, or delete it`,
+    };
+    return {
+      dataPlane: port,
+      ...(resourcePolicy && { resourcePolicy }),
+      tenancy,
+      ...(deleting && { deleting }),
+    };
   } catch (err) {
     if (err instanceof CredentialsError) return { reason: Reasons.dataPlaneInvalid, message: err.message };
     throw err;
