@@ -282,10 +282,11 @@ export const PlaneReasons = {
   released: 'Released',
 } as const;
 
-/** PlaneEventReasons lists the reasons of Events about planes and Environments. */
+/**
+ * PlaneEventReasons lists the reasons of Events about planes and Environments that are not a
+ * condition reason; besides these, each change of Ready is an Event of its new reason.
+ */
 export const PlaneEventReasons = {
   /** the object is being deleted and waits for the Releases that use it */
   deletionWaiting: 'DeletionWaiting',
-  /** Ready of a plane changed */
-  readyChanged: 'ReadyChanged',
 } as const;

@@ -42,6 +42,7 @@ import {
   PlaneKinds,
   refString,
   type ControlPlaneReader,
+  type DataPlaneResolver,
   type PlaneRef,
 } from './resolve.ts';
 import { inShard, shardOf, type Shard } from './shard.ts';
@@ -118,6 +119,8 @@ export class ReleaseController {
   readonly clusterDataPlanes: Informer<DataPlane>;
   readonly pool: DataPlanePool;
   readonly reconciler: ReleaseReconciler;
+  /** resolver connects to a plane as a Release of a namespace would (the plane status controller uses it too). */
+  readonly resolver: DataPlaneResolver;
   readonly controller: Controller<string>;
   /** protection reconciles the in-use finalizers of one namespace per key. */
   readonly protection: Controller<string>;
@@ -252,13 +255,14 @@ export class ReleaseController {
           ),
       }),
     };
+    this.resolver = dataPlaneResolver(
+      reader,
+      (dp, secret, grant) => this.pool.connect(dp, secret, grant),
+      (key) => this.pool.get(key),
+    );
     this.reconciler = new ReleaseReconciler({
       releases: this.releases,
-      resolver: dataPlaneResolver(
-        reader,
-        (dp, secret, grant) => this.pool.connect(dp, secret, grant),
-        (key) => this.pool.get(key),
-      ),
+      resolver: this.resolver,
       writer: this.writer,
       events: {
         emit: (release, type, reason, message) =>
