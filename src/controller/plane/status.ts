@@ -89,7 +89,10 @@ export function planeUsers(
     return { count, names: names.sort() };
   }
   const ref = `${CLUSTER_REF_PREFIX}${id.name}`;
-  const planes = { dataPlane: lookup.dataPlane, clusterDataPlane: lookup.clusterDataPlane };
+  const planes = {
+    dataPlane: (ns: string, name: string) => lookup.dataPlane(ns, name),
+    clusterDataPlane: (name: string) => lookup.clusterDataPlane(name),
+  };
   for (const r of releases) {
     const env = lookup.environment(r.metadata.namespace ?? '', r.spec.environmentName);
     const now = env && currentRef(env, planes);
@@ -301,8 +304,8 @@ export function environmentStatus(input: EnvironmentStatusInput): EnvironmentSta
  * written lastCheckedTime is older than HEARTBEAT_MS.
  */
 export function needsWrite(
-  previous: { lastCheckedTime?: string } | undefined,
-  next: { lastCheckedTime?: string },
+  previous: { lastCheckedTime?: string; [field: string]: unknown } | undefined,
+  next: { lastCheckedTime?: string; [field: string]: unknown },
   now: Date,
 ): boolean {
   const { lastCheckedTime: before, ...rest } = previous ?? {};
