@@ -43,6 +43,8 @@ export const PLANE_STATUS_CONTROLLER = 'plane-status';
 const ENVIRONMENT_KIND = 'Environment';
 /** REQUEUE_JITTER spreads the periodic checks of many planes, as the Release controller's requeues. */
 const REQUEUE_JITTER = 0.2;
+/** CONFLICT_RETRY_MS is the wait before a status that lost a race to another write is computed again. */
+const CONFLICT_RETRY_MS = 500;
 /** WRITE_TIMEOUT_MS bounds one status write on the control plane. */
 const WRITE_TIMEOUT_MS = 30_000;
 
@@ -191,10 +193,8 @@ export class PlaneStatusController {
   /** reconcile brings one key's status up to date. */
   async reconcile(key: string, signal: AbortSignal): Promise<ReconcileResult | undefined> {
     const parts = key.split('/');
-    if (parts[0] === ENVIRONMENT_KIND) {
-      await this.reconcileEnvironment(parts[1] ?? '', parts.slice(2).join('/'), signal);
-      return undefined;
-    }
+    if (parts[0] === ENVIRONMENT_KIND)
+      return this.reconcileEnvironment(parts[1] ?? '', parts.slice(2).join('/'), signal);
     const id: PlaneId =
       parts[0] === PlaneKinds.clusterDataPlane
         ? { kind: PlaneKinds.clusterDataPlane, name: parts.slice(1).join('/') }
@@ -223,7 +223,8 @@ export class PlaneStatusController {
       users,
       now,
     });
-    await this.write(key, plane, status, cluster ? 'clusterdataplanes' : 'dataplanes', now, signal);
+    if (await this.write(key, plane, status, cluster ? 'clusterdataplanes' : 'dataplanes', now, signal))
+      return { requeueAfterMs: CONFLICT_RETRY_MS };
     const jitter = 1 + REQUEUE_JITTER * (this.options.random ?? Math.random)();
     return { requeueAfterMs: Math.round(this.checker.nextCheckInMs(key) * jitter) };
   }
@@ -256,10 +257,14 @@ export class PlaneStatusController {
     return this.checker.check(key, () => resolver.dataPlane(id.namespace ?? '', id.name), tunnelled, signal);
   }
 
-  private async reconcileEnvironment(namespace: string, name: string, signal: AbortSignal): Promise<void> {
+  private async reconcileEnvironment(
+    namespace: string,
+    name: string,
+    signal: AbortSignal,
+  ): Promise<ReconcileResult> {
     const key = `${ENVIRONMENT_KIND}/${namespace}/${name}`;
     const cached = this.options.environments.get(namespace, name);
-    if (!cached) return;
+    if (!cached) return {};
     const environment = this.current(key, cached);
     const now = new Date();
     const status = environmentStatus({
@@ -268,7 +273,9 @@ export class PlaneStatusController {
       users: environmentUsers(environment, this.options.releases.list()),
       now,
     });
-    await this.write(key, environment, status, 'environments', now, signal);
+    return (await this.write(key, environment, status, 'environments', now, signal))
+      ? { requeueAfterMs: CONFLICT_RETRY_MS }
+      : {};
   }
 
   /** current is the cached object, with our last write's status when the cache has not caught up. */
@@ -284,7 +291,8 @@ export class PlaneStatusController {
 
   /**
    * write sends the status when it changed (a merge patch of /status, fenced by the
-   * resourceVersion it was computed from), and tells by Events what changed for people.
+   * resourceVersion it was computed from), and tells by Events what changed for people. True
+   * when the object changed meanwhile and the status must be computed again.
    */
   private async write(
     key: string,
@@ -293,12 +301,12 @@ export class PlaneStatusController {
     plural: string,
     now: Date,
     signal: AbortSignal,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const previous = (obj.status ?? {}) as Record<string, unknown> & {
       conditions?: Condition[];
       lastCheckedTime?: string;
     };
-    if (!needsWrite(previous, status, now)) return;
+    if (!needsWrite(previous, status, now)) return false;
     const { namespace, name, resourceVersion } = obj.metadata;
     const patch: Record<string, unknown> = { ...status };
     for (const field of Object.keys(previous)) if (!(field in status)) patch[field] = null;
@@ -315,11 +323,17 @@ export class PlaneStatusController {
       });
     } catch (cause) {
       // Deleted meanwhile: nothing to say any more.
-      if (isKubeApiError(cause) && cause.isNotFound) return;
+      if (isKubeApiError(cause) && cause.isNotFound) return false;
+      // Changed meanwhile (the in-use finalizer, a spec edit): computed again from the cache.
+      if (isKubeApiError(cause) && cause.isConflict) {
+        this.options.logger.debug({ object: what }, 'status write lost a race; trying again');
+        return true;
+      }
       throw new Error(`writing the status of ${what} failed`, { cause });
     }
     if (resourceVersion) this.written.set(key, { replaced: resourceVersion, status });
     this.tell(obj, previous.conditions, status.conditions ?? []);
+    return false;
   }
 
   /** tell emits an Event for each change of Ready, and while being deleted, for each change of what it waits for. */

@@ -9,7 +9,7 @@ import { withoutManagedFields, type KubeObject } from '../../api/object.ts';
 import { API_VERSION, Reasons, TenancyKeys } from '../../api/v1alpha1/constants.ts';
 import type { DataPlane, Environment, HealthRule, Release } from '../../api/v1alpha1/schema.ts';
 import type { TenantPolicy } from '../../api/v1alpha1/tenancy.ts';
-import type { ClientLimits, KubeClient } from '../../kube/client.ts';
+import { isKubeApiError, type ClientLimits, type KubeClient } from '../../kube/client.ts';
 import type { SecretLike } from '../../dataplane/credentials.ts';
 import { DataPlanePool } from '../../dataplane/pool.ts';
 import { kindKey } from '../../dataplane/watches.ts';
@@ -57,6 +57,9 @@ export const PROTECTION_CONTROLLER = 'in-use-protection';
  * health causes (a watch that breaks and reconnects in a loop drove 479 reconciles/s).
  */
 export const HEALTH_WAKE_INTERVAL_MS = 5_000;
+
+/** CONFLICT_RETRY_MS is the wait before a write that lost a race to another writer is done again from the cache. */
+const CONFLICT_RETRY_MS = 500;
 
 /** RULE_RETRY_MS is the wait before a failed HealthRule status write is tried again. */
 const RULE_RETRY_MS = 10_000;
@@ -301,16 +304,25 @@ export class ReleaseController {
     this.protection = new Controller<string>({
       name: PROTECTION_CONTROLLER,
       reconcile: async (namespace, signal) => {
-        const changes = await reconcileProtection({
-          namespace,
-          releases: this.releases.list(),
-          environments: this.environments.list(),
-          dataPlanes: this.dataPlanes.list(),
-          lookup,
-          store: protectionStore,
-          signal,
-          ...(reader.tenancy ? { tenancy: reader.tenancy(namespace) } : {}),
-        });
+        let changes;
+        try {
+          changes = await reconcileProtection({
+            namespace,
+            releases: this.releases.list(),
+            environments: this.environments.list(),
+            dataPlanes: this.dataPlanes.list(),
+            lookup,
+            store: protectionStore,
+            signal,
+            ...(reader.tenancy ? { tenancy: reader.tenancy(namespace) } : {}),
+          });
+        } catch (err) {
+          // Our cached copy is older than a write (a status write of the plane controller, say):
+          // expected, and done again from the cache once it has the new version.
+          if (!(isKubeApiError(err) && err.isConflict)) throw err;
+          logger.debug({ namespace, err }, 'in-use finalizer: the object changed meanwhile; trying again');
+          return { requeueAfterMs: CONFLICT_RETRY_MS };
+        }
         for (const c of changes) {
           logger.info(
             { namespace, kind: c.kind, name: c.object.metadata.name },
