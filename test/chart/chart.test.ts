@@ -11,7 +11,7 @@ import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { parseAllDocuments } from 'yaml';
+import { parseAllDocuments, stringify } from 'yaml';
 import { API_VERSION, ConditionTypes } from '../../src/api/v1alpha1/constants.ts';
 import type { Cluster } from '../../testbed/cluster.ts';
 import { kubectl, up } from '../../testbed/cluster.ts';
@@ -330,6 +330,106 @@ describe('chart on a real API server', () => {
     // values.schema.json catches these before the templates do.
     await assert.rejects(render(['sharding.count=0']), /sharding\/count/);
     await assert.rejects(render(['shardng.count=2']), /additional properties 'shardng' not allowed/);
+  });
+
+  it('renders the optional ServiceMonitor, PodDisruptionBudgets and NetworkPolicy only when asked; the API server accepts them', async () => {
+    const kinds = ['ServiceMonitor', 'PodDisruptionBudget', 'NetworkPolicy'];
+    const defaults = parseManifests(await render());
+    for (const kind of kinds) assert.equal(ofKind(defaults, kind).length, 0, `no ${kind} by default`);
+    const manifests = parseManifests(
+      await render([
+        'metrics.serviceMonitor.enabled=true',
+        'metrics.serviceMonitor.labels.release=prometheus',
+        'metrics.serviceMonitor.interval=30s',
+        'podDisruptionBudget.enabled=true',
+        'replicas=2',
+        'sharding.count=2',
+        'networkPolicy.enabled=true',
+        'networkPolicy.egress.restrict=true',
+        'tunnel.enabled=true',
+        'tunnel.clientSecret=rc-tunnel-client',
+        'tunnel.proxyServer.deploy=true',
+        'tunnel.proxyServer.frontendSecret=rc-proxy-frontend',
+        'tunnel.proxyServer.agentSecret=rc-proxy-agents',
+      ]),
+    );
+    const selects = (selector: Record<string, string>, labels: Record<string, string> | undefined) =>
+      Object.entries(selector).every(([k, v]) => labels?.[k] === v);
+    type Selecting = Manifest & {
+      spec: {
+        selector?: { matchLabels: Record<string, string> };
+        podSelector?: { matchLabels: Record<string, string> };
+      } & Record<string, unknown>;
+    };
+    const podLabels = (d: DeploymentManifest) =>
+      (d.spec.template as unknown as { metadata: { labels: Record<string, string> } }).metadata.labels;
+    const deployments = ofKind<DeploymentManifest>(manifests, 'Deployment');
+
+    // The ServiceMonitor scrapes the metrics Service alone, with the labels Prometheus selects it by.
+    const [monitor] = ofKind<Selecting>(manifests, 'ServiceMonitor');
+    assert.equal(monitor?.metadata.labels?.['release'], 'prometheus');
+    const scraped = ofKind(manifests, 'Service').filter((svc) =>
+      selects(monitor?.spec.selector?.matchLabels ?? {}, svc.metadata.labels),
+    );
+    assert.deepEqual(
+      scraped.map((svc) => svc.metadata.name),
+      [`${FULLNAME}-metrics`],
+    );
+    assert.deepEqual(monitor?.spec['endpoints'], [{ port: 'metrics', path: '/metrics', interval: '30s' }]);
+
+    // One budget per shard, over that shard's pods.
+    const budgets = ofKind<Selecting>(manifests, 'PodDisruptionBudget');
+    assert.deepEqual(
+      budgets.map((b) => b.metadata.name),
+      [`${FULLNAME}-shard-0`, `${FULLNAME}-shard-1`],
+    );
+    for (const [i, budget] of budgets.entries()) {
+      const covered = deployments.filter((d) =>
+        selects(budget.spec.selector?.matchLabels ?? {}, podLabels(d)),
+      );
+      assert.deepEqual(
+        covered.map((d) => d.metadata.name),
+        [`${FULLNAME}-shard-${i}`],
+      );
+      assert.equal(budget.spec['maxUnavailable'], 1);
+    }
+
+    // The policy covers the controller pods of every shard, not the proxy server agents dial.
+    const [policy] = ofKind<Selecting>(manifests, 'NetworkPolicy');
+    const governed = deployments.filter((d) =>
+      selects(policy?.spec.podSelector?.matchLabels ?? {}, podLabels(d)),
+    );
+    assert.deepEqual(
+      governed.map((d) => d.metadata.name),
+      [`${FULLNAME}-shard-0`, `${FULLNAME}-shard-1`],
+    );
+    assert.deepEqual(policy?.spec['policyTypes'], ['Ingress', 'Egress']);
+
+    // The ServiceMonitor's CRD is prometheus-operator's, not on the test bed; the others are built in.
+    await kube.ensureNamespace(NAMESPACE);
+    const builtIn = manifests.filter((m) => m.kind === 'PodDisruptionBudget' || m.kind === 'NetworkPolicy');
+    const out = await kubectl(
+      cluster,
+      [
+        'apply',
+        '--dry-run=server',
+        '--server-side',
+        '--field-manager=chart-test',
+        '--validate=strict',
+        '-f',
+        '-',
+      ],
+      builtIn.map((m) => stringify(m)).join('---\n'),
+    );
+    assert.match(out, /poddisruptionbudget.policy\/rc-release-controller-shard-1 serverside-applied/);
+    assert.match(out, /networkpolicy.networking.k8s.io\/rc-release-controller serverside-applied/);
+
+    await assert.rejects(render(['podDisruptionBudget.enabled=true']), /needs replicas of 2 or more/);
+    await assert.rejects(
+      render(['metrics.serviceMonitor.enabled=true', 'metrics.service.enabled=false']),
+      /needs metrics.enabled and metrics.service.enabled/,
+    );
+    await assert.rejects(render(['podDisruptionBudget.maxUnavailable=0']), /maxUnavailable/);
   });
 
   it('wires the tunnel: controller flags and client certificate, a destHost-only proxy server the controller Services do not select', async () => {
