@@ -7,15 +7,17 @@
  *   node --import tsx --test test/chart/chart.test.ts
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseAllDocuments, stringify } from 'yaml';
 import { API_VERSION, ConditionTypes } from '../../src/api/v1alpha1/constants.ts';
 import type { Cluster } from '../../testbed/cluster.ts';
 import { kubectl, up } from '../../testbed/cluster.ts';
-import { helm, HelmError } from '../../testbed/helm.ts';
+import { helm, HelmError, helmPath } from '../../testbed/helm.ts';
 import { startTestController } from '../support/controller.ts';
 import { eventually } from '../support/eventually.ts';
 import {
@@ -691,5 +693,60 @@ describe('chart on a real API server', () => {
     for (const crd of ['releases', 'environments', 'dataplanes']) {
       assert.match(crds, new RegExp(`customresourcedefinition.apiextensions.k8s.io/${crd}.openchoreo.dev`));
     }
+  });
+  it('moves from the kubectl install to the chart in place, as docs/deploy.md says', async () => {
+    const ns = 'release-controller-system';
+    // The kubectl install: config/rbac and a Deployment rendered by helm template.
+    await kubectl(cluster, ['apply', '-k', join(ROOT, 'config/rbac')]);
+    const rendered = parseManifests(
+      await helm(['template', 'release-controller', CHART, '--namespace', ns, '--set', 'crds.install=false']),
+    );
+    await kubectl(
+      cluster,
+      ['apply', '-n', ns, '-f', '-'],
+      ofKind(rendered, 'Deployment')
+        .map((m) => stringify(m))
+        .join('---\n'),
+    );
+    const crdUid = async () =>
+      (
+        await kubectl(cluster, ['get', 'crd', 'releases.openchoreo.dev', '-o', 'jsonpath={.metadata.uid}'])
+      ).trim();
+    const before = await crdUid();
+
+    // The commands of the guide, as written (the image placeholder filled in).
+    const guide = await readFile(join(ROOT, 'docs/deploy.md'), 'utf8');
+    const section = guide.slice(guide.indexOf('### Moving from the kubectl install to the chart'));
+    const script = /```sh\n([\s\S]*?)```/.exec(section)?.[1];
+    assert.ok(script, 'docs/deploy.md has the commands of the move');
+    const bin = [dirname(await helmPath()), cluster.binDir, process.env['PATH'] ?? ''].join(':');
+    await promisify(execFile)(
+      'bash',
+      ['-euo', 'pipefail', '-c', script.replaceAll('<registry>/release-controller', 'release-controller')],
+      { cwd: ROOT, env: { ...process.env, PATH: bin, KUBECONFIG: cluster.kubeconfigPath }, timeout: 120_000 },
+    );
+
+    const status = JSON.parse(
+      await helm(['status', 'release-controller', '--namespace', ns, '-o', 'json'], {
+        kubeconfig: cluster.kubeconfigPath,
+      }),
+    ) as { info: { status: string } };
+    assert.equal(status.info.status, 'deployed');
+    assert.equal(
+      await crdUid(),
+      before,
+      'the CRDs were adopted, never recreated (that would delete every Release)',
+    );
+    const owner = await kubectl(cluster, [
+      'get',
+      'clusterrole',
+      'release-controller',
+      '-o',
+      'jsonpath={.metadata.annotations.meta\\.helm\\.sh/release-name}',
+    ]);
+    assert.equal(owner, 'release-controller');
+    await helm(['uninstall', 'release-controller', '--namespace', ns, '--wait', '--timeout=60s'], {
+      kubeconfig: cluster.kubeconfigPath,
+    });
   });
 });
