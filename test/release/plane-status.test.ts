@@ -224,7 +224,7 @@ describe('plane status', () => {
         assert.equal(terminating?.reason, 'InUseByReleases', JSON.stringify(p?.status));
         assert.match(
           terminating?.message ?? '',
-          new RegExp(`waits for 1 Release that use it: ${org.namespace}/${name}`),
+          new RegExp(`waits for 1 Release that uses it: ${org.namespace}/${name}`),
         );
       },
       { description: 'the DataPlane to say which Release holds it' },

@@ -157,7 +157,7 @@ export function terminatingCondition(
     };
   const who =
     users.names.length > 0
-      ? `${plural(users.count, 'Release')} that use it: ${listWithMore(users.names, MAX_NAMED, ', ')}`
+      ? `${plural(users.count, 'Release')} that ${users.count === 1 ? 'uses' : 'use'} it: ${listWithMore(users.names, MAX_NAMED, ', ')}`
       : plural(users.count, 'Release');
   return {
     type,
