@@ -42,7 +42,7 @@ function kubeconfigSecret(namespace: string, name: string, text: string): KubeOb
     kind: 'Secret',
     metadata: { name, namespace, labels: credentialsLabels('test') },
     data: { kubeconfig: Buffer.from(text).toString('base64') },
-  } as KubeObject;
+  };
 }
 
 function tokenKubeconfig(server: string): string {
