@@ -13,6 +13,7 @@ import { textLogStream } from './cli/textlog.ts';
 import { clientFromKubeConfig, type KubeClient } from './kube/client.ts';
 import { clientFor, controlPlaneConfig, NEEDS_PLUGIN } from './kube/kubeconfig.ts';
 import { ReleaseController } from './controller/release/setup.ts';
+import { PlaneStatusController } from './controller/plane/controller.ts';
 import { EventRecorder, kubeEventSink } from './runtime/events.ts';
 import { defaultIdentity, LeaderElector } from './runtime/leaderelection.ts';
 import { RuntimeMetrics } from './runtime/metrics.ts';
@@ -145,11 +146,28 @@ async function run(options: Options, logger: Logger, build: BuildInfo): Promise<
       },
     },
   });
+  // Plane and Environment status: one writer, the leader of shard 0 (every shard sees every plane).
+  const planes =
+    options.shardIndex === 0
+      ? new PlaneStatusController({
+          client,
+          logger,
+          events,
+          metrics,
+          releases: controller.releases,
+          environments: controller.environments,
+          dataPlanes: controller.dataPlanes,
+          clusterDataPlanes: controller.clusterDataPlanes,
+          resolver: controller.resolver,
+          singleTenant: options.singleTenant,
+          timeoutMs: options.dataPlaneTimeoutMs,
+        })
+      : undefined;
   const runSignal = new AbortController();
   let started = false;
   const startController = (signal: AbortSignal) => {
     started = true;
-    controller.start(signal).catch((err: unknown) => {
+    Promise.all([controller.start(signal), planes?.start(signal)]).catch((err: unknown) => {
       if (signal.aborted) return;
       logger.fatal({ err }, 'controller failed to start');
       process.exit(1);
@@ -204,7 +222,7 @@ async function run(options: Options, logger: Logger, build: BuildInfo): Promise<
         { signal, graceMs: options.shutdownGraceMs },
         'shutting down: finishing running reconciles',
       );
-      await controller.stop(options.shutdownGraceMs);
+      await Promise.all([controller.stop(options.shutdownGraceMs), planes?.stop(options.shutdownGraceMs)]);
       runSignal.abort();
       await electing;
       await events.close();

@@ -4,7 +4,7 @@
  * REST paths, the apply and delete requests and the namespace bookkeeping live here and nowhere
  * else in the controller.
  */
-import type { GroupVersionKind, KubeObject } from '../api/object.ts';
+import { isRecord, type GroupVersionKind, type KubeObject } from '../api/object.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { isKubeApiError, KubeApiError } from '../kube/client.ts';
 import { Discovery, collectionPath, objectPath, type ResourceInfo } from '../kube/discovery.ts';
@@ -26,6 +26,9 @@ export const APPLY_CONTENT_TYPE = 'application/apply-patch+yaml';
 
 /** UNREACHABLE_MEMORY_MS is how long a data plane that did not answer its identity read is not asked again. */
 export const UNREACHABLE_MEMORY_MS = 5_000;
+
+/** VERSION_PATTERN is what a gitVersion of /version may look like (v1.33.2, v1.30.4-eks-1a2b3c+k3s1). */
+const VERSION_PATTERN = /^v[0-9]+\.[0-9]+\.[0-9]+[-+.A-Za-z0-9]{0,48}$/;
 
 /** MAX_WATCH_ERROR bounds the error of a broken watch that messages quote. */
 const MAX_WATCH_ERROR = 300;
@@ -89,6 +92,15 @@ export class DirectDataPlane implements DataPlanePort {
       else if (this.cluster === reading) this.cluster = undefined;
       throw err;
     }
+  }
+
+  async serverVersion(signal: AbortSignal): Promise<string> {
+    const answer = await this.client.request<unknown>({ method: 'GET', path: '/version', signal });
+    const version = isRecord(answer) ? answer['gitVersion'] : undefined;
+    // An answer of the data plane is untrusted: only what looks like a version is kept.
+    if (typeof version !== 'string' || !VERSION_PATTERN.test(version))
+      throw new Error(`data plane ${this.key}: /version did not answer a Kubernetes version (gitVersion)`);
+    return version;
   }
 
   private async readClusterId(signal: AbortSignal): Promise<string> {

@@ -58,6 +58,8 @@ export class FakeDataPlane implements DataPlanePort {
   refuse: (object: KubeObject) => KubeApiError | undefined = () => undefined;
   /** cluster is what clusterId answers: change it to model a DataPlane re-pointed at another cluster. */
   cluster = 'cluster-1';
+  /** version is what serverVersion answers. */
+  version = 'v1.0.0-fake';
   /** deleteKeepsObject models finalizers: a deleted object only gets a deletionTimestamp. */
   deleteKeepsObject = false;
 
@@ -123,6 +125,11 @@ export class FakeDataPlane implements DataPlanePort {
   async clusterId(): Promise<string> {
     await this.answer();
     return this.cluster;
+  }
+
+  async serverVersion(): Promise<string> {
+    await this.answer();
+    return this.version;
   }
 
   async resolveKind(gvk: GroupVersionKind): Promise<ResourceInfo> {

@@ -73,6 +73,12 @@ export interface DataPlanePort {
    */
   clusterId(signal: AbortSignal): Promise<string>;
 
+  /**
+   * serverVersion asks the cluster for its Kubernetes version (`gitVersion` of /version), every
+   * call a request: the plane status check (controller/plane/) calls it once per slow period.
+   */
+  serverVersion(signal: AbortSignal): Promise<string>;
+
   /** resolveKind says how the data plane serves a kind (cached), or throws KindNotServedError. */
   resolveKind(gvk: GroupVersionKind): Promise<ResourceInfo>;
   /** forgetKinds drops what is known about served kinds, after the data plane said one is gone. */

@@ -7,15 +7,17 @@
  *   node --import tsx --test test/chart/chart.test.ts
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { parseAllDocuments } from 'yaml';
+import { parseAllDocuments, stringify } from 'yaml';
 import { API_VERSION, ConditionTypes } from '../../src/api/v1alpha1/constants.ts';
 import type { Cluster } from '../../testbed/cluster.ts';
 import { kubectl, up } from '../../testbed/cluster.ts';
-import { helm, HelmError } from '../../testbed/helm.ts';
+import { helm, HelmError, helmPath } from '../../testbed/helm.ts';
 import { startTestController } from '../support/controller.ts';
 import { eventually } from '../support/eventually.ts';
 import {
@@ -332,6 +334,106 @@ describe('chart on a real API server', () => {
     await assert.rejects(render(['shardng.count=2']), /additional properties 'shardng' not allowed/);
   });
 
+  it('renders the optional ServiceMonitor, PodDisruptionBudgets and NetworkPolicy only when asked; the API server accepts them', async () => {
+    const kinds = ['ServiceMonitor', 'PodDisruptionBudget', 'NetworkPolicy'];
+    const defaults = parseManifests(await render());
+    for (const kind of kinds) assert.equal(ofKind(defaults, kind).length, 0, `no ${kind} by default`);
+    const manifests = parseManifests(
+      await render([
+        'metrics.serviceMonitor.enabled=true',
+        'metrics.serviceMonitor.labels.release=prometheus',
+        'metrics.serviceMonitor.interval=30s',
+        'podDisruptionBudget.enabled=true',
+        'replicas=2',
+        'sharding.count=2',
+        'networkPolicy.enabled=true',
+        'networkPolicy.egress.restrict=true',
+        'tunnel.enabled=true',
+        'tunnel.clientSecret=rc-tunnel-client',
+        'tunnel.proxyServer.deploy=true',
+        'tunnel.proxyServer.frontendSecret=rc-proxy-frontend',
+        'tunnel.proxyServer.agentSecret=rc-proxy-agents',
+      ]),
+    );
+    const selects = (selector: Record<string, string>, labels: Record<string, string> | undefined) =>
+      Object.entries(selector).every(([k, v]) => labels?.[k] === v);
+    type Selecting = Manifest & {
+      spec: {
+        selector?: { matchLabels: Record<string, string> };
+        podSelector?: { matchLabels: Record<string, string> };
+      } & Record<string, unknown>;
+    };
+    const podLabels = (d: DeploymentManifest) =>
+      (d.spec.template as unknown as { metadata: { labels: Record<string, string> } }).metadata.labels;
+    const deployments = ofKind<DeploymentManifest>(manifests, 'Deployment');
+
+    // The ServiceMonitor scrapes the metrics Service alone, with the labels Prometheus selects it by.
+    const [monitor] = ofKind<Selecting>(manifests, 'ServiceMonitor');
+    assert.equal(monitor?.metadata.labels?.['release'], 'prometheus');
+    const scraped = ofKind(manifests, 'Service').filter((svc) =>
+      selects(monitor?.spec.selector?.matchLabels ?? {}, svc.metadata.labels),
+    );
+    assert.deepEqual(
+      scraped.map((svc) => svc.metadata.name),
+      [`${FULLNAME}-metrics`],
+    );
+    assert.deepEqual(monitor?.spec['endpoints'], [{ port: 'metrics', path: '/metrics', interval: '30s' }]);
+
+    // One budget per shard, over that shard's pods.
+    const budgets = ofKind<Selecting>(manifests, 'PodDisruptionBudget');
+    assert.deepEqual(
+      budgets.map((b) => b.metadata.name),
+      [`${FULLNAME}-shard-0`, `${FULLNAME}-shard-1`],
+    );
+    for (const [i, budget] of budgets.entries()) {
+      const covered = deployments.filter((d) =>
+        selects(budget.spec.selector?.matchLabels ?? {}, podLabels(d)),
+      );
+      assert.deepEqual(
+        covered.map((d) => d.metadata.name),
+        [`${FULLNAME}-shard-${i}`],
+      );
+      assert.equal(budget.spec['maxUnavailable'], 1);
+    }
+
+    // The policy covers the controller pods of every shard, not the proxy server agents dial.
+    const [policy] = ofKind<Selecting>(manifests, 'NetworkPolicy');
+    const governed = deployments.filter((d) =>
+      selects(policy?.spec.podSelector?.matchLabels ?? {}, podLabels(d)),
+    );
+    assert.deepEqual(
+      governed.map((d) => d.metadata.name),
+      [`${FULLNAME}-shard-0`, `${FULLNAME}-shard-1`],
+    );
+    assert.deepEqual(policy?.spec['policyTypes'], ['Ingress', 'Egress']);
+
+    // The ServiceMonitor's CRD is prometheus-operator's, not on the test bed; the others are built in.
+    await kube.ensureNamespace(NAMESPACE);
+    const builtIn = manifests.filter((m) => m.kind === 'PodDisruptionBudget' || m.kind === 'NetworkPolicy');
+    const out = await kubectl(
+      cluster,
+      [
+        'apply',
+        '--dry-run=server',
+        '--server-side',
+        '--field-manager=chart-test',
+        '--validate=strict',
+        '-f',
+        '-',
+      ],
+      builtIn.map((m) => stringify(m)).join('---\n'),
+    );
+    assert.match(out, /poddisruptionbudget.policy\/rc-release-controller-shard-1 serverside-applied/);
+    assert.match(out, /networkpolicy.networking.k8s.io\/rc-release-controller serverside-applied/);
+
+    await assert.rejects(render(['podDisruptionBudget.enabled=true']), /needs replicas of 2 or more/);
+    await assert.rejects(
+      render(['metrics.serviceMonitor.enabled=true', 'metrics.service.enabled=false']),
+      /needs metrics.enabled and metrics.service.enabled/,
+    );
+    await assert.rejects(render(['podDisruptionBudget.maxUnavailable=0']), /maxUnavailable/);
+  });
+
   it('wires the tunnel: controller flags and client certificate, a destHost-only proxy server the controller Services do not select', async () => {
     const tunnel = [
       'tunnel.enabled=true',
@@ -591,5 +693,60 @@ describe('chart on a real API server', () => {
     for (const crd of ['releases', 'environments', 'dataplanes']) {
       assert.match(crds, new RegExp(`customresourcedefinition.apiextensions.k8s.io/${crd}.openchoreo.dev`));
     }
+  });
+  it('moves from the kubectl install to the chart in place, as docs/deploy.md says', async () => {
+    const ns = 'release-controller-system';
+    // The kubectl install: config/rbac and a Deployment rendered by helm template.
+    await kubectl(cluster, ['apply', '-k', join(ROOT, 'config/rbac')]);
+    const rendered = parseManifests(
+      await helm(['template', 'release-controller', CHART, '--namespace', ns, '--set', 'crds.install=false']),
+    );
+    await kubectl(
+      cluster,
+      ['apply', '-n', ns, '-f', '-'],
+      ofKind(rendered, 'Deployment')
+        .map((m) => stringify(m))
+        .join('---\n'),
+    );
+    const crdUid = async () =>
+      (
+        await kubectl(cluster, ['get', 'crd', 'releases.openchoreo.dev', '-o', 'jsonpath={.metadata.uid}'])
+      ).trim();
+    const before = await crdUid();
+
+    // The commands of the guide, as written (the image placeholder filled in).
+    const guide = await readFile(join(ROOT, 'docs/deploy.md'), 'utf8');
+    const section = guide.slice(guide.indexOf('### Moving from the kubectl install to the chart'));
+    const script = /```sh\n([\s\S]*?)```/.exec(section)?.[1];
+    assert.ok(script, 'docs/deploy.md has the commands of the move');
+    const bin = [dirname(await helmPath()), cluster.binDir, process.env['PATH'] ?? ''].join(':');
+    await promisify(execFile)(
+      'bash',
+      ['-euo', 'pipefail', '-c', script.replaceAll('<registry>/release-controller', 'release-controller')],
+      { cwd: ROOT, env: { ...process.env, PATH: bin, KUBECONFIG: cluster.kubeconfigPath }, timeout: 120_000 },
+    );
+
+    const status = JSON.parse(
+      await helm(['status', 'release-controller', '--namespace', ns, '-o', 'json'], {
+        kubeconfig: cluster.kubeconfigPath,
+      }),
+    ) as { info: { status: string } };
+    assert.equal(status.info.status, 'deployed');
+    assert.equal(
+      await crdUid(),
+      before,
+      'the CRDs were adopted, never recreated (that would delete every Release)',
+    );
+    const owner = await kubectl(cluster, [
+      'get',
+      'clusterrole',
+      'release-controller',
+      '-o',
+      'jsonpath={.metadata.annotations.meta\\.helm\\.sh/release-name}',
+    ]);
+    assert.equal(owner, 'release-controller');
+    await helm(['uninstall', 'release-controller', '--namespace', ns, '--wait', '--timeout=60s'], {
+      kubeconfig: cluster.kubeconfigPath,
+    });
   });
 });

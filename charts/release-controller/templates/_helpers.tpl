@@ -114,3 +114,9 @@ app.kubernetes.io/component: tunnel-proxy-server
 app.kubernetes.io/part-of: openchoreo
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
+
+{{/* metricsServiceLabels select the metrics Service alone (not the proxy server's Services). */}}
+{{- define "release-controller.metricsServiceLabels" -}}
+{{ include "release-controller.selectorLabels" . }}
+app.kubernetes.io/component: controller
+{{- end }}

@@ -126,6 +126,11 @@ export const ConditionTypes = {
   finalizing: 'Finalizing',
   resourcesApplied: 'ResourcesApplied',
   ready: 'Ready',
+  /**
+   * PlaneDeleting (True only while so): the Release's Environment or DataPlane is being deleted and
+   * waits for it (in-use protection); the Release still applies, but must move or be deleted.
+   */
+  planeDeleting: 'PlaneDeleting',
 } as const;
 
 /** Reasons lists every condition reason the controller writes. */
@@ -157,6 +162,10 @@ export const Reasons = {
   suspended: 'Suspended',
   /** Ready: drift mode Report; an object was changed or deleted by someone else and not corrected */
   drifted: 'Drifted',
+  /** PlaneDeleting: the Release's Environment is being deleted */
+  environmentDeleting: 'EnvironmentDeleting',
+  /** PlaneDeleting: the Release's DataPlane is being deleted */
+  dataPlaneDeleting: 'DataPlaneDeleting',
 } as const;
 
 /**
@@ -248,3 +257,57 @@ export const TUNNEL_HOST_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([
 
 /** ORGANIZATION_PLACEHOLDER stands for the organization's namespace name in TenantPolicy patterns and identities. */
 export const ORGANIZATION_PLACEHOLDER = '{organization}';
+
+/**
+ * PlaneConditionTypes lists the condition types of a DataPlane, ClusterDataPlane or Environment
+ * (controller/plane/). `Ready` of a plane says whether its cluster answers; of an Environment,
+ * whether its data plane resolves and is Ready. `Terminating` says an object being deleted waits
+ * for the Releases that still use it.
+ */
+export const PlaneConditionTypes = {
+  ready: 'Ready',
+  terminating: 'Terminating',
+} as const;
+
+/** PlaneReasons lists the reasons of a plane's or an Environment's conditions. */
+export const PlaneReasons = {
+  /** Ready: the cluster answered with its identity and version */
+  reachable: 'Reachable',
+  /** Ready: the credentials cannot be used (a kubeconfig that does not parse, a refused Secret) */
+  invalidKubeconfig: 'InvalidKubeconfig',
+  /** Ready: the operator's policy (endpoints, tenancy) refuses this plane */
+  notAllowed: 'NotAllowed',
+  /** Ready: the API server answered 401: it refused the credentials */
+  credentialsRefused: 'CredentialsRefused',
+  /** Ready: the API server answered 403 to reading its identity */
+  forbidden: 'Forbidden',
+  /** Ready: no answer (connection refused, timeout, TLS failure) */
+  unreachable: 'Unreachable',
+  /** Ready: the tunnel through the operator's proxy server could not be opened */
+  tunnelDown: 'TunnelDown',
+  /** Ready: the cluster answers but a watch of the objects the Releases applied is broken */
+  watchBroken: 'WatchBroken',
+  /** Ready: not checked (a multi-tenant ClusterDataPlane no Release has connected to yet) */
+  notChecked: 'NotChecked',
+  /** Ready of an Environment: its data plane exists and is not known to be failing */
+  dataPlaneResolved: 'DataPlaneResolved',
+  /** Ready of an Environment: spec.dataPlaneRef names no plane that exists */
+  dataPlaneNotFound: 'DataPlaneNotFound',
+  /** Ready of an Environment: spec.dataPlaneRef is malformed */
+  invalidDataPlaneRef: 'InvalidDataPlaneRef',
+  /** Ready of an Environment: its data plane exists and is not Ready */
+  dataPlaneNotReady: 'DataPlaneNotReady',
+  /** Terminating: the object is being deleted and Releases still use it */
+  inUseByReleases: 'InUseByReleases',
+  /** Terminating: the object is being deleted and no Release uses it any more */
+  released: 'Released',
+} as const;
+
+/**
+ * PlaneEventReasons lists the reasons of Events about planes and Environments that are not a
+ * condition reason; besides these, each change of Ready is an Event of its new reason.
+ */
+export const PlaneEventReasons = {
+  /** the object is being deleted and waits for the Releases that use it */
+  deletionWaiting: 'DeletionWaiting',
+} as const;

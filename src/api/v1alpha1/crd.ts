@@ -4,6 +4,8 @@
  */
 import {
   DataPlaneSpecSchema,
+  EnvironmentStatusSchema,
+  PlaneStatusSchema,
   ObservabilityPlaneSpecSchema,
   EnvironmentSpecSchema,
   ReleaseSpecSchema,
@@ -124,8 +126,12 @@ const conditionsStatus = Type.Object({
   ),
 });
 
-/** planeStatus is a plane's status: conditions, and upstream's agentConnection, which OpenChoreo's plane controllers write. */
+/**
+ * planeStatus is a plane's status: conditions, what this controller checked (controller/plane/),
+ * and upstream's agentConnection, which OpenChoreo's plane controllers write.
+ */
 const planeStatus = Type.Object({
+  ...PlaneStatusSchema.properties,
   ...conditionsStatus.properties,
   agentConnection: Type.Optional(
     Type.Unknown({
@@ -179,14 +185,21 @@ export const renderedReleaseCRD = crd(
   ],
 );
 
+/** statusColumns are the columns of an Environment's or a plane's status (controller/plane/). */
+const statusColumns: JsonSchema[] = [
+  { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
+  { name: 'Reason', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].reason' },
+  { name: 'Releases', type: 'integer', jsonPath: '.status.releases' },
+];
+
 /** environmentCRD is the CustomResourceDefinition of Environment. */
 export const environmentCRD = crd(
   { kind: 'Environment', plural: 'environments', singular: 'environment', shortNames: ['env'] },
   EnvironmentSpecSchema,
-  conditionsStatus,
+  Type.Object({ ...EnvironmentStatusSchema.properties, ...conditionsStatus.properties }),
   [
-    { name: 'DataPlane', type: 'string', jsonPath: '.spec.dataPlaneRef.name' },
-    { name: 'Kind', type: 'string', jsonPath: '.spec.dataPlaneRef.kind', priority: 1 },
+    { name: 'DataPlane', type: 'string', jsonPath: '.status.dataPlane' },
+    ...statusColumns,
     { name: 'Production', type: 'boolean', jsonPath: '.spec.isProduction' },
   ],
 );
@@ -202,12 +215,19 @@ const planeColumns: JsonSchema[] = [
   },
 ];
 
+/** dataPlaneColumns put what the controller checked first; where the plane is, with -o wide. */
+const dataPlaneColumns: JsonSchema[] = [
+  ...statusColumns,
+  { name: 'Version', type: 'string', jsonPath: '.status.serverVersion', priority: 1 },
+  ...planeColumns.map((c) => ({ ...c, priority: 1 })),
+];
+
 /** dataPlaneCRD is the CustomResourceDefinition of DataPlane. */
 export const dataPlaneCRD = crd(
   { kind: 'DataPlane', plural: 'dataplanes', singular: 'dataplane', shortNames: ['dp', 'dps'] },
   DataPlaneSpecSchema,
   planeStatus,
-  planeColumns,
+  dataPlaneColumns,
 );
 
 /** clusterDataPlaneCRD is the CustomResourceDefinition of ClusterDataPlane: a DataPlane for every namespace. */
@@ -221,7 +241,7 @@ export const clusterDataPlaneCRD = crd(
   },
   DataPlaneSpecSchema,
   planeStatus,
-  planeColumns,
+  dataPlaneColumns,
 );
 
 /** observabilityPlaneCRD is the CustomResourceDefinition of ObservabilityPlane. */

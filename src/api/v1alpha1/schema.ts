@@ -660,6 +660,49 @@ const simpleStatus = Type.Object({
   conditions: Type.Optional(Type.Array(ConditionSchema)),
 });
 
+/** PlaneStatusSchema is what this controller writes on a DataPlane or ClusterDataPlane (controller/plane/). */
+export const PlaneStatusSchema = Type.Object({
+  ...simpleStatus.properties,
+  clusterID: Type.Optional(
+    Type.String({
+      maxLength: 128,
+      description:
+        'Identity of the cluster behind the plane: the uid of its kube-system namespace, as in Release status.appliedTo.',
+    }),
+  ),
+  serverVersion: Type.Optional(
+    Type.String({ maxLength: 64, description: "The cluster's Kubernetes version (gitVersion of /version)." }),
+  ),
+  releases: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      description:
+        'How many Releases use this plane: through their Environment, or with objects still on it (status.appliedTo).',
+    }),
+  ),
+  lastCheckedTime: Type.Optional(
+    Type.String({
+      format: 'date-time',
+      description:
+        'When the controller last checked the cluster (re-written at most hourly while nothing changes).',
+    }),
+  ),
+});
+
+/** EnvironmentStatusSchema is what this controller writes on an Environment (controller/plane/). */
+export const EnvironmentStatusSchema = Type.Object({
+  ...simpleStatus.properties,
+  dataPlane: Type.Optional(
+    Type.String({
+      maxLength: 320,
+      description: 'The plane the Environment resolves to now: DataPlane/NAME or ClusterDataPlane/NAME.',
+    }),
+  ),
+  releases: Type.Optional(
+    Type.Integer({ minimum: 0, description: 'How many Releases of the namespace name this Environment.' }),
+  ),
+});
+
 const objectOf = <S extends TSchema, T extends TSchema>(spec: S, status: T) =>
   Type.Object({
     apiVersion: Type.String(),
@@ -672,9 +715,9 @@ const objectOf = <S extends TSchema, T extends TSchema>(spec: S, status: T) =>
 /** ReleaseSchema is the whole Release object. */
 export const ReleaseSchema = objectOf(ReleaseSpecSchema, ReleaseStatusSchema);
 /** EnvironmentSchema is the whole Environment object. */
-export const EnvironmentSchema = objectOf(EnvironmentSpecSchema, simpleStatus);
+export const EnvironmentSchema = objectOf(EnvironmentSpecSchema, EnvironmentStatusSchema);
 /** DataPlaneSchema is the whole DataPlane (or ClusterDataPlane) object. */
-export const DataPlaneSchema = objectOf(DataPlaneSpecSchema, simpleStatus);
+export const DataPlaneSchema = objectOf(DataPlaneSpecSchema, PlaneStatusSchema);
 /** HealthRuleSchema is the whole HealthRule object (cluster-scoped). */
 export const HealthRuleSchema = objectOf(HealthRuleSpecSchema, simpleStatus);
 /** ObservabilityPlaneSchema is the whole ObservabilityPlane (or ClusterObservabilityPlane) object. */
@@ -710,6 +753,10 @@ export type Placement = Static<typeof PlacementSchema>;
 export type ReleaseStatus = Static<typeof ReleaseStatusSchema>;
 /** Release is the whole Release object. */
 export type Release = Static<typeof ReleaseSchema>;
+/** PlaneStatus is the status of a DataPlane or ClusterDataPlane. */
+export type PlaneStatus = Static<typeof PlaneStatusSchema>;
+/** EnvironmentStatus is the status of an Environment. */
+export type EnvironmentStatus = Static<typeof EnvironmentStatusSchema>;
 /** Environment is the whole Environment object. */
 export type Environment = Static<typeof EnvironmentSchema>;
 /** DataPlaneResourcePolicy is spec.resourcePolicy of a DataPlane. */

@@ -22,7 +22,13 @@ import {
   PruneModes,
   TenancyKeys,
 } from '../../api/v1alpha1/constants.ts';
-import { profileOf, RELEASE_PROFILE, trackingOf, type KindProfile } from '../../api/v1alpha1/profile.ts';
+import {
+  isOurManagedBy,
+  profileOf,
+  RELEASE_PROFILE,
+  trackingOf,
+  type KindProfile,
+} from '../../api/v1alpha1/profile.ts';
 import type { DataPlaneResourcePolicy, Release, Removal, ResourcePolicy } from '../../api/v1alpha1/schema.ts';
 import { identityOf, type ManagedObject } from '../../dataplane/watches.ts';
 import type { ApplyPolicy, DriftMode, Existing, ObjectPolicy, Recreate } from '../../ssa/apply.ts';
@@ -300,7 +306,7 @@ function isAdoptionAsked(item: DesiredObject): boolean {
  */
 function asCached(existing: Existing): Existing {
   const read = existing.foreign;
-  return read?.metadata.labels?.[Labels.managedBy] === CONTROLLER_NAME ? { live: read } : existing;
+  return isOurManagedBy(read?.metadata.labels?.[Labels.managedBy]) ? { live: read } : existing;
 }
 
 /**

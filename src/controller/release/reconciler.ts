@@ -426,9 +426,18 @@ export class ReleaseReconciler {
           pendingRemovals,
           retained: retainedStatus(previous.retained, retained, outcomes),
           plannedDeletions: preview ? (planned ?? previous.plannedDeletions) : undefined,
-          conditions: removeCondition(previous.conditions, ConditionTypes.finalizing),
+          conditions: removeCondition(
+            removeCondition(previous.conditions, ConditionTypes.finalizing),
+            ConditionTypes.planeDeleting,
+          ),
         },
-        [applied, ready],
+        [
+          applied,
+          ready,
+          ...(target.deleting
+            ? [{ type: ConditionTypes.planeDeleting, status: 'True' as const, ...target.deleting }]
+            : []),
+        ],
         now,
       ),
       statusBudget(release),
@@ -438,6 +447,9 @@ export class ReleaseReconciler {
     for (const e of reconcileEvents(previous, status, pruned, givenBack, retained, outcomes))
       this.deps.events.emit(release, e.type, e.reason, e.message);
     this.reportNotProven(key, release, notProven);
+    // Once, when its Environment or DataPlane starts being deleted (the condition stays meanwhile).
+    if (target.deleting && !previous.conditions?.some((c) => c.type === ConditionTypes.planeDeleting))
+      this.deps.events.emit(release, 'Warning', target.deleting.reason, target.deleting.message);
     this.observe(key, status, resources);
     await dataPlane.useKinds(key, kindsInUse(dataPlane, outcomes, uid));
 

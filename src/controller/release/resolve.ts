@@ -183,6 +183,11 @@ export interface Target {
   resourcePolicy?: DataPlaneResourcePolicy;
   /** tenancy is how the Release's organization is governed (single-tenant when absent). */
   tenancy?: Tenancy;
+  /**
+   * deleting says the Environment or DataPlane resolved through is being deleted (it waits for
+   * its Releases, protection.ts): the Release's PlaneDeleting condition.
+   */
+  deleting?: ResolveFailure;
 }
 
 /** DataPlaneResolver finds the data plane of a Release (injected, so tests can give their own). */
@@ -238,21 +243,34 @@ export async function resolveTarget(
     };
   }
   const via = `spec.dataPlaneRef of Environment ${envName}`;
+  // An Environment being deleted waits for its Releases: each says so while its plane still answers.
+  const environmentDeleting = (target: Target | ResolveFailure): Target | ResolveFailure =>
+    isResolveFailure(target) || target.deleting || !environment.metadata.deletionTimestamp
+      ? target
+      : {
+          ...target,
+          deleting: {
+            reason: Reasons.environmentDeleting,
+            message: `Environment ${ns}/${envName} is being deleted and waits until no Release names it: point spec.environmentName at another Environment, or delete this Release`,
+          },
+        };
   if (profileOf(release).targetsObservabilityPlane(release)) {
     const dataPlane =
       ref.kind === PlaneKinds.clusterDataPlane ? cp.clusterDataPlane(ref.name) : cp.dataPlane(ns, ref.name);
     if (!dataPlane) return connectPlane(ns, ref, cp, connect, via);
     const observability = observabilityRef(ns, dataPlane, cp);
     if ('reason' in observability) return observability;
-    return connectPlane(
-      ns,
-      observability,
-      cp,
-      connect,
-      `spec.observabilityPlaneRef of ${describePlane(ns, ref)}`,
+    return environmentDeleting(
+      await connectPlane(
+        ns,
+        observability,
+        cp,
+        connect,
+        `spec.observabilityPlaneRef of ${describePlane(ns, ref)}`,
+      ),
     );
   }
-  return connectPlane(ns, ref, cp, connect, via);
+  return environmentDeleting(await connectPlane(ns, ref, cp, connect, via));
 }
 
 /**
@@ -345,7 +363,16 @@ async function connectPlane(
     if ('refused' in access) return { reason: Reasons.dataPlaneInvalid, message: access.refused };
     const port = await connect(plane, secret, access.grant);
     const resourcePolicy = 'resourcePolicy' in plane.spec ? plane.spec.resourcePolicy : undefined;
-    return resourcePolicy ? { dataPlane: port, resourcePolicy, tenancy } : { dataPlane: port, tenancy };
+    const deleting = plane.metadata.deletionTimestamp && {
+      reason: Reasons.dataPlaneDeleting,
+      message: `${describePlane(ns, ref)} is being deleted and waits until no Release uses it: move this Release to an Environment of another plane, or delete it`,
+    };
+    return {
+      dataPlane: port,
+      ...(resourcePolicy && { resourcePolicy }),
+      tenancy,
+      ...(deleting && { deleting }),
+    };
   } catch (err) {
     if (err instanceof CredentialsError) return { reason: Reasons.dataPlaneInvalid, message: err.message };
     throw err;

@@ -25,7 +25,7 @@ import {
   trackingOf,
   type KindProfile,
 } from '../../api/v1alpha1/profile.ts';
-import type { ClientLimits, KubeClient } from '../../kube/client.ts';
+import { isKubeApiError, type ClientLimits, type KubeClient } from '../../kube/client.ts';
 import type { SecretLike } from '../../dataplane/credentials.ts';
 import { DataPlanePool } from '../../dataplane/pool.ts';
 import { kindKey } from '../../dataplane/watches.ts';
@@ -57,6 +57,7 @@ import {
   PlaneKinds,
   refString,
   type ControlPlaneReader,
+  type DataPlaneResolver,
   type PlaneRef,
 } from './resolve.ts';
 import { inShard, shardOf, type Shard } from './shard.ts';
@@ -71,6 +72,9 @@ export const PROTECTION_CONTROLLER = 'in-use-protection';
  * health causes (a watch that breaks and reconnects in a loop drove 479 reconciles/s).
  */
 export const HEALTH_WAKE_INTERVAL_MS = 5_000;
+
+/** CONFLICT_RETRY_MS is the wait before a write that lost a race to another writer is done again from the cache. */
+const CONFLICT_RETRY_MS = 500;
 
 /** RULE_RETRY_MS is the wait before a failed HealthRule status write is tried again. */
 const RULE_RETRY_MS = 10_000;
@@ -146,6 +150,8 @@ export class ReleaseController {
   readonly clusterObservabilityPlanes: Informer<ObservabilityPlane> | undefined;
   readonly pool: DataPlanePool;
   readonly reconciler: ReleaseReconciler;
+  /** resolver connects to a plane as a Release of a namespace would (the plane status controller uses it too). */
+  readonly resolver: DataPlaneResolver;
   readonly controller: Controller<string>;
   /** protection reconciles the in-use finalizers of one namespace per key. */
   readonly protection: Controller<string>;
@@ -295,13 +301,14 @@ export class ReleaseController {
           ),
       }),
     };
+    this.resolver = dataPlaneResolver(
+      reader,
+      (dp, secret, grant) => this.pool.connect(dp, secret, grant),
+      (key) => this.pool.get(key),
+    );
     this.reconciler = new ReleaseReconciler({
       releases: { get: (ns, name, profile = RELEASE_PROFILE) => this.releaseOf(profile, ns ?? '', name) },
-      resolver: dataPlaneResolver(
-        reader,
-        (dp, secret, grant) => this.pool.connect(dp, secret, grant),
-        (key) => this.pool.get(key),
-      ),
+      resolver: this.resolver,
       writer: this.writer,
       events: {
         emit: (release, type, reason, message) =>
@@ -340,16 +347,25 @@ export class ReleaseController {
     this.protection = new Controller<string>({
       name: PROTECTION_CONTROLLER,
       reconcile: async (namespace, signal) => {
-        const changes = await reconcileProtection({
-          namespace,
-          releases: this.allReleases(),
-          environments: this.environments.list(),
-          dataPlanes: this.dataPlanes.list(),
-          lookup,
-          store: protectionStore,
-          signal,
-          ...(reader.tenancy ? { tenancy: reader.tenancy(namespace) } : {}),
-        });
+        let changes;
+        try {
+          changes = await reconcileProtection({
+            namespace,
+            releases: this.allReleases(),
+            environments: this.environments.list(),
+            dataPlanes: this.dataPlanes.list(),
+            lookup,
+            store: protectionStore,
+            signal,
+            ...(reader.tenancy ? { tenancy: reader.tenancy(namespace) } : {}),
+          });
+        } catch (err) {
+          // Our cached copy is older than a write (a status write of the plane controller, say):
+          // expected, and done again from the cache once it has the new version.
+          if (!(isKubeApiError(err) && err.isConflict)) throw err;
+          logger.debug({ namespace, err }, 'in-use finalizer: the object changed meanwhile; trying again');
+          return { requeueAfterMs: CONFLICT_RETRY_MS };
+        }
         for (const c of changes) {
           logger.info(
             { namespace, kind: c.kind, name: c.object.metadata.name },
