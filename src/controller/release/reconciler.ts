@@ -30,7 +30,7 @@ import type { DataPlanePort } from '../../dataplane/port.ts';
 import type { HealthOverride } from '../../health/rules/registry.ts';
 import type { ApplyResult } from '../../ssa/apply.ts';
 import type { RetainedObject } from '../../ssa/delete.ts';
-import { dataPlaneProblem } from '../../ssa/failure.ts';
+import { dataPlaneProblem, EXPECTED_FAILURES } from '../../ssa/failure.ts';
 import { ApplyMemory } from '../../ssa/memory.ts';
 import { applyRelease, type ItemOutcome } from './apply.ts';
 import type { ReleaseStore } from './controlplane.ts';
@@ -52,6 +52,7 @@ import {
   boundStatus,
   isTransitioning,
   previewConditions,
+  problemMessages,
   readyCondition,
   removeCondition,
   resolveConditions,
@@ -431,9 +432,10 @@ export class ReleaseReconciler {
     const failed = outcomes.filter((o) => o.state === 'failed' || o.state === 'recreating');
     if (failed.length > 0) {
       // Bounded: a thousand failures with long messages would make one enormous log line.
-      const reasons = failed.map((o) => truncate(o.message ?? `resource "${o.item.id}"`, 512));
+      const reasons = problemMessages(failed).map((m) => truncate(m, 512));
       throw new ReconcileError(
         `${plural(failed.length, 'resource')} not applied: ${listWithMore(reasons, MAX_ERRORS_LISTED)}`,
+        { ...failureLogLevel(failed) },
       );
     }
     const waiting = outcomes.some((o) => o.state === 'waiting');
@@ -606,6 +608,23 @@ export class ReleaseReconciler {
   private now(): Date {
     return this.deps.now?.() ?? new Date();
   }
+}
+
+/**
+ * failureLogLevel is how a reconcile error of these failed items is logged: at info when each waits
+ * for something expected (a data plane, a webhook starting, a namespace, a recreate), at warn
+ * when each has a cause the data plane named (forbidden, refused credentials, a denial), and as an
+ * error with its stack trace otherwise.
+ */
+function failureLogLevel(failed: readonly ItemOutcome[]): { logLevel?: 'info' | 'warn' } {
+  const waiting = (o: ItemOutcome) =>
+    o.unreachable ||
+    o.state === 'recreating' ||
+    (o.failure !== undefined && EXPECTED_FAILURES.has(o.failure));
+  if (failed.every(waiting)) return { logLevel: 'info' };
+  if (failed.every((o) => waiting(o) || (o.failure !== undefined && o.failure !== 'Failed')))
+    return { logLevel: 'warn' };
+  return {};
 }
 
 /** unreachableOutcomes are the outcomes of a reconcile whose data plane did not answer before applying. */
