@@ -174,6 +174,11 @@ export const ResourceReasons = {
  * an Event of the `Ready` condition's reason marks each change of readiness.
  */
 export const EventReasons = {
+  /**
+   * a reconcile changed the data plane: how many objects it created, configured and deleted, and
+   * the first of them by kind and name (Flux's change set)
+   */
+  changeSet: 'ChangeSet',
   /** an object no longer in the spec was deleted */
   pruned: 'Pruned',
   /** an adopted object no longer in the spec was given back: our labels and field ownership removed, the object kept */

@@ -63,6 +63,8 @@ export interface ItemOutcome {
   applied?: string;
   /** created tells that this pass created the object (nothing existed under its name). */
   created?: boolean;
+  /** configured tells that this pass changed an existing object (an apply that was needed). */
+  configured?: boolean;
   /** adopted is the object this pass took over from someone else (its uid), and how it is to leave. */
   adopted?: { uid: string; removal: Removal };
 }
@@ -155,6 +157,7 @@ export async function applyRelease(ctx: ApplyContext, items: DesiredItem[]): Pro
     if (e.plan) outcome.plan = e.plan;
     if (e.applied) outcome.applied = e.applied;
     if (e.action === 'created') outcome.created = true;
+    if (e.action === 'configured') outcome.configured = true;
     const adopted = adoptions.get(item.id);
     if (adopted && (e.action === 'configured' || e.action === 'created')) outcome.adopted = adopted;
     if (e.plan?.message && !e.message) outcome.message = `resource "${item.id}": ${e.plan.message}`;

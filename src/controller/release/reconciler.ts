@@ -18,7 +18,7 @@ import {
 } from '../../api/v1alpha1/constants.ts';
 import { parseDuration } from '../../api/v1alpha1/duration.ts';
 import { listWithMore, plural, truncate } from '../../api/text.ts';
-import type { KubeObject } from '../../api/object.ts';
+import { describeRef, type KubeObject } from '../../api/object.ts';
 import type { Placement, Release, ReleaseStatus, ResourceStatus } from '../../api/v1alpha1/schema.ts';
 import type { ManagedObject } from '../../dataplane/watches.ts';
 import { describeError } from '../../kube/errors.ts';
@@ -317,6 +317,7 @@ export class ReleaseReconciler {
         },
         items,
       );
+      logChanges(logger, outcomes);
       // What this Release observes now counts against its organization's share (observedPerOrganization).
       this.observing.set(
         key,
@@ -607,6 +608,19 @@ export class ReleaseReconciler {
 
   private now(): Date {
     return this.deps.now?.() ?? new Date();
+  }
+}
+
+/**
+ * logChanges writes an info line per object this pass created or configured (kind, namespace, name
+ * and id; never the object's contents), as the prune step does for each object it deletes.
+ */
+function logChanges(logger: Logger, outcomes: readonly ItemOutcome[]): void {
+  for (const o of outcomes) {
+    if (!o.created && !o.configured) continue;
+    const namespace = o.namespaced === false ? undefined : o.item.namespace;
+    const object = describeRef({ kind: o.item.kind, name: o.item.name, namespace });
+    logger.info({ object, id: o.item.id }, o.created ? 'created' : 'configured');
   }
 }
 
