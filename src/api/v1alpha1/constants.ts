@@ -135,6 +135,8 @@ export const Reasons = {
   conflict: 'Conflict',
   notAllowed: 'NotAllowed',
   waitingForCRD: 'WaitingForCRD',
+  /** ResourcesApplied and Ready: a long first pass is under way; the message counts what was applied */
+  applying: 'Applying',
   ready: 'Ready',
   progressing: 'Progressing',
   degraded: 'Degraded',

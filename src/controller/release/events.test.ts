@@ -79,7 +79,7 @@ describe('changeSetEvent', () => {
   test('a large change set names the first objects and counts the rest, never their contents', () => {
     const outcomes = Array.from({ length: 30 }, (_, i) => outcome(`cm-${i}`, 'applied', { created: true }));
     const event = changeSetEvent(outcomes, []);
-    assert.ok(event);
+    assert.ok(event, 'an Event');
     assert.match(event.message, /^created 30, configured 0, deleted 0: ConfigMap\/shop\/cm-0 created, /);
     assert.match(event.message, new RegExp(`and ${30 - MAX_CHANGES_LISTED} more$`));
     assert.doesNotMatch(event.message, /hunter2|password/);

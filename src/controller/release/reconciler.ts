@@ -43,6 +43,7 @@ import { dataPlaneName, otherPlacements, sweepPlacement, withPlacement } from '.
 import { Inventory, notProvenMessage, pendingRemovalsOf, settlePending } from './inventory.ts';
 import { isPreview, retentionOf } from './policy.ts';
 import { plannedDeletions, pruneRelease } from './prune.ts';
+import { FirstPassProgress, progressConditions } from './progress.ts';
 import { isResolveFailure, type DataPlaneResolver, type Target } from './resolve.ts';
 import type { OwnershipSeal } from './tenancy.ts';
 import { statusBudget } from './budget.ts';
@@ -289,6 +290,24 @@ export class ReleaseReconciler {
     const placed = await this.place(release, dataPlane, logger, signal);
     release = placed.release;
     const previous: ReleaseStatus = release.status ?? {};
+    // A long first pass shows its progress (progress.ts); the last progress write is the base of the final one.
+    let progressed: Release | undefined;
+    const progress =
+      !isPreview(release) && !previous.resources?.length
+        ? new FirstPassProgress(
+            items.filter((i) => i.ok).length,
+            async (done, total) => {
+              const base = progressed ?? release;
+              const conditions = progressConditions(done, total);
+              progressed = await this.deps.writer.writeStatus(
+                base,
+                withConditions(release, { ...base.status }, conditions, this.now()),
+                signal,
+              );
+            },
+            logger,
+          )
+        : undefined;
     let outcomes: ItemOutcome[];
     if (placed.unreachable) {
       outcomes = unreachableOutcomes(items, placed.unreachable);
@@ -313,7 +332,10 @@ export class ReleaseReconciler {
             }),
           logger,
           signal,
-          onResult: (kind, result) => this.deps.observer?.applied(dataPlane.key, kind, result),
+          onResult: (kind, result) => {
+            this.deps.observer?.applied(dataPlane.key, kind, result);
+            progress?.step();
+          },
         },
         items,
       );
@@ -423,7 +445,9 @@ export class ReleaseReconciler {
       statusBudget(release),
       previous.resources,
     );
-    await this.writeStatus(release, status, logger, signal);
+    const progressWrites = await progress?.settled();
+    if (progressWrites) logger.debug({ progressWrites }, 'first pass progress written');
+    await this.writeStatus(progressed ?? release, status, logger, signal);
     for (const e of reconcileEvents(previous, status, pruned, givenBack, retained, outcomes))
       this.deps.events.emit(release, e.type, e.reason, e.message);
     this.reportNotProven(key, release, notProven);
