@@ -181,6 +181,11 @@ export const EventReasons = {
    * the first of them by kind and name (Flux's change set)
    */
   changeSet: 'ChangeSet',
+  /**
+   * the Release holds a CustomResourceDefinition that is pruned with it: deleting the Release (or
+   * removing the resource) deletes every custom resource of that kind in the cluster
+   */
+  crdPruned: 'CRDPruned',
   /** an object no longer in the spec was deleted */
   pruned: 'Pruned',
   /** an adopted object no longer in the spec was given back: our labels and field ownership removed, the object kept */

@@ -1,11 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ConditionTypes, EventReasons, Reasons } from '../../api/v1alpha1/constants.ts';
+import {
+  Annotations,
+  ConditionTypes,
+  EventReasons,
+  PruneModes,
+  Reasons,
+} from '../../api/v1alpha1/constants.ts';
 import type { Condition, ReleaseStatus } from '../../api/v1alpha1/schema.ts';
 import type { ManagedObject } from '../../dataplane/watches.ts';
 import type { ItemOutcome, ItemState } from './apply.ts';
 import type { DesiredObject } from './desired.ts';
-import { changeSetEvent, MAX_CHANGES_LISTED, reconcileEvents } from './events.ts';
+import { changeSetEvent, crdPrunedEvent, MAX_CHANGES_LISTED, reconcileEvents } from './events.ts';
 
 function item(id: string, kind: string, namespace = 'shop'): DesiredObject {
   return {
@@ -141,5 +147,33 @@ describe('a failure that waits for the Release to change is told once', () => {
       outcome('a', 'failed', { failure: 'WebhookUnavailable', message: 'resource "a": webhook' }),
     ];
     assert.equal(reconcileEvents(failing, failing, [], [], [], webhook).length, 1);
+  });
+});
+
+describe('crdPrunedEvent', () => {
+  const crd = (id: string, prune?: string): ItemOutcome => ({
+    item: {
+      ...item(id, 'CustomResourceDefinition', ''),
+      group: 'apiextensions.k8s.io',
+      name: `widgets-${id}.example.com`,
+      ...(prune && { policy: { prune: PruneModes.disabled } }),
+    },
+    state: 'applied',
+    namespaced: false,
+  });
+
+  test('warns of a CRD pruned with the Release, once per generation, and says what to do', () => {
+    const event = crdPrunedEvent({}, { observedGeneration: 1 }, [crd('a'), crd('b', 'Disabled')]);
+    assert.equal(event?.type, 'Warning');
+    assert.equal(event?.reason, EventReasons.crdPruned);
+    assert.match(event?.message ?? '', /widgets-a\.example\.com \(resource "a"\)/);
+    assert.doesNotMatch(event?.message ?? '', /widgets-b/, 'a CRD kept on prune is fine');
+    assert.match(event?.message ?? '', new RegExp(`${Annotations.prune}: ${PruneModes.disabled}`));
+    assert.equal(crdPrunedEvent({ observedGeneration: 1 }, { observedGeneration: 1 }, [crd('a')]), undefined);
+  });
+
+  test('no CRD, or every CRD kept, no warning', () => {
+    assert.equal(crdPrunedEvent({}, { observedGeneration: 1 }, [crd('b', 'Disabled')]), undefined);
+    assert.equal(crdPrunedEvent({}, { observedGeneration: 1 }, [outcome('a', 'applied')]), undefined);
   });
 });

@@ -12,6 +12,7 @@ import {
   ConditionTypes,
   DriftModes,
   EventReasons,
+  PruneModes,
   Reasons,
 } from '../../api/v1alpha1/constants.ts';
 import type { ReleaseStatus } from '../../api/v1alpha1/schema.ts';
@@ -79,6 +80,37 @@ export function changeSetEvent(
   };
 }
 
+/**
+ * crdPrunedEvent warns, once per generation of the Release, of the CustomResourceDefinitions it
+ * holds without `openchoreo.dev/prune: Disabled`: deleting the Release, or removing the resource,
+ * deletes the CRD and with it every custom resource of its kind in the cluster, other Releases'
+ * included (Helm never deletes a chart's CRDs for that reason).
+ */
+export function crdPrunedEvent(
+  previous: ReleaseStatus,
+  status: ReleaseStatus,
+  outcomes: readonly ItemOutcome[],
+): ReleaseEvent | undefined {
+  if (previous.observedGeneration === status.observedGeneration) return undefined;
+  const crds = outcomes.filter(
+    (o) =>
+      o.item.ok &&
+      o.item.group === 'apiextensions.k8s.io' &&
+      o.item.kind === 'CustomResourceDefinition' &&
+      o.item.policy?.prune !== PruneModes.disabled,
+  );
+  if (crds.length === 0) return undefined;
+  const names = crds.map((o) => `${o.item.name} (resource "${o.item.id}")`);
+  return {
+    type: 'Warning',
+    reason: EventReasons.crdPruned,
+    message:
+      `CustomResourceDefinition ${listWithMore(names, 5, ', ')} would be deleted with the Release or when removed from it, ` +
+      `and with it every custom resource of its kind in the cluster, other Releases' included; ` +
+      `annotate it ${Annotations.prune}: ${PruneModes.disabled} to keep it`,
+  };
+}
+
 /** reconcileEvents lists the Events of one reconcile. */
 export function reconcileEvents(
   previous: ReleaseStatus,
@@ -89,8 +121,10 @@ export function reconcileEvents(
   outcomes: readonly ItemOutcome[] = [],
 ): ReleaseEvent[] {
   const changes = changeSetEvent(outcomes, pruned);
+  const crds = crdPrunedEvent(previous, status, outcomes);
   const events: ReleaseEvent[] = [
     ...(changes ? [changes] : []),
+    ...(crds ? [crds] : []),
     ...outcomes.flatMap((o) => (o.drift?.corrected ? [correctedEvent(o)] : [])),
     ...retained.map((m) => retainedEvent(m, 'no longer in spec')),
     ...pruned.map((m) => ({

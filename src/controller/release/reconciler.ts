@@ -448,8 +448,10 @@ export class ReleaseReconciler {
     const progressWrites = await progress?.settled();
     if (progressWrites) logger.debug({ progressWrites }, 'first pass progress written');
     await this.writeStatus(progressed ?? release, status, logger, signal);
-    for (const e of reconcileEvents(previous, status, pruned, givenBack, retained, outcomes))
+    for (const e of reconcileEvents(previous, status, pruned, givenBack, retained, outcomes)) {
+      logger.debug({ type: e.type, reason: e.reason }, 'event recorded');
       this.deps.events.emit(release, e.type, e.reason, e.message);
+    }
     this.reportNotProven(key, release, notProven);
     this.observe(key, status, resources);
     await dataPlane.useKinds(key, kindsInUse(dataPlane, outcomes, uid));
