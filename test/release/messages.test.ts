@@ -100,7 +100,7 @@ describe('messages', () => {
     );
     const lines = logsOf(name, 'created');
     assert.equal(lines.length, 59, 'an info line per created object');
-    assert.equal(lines[0]?.['level'], 30, 'at info');
+    assert.equal(lines[0]?.['level'], 'info', 'at info');
     assert.ok(
       lines.every((l) => /^ConfigMap\//.test(String(l['object'])) && !JSON.stringify(l).includes('hunter2')),
       'each names the object, never its data',
@@ -205,7 +205,7 @@ describe('messages', () => {
             .filter((l) => l['msg'] === 'Reconcile retried' && l['key'] === key);
           assert.ok(retried.length >= 2, 'the webhook is waited for: retried');
           assert.ok(
-            retried.every((l) => l['level'] === 30 && l['err'] === undefined),
+            retried.every((l) => l['level'] === 'info' && l['err'] === undefined),
             'at info, without an error object or a stack trace',
           );
         },
