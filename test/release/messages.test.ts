@@ -160,7 +160,7 @@ describe('messages', () => {
           timeoutSeconds: 2,
         },
       ],
-    } as KubeObject);
+    });
     const typo: ReleaseResource = {
       id: 'typo',
       object: {
