@@ -135,3 +135,42 @@ function codePoints(text: string): number {
   }
   return n;
 }
+
+/**
+ * nearestName returns the candidate closest to `name` by edit distance, if it is close enough to be
+ * a typo (one edit per `charactersPerEdit` characters of the name, default 3, at least 1 and at
+ * most 3), for "did you mean". With `ignoreCase`, a candidate that differs only in case is the
+ * nearest of all.
+ */
+export function nearestName(
+  name: string,
+  candidates: Iterable<string>,
+  { ignoreCase = false, charactersPerEdit = 3 }: { ignoreCase?: boolean; charactersPerEdit?: number } = {},
+): string | undefined {
+  const fold = (s: string) => (ignoreCase ? s.toLowerCase() : s);
+  let best: string | undefined;
+  let bestDistance = Math.min(3, Math.max(1, Math.floor(name.length / charactersPerEdit)));
+  for (const candidate of candidates) {
+    if (candidate === name) continue;
+    const distance = editDistance(fold(name), fold(candidate));
+    if (distance <= bestDistance && (best === undefined || distance < bestDistance)) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
+/** editDistance is the Levenshtein distance of two strings (insertions, deletions, substitutions). */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution));
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}

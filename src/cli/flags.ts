@@ -3,6 +3,7 @@
  * reads the environment variable RELEASE_CONTROLLER_<FLAG> (upper case, dashes as underscores);
  * a flag on the command line wins.
  */
+import { nearestName } from '../api/text.ts';
 import { parseDuration } from '../api/v1alpha1/duration.ts';
 import { splitAddress, type TunnelProxySettings } from '../dataplane/tunnel.ts';
 import type { GatewaySettings } from '../dataplane/gateway/transport.ts';
@@ -390,36 +391,13 @@ export function usage(): string {
 
 /**
  * nearestFlag returns the flag name closest to `name` by edit distance, if it is close enough to be
- * a typo (at most a third of the name's length, and at most 3 edits), for "did you mean".
+ * a typo (text.ts nearestName), for "did you mean".
  */
 export function nearestFlag(
   name: string,
   names: readonly string[] = [...FLAGS.map((f) => f.name), 'help', 'version'],
 ): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Math.min(3, Math.max(1, Math.floor(name.length / 3)));
-  for (const candidate of names) {
-    const distance = editDistance(name, candidate);
-    if (distance <= bestDistance && (best === undefined || distance < bestDistance)) {
-      best = candidate;
-      bestDistance = distance;
-    }
-  }
-  return best;
-}
-
-/** editDistance is the Levenshtein distance of two strings (insertions, deletions, substitutions). */
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
-      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution));
-    }
-    previous = current;
-  }
-  return previous[b.length] ?? 0;
+  return nearestName(name, names);
 }
 
 /**

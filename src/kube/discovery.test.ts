@@ -184,6 +184,19 @@ describe('Discovery.resolve', () => {
     );
   });
 
+  test('a kind close to a served one says which one was probably meant', async () => {
+    const api = new FakeApi({ '/apis/apps/v1': APPS_V1, '/api/v1': CORE_V1 });
+    const discovery = new Discovery(api.client());
+    await rejectsNotServed(
+      discovery.resolve({ group: 'apps', version: 'v1', kind: 'Deploymnet' }),
+      'the data plane does not serve Deploymnet in apps/v1: no kind Deploymnet in apps/v1; did you mean Deployment?',
+    );
+    await rejectsNotServed(
+      discovery.resolve({ group: '', version: 'v1', kind: 'configmap' }),
+      'the data plane does not serve configmap in v1: no kind configmap in v1; did you mean ConfigMap?',
+    );
+  });
+
   test('a group-version the server does not know (404) is not served', async () => {
     const api = new FakeApi({});
     await rejectsNotServed(

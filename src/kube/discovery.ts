@@ -10,6 +10,7 @@
  */
 import type { GroupVersionKind } from '../api/object.ts';
 import { apiVersionProblem, formatApiVersion, isRecord } from '../api/object.ts';
+import { nearestName } from '../api/text.ts';
 import type { KubeClient } from './client.ts';
 import { isKubeApiError, type KubeApiError } from './client.ts';
 
@@ -85,7 +86,15 @@ export class Discovery {
     }
     if (!doc.kinds) throw new KindNotServedError(gvk, `API version ${key} is not served`);
     const info = doc.kinds.get(gvk.kind);
-    if (!info) throw new KindNotServedError(gvk, `no kind ${gvk.kind} in ${key}`);
+    if (!info) {
+      // A typo of a served kind (Deploymnet, configmap) says which one was probably meant; kinds
+      // are short and alike, so fewer edits count as a typo than for flags.
+      const guess = nearestName(gvk.kind, doc.kinds.keys(), { ignoreCase: true, charactersPerEdit: 4 });
+      throw new KindNotServedError(
+        gvk,
+        `no kind ${gvk.kind} in ${key}${guess ? `; did you mean ${guess}?` : ''}`,
+      );
+    }
     return info;
   }
 

@@ -29,6 +29,7 @@ import {
   serverHost,
 } from '../dataplane/endpoint.ts';
 import { isKubeApiError, type KubeClient } from '../kube/client.ts';
+import { classifyFailure } from '../ssa/failure.ts';
 import {
   collectionPath,
   Discovery,
@@ -485,7 +486,9 @@ async function planObject(
       ...base,
       action: 'error',
       live,
-      note: `${err.reason}: ${truncate(err.message.replace(/^\S+ \S+ on [^:]*: /, ''), MAX_ERROR_TEXT)}`,
+      // The controller's own words for the refusal (a field of the wrong type is the data plane
+      // refusing the object, not "HTTP500"), never the request line.
+      note: truncate(classifyFailure(err).message, MAX_ERROR_TEXT),
     };
   }
 }

@@ -133,6 +133,28 @@ void describe('Controller', () => {
     await h.controller.stop(0);
   });
 
+  void it('logs an expected failure at its level, without a stack trace, and still retries it', async () => {
+    const expected = Object.assign(new Error('2 resources not applied: a webhook did not answer'), {
+      logLevel: 'info' as const,
+    });
+    const h = harness(async () => {
+      await io();
+      throw expected;
+    });
+    h.controller.start();
+    h.controller.queue.add('ns/web');
+    await tick();
+    const entry = h.logs.find((l) => l['msg'] === 'Reconcile retried');
+    assert.ok(entry, 'the failure is logged');
+    assert.equal(entry['level'], 30, 'at info');
+    assert.equal(entry['error'], expected.message);
+    assert.equal(entry['err'], undefined, 'no error object, so no stack trace');
+    assert.ok(!JSON.stringify(h.logs).includes('"stack"'), 'no stack trace anywhere');
+    assert.equal(h.logs.filter((l) => l['msg'] === 'Reconciler error').length, 0);
+    assert.deepEqual(h.outcomes, ['error'], 'still counted and retried as an error');
+    await h.controller.stop(0);
+  });
+
   void it('runs at most concurrency reconciles at once, and never one key twice at once', async () => {
     const running = new Set<string>();
     let peak = 0;

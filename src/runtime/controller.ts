@@ -37,6 +37,21 @@ export interface ReconcileResult {
   deferred?: boolean;
 }
 
+/**
+ * ExpectedFailure is an error whose cause is expected and already told to the user (a condition
+ * says it: a data plane down, a webhook starting): the key is retried with backoff as for any
+ * error, but the line is logged at `logLevel` with the message only, without a stack trace.
+ */
+export interface ExpectedFailure extends Error {
+  readonly logLevel: 'info' | 'warn';
+}
+
+/** isExpectedFailure tells whether an error is an ExpectedFailure. */
+export function isExpectedFailure(err: unknown): err is ExpectedFailure {
+  if (!(err instanceof Error) || !('logLevel' in err)) return false;
+  return err.logLevel === 'info' || err.logLevel === 'warn';
+}
+
 /** Reconcile makes the world match the desired state of one key; it should stop early when signal aborts. */
 export type Reconcile<K> = (key: K, signal: AbortSignal) => Promise<ReconcileResult | void>;
 
@@ -219,7 +234,10 @@ export class Controller<K = string> {
     this.metrics.errored();
     this.metrics.reconciled('error', seconds);
     this.queue.addRateLimited(key);
-    this.logger.error({ ...fields, retries: this.queue.numRequeues(key) }, 'Reconciler error');
+    const retries = this.queue.numRequeues(key);
+    if (isExpectedFailure(err))
+      this.logger[err.logLevel]({ key: fields.key, error: err.message, retries }, 'Reconcile retried');
+    else this.logger.error({ ...fields, retries }, 'Reconciler error');
   }
 }
 

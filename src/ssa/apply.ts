@@ -24,7 +24,7 @@ import { isKubeApiError } from '../kube/client.ts';
 import { KindNotServedError, type ResourceInfo } from '../kube/discovery.ts';
 import type { DataPlanePort } from '../dataplane/port.ts';
 import { kindKey, slimObject } from '../dataplane/watches.ts';
-import { classifyFailure } from './failure.ts';
+import { classifyFailure, TERMINAL_FAILURES, type FailureKind } from './failure.ts';
 import { changedFields, missingFields, owningManager, parsePointer, removeFields } from './fields.ts';
 import {
   appliedToken,
@@ -98,6 +98,8 @@ export interface ChangeSetEntry<T extends ApplyItem = ApplyItem> {
   message?: string;
   /** unreachable marks failures where the data plane did not answer. */
   unreachable?: boolean;
+  /** failure is the cause of an `invalid` or `failed` entry the data plane answered (failure.ts). */
+  failure?: FailureKind;
   /**
    * drift says how the object had drifted from our last apply: reported (action `drifted`), or
    * corrected by this apply (`corrected`).
@@ -381,6 +383,7 @@ function checkScope(item: ApplyItem, info: ResourceInfo): string | undefined {
 interface NamespaceError {
   message: string;
   unreachable: boolean;
+  failure?: FailureKind;
   /** refused marks a namespace the policy does not let the objects go into (not a failure). */
   refused?: boolean;
 }
@@ -493,6 +496,7 @@ async function ensureNamespaces<T extends ApplyItem>(
         errors.set(ns, {
           message: `namespace ${ns} could not be created on the data plane: ${failure.message}`,
           unreachable: failure.kind === 'Unreachable',
+          failure: failure.kind,
         });
       }
     }),
@@ -810,12 +814,14 @@ function notTried<T extends ApplyItem>(item: T): ChangeSetEntry<T> {
 function failureEntry<T extends ApplyItem>(item: T, err: unknown, namespaced?: boolean): ChangeSetEntry<T> {
   const failure = classifyFailure(err);
   const ref = describeRef({ kind: item.kind, name: item.name, namespace: item.namespace });
-  const invalid = failure.kind === 'Invalid' || failure.kind === 'Immutable';
+  // An unknown kind cannot be applied as written either; unlike the others, its CRD may arrive.
+  const invalid = TERMINAL_FAILURES.has(failure.kind) || failure.kind === 'UnknownKind';
   return {
     item,
     namespaced,
     action: invalid ? 'invalid' : 'failed',
     unreachable: failure.kind === 'Unreachable',
+    failure: failure.kind,
     message: `resource "${item.id}": ${ref}: ${failure.message}`,
   };
 }

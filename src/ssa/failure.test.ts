@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { KubeApiError, LimitReasons } from '../kube/client.ts';
 import { KindNotServedError } from '../kube/discovery.ts';
 import type { ApplyFailure } from './failure.ts';
-import { classifyFailure, dataPlaneProblem } from './failure.ts';
+import { classifyFailure, dataPlaneProblem, EXPECTED_FAILURES, TERMINAL_FAILURES } from './failure.ts';
 
 const PATH = '/apis/apps/v1/namespaces/shop/deployments/web';
 
@@ -87,7 +87,7 @@ const cases: Array<{ name: string; error: unknown; want: ApplyFailure }> = [
     name: '413 Request entity too large',
     error: apiError(413, 'RequestEntityTooLarge', 'Request entity too large: limit is 3145728'),
     want: {
-      kind: 'Invalid',
+      kind: 'TooLarge',
       message: 'object too large: Request entity too large: limit is 3145728',
       retryable: false,
     },
@@ -96,7 +96,7 @@ const cases: Array<{ name: string; error: unknown; want: ApplyFailure }> = [
     name: 'etcd refusing a request that is too large',
     error: apiError(500, 'InternalError', 'etcdserver: request is too large'),
     want: {
-      kind: 'Invalid',
+      kind: 'TooLarge',
       message: 'object too large: etcdserver: request is too large',
       retryable: false,
     },
@@ -115,7 +115,7 @@ const cases: Array<{ name: string; error: unknown; want: ApplyFailure }> = [
     name: '403 Forbidden',
     error: apiError(403, 'Forbidden', FORBIDDEN),
     want: {
-      kind: 'Failed',
+      kind: 'Forbidden',
       message: `forbidden: the data-plane credentials may not do this (${FORBIDDEN})`,
       retryable: true,
     },
@@ -123,7 +123,7 @@ const cases: Array<{ name: string; error: unknown; want: ApplyFailure }> = [
   {
     name: '409 Conflict',
     error: apiError(409, 'Conflict', MODIFIED, { name: 'web', group: 'apps', kind: 'deployments' }),
-    want: { kind: 'Failed', message: MODIFIED, retryable: true },
+    want: { kind: 'Conflict', message: MODIFIED, retryable: true },
   },
   {
     name: 'no answer (status 0)',
@@ -136,7 +136,11 @@ const cases: Array<{ name: string; error: unknown; want: ApplyFailure }> = [
   {
     name: '500 from an admission webhook',
     error: apiError(500, 'InternalError', WEBHOOK),
-    want: { kind: 'Failed', message: WEBHOOK, retryable: true },
+    want: {
+      kind: 'WebhookUnavailable',
+      message: `an admission webhook of the data plane did not answer (it may be starting; retried): ${WEBHOOK}`,
+      retryable: true,
+    },
   },
   {
     name: '429 Too Many Requests',
@@ -150,7 +154,7 @@ const cases: Array<{ name: string; error: unknown; want: ApplyFailure }> = [
       'no kind Widget in example.com/v1',
     ),
     want: {
-      kind: 'Invalid',
+      kind: 'UnknownKind',
       message: 'the data plane does not serve Widget in example.com/v1: no kind Widget in example.com/v1',
       retryable: false,
     },
@@ -205,7 +209,8 @@ test('a 403 from admission (not RBAC) is about the object, not the credentials',
   const podSecurity = classifyFailure(
     apiError(403, 'Forbidden', 'pods "x" is forbidden: violates PodSecurity "restricted:latest": privileged'),
   );
-  assert.equal(podSecurity.kind, 'Failed');
+  assert.equal(podSecurity.kind, 'AdmissionDenied');
+  assert.match(podSecurity.message, /^the data plane refused the object: /);
   assert.doesNotMatch(podSecurity.message, /credentials/);
   assert.match(podSecurity.message, /violates PodSecurity/);
   assert.match(
@@ -223,7 +228,7 @@ describe('a 401 is a refusal of the credentials, not silence', () => {
 
   test('classifyFailure says the data plane refused the credentials and what to renew', () => {
     const failure = classifyFailure(unauthorized);
-    assert.equal(failure.kind, 'Failed');
+    assert.equal(failure.kind, 'Unauthorized');
     assert.equal(
       failure.message,
       "refused the DataPlane's credentials (HTTP 401: Unauthorized); renew the kubeconfig Secret or credentials the DataPlane names",
@@ -277,4 +282,26 @@ test("a field of the wrong type (server-side apply's 500) is the object's fault:
     classifyFailure(apiError(500, 'InternalError', 'etcdserver: request timed out')).kind,
     'Failed',
   );
+});
+
+test('a webhook that answered and denied is not a webhook that did not answer', () => {
+  const denied = classifyFailure(
+    apiError(400, 'BadRequest', 'admission webhook "deny.example.com" denied the request: replicas over 10'),
+  );
+  assert.equal(denied.kind, 'Invalid');
+  const starting = classifyFailure(
+    apiError(
+      500,
+      'InternalError',
+      'Internal error occurred: failed calling webhook "webhook.cert-manager.io": failed to call webhook: Post "https://cert-manager-webhook.cert-manager.svc:443/validate?timeout=30s": no endpoints available for service "cert-manager-webhook"',
+    ),
+  );
+  assert.equal(starting.kind, 'WebhookUnavailable');
+  assert.equal(starting.retryable, true);
+});
+
+test('terminal and expected failures do not overlap, and an unknown kind is not terminal', () => {
+  for (const kind of TERMINAL_FAILURES) assert.ok(!EXPECTED_FAILURES.has(kind), kind);
+  assert.ok(!TERMINAL_FAILURES.has('UnknownKind'), 'a CRD may arrive');
+  assert.ok(!EXPECTED_FAILURES.has('Failed'), 'an unclassified failure keeps its stack trace');
 });

@@ -54,7 +54,7 @@ describe('bad input', () => {
   test('each unusable object is reported by id while the valid ones are applied', async () => {
     const { cp, dp, org } = suite;
     const ns = uniqueName('bad');
-    const bad: Array<{ id: string; object: Record<string, unknown>; expect: RegExp }> = [
+    const bad: Array<{ id: string; object: Record<string, unknown>; expect: RegExp; reason?: string }> = [
       {
         id: 'no-api-version',
         object: { kind: 'ConfigMap', metadata: { name: 'a', namespace: ns } },
@@ -89,6 +89,13 @@ describe('bad input', () => {
         id: 'kind-not-served',
         object: { apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w', namespace: ns } },
         expect: /does not serve Widget in example.com\/v1/,
+        reason: 'UnknownKind',
+      },
+      {
+        id: 'kind-typo',
+        object: { apiVersion: 'apps/v1', kind: 'Deploymnet', metadata: { name: 'd', namespace: ns } },
+        expect: /no kind Deploymnet in apps\/v1; did you mean Deployment\?/,
+        reason: 'UnknownKind',
       },
       {
         id: 'version-not-served',
@@ -100,6 +107,7 @@ describe('bad input', () => {
         },
         expect:
           /does not serve PodDisruptionBudget in policy\/v1beta1: API version policy\/v1beta1 is not served/,
+        reason: 'UnknownKind',
       },
       {
         id: 'rejected-by-schema',
@@ -154,7 +162,7 @@ describe('bad input', () => {
       { description: 'a message for every bad resource' },
     );
     for (const b of bad)
-      assert.equal(entry(r, b.id)?.healthReason, 'InvalidResource', `healthReason of ${b.id}`);
+      assert.equal(entry(r, b.id)?.healthReason, b.reason ?? 'InvalidResource', `healthReason of ${b.id}`);
     assert.equal(entry(r, 'good')?.healthStatus, 'Healthy');
     assert.ok(await dp.get('v1', 'ConfigMap', ns, 'good'), 'the valid resource is applied');
     const applied = condition(r, 'ResourcesApplied');
@@ -162,7 +170,7 @@ describe('bad input', () => {
     assert.equal(applied?.reason, 'InvalidResource');
     assert.match(
       applied?.message ?? '',
-      /10 of 11 resources not applied: resource "no-api-version": object has no apiVersion/,
+      /11 of 12 resources not applied: resource "no-api-version": object has no apiVersion/,
     );
     assert.equal(condition(r, 'Ready')?.reason, 'InvalidResource');
     // A bad object waits for the Release to change: the reconcile is not an error to retry.

@@ -153,6 +153,8 @@ export const Reasons = {
   conflict: 'Conflict',
   notAllowed: 'NotAllowed',
   waitingForCRD: 'WaitingForCRD',
+  /** ResourcesApplied and Ready: a long first pass is under way; the message counts what was applied */
+  applying: 'Applying',
   ready: 'Ready',
   progressing: 'Progressing',
   degraded: 'Degraded',
@@ -169,11 +171,45 @@ export const Reasons = {
 } as const;
 
 /**
+ * ResourceReasons are the `healthReason`s of a resource that was not applied, besides the condition
+ * reasons (`InvalidResource`, `Conflict`, `NotAllowed`, `DataPlaneUnreachable`, `ApplyFailed`): each
+ * names the cause, so that `status.resources` says what to do without reading the message.
+ */
+export const ResourceReasons = {
+  /** an immutable field changed and the object may not be recreated */
+  immutable: 'Immutable',
+  /** the object is over a size limit of the data plane */
+  tooLarge: 'TooLarge',
+  /** the data plane does not serve the kind (a CRD may still arrive) */
+  unknownKind: 'UnknownKind',
+  /** the object's namespace is missing on the data plane */
+  namespaceMissing: 'NamespaceMissing',
+  /** the data plane's RBAC does not let the DataPlane's credentials write the object */
+  forbidden: 'Forbidden',
+  /** the data plane refused the DataPlane's credentials (HTTP 401) */
+  unauthorized: 'Unauthorized',
+  /** admission (PodSecurity, a quota, a policy) refused the object */
+  admissionDenied: 'AdmissionDenied',
+  /** an admission webhook the data plane calls did not answer (it may be starting) */
+  webhookUnavailable: 'WebhookUnavailable',
+} as const;
+
+/**
  * EventReasons lists the reasons of Events that are not a condition reason. Besides these, a
  * Warning Event repeats the reason of a failed `ResourcesApplied` or `Finalizing` condition, and
  * an Event of the `Ready` condition's reason marks each change of readiness.
  */
 export const EventReasons = {
+  /**
+   * a reconcile changed the data plane: how many objects it created, configured and deleted, and
+   * the first of them by kind and name (Flux's change set)
+   */
+  changeSet: 'ChangeSet',
+  /**
+   * the Release holds a CustomResourceDefinition that is pruned with it: deleting the Release (or
+   * removing the resource) deletes every custom resource of that kind in the cluster
+   */
+  crdPruned: 'CRDPruned',
   /** an object no longer in the spec was deleted */
   pruned: 'Pruned',
   /** an adopted object no longer in the spec was given back: our labels and field ownership removed, the object kept */

@@ -11,6 +11,7 @@ import type { DataPlaneResourcePolicy, Release, Removal } from '../../api/v1alph
 import type { DataPlanePort } from '../../dataplane/port.ts';
 import { oneLine } from '../../api/text.ts';
 import { applyAll, MAX_PLAN_MESSAGE, type ApplyResult, type ChangeAction } from '../../ssa/apply.ts';
+import type { FailureKind } from '../../ssa/failure.ts';
 import { recordKey, type ApplyMemory, type DriftReport, type Plan } from '../../ssa/memory.ts';
 import type { DesiredItem, DesiredObject } from './desired.ts';
 import { Inventory } from './inventory.ts';
@@ -52,6 +53,8 @@ export interface ItemOutcome {
   message?: string;
   /** unreachable marks failures where the data plane did not answer. */
   unreachable?: boolean;
+  /** failure is the cause of an item the data plane refused (ssa/failure.ts), for its healthReason. */
+  failure?: FailureKind;
   /** drift says how the object drifted: reported (drift mode Report) or corrected by this apply. */
   drift?: DriftReport & { corrected?: boolean };
   /** plan is what a real apply would do (apply mode DryRun). */
@@ -60,6 +63,8 @@ export interface ItemOutcome {
   applied?: string;
   /** created tells that this pass created the object (nothing existed under its name). */
   created?: boolean;
+  /** configured tells that this pass changed an existing object (an apply that was needed). */
+  configured?: boolean;
   /** adopted is the object this pass took over from someone else (its uid), and how it is to leave. */
   adopted?: { uid: string; removal: Removal };
 }
@@ -147,10 +152,12 @@ export async function applyRelease(ctx: ApplyContext, items: DesiredItem[]): Pro
     if (e.live) outcome.live = e.live;
     if (e.message) outcome.message = e.message;
     if (e.unreachable) outcome.unreachable = e.unreachable;
+    if (e.failure) outcome.failure = e.failure;
     if (e.drift) outcome.drift = e.drift;
     if (e.plan) outcome.plan = e.plan;
     if (e.applied) outcome.applied = e.applied;
     if (e.action === 'created') outcome.created = true;
+    if (e.action === 'configured') outcome.configured = true;
     const adopted = adoptions.get(item.id);
     if (adopted && (e.action === 'configured' || e.action === 'created')) outcome.adopted = adopted;
     if (e.plan?.message && !e.message) outcome.message = `resource "${item.id}": ${e.plan.message}`;

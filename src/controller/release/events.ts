@@ -1,8 +1,10 @@
 /**
  * Event policy: which Kubernetes Events a reconcile records on its Release, as a pure function of
- * the status before and after and what was pruned. A failed `ResourcesApplied` repeats as a
- * Warning (the recorder aggregates repeats into a series), each change of an object's health and
- * of readiness is told once, and each pruned or given-back object is named.
+ * the status before and after and what was applied and pruned. A reconcile that changed the data
+ * plane records one change set; a failed `ResourcesApplied` repeats as a Warning (the recorder
+ * aggregates repeats into a series) unless it waits for the Release to change (then it is told once
+ * per change); each change of an object's health and of readiness is told once, and each pruned or
+ * given-back object is named.
  */
 import { describeRef, jsonEqual } from '../../api/object.ts';
 import {
@@ -10,6 +12,7 @@ import {
   ConditionTypes,
   DriftModes,
   EventReasons,
+  PruneModes,
   Reasons,
 } from '../../api/v1alpha1/constants.ts';
 import type { ReleaseStatus } from '../../api/v1alpha1/schema.ts';
@@ -19,7 +22,7 @@ import type { ManagedObject } from '../../dataplane/watches.ts';
 import { describeManaged, type RetainedObject } from '../../ssa/delete.ts';
 import type { ItemOutcome } from './apply.ts';
 import { resourceIdOf } from './prune.ts';
-import { describeDrift } from './status.ts';
+import { awaitsSpecChange, describeDrift } from './status.ts';
 
 /** ReleaseEvent is one Event to record on a Release. */
 export interface ReleaseEvent {
@@ -46,6 +49,68 @@ function correctedEvent(o: ItemOutcome): ReleaseEvent {
   return { type: 'Normal', reason: EventReasons.driftCorrected, message: `${ref} ${what}` };
 }
 
+/** MAX_CHANGES_LISTED is how many changed objects a change-set Event names. */
+export const MAX_CHANGES_LISTED = 10;
+
+/**
+ * changeSetEvent tells, once per reconcile that changed something, how many objects it created,
+ * configured and deleted, and names the first of them by kind and name (never their contents):
+ * `created 2, configured 1, deleted 1: Deployment/shop/web created, ...`. Undefined when nothing
+ * changed.
+ */
+export function changeSetEvent(
+  outcomes: readonly ItemOutcome[],
+  pruned: readonly ManagedObject[],
+): ReleaseEvent | undefined {
+  const ref = (o: ItemOutcome) =>
+    describeRef({
+      kind: o.item.kind,
+      name: o.item.name,
+      namespace: o.namespaced === false ? undefined : o.item.namespace,
+    });
+  const created = outcomes.filter((o) => o.created).map((o) => `${ref(o)} created`);
+  const configured = outcomes.filter((o) => o.configured).map((o) => `${ref(o)} configured`);
+  const deleted = pruned.map((m) => `${describeManaged(m)} deleted`);
+  const all = [...created, ...configured, ...deleted];
+  if (all.length === 0) return undefined;
+  return {
+    type: 'Normal',
+    reason: EventReasons.changeSet,
+    message: `created ${created.length}, configured ${configured.length}, deleted ${deleted.length}: ${listWithMore(all, MAX_CHANGES_LISTED, ', ')}`,
+  };
+}
+
+/**
+ * crdPrunedEvent warns, once per generation of the Release, of the CustomResourceDefinitions it
+ * holds without `openchoreo.dev/prune: Disabled`: deleting the Release, or removing the resource,
+ * deletes the CRD and with it every custom resource of its kind in the cluster, other Releases'
+ * included (Helm never deletes a chart's CRDs for that reason).
+ */
+export function crdPrunedEvent(
+  previous: ReleaseStatus,
+  status: ReleaseStatus,
+  outcomes: readonly ItemOutcome[],
+): ReleaseEvent | undefined {
+  if (previous.observedGeneration === status.observedGeneration) return undefined;
+  const crds = outcomes.filter(
+    (o) =>
+      o.item.ok &&
+      o.item.group === 'apiextensions.k8s.io' &&
+      o.item.kind === 'CustomResourceDefinition' &&
+      o.item.policy?.prune !== PruneModes.disabled,
+  );
+  if (crds.length === 0) return undefined;
+  const names = crds.map((o) => `${o.item.name} (resource "${o.item.id}")`);
+  return {
+    type: 'Warning',
+    reason: EventReasons.crdPruned,
+    message:
+      `CustomResourceDefinition ${listWithMore(names, 5, ', ')} would be deleted with the Release or when removed from it, ` +
+      `and with it every custom resource of its kind in the cluster, other Releases' included; ` +
+      `annotate it ${Annotations.prune}: ${PruneModes.disabled} to keep it`,
+  };
+}
+
 /** reconcileEvents lists the Events of one reconcile. */
 export function reconcileEvents(
   previous: ReleaseStatus,
@@ -55,7 +120,11 @@ export function reconcileEvents(
   retained: readonly RetainedObject[] = [],
   outcomes: readonly ItemOutcome[] = [],
 ): ReleaseEvent[] {
+  const changes = changeSetEvent(outcomes, pruned);
+  const crds = crdPrunedEvent(previous, status, outcomes);
   const events: ReleaseEvent[] = [
+    ...(changes ? [changes] : []),
+    ...(crds ? [crds] : []),
     ...outcomes.flatMap((o) => (o.drift?.corrected ? [correctedEvent(o)] : [])),
     ...retained.map((m) => retainedEvent(m, 'no longer in spec')),
     ...pruned.map((m) => ({
@@ -70,8 +139,20 @@ export function reconcileEvents(
     })),
   ];
   const applied = status.conditions?.find((c) => c.type === ConditionTypes.resourcesApplied);
+  const appliedBefore = previous.conditions?.find((c) => c.type === ConditionTypes.resourcesApplied);
+  // A failure that waits for the Release to change (objects refused as invalid) is told once per
+  // change of the condition, like a TerminalError: repeating it would say nothing new. Others
+  // repeat while they last (the recorder aggregates repeats into a series).
+  const problems = outcomes.filter((o) => o.state !== 'applied');
+  const terminal = problems.length > 0 && problems.every(awaitsSpecChange);
+  const told =
+    terminal &&
+    appliedBefore?.status === applied?.status &&
+    appliedBefore?.reason === applied?.reason &&
+    appliedBefore?.message === applied?.message &&
+    appliedBefore?.observedGeneration === applied?.observedGeneration;
   // A preview is not a failure: its Ready transition says it once.
-  if (applied?.status === 'False' && applied.reason !== Reasons.previewed)
+  if (applied?.status === 'False' && applied.reason !== Reasons.previewed && !told)
     events.push({ type: 'Warning', reason: applied.reason, message: applied.message });
 
   const driftBefore = new Map((previous.resources ?? []).map((r) => [r.id, r.drift]));
@@ -110,5 +191,12 @@ export function reconcileEvents(
       message: readyNow.message,
     });
   }
-  return events;
+  // Ready repeats ResourcesApplied's reason and message when the apply failed: one Event says it.
+  const seen = new Set<string>();
+  return events.filter((e) => {
+    const key = JSON.stringify([e.type, e.reason, e.message]);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }

@@ -62,6 +62,8 @@ class World implements ReleaseStore {
   readonly releases = new Map<string, Release>();
   readonly events: Array<{ release: string; type: string; reason: string; message: string }> = [];
   statusWrites = 0;
+  /** written is every status written, in order. */
+  readonly written: ReleaseStatus[] = [];
 
   add(release: Release): void {
     this.releases.set(`${release.metadata.namespace}/${release.metadata.name}`, release);
@@ -81,6 +83,7 @@ class World implements ReleaseStore {
   forget(): void {}
   writeStatus(release: Release, status: ReleaseStatus): Promise<Release> {
     this.statusWrites++;
+    this.written.push(status);
     return Promise.resolve(this.update(release, { status }));
   }
   addFinalizer(release: Release): Promise<Release> {
@@ -1475,6 +1478,48 @@ void describe('ReleaseReconciler: dry run', () => {
     await reconcile();
     assert.equal(dataPlane.get(CONFIGMAP, 'apps', 'settings'), undefined);
     assert.equal(world.condition('web', ConditionTypes.ready)?.reason, Reasons.previewed);
+  });
+
+  void test('a long first pass writes its progress at most three times; the next passes write none', async () => {
+    const { world, reconcile } = setup();
+    const objects = Object.fromEntries(
+      Array.from({ length: 59 }, (_, i) => [`cm-${i}`, configMap(`cm-${i}`)]),
+    );
+    world.add(releaseOf(objects));
+
+    await reconcile();
+    const progress = world.written
+      .map((st) => st.conditions?.find((c) => c.type === ConditionTypes.ready))
+      .filter((c) => c?.reason === Reasons.applying)
+      .map((c) => c?.message);
+    assert.equal(progress.length, 3, JSON.stringify(progress));
+    assert.match(progress[0] ?? '', /applied \d+ of 59 resources/);
+    assert.equal(
+      world.condition('web', ConditionTypes.ready)?.status,
+      'True',
+      'the final status is written last',
+    );
+    assert.equal(world.status('web').resources?.length, 59);
+    assert.equal(
+      world.events.filter((e) => e.reason === Reasons.applying).length,
+      0,
+      'progress is status only, not Events',
+    );
+    const changeSets = world.events.filter((e) => e.reason === EventReasons.changeSet);
+    assert.equal(changeSets.length, 1);
+    assert.match(
+      changeSets[0]?.message ?? '',
+      /^created 59, configured 0, deleted 0: ConfigMap\/apps\/cm-0 created/,
+    );
+
+    const writes = world.statusWrites;
+    await reconcile();
+    assert.equal(world.statusWrites, writes, 'the steady state writes nothing');
+    assert.equal(
+      world.events.filter((e) => e.reason === EventReasons.changeSet).length,
+      1,
+      'nothing changed',
+    );
   });
 });
 

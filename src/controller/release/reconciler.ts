@@ -19,7 +19,7 @@ import {
 import { parseDuration } from '../../api/v1alpha1/duration.ts';
 import { parseReleaseKey, profileOf, PROFILES, type KindProfile } from '../../api/v1alpha1/profile.ts';
 import { listWithMore, plural, truncate } from '../../api/text.ts';
-import type { KubeObject } from '../../api/object.ts';
+import { describeRef, type KubeObject } from '../../api/object.ts';
 import type { Placement, Release, ReleaseStatus, ResourceStatus } from '../../api/v1alpha1/schema.ts';
 import type { ManagedObject } from '../../dataplane/watches.ts';
 import { describeError } from '../../kube/errors.ts';
@@ -30,7 +30,7 @@ import type { DataPlanePort } from '../../dataplane/port.ts';
 import type { HealthOverride } from '../../health/rules/registry.ts';
 import type { ApplyResult } from '../../ssa/apply.ts';
 import type { RetainedObject } from '../../ssa/delete.ts';
-import { dataPlaneProblem } from '../../ssa/failure.ts';
+import { dataPlaneProblem, EXPECTED_FAILURES } from '../../ssa/failure.ts';
 import { ApplyMemory } from '../../ssa/memory.ts';
 import { applyRelease, type ItemOutcome } from './apply.ts';
 import type { ReleaseStore } from './controlplane.ts';
@@ -43,6 +43,7 @@ import { dataPlaneName, otherPlacements, sweepPlacement, withPlacement } from '.
 import { Inventory, notProvenMessage, pendingRemovalsOf, settlePending } from './inventory.ts';
 import { isSuspended, retentionOf, writesNothing } from './policy.ts';
 import { plannedDeletions, pruneRelease } from './prune.ts';
+import { FirstPassProgress, progressConditions } from './progress.ts';
 import { isResolveFailure, type DataPlaneResolver, type Target } from './resolve.ts';
 import type { OwnershipSeal } from './tenancy.ts';
 import { statusBudget } from './budget.ts';
@@ -52,6 +53,7 @@ import {
   boundStatus,
   isTransitioning,
   previewConditions,
+  problemMessages,
   readyCondition,
   removeCondition,
   resolveConditions,
@@ -294,6 +296,24 @@ export class ReleaseReconciler {
     const placed = await this.place(release, dataPlane, logger, signal);
     release = placed.release;
     const previous: ReleaseStatus = release.status ?? {};
+    // A long first pass shows its progress (progress.ts); the last progress write is the base of the final one.
+    let progressed: Release | undefined;
+    const progress =
+      !writesNothing(release) && !previous.resources?.length
+        ? new FirstPassProgress(
+            items.filter((i) => i.ok).length,
+            async (done, total) => {
+              const base = progressed ?? release;
+              const conditions = progressConditions(done, total);
+              progressed = await this.deps.writer.writeStatus(
+                base,
+                withConditions(release, { ...base.status }, conditions, this.now()),
+                signal,
+              );
+            },
+            logger,
+          )
+        : undefined;
     let outcomes: ItemOutcome[];
     if (placed.unreachable) {
       outcomes = unreachableOutcomes(items, placed.unreachable);
@@ -320,10 +340,14 @@ export class ReleaseReconciler {
             }),
           logger,
           signal,
-          onResult: (kind, result) => this.deps.observer?.applied(dataPlane.key, kind, result),
+          onResult: (kind, result) => {
+            this.deps.observer?.applied(dataPlane.key, kind, result);
+            progress?.step();
+          },
         },
         items,
       );
+      logChanges(logger, outcomes);
       // What this Release observes now counts against its organization's share (observedPerOrganization).
       this.observing.set(
         key,
@@ -443,9 +467,13 @@ export class ReleaseReconciler {
       statusBudget(release),
       previous.resources,
     );
-    await this.writeStatus(release, status, logger, signal);
-    for (const e of reconcileEvents(previous, status, pruned, givenBack, retained, outcomes))
+    const progressWrites = await progress?.settled();
+    if (progressWrites) logger.debug({ progressWrites }, 'first pass progress written');
+    await this.writeStatus(progressed ?? release, status, logger, signal);
+    for (const e of reconcileEvents(previous, status, pruned, givenBack, retained, outcomes)) {
+      logger.debug({ type: e.type, reason: e.reason }, 'event recorded');
       this.deps.events.emit(release, e.type, e.reason, e.message);
+    }
     this.reportNotProven(key, release, notProven);
     // Once, when its Environment or DataPlane starts being deleted (the condition stays meanwhile).
     if (target.deleting && !previous.conditions?.some((c) => c.type === ConditionTypes.planeDeleting))
@@ -456,9 +484,10 @@ export class ReleaseReconciler {
     const failed = outcomes.filter((o) => o.state === 'failed' || o.state === 'recreating');
     if (failed.length > 0) {
       // Bounded: a thousand failures with long messages would make one enormous log line.
-      const reasons = failed.map((o) => truncate(o.message ?? `resource "${o.item.id}"`, 512));
+      const reasons = problemMessages(failed).map((m) => truncate(m, 512));
       throw new ReconcileError(
         `${plural(failed.length, 'resource')} not applied: ${listWithMore(reasons, MAX_ERRORS_LISTED)}`,
+        { ...failureLogLevel(failed) },
       );
     }
     const waiting = outcomes.some((o) => o.state === 'waiting');
@@ -640,6 +669,36 @@ export class ReleaseReconciler {
 function handledRequest(release: Release): Pick<ReleaseStatus, 'lastHandledReconcileAt'> {
   const requested = release.metadata.annotations?.[Annotations.reconcileRequestedAt];
   return requested === undefined ? {} : { lastHandledReconcileAt: truncate(requested, 256) };
+}
+
+/**
+ * logChanges writes an info line per object this pass created or configured (kind, namespace, name
+ * and id; never the object's contents), as the prune step does for each object it deletes.
+ */
+function logChanges(logger: Logger, outcomes: readonly ItemOutcome[]): void {
+  for (const o of outcomes) {
+    if (!o.created && !o.configured) continue;
+    const namespace = o.namespaced === false ? undefined : o.item.namespace;
+    const object = describeRef({ kind: o.item.kind, name: o.item.name, namespace });
+    logger.info({ object, id: o.item.id }, o.created ? 'created' : 'configured');
+  }
+}
+
+/**
+ * failureLogLevel is how a reconcile error of these failed items is logged: at info when each waits
+ * for something expected (a data plane, a webhook starting, a namespace, a recreate), at warn
+ * when each has a cause the data plane named (forbidden, refused credentials, a denial), and as an
+ * error with its stack trace otherwise.
+ */
+function failureLogLevel(failed: readonly ItemOutcome[]): { logLevel?: 'info' | 'warn' } {
+  const waiting = (o: ItemOutcome) =>
+    o.unreachable ||
+    o.state === 'recreating' ||
+    (o.failure !== undefined && EXPECTED_FAILURES.has(o.failure));
+  if (failed.every(waiting)) return { logLevel: 'info' };
+  if (failed.every((o) => waiting(o) || (o.failure !== undefined && o.failure !== 'Failed')))
+    return { logLevel: 'warn' };
+  return {};
 }
 
 /** unreachableOutcomes are the outcomes of a reconcile whose data plane did not answer before applying. */

@@ -11,6 +11,7 @@ import { jsonStringBytes } from '../../api/text.ts';
 import { CONDITION_MESSAGE_MAX_BYTES, ENTRY_MESSAGE_MAX_BYTES } from './budget.ts';
 import {
   appliedCondition,
+  problemMessages,
   boundStatus,
   isTransitioning,
   readyCondition,
@@ -313,6 +314,147 @@ describe('resourceStatuses', () => {
       health: 'Unknown',
       healthReason: 'ApplyFailed',
       message: 'resource "web": Deployment/shop/web: namespaces "shop" not found',
+    },
+    {
+      name: 'refused as invalid by the data plane',
+      outcome: {
+        item: desired('web', 'apps/v1', 'Deployment', 'web', 'shop'),
+        state: 'invalid',
+        namespaced: true,
+        failure: 'Invalid',
+        message:
+          'resource "web": Deployment/shop/web: the data plane refused the object: .spec.replicas: expected numeric',
+      },
+      health: 'Unknown',
+      healthReason: 'InvalidResource',
+      message:
+        'resource "web": Deployment/shop/web: the data plane refused the object: .spec.replicas: expected numeric',
+    },
+    {
+      name: 'of a kind the data plane does not serve',
+      outcome: {
+        item: desired('web', 'apps/v1', 'Deployment', 'web', 'shop'),
+        state: 'invalid',
+        namespaced: true,
+        failure: 'UnknownKind',
+        message:
+          'resource "web": Widgit/shop/web: the data plane does not serve Widgit in example.com/v1: no kind Widgit in example.com/v1; did you mean Widget?',
+      },
+      health: 'Unknown',
+      healthReason: 'UnknownKind',
+      message:
+        'resource "web": Widgit/shop/web: the data plane does not serve Widgit in example.com/v1: no kind Widgit in example.com/v1; did you mean Widget?',
+    },
+    {
+      name: 'in a namespace that is missing',
+      outcome: {
+        item: desired('web', 'apps/v1', 'Deployment', 'web', 'shop'),
+        state: 'failed',
+        namespaced: true,
+        failure: 'NamespaceMissing',
+        message: 'resource "web": Deployment/shop/web: namespaces "shop" not found',
+      },
+      health: 'Unknown',
+      healthReason: 'NamespaceMissing',
+      message: 'resource "web": Deployment/shop/web: namespaces "shop" not found',
+    },
+    {
+      name: 'changed under the write (409)',
+      outcome: {
+        item: desired('web', 'apps/v1', 'Deployment', 'web', 'shop'),
+        state: 'failed',
+        namespaced: true,
+        failure: 'Conflict',
+        message: 'resource "web": Deployment/shop/web: the object has been modified',
+      },
+      health: 'Unknown',
+      healthReason: 'Conflict',
+      message: 'resource "web": Deployment/shop/web: the object has been modified',
+    },
+    {
+      name: 'forbidden by the RBAC of the data plane',
+      outcome: {
+        item: desired('web', 'apps/v1', 'Deployment', 'web', 'shop'),
+        state: 'failed',
+        namespaced: true,
+        failure: 'Forbidden',
+        message:
+          'resource "web": Deployment/shop/web: forbidden: the data-plane credentials may not do this (...)',
+      },
+      health: 'Unknown',
+      healthReason: 'Forbidden',
+      message:
+        'resource "web": Deployment/shop/web: forbidden: the data-plane credentials may not do this (...)',
+    },
+    {
+      name: 'refused with the credentials (401)',
+      outcome: {
+        item: desired('web', 'apps/v1', 'Deployment', 'web', 'shop'),
+        state: 'failed',
+        namespaced: true,
+        failure: 'Unauthorized',
+        message:
+          'resource "web": Deployment/shop/web: refused the DataPlane credentials (HTTP 401: Unauthorized)',
+      },
+      health: 'Unknown',
+      healthReason: 'Unauthorized',
+      message:
+        'resource "web": Deployment/shop/web: refused the DataPlane credentials (HTTP 401: Unauthorized)',
+    },
+    {
+      name: 'denied by admission',
+      outcome: {
+        item: desired('web', 'apps/v1', 'Deployment', 'web', 'shop'),
+        state: 'failed',
+        namespaced: true,
+        failure: 'AdmissionDenied',
+        message:
+          'resource "web": Deployment/shop/web: the data plane refused the object: violates PodSecurity',
+      },
+      health: 'Unknown',
+      healthReason: 'AdmissionDenied',
+      message: 'resource "web": Deployment/shop/web: the data plane refused the object: violates PodSecurity',
+    },
+    {
+      name: 'waiting for a webhook',
+      outcome: {
+        item: desired('web', 'apps/v1', 'Deployment', 'web', 'shop'),
+        state: 'failed',
+        namespaced: true,
+        failure: 'WebhookUnavailable',
+        message: 'resource "web": Deployment/shop/web: an admission webhook of the data plane did not answer',
+      },
+      health: 'Unknown',
+      healthReason: 'WebhookUnavailable',
+      message: 'resource "web": Deployment/shop/web: an admission webhook of the data plane did not answer',
+    },
+    {
+      name: 'too large',
+      outcome: {
+        item: desired('web', 'apps/v1', 'Deployment', 'web', 'shop'),
+        state: 'invalid',
+        namespaced: true,
+        failure: 'TooLarge',
+        message: 'resource "web": Deployment/shop/web: object too large: etcdserver: request is too large',
+      },
+      health: 'Unknown',
+      healthReason: 'TooLarge',
+      message: 'resource "web": Deployment/shop/web: object too large: etcdserver: request is too large',
+    },
+    {
+      name: 'changing an immutable field',
+      outcome: {
+        item: desired('web', 'apps/v1', 'Deployment', 'web', 'shop'),
+        state: 'invalid',
+        namespaced: true,
+        failure: 'Immutable',
+        message:
+          'resource "web": Deployment/shop/web: field is immutable (immutable field changed: delete it yourself)',
+      },
+      health: 'Unknown',
+      healthReason: 'Immutable',
+      message:
+        'resource "web": Deployment/shop/web: field is immutable (immutable field changed: delete it yourself)',
     },
     {
       name: 'not applied because the data plane did not answer',
@@ -661,19 +803,52 @@ describe('appliedCondition', () => {
 
   test('long messages still let the condition name three objects', () => {
     const long = (id: string) =>
-      outcome(id, 'failed', { message: `resource "${id}": ${'denied <= & '.repeat(150)}` });
+      outcome(id, 'failed', { message: `resource "${id}": ${id} ${'denied <= & '.repeat(150)}` });
     const c = appliedCondition(['a', 'b', 'c', 'd'].map(long));
-    for (const id of ['a', 'b', 'c']) assert.match(c.message, new RegExp(`resource "${id}": denied`));
+    for (const id of ['a', 'b', 'c']) assert.match(c.message, new RegExp(`resource "${id}": ${id} denied`));
     assert.match(c.message, /; and 1 more$/);
     const [written] = setCondition(undefined, c, 1, T0);
     assert.equal(written?.message, c.message, 'it fits in a condition uncut');
   });
 
   test('the message lists at most three problems and counts the rest', () => {
-    const c = appliedCondition(['a', 'b', 'c', 'd', 'e'].map((id) => outcome(id, 'failed')));
+    const c = appliedCondition(
+      ['a', 'b', 'c', 'd', 'e'].map((id) =>
+        outcome(id, 'failed', { message: `resource "${id}": ${id} failed` }),
+      ),
+    );
     assert.equal(
       c.message,
-      '5 of 5 resources not applied: resource "a": failed; resource "b": failed; resource "c": failed; and 2 more',
+      '5 of 5 resources not applied: resource "a": a failed; resource "b": b failed; resource "c": c failed; and 2 more',
+    );
+  });
+
+  test('a cause several resources share is said once, with their ids', () => {
+    const down = 'the data plane did not answer: connect ECONNREFUSED 10.0.0.1:6443';
+    const ids = ['a', 'b', 'c', 'd', 'e', 'f', 'g'];
+    const c = appliedCondition([
+      ...ids.map((id) => outcome(id, 'failed', { unreachable: true, message: `resource "${id}": ${down}` })),
+      // The object's own reference is not part of the shared cause either.
+      ...['h', 'i'].map((id) =>
+        outcome(id, 'failed', {
+          failure: 'WebhookUnavailable',
+          message: `resource "${id}": ConfigMap/shop/${id}: an admission webhook of the data plane did not answer`,
+        }),
+      ),
+      outcome('j', 'invalid', {
+        message: 'resource "j": ConfigMap/shop/j: the data plane refused the object: x',
+      }),
+    ]);
+    assert.equal(
+      c.message,
+      `10 of 10 resources not applied: resources "a", "b", "c", "d", "e" and 2 more: ${down}; ` +
+        'resources "h", "i": an admission webhook of the data plane did not answer; ' +
+        'resource "j": ConfigMap/shop/j: the data plane refused the object: x',
+    );
+    assert.deepEqual(
+      problemMessages([outcome('x', 'failed')]),
+      ['resource "x": failed'],
+      'one stays as it is',
     );
   });
 });

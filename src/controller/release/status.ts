@@ -12,6 +12,7 @@ import {
   DriftModes,
   Reasons,
   ReleaseApplyModes,
+  ResourceReasons,
 } from '../../api/v1alpha1/constants.ts';
 import type {
   Condition,
@@ -22,6 +23,7 @@ import type {
 } from '../../api/v1alpha1/schema.ts';
 import { identityOf } from '../../dataplane/watches.ts';
 import type { RetainedObject } from '../../ssa/delete.ts';
+import type { FailureKind } from '../../ssa/failure.ts';
 import { listWithMore, truncateJson, withoutControls } from '../../api/text.ts';
 import { assessHealth, compareHealth, isReadyHealth, type HealthResult } from '../../health/index.ts';
 import type { HealthOverride } from '../../health/rules/registry.ts';
@@ -70,7 +72,7 @@ function resourceStatus(
       ? { status: 'Progressing', reason: 'WaitingForCRD', message: o.message ?? '' }
       : assessHealth(live, now, rules);
   // An object that is not there because its apply failed says why, not just NotFound.
-  const reason = !live && o.state !== 'applied' && o.state !== 'waiting' ? outcomeReason(o) : health.reason;
+  const reason = !live && o.state !== 'applied' && o.state !== 'waiting' ? causeReason(o) : health.reason;
   const namespace = o.namespaced === false ? '' : (live?.metadata.namespace ?? item.namespace);
   const entry: ResourceStatus = {
     id: item.id,
@@ -240,15 +242,53 @@ export function appliedCondition(outcomes: ItemOutcome[]): ConditionInput {
   // The condition names the cause that matters most: a silent data plane before a bad object.
   const reasons = new Set(problems.map(outcomeReason));
   const reason = OUTCOME_REASONS_BY_WEIGHT.find((r) => reasons.has(r)) ?? Reasons.waitingForCRD;
-  const listed = problems.map((o) =>
-    truncateJson(o.message ?? `resource "${o.item.id}" not applied`, CONDITION_ITEM_MAX_BYTES),
-  );
+  const listed = problemMessages(problems).map((m) => truncateJson(m, CONDITION_ITEM_MAX_BYTES));
   return {
     type: ConditionTypes.resourcesApplied,
     status: 'False',
     reason,
     message: `${problems.length} of ${outcomes.length} resources not applied: ${listWithMore(listed, MAX_LISTED)}`,
   };
+}
+
+/** MAX_IDS_LISTED is how many ids a message shared by several resources names. */
+const MAX_IDS_LISTED = 5;
+
+/**
+ * problemMessages says why each item was not applied, a message that several items share (the data
+ * plane did not answer, a namespace could not be created, a webhook is down) once with their ids:
+ * `resources "a", "b" and 3 more: the data plane did not answer: ...`. Order is first appearance.
+ */
+export function problemMessages(problems: readonly ItemOutcome[]): string[] {
+  const groups = new Map<string, { ids: string[]; first: string }>();
+  for (const o of problems) {
+    const message = o.message ?? `resource "${o.item.id}" not applied`;
+    const cause = sharedCause(o, message);
+    const group = groups.get(cause);
+    if (group) group.ids.push(o.item.id);
+    else groups.set(cause, { ids: [o.item.id], first: message });
+  }
+  return [...groups].map(([cause, { ids, first }]) => {
+    if (ids.length === 1) return first;
+    const shown = ids.slice(0, MAX_IDS_LISTED).map((id) => JSON.stringify(id));
+    const more = ids.length > MAX_IDS_LISTED ? ` and ${ids.length - MAX_IDS_LISTED} more` : '';
+    return `resources ${shown.join(', ')}${more}: ${cause}`;
+  });
+}
+
+/**
+ * sharedCause is an item's message without what names the item (`resource "id": ` and its
+ * `Kind/namespace/name: `), so that items failing for one cause compare equal.
+ */
+function sharedCause(o: ItemOutcome, message: string): string {
+  let rest = message;
+  const prefix = `resource ${JSON.stringify(o.item.id)}: `;
+  if (rest.startsWith(prefix)) rest = rest.slice(prefix.length);
+  if (o.item.ok) {
+    const ref = `${describeRef({ kind: o.item.kind, name: o.item.name, namespace: o.item.namespace })}: `;
+    if (rest.startsWith(ref)) rest = rest.slice(ref.length);
+  }
+  return rest;
 }
 
 /** OUTCOME_REASONS_BY_WEIGHT orders the reasons of unapplied items, the one a condition shows first. */
@@ -277,6 +317,31 @@ function outcomeReason(o: ItemOutcome): (typeof OUTCOME_REASONS_BY_WEIGHT)[numbe
     default:
       return Reasons.waitingForCRD;
   }
+}
+
+/** CAUSE_REASONS is the healthReason of an item the data plane refused, by the failure's kind. */
+const CAUSE_REASONS: Record<FailureKind, string> = {
+  Invalid: Reasons.invalidResource,
+  Immutable: ResourceReasons.immutable,
+  TooLarge: ResourceReasons.tooLarge,
+  UnknownKind: ResourceReasons.unknownKind,
+  Unreachable: Reasons.dataPlaneUnreachable,
+  NamespaceMissing: ResourceReasons.namespaceMissing,
+  Conflict: Reasons.conflict,
+  Forbidden: ResourceReasons.forbidden,
+  Unauthorized: ResourceReasons.unauthorized,
+  AdmissionDenied: ResourceReasons.admissionDenied,
+  WebhookUnavailable: ResourceReasons.webhookUnavailable,
+  Failed: Reasons.applyFailed,
+};
+
+/**
+ * causeReason is the healthReason of an item that was not applied: the cause the data plane gave
+ * (UnknownKind, Forbidden, WebhookUnavailable, ...), else the condition's reason for its state.
+ */
+function causeReason(o: ItemOutcome): string {
+  if (o.unreachable) return Reasons.dataPlaneUnreachable;
+  return o.failure ? CAUSE_REASONS[o.failure] : outcomeReason(o);
 }
 
 /** describeDrift renders a drift report: `/spec/replicas (kubectl-edit), /data/a`, or `deleted`. */
