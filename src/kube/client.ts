@@ -65,6 +65,8 @@ export const LimitReasons = {
   listBudgetExceeded: 'ListBudgetExceeded',
   /** watchTimeout: a watch stayed silent past its idle deadline or open past its deadline. */
   watchTimeout: 'WatchTimeout',
+  /** cacheBudgetExceeded: the watch caches of a data plane (or its organization) outgrew their budget. */
+  cacheBudgetExceeded: 'CacheBudgetExceeded',
 } as const;
 
 /**
@@ -444,14 +446,14 @@ export class KubeClient {
   /**
    * watch streams watch events of a collection until the server ends the stream, the signal
    * aborts, or an error occurs; `onOpen` runs once the server accepted the watch, and `onEvent`
-   * for every event in order. A stream open longer than its `timeoutSeconds` plus
+   * for every event in order, with the bytes of its line (caches count them). A stream open longer than its `timeoutSeconds` plus
    * WATCH_DEADLINE_SLACK_MS, or silent for the idle timeout while it asked for bookmarks, fails
    * with reason WatchTimeout; an event line over the cap fails with ResponseTooLarge.
    */
   async watch<T>(
     path: string,
     query: Record<string, string | number | boolean | undefined>,
-    onEvent: (event: WatchEvent<T>) => void,
+    onEvent: (event: WatchEvent<T>, bytes: number) => void,
     signal: AbortSignal,
     onOpen?: () => void,
   ): Promise<void> {
@@ -521,7 +523,7 @@ export class KubeClient {
     res: Readable,
     path: string,
     query: Record<string, string | number | boolean | undefined>,
-    onEvent: (event: WatchEvent<T>) => void,
+    onEvent: (event: WatchEvent<T>, bytes: number) => void,
   ): Promise<void> {
     const { maxWatchEventBytes, watchIdleTimeoutMs, watchDeadlineSlackMs, settings } = this.limits;
     const timeoutSeconds = Number(query['timeoutSeconds']);
@@ -573,7 +575,10 @@ export class KubeClient {
           start = newline + 1;
           const text = line.toString('utf8').trim();
           if (text)
-            onEvent(parseAnswer<WatchEvent<T>>(text, () => `a watch event of GET ${path} on ${this.name}`));
+            onEvent(
+              parseAnswer<WatchEvent<T>>(text, () => `a watch event of GET ${path} on ${this.name}`),
+              line.length,
+            );
         }
         if (start < chunk.length) {
           pendingBytes += chunk.length - start;
