@@ -196,9 +196,13 @@ export class KubeApiError extends Error {
     if (this.statusCode === 0) return this.reason !== INVALID_REQUEST;
     return PROXY_FAILURES.has(this.statusCode) && this.reason === `HTTP${this.statusCode}`;
   }
-  /** isLimitExceeded tells whether a size or list budget was exceeded: the same request fails the same way. */
+  /** isLimitExceeded tells whether a size, list or cache budget was exceeded: the same request fails the same way. */
   get isLimitExceeded(): boolean {
-    return this.reason === LimitReasons.responseTooLarge || this.reason === LimitReasons.listBudgetExceeded;
+    return (
+      this.reason === LimitReasons.responseTooLarge ||
+      this.reason === LimitReasons.listBudgetExceeded ||
+      this.reason === LimitReasons.cacheBudgetExceeded
+    );
   }
   /**
    * isRetryable tells whether the same request may succeed later. A request that timed out is not:

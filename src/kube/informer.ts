@@ -315,6 +315,14 @@ export class Informer<T extends KubeObject = KubeObject> {
     return this.store.get(objectKey(namespace, name));
   }
 
+  /**
+   * evict drops one object from the cache without telling handlers (its `accept` no longer admits
+   * it: nobody needs it), giving its count back.
+   */
+  evict(namespace: string | undefined, name: string): void {
+    this.remove(objectKey(namespace, name));
+  }
+
   /** list returns every cached object. */
   list(): T[] {
     return [...this.store.values()];

@@ -41,7 +41,7 @@ import { finalizeRelease } from './finalize.ts';
 import { kindsInUse, kindsToWatch } from './kinds.ts';
 import { dataPlaneName, otherPlacements, sweepPlacement, withPlacement } from './placement.ts';
 import { Inventory, notProvenMessage, pendingRemovalsOf, settlePending } from './inventory.ts';
-import { isPreview, retentionOf } from './policy.ts';
+import { isPreview, retentionOf, type ObserveLimits } from './policy.ts';
 import { plannedDeletions, pruneRelease } from './prune.ts';
 import { isResolveFailure, type DataPlaneResolver, type Target } from './resolve.ts';
 import type { OwnershipSeal } from './tenancy.ts';
@@ -159,6 +159,11 @@ export interface ReleaseReconcilerDeps {
    * namespaces and the seal of namespace ownership. Without it every Release is single-tenant.
    */
   tenancy?: { reserved: readonly string[]; sealer: OwnershipSeal };
+  /**
+   * observeLimits caps the objects one Release and one organization observe (each observed object
+   * is kept in a watch cache), in every tenancy mode; unlimited without.
+   */
+  observeLimits?: Pick<ObserveLimits, 'perRelease' | 'perOrganization'>;
 }
 
 /** ReleaseReconciler reconciles Releases by `namespace/name` key. */
@@ -310,6 +315,9 @@ export class ReleaseReconciler {
                 observedByOthers: this.observing.byOthers(key),
               },
             }),
+          ...(this.deps.observeLimits && {
+            observeLimits: { ...this.deps.observeLimits, observedByOthers: this.observing.byOthers(key) },
+          }),
           logger,
           signal,
           onResult: (kind, result) => this.deps.observer?.applied(dataPlane.key, kind, result),
