@@ -65,6 +65,8 @@ export const LimitReasons = {
   listBudgetExceeded: 'ListBudgetExceeded',
   /** watchTimeout: a watch stayed silent past its idle deadline or open past its deadline. */
   watchTimeout: 'WatchTimeout',
+  /** watchConnections: a server allows too few HTTP/2 streams per connection, or the watch connections are at their cap. */
+  watchConnections: 'WatchConnectionLimit',
   /** cacheBudgetExceeded: the watch caches of a data plane (or its organization) outgrew their budget. */
   cacheBudgetExceeded: 'CacheBudgetExceeded',
 } as const;
@@ -96,9 +98,27 @@ export interface ClientLimits {
   watchIdleTimeoutMs: number;
   /** watchDeadlineSlackMs is added to a watch's timeoutSeconds for its deadline. */
   watchDeadlineSlackMs: number;
+  /** minStreamsPerConnection refuses an HTTP/2 server that allows fewer concurrent streams per connection. */
+  minStreamsPerConnection: number;
+  /** maxWatchConnections caps the connections carrying watches (HTTP/2 connections, or HTTP/1.1 watches). */
+  maxWatchConnections: number;
   /** settings names what raises each limit (a flag), for error messages; the layers above know it. */
-  settings?: Partial<Record<'maxResponseBytes' | 'maxWatchEventBytes' | 'watchIdleTimeoutMs', string>>;
+  settings?: Partial<
+    Record<
+      | 'maxResponseBytes'
+      | 'maxWatchEventBytes'
+      | 'watchIdleTimeoutMs'
+      | 'minStreamsPerConnection'
+      | 'maxWatchConnections',
+      string
+    >
+  >;
 }
+
+/** DEFAULT_MIN_STREAMS_PER_CONNECTION is the fewest HTTP/2 streams per connection a server must allow. */
+export const DEFAULT_MIN_STREAMS_PER_CONNECTION = 10;
+/** DEFAULT_MAX_WATCH_CONNECTIONS caps the watch connections of one client. */
+export const DEFAULT_MAX_WATCH_CONNECTIONS = 64;
 
 /** formatBytes renders a size for messages: `64 MiB`, `1.5 KiB` or `900 bytes`. */
 export function formatBytes(bytes: number): string {
@@ -201,7 +221,8 @@ export class KubeApiError extends Error {
     return (
       this.reason === LimitReasons.responseTooLarge ||
       this.reason === LimitReasons.listBudgetExceeded ||
-      this.reason === LimitReasons.cacheBudgetExceeded
+      this.reason === LimitReasons.cacheBudgetExceeded ||
+      this.reason === LimitReasons.watchConnections
     );
   }
   /**
@@ -301,6 +322,8 @@ export class KubeClient {
   /** agent carries requests, with a bounded pool; watchAgent carries watches, one connection each. */
   private readonly agent: http.Agent;
   private readonly watchAgent: http.Agent;
+  /** http1Watches counts the watches open on HTTP/1.1 connections (one connection each). */
+  private http1Watches = 0;
   /** streams carries watches over HTTP/2; undefined for http:// or once the server chose HTTP/1.1. */
   private streams: SessionPool | undefined;
   private readonly send: typeof http.request;
@@ -337,6 +360,8 @@ export class KubeClient {
       maxWatchEventBytes: options.limits?.maxWatchEventBytes ?? DEFAULT_MAX_WATCH_EVENT_BYTES,
       watchIdleTimeoutMs: options.limits?.watchIdleTimeoutMs ?? DEFAULT_WATCH_IDLE_TIMEOUT_MS,
       watchDeadlineSlackMs: options.limits?.watchDeadlineSlackMs ?? WATCH_DEADLINE_SLACK_MS,
+      minStreamsPerConnection: options.limits?.minStreamsPerConnection ?? DEFAULT_MIN_STREAMS_PER_CONNECTION,
+      maxWatchConnections: options.limits?.maxWatchConnections ?? DEFAULT_MAX_WATCH_CONNECTIONS,
       settings: options.limits?.settings,
     };
     const secure = url.protocol === 'https:';
@@ -399,8 +424,25 @@ export class KubeClient {
         connect: () => secureConnection(connectOptions, options.connect, this.timeoutMs),
         idleMs: IDLE_CONNECTION_MS,
         timeoutMs: this.timeoutMs,
+        minStreams: this.limits.minStreamsPerConnection,
+        maxSessions: this.limits.maxWatchConnections,
+        limitError: (message, setting) =>
+          this.watchLimit(
+            message,
+            this.limits.settings?.[
+              setting === 'minStreams' ? 'minStreamsPerConnection' : 'maxWatchConnections'
+            ],
+          ),
       });
     }
+  }
+
+  /** watchLimit is the error of a watch refused by a connection limit, naming what raises it. */
+  private watchLimit(message: string, setting: string | undefined): KubeApiError {
+    return new KubeApiError(`watch on ${this.name}: ${message}${hint(setting)}`, {
+      statusCode: 0,
+      reason: LimitReasons.watchConnections,
+    });
   }
 
   /** setObserver installs the request observer (metrics) after construction. */
@@ -509,13 +551,29 @@ export class KubeClient {
         if (this.streams === streams) this.streams = undefined;
       }
     }
-    const res = await this.exchange(this.watchAgent, {
-      method: 'GET',
-      path: pathAndQuery,
-      headers,
-      signal,
-      deadline: { ms: this.timeoutMs, until: 'answer', message },
-    });
+    // Each HTTP/1.1 watch holds a connection of its own: as many as HTTP/2 connections are allowed.
+    const { maxWatchConnections, settings } = this.limits;
+    if (this.http1Watches >= maxWatchConnections) {
+      throw this.watchLimit(
+        `${this.http1Watches} watches already hold an HTTP/1.1 connection each, the most allowed`,
+        settings?.maxWatchConnections,
+      );
+    }
+    this.http1Watches++;
+    let res: http.IncomingMessage;
+    try {
+      res = await this.exchange(this.watchAgent, {
+        method: 'GET',
+        path: pathAndQuery,
+        headers,
+        signal,
+        deadline: { ms: this.timeoutMs, until: 'answer', message },
+      });
+    } catch (err) {
+      this.http1Watches--;
+      throw err;
+    }
+    res.once('close', () => this.http1Watches--);
     return { statusCode: res.statusCode ?? 0, headers: res.headers, body: res };
   }
 
