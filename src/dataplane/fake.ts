@@ -59,6 +59,8 @@ export class FakeDataPlane implements DataPlanePort {
   cluster = 'cluster-1';
   /** deleteKeepsObject models finalizers: a deleted object only gets a deletionTimestamp. */
   deleteKeepsObject = false;
+  /** endpoint is the `host:port` the data plane is reached at (fair shares per endpoint). */
+  endpoint: string | undefined;
 
   private readonly kinds = new Map<string, ResourceInfo>();
   private readonly objects = new Map<string, { info: ResourceInfo; object: KubeObject }>();

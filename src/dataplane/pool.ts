@@ -259,7 +259,9 @@ export class DataPlanePool {
       // What discovery knew of a kind that is gone is stale: the next look-up asks again.
       onKindGone: () => connection.current?.forgetKinds(),
     });
-    const conn = new DirectDataPlane(key, fingerprint, client, watches, refuseName);
+    // The cluster gateway is the operator's, shared by every plane it serves: not a tenant's endpoint.
+    const endpoint = transport.name === 'gateway' ? undefined : endpointOf(client.server);
+    const conn = new DirectDataPlane(key, fingerprint, client, watches, refuseName, endpoint);
     connection.current = conn;
     this.muted.set(conn, gate);
     return conn;
@@ -267,6 +269,12 @@ export class DataPlanePool {
 }
 
 const DEFAULT_POLICY = new EndpointPolicy(DEFAULT_ENDPOINT_POLICY);
+
+/** endpointOf is the `host:port` of a server URL, with the scheme's default port written out. */
+export function endpointOf(server: string): string {
+  const url = new URL(server);
+  return `${url.hostname}:${url.port || (url.protocol === 'http:' ? '80' : '443')}`;
+}
 
 /** CLUSTER_PLANES is the organization budget of the operator's cluster-scoped planes (no namespace). */
 const CLUSTER_PLANES = 'cluster-scoped planes';
