@@ -56,7 +56,7 @@ function refusals(r: Release, limits: Record<string, number>, observedByOthers =
   );
   const out = new Map<string, string>();
   for (const item of items) {
-    const why = policy.admit?.(item, true);
+    const why = policy.limit?.(item) ?? policy.admit?.(item, true);
     if (why) out.set(item.id, why);
   }
   return out;
@@ -112,7 +112,7 @@ describe('operator caps on observed objects (flags)', () => {
     );
     const out = new Map<string, string>();
     for (const item of items) {
-      const why = policy.admit?.(item, true);
+      const why = policy.limit?.(item) ?? policy.admit?.(item, true);
       if (why) out.set(item.id, why);
     }
     return out;

@@ -120,8 +120,6 @@ export function releasePolicy(
     observeLimits,
   );
   const admitTenancy = (item: DesiredObject, namespaced: boolean): string | undefined => {
-    const limited = overLimit.get(item);
-    if (limited) return limited;
     const isNamespace = item.group === '' && item.kind === 'Namespace';
     const why = admission(
       tenancy,
@@ -135,6 +133,8 @@ export function releasePolicy(
   const releaseUid = release.metadata.uid ?? '';
   return {
     admit: (item, namespaced) => narrowing?.(item) ?? admitTenancy(item, namespaced),
+    // Limits refuse an object observed only, too: admission alone would still let it be observed.
+    limit: (item) => overLimit.get(item),
     object: (item) => objectPolicyOf(item.policy),
     ...(multi &&
       tenancyContext && {
