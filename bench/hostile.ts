@@ -76,7 +76,7 @@ export interface HostileBenchOptions {
   nodeArgs: string[];
   concurrency: number;
   log: (line: string) => void;
-  /** only runs the cases whose name contains it. */
+  /** only runs the cases whose name contains one of its comma-separated parts. */
   only?: string;
 }
 
@@ -97,7 +97,11 @@ async function runCase(
   const server = await HostileDataPlane.start(c.mode, c.options);
   try {
     const hostileOrg = await server.createOrg(env.cpKube);
-    await env.cpKube.create(releaseObject(hostileOrg, 'victim', [configMap('cm', 'default', 'settings')]));
+    // The servers that answer the API (flood-watch, observed) create the organization's own
+    // namespace, as the default tenancy wants; the others fail before any namespace matters.
+    const namespace =
+      c.mode.kind === 'flood-watch' || c.mode.kind === 'observed' ? 'hostile-apps' : 'default';
+    await env.cpKube.create(releaseObject(hostileOrg, 'victim', [configMap('cm', namespace, 'settings')]));
     const controller = await env.startController();
     const pid = env.controllerPid;
     const baseline = processMemory(pid).rss;
@@ -161,7 +165,8 @@ export async function runHostileBench(options: HostileBenchOptions, command: str
   const startedAt = new Date();
   const results: HostileCaseResult[] = [];
   for (const [i, c] of HOSTILE_CASES.entries())
-    if (!options.only || c.name.includes(options.only)) results.push(await runCase(i, c, options));
+    if (!options.only || options.only.split(',').some((o) => c.name.includes(o)))
+      results.push(await runCase(i, c, options));
   await mkdir(RESULTS_DIR, { recursive: true });
   const path = join(RESULTS_DIR, `hostile-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
   await writeFile(

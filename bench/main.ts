@@ -79,7 +79,7 @@ const USAGE = `Usage: npm run bench -- [flags]
                             serves a 300 MiB body, a 600 MiB body, an endless list, a watch
                             flooding 200 KiB objects or allows one HTTP/2 stream, and another
                             keeps working (bench/hostile.ts; about 7 minutes)
-  --hostile-case=TEXT       with --hostile: only the cases whose name contains TEXT
+  --hostile-case=A,B        with --hostile: only the cases whose name contains A or B
   --health-rules            instead of the sizes: the cost per health evaluation of each engine
                             (built-in, CEL, Lua; in process, through the worker, cached); no
                             cluster, about 30 s (bench/healthrules.ts)

@@ -264,7 +264,10 @@ void describe('WatchSet', () => {
         () => assert.fail('the cache must not be served'),
         (err: unknown) => err,
       );
-      assert.ok(isKubeApiError(failure) && failure.reason === LimitReasons.cacheBudgetExceeded);
+      assert.ok(
+        isKubeApiError(failure) && failure.reason === LimitReasons.cacheBudgetExceeded,
+        String(failure),
+      );
       assert.match(
         failure.message,
         /data plane acme\/dp: the watch caches of data plane acme\/dp hold more than 100 objects \(--dataplane-max-cached-objects raises it\)/,

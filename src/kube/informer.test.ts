@@ -591,7 +591,7 @@ void describe('Informer', () => {
     informer.start();
     await until('the informer ended', () => overflow.length === 1);
     const err = overflow[0];
-    assert.ok(isKubeApiError(err) && err.reason === LimitReasons.cacheBudgetExceeded);
+    assert.ok(isKubeApiError(err) && err.reason === LimitReasons.cacheBudgetExceeded, String(err));
     assert.match(
       String((err as Error).message),
       /the watch caches of data plane acme\/dp hold more than 19\.5 KiB \(--dataplane-max-cache-size raises it\)/,

@@ -510,7 +510,7 @@ export class Informer<T extends KubeObject = KubeObject> {
       }
       pages++;
       let page: ListPage;
-      let bytesOfPage = 0;
+      let bytesOfPage: number;
       try {
         const answer = await client.requestSized<ListPage>({
           method: 'GET',

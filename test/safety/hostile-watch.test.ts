@@ -7,7 +7,7 @@
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Release, ReleaseResource } from '../../src/api/v1alpha1/schema.ts';
+import type { ReleaseResource } from '../../src/api/v1alpha1/schema.ts';
 import { metricValue } from '../support/controller.ts';
 import { eventually } from '../support/eventually.ts';
 import {

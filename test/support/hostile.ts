@@ -76,6 +76,8 @@ export class HostileDataPlane {
   private readonly sockets = new Set<Socket>();
   /** applied are the ConfigMaps applied to this server, by namespace/name, listed back as the API would. */
   private readonly applied = new Map<string, Record<string, unknown>>();
+  /** namespaces are the Namespaces created on this server, by name. */
+  private readonly namespaces = new Map<string, Record<string, unknown>>();
   private readonly dir: string | undefined;
   private readonly ca: string | undefined;
   #url = '';
@@ -280,6 +282,28 @@ export class HostileDataPlane {
     url: URL,
     json: (code: number, body: unknown) => void,
   ): boolean {
+    // Namespaces other than the two every cluster has exist once created (the controller creates
+    // an organization's own namespaces, sealed, under the default tenancy).
+    const namespaceName = /^\/api\/v1\/namespaces\/([^/]+)$/.exec(url.pathname)?.[1];
+    if (req.method === 'GET' && namespaceName && !['kube-system', 'default'].includes(namespaceName)) {
+      const created = this.namespaces.get(namespaceName);
+      if (created) json(200, created);
+      else json(404, { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'NotFound', code: 404 });
+      return true;
+    }
+    if (req.method === 'POST' && url.pathname === '/api/v1/namespaces') {
+      let text = '';
+      req.setEncoding('utf8');
+      req.on('data', (c: string) => (text += c));
+      req.on('end', () => {
+        const obj = JSON.parse(text) as { metadata?: { name?: string } };
+        const name = obj.metadata?.name ?? '';
+        const stored = { ...obj, metadata: { ...obj.metadata, uid: `ns-${name}`, resourceVersion: '2' } };
+        this.namespaces.set(name, stored);
+        json(201, stored);
+      });
+      return true;
+    }
     const configMaps = /^\/api\/v1\/(?:namespaces\/([^/]+)\/)?configmaps(?:\/([^/]+))?$/.exec(url.pathname);
     if (req.method === 'PATCH' && configMaps?.[1] && configMaps[2]) {
       const [, namespace, name] = configMaps;

@@ -948,7 +948,7 @@ void describe('ReleaseReconciler', () => {
     world.add(releaseOf({ settings: configMap('settings') }));
     // A Release of another organization, on another DataPlane at the same (silent) server.
     const held = slots.tryAcquire(endpointSlotKey('10.0.0.9:6443'), 'other/api');
-    assert.ok(held);
+    assert.ok(held, "the other organization holds the endpoint's only slot");
 
     assert.equal((await reconcile()).deferred, true);
     assert.deepEqual(dataPlane.requests, [], 'nothing was sent to the data plane');
