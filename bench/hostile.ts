@@ -44,8 +44,9 @@ export const HOSTILE_CASES: ReadonlyArray<{ name: string; mode: HostileMode; opt
     mode: { kind: 'flood-watch', objectBytes: 200 * 1024, matching: true, maxEvents: 3072 },
   },
   {
+    // 20 observed objects: before, a watch each, so a TLS connection each at one stream.
     name: 'HTTP/2 server allowing 1 stream',
-    mode: { kind: 'observed', objects: 0 },
+    mode: { kind: 'observed', objects: 20 },
     options: { http2Streams: 1 },
   },
 ];
@@ -101,7 +102,21 @@ async function runCase(
     // namespace, as the default tenancy wants; the others fail before any namespace matters.
     const namespace =
       c.mode.kind === 'flood-watch' || c.mode.kind === 'observed' ? 'hostile-apps' : 'default';
-    await env.cpKube.create(releaseObject(hostileOrg, 'victim', [configMap('cm', namespace, 'settings')]));
+    const observed = Array.from({ length: c.mode.kind === 'observed' ? c.mode.objects : 0 }, (_, i) => ({
+      id: `o${i}`,
+      object: {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: {
+          name: `observed-${i}`,
+          namespace: 'default',
+          annotations: { 'openchoreo.dev/apply': 'Observe' },
+        },
+      },
+    }));
+    await env.cpKube.create(
+      releaseObject(hostileOrg, 'victim', [configMap('cm', namespace, 'settings'), ...observed]),
+    );
     const controller = await env.startController();
     const pid = env.controllerPid;
     const baseline = processMemory(pid).rss;
