@@ -14,7 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { API_VERSION, ConditionTypes } from '../src/api/v1alpha1/constants.ts';
 import type { Release } from '../src/api/v1alpha1/schema.ts';
 import { configMap, releaseObject } from '../test/support/fixtures.ts';
-import { HostileDataPlane, type HostileMode } from '../test/support/hostile.ts';
+import { HostileDataPlane, type HostileMode, type HostileOptions } from '../test/support/hostile.ts';
 import { BenchEnv } from './env.ts';
 import { MIB, processMemory } from './memory.ts';
 import { RESULTS_DIR } from './report.ts';
@@ -28,7 +28,7 @@ export const HEALTHY_RELEASES = 20;
 const SAMPLE_MS = 250;
 
 /** HOSTILE_CASES are the misbehaviours measured. */
-export const HOSTILE_CASES: ReadonlyArray<{ name: string; mode: HostileMode }> = [
+export const HOSTILE_CASES: ReadonlyArray<{ name: string; mode: HostileMode; options?: HostileOptions }> = [
   {
     name: '300 MiB body, no content-length',
     mode: { kind: 'huge-body', bodyBytes: 300 * MIB, contentLength: false },
@@ -38,6 +38,17 @@ export const HOSTILE_CASES: ReadonlyArray<{ name: string; mode: HostileMode }> =
     mode: { kind: 'huge-body', bodyBytes: 600 * MIB, contentLength: true },
   },
   { name: 'endless list (10 KB pages)', mode: { kind: 'endless-list', itemBytes: 10_000 } },
+  {
+    // Bounded at 600 MiB sent, so that the figure "before" does not take the shared machine down.
+    name: 'watch flooding 200 KiB objects (600 MiB)',
+    mode: { kind: 'flood-watch', objectBytes: 200 * 1024, matching: true, maxEvents: 3072 },
+  },
+  {
+    // 20 observed objects: before, a watch each, so a TLS connection each at one stream.
+    name: 'HTTP/2 server allowing 1 stream',
+    mode: { kind: 'observed', objects: 20 },
+    options: { http2Streams: 1 },
+  },
 ];
 
 /** HostileCaseResult is what one case measured. */
@@ -55,6 +66,9 @@ export interface HostileCaseResult {
   /** bytesServed is the most bytes the hostile server wrote into one response; listPages the pages it served. */
   largestResponseMiB: number;
   listPages: number;
+  /** watchEventsMiB is what the flooding watches sent; connections the TCP/TLS connections the server accepted. */
+  watchEventsMiB: number;
+  connections: number;
 }
 
 /** HostileBenchOptions say how the controller runs. */
@@ -63,11 +77,13 @@ export interface HostileBenchOptions {
   nodeArgs: string[];
   concurrency: number;
   log: (line: string) => void;
+  /** only runs the cases whose name contains one of its comma-separated parts. */
+  only?: string;
 }
 
 async function runCase(
   index: number,
-  c: { name: string; mode: HostileMode },
+  c: { name: string; mode: HostileMode; options?: HostileOptions },
   options: HostileBenchOptions,
 ): Promise<HostileCaseResult> {
   const { log } = options;
@@ -79,10 +95,28 @@ async function runCase(
     tunnel: false,
     log,
   });
-  const server = await HostileDataPlane.start(c.mode);
+  const server = await HostileDataPlane.start(c.mode, c.options);
   try {
     const hostileOrg = await server.createOrg(env.cpKube);
-    await env.cpKube.create(releaseObject(hostileOrg, 'victim', [configMap('cm', 'default', 'settings')]));
+    // The servers that answer the API (flood-watch, observed) create the organization's own
+    // namespace, as the default tenancy wants; the others fail before any namespace matters.
+    const namespace =
+      c.mode.kind === 'flood-watch' || c.mode.kind === 'observed' ? 'hostile-apps' : 'default';
+    const observed = Array.from({ length: c.mode.kind === 'observed' ? c.mode.objects : 0 }, (_, i) => ({
+      id: `o${i}`,
+      object: {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: {
+          name: `observed-${i}`,
+          namespace: 'default',
+          annotations: { 'openchoreo.dev/apply': 'Observe' },
+        },
+      },
+    }));
+    await env.cpKube.create(
+      releaseObject(hostileOrg, 'victim', [configMap('cm', namespace, 'settings'), ...observed]),
+    );
     const controller = await env.startController();
     const pid = env.controllerPid;
     const baseline = processMemory(pid).rss;
@@ -131,6 +165,9 @@ async function runCase(
       hostileMessage: applied?.message ?? null,
       largestResponseMiB: round(server.stats.largestResponse / MIB, 1),
       listPages: server.stats.listPages,
+      watchEventsMiB:
+        c.mode.kind === 'flood-watch' ? round((server.stats.watchEvents * c.mode.objectBytes) / MIB, 1) : 0,
+      connections: server.stats.connections,
     };
   } finally {
     await server.close();
@@ -142,7 +179,9 @@ async function runCase(
 export async function runHostileBench(options: HostileBenchOptions, command: string): Promise<string> {
   const startedAt = new Date();
   const results: HostileCaseResult[] = [];
-  for (const [i, c] of HOSTILE_CASES.entries()) results.push(await runCase(i, c, options));
+  for (const [i, c] of HOSTILE_CASES.entries())
+    if (!options.only || options.only.split(',').some((o) => c.name.includes(o)))
+      results.push(await runCase(i, c, options));
   await mkdir(RESULTS_DIR, { recursive: true });
   const path = join(RESULTS_DIR, `hostile-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
   await writeFile(
@@ -152,12 +191,12 @@ export async function runHostileBench(options: HostileBenchOptions, command: str
   options.log(`results written to ${path}`);
   const rows = results.map(
     (r) =>
-      `| ${r.name} | ${r.baselineRssMiB} MiB | ${r.peakRssMiB} MiB | ${r.controllerExit === null ? 'alive' : `exited ${r.controllerExit}`} | ${r.healthyReadySeconds === null ? 'not Ready' : `${r.healthyReadySeconds} s`} | ${r.hostileReason ?? '(no status)'}: ${(r.hostileMessage ?? '').slice(0, 140)} | ${r.largestResponseMiB} MiB / ${r.listPages} pages |`,
+      `| ${r.name} | ${r.baselineRssMiB} MiB | ${r.peakRssMiB} MiB | ${r.controllerExit === null ? 'alive' : `exited ${r.controllerExit}`} | ${r.healthyReadySeconds === null ? 'not Ready' : `${r.healthyReadySeconds} s`} | ${r.hostileReason ?? '(no status)'}: ${(r.hostileMessage ?? '').slice(0, 140)} | ${r.largestResponseMiB} MiB / ${r.listPages} pages / ${r.watchEventsMiB} MiB of events / ${r.connections} connections |`,
   );
   return [
     `Hostile data planes (${HOSTILE_WINDOW_MS / 1000} s window each, ${HEALTHY_RELEASES} healthy Releases):`,
     '',
-    '| case | RSS at start | peak RSS | controller | healthy Releases Ready after | hostile Release ResourcesApplied | most sent in one response / list pages served |',
+    '| case | RSS at start | peak RSS | controller | healthy Releases Ready after | hostile Release ResourcesApplied | most sent in one response / list pages served / watch events sent / connections accepted |',
     '|---|---:|---:|---|---:|---|---:|',
     ...rows,
   ].join('\n');

@@ -82,8 +82,10 @@ const USAGE = `Usage: npm run bench -- [flags]
                             --sizes 100 --steady-seconds 60 --trials 2 --no-restart
   --profile                 CPU profile and heap snapshot of the controller, under bench/results/profiles/
   --hostile                 instead of the sizes: peak RSS of the controller while one data plane
-                            serves a 300 MiB body, a 600 MiB body or an endless list and another
-                            keeps working (bench/hostile.ts; about 4 minutes)
+                            serves a 300 MiB body, a 600 MiB body, an endless list, a watch
+                            flooding 200 KiB objects or allows one HTTP/2 stream, and another
+                            keeps working (bench/hostile.ts; about 7 minutes)
+  --hostile-case=A,B        with --hostile: only the cases whose name contains A or B
   --health-rules            instead of the sizes: the cost per health evaluation of each engine
                             (built-in, CEL, Lua; in process, through the worker, cached); no
                             cluster, about 30 s (bench/healthrules.ts)
@@ -113,6 +115,7 @@ function parseOptions(argv: string[]): BenchOptions | undefined {
       tunnel: { type: 'boolean', default: false },
       gateway: { type: 'boolean', default: false },
       hostile: { type: 'boolean', default: false },
+      'hostile-case': { type: 'string' },
       ui: { type: 'boolean', default: false },
       restart: { type: 'boolean', default: true },
       dataplanes: { type: 'string' },
@@ -349,6 +352,7 @@ async function main(): Promise<void> {
           nodeArgs: [...imageFlags, ...options.nodeArgs],
           concurrency: options.concurrency,
           log,
+          only: argv.find((a) => a.startsWith('--hostile-case='))?.slice('--hostile-case='.length),
         },
         command,
       ),

@@ -126,11 +126,34 @@ async function run(options: Options, logger: Logger, build: BuildInfo): Promise<
       maxResponseBytes: options.dataPlaneMaxResponseBytes,
       maxWatchEventBytes: options.dataPlaneMaxWatchEventBytes,
       watchIdleTimeoutMs: options.watchIdleTimeoutMs,
+      minStreamsPerConnection: options.dataPlaneMinHttp2Streams,
+      maxWatchConnections: options.dataPlaneMaxWatchConnections,
       settings: {
         maxResponseBytes: '--dataplane-max-response-size',
         maxWatchEventBytes: '--dataplane-max-watch-event-size',
         watchIdleTimeoutMs: '--watch-idle-timeout',
+        minStreamsPerConnection: '--dataplane-min-http2-streams',
+        maxWatchConnections: '--dataplane-max-watch-connections',
       },
+    },
+    cacheLimits: {
+      dataPlane: {
+        maxObjects: options.dataPlaneMaxCachedObjects,
+        maxBytes: options.dataPlaneMaxCacheBytes,
+        settings: { maxObjects: '--dataplane-max-cached-objects', maxBytes: '--dataplane-max-cache-size' },
+      },
+      organization: {
+        maxObjects: options.organizationMaxCachedObjects,
+        maxBytes: options.organizationMaxCacheBytes,
+        settings: {
+          maxObjects: '--organization-max-cached-objects',
+          maxBytes: '--organization-max-cache-size',
+        },
+      },
+    },
+    observeLimits: {
+      perRelease: { limit: options.maxObservedPerRelease, rule: '--max-observed-per-release' },
+      perOrganization: { limit: options.maxObservedPerOrganization, rule: '--max-observed-per-organization' },
     },
     watchHttp2: options.watchHttp2,
     servesRenderedReleases: options.renderedReleases,

@@ -247,6 +247,54 @@ export const FLAGS: readonly FlagSpec[] = [
     help: 'Most pages one list of a data plane may take (a data plane may answer "continue" forever).',
   },
   {
+    name: 'dataplane-max-cached-objects',
+    kind: 'int',
+    default: '25000',
+    help: 'Most objects the watch caches of one DataPlane may hold (its managed objects and what its Releases observe); over it every watch of that DataPlane is closed and its caches freed for a minute, and its Releases report DataPlaneUnreachable naming this flag. 0: no limit.',
+  },
+  {
+    name: 'dataplane-max-cache-size',
+    kind: 'size',
+    default: '128Mi',
+    help: 'Most bytes (as sent by the data plane) the watch caches of one DataPlane may hold; over it, as --dataplane-max-cached-objects.',
+  },
+  {
+    name: 'organization-max-cached-objects',
+    kind: 'int',
+    default: '50000',
+    help: 'Most objects the watch caches of all DataPlanes of one organization may hold together; the DataPlane whose cache crosses it is closed as with --dataplane-max-cached-objects. 0: no limit.',
+  },
+  {
+    name: 'organization-max-cache-size',
+    kind: 'size',
+    default: '256Mi',
+    help: 'Most bytes the watch caches of all DataPlanes of one organization may hold together.',
+  },
+  {
+    name: 'max-observed-per-release',
+    kind: 'int',
+    default: '100',
+    help: 'Most objects one Release may observe (openchoreo.dev/apply: Observe); the ones past it are reported and not observed. A TenantPolicy may only lower it. 0: no limit.',
+  },
+  {
+    name: 'max-observed-per-organization',
+    kind: 'int',
+    default: '1000',
+    help: 'Most objects all Releases of one organization may observe together. A TenantPolicy may only lower it. 0: no limit.',
+  },
+  {
+    name: 'dataplane-min-http2-streams',
+    kind: 'int',
+    default: '10',
+    help: 'Fewest concurrent HTTP/2 streams per connection a data plane must allow; one that allows fewer is refused (its Releases report it) rather than given a TLS connection per watch.',
+  },
+  {
+    name: 'dataplane-max-watch-connections',
+    kind: 'int',
+    default: '64',
+    help: 'Most connections carrying the watches of one DataPlane: HTTP/2 connections (each carrying up to 100 watches), or watches over HTTP/1.1 (one connection each).',
+  },
+  {
     name: 'dataplane-list-timeout',
     kind: 'duration',
     default: '2m',
@@ -329,6 +377,22 @@ export interface Options {
   dataPlaneMaxListBytes: number;
   dataPlaneMaxListPages: number;
   dataPlaneListTimeoutMs: number;
+  /** dataPlaneMaxCachedObjects caps the objects in one DataPlane's watch caches (0: none). */
+  dataPlaneMaxCachedObjects: number;
+  /** dataPlaneMaxCacheBytes caps the bytes in one DataPlane's watch caches. */
+  dataPlaneMaxCacheBytes: number;
+  /** organizationMaxCachedObjects caps the objects in one organization's watch caches (0: none). */
+  organizationMaxCachedObjects: number;
+  /** organizationMaxCacheBytes caps the bytes in one organization's watch caches. */
+  organizationMaxCacheBytes: number;
+  /** maxObservedPerRelease caps the objects one Release observes (0: none). */
+  maxObservedPerRelease: number;
+  /** maxObservedPerOrganization caps the objects one organization observes (0: none). */
+  maxObservedPerOrganization: number;
+  /** dataPlaneMinHttp2Streams is the fewest HTTP/2 streams per connection a data plane must allow. */
+  dataPlaneMinHttp2Streams: number;
+  /** dataPlaneMaxWatchConnections caps the connections carrying one DataPlane's watches. */
+  dataPlaneMaxWatchConnections: number;
   watchIdleTimeoutMs: number;
   /** watchHttp2 carries each cluster's watches as streams of one HTTP/2 connection. */
   watchHttp2: boolean;
@@ -490,6 +554,14 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv): Options | ty
     dataPlaneMaxListBytes: size('dataplane-max-list-size'),
     dataPlaneMaxListPages: int('dataplane-max-list-pages', 1),
     dataPlaneListTimeoutMs: duration('dataplane-list-timeout'),
+    dataPlaneMaxCachedObjects: int('dataplane-max-cached-objects', 0),
+    dataPlaneMaxCacheBytes: size('dataplane-max-cache-size'),
+    organizationMaxCachedObjects: int('organization-max-cached-objects', 0),
+    organizationMaxCacheBytes: size('organization-max-cache-size'),
+    maxObservedPerRelease: int('max-observed-per-release', 0),
+    maxObservedPerOrganization: int('max-observed-per-organization', 0),
+    dataPlaneMinHttp2Streams: int('dataplane-min-http2-streams', 1),
+    dataPlaneMaxWatchConnections: int('dataplane-max-watch-connections', 1),
     watchIdleTimeoutMs: duration('watch-idle-timeout'),
     watchHttp2: bool('watch-http2'),
     renderedReleases: bool('rendered-releases'),

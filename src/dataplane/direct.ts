@@ -53,6 +53,8 @@ export class DirectDataPlane implements DataPlanePort {
     private readonly watches: WatchSet,
     /** refuseName says why a name cannot be sent through this connection's transport (transport.ts). */
     private readonly refuseName?: (name: string) => string | undefined,
+    /** endpoint is the `host:port` of the data plane's own server; undefined behind a shared gateway. */
+    readonly endpoint?: string,
   ) {
     this.discovery = new Discovery(client);
   }

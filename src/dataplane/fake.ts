@@ -62,6 +62,8 @@ export class FakeDataPlane implements DataPlanePort {
   version = 'v1.0.0-fake';
   /** deleteKeepsObject models finalizers: a deleted object only gets a deletionTimestamp. */
   deleteKeepsObject = false;
+  /** endpoint is the `host:port` the data plane is reached at (fair shares per endpoint). */
+  endpoint: string | undefined;
 
   private readonly kinds = new Map<string, ResourceInfo>();
   private readonly objects = new Map<string, { info: ResourceInfo; object: KubeObject }>();

@@ -18,6 +18,7 @@ import type { KubeObject } from '../api/object.ts';
 import type { Plane } from '../api/v1alpha1/schema.ts';
 import type { InformerEventType, ListBudget } from '../kube/informer.ts';
 import type { ClientLimits, RequestObserver } from '../kube/client.ts';
+import { CacheBudget, type CacheLimits } from '../kube/cachebudget.ts';
 import { grantFingerprint, OPEN_GRANT, type AccessGrant } from './access.ts';
 import type { SecretLike } from './credentials.ts';
 import { directTransport, tunnelTransport } from './credentialed.ts';
@@ -28,6 +29,15 @@ import { planeKey, selectTransport, type DataPlaneTransport } from './transport.
 import type { TunnelProxySettings } from './tunnel.ts';
 import { WatchSet } from './watches.ts';
 
+/**
+ * DataPlaneCacheLimits bound the watch caches (objects and approximate bytes) of each data plane,
+ * and of all data planes of one organization together (the plane's namespace).
+ */
+export interface DataPlaneCacheLimits {
+  dataPlane: CacheLimits;
+  organization: CacheLimits;
+}
+
 /** DataPlanePoolOptions configures a DataPlanePool. */
 export interface DataPlanePoolOptions {
   logger: Logger;
@@ -36,6 +46,8 @@ export interface DataPlanePoolOptions {
   limits?: Partial<ClientLimits>;
   /** listBudget bounds each list of a data plane. */
   listBudget?: ListBudget;
+  /** cacheLimits bound the watch caches per data plane and per organization; unbounded without. */
+  cacheLimits?: DataPlaneCacheLimits;
   /** http2 carries each data plane's watches over one HTTP/2 connection when it offers it (default true). */
   http2?: boolean;
   /** observer returns the request observer (metrics) of one data plane. */
@@ -76,6 +88,8 @@ export class DataPlanePool {
   /** muted silences the request observer of each connection once it is closed. */
   private readonly muted = new WeakMap<DirectDataPlane, { on: boolean }>();
   private closed = false;
+  /** organizations are the cache budgets shared by the data planes of each organization. */
+  private readonly organizations = new Map<string, CacheBudget>();
   /** transports is the registry: the first that handles a plane reaches it. */
   private readonly transports: readonly DataPlaneTransport[];
 
@@ -178,6 +192,23 @@ export class DataPlanePool {
     await Promise.all(all.map((c) => this.closeConnection(c)));
   }
 
+  /**
+   * budgetOf is the cache budget of one connection, charged to its organization's too. A rebuilt
+   * connection gets a budget of its own: the old one gives its share back as its watches stop.
+   */
+  private budgetOf(key: string, plane: Plane, limits: DataPlaneCacheLimits): CacheBudget {
+    const organization = plane.metadata.namespace ?? CLUSTER_PLANES;
+    let shared = this.organizations.get(organization);
+    if (!shared) {
+      shared = new CacheBudget(
+        plane.metadata.namespace ? `organization ${organization}` : CLUSTER_PLANES,
+        limits.organization,
+      );
+      this.organizations.set(organization, shared);
+    }
+    return new CacheBudget(`data plane ${key}`, limits.dataPlane, shared);
+  }
+
   private isCurrent(dp: Plane): boolean {
     return this.options.isCurrent?.(dp) ?? true;
   }
@@ -230,6 +261,7 @@ export class DataPlanePool {
       ...(plane.metadata.namespace ? { organization: plane.metadata.namespace } : {}),
       syncTimeoutMs: this.options.requestTimeoutMs,
       listBudget: this.options.listBudget,
+      ...(this.options.cacheLimits && { budget: this.budgetOf(key, plane, this.options.cacheLimits) }),
       ...(pollIntervalMs !== undefined ? { pollIntervalMs } : {}),
       onEvent: (type, obj) => this.options.onEvent(key, type, obj),
       onHealthChange: (healthy) => this.options.onHealthChange?.(key, healthy),
@@ -237,7 +269,9 @@ export class DataPlanePool {
       // What discovery knew of a kind that is gone is stale: the next look-up asks again.
       onKindGone: () => connection.current?.forgetKinds(),
     });
-    const conn = new DirectDataPlane(key, fingerprint, client, watches, refuseName);
+    // The cluster gateway is the operator's, shared by every plane it serves: not a tenant's endpoint.
+    const endpoint = transport.name === 'gateway' ? undefined : endpointOf(client.server);
+    const conn = new DirectDataPlane(key, fingerprint, client, watches, refuseName, endpoint);
     connection.current = conn;
     this.muted.set(conn, gate);
     return conn;
@@ -245,6 +279,15 @@ export class DataPlanePool {
 }
 
 const DEFAULT_POLICY = new EndpointPolicy(DEFAULT_ENDPOINT_POLICY);
+
+/** endpointOf is the `host:port` of a server URL, with the scheme's default port written out. */
+export function endpointOf(server: string): string {
+  const url = new URL(server);
+  return `${url.hostname}:${url.port || (url.protocol === 'http:' ? '80' : '443')}`;
+}
+
+/** CLUSTER_PLANES is the organization budget of the operator's cluster-scoped planes (no namespace). */
+const CLUSTER_PLANES = 'cluster-scoped planes';
 
 /** fingerprints remembers the hash of each cached object, so an unchanged one is hashed once. */
 const fingerprints = new WeakMap<object, string>();

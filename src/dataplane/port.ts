@@ -65,6 +65,11 @@ export const NAMESPACE_KIND: ResourceInfo = {
 export interface DataPlanePort {
   /** key is `namespace/name` of the DataPlane. */
   readonly key: string;
+  /**
+   * endpoint is the `host:port` the data plane is reached at, when it is its own (not a gateway
+   * shared by every plane): workers are shared fairly per endpoint too.
+   */
+  readonly endpoint?: string;
 
   /**
    * clusterId identifies the cluster behind the port: the uid of its kube-system namespace (of

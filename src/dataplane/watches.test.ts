@@ -5,10 +5,11 @@ import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import type { KubeObject } from '../api/object.ts';
 import { CONTROLLER_NAME, Labels } from '../api/v1alpha1/constants.ts';
-import { KubeClient } from '../kube/client.ts';
+import { KubeClient, LimitReasons, isKubeApiError } from '../kube/client.ts';
+import { CacheBudget } from '../kube/cachebudget.ts';
 import { KindNotServedError } from '../kube/discovery.ts';
 import { servedKind } from './fake.ts';
-import { identityOf, WatchSet } from './watches.ts';
+import { identityOf, OVERFLOW_HOLD_MS, WatchSet } from './watches.ts';
 
 describe('identityOf', () => {
   test('names an object by group, kind, namespace and name', () => {
@@ -152,6 +153,141 @@ void describe('WatchSet', () => {
       await client.close();
       server.closeAllConnections();
       server.close();
+    }
+  });
+  /**
+   * namespaceServer serves ConfigMaps of every namespace (lists and watches), counting the watch
+   * requests; `flood` makes each managed watch send that many distinct 2 KB objects.
+   */
+  const namespaceServer = async (flood = 0) => {
+    const managed = { [Labels.managedBy]: CONTROLLER_NAME, [Labels.releaseUid]: 'uid-1' };
+    const cm = (name: string, namespace: string, labels?: Record<string, string>) => ({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name, namespace, resourceVersion: '5', ...(labels && { labels }) },
+      data: { fill: 'x'.repeat(2_000) },
+    });
+    const watches: string[] = [];
+    const open = new Set<ServerResponse>();
+    const server = createServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      res.writeHead(200, { 'content-type': 'application/json' });
+      if (url.searchParams.get('watch') === 'true') {
+        watches.push(url.pathname);
+        res.flushHeaders();
+        open.add(res);
+        if (url.searchParams.has('labelSelector'))
+          for (let i = 0; i < flood; i++)
+            res.write(`${JSON.stringify({ type: 'ADDED', object: cm(`flood-${i}`, 'apps', managed) })}\n`);
+        return;
+      }
+      const items = url.searchParams.has('labelSelector')
+        ? [cm('ours', 'apps', managed)]
+        : ['a', 'b', 'c', 'd'].map((n) => cm(n, 'apps'));
+      res.end(JSON.stringify({ metadata: { resourceVersion: '10' }, items }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const client = new KubeClient({
+      name: 'data plane acme/dp',
+      server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      maxRetries: 0,
+    });
+    const close = async () => {
+      for (const res of open) res.end();
+      await client.close();
+      server.closeAllConnections();
+      server.close();
+    };
+    return { client, watches, close };
+  };
+  const configMaps = servedKind({ group: '', version: 'v1', kind: 'ConfigMap' }, 'configmaps');
+
+  void test('observed objects of one kind and namespace share one watch that caches only them', async () => {
+    const { client, watches, close } = await namespaceServer();
+    const observed: string[][] = [];
+    const set = new WatchSet({
+      client,
+      logger: pino({ level: 'silent' }),
+      syncTimeoutMs: 5000,
+      onEvent: () => undefined,
+      onObserved: (users) => observed.push(users),
+    });
+    try {
+      const [a, b] = await Promise.all([
+        set.observe('org/r1', configMaps, 'apps', 'a'),
+        set.observe('org/r2', configMaps, 'apps', 'b'),
+      ]);
+      assert.equal(a?.metadata.name, 'a');
+      assert.equal(b?.metadata.name, 'b');
+      assert.equal(await set.observe('org/r1', configMaps, 'apps', 'c').then((o) => o?.metadata.name), 'c');
+      assert.equal(await set.observe('org/r1', configMaps, 'apps', 'missing'), undefined);
+      assert.equal(set.observedWatches(), 1, 'one watch for the namespace and kind');
+      while (watches.length === 0) await new Promise((r) => setTimeout(r, 10));
+      assert.ok(
+        watches.every((p) => p === '/api/v1/namespaces/apps/configmaps'),
+        `every watch is of the namespace: ${watches.join(', ')}`,
+      );
+      await set.useObserved('org/r1', []);
+      assert.equal(set.observedWatches(), 1, 'r2 still observes b');
+      await set.useObserved('org/r2', []);
+      assert.equal(set.observedWatches(), 0, 'nobody observes anything there: the watch is stopped');
+    } finally {
+      await set.stop();
+      await close();
+    }
+  });
+
+  void test('caches over the budget close every watch of the data plane, free them, and fail with the limit until the hold ends', async () => {
+    const { client, close } = await namespaceServer(200);
+    const organization = new CacheBudget('organization acme', { maxObjects: 0, maxBytes: 0 });
+    const budget = new CacheBudget(
+      'data plane acme/dp',
+      { maxObjects: 100, maxBytes: 0, settings: { maxObjects: '--dataplane-max-cached-objects' } },
+      organization,
+    );
+    let now = 1_000;
+    const health: boolean[] = [];
+    const set = new WatchSet({
+      client,
+      logger: pino({ level: 'silent' }),
+      syncTimeoutMs: 5000,
+      onEvent: () => undefined,
+      onHealthChange: (healthy) => health.push(healthy),
+      budget,
+      now: () => now,
+    });
+    try {
+      await set.observe('org/r1', configMaps, 'apps', 'a');
+      await set.informerFor(configMaps).catch(() => undefined);
+      while (set.broken().length === 0) await new Promise((r) => setTimeout(r, 10));
+      const failure = await set.informerFor(configMaps).then(
+        () => assert.fail('the cache must not be served'),
+        (err: unknown) => err,
+      );
+      assert.ok(
+        isKubeApiError(failure) && failure.reason === LimitReasons.cacheBudgetExceeded,
+        String(failure),
+      );
+      assert.match(
+        failure.message,
+        /data plane acme\/dp: the watch caches of data plane acme\/dp hold more than 100 objects \(--dataplane-max-cached-objects raises it\)/,
+      );
+      await assert.rejects(set.observe('org/r1', configMaps, 'apps', 'a'), /hold more than 100 objects/);
+      assert.equal(set.allHealthy(), false, 'no picture: nothing may be pruned or cleaned up');
+      assert.equal(set.broken()[0]?.info.kind, 'ConfigMap');
+      assert.deepEqual(set.watched(), []);
+      assert.equal(set.observedWatches(), 0, 'observed watches closed too');
+      assert.equal(set.objectsOf('uid-1').length, 0);
+      assert.equal(budget.objects, 0, 'every cache freed');
+      assert.equal(organization.objects, 0);
+      assert.equal(health.at(-1), false);
+
+      now += OVERFLOW_HOLD_MS;
+      await set.observe('org/r1', configMaps, 'apps', 'a');
+      assert.equal(set.observedWatches(), 1, 'watched again after the hold');
+    } finally {
+      await set.stop();
+      await close();
     }
   });
 });

@@ -2,8 +2,13 @@
  * WatchSet holds one label-selected informer per kind on one data plane, started when a Release
  * first needs the kind and stopped when no Release uses it any more. Every event on a managed
  * object reaches `onEvent`, which enqueues the Release named by the object's labels. Objects a
- * Release only observes (not ours, so not in those caches) get a watch of their own, selected by
- * name, whose events reach `onObserved` with the Releases observing it.
+ * Release only observes (not ours, so not in those caches) are served by one watch per kind and
+ * namespace, shared by every observed object there (its cache keeps only the observed names), whose
+ * events reach `onObserved` with the Releases observing the object.
+ *
+ * Every cache of the data plane counts against one CacheBudget (and its organization's): over it,
+ * every watch of the data plane is closed and its caches freed, and for OVERFLOW_HOLD_MS each
+ * request for a cache fails with the error naming the limit and its flag, so its Releases report it.
  */
 import type { Logger } from 'pino';
 import { isApplyEntryOf, withoutManagedFields, type KubeObject } from '../api/object.ts';
@@ -14,6 +19,14 @@ import type { KubeClient } from '../kube/client.ts';
 import { KubeApiError } from '../kube/client.ts';
 import { collectionPath, KindNotServedError, type ResourceInfo } from '../kube/discovery.ts';
 import { sharedStrings, TreeInterner } from '../kube/intern.ts';
+import type { CacheBudget } from '../kube/cachebudget.ts';
+
+/**
+ * OVERFLOW_HOLD_MS is how long a data plane whose caches outgrew their budget stays without
+ * watches: its Releases report why meanwhile, then its watches are started again (a data plane
+ * that floods again is closed again).
+ */
+export const OVERFLOW_HOLD_MS = 60_000;
 
 /** MANAGED_SELECTOR selects every object the controller applied, for a Release of any kind (profile.ts). */
 export const MANAGED_SELECTOR = `${Labels.managedBy} in (${MANAGED_BY_VALUES.join(',')})`;
@@ -107,17 +120,22 @@ export interface WatchSetOptions {
    * kind is stale then.
    */
   onKindGone?: (info: ResourceInfo) => void;
+  /** budget counts every cache of the data plane (objects, bytes); unbounded without. */
+  budget?: CacheBudget;
+  /** now is the clock of the overflow hold (tests). */
+  now?: () => number;
 }
 
-/** ObservedObject is a watch on one object some users observe. */
-interface ObservedObject {
+/** ObservedCollection is the shared watch of one kind in one namespace, caching the observed names. */
+interface ObservedCollection {
   informer: Informer;
-  users: Set<string>;
+  /** names are the observed names there, each with its users (Release keys). */
+  names: Map<string, Set<string>>;
 }
 
-/** observedKey identifies an observed object: kind, namespace and name. */
-function observedKey(info: ResourceInfo, namespace: string | undefined, name: string): string {
-  return `${kindKey(info)}|${namespace ?? ''}/${name}`;
+/** collectionKey identifies an observed collection: kind and namespace. */
+function collectionKey(info: ResourceInfo, namespace: string | undefined): string {
+  return `${kindKey(info)}|${namespace ?? ''}`;
 }
 
 /** WatchSet manages the per-kind watches of one data plane. */
@@ -132,8 +150,10 @@ export class WatchSet {
    * cached object: that made a full resync quadratic in the number of Releases).
    */
   private readonly byRelease = new Map<string, Map<string, ManagedObject>>();
-  /** observed are the watches on single objects, by observedKey. */
-  private readonly observed = new Map<string, ObservedObject>();
+  /** observed are the shared watches of observed objects, by collectionKey. */
+  private readonly observed = new Map<string, ObservedCollection>();
+  /** overflow is why the caches were closed over their budget, and until when they stay closed. */
+  private overflow: { error: KubeApiError; until: number; kinds: ResourceInfo[] } | undefined;
 
   constructor(private readonly options: WatchSetOptions) {}
 
@@ -144,6 +164,7 @@ export class WatchSet {
    * stale cache.
    */
   async informerFor(info: ResourceInfo): Promise<Informer> {
+    this.checkOverflow();
     const key = kindKey(info);
     let watched = this.kinds.get(key);
     if (!watched) {
@@ -152,6 +173,7 @@ export class WatchSet {
         path: collectionPath(info),
         labelSelector: managedSelector(this.options.organization),
         listBudget: this.options.listBudget,
+        ...this.budgeted(),
         name: `${this.options.client.name}/${key}`,
         logger: this.options.logger,
         transform: slimObject,
@@ -190,9 +212,44 @@ export class WatchSet {
     this.options.onHealthChange?.(this.allHealthy());
   }
 
+  /** budgeted are the informer options that count a cache against the data plane's budget. */
+  private budgeted(): { budget?: CacheBudget; onOverflow: (err: KubeApiError) => void } {
+    return {
+      ...(this.options.budget && { budget: this.options.budget }),
+      onOverflow: (err) => void this.overflowed(err),
+    };
+  }
+
   /**
-   * observe returns one object from a watch on it alone (field-selected by name), started on
-   * first use; undefined when it does not exist. Throws like informerFor when it cannot connect.
+   * overflowed closes every watch of the data plane (their caches are freed and the budget given
+   * back) and remembers why, so every Release of the data plane reports it for OVERFLOW_HOLD_MS.
+   */
+  private async overflowed(error: KubeApiError): Promise<void> {
+    if (this.overflow) return;
+    const now = this.options.now?.() ?? Date.now();
+    this.overflow = { error, until: now + OVERFLOW_HOLD_MS, kinds: this.watched().map((w) => w.info) };
+    this.options.logger.warn(
+      { err: error.message, holdMs: OVERFLOW_HOLD_MS },
+      'data-plane watch caches over their budget: every watch of the data plane closed; its Releases report it',
+    );
+    await this.closeAll();
+    this.options.onHealthChange?.(false);
+  }
+
+  /**
+   * checkOverflow throws the overflow error while the hold lasts; after it, the data plane's
+   * watches may start again.
+   */
+  private checkOverflow(): void {
+    if (!this.overflow) return;
+    if ((this.options.now?.() ?? Date.now()) < this.overflow.until) throw this.overflow.error;
+    this.overflow = undefined;
+  }
+
+  /**
+   * observe returns one object from the shared watch of its kind and namespace, started on first
+   * use (a name new to a running watch is listed for once); undefined when it does not exist.
+   * Throws like informerFor when it cannot connect.
    */
   async observe(
     user: string,
@@ -200,14 +257,18 @@ export class WatchSet {
     namespace: string | undefined,
     name: string,
   ): Promise<KubeObject | undefined> {
-    const key = observedKey(info, namespace, name);
+    this.checkOverflow();
+    const key = collectionKey(info, namespace);
     let observed = this.observed.get(key);
+    let relist = false;
     if (!observed) {
-      const users = new Set<string>();
+      const names = new Map<string, Set<string>>([[name, new Set<string>()]]);
       const informer: Informer = new Informer({
         client: this.options.client,
         path: collectionPath(info, namespace),
-        fieldSelector: `metadata.name=${name}`,
+        // Only what some Release observes is kept; the rest of the namespace passes by.
+        accept: (obj) => names.has(obj.metadata.name ?? ''),
+        ...this.budgeted(),
         name: `${this.options.client.name}/${key}`,
         logger: this.options.logger,
         // Someone else's object: nothing here reads its managedFields, nor a Secret's data
@@ -219,14 +280,32 @@ export class WatchSet {
           if (this.observed.get(key)?.informer === informer) this.observed.delete(key);
         },
       });
-      informer.addHandler(() => this.options.onObserved?.([...users]));
+      informer.addHandler((_type, obj) => {
+        const users = names.get(obj.metadata.name ?? '');
+        if (users) this.options.onObserved?.([...users]);
+      });
       informer.start();
-      observed = { informer, users };
+      observed = { informer, names };
       this.observed.set(key, observed);
+    } else if (!observed.names.has(name)) {
+      observed.names.set(name, new Set<string>());
+      relist = true;
     }
-    observed.users.add(user);
-    await this.connected(observed.informer, `${info.kind} ${namespace ? `${namespace}/` : ''}${name}`, info);
+    observed.names.get(name)?.add(user);
+    const what = `${info.kind} ${namespace ? `${namespace}/` : ''}${name}`;
+    await this.connected(observed.informer, what, info);
+    // The running watch dropped this name until now: one list (shared by every name added
+    // meanwhile) caches it.
+    if (relist) {
+      await observed.informer.relist();
+      await this.connected(observed.informer, what, info);
+    }
     return observed.informer.get(namespace, name);
+  }
+
+  /** observedWatches is the number of shared watches serving observed objects. */
+  observedWatches(): number {
+    return this.observed.size;
   }
 
   /** useObserved keeps a user's observed objects to `refs`, stopping watches nobody observes any more. */
@@ -234,10 +313,16 @@ export class WatchSet {
     user: string,
     refs: ReadonlyArray<{ info: ResourceInfo; namespace?: string; name: string }>,
   ): Promise<void> {
-    const keep = new Set(refs.map((r) => observedKey(r.info, r.namespace, r.name)));
+    const keep = new Set(refs.map((r) => `${collectionKey(r.info, r.namespace)}/${r.name}`));
     const unused: Informer[] = [];
     for (const [key, o] of this.observed) {
-      if (keep.has(key) || !o.users.delete(user) || o.users.size > 0) continue;
+      for (const [name, users] of o.names) {
+        if (keep.has(`${key}/${name}`) || !users.delete(user) || users.size > 0) continue;
+        o.names.delete(name);
+        const slash = key.lastIndexOf('|');
+        o.informer.evict(key.slice(slash + 1) || undefined, name);
+      }
+      if (o.names.size > 0) continue;
       this.observed.delete(key);
       unused.push(o.informer);
     }
@@ -267,6 +352,7 @@ export class WatchSet {
         );
       }
     }
+    if (informer.overflow) throw informer.overflow;
     if (informer.gone) {
       throw new KindNotServedError(
         info,
@@ -331,6 +417,8 @@ export class WatchSet {
 
   /** broken lists the watched kinds whose watch is not listed and connected, with their last error. */
   broken(): Array<{ info: ResourceInfo; error: unknown }> {
+    const overflow = this.overflow;
+    if (overflow) return overflow.kinds.map((info) => ({ info, error: overflow.error }));
     return [...this.kinds.values()]
       .filter((w) => !w.informer.isHealthy())
       .map((w) => ({ info: w.info, error: w.informer.lastSyncError }));
@@ -338,11 +426,18 @@ export class WatchSet {
 
   /** allHealthy tells whether every watch is listed and connected: a complete picture, required before pruning. */
   allHealthy(): boolean {
+    // Closed over the budget: no watch, no picture (until the watches are started again).
+    if (this.overflow) return false;
     return [...this.kinds.values()].every((w) => w.informer.isHealthy());
   }
 
   /** stop ends every watch. */
   async stop(): Promise<void> {
+    await this.closeAll();
+  }
+
+  /** closeAll ends every watch and forgets every cached object. */
+  private async closeAll(): Promise<void> {
     const all = [...this.kinds.values()].map((w) => w.informer);
     all.push(...[...this.observed.values()].map((o) => o.informer));
     this.kinds.clear();

@@ -70,6 +70,10 @@ export const LimitReasons = {
   listBudgetExceeded: 'ListBudgetExceeded',
   /** watchTimeout: a watch stayed silent past its idle deadline or open past its deadline. */
   watchTimeout: 'WatchTimeout',
+  /** watchConnections: a server allows too few HTTP/2 streams per connection, or the watch connections are at their cap. */
+  watchConnections: 'WatchConnectionLimit',
+  /** cacheBudgetExceeded: the watch caches of a data plane (or its organization) outgrew their budget. */
+  cacheBudgetExceeded: 'CacheBudgetExceeded',
 } as const;
 
 /**
@@ -99,9 +103,27 @@ export interface ClientLimits {
   watchIdleTimeoutMs: number;
   /** watchDeadlineSlackMs is added to a watch's timeoutSeconds for its deadline. */
   watchDeadlineSlackMs: number;
+  /** minStreamsPerConnection refuses an HTTP/2 server that allows fewer concurrent streams per connection. */
+  minStreamsPerConnection: number;
+  /** maxWatchConnections caps the connections carrying watches (HTTP/2 connections, or HTTP/1.1 watches). */
+  maxWatchConnections: number;
   /** settings names what raises each limit (a flag), for error messages; the layers above know it. */
-  settings?: Partial<Record<'maxResponseBytes' | 'maxWatchEventBytes' | 'watchIdleTimeoutMs', string>>;
+  settings?: Partial<
+    Record<
+      | 'maxResponseBytes'
+      | 'maxWatchEventBytes'
+      | 'watchIdleTimeoutMs'
+      | 'minStreamsPerConnection'
+      | 'maxWatchConnections',
+      string
+    >
+  >;
 }
+
+/** DEFAULT_MIN_STREAMS_PER_CONNECTION is the fewest HTTP/2 streams per connection a server must allow. */
+export const DEFAULT_MIN_STREAMS_PER_CONNECTION = 10;
+/** DEFAULT_MAX_WATCH_CONNECTIONS caps the watch connections of one client. */
+export const DEFAULT_MAX_WATCH_CONNECTIONS = 64;
 
 /** formatBytes renders a size for messages: `64 MiB`, `1.5 KiB` or `900 bytes`. */
 export function formatBytes(bytes: number): string {
@@ -199,9 +221,14 @@ export class KubeApiError extends Error {
     if (this.statusCode === 0) return this.reason !== INVALID_REQUEST;
     return PROXY_FAILURES.has(this.statusCode) && this.reason === `HTTP${this.statusCode}`;
   }
-  /** isLimitExceeded tells whether a size or list budget was exceeded: the same request fails the same way. */
+  /** isLimitExceeded tells whether a size, list or cache budget was exceeded: the same request fails the same way. */
   get isLimitExceeded(): boolean {
-    return this.reason === LimitReasons.responseTooLarge || this.reason === LimitReasons.listBudgetExceeded;
+    return (
+      this.reason === LimitReasons.responseTooLarge ||
+      this.reason === LimitReasons.listBudgetExceeded ||
+      this.reason === LimitReasons.cacheBudgetExceeded ||
+      this.reason === LimitReasons.watchConnections
+    );
   }
   /**
    * isRetryable tells whether the same request may succeed later. A request that timed out is not:
@@ -300,6 +327,8 @@ export class KubeClient {
   /** agent carries requests, with a bounded pool; watchAgent carries watches, one connection each. */
   private readonly agent: http.Agent;
   private readonly watchAgent: http.Agent;
+  /** http1Watches counts the watches open on HTTP/1.1 connections (one connection each). */
+  private http1Watches = 0;
   /** streams carries watches over HTTP/2; undefined for http:// or once the server chose HTTP/1.1. */
   private streams: SessionPool | undefined;
   private readonly send: typeof http.request;
@@ -336,6 +365,8 @@ export class KubeClient {
       maxWatchEventBytes: options.limits?.maxWatchEventBytes ?? DEFAULT_MAX_WATCH_EVENT_BYTES,
       watchIdleTimeoutMs: options.limits?.watchIdleTimeoutMs ?? DEFAULT_WATCH_IDLE_TIMEOUT_MS,
       watchDeadlineSlackMs: options.limits?.watchDeadlineSlackMs ?? WATCH_DEADLINE_SLACK_MS,
+      minStreamsPerConnection: options.limits?.minStreamsPerConnection ?? DEFAULT_MIN_STREAMS_PER_CONNECTION,
+      maxWatchConnections: options.limits?.maxWatchConnections ?? DEFAULT_MAX_WATCH_CONNECTIONS,
       settings: options.limits?.settings,
     };
     const secure = url.protocol === 'https:';
@@ -398,8 +429,25 @@ export class KubeClient {
         connect: () => secureConnection(connectOptions, options.connect, this.timeoutMs),
         idleMs: IDLE_CONNECTION_MS,
         timeoutMs: this.timeoutMs,
+        minStreams: this.limits.minStreamsPerConnection,
+        maxSessions: this.limits.maxWatchConnections,
+        limitError: (message, setting) =>
+          this.watchLimit(
+            message,
+            this.limits.settings?.[
+              setting === 'minStreams' ? 'minStreamsPerConnection' : 'maxWatchConnections'
+            ],
+          ),
       });
     }
+  }
+
+  /** watchLimit is the error of a watch refused by a connection limit, naming what raises it. */
+  private watchLimit(message: string, setting: string | undefined): KubeApiError {
+    return new KubeApiError(`watch on ${this.name}: ${message}${hint(setting)}`, {
+      statusCode: 0,
+      reason: LimitReasons.watchConnections,
+    });
   }
 
   /** setObserver installs the request observer (metrics) after construction. */
@@ -449,14 +497,14 @@ export class KubeClient {
   /**
    * watch streams watch events of a collection until the server ends the stream, the signal
    * aborts, or an error occurs; `onOpen` runs once the server accepted the watch, and `onEvent`
-   * for every event in order. A stream open longer than its `timeoutSeconds` plus
+   * for every event in order, with the bytes of its line (caches count them). A stream open longer than its `timeoutSeconds` plus
    * WATCH_DEADLINE_SLACK_MS, or silent for the idle timeout while it asked for bookmarks, fails
    * with reason WatchTimeout; an event line over the cap fails with ResponseTooLarge.
    */
   async watch<T>(
     path: string,
     query: Record<string, string | number | boolean | undefined>,
-    onEvent: (event: WatchEvent<T>) => void,
+    onEvent: (event: WatchEvent<T>, bytes: number) => void,
     signal: AbortSignal,
     onOpen?: () => void,
   ): Promise<void> {
@@ -508,13 +556,29 @@ export class KubeClient {
         if (this.streams === streams) this.streams = undefined;
       }
     }
-    const res = await this.exchange(this.watchAgent, {
-      method: 'GET',
-      path: pathAndQuery,
-      headers,
-      signal,
-      deadline: { ms: this.timeoutMs, until: 'answer', message },
-    });
+    // Each HTTP/1.1 watch holds a connection of its own: as many as HTTP/2 connections are allowed.
+    const { maxWatchConnections, settings } = this.limits;
+    if (this.http1Watches >= maxWatchConnections) {
+      throw this.watchLimit(
+        `${this.http1Watches} watches already hold an HTTP/1.1 connection each, the most allowed`,
+        settings?.maxWatchConnections,
+      );
+    }
+    this.http1Watches++;
+    let res: http.IncomingMessage;
+    try {
+      res = await this.exchange(this.watchAgent, {
+        method: 'GET',
+        path: pathAndQuery,
+        headers,
+        signal,
+        deadline: { ms: this.timeoutMs, until: 'answer', message },
+      });
+    } catch (err) {
+      this.http1Watches--;
+      throw err;
+    }
+    res.once('close', () => this.http1Watches--);
     return { statusCode: res.statusCode ?? 0, headers: res.headers, body: res };
   }
 
@@ -526,7 +590,7 @@ export class KubeClient {
     res: Readable,
     path: string,
     query: Record<string, string | number | boolean | undefined>,
-    onEvent: (event: WatchEvent<T>) => void,
+    onEvent: (event: WatchEvent<T>, bytes: number) => void,
   ): Promise<void> {
     const { maxWatchEventBytes, watchIdleTimeoutMs, watchDeadlineSlackMs, settings } = this.limits;
     const timeoutSeconds = Number(query['timeoutSeconds']);
@@ -578,7 +642,10 @@ export class KubeClient {
           start = newline + 1;
           const text = line.toString('utf8').trim();
           if (text)
-            onEvent(parseAnswer<WatchEvent<T>>(text, () => `a watch event of GET ${path} on ${this.name}`));
+            onEvent(
+              parseAnswer<WatchEvent<T>>(text, () => `a watch event of GET ${path} on ${this.name}`),
+              line.length,
+            );
         }
         if (start < chunk.length) {
           pendingBytes += chunk.length - start;

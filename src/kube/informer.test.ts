@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import type { KubeObject } from '../api/object.ts';
 import { KubeClient, LimitReasons, isKubeApiError } from './client.ts';
 import { Informer, type InformerEventType, type ListBudget } from './informer.ts';
+import { CacheBudget } from './cachebudget.ts';
 
 const PATH = '/api/v1/configmaps';
 
@@ -125,7 +126,8 @@ function configMap(name: string, resourceVersion: string, data: Record<string, s
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',
-    metadata: { name, namespace: 'apps', resourceVersion },
+    // The informers under test select app=x, and drop what does not match.
+    metadata: { name, namespace: 'apps', resourceVersion, labels: { app: 'x' } },
     data,
   };
 }
@@ -169,6 +171,9 @@ void describe('Informer', () => {
       pollIntervalMs?: number;
       endWhenNotServed?: boolean;
       gone?: unknown[];
+      budget?: CacheBudget;
+      overflow?: unknown[];
+      accept?: (obj: KubeObject) => boolean;
     } = {},
   ) => {
     await Promise.all(informers.splice(0).map((i) => i.stop()));
@@ -188,6 +193,9 @@ void describe('Informer', () => {
       pollIntervalMs: options.pollIntervalMs,
       endWhenNotServed: options.endWhenNotServed,
       onGone: (err) => options.gone?.push(err),
+      ...(options.budget && { budget: options.budget }),
+      ...(options.accept && { accept: options.accept }),
+      onOverflow: (err) => options.overflow?.push(err),
     });
     informer.addHandler((type, obj) => seen.push([type, obj.metadata.name ?? '']));
     informers.push(informer);
@@ -535,5 +543,125 @@ void describe('Informer', () => {
     await waiting;
     assert.ok(informer.stopped, 'stopped');
     assert.ok(!informer.isHealthy(), 'a stopped informer that never listed is not healthy');
+  });
+  void test('objects outside the selector are dropped, from the list and from the watch', async () => {
+    const { informer, seen } = await start();
+    const stranger = (name: string): KubeObject => ({
+      ...configMap(name, '95'),
+      metadata: { name, namespace: 'apps', resourceVersion: '95', labels: { app: 'y' } },
+    });
+    server.items = [configMap('a', '90'), stranger('listed-stranger')];
+    server.watches.push((res) => {
+      event(res, 'ADDED', stranger('watched-stranger'));
+      event(res, 'ADDED', configMap('b', '101'));
+      // An object we hold that leaves the selection leaves the cache too.
+      event(res, 'MODIFIED', stranger('a'));
+    });
+    informer.start();
+    await until(
+      'b seen and a gone',
+      () => informer.get('apps', 'b') !== undefined && !informer.get('apps', 'a'),
+    );
+    assert.deepEqual(
+      informer.list().map((o) => o.metadata.name),
+      ['b'],
+    );
+    assert.equal(informer.dropped, 3);
+    assert.deepEqual(seen, [
+      ['added', 'a'],
+      ['added', 'b'],
+      ['deleted', 'a'],
+    ]);
+  });
+
+  void test('a watch that floods the cache past its budget ends the informer, frees the cache and gives the budget back', async () => {
+    const organization = new CacheBudget('organization acme', { maxObjects: 0, maxBytes: 0 });
+    const budget = new CacheBudget(
+      'data plane acme/dp',
+      { maxObjects: 0, maxBytes: 20_000, settings: { maxBytes: '--dataplane-max-cache-size' } },
+      organization,
+    );
+    const overflow: unknown[] = [];
+    const { informer, seen } = await start({ budget, overflow });
+    server.items = [configMap('a', '90')];
+    server.watches.push((res) => {
+      for (let i = 0; i < 100; i++)
+        event(res, 'ADDED', configMap(`flood-${i}`, String(101 + i), { fill: 'x'.repeat(1_000) }));
+    });
+    informer.start();
+    await until('the informer ended', () => overflow.length === 1);
+    const err = overflow[0];
+    assert.ok(isKubeApiError(err) && err.reason === LimitReasons.cacheBudgetExceeded, String(err));
+    assert.match(
+      String((err as Error).message),
+      /the watch caches of data plane acme\/dp hold more than 19\.5 KiB \(--dataplane-max-cache-size raises it\)/,
+    );
+    assert.equal(informer.overflow, err);
+    assert.ok(informer.stopped, 'it never lists again');
+    assert.equal(informer.size, 0, 'the cache is freed');
+    assert.equal(budget.objects, 0);
+    assert.equal(budget.bytes, 0);
+    assert.equal(organization.bytes, 0, 'the organization got its share back too');
+    assert.ok(
+      seen.some(([type]) => type === 'deleted'),
+      'handlers were told the objects left',
+    );
+    assert.ok(server.watchRequests().length === 1, 'no watch again');
+  });
+
+  void test('an object count budget of the organization ends the informer that crossed it', async () => {
+    const organization = new CacheBudget('organization acme', {
+      maxObjects: 3,
+      maxBytes: 0,
+      settings: { maxObjects: '--organization-max-cached-objects' },
+    });
+    const budget = new CacheBudget('data plane acme/dp', { maxObjects: 0, maxBytes: 0 }, organization);
+    const overflow: unknown[] = [];
+    const { informer } = await start({ budget, overflow });
+    server.items = ['a', 'b', 'c', 'd'].map((n) => configMap(n, '90'));
+    informer.start();
+    await until('the informer ended', () => overflow.length === 1);
+    assert.match(
+      String((overflow[0] as Error).message),
+      /organization acme hold more than 3 objects \(--organization-max-cached-objects raises it\)/,
+    );
+    assert.equal(organization.objects, 0);
+  });
+
+  void test('stop gives the budget back', async () => {
+    const budget = new CacheBudget('data plane acme/dp', { maxObjects: 10, maxBytes: 0 });
+    const { informer } = await start({ budget });
+    server.items = ['a', 'b'].map((n) => configMap(n, '90'));
+    informer.start();
+    await informer.waitForSync(AbortSignal.timeout(2_000));
+    assert.equal(budget.objects, 2);
+    assert.ok(budget.bytes > 0, 'list items are counted by their share of the page');
+    await informer.stop();
+    assert.equal(budget.objects, 0);
+    assert.equal(budget.bytes, 0);
+  });
+
+  void test('relist caches what accept admits now, callers asking at once sharing one list', async () => {
+    const names = new Set(['a']);
+    const { informer } = await start({ accept: (o) => names.has(o.metadata.name ?? '') });
+    server.items = ['a', 'b', 'c'].map((n) => configMap(n, '90'));
+    informer.start();
+    await informer.waitForSync(AbortSignal.timeout(2_000));
+    assert.deepEqual(
+      informer.list().map((o) => o.metadata.name),
+      ['a'],
+    );
+    names.add('b');
+    names.add('c');
+    const lists = server.lists().length;
+    await Promise.all([informer.relist(), informer.relist()]);
+    assert.deepEqual(
+      informer
+        .list()
+        .map((o) => o.metadata.name)
+        .sort(),
+      ['a', 'b', 'c'],
+    );
+    assert.equal(server.lists().length, lists + 1, 'one list for both');
   });
 });

@@ -13,6 +13,12 @@
  * polling informer instead (`pollIntervalMs`): it lists at that period and tells its handlers what
  * changed since the last list (snapshot.ts), so the cache, its events, its health and its bounds are
  * those of the watching informer; only how soon a change is seen differs.
+ *
+ * Nothing a server sends is cached on trust: an object that does not match the informer's own label
+ * and field selectors (and its `accept` filter) is dropped, and every cached object is counted
+ * against a CacheBudget (cachebudget.ts) by the bytes it came in. Over the budget the informer ends
+ * like one whose collection is gone: its cache is emptied (handlers are told every object was
+ * deleted), it never lists again, and `overflow` says why.
  */
 import type { Logger } from 'pino';
 import type { KubeObject } from '../api/object.ts';
@@ -24,6 +30,8 @@ import { describeError } from './errors.ts';
 import { sharedStrings } from './intern.ts';
 import { diffSnapshot } from './snapshot.ts';
 import { oneLine } from '../api/text.ts';
+import type { CacheBudget } from './cachebudget.ts';
+import { selectorMatcher, type Matcher } from './selector.ts';
 
 /** MAX_WATCH_ERROR_MESSAGE bounds what an error of an ERROR watch event quotes of the server's message. */
 const MAX_WATCH_ERROR_MESSAGE = 2048;
@@ -92,6 +100,15 @@ export interface InformerOptions<T extends KubeObject> {
    * (handlers were told of every object as deleted).
    */
   onGone?: (err: KubeApiError) => void;
+  /**
+   * accept narrows what is cached beyond the selectors (for example to the names some Releases
+   * observe); what it refuses is dropped like an object outside the selectors.
+   */
+  accept?: (obj: KubeObject) => boolean;
+  /** budget counts every cached object and its bytes; over it the informer ends (`overflow`). */
+  budget?: CacheBudget;
+  /** onOverflow is told once when the informer ended over its budget; its cache is empty by then. */
+  onOverflow?: (err: KubeApiError) => void;
 }
 
 /** ListPage is one page of a list answer. */
@@ -110,6 +127,21 @@ export function objectKey(namespace: string | undefined, name: string): string {
 /** Informer is a supervised list+watch cache of one collection. */
 export class Informer<T extends KubeObject = KubeObject> {
   private readonly store = new Map<string, T>();
+  /** sizes are the bytes each cached object was counted with (what the budget gets back). */
+  private readonly sizes = new Map<string, number>();
+  /** matches tells whether an object is one this informer asked for. */
+  private readonly matches: Matcher;
+  /** overflowError is what ended the informer over its cache budget. */
+  private overflowError: KubeApiError | undefined;
+  /** listsStarted counts the lists begun, so relist knows which list covers a caller. */
+  private listsStarted = 0;
+  /** relistWaiters wait for a list that began after they asked. */
+  private relistWaiters: Array<{ after: number; done: () => void }> = [];
+  /** watchAbort ends the current watch early (relist). */
+  private watchAbort: AbortController | undefined;
+  private wantList = false;
+  /** dropped counts objects refused for not matching the selectors or `accept`. */
+  private droppedCount = 0;
   private readonly handlers = new Set<InformerHandler<T>>();
   private readonly abort = new AbortController();
   private resourceVersion: string | undefined;
@@ -129,6 +161,9 @@ export class Informer<T extends KubeObject = KubeObject> {
 
   constructor(private readonly options: InformerOptions<T>) {
     this.pageLimit = options.pageSize ?? DEFAULT_PAGE_SIZE;
+    const selected = selectorMatcher(options.labelSelector, options.fieldSelector);
+    const accept = options.accept;
+    this.matches = accept ? (obj) => selected(obj) && accept(obj) : selected;
   }
 
   /** start begins listing and watching in the background; it is idempotent. */
@@ -140,9 +175,54 @@ export class Informer<T extends KubeObject = KubeObject> {
   async stop(): Promise<void> {
     this.abort.abort(new Error(`informer ${this.options.name} stopped`));
     await this.running;
+    this.release();
     for (const w of [...this.syncWaiters, ...this.healthWaiters]) w();
     this.syncWaiters = [];
     this.healthWaiters = [];
+    this.settleRelists();
+  }
+
+  /** release empties the cache and gives its objects and bytes back to the budget (memory returns). */
+  private release(): void {
+    let bytes = 0;
+    for (const size of this.sizes.values()) bytes += size;
+    this.options.budget?.charge(-this.sizes.size, -bytes);
+    this.sizes.clear();
+    this.store.clear();
+  }
+
+  /** overflow is the error that ended the informer over its cache budget, undefined otherwise. */
+  get overflow(): KubeApiError | undefined {
+    return this.overflowError;
+  }
+
+  /** dropped counts the objects the server sent that the selectors or `accept` refused. */
+  get dropped(): number {
+    return this.droppedCount;
+  }
+
+  /**
+   * relist lists the collection again (ending the current watch) and resolves once a list that
+   * began after the call has completed, or the informer stopped: what `accept` admits now is
+   * cached. Callers asking at once share one list.
+   */
+  relist(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.relistWaiters.push({ after: this.listsStarted, done: resolve });
+      this.wantList = true;
+      this.watchAbort?.abort();
+      this.retryNow();
+    });
+  }
+
+  private settleRelists(started = Number.POSITIVE_INFINITY): void {
+    const waiting: typeof this.relistWaiters = [];
+    for (const w of this.relistWaiters) {
+      if (w.after < started) w.done();
+      else waiting.push(w);
+    }
+    this.relistWaiters = waiting;
   }
 
   /** stopped tells whether stop was called, or the informer ended because its collection is gone. */
@@ -235,6 +315,14 @@ export class Informer<T extends KubeObject = KubeObject> {
     return this.store.get(objectKey(namespace, name));
   }
 
+  /**
+   * evict drops one object from the cache without telling handlers (its `accept` no longer admits
+   * it: nobody needs it), giving its count back.
+   */
+  evict(namespace: string | undefined, name: string): void {
+    this.remove(objectKey(namespace, name));
+  }
+
   /** list returns every cached object. */
   list(): T[] {
     return [...this.store.values()];
@@ -252,6 +340,10 @@ export class Informer<T extends KubeObject = KubeObject> {
     const signal = this.abort.signal;
     while (!signal.aborted) {
       try {
+        if (this.wantList) {
+          this.wantList = false;
+          needList = true;
+        }
         if (needList) {
           await this.listAll(signal);
           needList = false;
@@ -268,9 +360,15 @@ export class Informer<T extends KubeObject = KubeObject> {
         failures = 0;
       } catch (err) {
         if (signal.aborted) break;
+        if (isKubeApiError(err) && err.reason === LimitReasons.cacheBudgetExceeded) {
+          this.overflowError = err;
+          this.end(err);
+          break;
+        }
         // The collection is not served (a 404 to a list of every namespace can mean nothing else):
         // retrying forever would leave a kind that can have no objects looking broken.
         if (this.options.endWhenNotServed && needList && isKubeApiError(err) && err.isNotFound) {
+          this.goneError = err;
           this.end(err);
           break;
         }
@@ -307,24 +405,65 @@ export class Informer<T extends KubeObject = KubeObject> {
     }
   }
 
-  /** end empties the cache (telling handlers), ends the informer and reports it gone. */
+  /**
+   * end empties the cache (telling handlers, giving the budget back), ends the informer and reports
+   * it gone (its collection is not served) or over its budget.
+   */
   private end(err: KubeApiError): void {
-    this.goneError = err;
     this.lastError = err;
-    this.options.logger.info(
-      { informer: this.options.name, err: describeError(err) },
-      'the server no longer serves this collection (404); its watch ends and it counts as empty',
-    );
-    for (const [key, old] of this.store) {
-      this.store.delete(key);
-      this.emit('deleted', old, old);
-    }
+    if (this.overflowError)
+      this.options.logger.warn(
+        { informer: this.options.name, err: describeError(err) },
+        'watch cache over its budget; the watch ends and its cache is freed',
+      );
+    else
+      this.options.logger.info(
+        { informer: this.options.name, err: describeError(err) },
+        'the server no longer serves this collection (404); its watch ends and it counts as empty',
+      );
+    const objects = [...this.store.values()];
+    this.release();
+    for (const old of objects) this.emit('deleted', old, old);
     this.healthy = false;
     this.abort.abort(new Error(`informer ${this.options.name} ended: the collection is not served`));
     for (const w of [...this.syncWaiters, ...this.healthWaiters]) w();
     this.syncWaiters = [];
     this.healthWaiters = [];
-    this.options.onGone?.(err);
+    this.settleRelists();
+    if (this.overflowError) this.options.onOverflow?.(err);
+    else this.options.onGone?.(err);
+  }
+
+  /**
+   * overBudget is the error that ends the informer when a charge put its budget over a limit.
+   * Thrown from a list or a watch event, the run loop ends the informer with it.
+   */
+  private overBudget(why: string): KubeApiError {
+    return new KubeApiError(
+      `${this.options.client.name}: ${why}; its watches were closed and their caches freed`,
+      {
+        statusCode: 0,
+        reason: LimitReasons.cacheBudgetExceeded,
+      },
+    );
+  }
+
+  /** put caches an object counted at `bytes` (replacing any copy), charging the difference. */
+  private put(key: string, obj: T, bytes: number): void {
+    const before = this.sizes.get(key);
+    this.store.set(key, obj);
+    this.sizes.set(key, bytes);
+    const why = this.options.budget?.charge(before === undefined ? 1 : 0, bytes - (before ?? 0));
+    if (why) throw this.overBudget(why);
+  }
+
+  /** remove drops a cached object, giving its count back. */
+  private remove(key: string): void {
+    const before = this.sizes.get(key);
+    this.store.delete(key);
+    if (before === undefined) return;
+    this.sizes.delete(key);
+    this.options.budget?.charge(-1, -before);
   }
 
   private async backoff(ms: number, signal: AbortSignal): Promise<void> {
@@ -352,6 +491,8 @@ export class Informer<T extends KubeObject = KubeObject> {
   private async listAll(signal: AbortSignal): Promise<void> {
     const { client, path, listBudget: budget } = this.options;
     const seen = new Map<string, T>();
+    const seenBytes = new Map<string, number>();
+    const started = ++this.listsStarted;
     let cont: string | undefined;
     let resourceVersion = '';
     let pages = 0;
@@ -369,6 +510,7 @@ export class Informer<T extends KubeObject = KubeObject> {
       }
       pages++;
       let page: ListPage;
+      let bytesOfPage: number;
       try {
         const answer = await client.requestSized<ListPage>({
           method: 'GET',
@@ -383,6 +525,7 @@ export class Informer<T extends KubeObject = KubeObject> {
         });
         page = answer.body;
         bytes += answer.bytes;
+        bytesOfPage = answer.bytes;
       } catch (err) {
         if (budget && listSignal.aborted && !signal.aborted) {
           throw overBudget(`did not end within ${budget.timeoutMs / 1000} s`, budget.settings?.timeoutMs);
@@ -403,8 +546,16 @@ export class Informer<T extends KubeObject = KubeObject> {
       }
       // List items carry no apiVersion/kind; restore them from the list's own kind.
       const itemKind = page.kind?.replace(/List$/, '');
-      for (const raw of page.items ?? []) {
+      const items = Array.isArray(page.items) ? page.items : [];
+      // Each item is counted at its share of the page: exact enough, and costs no serialising.
+      const itemBytes = items.length > 0 ? Math.ceil(bytesOfPage / items.length) : 0;
+      for (const raw of items) {
+        if (!isRecord(raw) || !isRecord(raw.metadata) || !this.matches(raw)) {
+          this.droppedCount++;
+          continue;
+        }
         const key = objectKey(raw.metadata.namespace, raw.metadata.name ?? '');
+        seenBytes.set(key, this.sizes.get(key) ?? itemBytes);
         // An unchanged object keeps its cached copy: a poll of a quiet collection costs no
         // transform, no interning and no second copy of anything.
         const cached = this.store.get(key);
@@ -419,6 +570,7 @@ export class Informer<T extends KubeObject = KubeObject> {
           kind: raw.kind ?? itemKind ?? '',
         });
         seen.set(key, obj);
+        seenBytes.set(key, itemBytes);
       }
       cont = page.metadata?.continue || undefined;
       resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
@@ -428,11 +580,12 @@ export class Informer<T extends KubeObject = KubeObject> {
     // made to the store before its event, as a watch event would be.
     for (const change of diffSnapshot(this.store, seen)) {
       const key = objectKey(change.obj.metadata.namespace, change.obj.metadata.name ?? '');
-      if (change.type === 'deleted') this.store.delete(key);
-      else this.store.set(key, change.obj);
+      if (change.type === 'deleted') this.remove(key);
+      else this.put(key, change.obj, seenBytes.get(key) ?? 0);
       this.emit(change.type, change.obj, change.old);
     }
     this.resourceVersion = resourceVersion;
+    this.settleRelists(started);
     this.setHealthy(true);
     if (!this.synced) {
       this.synced = true;
@@ -443,6 +596,9 @@ export class Informer<T extends KubeObject = KubeObject> {
 
   private async watchOnce(signal: AbortSignal): Promise<void> {
     const timeoutSeconds = Math.round(WATCH_TIMEOUT_SECONDS * (1 + Math.random()));
+    const watchAbort = (this.watchAbort = new AbortController());
+    // Asked to relist before this watch began: it would only be ended at once.
+    if (this.wantList) return;
     await this.options.client.watch<KubeObject>(
       this.options.path,
       {
@@ -452,13 +608,13 @@ export class Informer<T extends KubeObject = KubeObject> {
         allowWatchBookmarks: true,
         timeoutSeconds,
       },
-      (event) => this.onWatchEvent(event),
-      signal,
+      (event, bytes) => this.onWatchEvent(event, bytes),
+      AbortSignal.any([signal, watchAbort.signal]),
       () => this.setHealthy(true),
     );
   }
 
-  private onWatchEvent(event: WatchEvent<KubeObject>): void {
+  private onWatchEvent(event: WatchEvent<KubeObject>, bytes: number): void {
     if (event.type === 'ERROR') {
       const status = isRecord(event.object) ? (event.object as Record<string, unknown>) : {};
       const code = typeof status['code'] === 'number' ? status['code'] : 500;
@@ -475,14 +631,29 @@ export class Informer<T extends KubeObject = KubeObject> {
       if (rv) this.resourceVersion = rv;
       return;
     }
-    const obj = this.prepare(event.object);
-    const key = objectKey(obj.metadata.namespace, obj.metadata.name ?? '');
+    if (!isRecord(event.object) || !isRecord(event.object.metadata)) {
+      this.droppedCount++;
+      return;
+    }
+    const key = objectKey(event.object.metadata.namespace, event.object.metadata.name ?? '');
     const old = this.store.get(key);
+    // Not what we asked for: never cached. One we held that no longer matches has left the selection
+    // (an API server says DELETED then; a server that does not is taken at its word all the same).
+    if (event.type !== 'DELETED' && !this.matches(event.object)) {
+      this.droppedCount++;
+      if (old) {
+        this.remove(key);
+        this.emit('deleted', old, old);
+      }
+      if (rv) this.resourceVersion = rv;
+      return;
+    }
+    const obj = this.prepare(event.object);
     if (event.type === 'DELETED') {
-      this.store.delete(key);
+      this.remove(key);
       this.emit('deleted', obj, old);
     } else {
-      this.store.set(key, obj);
+      this.put(key, obj, bytes);
       this.emit(old ? 'updated' : 'added', obj, old);
     }
     if (rv) this.resourceVersion = rv;

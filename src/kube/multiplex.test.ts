@@ -6,7 +6,7 @@ import * as https from 'node:https';
 import type * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KubeClient, type WatchEvent } from './client.ts';
+import { KubeClient, LimitReasons, isKubeApiError, type ClientLimits, type WatchEvent } from './client.ts';
 import { MAX_STREAMS_PER_SESSION } from './multiplex.ts';
 import { selfSigned } from './selfsigned.ts';
 
@@ -96,14 +96,34 @@ void describe('watches over HTTP/2', () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  const clientOf = (server: WatchServer, http2Option?: boolean) =>
+  const clientOf = (server: WatchServer, http2Option?: boolean, limits?: Partial<ClientLimits>) =>
     new KubeClient({
       name: 'test',
       server: server.url,
       ca: readFileSync(pki.cert),
       timeoutMs: 5000,
       ...(http2Option === undefined ? {} : { http2: http2Option }),
+      ...(limits && { limits }),
     });
+
+  /** outcomes starts `n` watches and tells, for each, its first event's name or its error. */
+  const outcomes = (client: KubeClient, n: number, signal: AbortSignal) =>
+    Promise.all(
+      Array.from(
+        { length: n },
+        (_, i) =>
+          new Promise<string | Error>((resolve) => {
+            client
+              .watch<{ metadata: { name: string } }>(
+                `/api/v1/configmaps/w${i}`,
+                {},
+                (e) => resolve(e.object.metadata.name),
+                signal,
+              )
+              .catch((err: unknown) => resolve(err as Error));
+          }),
+      ),
+    );
 
   void test('many watches share one TLS connection', async () => {
     const server = await watchServer(pki, { http2: true });
@@ -125,7 +145,7 @@ void describe('watches over HTTP/2', () => {
 
   void test('a connection carries no more streams than the server allows: more connections are opened', async () => {
     const server = await watchServer(pki, { http2: true, maxConcurrentStreams: 3 });
-    const client = clientOf(server);
+    const client = clientOf(server, undefined, { minStreamsPerConnection: 3 });
     const stop = new AbortController();
     try {
       const names = await openWatches(client, 7, stop.signal);
@@ -180,6 +200,65 @@ void describe('watches over HTTP/2', () => {
     try {
       await openWatches(client, 3, stop.signal);
       assert.deepEqual(server.connections, ['http/1.1', 'http/1.1', 'http/1.1']);
+    } finally {
+      stop.abort();
+      await client.close();
+      await server.close();
+    }
+  });
+  void test('a server that allows fewer streams than the floor is refused, not given a TLS connection per watch', async () => {
+    const server = await watchServer(pki, { http2: true, maxConcurrentStreams: 1 });
+    const client = clientOf(server, undefined, {
+      settings: { minStreamsPerConnection: '--dataplane-min-http2-streams' },
+    });
+    const stop = new AbortController();
+    try {
+      const results = await outcomes(client, 5, stop.signal);
+      for (const r of results) {
+        assert.ok(isKubeApiError(r) && r.reason === LimitReasons.watchConnections, String(r));
+        assert.match(
+          r.message,
+          /allows 1 concurrent HTTP\/2 stream per connection, fewer than 10: .* \(--dataplane-min-http2-streams raises it\)/,
+        );
+      }
+      assert.deepEqual(server.connections, ['h2'], 'one connection, to learn its settings');
+    } finally {
+      stop.abort();
+      await client.close();
+      await server.close();
+    }
+  });
+
+  void test('watch connections are capped: HTTP/2 connections', async () => {
+    const server = await watchServer(pki, { http2: true, maxConcurrentStreams: 10 });
+    const client = clientOf(server, undefined, { maxWatchConnections: 2 });
+    const stop = new AbortController();
+    try {
+      const results = await outcomes(client, 25, stop.signal);
+      assert.equal(results.filter((r) => typeof r === 'string').length, 20);
+      const refused = results.filter((r): r is Error => r instanceof Error);
+      assert.equal(refused.length, 5);
+      assert.match(
+        refused[0]?.message ?? '',
+        /2 HTTP\/2 connections already carry 20 watches, the most allowed/,
+      );
+      assert.deepEqual(server.connections, ['h2', 'h2']);
+    } finally {
+      stop.abort();
+      await client.close();
+      await server.close();
+    }
+  });
+
+  void test('watch connections are capped: HTTP/1.1 watches', async () => {
+    const server = await watchServer(pki, { http2: false });
+    const client = clientOf(server, false, { maxWatchConnections: 2 });
+    const stop = new AbortController();
+    try {
+      const results = await outcomes(client, 3, stop.signal);
+      assert.equal(results.filter((r) => typeof r === 'string').length, 2);
+      const refused = results.find((r): r is Error => r instanceof Error);
+      assert.match(refused?.message ?? '', /2 watches already hold an HTTP\/1.1 connection each/);
     } finally {
       stop.abort();
       await client.close();

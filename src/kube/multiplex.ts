@@ -4,7 +4,10 @@
  * process about 110 KiB of memory however little flows through it, and a data plane has a watch
  * per kind in use (five or more), so with many data planes the idle connections were most of the
  * memory per data plane. Streams per connection are capped (the server's own limit, and
- * MAX_STREAMS_PER_SESSION), more connections are opened past the cap.
+ * MAX_STREAMS_PER_SESSION), more connections are opened past the cap, up to `maxSessions`. A
+ * server that allows fewer than `minStreams` streams per connection (one, say) is refused rather
+ * than given a TLS connection per watch: that is what HTTP/2 was to save, and a hostile server
+ * could make every watch cost a connection.
  *
  * A server that does not offer HTTP/2 (ALPN picks http/1.1, or a plain http:// URL) is remembered
  * and its watches use HTTP/1.1, as before; so does every watch when the operator turns HTTP/2 off.
@@ -46,6 +49,12 @@ export interface SessionPoolOptions {
   timeoutMs: number;
   /** onSessions is told the number of open connections whenever it changes (metrics). */
   onSessions?: (open: number) => void;
+  /** minStreams refuses a server that allows fewer concurrent streams per connection (default 1). */
+  minStreams?: number;
+  /** maxSessions caps the connections (default unlimited). */
+  maxSessions?: number;
+  /** limitError builds the error of a refused server or of a full pool, naming what raises it. */
+  limitError?: (message: string, setting: 'minStreams' | 'maxSessions') => Error;
 }
 
 interface Session {
@@ -62,6 +71,8 @@ export class SessionPool {
   private readonly sessions = new Set<Session>();
   private opening: Promise<Session> | undefined;
   private closed = false;
+  /** refused is why the server is not used (too few streams), remembered for the pool's life. */
+  private refused: Error | undefined;
 
   constructor(private readonly options: SessionPoolOptions) {}
 
@@ -136,11 +147,20 @@ export class SessionPool {
    */
   private async reserve(): Promise<Session> {
     for (;;) {
+      if (this.refused) throw this.refused;
       for (const entry of this.sessions) {
         if (!entry.session.closed && !entry.session.destroyed && entry.streams < limitOf(entry.session)) {
           this.opened(entry);
           return entry;
         }
+      }
+      const { maxSessions } = this.options;
+      if (maxSessions !== undefined && this.sessions.size >= maxSessions && !this.opening) {
+        const streams = [...this.sessions].reduce((n, e) => n + e.streams, 0);
+        throw this.limitError(
+          `${this.sessions.size} HTTP/2 connections already carry ${streams} watches, the most allowed`,
+          'maxSessions',
+        );
       }
       // One connection is opened at a time: a burst of watches at start-up shares it.
       this.opening ??= this.open().finally(() => (this.opening = undefined));
@@ -189,9 +209,23 @@ export class SessionPool {
       session.destroy();
       throw new Error('the client is closed');
     }
+    const allowed = session.remoteSettings.maxConcurrentStreams;
+    const floor = this.options.minStreams ?? 1;
+    if (allowed !== undefined && allowed < floor) {
+      session.destroy();
+      this.refused = this.limitError(
+        `the server allows ${allowed} concurrent HTTP/2 stream${allowed === 1 ? '' : 's'} per connection, fewer than ${floor}: its watches would each cost a TLS connection`,
+        'minStreams',
+      );
+      throw this.refused;
+    }
     this.sessions.add(entry);
     this.options.onSessions?.(this.sessions.size);
     return entry;
+  }
+
+  private limitError(message: string, setting: 'minStreams' | 'maxSessions'): Error {
+    return this.options.limitError?.(message, setting) ?? new Error(message);
   }
 
   private opened(entry: Session): void {

@@ -314,6 +314,34 @@ void describe('applyAll', () => {
   });
 });
 
+void describe('applyAll: limits', () => {
+  void test('an object over a limit is refused even when it is only observed: not read, not watched', async () => {
+    const dp = new FakeDataPlane('acme/dp', [CONFIGMAP]);
+    const opts = options({
+      policy: {
+        object: () => ({ write: 'Observe' }),
+        limit: (i) => (i.id === 'over' ? `resource "over": beyond the limit` : undefined),
+      },
+    });
+    const entries = await applyAll(dp, [cm('ok', 'ok'), cm('over', 'over')], opts);
+    assert.deepEqual(
+      entries.map((e) => [e.item.id, e.action, e.message]),
+      [
+        ['ok', 'observed', `ConfigMap/apps/ok does not exist; it is only observed (Observe), not created`],
+        ['over', 'refused', 'resource "over": beyond the limit'],
+      ],
+    );
+    assert.ok(
+      dp.observedBy('acme/web').every((o) => !o.includes('over')),
+      `only the one within the limit is observed: ${dp.observedBy('acme/web').join(', ')}`,
+    );
+    assert.ok(
+      dp.requests.every((r) => r.name !== 'over'),
+      'nothing sent for the one over the limit',
+    );
+  });
+});
+
 void describe('applyAll: object policies', () => {
   const withWrite = (write: 'CreateOnly' | 'Observe') =>
     options({ policy: { object: (i) => (i.id.startsWith('x') ? { write } : undefined) } });

@@ -180,6 +180,11 @@ export interface ApplyPolicy<T extends ApplyItem> {
    */
   admit?: (item: T, namespaced: boolean) => string | undefined;
   /**
+   * limit returns why an object is beyond a limit (of objects, of observed objects): refused
+   * outright, observed or not, before any request for it.
+   */
+  limit?: (item: T) => string | undefined;
+  /**
    * namespaceCreation returns why a missing namespace may not be created for the objects (they
    * are then refused), or undefined; asked before anything is created.
    */
@@ -294,8 +299,11 @@ export async function applyAll<T extends ApplyItem>(
       const info = await dataPlane.resolveKind(item);
       const scopeError = checkScope(item, info);
       const refused = scopeError ? undefined : options.policy?.admit?.(item, info.namespaced);
+      const limited = scopeError ? undefined : options.policy?.limit?.(item);
       if (scopeError)
         entries.set(item, { item, action: 'invalid', namespaced: info.namespaced, message: scopeError });
+      else if (limited)
+        entries.set(item, { item, action: 'refused', namespaced: info.namespaced, message: limited });
       else if (refused && !observeOnly(item))
         entries.set(item, { item, action: 'refused', namespaced: info.namespaced, message: refused });
       else {

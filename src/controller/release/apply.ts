@@ -19,6 +19,7 @@ import {
   driftMode,
   writesNothing,
   releasePolicy,
+  type ObserveLimits,
   type Adoptions,
   type ReleaseExists,
   type TenancyContext,
@@ -83,6 +84,8 @@ export interface ApplyContext {
   onResult?: (kind: string, result: ApplyResult) => void;
   /** tenancy is what the operator lets the Release's organization do there; single-tenant without. */
   tenancy?: TenancyContext;
+  /** observeLimits are the operator's caps on observed objects, whatever the tenancy. */
+  observeLimits?: ObserveLimits;
 }
 
 const STATE_OF: Record<ChangeAction, ItemState> = {
@@ -121,6 +124,7 @@ export async function applyRelease(ctx: ApplyContext, items: DesiredItem[]): Pro
       adoptions,
       ctx.tenancy,
       valid,
+      ctx.observeLimits,
     ),
     signal: ctx.signal,
     logger: ctx.logger,

@@ -56,7 +56,7 @@ function refusals(r: Release, limits: Record<string, number>, observedByOthers =
   );
   const out = new Map<string, string>();
   for (const item of items) {
-    const why = policy.admit?.(item, true);
+    const why = policy.limit?.(item) ?? policy.admit?.(item, true);
     if (why) out.set(item.id, why);
   }
   return out;
@@ -87,6 +87,57 @@ describe('TenantPolicy limits', () => {
       0,
       'nothing used elsewhere',
     );
+  });
+});
+
+describe('operator caps on observed objects (flags)', () => {
+  const caps = (perRelease: number, perOrganization: number, observedByOthers = 0) => ({
+    perRelease: { limit: perRelease, rule: '--max-observed-per-release' },
+    perOrganization: { limit: perOrganization, rule: '--max-observed-per-organization' },
+    observedByOthers,
+  });
+  /** singleTenant lists what a single-tenant Release gets refused under the operator's caps. */
+  const singleTenant = (r: Release, limits: ReturnType<typeof caps>): Map<string, string> => {
+    const items = desiredItems(r).filter((i): i is DesiredObject => i.ok);
+    const policy = releasePolicy(
+      r,
+      () => false,
+      undefined,
+      'acme/dp',
+      undefined,
+      undefined,
+      undefined,
+      items,
+      limits,
+    );
+    const out = new Map<string, string>();
+    for (const item of items) {
+      const why = policy.limit?.(item) ?? policy.admit?.(item, true);
+      if (why) out.set(item.id, why);
+    }
+    return out;
+  };
+
+  test('hold without any TenantPolicy, naming the flag', () => {
+    const refused = singleTenant(release(5, 2), caps(3, 0));
+    assert.deepEqual([...refused.keys()], ['o3', 'o4']);
+    assert.match(
+      refused.get('o3') ?? '',
+      /observes 5 objects, more than --max-observed-per-release allows \(3\)/,
+    );
+  });
+
+  test('the organization cap counts what the other Releases observe', () => {
+    const refused = singleTenant(release(4, 0), caps(0, 5, 3));
+    assert.deepEqual([...refused.keys()], ['o2', 'o3']);
+    assert.match(
+      refused.get('o2') ?? '',
+      /other Releases observe 3 objects, and --max-observed-per-organization allows 5/,
+    );
+  });
+
+  test('0 means no cap', () => {
+    assert.equal(singleTenant(release(50, 0), caps(0, 0, 1000)).size, 0);
   });
 });
 

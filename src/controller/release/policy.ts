@@ -111,16 +111,20 @@ export function releasePolicy(
   adoptions?: Adoptions,
   tenancyContext?: TenancyContext,
   items: readonly DesiredObject[] = [],
+  observeLimits?: ObserveLimits,
 ): ApplyPolicy<DesiredObject> {
   const forbidden = adoptionForbidden(resourcePolicy) ? dataPlane : undefined;
   const narrowing = admissionOf(resourcePolicy, dataPlane);
   const tenancy = tenancyContext?.tenancy ?? SINGLE_TENANT;
   const multi = tenancy.mode !== 'single-tenant';
   const organization = release.metadata.namespace ?? '';
-  const overLimit = limitedItems(tenancy, items, tenancyContext?.observedByOthers ?? 0);
+  const overLimit = limitedItems(
+    tenancy,
+    items,
+    tenancyContext?.observedByOthers ?? observeLimits?.observedByOthers ?? 0,
+    observeLimits,
+  );
   const admitTenancy = (item: DesiredObject, namespaced: boolean): string | undefined => {
-    const limited = overLimit.get(item);
-    if (limited) return limited;
     const isNamespace = item.group === '' && item.kind === 'Namespace';
     const why = admission(
       tenancy,
@@ -134,6 +138,8 @@ export function releasePolicy(
   const releaseUid = release.metadata.uid ?? '';
   return {
     admit: (item, namespaced) => narrowing?.(item) ?? admitTenancy(item, namespaced),
+    // Limits refuse an object observed only, too: admission alone would still let it be observed.
+    limit: (item) => overLimit.get(item),
     object: (item) => objectPolicyOf(item.policy),
     ...(multi &&
       tenancyContext && {
@@ -243,11 +249,36 @@ function namespaceCreation(tenancy: Tenancy, namespace: string): string | undefi
   return `namespace ${namespace} does not exist, and TenantPolicy ${tenancy.policy} (spec.namespaces.allow) does not let organization ${tenancy.organization} create it`;
 }
 
+/**
+ * ObserveLimits are the operator's caps on observed objects (flags), which hold in every tenancy
+ * mode; a TenantPolicy's limits only narrow them. Each names what raises it, for messages.
+ */
+export interface ObserveLimits {
+  /** perRelease caps the objects one Release observes; 0 means unlimited. */
+  perRelease: { limit: number; rule: string };
+  /** perOrganization caps the objects all Releases of an organization observe; 0 means unlimited. */
+  perOrganization: { limit: number; rule: string };
+  /** observedByOthers is how many objects the organization's other Releases observe. */
+  observedByOthers: number;
+}
+
+/** tightest is the smaller of a TenantPolicy limit and an operator cap (0: none), with its rule. */
+function tightest(
+  policy: { limit: number; rule: string } | undefined,
+  cap: { limit: number; rule: string } | undefined,
+): { limit: number; rule: string } | undefined {
+  const operator = cap && cap.limit > 0 ? cap : undefined;
+  if (!policy) return operator;
+  if (!operator) return policy;
+  return operator.limit < policy.limit ? operator : policy;
+}
+
 /** limitedItems are the objects beyond the TenantPolicy's limits, with why (the first ones in spec order are kept). */
 function limitedItems(
   tenancy: Tenancy,
   items: readonly DesiredObject[],
   observedByOthers: number,
+  caps?: ObserveLimits,
 ): Map<DesiredObject, string> {
   const over = new Map<DesiredObject, string>();
   const objects = limitOf(tenancy, 'objectsPerRelease');
@@ -258,7 +289,7 @@ function limitedItems(
         `resource "${item.id}": the Release lists ${items.length} objects, more than ${objects.rule} allows (${objects.limit}); nothing was sent for it`,
       );
   }
-  const observed = limitOf(tenancy, 'observedPerRelease');
+  const observed = tightest(limitOf(tenancy, 'observedPerRelease'), caps?.perRelease);
   if (observed) {
     const observing = items.filter((i) => i.policy?.apply === ApplyModes.observe);
     for (const item of observing.slice(observed.limit))
@@ -269,7 +300,7 @@ function limitedItems(
         );
   }
   // The organization's other Releases came first: this one gets what is left of the limit.
-  const shared = limitOf(tenancy, 'observedPerOrganization');
+  const shared = tightest(limitOf(tenancy, 'observedPerOrganization'), caps?.perOrganization);
   if (shared) {
     const left = Math.max(0, shared.limit - observedByOthers);
     const observing = items.filter((i) => i.policy?.apply === ApplyModes.observe);

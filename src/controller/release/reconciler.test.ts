@@ -21,6 +21,7 @@ import {
   DEFER_REQUEUE_MS,
   ReleaseReconciler,
   type DataPlaneSlots,
+  endpointSlotKey,
   type ReleaseEvents,
   type ReleaseObserver,
 } from './reconciler.ts';
@@ -941,6 +942,26 @@ void describe('ReleaseReconciler', () => {
     assert.equal(next.deferred, undefined);
     assert.equal(world.condition('web', ConditionTypes.ready)?.status, 'True');
     assert.equal(slots.inUse().size, 0, 'the slot is given back after the reconcile');
+  });
+
+  void test('a Release whose endpoint is used by other DataPlanes up to its share is deferred', async () => {
+    const slots = new KeyedLimiter({ limit: 1 });
+    const { world, dataPlane, reconcile } = setup([CONFIGMAP], new World(), undefined, slots);
+    dataPlane.endpoint = '10.0.0.9:6443';
+    world.add(releaseOf({ settings: configMap('settings') }));
+    // A Release of another organization, on another DataPlane at the same (silent) server.
+    const held = slots.tryAcquire(endpointSlotKey('10.0.0.9:6443'), 'other/api');
+    assert.ok(held, "the other organization holds the endpoint's only slot");
+
+    assert.equal((await reconcile()).deferred, true);
+    assert.deepEqual(dataPlane.requests, [], 'nothing was sent to the data plane');
+    assert.equal(slots.waiting(endpointSlotKey('10.0.0.9:6443')), 1, 'it waits for the endpoint');
+    assert.equal(slots.inUse().size, 1, 'the data plane and organization slots it took were given back');
+
+    held?.release();
+    assert.equal((await reconcile()).deferred, undefined);
+    assert.equal(world.condition('web', ConditionTypes.ready)?.status, 'True');
+    assert.equal(slots.inUse().size, 0);
   });
 
   void test('the slot is given back when a reconcile fails, and cleanup waits for one too', async () => {

@@ -41,7 +41,7 @@ import { finalizeRelease } from './finalize.ts';
 import { kindsInUse, kindsToWatch } from './kinds.ts';
 import { dataPlaneName, otherPlacements, sweepPlacement, withPlacement } from './placement.ts';
 import { Inventory, notProvenMessage, pendingRemovalsOf, settlePending } from './inventory.ts';
-import { isSuspended, retentionOf, writesNothing } from './policy.ts';
+import { isSuspended, retentionOf, writesNothing, type ObserveLimits } from './policy.ts';
 import { plannedDeletions, pruneRelease } from './prune.ts';
 import { FirstPassProgress, progressConditions } from './progress.ts';
 import { isResolveFailure, type DataPlaneResolver, type Target } from './resolve.ts';
@@ -80,10 +80,11 @@ export const REQUEUE_JITTER = 0.2;
 export const DEFER_REQUEUE_MS = 5 * 60_000;
 
 /**
- * DataPlaneSlots caps the reconciles running against one data plane at once, and those of one
- * organization (a KeyedLimiter keyed by DataPlane `namespace/name` and by organizationSlotKey, the
- * Release key as waiter), so neither one data plane that answers slowly or not at all, nor one
- * organization with many such data planes, can hold every worker.
+ * DataPlaneSlots caps the reconciles running against one data plane at once, those of one
+ * organization and those of one endpoint (a KeyedLimiter keyed by DataPlane `namespace/name`, by
+ * organizationSlotKey and by endpointSlotKey, the Release key as waiter), so neither one data plane
+ * that answers slowly or not at all, nor one organization with many such data planes, nor many
+ * DataPlanes (of any organizations) pointing at one such server, can hold every worker.
  */
 export interface DataPlaneSlots {
   tryAcquire(dataPlane: string, release: string): Slot | undefined;
@@ -92,6 +93,11 @@ export interface DataPlaneSlots {
 /** organizationSlotKey is the worker-share key of the organization (namespace) of a Release key. */
 export function organizationSlotKey(releaseKey: string): string {
   return `organization:${releaseKey.slice(0, releaseKey.indexOf('/'))}`;
+}
+
+/** endpointSlotKey is the worker-share key of a data-plane endpoint (`host:port`). */
+export function endpointSlotKey(endpoint: string): string {
+  return `endpoint:${endpoint}`;
 }
 
 /**
@@ -167,6 +173,11 @@ export interface ReleaseReconcilerDeps {
    * namespaces and the seal of namespace ownership. Without it every Release is single-tenant.
    */
   tenancy?: { reserved: readonly string[]; sealer: OwnershipSeal };
+  /**
+   * observeLimits caps the objects one Release and one organization observe (each observed object
+   * is kept in a watch cache), in every tenancy mode; unlimited without.
+   */
+  observeLimits?: Pick<ObserveLimits, 'perRelease' | 'perOrganization'>;
 }
 
 /** ReleaseReconciler reconciles Releases by `namespace/name` key. */
@@ -254,20 +265,21 @@ export class ReleaseReconciler {
    * slots configured every reconcile runs.
    */
   private acquire(key: string, dataPlane: DataPlanePort): Slot | undefined {
-    if (!this.deps.slots) return { release: () => undefined };
-    const slot = this.deps.slots.tryAcquire(dataPlane.key, key);
+    const slots = this.deps.slots;
+    if (!slots) return { release: () => undefined };
     // An organization's share too: many DataPlanes of one organization (all silent, say) must not
-    // hold every worker between them. Keys of DataPlanes always hold a slash; these never do.
-    const organization = slot && this.deps.slots.tryAcquire(organizationSlotKey(key), key);
-    if (slot && organization) {
-      return {
-        release: () => {
-          organization.release();
-          slot.release();
-        },
-      };
+    // hold every worker between them; nor may many DataPlanes pointing at one endpoint. Keys of
+    // DataPlanes always hold a slash; these never do.
+    const keys = [dataPlane.key, organizationSlotKey(key)];
+    if (dataPlane.endpoint) keys.push(endpointSlotKey(dataPlane.endpoint));
+    const held: Slot[] = [];
+    for (const slotKey of keys) {
+      const slot = slots.tryAcquire(slotKey, key);
+      if (!slot) break;
+      held.push(slot);
     }
-    slot?.release();
+    if (held.length === keys.length) return { release: () => held.reverse().forEach((s) => s.release()) };
+    for (const slot of held) slot.release();
     this.deps.observer?.deferred(dataPlane.key);
     return undefined;
   }
@@ -338,6 +350,9 @@ export class ReleaseReconciler {
                 observedByOthers: this.observing.byOthers(key),
               },
             }),
+          ...(this.deps.observeLimits && {
+            observeLimits: { ...this.deps.observeLimits, observedByOthers: this.observing.byOthers(key) },
+          }),
           logger,
           signal,
           onResult: (kind, result) => {

@@ -27,7 +27,8 @@ import {
 } from '../../api/v1alpha1/profile.ts';
 import { isKubeApiError, type ClientLimits, type KubeClient } from '../../kube/client.ts';
 import type { SecretLike } from '../../dataplane/credentials.ts';
-import { DataPlanePool } from '../../dataplane/pool.ts';
+import { DataPlanePool, type DataPlaneCacheLimits } from '../../dataplane/pool.ts';
+import type { ObserveLimits } from './policy.ts';
 import { kindKey } from '../../dataplane/watches.ts';
 import type { EndpointPolicy } from '../../dataplane/endpoint.ts';
 import type { TunnelProxySettings } from '../../dataplane/tunnel.ts';
@@ -105,6 +106,10 @@ export interface ReleaseControllerOptions {
   dataPlaneListBudget?: ListBudget;
   /** watchHttp2 carries each data plane's watches over one HTTP/2 connection (default true). */
   watchHttp2?: boolean;
+  /** cacheLimits bound the watch caches of each data plane and of each organization (flags). */
+  cacheLimits?: DataPlaneCacheLimits;
+  /** observeLimits cap the objects one Release and one organization observe (flags). */
+  observeLimits?: Pick<ObserveLimits, 'perRelease' | 'perOrganization'>;
   /**
    * tenancy confines each organization by the operator's TenantPolicies (docs/tenancy.md): the
    * reserved data-plane namespaces and the seal of namespace ownership. Absent: single-tenant
@@ -247,6 +252,7 @@ export class ReleaseController {
       ...(options.gateway ? { gateway: options.gateway } : {}),
       limits: options.dataPlaneLimits,
       listBudget: options.dataPlaneListBudget,
+      ...(options.cacheLimits && { cacheLimits: options.cacheLimits }),
       ...(options.watchHttp2 === false ? { http2: false } : {}),
       observer: (dp) => this.releaseMetrics.requestObserver(dp),
       // Only a Release bound to the data plane the event came from: its labels can be forged.
@@ -330,6 +336,7 @@ export class ReleaseController {
       healthRules: this.rules,
       logger,
       ...(options.tenancy && { tenancy: options.tenancy }),
+      ...(options.observeLimits && { observeLimits: options.observeLimits }),
     });
     this.controller = new Controller<string>({
       name: RELEASE_CONTROLLER,
