@@ -87,6 +87,13 @@ export const Annotations = {
    * every apps/Deployment the Release applies, so a new value rolls the pods.
    */
   restartedAt: 'openchoreo.dev/restartedAt',
+  /**
+   * placement on a Release, written by the controller in the same write as its finalizer, before
+   * the first apply on a cluster: the (DataPlane, cluster) entries status.appliedTo does not hold
+   * yet, as JSON. Cleanup reads it together with status.appliedTo, so a crash between that write and
+   * the status write never leaves objects nobody looks for.
+   */
+  placement: 'openchoreo.dev/placement',
 } as const;
 
 /** ApplyModes are the values of the `openchoreo.dev/apply` annotation on a resource object. */
