@@ -37,6 +37,12 @@ export interface EconomyResult {
   /** ratio is controllerSeconds / floorSeconds. */
   ratio: number;
   reconcilesPerRelease: number;
+  /**
+   * reconcileOutcomes splits them by controller_runtime_reconcile_total's result, per Release:
+   * `requeue` counts reconciles deferred without running (the data plane's share of the workers
+   * was in use), the others ran.
+   */
+  reconcileOutcomes: Record<string, number>;
   /** requests per Release by phase, from apiserver_request_total (the bench's own requests included, see docs). */
   phases: Record<'floor' | 'firstApply' | 'steady' | 'update' | 'deletion', PhaseRequests>;
   steadySeconds: number;
@@ -99,7 +105,7 @@ function objectPath(o: KubeObject): string {
  * and returns its seconds. The data-plane namespaces are created by one POST each, before the clock
  * starts for nothing: their POST is part of the sequence of the first Release of each.
  */
-export async function runFloor(env: BenchEnv, n: number): Promise<number> {
+export async function runFloor(env: BenchEnv, n: number): Promise<{ seconds: number; namespace: string }> {
   const namespace = `${FLOOR_PREFIX}-${process.pid}`;
   await env.cpKube.ensureNamespace(namespace);
   const cp = env.cpKube.client;
@@ -206,7 +212,31 @@ export async function runFloor(env: BenchEnv, n: number): Promise<number> {
     }
   };
   await Promise.all(Array.from({ length: Math.min(CREATE_CONCURRENCY, n) }, worker));
-  return (performance.now() - started) / 1000;
+  return { seconds: (performance.now() - started) / 1000, namespace };
+}
+
+/**
+ * removeFloor deletes the floor's Releases (their finalizer first) before the controller starts,
+ * so the controller never sees them; not measured. Their data-plane objects stay, in namespaces of
+ * their own and without our labels, outside every watch of the controller.
+ */
+async function removeFloor(env: BenchEnv, n: number, namespace: string): Promise<void> {
+  const cp = env.cpKube.client;
+  let next = 0;
+  const worker = async () => {
+    while (next < n) {
+      const name = benchTarget(next++).release;
+      const path = `/apis/${API_VERSION}/namespaces/${namespace}/releases/${name}`;
+      await cp.request({
+        method: 'PATCH',
+        path,
+        contentType: 'application/merge-patch+json',
+        body: { metadata: { finalizers: null } },
+      });
+      await cp.request({ method: 'DELETE', path, discardBody: true });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(CREATE_CONCURRENCY, n) }, worker));
 }
 
 /** waitForMetric polls the controller's metrics until `done` says so (the workload is not listed). */
@@ -231,17 +261,28 @@ export async function runEconomy(
 ): Promise<EconomyResult> {
   log(`${n} Releases: floor (no controller)`);
   let before = await scrape(env);
-  const floorSeconds = await runFloor(env, n);
+  const { seconds: floorSeconds, namespace: floorNamespace } = await runFloor(env, n);
   let after = await scrape(env);
   const floor = perRelease(before, after, n);
+  await removeFloor(env, n, floorNamespace);
   log(`  floor: ${round(floorSeconds, 2)} s`);
 
-  await env.startController();
+  const controller = await env.startController();
+  log(`  controller log: ${controller.logPath}`);
   await sleep(2_000);
   log(`${n} Releases: controller convergence`);
   before = await scrape(env);
+  const metricsBefore = await env.controllersMetrics();
   const convergence = await measureConvergence(env, n, log);
+  const metricsAfter = await env.controllersMetrics();
   after = await scrape(env);
+  const reconciled = (result: string) =>
+    round(
+      (metricSum(metricsAfter, 'controller_runtime_reconcile_total', { result }) -
+        metricSum(metricsBefore, 'controller_runtime_reconcile_total', { result })) /
+        n,
+      2,
+    );
   const firstApply = perRelease(before, after, n);
   log(`  controller: ${convergence.seconds} s, ratio ${round(convergence.seconds / floorSeconds, 2)}`);
 
@@ -304,6 +345,9 @@ export async function runEconomy(
     controllerSeconds: convergence.seconds,
     ratio: round(convergence.seconds / floorSeconds, 2),
     reconcilesPerRelease: round(convergence.reconciles / n, 2),
+    reconcileOutcomes: Object.fromEntries(
+      ['success', 'requeue_after', 'error', 'requeue'].map((r) => [r, reconciled(r)]),
+    ),
     phases: { floor, firstApply: firstApply, steady, update, deletion },
     steadySeconds,
   };
@@ -314,14 +358,29 @@ export function formatEconomy(results: EconomyResult[]): string {
   const out: string[] = [];
   out.push(
     table(
-      ['Releases', 'objects', 'floor s', 'controller s', 'ratio', 'reconciles/Release'],
+      [
+        'Releases',
+        'objects',
+        'floor s',
+        'controller s',
+        'ratio',
+        'reconciles/Release run',
+        'deferred/Release',
+        'errors/Release',
+      ],
       results.map((r) => [
         String(r.releases),
         String(r.objects),
         r.floorSeconds.toFixed(2),
         r.controllerSeconds.toFixed(2),
         r.ratio.toFixed(2),
-        r.reconcilesPerRelease.toFixed(2),
+        (
+          (r.reconcileOutcomes['success'] ?? 0) +
+          (r.reconcileOutcomes['requeue_after'] ?? 0) +
+          (r.reconcileOutcomes['error'] ?? 0)
+        ).toFixed(2),
+        (r.reconcileOutcomes['requeue'] ?? 0).toFixed(2),
+        (r.reconcileOutcomes['error'] ?? 0).toFixed(2),
       ]),
     ),
   );
