@@ -2,7 +2,8 @@
  * Request economy (`npm run bench -- --economy`): on the same fresh clusters, first the floor, then
  * the controller. The floor performs, directly and with no controller, the minimal request sequence
  * a first apply needs (create the Release, one write adding the finalizer and the placement, one
- * server-side apply per object, one status write) for N Releases with the bench's own concurrency;
+ * server-side apply per object, one status write) for N Releases, as many at once as the controller
+ * may reconcile on one data plane (or `--floor-in-flight`), up to 8 applies of one at once;
  * then the controller converges N other Releases of the same workload, and its convergence is
  * reported as a ratio to the floor. For the controller's phases (first apply, a steady window, an
  * update of one object per Release, deletion) the API servers' own `apiserver_request_total` is
@@ -33,6 +34,8 @@ export interface EconomyResult {
   releases: number;
   objects: number;
   floorSeconds: number;
+  /** floorInFlight is how many Releases the floor ran at once. */
+  floorInFlight: number;
   controllerSeconds: number;
   /** ratio is controllerSeconds / floorSeconds. */
   ratio: number;
@@ -105,7 +108,11 @@ function objectPath(o: KubeObject): string {
  * and returns its seconds. The data-plane namespaces are created by one POST each, before the clock
  * starts for nothing: their POST is part of the sequence of the first Release of each.
  */
-export async function runFloor(env: BenchEnv, n: number): Promise<{ seconds: number; namespace: string }> {
+export async function runFloor(
+  env: BenchEnv,
+  n: number,
+  inFlight: number,
+): Promise<{ seconds: number; namespace: string }> {
   const namespace = `${FLOOR_PREFIX}-${process.pid}`;
   await env.cpKube.ensureNamespace(namespace);
   const cp = env.cpKube.client;
@@ -211,7 +218,7 @@ export async function runFloor(env: BenchEnv, n: number): Promise<{ seconds: num
       });
     }
   };
-  await Promise.all(Array.from({ length: Math.min(CREATE_CONCURRENCY, n) }, worker));
+  await Promise.all(Array.from({ length: Math.min(inFlight, n) }, worker));
   return { seconds: (performance.now() - started) / 1000, namespace };
 }
 
@@ -258,10 +265,14 @@ export async function runEconomy(
   n: number,
   steadySeconds: number,
   log: (line: string) => void,
+  floorInFlight?: number,
 ): Promise<EconomyResult> {
   log(`${n} Releases: floor (no controller)`);
   let before = await scrape(env);
-  const { seconds: floorSeconds, namespace: floorNamespace } = await runFloor(env, n);
+  // As many Releases at once as the controller may reconcile on its one data plane (half of
+  // --concurrency, its default --max-concurrent-reconciles-per-dataplane), unless told otherwise.
+  const inFlight = floorInFlight ?? Math.ceil(env.options.concurrency / 2);
+  const { seconds: floorSeconds, namespace: floorNamespace } = await runFloor(env, n, inFlight);
   let after = await scrape(env);
   const floor = perRelease(before, after, n);
   await removeFloor(env, n, floorNamespace);
@@ -342,6 +353,7 @@ export async function runEconomy(
     releases: n,
     objects: n * OBJECTS_PER_RELEASE,
     floorSeconds: round(floorSeconds, 2),
+    floorInFlight: inFlight,
     controllerSeconds: convergence.seconds,
     ratio: round(convergence.seconds / floorSeconds, 2),
     reconcilesPerRelease: round(convergence.reconciles / n, 2),
@@ -361,6 +373,7 @@ export function formatEconomy(results: EconomyResult[]): string {
       [
         'Releases',
         'objects',
+        'floor in flight',
         'floor s',
         'controller s',
         'ratio',
@@ -371,6 +384,7 @@ export function formatEconomy(results: EconomyResult[]): string {
       results.map((r) => [
         String(r.releases),
         String(r.objects),
+        String(r.floorInFlight),
         r.floorSeconds.toFixed(2),
         r.controllerSeconds.toFixed(2),
         r.ratio.toFixed(2),

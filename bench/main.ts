@@ -84,6 +84,8 @@ const USAGE = `Usage: npm run bench -- [flags]
                             convergence and its ratio to the floor, and requests per Release by
                             plane, verb and resource from apiserver_request_total for first apply,
                             a steady window (--steady-seconds), an update and deletion (bench/economy.ts)
+  --floor-in-flight K       Releases the floor runs at once (default: the controller's Releases at once
+                            on one data plane, half of --concurrency)
   --health-rules            instead of the sizes: the cost per health evaluation of each engine
                             (built-in, CEL, Lua; in process, through the worker, cached); no
                             cluster, about 30 s (bench/healthrules.ts)
@@ -113,6 +115,7 @@ function parseOptions(argv: string[]): BenchOptions | undefined {
       tunnel: { type: 'boolean', default: false },
       hostile: { type: 'boolean', default: false },
       economy: { type: 'boolean', default: false },
+      'floor-in-flight': { type: 'string' },
       ui: { type: 'boolean', default: false },
       restart: { type: 'boolean', default: true },
       dataplanes: { type: 'string' },
@@ -154,6 +157,9 @@ function parseOptions(argv: string[]): BenchOptions | undefined {
     restart: values.restart,
     dataPlanes,
     releasesPerDataPlane: positive('releases-per-dataplane', values['releases-per-dataplane'], 10),
+    ...(values['floor-in-flight'] !== undefined && {
+      floorInFlight: positive('floor-in-flight', values['floor-in-flight'], 1),
+    }),
     shards,
     releaseRuns,
   };
@@ -351,7 +357,9 @@ async function main(): Promise<void> {
     const results: EconomyResult[] = [];
     for (const n of options.sizes)
       results.push(
-        await withEnv(`e${n}`, options, nodeArgs, (env) => runEconomy(env, n, options.steadySeconds, log)),
+        await withEnv(`e${n}`, options, nodeArgs, (env) =>
+          runEconomy(env, n, options.steadySeconds, log, options.floorInFlight),
+        ),
       );
     const path = join(RESULTS_DIR, `economy-${stamp(startedAt)}.json`);
     const command = `npm run bench -- ${argv.join(' ')}`;

@@ -74,6 +74,8 @@ export interface BenchOptions {
   dataPlanes?: number[];
   /** releasesPerDataPlane is how many Releases each DataPlane gets in those runs. */
   releasesPerDataPlane?: number;
+  /** floorInFlight is how many Releases the --economy floor runs at once (default half of concurrency). */
+  floorInFlight?: number;
   /** shards are the shard counts of the sharded runs (each at every size); empty for none. */
   shards?: number[];
   /** releaseRuns tells whether the Release-count runs (convergence, steady, latency, restart) ran. */

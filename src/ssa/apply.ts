@@ -620,8 +620,13 @@ async function applyOne<T extends ApplyItem>(
     const unseen = !live && !record && write === 'Apply';
     if (unseen && !options.dryRun && !policy?.keep?.(item, {}) && !policy?.guard?.(item, {})) {
       const { object, hash } = payload({});
-      const created = await dataPlane.create(info, object, fieldManager, signal);
-      if (created) return appliedEntry(created, hash, false);
+      const done = memory.creatingNow(key);
+      try {
+        const created = await dataPlane.create(info, object, fieldManager, signal);
+        if (created) return appliedEntry(created, hash, false);
+      } finally {
+        done();
+      }
     }
     const foreign = unseen ? await dataPlane.read(info, namespace, item.name, signal) : undefined;
     const existing: Existing = live ? { live } : foreign ? { foreign } : {};

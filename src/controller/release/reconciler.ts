@@ -179,7 +179,7 @@ export class ReleaseReconciler {
    * reconcile that applied it already reported the object as the apply returned it.
    */
   seen(dataPlane: string, type: string, obj: KubeObject): boolean {
-    const echo = this.memory.caughtUp(dataPlane, obj);
+    const echo = this.memory.caughtUp(dataPlane, obj, type === 'added');
     return echo && type !== 'deleted';
   }
   /** notProvenReported is the last NotProven message of each Release, so an unchanged one is not repeated. */
