@@ -17,11 +17,12 @@
  */
 import '../src/node-version.ts'; // first: on a too-old Node.js, one line saying what to do
 import { execFileSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { measureConvergence } from './convergence.ts';
+import { formatEconomy, runEconomy, type EconomyResult } from './economy.ts';
 import { curveCharts, writeCurves } from './curves.ts';
 import { runDataPlanes, type DataPlaneRunResult } from './dataplanes.ts';
 import { runHealthRulesBench } from './healthrules.ts';
@@ -86,6 +87,13 @@ const USAGE = `Usage: npm run bench -- [flags]
                             flooding 200 KiB objects or allows one HTTP/2 stream, and another
                             keeps working (bench/hostile.ts; about 7 minutes)
   --hostile-case=A,B        with --hostile: only the cases whose name contains A or B
+  --economy                 for each --sizes count, on the same fresh clusters: the floor (the minimal
+                            first-apply requests sent directly, no controller), the controller's
+                            convergence and its ratio to the floor, and requests per Release by
+                            plane, verb and resource from apiserver_request_total for first apply,
+                            a steady window (--steady-seconds), an update and deletion (bench/economy.ts)
+  --floor-in-flight K       Releases the floor runs at once (default: the controller's Releases at once
+                            on one data plane, half of --concurrency)
   --health-rules            instead of the sizes: the cost per health evaluation of each engine
                             (built-in, CEL, Lua; in process, through the worker, cached); no
                             cluster, about 30 s (bench/healthrules.ts)
@@ -116,6 +124,8 @@ function parseOptions(argv: string[]): BenchOptions | undefined {
       gateway: { type: 'boolean', default: false },
       hostile: { type: 'boolean', default: false },
       'hostile-case': { type: 'string' },
+      economy: { type: 'boolean', default: false },
+      'floor-in-flight': { type: 'string' },
       ui: { type: 'boolean', default: false },
       restart: { type: 'boolean', default: true },
       dataplanes: { type: 'string' },
@@ -165,6 +175,9 @@ function parseOptions(argv: string[]): BenchOptions | undefined {
     dataPlanes,
     releasesPerDataPlane: positive('releases-per-dataplane', values['releases-per-dataplane'], 10),
     organizations: values.organizations,
+    ...(values['floor-in-flight'] !== undefined && {
+      floorInFlight: positive('floor-in-flight', values['floor-in-flight'], 1),
+    }),
     shards,
     releaseRuns,
   };
@@ -360,6 +373,24 @@ async function main(): Promise<void> {
     return;
   }
   const nodeArgs = controllerNodeArgs(options, imageFlags, profileDir);
+  if (argv.includes('--economy')) {
+    const results: EconomyResult[] = [];
+    for (const n of options.sizes)
+      results.push(
+        await withEnv(`e${n}`, options, nodeArgs, (env) =>
+          runEconomy(env, n, options.steadySeconds, log, options.floorInFlight),
+        ),
+      );
+    const path = join(RESULTS_DIR, `economy-${stamp(startedAt)}.json`);
+    const command = `npm run bench -- ${argv.join(' ')}`;
+    writeFileSync(
+      path,
+      `${JSON.stringify({ command, startedAt, source, machine: machine(), load: { ...load, end: loadAverage() }, results }, null, 2)}\n`,
+    );
+    console.log(`${command}\n\n${formatEconomy(results)}`);
+    log(`results written to ${relative(ROOT, path)}`);
+    return;
+  }
   if (options.releaseRuns) {
     for (const n of options.sizes) runs.push(await runSize(n, options, nodeArgs, profileDir !== undefined));
   }

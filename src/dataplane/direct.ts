@@ -11,6 +11,7 @@ import { Discovery, collectionPath, objectPath, type ResourceInfo } from '../kub
 import { oneLine } from '../api/text.ts';
 import { describeError } from '../kube/errors.ts';
 import {
+  CREATE_ONLY_RESOURCE_VERSION,
   NAMESPACE_KIND,
   type BrokenWatch,
   type ApplyRequestOptions,
@@ -41,6 +42,8 @@ export class DirectDataPlane implements DataPlanePort {
    * is read from it), so ensuring them costs no request in steady state.
    */
   private readonly knownNamespaces = new Map<string, KubeObject>();
+  /** existingNamespaces are namespaces a create found existing, whose metadata nobody needed yet. */
+  private readonly existingNamespaces = new Set<string>();
   /** ensuring holds the namespace checks in flight, so concurrent callers share one. */
   private readonly ensuring = new Map<string, Promise<boolean>>();
   private cluster: Promise<string> | undefined;
@@ -201,22 +204,49 @@ export class DirectDataPlane implements DataPlanePort {
     });
   }
 
+  async create(
+    info: ResourceInfo,
+    object: KubeObject,
+    fieldManager: string,
+    signal: AbortSignal,
+  ): Promise<KubeObject | undefined> {
+    const answer = await this.client.attempt<KubeObject>(
+      {
+        method: 'PATCH',
+        path: this.pathOf(info, object.metadata.namespace, object.metadata.name ?? ''),
+        query: { fieldManager, force: true },
+        body: {
+          ...object,
+          metadata: { ...object.metadata, resourceVersion: CREATE_ONLY_RESOURCE_VERSION },
+        },
+        contentType: APPLY_CONTENT_TYPE,
+        signal,
+      },
+      [409],
+    );
+    return answer.ok ? answer.body : undefined;
+  }
+
   async delete(info: ResourceInfo, object: KubeObject, signal: AbortSignal): Promise<boolean> {
     try {
-      await this.client.request({
-        method: 'DELETE',
-        path: this.pathOf(info, object.metadata.namespace, object.metadata.name ?? ''),
-        body: {
-          apiVersion: 'v1',
-          kind: 'DeleteOptions',
-          propagationPolicy: 'Background',
-          preconditions: object.metadata.uid ? { uid: object.metadata.uid } : undefined,
+      // Gone already is an answer; the deleted object's body is never read.
+      const answer = await this.client.attempt(
+        {
+          method: 'DELETE',
+          path: this.pathOf(info, object.metadata.namespace, object.metadata.name ?? ''),
+          body: {
+            apiVersion: 'v1',
+            kind: 'DeleteOptions',
+            propagationPolicy: 'Background',
+            preconditions: object.metadata.uid ? { uid: object.metadata.uid } : undefined,
+          },
+          signal,
+          discardBody: true,
         },
-        signal,
-      });
-      return true;
+        [404],
+      );
+      return answer.ok;
     } catch (err) {
-      if (isKubeApiError(err) && err.isNotFound) return false;
       // A uid precondition failure means the object was replaced by someone else: not ours to delete.
       if (isKubeApiError(err) && err.isConflict && /precondition/i.test(err.message)) return false;
       throw err;
@@ -244,16 +274,11 @@ export class DirectDataPlane implements DataPlanePort {
     name: string,
     signal: AbortSignal,
   ): Promise<KubeObject | undefined> {
-    try {
-      return await this.client.request<KubeObject>({
-        method: 'GET',
-        path: this.pathOf(info, namespace, name),
-        signal,
-      });
-    } catch (err) {
-      if (isKubeApiError(err) && err.isNotFound) return undefined;
-      throw err;
-    }
+    const answer = await this.client.attempt<KubeObject>(
+      { method: 'GET', path: this.pathOf(info, namespace, name), signal },
+      [404],
+    );
+    return answer.ok ? answer.body : undefined;
   }
 
   async ensureNamespace(
@@ -263,7 +288,7 @@ export class DirectDataPlane implements DataPlanePort {
     options: ApplyRequestOptions = {},
   ): Promise<boolean> {
     const name = template.metadata.name ?? '';
-    if (this.knownNamespaces.has(name)) return false;
+    if (this.knownNamespaces.has(name) || this.existingNamespaces.has(name)) return false;
     if (options.dryRun) return this.makeNamespace(name, template, fieldManager, signal, options);
     // Releases sharing a namespace ask at once (a restart reconciles them all): one read serves all.
     const pending = this.ensuring.get(name);
@@ -282,27 +307,27 @@ export class DirectDataPlane implements DataPlanePort {
     signal: AbortSignal,
     options: ApplyRequestOptions,
   ): Promise<boolean> {
-    let created = false;
-    let live = await this.read(NAMESPACE_KIND, undefined, name, signal);
-    if (!live) {
-      try {
-        live = await this.client.request<KubeObject>({
-          method: 'POST',
-          path: collectionPath(NAMESPACE_KIND),
-          query: { fieldManager, ...(options.dryRun && { dryRun: 'All' }) },
-          body: template,
-          signal,
-        });
-        created = true;
-      } catch (err) {
-        if (!(isKubeApiError(err) && err.isConflict)) throw err;
-        live = await this.read(NAMESPACE_KIND, undefined, name, signal);
-      }
-      // A dry run created nothing: the namespace is still missing.
-      if (created && options.dryRun) return true;
+    // Create first: a namespace that exists answers 409 AlreadyExists, which is an answer, so a new
+    // namespace costs one request and an existing one too (no read before the create).
+    const answer = await this.client.attempt<KubeObject>(
+      {
+        method: 'POST',
+        path: collectionPath(NAMESPACE_KIND),
+        query: { fieldManager, ...(options.dryRun && { dryRun: 'All' }) },
+        body: template,
+        signal,
+      },
+      [409],
+    );
+    if (!answer.ok) {
+      // Its metadata is read only by a caller that needs it (namespace()), and then remembered.
+      this.existingNamespaces.add(name);
+      return false;
     }
-    if (live) this.knownNamespaces.set(name, namespaceMeta(live));
-    return created;
+    // A dry run created nothing: the namespace is still missing.
+    if (options.dryRun) return true;
+    this.knownNamespaces.set(name, namespaceMeta(answer.body));
+    return true;
   }
 
   async namespace(name: string, signal: AbortSignal): Promise<KubeObject | undefined> {
@@ -315,6 +340,7 @@ export class DirectDataPlane implements DataPlanePort {
 
   forgetNamespace(name: string): void {
     this.knownNamespaces.delete(name);
+    this.existingNamespaces.delete(name);
   }
 
   /** close ends every watch and the client's connections. */

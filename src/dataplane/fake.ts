@@ -31,7 +31,7 @@ import { identityOf, kindKey, type ManagedObject } from './watches.ts';
 
 /** FakeRequest is one request the fake received. */
 export interface FakeRequest {
-  verb: 'apply' | 'dry-run' | 'delete' | 'read' | 'create' | 'patch' | 'watch';
+  verb: 'apply' | 'exists' | 'dry-run' | 'delete' | 'read' | 'create' | 'patch' | 'watch';
   kind: string;
   namespace?: string;
   name: string;
@@ -116,7 +116,9 @@ export class FakeDataPlane implements DataPlanePort {
 
   /** writes counts the requests that change something. */
   writes(): FakeRequest[] {
-    return this.requests.filter((r) => r.verb !== 'read' && r.verb !== 'watch' && r.verb !== 'dry-run');
+    return this.requests.filter(
+      (r) => r.verb !== 'read' && r.verb !== 'watch' && r.verb !== 'dry-run' && r.verb !== 'exists',
+    );
   }
 
   /** observedBy lists the objects (`group/Kind/namespace/name`) a user observes through watches of their own. */
@@ -265,6 +267,22 @@ export class FakeDataPlane implements DataPlanePort {
     const existing = this.find(info, object)?.object;
     const stored = this.store(info, object, existing?.metadata.uid, fieldManager, options.dryRun);
     return structuredClone(stored);
+  }
+
+  async create(
+    info: ResourceInfo,
+    object: KubeObject,
+    fieldManager: string,
+  ): Promise<KubeObject | undefined> {
+    // One request, as the direct port's create-only apply: `apply` when it created the object,
+    // `exists` (nothing written) when one was there.
+    const exists = this.find(info, object) !== undefined;
+    this.record(exists ? 'exists' : 'apply', info, object.metadata.namespace, object.metadata.name ?? '');
+    await this.answer();
+    const refused = this.refuse(object);
+    if (refused) throw refused;
+    if (exists) return undefined;
+    return structuredClone(this.store(info, object, undefined, fieldManager));
   }
 
   /**

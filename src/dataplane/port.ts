@@ -51,6 +51,15 @@ export interface ApplyRequestOptions {
   force?: boolean;
 }
 
+/**
+ * CREATE_ONLY_RESOURCE_VERSION is the resourceVersion a create-only apply sends. An apply that
+ * creates drops it; an apply that would update an existing object takes it as a precondition and
+ * fails with 409 Conflict, as no stored object has it: etcd's first revision holds no key (the first
+ * write is revision 2). A uid would not do: an apply that creates refuses a uid ("no existing
+ * object was found").
+ */
+export const CREATE_ONLY_RESOURCE_VERSION = '1';
+
 /** NAMESPACE_KIND is how every cluster serves Namespaces. */
 export const NAMESPACE_KIND: ResourceInfo = {
   group: '',
@@ -139,6 +148,20 @@ export interface DataPlanePort {
     signal: AbortSignal,
     options?: ApplyRequestOptions,
   ): Promise<KubeObject>;
+  /**
+   * create server-side-applies (with force, as apply) an object only when none of that name
+   * exists: the request carries a resourceVersion precondition no stored object can meet
+   * (CREATE_ONLY_RESOURCE_VERSION), which a create ignores and an update of an existing object fails
+   * on, so an object that exists is never written. It returns the created object, or undefined when
+   * one exists already (its 409 is an answer, not an error). The created object's managedFields are
+   * exactly an apply's (a POST would leave an Update entry that later applies cannot drop fields of).
+   */
+  create(
+    info: ResourceInfo,
+    object: KubeObject,
+    fieldManager: string,
+    signal: AbortSignal,
+  ): Promise<KubeObject | undefined>;
   /**
    * delete deletes one object only if it is still the one given (uid precondition), with
    * background propagation; false when it was already gone or replaced by someone else.

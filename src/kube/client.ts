@@ -152,7 +152,18 @@ export interface KubeRequest {
   signal?: AbortSignal;
   /** retries overrides DEFAULT_MAX_RETRIES; 0 sends the request once. */
   retries?: number;
+  /**
+   * discardBody says nobody reads the answer (a DELETE's): it is read off the wire within the
+   * size limit, never parsed, and request() returns undefined.
+   */
+  discardBody?: boolean;
 }
+
+/**
+ * Answer is the outcome of attempt(): the parsed body of a success, or only the status code of a
+ * failure the caller expects (a 404 of a read, a 409 of a create), which is a value, not an error.
+ */
+export type Answer<T> = { ok: true; body: T } | { ok: false; statusCode: number };
 
 /** SizedBody is a parsed response body with the number of bytes it took on the wire. */
 export interface SizedBody<T> {
@@ -463,7 +474,21 @@ export class KubeClient {
   /** requestSized is request that also tells how many bytes the body took (list budgets count them). */
   async requestSized<T = unknown>(req: KubeRequest): Promise<SizedBody<T>> {
     const { text, bytes } = await this.read(req);
+    if (req.discardBody) return { body: undefined as T, bytes };
     return { body: parseAnswer<T>(text, () => `${req.method} ${req.path} on ${this.name}`), bytes };
+  }
+
+  /**
+   * attempt sends one request whose `expected` failure codes are answers the caller planned for
+   * (a 404 of a read, a 409 of a create): they come back as `{ ok: false, statusCode }`, with no
+   * KubeApiError built (no stack trace) and their Status body not parsed. Every other failure is
+   * thrown as by request().
+   */
+  async attempt<T = unknown>(req: KubeRequest, expected: readonly number[]): Promise<Answer<T>> {
+    const answer = await this.read(req, expected);
+    if ('expected' in answer) return { ok: false, statusCode: answer.expected };
+    if (req.discardBody) return { ok: true, body: undefined as T };
+    return { ok: true, body: parseAnswer<T>(answer.text, () => `${req.method} ${req.path} on ${this.name}`) };
   }
 
   /** text sends one request and returns the body as text (for /metrics); it throws KubeApiError. */
@@ -471,11 +496,19 @@ export class KubeClient {
     return (await this.read(req)).text;
   }
 
-  private async read(req: KubeRequest): Promise<{ text: string; bytes: number }> {
+  private async read(req: KubeRequest): Promise<{ text: string; bytes: number }>;
+  private async read(
+    req: KubeRequest,
+    expected: readonly number[],
+  ): Promise<{ text: string; bytes: number } | { expected: number }>;
+  private async read(
+    req: KubeRequest,
+    expected: readonly number[] = [],
+  ): Promise<{ text: string; bytes: number } | { expected: number }> {
     const retries = req.retries ?? this.maxRetries;
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.once(req);
+        return await this.once(req, expected);
       } catch (err) {
         if (
           !isKubeApiError(err) ||
@@ -771,7 +804,10 @@ export class KubeClient {
     });
   }
 
-  private async once(req: KubeRequest): Promise<{ text: string; bytes: number }> {
+  private async once(
+    req: KubeRequest,
+    expected: readonly number[],
+  ): Promise<{ text: string; bytes: number } | { expected: number }> {
     const started = performance.now();
     const timeoutMs = Math.ceil(req.timeoutMs ?? this.timeoutMs);
     let code = '0';
@@ -792,6 +828,7 @@ export class KubeClient {
       const statusCode = res.statusCode ?? 0;
       code = String(statusCode);
       const answer = await readBody(res, res.headers, this.bodyLimit(req.method, req.path));
+      if (expected.includes(statusCode)) return { expected: statusCode };
       if (statusCode >= 300) {
         throw toApiError(this.name, req.method, req.path, statusCode, res.headers, answer.text);
       }

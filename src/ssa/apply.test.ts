@@ -114,7 +114,7 @@ void describe('applyAll', () => {
     assert.equal(dp.get(CONFIGMAP, 'apps', 'b'), undefined);
   });
 
-  void test('an object someone else made is read once and shown to the guard as foreign', async () => {
+  void test('an object someone else made is found by a create that writes nothing, read once, and shown to the guard as foreign', async () => {
     const dp = new FakeDataPlane('acme/dp', [CONFIGMAP]);
     dp.put(CONFIGMAP, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'b', namespace: 'apps' } });
     const seen: Array<[string, string]> = [];
@@ -131,10 +131,17 @@ void describe('applyAll', () => {
       entries.map((e) => e.action),
       ['created', 'skipped'],
     );
+    // Both are first tried with a create-only apply (the guard lets an absent object through);
+    // b exists, so that writes nothing, and b is read and shown to the guard as what it is.
     assert.deepEqual(seen, [
       ['a', 'absent'],
+      ['b', 'absent'],
       ['b', 'foreign'],
     ]);
+    assert.deepEqual(
+      dp.requests.filter((r) => r.kind === 'ConfigMap').map((r) => `${r.verb} ${r.name}`),
+      ['apply a', 'exists b', 'read b'],
+    );
     assert.equal(
       dp.get(CONFIGMAP, 'apps', 'b')?.metadata.labels,
       undefined,

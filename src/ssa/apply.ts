@@ -494,7 +494,9 @@ async function ensureNamespaces<T extends ApplyItem>(
             options.signal,
           );
           if (created) options.logger.info({ namespace: ns }, 'created namespace on the data plane');
-          const live = created ? undefined : await dataPlane.namespace(ns, options.signal);
+          // Who owns an existing namespace matters only to a policy on access: read it only then.
+          const live =
+            created || !policy?.namespaceAccess ? undefined : await dataPlane.namespace(ns, options.signal);
           state = { created, ...(live && { live }) };
         }
         const refused = policy?.namespaceAccess?.(ns, state);
@@ -576,13 +578,70 @@ async function applyOne<T extends ApplyItem>(
       if (plan) return { ...base, action: 'planned', plan, ...(live && { live }) };
     }
 
-    // Neither cached nor written by us: it may still exist, made by someone else. Ask once; after
+    // What is sent for the object as it exists (or not), without the fields it leaves out.
+    const payload = (existing: Existing) => {
+      const prepared = policy?.prepare
+        ? policy.prepare(item, info, existing)
+        : { object: item.object, hash: item.hash };
+      const pointers = ignored.filter((p): p is string[] => typeof p !== 'string');
+      return {
+        object: removeFields(prepared.object, pointers),
+        hash: pointers.length > 0 ? `${prepared.hash}|ignore=${own?.ignoreFields?.join(',')}` : prepared.hash,
+        force: prepared.force,
+      };
+    };
+    const where = {
+      dataPlane: dataPlane.key,
+      owner: options.owner.key,
+      ownerUid: options.owner.uid,
+      kind: kindKey(info),
+    };
+    // What an apply answered becomes our record and the entry.
+    const appliedEntry = (
+      applied: KubeObject,
+      hash: string,
+      existed: boolean,
+      corrected?: DriftReport,
+    ): ChangeSetEntry<T> => {
+      const remembered: AppliedRecord = {
+        ...where,
+        hash,
+        uid: applied.metadata.uid ?? '',
+        resourceVersion: applied.metadata.resourceVersion ?? '',
+        fieldsHash: ownFieldsHash(applied, fieldManager),
+        // Slim: the apply response carries every manager's managedFields, which the memory need not hold.
+        object: slimObject(applied),
+      };
+      memory.remember(key, remembered);
+      options.onResult?.(item.kind, 'applied');
+      options.logger.debug({ object: ref, id: item.id }, 'applied');
+      return {
+        ...base,
+        action: existed ? 'configured' : 'created',
+        live: newerOf(applied, cache.get(namespace, item.name)),
+        applied: appliedToken(remembered),
+        ...(corrected && { drift: { ...corrected, corrected: true } }),
+      };
+    };
+
+    // Neither cached nor written by us: it may still exist, made by someone else. A real apply
+    // sends a create-only apply, which writes nothing when the object exists: a new object costs
+    // one request. Only when it exists is it read, and then it goes the way of any existing object
+    // (keep, guard, adoption), exactly as if it had been read first. A preview reads first. After
     // our first apply the cache and the memory know it, so the steady state sends nothing.
     // (CreateOnly has just looked through its watch.)
-    const foreign =
-      !live && !record && write === 'Apply'
-        ? await dataPlane.read(info, namespace, item.name, signal)
-        : undefined;
+    const unseen = !live && !record && write === 'Apply';
+    if (unseen && !options.dryRun && !policy?.keep?.(item, {}) && !policy?.guard?.(item, {})) {
+      const { object, hash } = payload({});
+      const done = memory.creatingNow(key);
+      try {
+        const created = await dataPlane.create(info, object, fieldManager, signal);
+        if (created) return appliedEntry(created, hash, false);
+      } finally {
+        done();
+      }
+    }
+    const foreign = unseen ? await dataPlane.read(info, namespace, item.name, signal) : undefined;
     const existing: Existing = live ? { live } : foreign ? { foreign } : {};
 
     const kept = policy?.keep?.(item, existing);
@@ -594,13 +653,8 @@ async function applyOne<T extends ApplyItem>(
       return planned({ action: 'Error', message: oneLine(refused, MAX_PLAN_MESSAGE) });
     if (refused) return { ...base, action: 'skipped', message: refused };
 
-    const prepared = policy?.prepare
-      ? policy.prepare(item, info, existing)
-      : { object: item.object, hash: item.hash };
-    const pointers = ignored.filter((p): p is string[] => typeof p !== 'string');
-    const object = removeFields(prepared.object, pointers);
-    const hash =
-      pointers.length > 0 ? `${prepared.hash}|ignore=${own?.ignoreFields?.join(',')}` : prepared.hash;
+    const prepared = payload(existing);
+    const { object, hash } = prepared;
     const current = live ?? foreign;
     if (current?.metadata.deletionTimestamp) {
       return {
@@ -616,12 +670,6 @@ async function applyOne<T extends ApplyItem>(
       if (nsMissing) return planned({ action: 'Create', message: nsMissing });
       return planned(await preview(dataPlane, info, object, current, options), current);
     }
-    const where = {
-      dataPlane: dataPlane.key,
-      owner: options.owner.key,
-      ownerUid: options.owner.uid,
-      kind: kindKey(info),
-    };
     // A new process knows our earlier applies from the owner's token, checked against the live object.
     const recalled =
       !record && live && write === 'Apply'
@@ -667,26 +715,7 @@ async function applyOne<T extends ApplyItem>(
         message: `resource "${item.id}": adopting ${ref} would change fields another manager owns, and an adoption never overwrites them (${oneLine(err.message, 400)}). Set those fields to their current values in the Release, or leave them out with annotation openchoreo.dev/ignore-fields`,
       };
     }
-    const remembered: AppliedRecord = {
-      ...where,
-      hash,
-      uid: applied.metadata.uid ?? '',
-      resourceVersion: applied.metadata.resourceVersion ?? '',
-      fieldsHash: ownFieldsHash(applied, fieldManager),
-      // Slim: the apply response carries every manager's managedFields, which the memory need not hold.
-      object: slimObject(applied),
-    };
-    memory.remember(key, remembered);
-    options.onResult?.(item.kind, 'applied');
-    options.logger.debug({ object: ref, id: item.id }, 'applied');
-    const corrected = drift && correctedDrift(drift, live, applied, fieldManager);
-    return {
-      ...base,
-      action: existed ? 'configured' : 'created',
-      live: newerOf(applied, cache.get(namespace, item.name)),
-      applied: appliedToken(remembered),
-      ...(corrected && { drift: { ...corrected, corrected: true } }),
-    };
+    return appliedEntry(applied, hash, existed, drift && correctedDrift(drift, live, applied, fieldManager));
   } catch (err) {
     options.onResult?.(item.kind, 'error');
     const entry = failureEntry(item, err, info.namespaced);

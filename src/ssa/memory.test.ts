@@ -420,6 +420,28 @@ void describe('ApplyMemory.caughtUp', () => {
     assert.equal(memory.get(key)?.resourceVersion, '1000', 'the record itself stays');
     assert.equal(memory.caughtUp('acme/dp-prod', deployment('1001', [ours()])), false, 'a change after it');
   });
+
+  void test('the added event of an object whose create is in flight is our echo; once answered, only its version is', () => {
+    const memory = new ApplyMemory();
+    const key = recordKey('acme/dp-prod', DEPLOYMENTS, 'prod', 'customer-service');
+    const done = memory.creatingNow(key);
+    assert.equal(
+      memory.caughtUp('acme/dp-prod', deployment('1000', [ours()]), true),
+      true,
+      'added, create in flight',
+    );
+    assert.equal(
+      memory.caughtUp('acme/dp-prod', deployment('1001', [ours()]), false),
+      false,
+      'an update is never taken for the echo of a create',
+    );
+    done();
+    assert.equal(
+      memory.caughtUp('acme/dp-prod', deployment('1000', [ours()]), true),
+      false,
+      'no create in flight',
+    );
+  });
 });
 
 void describe('ApplyMemory plans', () => {

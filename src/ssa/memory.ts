@@ -210,6 +210,8 @@ export function driftOf(
 /** ApplyMemory is the record of our applies, keyed by recordKey. */
 export class ApplyMemory {
   private readonly records = new Map<string, AppliedRecord>();
+  /** creating are the record keys of creates in flight (creatingNow). */
+  private readonly creating = new Set<string>();
   /** plans are the last dry-run plans, by owner then recordKey, each with what it was computed from. */
   private readonly plans = new Map<string, Map<string, { basis: string; plan: Plan }>>();
 
@@ -270,7 +272,7 @@ export class ApplyMemory {
    * It returns true when the object is exactly the version our last apply of it returned: the
    * echo of our own write, which tells its owner nothing new.
    */
-  caughtUp(dataPlane: string, obj: KubeObject): boolean {
+  caughtUp(dataPlane: string, obj: KubeObject, added = false): boolean {
     const { group, version } = parseApiVersion(obj.apiVersion);
     const key = recordKey(
       dataPlane,
@@ -282,7 +284,20 @@ export class ApplyMemory {
     if (record?.object && Number(obj.metadata.resourceVersion) >= Number(record.resourceVersion)) {
       record.object = undefined;
     }
+    // A new object whose create is in flight: its watch event can come before the create's
+    // answer. Either it is our create, or someone else's, which our create-only apply finds (409)
+    // and reads: the reconcile that sends it accounts for the object either way.
+    if (added && this.creating.has(key)) return true;
     return record !== undefined && record.resourceVersion === obj.metadata.resourceVersion;
+  }
+
+  /**
+   * creatingNow marks a create of the object with this record key as in flight (until `done` is
+   * called), so that its watch event, which may come before its answer, is known as our echo.
+   */
+  creatingNow(key: string): () => void {
+    this.creating.add(key);
+    return () => this.creating.delete(key);
   }
 
   /** forget drops the record of one object (it was deleted). */

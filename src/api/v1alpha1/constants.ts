@@ -100,6 +100,13 @@ export const Annotations = {
    * asks for a pass now; the pass copies it into `status.lastHandledReconcileAt`.
    */
   reconcileRequestedAt: 'openchoreo.dev/reconcile-requested-at',
+  /**
+   * placement on a Release, written by the controller in the same write as its finalizer, before
+   * the first apply on a cluster: the (DataPlane, cluster) entries status.appliedTo does not hold
+   * yet, as JSON. Cleanup reads it together with status.appliedTo, so a crash between that write and
+   * the status write never leaves objects nobody looks for.
+   */
+  placement: 'openchoreo.dev/placement',
 } as const;
 
 /** ApplyModes are the values of the `openchoreo.dev/apply` annotation on a resource object. */

@@ -6,6 +6,7 @@
  * may not have caught up when the next reconcile of the same Release starts.
  */
 import {
+  Annotations,
   API_VERSION,
   CONTROLLER_NAME,
   IN_USE_FINALIZER,
@@ -36,7 +37,11 @@ export interface ReleaseStore {
   freshest(cached: Release): Release;
   forget(key: string): void;
   writeStatus(release: Release, status: ReleaseStatus, signal?: AbortSignal): Promise<Release>;
-  addFinalizer(release: Release, signal?: AbortSignal): Promise<Release>;
+  /**
+   * addFinalizer adds our finalizer when it is missing and, given `placement`, sets the placement
+   * annotation, in one write (the placement is recorded before the first apply on a cluster).
+   */
+  addFinalizer(release: Release, signal?: AbortSignal, placement?: string): Promise<Release>;
   removeFinalizer(release: Release, signal?: AbortSignal): Promise<void>;
 }
 
@@ -68,8 +73,10 @@ export class ReleaseWriter implements ReleaseStore {
    * seen is told each copy of a Release the cache receives: once the cache holds our last write
    * (or a later version), our copy of it goes. Without this, every Release's last status write
    * stayed in memory, a second copy of it, until its next reconcile (the resync, minutes later).
+   * It returns true when the copy is our last write itself: its echo, which the reconcile that
+   * wrote it has already taken into account, so it needs no reconcile of its own.
    */
-  seen(cached: Release): void {
+  seen(cached: Release): boolean {
     const key = releaseKeyOf(cached);
     const ours = this.written.get(key);
     if (
@@ -79,6 +86,11 @@ export class ReleaseWriter implements ReleaseStore {
     ) {
       this.written.delete(key);
     }
+    return (
+      ours !== undefined &&
+      ours.metadata.uid === cached.metadata.uid &&
+      ours.metadata.resourceVersion === cached.metadata.resourceVersion
+    );
   }
 
   /** size is the number of Releases whose last write the cache has not delivered yet. */
@@ -109,17 +121,37 @@ export class ReleaseWriter implements ReleaseStore {
     return this.remember(updated);
   }
 
-  /** addFinalizer adds our finalizer (of the Release's kind and plane), failing with 409/422 if the copy was stale. */
-  async addFinalizer(release: Release, signal?: AbortSignal): Promise<Release> {
-    const finalizers = release.metadata.finalizers;
+  /**
+   * addFinalizer adds our finalizer (of the Release's kind and plane, when missing) and the placement annotation (when given) in
+   * one JSON patch, failing with 409/422 if the copy was stale: the finalizer list and an absent
+   * annotation map are tested, so nobody else's finalizer or annotation is ever replaced.
+   */
+  async addFinalizer(release: Release, signal?: AbortSignal, placement?: string): Promise<Release> {
+    const { finalizers, annotations } = release.metadata;
     const finalizer = profileOf(release).finalizer(release);
-    const ops = [
-      { op: 'test', path: '/metadata/uid', value: release.metadata.uid },
-      finalizers
-        ? { op: 'add', path: '/metadata/finalizers/-', value: finalizer }
-        : { op: 'add', path: '/metadata/finalizers', value: [finalizer] },
-    ];
-    if (finalizers) ops.unshift({ op: 'test', path: '/metadata/finalizers', value: finalizers });
+    const ops: unknown[] = [{ op: 'test', path: '/metadata/uid', value: release.metadata.uid }];
+    if (!finalizers?.includes(finalizer)) {
+      if (finalizers) ops.push({ op: 'test', path: '/metadata/finalizers', value: finalizers });
+      ops.push(
+        finalizers
+          ? { op: 'add', path: '/metadata/finalizers/-', value: finalizer }
+          : { op: 'add', path: '/metadata/finalizers', value: [finalizer] },
+      );
+    }
+    if (placement !== undefined) {
+      if (annotations) {
+        ops.push({
+          op: 'add',
+          path: `/metadata/annotations/${pointerToken(Annotations.placement)}`,
+          value: placement,
+        });
+      } else {
+        // Adding the whole map is safe only while there is none: the test fails once someone added one.
+        ops.push({ op: 'test', path: '/metadata/annotations', value: null });
+        ops.push({ op: 'add', path: '/metadata/annotations', value: { [Annotations.placement]: placement } });
+      }
+    }
+    if (ops.length === 1) return release;
     return this.remember(await this.patch(release, ops, signal));
   }
 
@@ -231,6 +263,11 @@ export class ProtectionWriter implements ProtectionStore {
       if (!(isKubeApiError(err) && err.isNotFound)) throw err;
     }
   }
+}
+
+/** pointerToken escapes a key as one JSON pointer token (RFC 6901). */
+function pointerToken(key: string): string {
+  return key.replaceAll('~', '~0').replaceAll('/', '~1');
 }
 
 /** metadataOnly keeps a Secret's metadata: its data is never needed here. */

@@ -24,7 +24,7 @@ import { ReconcileError } from './errors.ts';
 import { retainedEvent } from './events.ts';
 import type { ReleaseEvents } from './reconciler.ts';
 import { Inventory, notProvenMessage } from './inventory.ts';
-import { dataPlaneName, otherPlacements, sweep, sweepPlacement } from './placement.ts';
+import { dataPlaneName, otherPlacements, placementsOf, sweep, sweepPlacement } from './placement.ts';
 import { isResolveFailure, type DataPlaneResolver } from './resolve.ts';
 import { statusEquals, withConditions } from './status.ts';
 
@@ -91,7 +91,7 @@ export async function finalizeRelease(ctx: FinalizeContext): Promise<ReconcileRe
   // One status write per pass, with what is still left: the message changes only when that does.
   let target = await ctx.resolver.resolve(release);
   if (isResolveFailure(target)) {
-    const placements = release.status?.appliedTo ?? [];
+    const placements = placementsOf(release);
     if (placements.length === 0 && !appliedAnything(release)) {
       // appliedTo is recorded before the first apply anywhere: nothing can be left to delete.
       logger.info({ reason: target.reason }, 'nothing was ever applied; removing finalizer');
@@ -149,7 +149,7 @@ async function sweepAll(
   const results = [await sweep(sweepContext, dataPlane)];
   const cluster = await dataPlane.clusterId(signal).catch(() => undefined);
   const current = cluster === undefined ? undefined : { dataPlane: dataPlaneName(dataPlane), cluster };
-  for (const p of otherPlacements(release.status?.appliedTo, current)) {
+  for (const p of otherPlacements(placementsOf(release), current)) {
     results.push(await sweepPlacement(sweepContext, p, dataPlane));
   }
   for (const m of results.flatMap((r) => r.retained)) {

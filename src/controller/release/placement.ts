@@ -4,7 +4,9 @@
  * once that cluster is verified clean, listed through connected watches of every kind the Release
  * used with none of its objects left. The cluster is identified by the data plane itself
  * (DataPlanePort.clusterId), so a DataPlane re-pointed at another cluster is never mistaken for the
- * one the objects were applied to. `sweep` is the one way objects leave a data plane as a whole:
+ * one the objects were applied to. Before the first apply on a cluster the entry is written with
+ * the finalizer, into the placement annotation (one write where there were two); the next status
+ * write takes it into status.appliedTo, and placementsOf reads both. `sweep` is the one way objects leave a data plane as a whole:
  * cleanup sweeps every placement, and a reconcile sweeps those the Release has moved away from.
  */
 import type { Logger } from 'pino';
@@ -17,7 +19,8 @@ import { describeManaged, removeAll, type RetainedObject } from '../../ssa/delet
 import { classifyFailure } from '../../ssa/failure.ts';
 import type { ApplyMemory } from '../../ssa/memory.ts';
 import { listWithMore, plural } from '../../api/text.ts';
-import { formatApiVersion } from '../../api/object.ts';
+import { formatApiVersion, isRecord } from '../../api/object.ts';
+import { Annotations } from '../../api/v1alpha1/constants.ts';
 import { kindsToWatch } from './kinds.ts';
 import type { Inventory } from './inventory.ts';
 import { giveBackOf, ownedBy, retentionOf } from './policy.ts';
@@ -97,6 +100,54 @@ function unlessNotServed(err: unknown): undefined {
   throw err;
 }
 
+/** MAX_RECORDED_PLACEMENTS bounds the entries read from the placement annotation (a tenant can edit it). */
+const MAX_RECORDED_PLACEMENTS = 16;
+/** MAX_PLACEMENT_FIELD bounds a DataPlane reference or a cluster id read from the annotation. */
+const MAX_PLACEMENT_FIELD = 300;
+
+/**
+ * recordedPlacements reads the placement annotation (Annotations.placement): entries written with
+ * the finalizer before the first apply on a cluster. Malformed entries are ignored (the annotation
+ * is only ever widened by a tenant's edit: an entry naming a plane it never used makes cleanup look
+ * there too, and deletes nothing the Release's inventory does not prove its own).
+ */
+export function recordedPlacements(release: Release): Placement[] {
+  const text = release.metadata.annotations?.[Annotations.placement];
+  if (!text) return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return [];
+  }
+  if (!Array.isArray(parsed)) return [];
+  const valid = (v: unknown): v is string =>
+    typeof v === 'string' && v.length > 0 && v.length <= MAX_PLACEMENT_FIELD;
+  return parsed.slice(0, MAX_RECORDED_PLACEMENTS).flatMap((e: unknown) => {
+    if (!isRecord(e) || !valid(e['dataPlane']) || !valid(e['cluster'])) return [];
+    return [{ dataPlane: e['dataPlane'], cluster: e['cluster'] }];
+  });
+}
+
+/**
+ * placementsOf is every (DataPlane, cluster) that may hold a Release's objects: status.appliedTo,
+ * and the entries recorded with the finalizer that no status write has taken in yet.
+ */
+export function placementsOf(release: Release): Placement[] {
+  return recordedPlacements(release).reduce(withPlacement, [...(release.status?.appliedTo ?? [])]);
+}
+
+/**
+ * placementRecord is the placement annotation to write before applying on `p`, or undefined when
+ * `p` is recorded already: the entries status.appliedTo does not hold yet, and `p`.
+ */
+export function placementRecord(release: Release, p: Placement): string | undefined {
+  if (placementsOf(release).some((q) => isSamePlacement(q, p))) return undefined;
+  const inStatus = release.status?.appliedTo ?? [];
+  const pending = recordedPlacements(release).filter((q) => !inStatus.some((r) => isSamePlacement(q, r)));
+  return JSON.stringify(withPlacement(pending, p));
+}
+
 /** isSamePlacement tells whether two placements name the same DataPlane and cluster. */
 export function isSamePlacement(a: Placement, b: Placement): boolean {
   return a.dataPlane === b.dataPlane && a.cluster === b.cluster;
@@ -137,7 +188,7 @@ export function isBoundTo(
   const plane = planeOfKey(dataPlaneKey);
   const name = refString(plane.ref);
   if (plane.namespace !== undefined && release.metadata.namespace !== plane.namespace) return false;
-  return currentDataPlane === name || (release.status?.appliedTo ?? []).some((p) => p.dataPlane === name);
+  return currentDataPlane === name || placementsOf(release).some((p) => p.dataPlane === name);
 }
 
 /**

@@ -19,6 +19,7 @@ import type { KubeObject } from '../../api/object.ts';
 import { IN_USE_FINALIZER, TenancyKeys } from '../../api/v1alpha1/constants.ts';
 import type { DataPlane, Environment, Release } from '../../api/v1alpha1/schema.ts';
 import { SINGLE_TENANT, type Tenancy } from './tenancy.ts';
+import { placementsOf } from './placement.ts';
 import { declaredRef, DEFAULT_PLANE, parseRefString, PlaneKinds } from './resolve.ts';
 
 /** ProtectedKind is a kind of control-plane object a Release resolves through. */
@@ -43,7 +44,7 @@ export function protectionKey(kind: ProtectedKind, name: string): string {
 export function dependenciesOf(release: Release, lookup: ProtectionLookup): string[] {
   const ns = release.metadata.namespace ?? '';
   const keys = [protectionKey('Environment', release.spec.environmentName)];
-  const dataPlanes = new Set((release.status?.appliedTo ?? []).map((p) => p.dataPlane));
+  const dataPlanes = new Set(placementsOf(release).map((p) => p.dataPlane));
   const env = lookup.environment(ns, release.spec.environmentName);
   const declared = env && declaredRef(env);
   // Only the organization's own DataPlanes are protected here; a ClusterDataPlane is the operator's.

@@ -16,6 +16,7 @@ import { FakeDataPlane, servedKind } from '../../dataplane/fake.ts';
 import { NAMESPACE_KIND } from '../../dataplane/port.ts';
 import type { ReleaseStore } from './controlplane.ts';
 import { ReconcileError } from './errors.ts';
+import { placementsOf } from './placement.ts';
 import { KeyedLimiter } from '../../runtime/limiter.ts';
 import {
   DEFER_REQUEUE_MS,
@@ -87,9 +88,20 @@ class World implements ReleaseStore {
     this.written.push(status);
     return Promise.resolve(this.update(release, { status }));
   }
-  addFinalizer(release: Release): Promise<Release> {
-    const finalizers = [...(release.metadata.finalizers ?? []), FINALIZER];
-    return Promise.resolve(this.update(release, { metadata: { ...release.metadata, finalizers } }));
+  metadataWrites = 0;
+  addFinalizer(release: Release, _signal?: AbortSignal, placement?: string): Promise<Release> {
+    this.metadataWrites++;
+    const current = release.metadata.finalizers ?? [];
+    const finalizers = current.includes(FINALIZER) ? current : [...current, FINALIZER];
+    const annotations =
+      placement === undefined
+        ? release.metadata.annotations
+        : { ...release.metadata.annotations, [Annotations.placement]: placement };
+    return Promise.resolve(
+      this.update(release, {
+        metadata: { ...release.metadata, finalizers, ...(annotations && { annotations }) },
+      }),
+    );
   }
   removeFinalizer(release: Release): Promise<void> {
     const key = `${release.metadata.namespace}/${release.metadata.name}`;
@@ -732,6 +744,48 @@ void describe('ReleaseReconciler', () => {
     world.add(releaseOf({ settings: configMap('settings') }));
     await assert.rejects(reconcile(), ReconcileError);
     assert.deepEqual(world.status('web').appliedTo, [{ dataPlane: 'dp', cluster: 'cluster-1' }]);
+  });
+
+  void test('a first apply writes the Release twice: the finalizer with the placement, then the status that takes it in', async () => {
+    const { world, dataPlane, reconcile } = setup();
+    world.add(releaseOf({ settings: configMap('settings') }));
+    const order: string[] = [];
+    const writeStatus = world.writeStatus.bind(world);
+    const addFinalizer = world.addFinalizer.bind(world);
+    world.writeStatus = (r, s) => (order.push('status'), writeStatus(r, s));
+    world.addFinalizer = (r, sig, p) => {
+      order.push(
+        `finalizer+placement ${p ?? 'none'} (objects on the data plane: ${dataPlane.writes().filter((w) => w.verb === 'apply').length})`,
+      );
+      return addFinalizer(r, sig, p);
+    };
+    await reconcile();
+    const placement = JSON.stringify([{ dataPlane: 'dp', cluster: 'cluster-1' }]);
+    assert.deepEqual(order, [`finalizer+placement ${placement} (objects on the data plane: 0)`, 'status']);
+    assert.equal(world.get('acme', 'web')?.metadata.annotations?.[Annotations.placement], placement);
+    assert.deepEqual(world.status('web').appliedTo, [{ dataPlane: 'dp', cluster: 'cluster-1' }]);
+    await reconcile();
+    assert.equal(order.length, 2, 'the steady state writes nothing');
+  });
+
+  void test('a placement written with the finalizer and never taken into the status is swept at deletion', async () => {
+    const { world, dataPlane, reconcile } = setup();
+    // As a crash right after the first apply leaves it: placement recorded, the objects applied
+    // (and proven by an earlier status), no status write since.
+    world.add(releaseOf({ settings: configMap('settings') }));
+    await reconcile();
+    world.edit('web', (r) => deleted({ ...r, status: { ...r.status, appliedTo: [] } }));
+    assert.deepEqual(placementsOf(world.get('acme', 'web') as Release), [
+      { dataPlane: 'dp', cluster: 'cluster-1' },
+    ]);
+    await reconcile();
+    await reconcile();
+    assert.equal(
+      dataPlane.get(CONFIGMAP, 'apps', 'settings'),
+      undefined,
+      'deleted through the placement annotation',
+    );
+    assert.equal(world.get('acme', 'web'), undefined, 'the finalizer was removed');
   });
 
   void test('a Release moved to another data plane applies there, then leaves the old one clean', async () => {

@@ -39,7 +39,14 @@ import { ReconcileError } from './errors.ts';
 import { reconcileEvents } from './events.ts';
 import { finalizeRelease } from './finalize.ts';
 import { kindsInUse, kindsToWatch } from './kinds.ts';
-import { dataPlaneName, otherPlacements, sweepPlacement, withPlacement } from './placement.ts';
+import {
+  dataPlaneName,
+  isSamePlacement,
+  otherPlacements,
+  placementRecord,
+  placementsOf,
+  sweepPlacement,
+} from './placement.ts';
 import { Inventory, notProvenMessage, pendingRemovalsOf, settlePending } from './inventory.ts';
 import { isSuspended, retentionOf, writesNothing, type ObserveLimits } from './policy.ts';
 import { plannedDeletions, pruneRelease } from './prune.ts';
@@ -191,7 +198,7 @@ export class ReleaseReconciler {
    * reconcile that applied it already reported the object as the apply returned it.
    */
   seen(dataPlane: string, type: string, obj: KubeObject): boolean {
-    const echo = this.memory.caughtUp(dataPlane, obj);
+    const echo = this.memory.caughtUp(dataPlane, obj, type === 'added');
     return echo && type !== 'deleted';
   }
   /** notProvenReported is the last NotProven message of each Release, so an unchanged one is not repeated. */
@@ -229,13 +236,10 @@ export class ReleaseReconciler {
         defer: () => this.defer(),
       });
     }
-    if (!release.metadata.finalizers?.includes(profileOf(release).finalizer(release))) {
-      release = await this.deps.writer.addFinalizer(release, signal);
-    }
-
     const now = this.now();
     const target = await this.deps.resolver.resolve(release);
     if (isResolveFailure(target)) {
+      release = await this.ensureFinalizer(release, signal);
       const status = boundStatus(
         withConditions(
           release,
@@ -307,6 +311,7 @@ export class ReleaseReconciler {
     // Where the objects go is recorded before they go there, so cleanup knows every cluster to look at.
     const placed = await this.place(release, dataPlane, logger, signal);
     release = placed.release;
+    const appliedTo = placementsOf(release);
     const previous: ReleaseStatus = release.status ?? {};
     // A long first pass shows its progress (progress.ts); the last progress write is the base of the final one.
     let progressed: Release | undefined;
@@ -396,11 +401,13 @@ export class ReleaseReconciler {
     let pruneFailure = pruning.failure;
     // Moved (another DataPlane, or this one re-pointed): once everything is applied here, the
     // objects are removed from every other cluster the Release applied to.
-    let appliedTo = release.status?.appliedTo;
+    // Every placement is recorded in the status from its first status write on (placementsOf
+    // takes in the entries written with the finalizer).
+    let placements = appliedTo;
     const allApplied = outcomes.every((o) => o.state === 'applied') && !pruneFailure;
-    if (!preview && allApplied && placed.placement && (appliedTo?.length ?? 0) > 1) {
+    if (!preview && allApplied && placed.placement && placements.length > 1) {
       const moved = await this.sweepOthers(key, release, placed.placement, logger, signal);
-      appliedTo = moved.appliedTo;
+      placements = moved.appliedTo;
       pruned.push(...moved.deleted);
       givenBack.push(...moved.givenBack);
       retained.push(...moved.retained);
@@ -430,7 +437,7 @@ export class ReleaseReconciler {
       ? previous.pendingRemovals
       : settlePending(
           pendingRemovalsOf(previous, resources),
-          (appliedTo?.length ?? 0) <= 1 ? pruning.present : undefined,
+          placements.length <= 1 ? pruning.present : undefined,
           (group, kind) => watched.has(`${group}/${kind}`),
         );
     let applied = appliedCondition(outcomes);
@@ -458,7 +465,7 @@ export class ReleaseReconciler {
         release,
         {
           ...previous,
-          ...(appliedTo ? { appliedTo } : {}),
+          ...(placements.length > 0 ? { appliedTo: placements } : {}),
           observedGeneration: release.metadata.generation,
           ...handledRequest(release),
           resources,
@@ -541,10 +548,18 @@ export class ReleaseReconciler {
     if (dp) await this.deps.resolver.get(dp)?.releaseKinds(key);
   }
 
+  /** ensureFinalizer adds our finalizer when it is missing (one write). */
+  private async ensureFinalizer(release: Release, signal: AbortSignal): Promise<Release> {
+    if (release.metadata.finalizers?.includes(profileOf(release).finalizer(release))) return release;
+    return this.deps.writer.addFinalizer(release, signal);
+  }
+
   /**
-   * place records the data plane's cluster in status.appliedTo before anything is applied there
-   * (one status write, the first time only). A data plane that cannot say which cluster it is
-   * does not answer: nothing is applied, and `unreachable` says why.
+   * place records the data plane's cluster before anything is applied there, in the same write
+   * that adds the finalizer (the placement annotation; the status write at the end of the
+   * reconcile takes it into status.appliedTo): one write on a first apply, none once recorded. A
+   * data plane that cannot say which cluster it is does not answer: nothing is applied, and
+   * `unreachable` says why (the finalizer is still added).
    */
   private async place(
     release: Release,
@@ -557,14 +572,16 @@ export class ReleaseReconciler {
       cluster = await dataPlane.clusterId(signal);
     } catch (err) {
       // A limit we enforced, or a refusal (401), is not silence: dataPlaneProblem says which.
-      return { release, unreachable: dataPlaneProblem(err, describeError) };
+      return {
+        release: await this.ensureFinalizer(release, signal),
+        unreachable: dataPlaneProblem(err, describeError),
+      };
     }
     const placement: Placement = { dataPlane: dataPlaneName(dataPlane), cluster };
-    const appliedTo = withPlacement(release.status?.appliedTo, placement);
-    if (appliedTo.length === (release.status?.appliedTo?.length ?? 0)) return { release, placement };
+    const record = placementRecord(release, placement);
+    if (record === undefined) return { release: await this.ensureFinalizer(release, signal), placement };
     logger.info({ dataPlane: dataPlane.key, cluster }, 'recording the data-plane cluster before applying');
-    const updated = await this.deps.writer.writeStatus(release, { ...release.status, appliedTo }, signal);
-    return { release: updated, placement };
+    return { release: await this.deps.writer.addFinalizer(release, signal, record), placement };
   }
 
   /** sweepOthers removes the Release's objects from every recorded cluster other than `current`. */
@@ -598,7 +615,7 @@ export class ReleaseReconciler {
     const failures: string[] = [];
     let unreachable = false;
     const cleaned: Placement[] = [];
-    for (const p of otherPlacements(release.status?.appliedTo, current)) {
+    for (const p of otherPlacements(placementsOf(release), current)) {
       // Another plane object reaching the same cluster (a DataPlane and a ClusterDataPlane of one
       // cluster, say): the objects there are the ones just applied, not leftovers to delete.
       if (p.cluster === current.cluster) {
@@ -619,7 +636,7 @@ export class ReleaseReconciler {
         unreachable ||= result.failure.unreachable;
       }
     }
-    const appliedTo = (release.status?.appliedTo ?? []).filter((p) => !cleaned.includes(p));
+    const appliedTo = placementsOf(release).filter((p) => !cleaned.some((c) => isSamePlacement(c, p)));
     const failure =
       failures.length > 0
         ? { unreachable, message: `moving off a previous data plane: ${failures.join('; ')}` }

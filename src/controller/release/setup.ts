@@ -453,11 +453,12 @@ export class ReleaseController {
     };
     for (const [profile, releases] of this.releaseInformers()) {
       releases.addHandler((type, release, old) => {
-        this.writer.seen(release);
+        const echo = this.writer.seen(release);
         const ns = release.metadata.namespace ?? '';
         if (type !== 'updated' || !old || depsChanged(old, release, lookup)) this.protect(ns);
-        // Our own status writes change only status: they need no reconcile.
-        if (type === 'updated' && old && !specOrMetaChanged(old, release)) return;
+        // Our own status writes change only status, and the echo of our own finalizer and placement
+        // write is what the reconcile that wrote it went on with: neither needs a reconcile.
+        if (type === 'updated' && old && (echo || !specOrMetaChanged(old, release))) return;
         this.enqueue(ns, release.metadata.name, profile);
       });
     }
