@@ -32,8 +32,9 @@ export const OVERFLOW_HOLD_MS = 60_000;
 export const MANAGED_SELECTOR = `${Labels.managedBy} in (${MANAGED_BY_VALUES.join(',')})`;
 
 /**
- * managedSelector selects the objects the controller applied for one organization's Releases (their
- * release-namespace label is the organization), or for every organization when none is given (a
+ * managedSelector selects the objects the controller applied for one organization's Releases of
+ * either kind (their `openchoreo.dev/release-namespace` label is the organization: a RenderedRelease's
+ * objects carry it too, besides upstream's labels), or for every organization when none is given (a
  * ClusterDataPlane serves them all). Organizations' DataPlanes that share a cluster then each cache
  * only their own objects, and no organization's watch delivers another's (docs/architecture.md,
  * "One cache per organization").

@@ -139,7 +139,8 @@ export function isOurManagedBy(value: string | undefined): boolean {
 /**
  * trackingOf reads the tracking labels of a data-plane object: the profile whose managed-by value
  * it carries, else the first profile whose uid label it carries (a Namespace the controller made
- * has no managed-by label). Labels are how objects are found, never proof of ownership.
+ * has no managed-by label), else whose namespace label (every object carries the Release profile's,
+ * desired.ts trackingLabels). Labels are how objects are found, never proof of ownership.
  */
 export function trackingOf(obj: {
   metadata: { labels?: Record<string, string>; annotations?: Record<string, string> };
@@ -148,7 +149,8 @@ export function trackingOf(obj: {
   const managedBy = labels[Labels.managedBy];
   const profile =
     PROFILES.find((p) => p.controllerName === managedBy) ??
-    PROFILES.find((p) => labels[p.labels.uid] !== undefined || labels[p.labels.namespace] !== undefined);
+    PROFILES.find((p) => labels[p.labels.uid] !== undefined) ??
+    PROFILES.find((p) => labels[p.labels.namespace] !== undefined);
   if (!profile) return undefined;
   const keys = profile.labels;
   return {

@@ -605,7 +605,7 @@ void describe('desiredItems: openchoreo.dev/restartedAt', () => {
 });
 
 describe('desired objects of a RenderedRelease', () => {
-  test("carry upstream's labels and managed-by value, and no Release label; a long name goes into upstream's annotation", () => {
+  test("carry upstream's labels and managed-by value, and of a Release's labels only the organization's; a long name goes into upstream's annotation", () => {
     const name = `${'checkout-production-release-'.repeat(3)}v1`;
     const rendered: Release = { ...release({ web: deployment() }, name), kind: 'RenderedRelease' };
     const item = valid(only(desiredItems(rendered)));
@@ -616,8 +616,10 @@ describe('desired objects of a RenderedRelease', () => {
     assert.equal(labels['openchoreo.dev/rendered-release-namespace'], 'acme');
     assert.equal(labels['openchoreo.dev/rendered-release-name'], labelValue(name));
     assert.equal(item.object.metadata.annotations?.['openchoreo.dev/rendered-release-name'], name);
-    for (const key of [Labels.resourceId, Labels.releaseUid, Labels.releaseName, Labels.releaseNamespace])
+    for (const key of [Labels.resourceId, Labels.releaseUid, Labels.releaseName])
       assert.equal(labels[key], undefined, key);
+    // The organization a DataPlane's watches select, one key for both kinds (watches.ts managedSelector).
+    assert.equal(labels[Labels.releaseNamespace], 'acme');
     assert.equal(item.object.metadata.annotations?.[Labels.releaseName], undefined);
     assert.deepEqual(releaseKeyOfObject(item.object), { namespace: 'acme', name, uid: RELEASE_UID });
   });

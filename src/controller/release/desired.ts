@@ -141,11 +141,17 @@ export function labelValue(value: string): string {
   return `${prefix}-${hash}`;
 }
 
-/** trackingLabels are the labels every applied object carries for this Release (of its kind's profile) and id. */
+/**
+ * trackingLabels are the labels every applied object carries for this Release (of its kind's
+ * profile) and id. Objects of every kind also carry `openchoreo.dev/release-namespace` (a Release's
+ * own namespace label; a RenderedRelease's besides upstream's): it is the organization a DataPlane's
+ * watches select (dataplane/watches.ts managedSelector), one key for both kinds.
+ */
 export function trackingLabels(release: Release, id: string): Record<string, string> {
   const { controllerName, labels } = profileOf(release);
   return {
     [Labels.managedBy]: controllerName,
+    [Labels.releaseNamespace]: release.metadata.namespace ?? '',
     [labels.resourceId]: id,
     [labels.uid]: release.metadata.uid ?? '',
     [labels.name]: labelValue(release.metadata.name),
