@@ -177,7 +177,7 @@ async function run(options: Options, logger: Logger, build: BuildInfo): Promise<
           logger,
           events,
           metrics,
-          releases: controller.releases,
+          releases: controller.releaseCaches(),
           environments: controller.environments,
           dataPlanes: controller.dataPlanes,
           clusterDataPlanes: controller.clusterDataPlanes,

@@ -54,8 +54,11 @@ export interface PlaneStatusControllerOptions {
   logger: Logger;
   events: EventRecorder;
   metrics: RuntimeMetrics;
-  /** The Release controller's caches (setup.ts); this controller adds handlers, never starts them. */
-  releases: Informer<Release>;
+  /**
+   * The Release controller's caches (setup.ts); this controller adds handlers, never starts them.
+   * releases holds one cache per served kind (Release, RenderedRelease): both count as users.
+   */
+  releases: Informer<Release>[];
   environments: Informer<Environment>;
   dataPlanes: Informer<DataPlane>;
   clusterDataPlanes: Informer<DataPlane>;
@@ -94,11 +97,16 @@ export class PlaneStatusController {
     this.wire();
   }
 
+  /** releases lists the Releases of every served kind. */
+  private releases(): Release[] {
+    return this.options.releases.flatMap((cache) => cache.list());
+  }
+
   /** start waits for the caches (the Release controller starts them), then starts the worker. */
   async start(signal: AbortSignal): Promise<void> {
     const { releases, environments, dataPlanes, clusterDataPlanes } = this.options;
     await Promise.all(
-      [releases, environments, dataPlanes, clusterDataPlanes].map((i) => i.waitForSync(signal)),
+      [...releases, environments, dataPlanes, clusterDataPlanes].map((i) => i.waitForSync(signal)),
     );
     this.controller.start();
   }
@@ -139,10 +147,12 @@ export class PlaneStatusController {
         if (ref) this.enqueuePlane(ns, refString(ref));
       }
     });
-    releases.addHandler((type, release, old) => {
-      if (type === 'updated' && old && !usageChanged(old, release)) return;
-      for (const r of old && type === 'updated' ? [old, release] : [release]) this.enqueueUsed(r);
-    });
+    for (const cache of releases) {
+      cache.addHandler((type, release, old) => {
+        if (type === 'updated' && old && !usageChanged(old, release)) return;
+        for (const r of old && type === 'updated' ? [old, release] : [release]) this.enqueueUsed(r);
+      });
+    }
   }
 
   /** onObject enqueues a plane or Environment, unless only its status changed (our own write). */
@@ -213,7 +223,7 @@ export class PlaneStatusController {
     }
     const plane = this.current(key, cached);
     const checked = await this.checkPlane(key, id, plane, signal);
-    const users = planeUsers(id, this.options.releases.list(), this.lookup);
+    const users = planeUsers(id, this.releases(), this.lookup);
     const now = new Date();
     const status = planeStatus({
       id,
@@ -270,7 +280,7 @@ export class PlaneStatusController {
     const status = environmentStatus({
       environment,
       planes: this.lookup,
-      users: environmentUsers(environment, this.options.releases.list()),
+      users: environmentUsers(environment, this.releases()),
       now,
     });
     return (await this.write(key, environment, status, 'environments', now, signal))

@@ -636,6 +636,11 @@ export class ReleaseController {
     this.enqueue(release.metadata.namespace ?? '', release.metadata.name, profileOf(release));
   }
 
+  /** releaseCaches are the caches of every served kind (Release, RenderedRelease), for other controllers to read. */
+  releaseCaches(): Informer<Release>[] {
+    return this.releaseInformers().map(([, informer]) => informer);
+  }
+
   /** releaseInformers are the caches of every served kind, with its profile. */
   private releaseInformers(): Array<[KindProfile, Informer<Release>]> {
     return [
