@@ -314,7 +314,7 @@ export const ReleaseStatusSchema = Type.Object({
   appliedTo: Type.Optional(
     Type.Array(PlacementSchema, {
       description:
-        'Every data-plane cluster that may hold objects of this Release. Recorded before the first apply there; removed once that cluster is verified clean (after a move, or at deletion).',
+        'Every data-plane cluster that may hold objects of this Release. Recorded before the first apply there (first in the annotation openchoreo.dev/placement, written with the finalizer, then here by the status write); removed once that cluster is verified clean (after a move, or at deletion).',
     }),
   ),
   resources: Type.Optional(
