@@ -38,7 +38,7 @@ export function progressConditions(done: number, total: number): [ConditionInput
 /**
  * FirstPassProgress counts the objects of a first pass as the apply step reports them and writes
  * the progress at each mark, one write at a time (a mark reached while a write is under way is
- * written after it, with the latest count). A failed progress write is only logged: the status
+ * written after it, with the count of its mark). A failed progress write is only logged: the status
  * written at the end of the pass says everything.
  */
 export class FirstPassProgress {
@@ -60,9 +60,13 @@ export class FirstPassProgress {
     this.done++;
     if (this.marks[0] === undefined || this.done < this.marks[0]) return;
     while (this.marks[0] !== undefined && this.done >= this.marks[0]) this.marks.shift();
+    // The count of this mark, not the one reached by the write's turn: a write never says that every
+    // object is done (the final status says that), and progress never reads as complete while the
+    // health of the objects is not reported yet.
+    const done = this.done;
     this.writes++;
     this.chain = this.chain.then(() =>
-      this.write(this.done, this.total).catch((err: unknown) =>
+      this.write(done, this.total).catch((err: unknown) =>
         this.logger.debug({ err }, 'progress of the first pass not written; the final status follows'),
       ),
     );
