@@ -228,3 +228,39 @@ export class ProtectionWriter implements ProtectionStore {
 function metadataOnly(object: KubeObject): KubeObject {
   return { apiVersion: object.apiVersion, kind: object.kind, metadata: object.metadata };
 }
+
+/**
+ * ReleaseReader reads Releases this process does not cache (--release-selector: other shards'),
+ * for what must still see them: whether an object's owner lives, and what a namespace's Releases
+ * resolve through.
+ */
+export class ReleaseReader {
+  constructor(private readonly client: KubeClient) {}
+
+  /** uid returns the uid of Release namespace/name, or undefined when it does not exist. */
+  async uid(namespace: string, name: string, signal?: AbortSignal): Promise<string | undefined> {
+    try {
+      const release = await this.client.request<KubeObject>({
+        method: 'GET',
+        path: releasePath(namespace, name),
+        ...(signal && { signal }),
+      });
+      return release.metadata.uid ?? '';
+    } catch (err) {
+      if (isKubeApiError(err) && err.isNotFound) return undefined;
+      throw new Error(`reading Release ${namespace}/${name} (outside this shard's cache) failed`, {
+        cause: err,
+      });
+    }
+  }
+
+  /** inNamespace lists every Release of a namespace (every shard's), managedFields dropped. */
+  async inNamespace(namespace: string, signal: AbortSignal): Promise<Release[]> {
+    const list = await this.client.request<{ items: KubeObject[] }>({
+      method: 'GET',
+      path: `/apis/${API_VERSION}/namespaces/${encodeURIComponent(namespace)}/releases`,
+      signal,
+    });
+    return list.items.map(slimRelease);
+  }
+}

@@ -34,6 +34,7 @@ import { dataPlaneProblem } from '../../ssa/failure.ts';
 import { ApplyMemory } from '../../ssa/memory.ts';
 import { applyRelease, type ItemOutcome } from './apply.ts';
 import type { ReleaseStore } from './controlplane.ts';
+import type { ReleaseDirectory, ReleaseLookup } from './directory.ts';
 import { desiredItems, type DesiredItem } from './desired.ts';
 import { ReconcileError } from './errors.ts';
 import { reconcileEvents } from './events.ts';
@@ -63,6 +64,9 @@ import {
 
 /** MAX_ERRORS_LISTED is how many failures a reconcile error names. */
 const MAX_ERRORS_LISTED = 5;
+
+/** OWNER_RECHECK_MS is how soon a pass runs again when an owner it took for alive was read gone. */
+export const OWNER_RECHECK_MS = 100;
 
 /** REQUEUE_JITTER is the largest fraction added to a timed requeue, so Releases do not move in lockstep. */
 export const REQUEUE_JITTER = 0.2;
@@ -140,6 +144,11 @@ export interface ReleaseObserver {
 export interface ReleaseReconcilerDeps {
   /** releases reads Releases from the control-plane cache. */
   releases: Pick<Informer<Release>, 'get'>;
+  /**
+   * directory answers whether an object's owning Release lives, reading the API server for one
+   * outside a partial cache (--release-selector); without it the cache is the answer.
+   */
+  directory?: ReleaseDirectory;
   resolver: DataPlaneResolver;
   writer: ReleaseStore;
   events: ReleaseEvents;
@@ -289,16 +298,19 @@ export class ReleaseReconciler {
     release = placed.release;
     const previous: ReleaseStatus = release.status ?? {};
     let outcomes: ItemOutcome[];
+    let owners: ReleaseLookup | undefined;
     if (placed.unreachable) {
       outcomes = unreachableOutcomes(items, placed.unreachable);
     } else {
       dataPlane.addKinds(key, await kindsToWatch(dataPlane, release, items));
+      owners = this.deps.directory?.pass();
       outcomes = await applyRelease(
         {
           release,
           dataPlane,
           memory: this.memory,
-          releaseExists: (ns, n, uid) => this.deps.releases.get(ns, n)?.metadata.uid === uid,
+          releaseExists:
+            owners?.exists ?? ((ns, n, uid) => this.deps.releases.get(ns, n)?.metadata.uid === uid),
           ...(resourcePolicy && { resourcePolicy }),
           ...(tenancy &&
             this.deps.tenancy &&
@@ -427,6 +439,11 @@ export class ReleaseReconciler {
     this.reportNotProven(key, release, notProven);
     this.observe(key, status, resources);
     await dataPlane.useKinds(key, kindsInUse(dataPlane, outcomes, uid));
+    if (await owners?.settle()) {
+      // An owner outside the cache was taken for alive while it was read, and is gone: decide again.
+      logger.debug("an object's owning Release (another shard's) turned out gone; reconciling again");
+      return { requeueAfterMs: OWNER_RECHECK_MS };
+    }
 
     const failed = outcomes.filter((o) => o.state === 'failed' || o.state === 'recreating');
     if (failed.length > 0) {

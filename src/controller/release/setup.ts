@@ -26,7 +26,8 @@ import { HealthRuleRegistry, parseTarget } from '../../health/rules/registry.ts'
 import { RuleSandbox } from '../../health/rules/sandbox.ts';
 import { slimRelease } from './budget.ts';
 import { HealthRuleStatusWriter, releasesUsingKind } from './healthrules.ts';
-import { ProtectionWriter, ReleaseWriter } from './controlplane.ts';
+import { ProtectionWriter, ReleaseReader, ReleaseWriter } from './controlplane.ts';
+import { ReleaseDirectory } from './directory.ts';
 import { releaseKeyOfObject } from './desired.ts';
 import { ReleaseMetrics } from './metrics.ts';
 import { isBoundTo } from './placement.ts';
@@ -73,6 +74,11 @@ export interface ReleaseControllerOptions {
    */
   maxConcurrentPerDataPlane?: number;
   shard: Shard;
+  /**
+   * releaseSelector is the label selector of the Release watch (--release-selector); with one, the
+   * cache holds only this shard's Releases and the others are read where they must be seen.
+   */
+  releaseSelector?: string;
   dataPlaneTimeoutMs: number;
   /** endpoints is the operator's policy of where DataPlane servers may point (flags). */
   endpoints?: EndpointPolicy;
@@ -99,6 +105,9 @@ export interface ReleaseControllerOptions {
 /** ReleaseController is the running Release controller. */
 export class ReleaseController {
   readonly releases: Informer<Release>;
+  /** others reads Releases outside a partial cache (--release-selector); undefined when the cache holds every Release. */
+  private readonly others: ReleaseReader | undefined;
+  private readonly directory: ReleaseDirectory;
   /** writer writes Release status and finalizers, and remembers its writes until the cache has them. */
   private readonly writer: ReleaseWriter;
   readonly environments: Informer<Environment>;
@@ -150,15 +159,31 @@ export class ReleaseController {
     client.setObserver(this.releaseMetrics.requestObserver('control-plane'));
     // managedFields are about 40% of a Release and nothing here reads them (a Release's are
     // measured first: they count against its size limit, budget.ts).
-    const informer = <T extends KubeObject>(plural: string, transform: (obj: KubeObject) => T) =>
+    const informer = <T extends KubeObject>(
+      plural: string,
+      transform: (obj: KubeObject) => T,
+      labelSelector?: string,
+    ) =>
       new Informer<T>({
         client,
         path: `/apis/${API_VERSION}/${plural}`,
         name: `control-plane/${plural}`,
         logger,
         transform,
+        ...(labelSelector && { labelSelector }),
       });
-    this.releases = informer<Release>('releases', slimRelease);
+    this.releases = informer<Release>('releases', slimRelease, options.releaseSelector);
+    const others = options.releaseSelector ? new ReleaseReader(client) : undefined;
+    this.others = others;
+    this.directory = new ReleaseDirectory(
+      this.releases,
+      others && ((ns, name) => others.uid(ns, name)),
+      (err) =>
+        logger.warn(
+          { err },
+          'reading a Release outside this shard failed; its objects stay protected as if it lived, and the read is tried again on the next reconcile',
+        ),
+    );
     this.writer = new ReleaseWriter(client);
     this.environments = informer<Environment>('environments', withoutManagedFields<Environment>);
     this.dataPlanes = informer<DataPlane>('dataplanes', withoutManagedFields<DataPlane>);
@@ -255,6 +280,7 @@ export class ReleaseController {
     };
     this.reconciler = new ReleaseReconciler({
       releases: this.releases,
+      directory: this.directory,
       resolver: dataPlaneResolver(
         reader,
         (dp, secret, grant) => this.pool.connect(dp, secret, grant),
@@ -300,7 +326,8 @@ export class ReleaseController {
       reconcile: async (namespace, signal) => {
         const changes = await reconcileProtection({
           namespace,
-          releases: this.releases.list(),
+          // A partial cache (--release-selector) lacks other shards' Releases, which protect too.
+          releases: this.others ? await this.others.inNamespace(namespace, signal) : this.releases.list(),
           environments: this.environments.list(),
           dataPlanes: this.dataPlanes.list(),
           lookup,
@@ -507,9 +534,11 @@ export class ReleaseController {
     this.healthChanges.forget(key);
   }
 
-  /** protect reconciles the in-use finalizers of a namespace, in the one shard that owns it. */
+  /** protect reconciles the in-use finalizers of a namespace, in the one shard that owns it (or, with a partial cache, in each that sees a change). */
   private protect(namespace: string): void {
-    if (shardOf(namespace, '', this.options.shard.count) === this.options.shard.index)
+    // With a partial cache every shard that sees a change reconciles the namespace: each reads
+    // all its Releases from the API server, so they agree (a stale write fails and is retried).
+    if (this.others || shardOf(namespace, '', this.options.shard.count) === this.options.shard.index)
       this.protection.queue.add(namespace);
   }
 
