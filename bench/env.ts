@@ -20,6 +20,9 @@ import { TestKube } from '../test/support/kube.ts';
 import { startController, type BenchController } from './controller.ts';
 import type { RolePids } from './machine.ts';
 
+/** SHARD_LABEL is the Release label a --shard-selector run shards by (as Flux's sharding key). */
+export const SHARD_LABEL = 'sharding.openchoreo.dev/key';
+
 /** BenchEnvOptions configures a benchmark environment. */
 export interface BenchEnvOptions {
   /** label makes the cluster names unique (`bench-cp-<label>`). */
@@ -166,16 +169,19 @@ export class BenchEnv {
   }
 
   /**
-   * startShards starts `count` controllers, one per shard (`--shard-count`, `--shard-index`),
+   * startShards starts `count` controllers, one per shard (`--shard-count`, `--shard-index`, and
+   * with `selector` a `--release-selector` on SHARD_LABEL, which shardLabelled puts on Releases),
    * without leader election (as the single controller runs): each owns its Releases by a hash of
    * namespace/name, so they never reconcile the same Release.
    */
-  async startShards(count: number): Promise<BenchController[]> {
+  async startShards(count: number, selector = false): Promise<BenchController[]> {
     const started: BenchController[] = [];
     // One after the other: the first start builds the controller, and parallel start-ups would
     // measure each other's start-up CPU in their baselines.
     for (let i = 0; i < count; i++) {
-      started.push(await this.startController([`--shard-count=${count}`, `--shard-index=${i}`]));
+      const flags = [`--shard-count=${count}`, `--shard-index=${i}`];
+      if (selector) flags.push(`--release-selector=${SHARD_LABEL}=${i}`);
+      started.push(await this.startController(flags));
     }
     return started;
   }

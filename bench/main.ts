@@ -65,6 +65,8 @@ const USAGE = `Usage: npm run bench -- [flags]
   --shards LIST             shard counts, comma-separated: that many controller processes
                             (--shard-count/--shard-index) converge each --sizes count; only these
                             runs (include 1 for a one-process baseline on the same path)
+  --shard-selector          in those runs, each shard also watches only its Releases
+                            (--release-selector on a shard label the bench puts on each Release)
   --steady-seconds S        steady-state window with the controller running (default 300; --quick 60)
   --background-seconds S    window with the controller stopped (default: the steady window)
   --trials T                trials of each latency kind (default 50)
@@ -132,6 +134,7 @@ function parseOptions(argv: string[]): BenchOptions | undefined {
       'releases-per-dataplane': { type: 'string' },
       organizations: { type: 'boolean', default: false },
       shards: { type: 'string' },
+      'shard-selector': { type: 'boolean', default: false },
       tsx: { type: 'boolean', default: false },
       'node-args': { type: 'string', default: '' },
       help: { type: 'boolean', default: false },
@@ -179,6 +182,7 @@ function parseOptions(argv: string[]): BenchOptions | undefined {
       floorInFlight: positive('floor-in-flight', values['floor-in-flight'], 1),
     }),
     shards,
+    shardSelector: values['shard-selector'],
     releaseRuns,
   };
 }
@@ -407,7 +411,9 @@ async function main(): Promise<void> {
   for (const n of options.shards?.length ? options.sizes : []) {
     for (const count of options.shards ?? []) {
       shardRuns.push(
-        await withEnv(`s${count}-${n}`, options, nodeArgs, (env) => runShards(env, count, n, log)),
+        await withEnv(`s${count}-${n}`, options, nodeArgs, (env) =>
+          runShards(env, count, n, log, options.shardSelector ?? false),
+        ),
       );
     }
   }

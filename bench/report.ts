@@ -82,6 +82,8 @@ export interface BenchOptions {
   floorInFlight?: number;
   /** shards are the shard counts of the sharded runs (each at every size); empty for none. */
   shards?: number[];
+  /** shardSelector gives each shard a --release-selector on a shard label the bench puts on Releases. */
+  shardSelector?: boolean;
   /** releaseRuns tells whether the Release-count runs (convergence, steady, latency, restart) ran. */
   releaseRuns?: boolean;
 }

@@ -4,12 +4,16 @@
  * runs), each owning the Releases whose namespace/name hashes to its index. Measured: convergence
  * of N Releases (every shard's Releases Ready) and, per shard, baseline RSS, peak RSS, RSS and V8
  * heap used after a settle, CPU seconds and reconciles while converging, and how many Releases it
- * handles (release_controller_releases).
+ * handles (release_controller_releases). With `--shard-selector` each shard also watches only its
+ * Releases (`--release-selector` on a label the bench puts on each Release by the same hash).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RELEASE_CONTROLLER } from '../src/controller/release/setup.ts';
-import { measureConvergence, type ConvergenceResult } from './convergence.ts';
-import type { BenchEnv } from './env.ts';
+import { shardOf } from '../src/controller/release/shard.ts';
+import type { Release } from '../src/api/v1alpha1/schema.ts';
+import { measureCreation, type ConvergenceResult } from './convergence.ts';
+import { SHARD_LABEL, type BenchEnv } from './env.ts';
+import { benchRelease } from './workload.ts';
 import { MIB, processMemory } from './memory.ts';
 import { BASELINE_SETTLE_MS, metricSum, round, SETTLE_MS } from './util.ts';
 
@@ -45,14 +49,19 @@ export async function runShards(
   shards: number,
   n: number,
   log: (line: string) => void,
+  selector = false,
 ): Promise<ShardRunResult> {
-  const procs = await env.startShards(shards);
+  const procs = await env.startShards(shards, selector);
   await sleep(BASELINE_SETTLE_MS);
   const baselines = procs.map((p) => processMemory(p.pid).rss);
   const before = await Promise.all(procs.map((p) => p.metrics()));
 
   log(`${shards} shard${shards === 1 ? '' : 's'}, ${n} Releases: convergence`);
-  const convergence = await measureConvergence(env, n, log);
+  const release = (k: number) => {
+    const r = benchRelease(env.org, k);
+    return selector ? shardLabelled(r, shards) : r;
+  };
+  const convergence = await measureCreation(env, { count: n, release }, log);
   log(`  converged in ${convergence.seconds} s: ${convergence.objectsPerSecond} objects/s`);
   const after = await Promise.all(procs.map((p) => p.metrics()));
   await sleep(SETTLE_MS);
@@ -85,4 +94,11 @@ export async function runShards(
     ),
     controllerLogs: procs.map((p) => p.logPath),
   };
+}
+
+/** shardLabelled puts SHARD_LABEL on a Release: the index of the shard its namespace/name hashes to. */
+export function shardLabelled(release: Release, shards: number): Release {
+  const { namespace = '', name = '' } = release.metadata;
+  const labels = { ...release.metadata.labels, [SHARD_LABEL]: String(shardOf(namespace, name, shards)) };
+  return { ...release, metadata: { ...release.metadata, labels } };
 }

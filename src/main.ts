@@ -116,7 +116,8 @@ async function run(options: Options, logger: Logger, build: BuildInfo): Promise<
     events,
     concurrency: options.concurrency,
     maxConcurrentPerDataPlane: options.maxConcurrentPerDataPlane,
-    shard: { index: options.shardIndex, count: options.shardCount },
+    shard: { index: options.shardIndex, count: options.shardCount, by: options.shardBy },
+    releaseSelector: options.releaseSelector,
     dataPlaneTimeoutMs: options.dataPlaneTimeoutMs,
     endpoints: new EndpointPolicy(options.endpoints),
     ...(options.tunnelProxy ? { tunnelProxy: options.tunnelProxy } : {}),
@@ -170,8 +171,10 @@ async function run(options: Options, logger: Logger, build: BuildInfo): Promise<
     },
   });
   // Plane and Environment status: one writer, the leader of shard 0 (every shard sees every plane).
+  // Shards chosen by --release-selector each see only their Releases, so none can count a plane's
+  // users: they write no plane status (docs/architecture.md, High availability and scale).
   const planes =
-    options.shardIndex === 0
+    options.shardIndex === 0 && !options.releaseSelector
       ? new PlaneStatusController({
           client,
           logger,

@@ -112,7 +112,19 @@ export const FLAGS: readonly FlagSpec[] = [
     name: 'shard-count',
     kind: 'int',
     default: '1',
-    help: 'Number of controller shards; each Release belongs to one shard by a hash of namespace/name.',
+    help: 'Number of controller shards; each Release belongs to one shard by a hash of its namespace/name (or of its namespace alone, --shard-by=namespace).',
+  },
+  {
+    name: 'shard-by',
+    kind: 'string',
+    default: 'release',
+    help: 'What the shard hash is of: "release" (namespace/name, the most even split) or "namespace" (the organization: every Release of an organization in one shard, so a shard opens only its organizations\' DataPlanes and caches only their objects).',
+  },
+  {
+    name: 'release-selector',
+    kind: 'string',
+    default: '',
+    help: 'Label selector of the Releases this process watches and serves (as Flux\'s --watch-label-selector), e.g. "sharding.openchoreo.dev/key=shard1"; it divides the Release cache between shards. Releases outside it are read from the API server only where one must still protect its objects and planes. Empty: every Release.',
   },
   {
     name: 'shard-index',
@@ -338,6 +350,12 @@ export const FLAGS: readonly FlagSpec[] = [
   },
 ];
 
+/** SHARD_BY are the values of --shard-by: what the shard hash is of. */
+export const SHARD_BY = ['release', 'namespace'] as const;
+
+/** ShardBy is one of SHARD_BY. */
+export type ShardBy = (typeof SHARD_BY)[number];
+
 /** LOG_FORMATS are the values of --log-format. */
 export const LOG_FORMATS = ['json', 'text'] as const;
 
@@ -365,6 +383,10 @@ export interface Options {
   maxConcurrentPerDataPlane: number;
   shardCount: number;
   shardIndex: number;
+  /** shardBy is what the shard hash is of (--shard-by). */
+  shardBy: ShardBy;
+  /** releaseSelector is the label selector of the Release watch; empty for every Release. */
+  releaseSelector: string;
   dataPlaneTimeoutMs: number;
   /** endpoints is the policy of where DataPlane servers may point (--dataplane-allowed-*, --dataplane-denied-*). */
   endpoints: EndpointPolicySpec;
@@ -548,6 +570,8 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv): Options | ty
     maxConcurrentPerDataPlane: int('max-concurrent-reconciles-per-dataplane', 0),
     shardCount: int('shard-count', 1),
     shardIndex: int('shard-index', 0),
+    shardBy: oneOf('shard-by', SHARD_BY),
+    releaseSelector: str('release-selector').trim(),
     dataPlaneTimeoutMs: duration('dataplane-timeout'),
     dataPlaneMaxResponseBytes: size('dataplane-max-response-size'),
     dataPlaneMaxWatchEventBytes: size('dataplane-max-watch-event-size'),

@@ -274,3 +274,46 @@ function pointerToken(key: string): string {
 function metadataOnly(object: KubeObject): KubeObject {
   return { apiVersion: object.apiVersion, kind: object.kind, metadata: object.metadata };
 }
+
+/**
+ * ReleaseReader reads Releases this process does not cache (--release-selector: other shards'),
+ * for what must still see them: whether an object's owner lives, and what a namespace's Releases
+ * resolve through.
+ */
+export class ReleaseReader {
+  /** profile is the kind read (Release or RenderedRelease: one reader per served kind). */
+  constructor(
+    private readonly client: KubeClient,
+    private readonly profile: KindProfile = RELEASE_PROFILE,
+  ) {}
+
+  /** uid returns the uid of Release namespace/name, or undefined when it does not exist. */
+  async uid(namespace: string, name: string, signal?: AbortSignal): Promise<string | undefined> {
+    try {
+      const release = await this.client.request<KubeObject>({
+        method: 'GET',
+        path: releasePath(namespace, name, this.profile),
+        ...(signal && { signal }),
+      });
+      return release.metadata.uid ?? '';
+    } catch (err) {
+      if (isKubeApiError(err) && err.isNotFound) return undefined;
+      throw new Error(
+        `reading ${this.profile.kind} ${namespace}/${name} (outside this shard's cache) failed`,
+        {
+          cause: err,
+        },
+      );
+    }
+  }
+
+  /** inNamespace lists every Release of a namespace (every shard's), managedFields dropped. */
+  async inNamespace(namespace: string, signal: AbortSignal): Promise<Release[]> {
+    const list = await this.client.request<{ items: KubeObject[] }>({
+      method: 'GET',
+      path: `/apis/${API_VERSION}/namespaces/${encodeURIComponent(namespace)}/${this.profile.plural}`,
+      signal,
+    });
+    return list.items.map((obj) => slimRelease(obj.kind ? obj : { ...obj, kind: this.profile.kind }));
+  }
+}

@@ -34,6 +34,7 @@ import { dataPlaneProblem, EXPECTED_FAILURES } from '../../ssa/failure.ts';
 import { ApplyMemory } from '../../ssa/memory.ts';
 import { applyRelease, type ItemOutcome } from './apply.ts';
 import type { ReleaseStore } from './controlplane.ts';
+import { OwnerPass, type ReleaseDirectory } from './directory.ts';
 import { desiredItems, type DesiredItem } from './desired.ts';
 import { ReconcileError } from './errors.ts';
 import { reconcileEvents } from './events.ts';
@@ -73,6 +74,9 @@ import {
 
 /** MAX_ERRORS_LISTED is how many failures a reconcile error names. */
 const MAX_ERRORS_LISTED = 5;
+
+/** OWNER_RECHECK_MS is how soon a pass runs again when an owner it took for alive was read gone. */
+export const OWNER_RECHECK_MS = 100;
 
 /** REQUEUE_JITTER is the largest fraction added to a timed requeue, so Releases do not move in lockstep. */
 export const REQUEUE_JITTER = 0.2;
@@ -161,6 +165,11 @@ export interface ReleaseLookup {
 export interface ReleaseReconcilerDeps {
   /** releases reads Releases from the control-plane cache. */
   releases: ReleaseLookup;
+  /**
+   * directories answer whether an object's owning Release lives (one per served kind), reading the
+   * API server for one outside a partial cache (--release-selector); without them the cache is the answer.
+   */
+  directories?: readonly ReleaseDirectory[];
   resolver: DataPlaneResolver;
   writer: ReleaseStore;
   events: ReleaseEvents;
@@ -332,18 +341,21 @@ export class ReleaseReconciler {
           )
         : undefined;
     let outcomes: ItemOutcome[];
+    let owners: OwnerPass | undefined;
     if (placed.unreachable) {
       outcomes = unreachableOutcomes(items, placed.unreachable);
     } else {
       dataPlane.addKinds(key, await kindsToWatch(dataPlane, release, items));
+      owners = this.deps.directories && new OwnerPass(this.deps.directories);
       outcomes = await applyRelease(
         {
           release,
           dataPlane,
           memory: this.memory,
           // Labels name the Release of either kind; its uid tells which.
-          releaseExists: (ns, n, uid) =>
-            PROFILES.some((p) => this.deps.releases.get(ns, n, p)?.metadata.uid === uid),
+          releaseExists:
+            owners?.exists ??
+            ((ns, n, uid) => PROFILES.some((p) => this.deps.releases.get(ns, n, p)?.metadata.uid === uid)),
           ...(resourcePolicy && { resourcePolicy }),
           ...(tenancy &&
             this.deps.tenancy &&
@@ -502,6 +514,11 @@ export class ReleaseReconciler {
       this.deps.events.emit(release, 'Warning', target.deleting.reason, target.deleting.message);
     this.observe(key, status, resources);
     await dataPlane.useKinds(key, kindsInUse(dataPlane, outcomes, uid));
+    if (await owners?.settle()) {
+      // An owner outside the cache was taken for alive while it was read, and is gone: decide again.
+      logger.debug("an object's owning Release (another shard's) turned out gone; reconciling again");
+      return { requeueAfterMs: OWNER_RECHECK_MS };
+    }
 
     const failed = outcomes.filter((o) => o.state === 'failed' || o.state === 'recreating');
     if (failed.length > 0) {

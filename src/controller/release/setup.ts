@@ -43,7 +43,9 @@ import { HealthRuleRegistry, parseTarget } from '../../health/rules/registry.ts'
 import { RuleSandbox } from '../../health/rules/sandbox.ts';
 import { slimRelease } from './budget.ts';
 import { HealthRuleStatusWriter, releasesUsingKind } from './healthrules.ts';
-import { ProtectionWriter, ReleaseWriter } from './controlplane.ts';
+import { ProtectionWriter, ReleaseReader, ReleaseWriter } from './controlplane.ts';
+import { ReleaseDirectory } from './directory.ts';
+import { releaseKeyOfObject } from './desired.ts';
 import { ReleaseMetrics } from './metrics.ts';
 import { isBoundTo } from './placement.ts';
 import { dependenciesOf, reconcileProtection, type ProtectionLookup } from './protection.ts';
@@ -93,6 +95,11 @@ export interface ReleaseControllerOptions {
    */
   maxConcurrentPerDataPlane?: number;
   shard: Shard;
+  /**
+   * releaseSelector is the label selector of the Release watch (--release-selector); with one, the
+   * cache holds only this shard's Releases and the others are read where they must be seen.
+   */
+  releaseSelector?: string;
   dataPlaneTimeoutMs: number;
   /** endpoints is the operator's policy of where DataPlane servers may point (flags). */
   endpoints?: EndpointPolicy;
@@ -130,6 +137,12 @@ export class ReleaseController {
   /** releases caches the Releases; renderedReleases the RenderedReleases (absent when that kind is not served). */
   readonly releases: Informer<Release>;
   readonly renderedReleases: Informer<Release> | undefined;
+  /**
+   * others read Releases of each served kind outside a partial cache (--release-selector); empty
+   * when the caches hold every Release. directories answer whether an object's owner lives.
+   */
+  private readonly others: ReleaseReader[];
+  private readonly directories: ReleaseDirectory[];
   /** writer writes Release status and finalizers, and remembers its writes until the cache has them. */
   private readonly writer: ReleaseWriter;
   readonly environments: Informer<Environment>;
@@ -189,22 +202,42 @@ export class ReleaseController {
     client.setObserver(this.releaseMetrics.requestObserver('control-plane'));
     // managedFields are about 40% of a Release and nothing here reads them (a Release's are
     // measured first: they count against its size limit, budget.ts).
-    const informer = <T extends KubeObject>(plural: string, transform: (obj: KubeObject) => T) =>
+    const informer = <T extends KubeObject>(
+      plural: string,
+      transform: (obj: KubeObject) => T,
+      labelSelector?: string,
+    ) =>
       new Informer<T>({
         client,
         path: `/apis/${API_VERSION}/${plural}`,
         name: `control-plane/${plural}`,
         logger,
         transform,
+        ...(labelSelector && { labelSelector }),
       });
     // The kind is set on each cached copy: it chooses the profile (labels, field managers, path).
     const releaseInformer = (profile: KindProfile) =>
-      informer<Release>(profile.plural, (obj) =>
-        slimRelease(obj.kind ? obj : { ...obj, kind: profile.kind }),
+      informer<Release>(
+        profile.plural,
+        (obj) => slimRelease(obj.kind ? obj : { ...obj, kind: profile.kind }),
+        options.releaseSelector,
       );
     this.releases = releaseInformer(RELEASE_PROFILE);
     this.renderedReleases =
       options.servesRenderedReleases === false ? undefined : releaseInformer(RENDERED_RELEASE_PROFILE);
+    const served = this.releaseInformers();
+    this.others = options.releaseSelector
+      ? served.map(([profile]) => new ReleaseReader(client, profile))
+      : [];
+    this.directories = served.map(
+      ([profile, cache], i) =>
+        new ReleaseDirectory(cache, this.others[i] && ((ns, name) => this.others[i]!.uid(ns, name)), (err) =>
+          logger.warn(
+            { err, kind: profile.kind },
+            'reading a Release outside this shard failed; its objects stay protected as if it lived, and the read is tried again on the next reconcile',
+          ),
+        ),
+    );
     this.writer = new ReleaseWriter(client);
     this.environments = informer<Environment>('environments', withoutManagedFields<Environment>);
     this.dataPlanes = informer<DataPlane>('dataplanes', withoutManagedFields<DataPlane>);
@@ -315,6 +348,7 @@ export class ReleaseController {
     this.reconciler = new ReleaseReconciler({
       releases: { get: (ns, name, profile = RELEASE_PROFILE) => this.releaseOf(profile, ns ?? '', name) },
       resolver: this.resolver,
+      directories: this.directories,
       writer: this.writer,
       events: {
         emit: (release, type, reason, message) =>
@@ -358,7 +392,11 @@ export class ReleaseController {
         try {
           changes = await reconcileProtection({
             namespace,
-            releases: this.allReleases(),
+            // A partial cache (--release-selector) lacks other shards' Releases, which protect too.
+            releases:
+              this.others.length > 0
+                ? (await Promise.all(this.others.map((r) => r.inNamespace(namespace, signal)))).flat()
+                : this.allReleases(),
             environments: this.environments.list(),
             dataPlanes: this.dataPlanes.list(),
             lookup,
@@ -621,9 +659,11 @@ export class ReleaseController {
     this.healthChanges.forget(key);
   }
 
-  /** protect reconciles the in-use finalizers of a namespace, in the one shard that owns it. */
+  /** protect reconciles the in-use finalizers of a namespace, in the one shard that owns it (or, with a partial cache, in each that sees a change). */
   private protect(namespace: string): void {
-    if (shardOf(namespace, '', this.options.shard.count) === this.options.shard.index)
+    // With a partial cache every shard that sees a change reconciles the namespace: each reads
+    // all its Releases from the API server, so they agree (a stale write fails and is retried).
+    if (this.others || shardOf(namespace, '', this.options.shard.count) === this.options.shard.index)
       this.protection.queue.add(namespace);
   }
 

@@ -19,3 +19,13 @@ test('every Release belongs to exactly one shard, and shards are balanced', () =
   for (const size of sizes) assert.ok(size > 800 && size < 1200, `unbalanced shards: ${sizes.join(', ')}`);
   assert.equal(shardOf('ns', 'name', 1), 0);
 });
+
+test('sharding by namespace keeps every Release of an organization in one shard', () => {
+  for (let org = 0; org < 20; org++) {
+    const owners = new Set<number>();
+    for (let i = 0; i < 50; i++)
+      for (const index of [0, 1, 2])
+        if (inShard({ index, count: 3, by: 'namespace' }, `org-${org}`, `release-${i}`)) owners.add(index);
+    assert.equal(owners.size, 1, `organization org-${org} is split between shards ${[...owners].join(', ')}`);
+  }
+});

@@ -1,13 +1,16 @@
 /**
- * Sharding splits Releases between controller processes by a stable hash of `namespace/name`, so
- * each Release has exactly one owner for a given shard count, with no coordination beyond each
- * shard's own leader-election Lease.
+ * Sharding splits Releases between controller processes by a stable hash of `namespace/name` (or
+ * of the namespace alone, `by: 'namespace'`, which keeps an organization in one shard so that only
+ * that shard opens its DataPlanes), so each Release has exactly one owner for a given shard count,
+ * with no coordination beyond each shard's own leader-election Lease.
  */
 
 /** Shard is this process's slice of the Releases: index in [0, count). */
 export interface Shard {
   index: number;
   count: number;
+  /** by is what the hash is of: a Release's namespace/name (default) or its namespace. */
+  by?: 'release' | 'namespace';
 }
 
 /** fnv1a32 is the 32-bit FNV-1a hash of a string's UTF-16 code units. */
@@ -27,5 +30,6 @@ export function shardOf(namespace: string, name: string, count: number): number 
 
 /** inShard tells whether a Release belongs to this process's shard. */
 export function inShard(shard: Shard, namespace: string, name: string): boolean {
-  return shardOf(namespace, name, shard.count) === shard.index;
+  const key = shard.by === 'namespace' ? '' : name;
+  return shardOf(namespace, key, shard.count) === shard.index;
 }
