@@ -10,7 +10,13 @@
 import type { KubeObject } from '../api/object.ts';
 import { formatApiVersion, isRecord } from '../api/object.ts';
 import { truncate } from '../api/text.ts';
-import { API_VERSION, FIELD_MANAGER, Labels } from '../api/v1alpha1/constants.ts';
+import {
+  API_VERSION,
+  Annotations,
+  FIELD_MANAGER,
+  Labels,
+  ReleaseApplyModes,
+} from '../api/v1alpha1/constants.ts';
 import type { DataPlane, DataPlaneResourcePolicy, Environment, Release } from '../api/v1alpha1/schema.ts';
 import { desiredItems, releaseKeyOfObject, type DesiredObject } from '../controller/release/desired.ts';
 import { Inventory } from '../controller/release/inventory.ts';
@@ -57,8 +63,19 @@ export class PlanError extends Error {
   }
 }
 
-/** DRY_RUN_ANNOTATION is the Release annotation that makes the controller preview instead of apply (issue 15). */
-export const DRY_RUN_ANNOTATION = 'openchoreo.dev/apply-mode';
+/**
+ * previewAdvice tells how to ask the controller for a preview of Release `name` instead: a Release
+ * under another name in apply mode DryRun that names it with preview-of, so the live Release's
+ * objects are planned as its own (no Conflict) and nothing of it is touched.
+ */
+export function previewAdvice(name: string): string {
+  const preview = `${name}-preview`;
+  return (
+    `Ask the controller for a preview instead: apply the Release as ${preview} with the annotations ` +
+    `${Annotations.applyMode}: ${ReleaseApplyModes.dryRun} and ${Annotations.previewOf}: ${name}, ` +
+    `and read the plan with \`kubectl release tree ${preview}\``
+  );
+}
 
 /** MAX_ERROR_TEXT bounds a data plane's error message in the report. */
 const MAX_ERROR_TEXT = 600;
@@ -73,9 +90,7 @@ const releasesPath = (ns: string) => `/apis/${API_VERSION}/namespaces/${encodeUR
 function noAccess(what: string, release: string): NoAccessError {
   return new NoAccessError(
     `you may not read ${what}, which \`kubectl release diff\` needs to dry-run against the data plane ` +
-      `(only users who can read the DataPlane's credentials can). Ask the controller for a preview instead: ` +
-      `apply the Release with the annotation ${DRY_RUN_ANNOTATION}: DryRun (for example under another name) ` +
-      `and read the plan with \`kubectl release tree ${release}\`.`,
+      `(only users who can read the DataPlane's credentials can). ${previewAdvice(release)}.`,
   );
 }
 
@@ -131,7 +146,7 @@ export async function connectDataPlane(cp: KubeClient, release: Release): Promis
   // is an address inside the data plane's own network, which must not be dialled from here.
   if (dataPlane.spec.kubernetesCluster?.tunnel) {
     throw new PlanError(
-      `DataPlane ${ns}/${dpName} is reached through a tunnel (spec.kubernetesCluster.tunnel), which only the controller can use, so \`kubectl release diff\` cannot dry-run against it. Ask the controller for a preview instead: apply the Release with the annotation ${DRY_RUN_ANNOTATION}: DryRun (for example under another name) and read the plan with \`kubectl release tree ${release.metadata.name}\``,
+      `DataPlane ${ns}/${dpName} is reached through a tunnel (spec.kubernetesCluster.tunnel), which only the controller can use, so \`kubectl release diff\` cannot dry-run against it. ${previewAdvice(release.metadata.name ?? '')}`,
     );
   }
   const ref = dataPlane.spec.kubernetesCluster?.secretRef;

@@ -239,6 +239,6 @@ describe('kubectl release against hostile input', () => {
         `DataPlane ${org.namespace}/${tunnelName} is reached through a tunnel \\(spec.kubernetesCluster.tunnel\\), which only the controller can use`,
       ),
     );
-    assert.match(tunnel.stderr, /openchoreo\.dev\/apply-mode: DryRun/);
+    assert.match(tunnel.stderr, /openchoreo\.dev\/apply-mode: DryRun and openchoreo\.dev\/preview-of: /);
   });
 });

@@ -315,8 +315,12 @@ describe('kubectl release (the plugin)', () => {
         `you may not read Secret ${namespace}/dp-kubeconfig \\(the kubeconfig of DataPlane ${namespace}/dp\\)`,
       ),
     );
-    assert.match(stderr, /openchoreo\.dev\/apply-mode: DryRun/);
-    assert.match(stderr, new RegExp(`kubectl release tree ${release.metadata.name}`));
+    assert.match(
+      stderr,
+      new RegExp(
+        `openchoreo\\.dev/apply-mode: DryRun and openchoreo\\.dev/preview-of: ${release.metadata.name}, and read the plan with \`kubectl release tree ${release.metadata.name}-preview\``,
+      ),
+    );
   });
 });
 

@@ -14,6 +14,7 @@ import { eventually } from '../support/eventually.ts';
 import {
   condition,
   configMap,
+  createOrg,
   deleteRelease,
   getRelease,
   releaseObject,
@@ -130,5 +131,151 @@ describe('dry-run preview', () => {
       'no plan left',
     );
     await deleteRelease(cp, org.namespace, name);
+  });
+
+  test("a preview-of Release plans the live Release's changes without a Conflict, and deleting it leaves the live Release whole", async () => {
+    const { cp, dp, org } = suite;
+    const ns = uniqueName('preview-of');
+    const live = uniqueName('live');
+    const draft = uniqueName('draft');
+    await cp.create(
+      releaseObject(
+        org,
+        live,
+        [
+          configMap('same', ns, 'same'),
+          configMap('changed', ns, 'changed', { a: '1' }),
+          configMap('dropped', ns, 'dropped'),
+        ],
+        FAST,
+      ),
+    );
+    const before = await waitReady(cp, org, live);
+    const objects = async () =>
+      Promise.all(
+        ['same', 'changed', 'dropped'].map(async (n) => {
+          const o = await dp.get('v1', 'ConfigMap', ns, n);
+          return {
+            name: n,
+            resourceVersion: o?.metadata.resourceVersion,
+            deleting: o?.metadata.deletionTimestamp,
+          };
+        }),
+      );
+    const objectsBefore = await objects();
+
+    await cp.create(
+      releaseObject(
+        org,
+        draft,
+        [
+          configMap('same', ns, 'same'),
+          configMap('changed', ns, 'changed', { a: '9' }),
+          configMap('added', ns, 'added'),
+        ],
+        { ...FAST, annotations: { [Annotations.applyMode]: 'DryRun', [Annotations.previewOf]: live } },
+      ),
+    );
+    const preview = await eventually(async () => {
+      const r = await getRelease(cp, org.namespace, draft);
+      assert.equal(condition(r, 'Ready')?.reason, 'Previewed', JSON.stringify(r?.status?.conditions));
+      return r!;
+    });
+    const plans = Object.fromEntries((preview.status?.resources ?? []).map((r) => [r.id, r.plan]));
+    assert.deepEqual(plans, {
+      same: { action: 'Unchanged' },
+      changed: { action: 'Update', fields: ['/data/a'] },
+      added: { action: 'Create' },
+    });
+    assert.ok(
+      preview.status?.resources?.every((r) => r.healthReason !== 'Conflict' && r.uid === undefined),
+      `no Conflict and no uid recorded: ${JSON.stringify(preview.status?.resources)}`,
+    );
+    assert.deepEqual(preview.status?.plannedDeletions, [
+      { id: 'dropped', group: '', version: 'v1', kind: 'ConfigMap', namespace: ns, name: 'dropped' },
+    ]);
+    assert.equal(preview.status?.pendingRemovals, undefined, 'nothing of the live Release pending removal');
+    assert.match(
+      condition(preview, 'Ready')?.message ?? '',
+      /1 to create, 1 to update, 1 unchanged, 1 to delete, 0 would fail/,
+    );
+
+    await deleteRelease(cp, org.namespace, draft);
+    assert.deepEqual(
+      await objects(),
+      objectsBefore,
+      'every object of the live Release is still there, untouched',
+    );
+    assert.equal(await dp.get('v1', 'ConfigMap', ns, 'added'), undefined, 'the preview created nothing');
+    const after = await waitReady(cp, org, live);
+    assert.equal(after.metadata.generation, before.metadata.generation);
+    assert.deepEqual(
+      after.status?.resources?.map((r) => [r.id, r.uid, r.origin, r.removal]),
+      before.status?.resources?.map((r) => [r.id, r.uid, r.origin, r.removal]),
+      "the live Release's inventory is unchanged",
+    );
+    await deleteRelease(cp, org.namespace, live);
+  });
+
+  test('preview-of is refused on a Release that applies, and when it names no Release of its namespace (another organization)', async () => {
+    const { cp, dp, org } = suite;
+    const ns = uniqueName('preview-of');
+    const live = uniqueName('live');
+    await cp.create(releaseObject(org, live, [configMap('mine', ns, 'mine')], FAST));
+    await waitReady(cp, org, live);
+    const mineBefore = (await dp.get('v1', 'ConfigMap', ns, 'mine'))?.metadata.resourceVersion;
+
+    const applying = uniqueName('applying');
+    await cp.create(
+      releaseObject(
+        org,
+        applying,
+        [configMap('mine', ns, 'mine', { taken: 'over' }), configMap('extra', ns, 'extra')],
+        {
+          ...FAST,
+          annotations: { [Annotations.previewOf]: live },
+        },
+      ),
+    );
+    const refused = await eventually(async () => {
+      const r = await getRelease(cp, org.namespace, applying);
+      assert.equal(condition(r, 'Ready')?.reason, 'PreviewOfInvalid');
+      return r!;
+    });
+    assert.equal(
+      condition(refused, 'Ready')?.message,
+      `Release ${org.namespace}/${applying}: annotation ${Annotations.previewOf} ("${live}") is honoured only on a preview; ` +
+        `set annotation ${Annotations.applyMode}: DryRun or remove ${Annotations.previewOf}; nothing was sent to the data plane`,
+    );
+    assert.equal(await dp.get('v1', 'ConfigMap', ns, 'extra'), undefined, 'nothing applied');
+    assert.equal(
+      (await dp.get('v1', 'ConfigMap', ns, 'mine'))?.metadata.resourceVersion,
+      mineBefore,
+      'the live object untouched',
+    );
+
+    // Another organization names the Release: preview-of only looks in its own namespace.
+    const other = await createOrg(cp, suite.dataPlane);
+    const foreign = uniqueName('foreign');
+    await cp.create(
+      releaseObject(other, foreign, [configMap('mine', ns, 'mine', { seen: 'yes' })], {
+        ...FAST,
+        annotations: { [Annotations.applyMode]: 'DryRun', [Annotations.previewOf]: live },
+      }),
+    );
+    const missing = await eventually(async () => {
+      const r = await getRelease(cp, other.namespace, foreign);
+      assert.equal(condition(r, 'Ready')?.reason, 'PreviewOfInvalid');
+      return r!;
+    });
+    assert.match(
+      condition(missing, 'Ready')?.message ?? '',
+      new RegExp(`names Release "${live}", which does not exist in namespace ${other.namespace}`),
+    );
+    assert.equal(missing.status?.resources, undefined, 'nothing planned, nothing read');
+    await deleteRelease(cp, org.namespace, applying);
+    await deleteRelease(cp, other.namespace, foreign);
+    await deleteRelease(cp, org.namespace, live);
+    assert.equal(await dp.get('v1', 'ConfigMap', ns, 'mine'), undefined);
   });
 });

@@ -85,6 +85,12 @@ export const Annotations = {
   /** applyMode on a Release: `DryRun` runs server-side dry-run applies and reports a plan instead of applying. */
   applyMode: 'openchoreo.dev/apply-mode',
   /**
+   * previewOf on a Release in apply mode DryRun: the name of the Release of the same namespace and
+   * kind it previews. Its plan is then made as that Release's would be (that Release's objects are
+   * judged its own, never a Conflict), and nothing of that Release's is ever recorded or removed.
+   */
+  previewOf: 'openchoreo.dev/preview-of',
+  /**
    * restartedAt on a Release (OpenChoreo's restart): copied into the pod template annotations of
    * every apps/Deployment the Release applies, so a new value rolls the pods.
    */
@@ -167,6 +173,8 @@ export const Reasons = {
   degraded: 'Degraded',
   /** Ready: DryRun mode; a plan was computed and nothing was changed on the data plane */
   previewed: 'Previewed',
+  /** ResourcesApplied and Ready: annotation openchoreo.dev/preview-of cannot be honoured; nothing was sent */
+  previewOfInvalid: 'PreviewOfInvalid',
   /** ResourcesApplied and Ready: the Release is suspended (annotation openchoreo.dev/suspend); nothing was written */
   suspended: 'Suspended',
   /** Ready: drift mode Report; an object was changed or deleted by someone else and not corrected */

@@ -86,6 +86,8 @@ export interface ApplyContext {
   tenancy?: TenancyContext;
   /** observeLimits are the operator's caps on observed objects, whatever the tenancy. */
   observeLimits?: ObserveLimits;
+  /** previewed is the Release this preview previews (policy.ts previewTarget): planned as its objects' owner. */
+  previewed?: Release;
 }
 
 const STATE_OF: Record<ChangeAction, ItemState> = {
@@ -110,6 +112,8 @@ export async function applyRelease(ctx: ApplyContext, items: DesiredItem[]): Pro
   const previous = new Map((ctx.release.status?.resources ?? []).map((r) => [r.id, r.applied]));
   const adoptions: Adoptions = new Map();
   const owner = `${ctx.release.metadata.namespace}/${ctx.release.metadata.name}`;
+  // Planning as another Release is for dry runs only: an apply never judges that Release's objects its own.
+  const previewed = writesNothing(ctx.release) ? ctx.previewed : undefined;
   const entries = await applyAll(ctx.dataPlane, valid, {
     owner: { key: owner, uid: ctx.release.metadata.uid ?? '' },
     memory: ctx.memory,
@@ -120,11 +124,13 @@ export async function applyRelease(ctx: ApplyContext, items: DesiredItem[]): Pro
       ctx.releaseExists,
       ctx.resourcePolicy,
       ctx.dataPlane.key,
-      Inventory.of(ctx.release.status),
+      // A preview of another Release plans with that Release's proofs; its own status never records them.
+      Inventory.of((previewed ?? ctx.release).status),
       adoptions,
       ctx.tenancy,
       valid,
       ctx.observeLimits,
+      previewed,
     ),
     signal: ctx.signal,
     logger: ctx.logger,

@@ -1,8 +1,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Release } from '../../api/v1alpha1/schema.ts';
-import { desiredItems, type DesiredObject } from './desired.ts';
-import { foreignConflict, releasePolicy } from './policy.ts';
+import { Annotations } from '../../api/v1alpha1/constants.ts';
+import { desiredItems, trackingLabels, type DesiredObject } from './desired.ts';
+import { foreignConflict, planningIdentity, previewTarget, releasePolicy } from './policy.ts';
 import { ObservedCounts } from './reconciler.ts';
 import { hmacSeal, type Tenancy } from './tenancy.ts';
 
@@ -177,5 +178,88 @@ describe('adoption of an existing Namespace', () => {
       foreignConflict(item, live, undefined, undefined, { mode: 'default', organization: 'acme' }) ?? '',
       /adoption is not allowed/,
     );
+  });
+});
+
+describe('preview of another Release (annotation openchoreo.dev/preview-of)', () => {
+  const live = release(0, 2);
+  const other: Release = { ...release(0, 2), metadata: { name: 'other', namespace: 'acme', uid: 'u-other' } };
+  const preview = (annotations: Record<string, string>): Release => ({
+    ...release(0, 2),
+    metadata: { name: 'r-preview', namespace: 'acme', uid: 'u-preview', annotations },
+  });
+  const lookup = (name: string) => ({ r: live, other })[name];
+  const objectOf = (owner: Release, id: string) => ({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: id, namespace: 'acme-web', labels: trackingLabels(owner, id) },
+  });
+  const exists = () => true;
+
+  test('resolves to the named Release of the namespace only on a preview', () => {
+    assert.equal(previewTarget(release(0, 1), lookup).previewed, undefined);
+    const target = previewTarget(
+      preview({ [Annotations.applyMode]: 'DryRun', [Annotations.previewOf]: 'r' }),
+      lookup,
+    );
+    assert.equal(target.previewed, live);
+    assert.equal(target.refusal, undefined);
+  });
+
+  test('is refused on a Release that applies, naming the annotations', () => {
+    const target = previewTarget(preview({ [Annotations.previewOf]: 'r' }), lookup);
+    assert.equal(target.previewed, undefined);
+    assert.match(
+      target.refusal ?? '',
+      /^Release acme\/r-preview: annotation openchoreo\.dev\/preview-of \("r"\) is honoured only on a preview; set annotation openchoreo\.dev\/apply-mode: DryRun/,
+    );
+  });
+
+  test('is refused when it names a missing Release, or itself', () => {
+    const missing = previewTarget(
+      preview({ [Annotations.applyMode]: 'DryRun', [Annotations.previewOf]: 'gone' }),
+      lookup,
+    );
+    assert.match(missing.refusal ?? '', /names Release "gone", which does not exist in namespace acme/);
+    const self = previewTarget(
+      preview({ [Annotations.applyMode]: 'DryRun', [Annotations.previewOf]: 'r-preview' }),
+      lookup,
+    );
+    assert.match(self.refusal ?? '', /names the Release itself/);
+  });
+
+  test("judges the previewed Release's objects its own, and anyone else's still a conflict", () => {
+    const p = preview({ [Annotations.applyMode]: 'DryRun', [Annotations.previewOf]: 'r' });
+    const items = desiredItems(planningIdentity(p, live)).filter((i): i is DesiredObject => i.ok);
+    const planning = releasePolicy(
+      p,
+      exists,
+      undefined,
+      'acme/dp',
+      undefined,
+      undefined,
+      undefined,
+      items,
+      undefined,
+      live,
+    );
+    assert.equal(planning.guard?.(items[0]!, { live: objectOf(live, 'w0') }), undefined);
+    assert.match(
+      planning.guard?.(items[0]!, { live: objectOf(other, 'w0') }) ?? '',
+      /belongs to Release acme\/other; not taken over/,
+    );
+    // Without planAs (a plain DryRun under another name), the live Release's object is a conflict.
+    const plain = releasePolicy(p, exists, undefined, 'acme/dp');
+    assert.match(
+      plain.guard?.(items[0]!, { live: objectOf(live, 'w0') }) ?? '',
+      /belongs to Release acme\/r;/,
+    );
+  });
+
+  test("plans with the previewed Release's labels, keeping the preview's own spec", () => {
+    const p = preview({ [Annotations.applyMode]: 'DryRun', [Annotations.previewOf]: 'r' });
+    const planned = planningIdentity(p, live);
+    assert.deepEqual(desiredItems(planned), desiredItems(live));
+    assert.equal(planningIdentity(p, undefined), p);
   });
 });

@@ -20,6 +20,7 @@ import {
   DriftModes,
   Labels,
   PruneModes,
+  ReleaseApplyModes,
   TenancyKeys,
 } from '../../api/v1alpha1/constants.ts';
 import {
@@ -101,6 +102,8 @@ export interface TenancyContext {
  * adoption and recreation. `inventory` is what the Release's status proves is its own (default:
  * its status); each object the pass takes over is told to `adoptions`, for the status inventory to
  * record once its apply succeeded. `items` are the Release's objects in spec order (for the limits).
+ * `planAs` is the Release a preview previews (previewTarget): its objects are judged the preview's
+ * own, as that Release would judge them; pass its inventory as `inventory` too.
  */
 export function releasePolicy(
   release: Release,
@@ -112,6 +115,7 @@ export function releasePolicy(
   tenancyContext?: TenancyContext,
   items: readonly DesiredObject[] = [],
   observeLimits?: ObserveLimits,
+  planAs?: Release,
 ): ApplyPolicy<DesiredObject> {
   const forbidden = adoptionForbidden(resourcePolicy) ? dataPlane : undefined;
   const narrowing = admissionOf(resourcePolicy, dataPlane);
@@ -136,6 +140,7 @@ export function releasePolicy(
     return `resource "${item.id}": ${item.kind} ${at} is not allowed for organization ${organization}: ${why}; nothing was sent for it`;
   };
   const releaseUid = release.metadata.uid ?? '';
+  const alsoOwn = planAs?.metadata.uid || undefined;
   return {
     admit: (item, namespaced) => narrowing?.(item) ?? admitTenancy(item, namespaced),
     // Limits refuse an object observed only, too: admission alone would still let it be observed.
@@ -163,7 +168,12 @@ export function releasePolicy(
           `and nothing opts it in (label ${TenancyKeys.observablePrefix}${organization}: "true" on the object); nothing was copied`
         );
       const owner = object && releaseKeyOfObject(object);
-      if (owner && owner.uid !== releaseUid && releaseExists(owner.namespace, owner.name, owner.uid))
+      if (
+        owner &&
+        owner.uid !== releaseUid &&
+        owner.uid !== alsoOwn &&
+        releaseExists(owner.namespace, owner.name, owner.uid)
+      )
         return `resource "${item.id}": ${ref} belongs to Release ${owner.namespace}/${owner.name}; another Release's object is never observed, nothing was copied`;
       return undefined;
     },
@@ -177,12 +187,13 @@ export function releasePolicy(
           releaseExists,
           forbidden,
           multi ? tenancy : undefined,
+          alsoOwn,
         ) ?? foreignConflict(item, existing.foreign, forbidden, undefined, multi ? tenancy : undefined)
       );
     },
     prepare: (item, info, found) => {
       const existing = asCached(found);
-      const taken = takeoverOf(release, existing);
+      const taken = takeoverOf(release, existing, alsoOwn);
       const uid = taken?.metadata.uid;
       if (uid)
         adoptions?.set(item.id, { uid, removal: adoptedRemoval(info, item.adopt === AdoptModes.delete) });
@@ -344,12 +355,14 @@ function asCached(existing: Existing): Existing {
  * takeoverOf is the object an apply takes over from someone else: one found on the data plane
  * that no Release applied, or one that carries another Release's labels (or only our managed-by
  * label). An object carrying this Release's uid label is not a takeover: the Release applied it
- * (or someone labelled it so; the inventory then records it as Found, never to be deleted).
+ * (or someone labelled it so; the inventory then records it as Found, never to be deleted), nor one
+ * carrying the uid `alsoOwn` of the Release a preview previews.
  */
-function takeoverOf(release: Release, existing: Existing): KubeObject | undefined {
+function takeoverOf(release: Release, existing: Existing, alsoOwn?: string): KubeObject | undefined {
   if (existing.foreign) return existing.foreign;
   const live = existing.live;
-  if (!live || trackingOf(live)?.uid === release.metadata.uid) return undefined;
+  const uid = live && trackingOf(live)?.uid;
+  if (!live || uid === release.metadata.uid || (alsoOwn !== undefined && uid === alsoOwn)) return undefined;
   return live;
 }
 
@@ -388,6 +401,58 @@ export function isSuspended(release: Release): boolean {
  */
 export function writesNothing(release: Release): boolean {
   return isPreview(release) || isSuspended(release);
+}
+
+/** PreviewTarget is what annotation `openchoreo.dev/preview-of` resolves to: the previewed Release, or why not. */
+export type PreviewTarget =
+  { previewed?: Release; refusal?: undefined } | { previewed?: undefined; refusal: string };
+
+/**
+ * previewTarget resolves the Release's `openchoreo.dev/preview-of` annotation with `lookup` (a
+ * Release of the same namespace and kind, by name). It is honoured only on a preview (apply mode
+ * DryRun): on a Release that applies it is refused, since planning as another Release would write
+ * that Release's labels. It names only the Release's own namespace, so a preview can never see
+ * another organization's Release; a missing one, or the Release itself, is refused too.
+ */
+export function previewTarget(
+  release: Release,
+  lookup: (name: string) => Release | undefined,
+): PreviewTarget {
+  const name = release.metadata.annotations?.[Annotations.previewOf];
+  if (name === undefined) return {};
+  const self = `${release.kind ?? 'Release'} ${release.metadata.namespace ?? ''}/${release.metadata.name ?? ''}`;
+  const quoted = truncate(name, 80);
+  if (!isPreview(release))
+    return {
+      refusal:
+        `${self}: annotation ${Annotations.previewOf} ("${quoted}") is honoured only on a preview; ` +
+        `set annotation ${Annotations.applyMode}: ${ReleaseApplyModes.dryRun} or remove ${Annotations.previewOf}; nothing was sent to the data plane`,
+    };
+  if (name === release.metadata.name)
+    return {
+      refusal: `${self}: annotation ${Annotations.previewOf} names the Release itself; name the Release to preview, or remove the annotation; nothing was sent to the data plane`,
+    };
+  const previewed = name === '' ? undefined : lookup(name);
+  if (!previewed?.metadata.uid)
+    return {
+      refusal:
+        `${self}: annotation ${Annotations.previewOf} names ${release.kind ?? 'Release'} "${quoted}", which does not exist in namespace ${release.metadata.namespace ?? ''} ` +
+        `(a preview names a Release of its own namespace and kind); fix the name; nothing was sent to the data plane`,
+    };
+  return { previewed };
+}
+
+/**
+ * planningIdentity is the Release whose labels a preview's objects are planned with: the previewed
+ * Release's name and uid on the preview's spec, so the plan shows what that Release would change,
+ * not a relabelling. Used only to build the desired objects of a dry run, never to write.
+ */
+export function planningIdentity(release: Release, previewed: Release | undefined): Release {
+  if (!previewed) return release;
+  return {
+    ...release,
+    metadata: { ...release.metadata, name: previewed.metadata.name, uid: previewed.metadata.uid },
+  };
 }
 
 /** objectPolicyOf turns an object's policy annotations into the apply library's object option. */
@@ -445,7 +510,8 @@ export function retentionOf(
  * that no longer exists (an object it left with deletion policy Orphan) or none at all (labels
  * anyone with patch can write): it is then foreign, and taken over only as foreignConflict allows
  * (the object in the Release asks to adopt it, and adoption is not forbidden). Only an object
- * carrying this Release's own uid label is written as the Release's.
+ * carrying this Release's own uid label is written as the Release's; a preview passes the uid of
+ * the Release it previews as `alsoOwn`, so that Release's objects are planned as its own.
  */
 export function ownershipConflict(
   release: Release,
@@ -454,10 +520,11 @@ export function ownershipConflict(
   releaseExists: ReleaseExists,
   adoptionForbiddenBy?: string,
   tenancy?: Tenancy,
+  alsoOwn?: string,
 ): string | undefined {
   const tracking = live && trackingOf(live);
   const uid = tracking?.uid || undefined;
-  if (!live || (uid !== undefined && uid === release.metadata.uid)) return undefined;
+  if (!live || (uid !== undefined && (uid === release.metadata.uid || uid === alsoOwn))) return undefined;
   const owner = releaseKeyOfObject(live);
   const ref = describeRef({ kind: item.kind, name: item.name, namespace: live.metadata.namespace });
   if (owner && releaseExists(owner.namespace, owner.name, owner.uid))

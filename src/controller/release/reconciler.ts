@@ -49,7 +49,14 @@ import {
   sweepPlacement,
 } from './placement.ts';
 import { Inventory, notProvenMessage, pendingRemovalsOf, settlePending } from './inventory.ts';
-import { isSuspended, retentionOf, writesNothing, type ObserveLimits } from './policy.ts';
+import {
+  isSuspended,
+  planningIdentity,
+  previewTarget,
+  retentionOf,
+  writesNothing,
+  type ObserveLimits,
+} from './policy.ts';
 import { plannedDeletions, pruneRelease } from './prune.ts';
 import { FirstPassProgress, progressConditions } from './progress.ts';
 import { isResolveFailure, type DataPlaneResolver, type Target } from './resolve.ts';
@@ -246,6 +253,25 @@ export class ReleaseReconciler {
       });
     }
     const now = this.now();
+    // A preview of another Release (annotation preview-of) that cannot be honoured sends nothing.
+    const planAs = previewTarget(release, (n) => this.deps.releases.get(namespace, n, profile));
+    if (planAs.refusal !== undefined) {
+      // Said as a resolve failure is: the Release cannot be applied as written, and nothing was sent.
+      const refused = resolveConditions({ reason: Reasons.previewOfInvalid, message: planAs.refusal });
+      const status = boundStatus(
+        withConditions(
+          release,
+          { ...release.status, observedGeneration: release.metadata.generation, ...handledRequest(release) },
+          refused,
+          now,
+        ),
+        statusBudget(release),
+        release.status?.resources,
+      );
+      await this.writeStatus(release, status, logger, signal);
+      this.deps.events.emit(release, 'Warning', Reasons.previewOfInvalid, planAs.refusal);
+      return { requeueAfterMs: this.requeueAfter(release, true) };
+    }
     const target = await this.deps.resolver.resolve(release);
     if (isResolveFailure(target)) {
       release = await this.ensureFinalizer(release, signal);
@@ -267,7 +293,7 @@ export class ReleaseReconciler {
     const slot = this.acquire(key, target.dataPlane);
     if (!slot) return this.defer();
     try {
-      return await this.reconcileOn(key, release, target, logger, signal);
+      return await this.reconcileOn(key, release, target, logger, signal, planAs.previewed);
     } finally {
       slot.release();
     }
@@ -310,13 +336,15 @@ export class ReleaseReconciler {
     target: Target,
     logger: Logger,
     signal: AbortSignal,
+    previewed?: Release,
   ): Promise<ReconcileResult> {
     let release = resolved;
     const now = this.now();
     const { dataPlane, resourcePolicy, tenancy } = target;
     await this.bindTo(key, dataPlane, logger);
 
-    const items = desiredItems(release);
+    // A preview of another Release plans its objects with that Release's labels (never written: a dry run).
+    const items = desiredItems(planningIdentity(release, previewed));
     // Where the objects go is recorded before they go there, so cleanup knows every cluster to look at.
     const placed = await this.place(release, dataPlane, logger, signal);
     release = placed.release;
@@ -370,6 +398,7 @@ export class ReleaseReconciler {
           ...(this.deps.observeLimits && {
             observeLimits: { ...this.deps.observeLimits, observedByOthers: this.observing.byOthers(key) },
           }),
+          ...(previewed && { previewed }),
           logger,
           signal,
           onResult: (kind, result) => {
@@ -466,7 +495,21 @@ export class ReleaseReconciler {
       };
     }
     let ready = readyCondition(applied, resources);
-    const planned = preview && !unreachable ? plannedDeletions(pruneContext, outcomes) : undefined;
+    // A preview of another Release says what that Release's prune would delete.
+    const planned =
+      preview && !unreachable
+        ? plannedDeletions(
+            previewed
+              ? {
+                  ...pruneContext,
+                  releaseUid: previewed.metadata.uid ?? '',
+                  retain: retentionOf(previewed, () => items),
+                  inventory: Inventory.of(previewed.status),
+                }
+              : pruneContext,
+            outcomes,
+          )
+        : undefined;
     if (preview && !unreachable)
       [applied, ready] = isSuspended(release)
         ? suspendedConditions(release.metadata.name, resources, planned?.length)
