@@ -309,16 +309,23 @@ export class DirectDataPlane implements DataPlanePort {
   ): Promise<boolean> {
     // Create first: a namespace that exists answers 409 AlreadyExists, which is an answer, so a new
     // namespace costs one request and an existing one too (no read before the create).
-    const answer = await this.client.attempt<KubeObject>(
-      {
-        method: 'POST',
-        path: collectionPath(NAMESPACE_KIND),
-        query: { fieldManager, ...(options.dryRun && { dryRun: 'All' }) },
-        body: template,
-        signal,
-      },
-      [409],
-    );
+    const create = {
+      method: 'POST',
+      path: collectionPath(NAMESPACE_KIND),
+      query: { fieldManager, ...(options.dryRun && { dryRun: 'All' }) },
+      body: template,
+      signal,
+    } as const;
+    const answer = await this.client.attempt<KubeObject>(create, [409, 403]);
+    if (!answer.ok && answer.statusCode === 403) {
+      // Credentials that may not create namespaces (an impersonated identity confined to its own,
+      // say) are refused before the server looks: one that exists is still theirs to use.
+      const live = await this.read(NAMESPACE_KIND, undefined, name, signal);
+      if (!live) await this.client.request(create); // throws the refusal, named, for the caller
+      if (live) this.knownNamespaces.set(name, namespaceMeta(live));
+      this.existingNamespaces.add(name);
+      return false;
+    }
     if (!answer.ok) {
       // Its metadata is read only by a caller that needs it (namespace()), and then remembered.
       this.existingNamespaces.add(name);

@@ -23,7 +23,6 @@ import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { selfSigned } from '../../src/kube/selfsigned.ts';
-import { CONTROLLER_NAME, Labels } from '../../src/api/v1alpha1/constants.ts';
 import type { TestKube } from './kube.ts';
 import { credentialsLabels, environmentObject, uniqueName, type Org } from './fixtures.ts';
 import { API_VERSION } from '../../src/api/v1alpha1/constants.ts';
@@ -205,6 +204,12 @@ export class HostileDataPlane {
       });
       return;
     }
+    // Every namespace exists here (as the read above says): a create is told so, as a real server would.
+    if (req.method === 'POST' && url.pathname === '/api/v1/namespaces') {
+      req.resume();
+      json(409, { apiVersion: 'v1', kind: 'Status', status: 'Failure', reason: 'AlreadyExists', code: 409 });
+      return;
+    }
     // Applies succeed (the body echoed back), so the Release gets as far as reading its cache.
     if (req.method === 'PATCH') {
       let text = '';
@@ -371,7 +376,12 @@ export class HostileDataPlane {
       collection === 'configmaps' &&
       url.searchParams.has('labelSelector')
     ) {
-      this.floodEvents(res, this.mode.objectBytes, this.mode.matching, this.mode.maxEvents);
+      this.floodEvents(
+        res,
+        this.mode.objectBytes,
+        this.mode.matching ? selectedLabels(url.searchParams.get('labelSelector') ?? '') : { flood: 'true' },
+        this.mode.maxEvents,
+      );
     }
     return true;
   }
@@ -380,13 +390,12 @@ export class HostileDataPlane {
   private floodEvents(
     res: ServerResponse,
     objectBytes: number,
-    matching: boolean,
+    labels: Record<string, string>,
     maxEvents = Infinity,
   ): void {
     let closed = false;
     res.once('close', () => (closed = true));
     const fill = 'x'.repeat(objectBytes);
-    const labels = matching ? { [Labels.managedBy]: CONTROLLER_NAME } : { flood: 'true' };
     const pump = () => {
       while (!closed && this.stats.watchEvents < maxEvents) {
         const i = this.stats.watchEvents++;
@@ -435,4 +444,20 @@ export class HostileDataPlane {
     };
     pump();
   }
+}
+
+/**
+ * selectedLabels are labels that meet a label selector's equality and set terms (`k=v`, `k==v`,
+ * `k in (a,b)`: the first value), so that a flooding server's objects are exactly what the watch
+ * asked for, whatever selector the controller sends (an organization's, say).
+ */
+function selectedLabels(selector: string): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const term of selector.split(/,(?![^(]*\))/)) {
+    const set = /^\s*([^\s!=()]+)\s+in\s*\(([^),]*)/.exec(term);
+    const eq = /^\s*([^\s!=()]+)\s*==?\s*([^\s,]*)\s*$/.exec(term);
+    const match = set ?? eq;
+    if (match?.[1] !== undefined) labels[match[1]] = (match[2] ?? '').trim();
+  }
+  return labels;
 }
