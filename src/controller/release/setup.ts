@@ -45,7 +45,6 @@ import { slimRelease } from './budget.ts';
 import { HealthRuleStatusWriter, releasesUsingKind } from './healthrules.ts';
 import { ProtectionWriter, ReleaseReader, ReleaseWriter } from './controlplane.ts';
 import { ReleaseDirectory } from './directory.ts';
-import { releaseKeyOfObject } from './desired.ts';
 import { ReleaseMetrics } from './metrics.ts';
 import { isBoundTo } from './placement.ts';
 import { dependenciesOf, reconcileProtection, type ProtectionLookup } from './protection.ts';
