@@ -9,7 +9,7 @@
 import type { KubeObject } from '../api/object.ts';
 
 /** Requirement is one term of a selector. */
-type Requirement =
+export type Requirement =
   { op: 'in' | 'notin'; key: string; values: string[] } | { op: 'exists' | 'absent'; key: string };
 
 /** Matcher tells whether an object is one a selector selects. */
@@ -62,6 +62,11 @@ function satisfies(req: Requirement, value: string | undefined): boolean {
     case 'absent':
       return value === undefined;
   }
+}
+
+/** parseLabelSelector reads a label selector's terms, or undefined when one is unreadable. */
+export function parseLabelSelector(selector: string): Requirement[] | undefined {
+  return parse(selector, true);
 }
 
 /** parse reads a whole selector, or undefined when any term is unreadable. */

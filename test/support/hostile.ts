@@ -23,6 +23,7 @@ import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { selfSigned } from '../../src/kube/selfsigned.ts';
+import { parseLabelSelector } from '../../src/kube/selector.ts';
 import type { TestKube } from './kube.ts';
 import { credentialsLabels, environmentObject, uniqueName, type Org } from './fixtures.ts';
 import { API_VERSION } from '../../src/api/v1alpha1/constants.ts';
@@ -447,17 +448,14 @@ export class HostileDataPlane {
 }
 
 /**
- * selectedLabels are labels that meet a label selector's equality and set terms (`k=v`, `k==v`,
- * `k in (a,b)`: the first value), so that a flooding server's objects are exactly what the watch
- * asked for, whatever selector the controller sends (an organization's, say).
+ * selectedLabels are labels that meet a label selector's equality and set terms (the first value
+ * of a set), so that a flooding server's objects are exactly what the watch asked for, whatever
+ * selector the controller sends (an organization's, say).
  */
 function selectedLabels(selector: string): Record<string, string> {
   const labels: Record<string, string> = {};
-  for (const term of selector.split(/,(?![^(]*\))/)) {
-    const set = /^\s*([^\s!=()]+)\s+in\s*\(([^),]*)/.exec(term);
-    const eq = /^\s*([^\s!=()]+)\s*==?\s*([^\s,]*)\s*$/.exec(term);
-    const match = set ?? eq;
-    if (match?.[1] !== undefined) labels[match[1]] = (match[2] ?? '').trim();
+  for (const req of parseLabelSelector(selector) ?? []) {
+    if (req.op === 'in' && req.values[0] !== undefined) labels[req.key] = req.values[0];
   }
   return labels;
 }

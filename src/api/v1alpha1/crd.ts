@@ -142,6 +142,22 @@ const planeStatus = Type.Object({
   ),
 });
 
+/**
+ * readyColumns show the Ready condition's status and reason; the reason only with `-o wide` when
+ * a priority is given.
+ */
+function readyColumns(reasonPriority?: number): JsonSchema[] {
+  return [
+    { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
+    {
+      name: 'Reason',
+      type: 'string',
+      jsonPath: '.status.conditions[?(@.type=="Ready")].reason',
+      ...(reasonPriority !== undefined && { priority: reasonPriority }),
+    },
+  ];
+}
+
 /** releaseCRD is the CustomResourceDefinition of Release. */
 export const releaseCRD = crd(
   { kind: 'Release', plural: 'releases', singular: 'release', shortNames: ['rel'] },
@@ -151,13 +167,7 @@ export const releaseCRD = crd(
     { name: 'Project', type: 'string', jsonPath: '.spec.owner.projectName' },
     { name: 'Component', type: 'string', jsonPath: '.spec.owner.componentName' },
     { name: 'Environment', type: 'string', jsonPath: '.spec.environmentName' },
-    { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
-    {
-      name: 'Reason',
-      type: 'string',
-      jsonPath: '.status.conditions[?(@.type=="Ready")].reason',
-      priority: 1,
-    },
+    ...readyColumns(1),
   ],
 );
 
@@ -175,20 +185,13 @@ export const renderedReleaseCRD = crd(
     { name: 'Resource', type: 'string', jsonPath: '.spec.owner.resourceName', priority: 1 },
     { name: 'Environment', type: 'string', jsonPath: '.spec.environmentName' },
     { name: 'Plane', type: 'string', jsonPath: '.spec.targetPlane' },
-    { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
-    {
-      name: 'Reason',
-      type: 'string',
-      jsonPath: '.status.conditions[?(@.type=="Ready")].reason',
-      priority: 1,
-    },
+    ...readyColumns(1),
   ],
 );
 
 /** statusColumns are the columns of an Environment's or a plane's status (controller/plane/). */
 const statusColumns: JsonSchema[] = [
-  { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
-  { name: 'Reason', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].reason' },
+  ...readyColumns(),
   { name: 'Releases', type: 'integer', jsonPath: '.status.releases' },
 ];
 
@@ -296,13 +299,7 @@ export const healthRuleCRD = crd(
   [
     { name: 'Target API Version', type: 'string', jsonPath: '.spec.apiVersion' },
     { name: 'Target Kind', type: 'string', jsonPath: '.spec.kind' },
-    { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
-    {
-      name: 'Reason',
-      type: 'string',
-      jsonPath: '.status.conditions[?(@.type=="Ready")].reason',
-      priority: 1,
-    },
+    ...readyColumns(1),
     {
       name: 'Message',
       type: 'string',

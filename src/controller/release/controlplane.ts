@@ -27,9 +27,14 @@ import { isKubeApiError } from '../../kube/client.ts';
 import { slimRelease } from './budget.ts';
 import type { ProtectedKind, ProtectionChange, ProtectionStore } from './protection.ts';
 
+/** releasesPath is the REST path of a namespace's Releases (of the kind its profile names). */
+export function releasesPath(namespace: string, profile: KindProfile = RELEASE_PROFILE): string {
+  return `/apis/${API_VERSION}/namespaces/${encodeURIComponent(namespace)}/${profile.plural}`;
+}
+
 /** releasePath is the REST path of one Release (of the kind its profile names: releases or renderedreleases). */
 export function releasePath(namespace: string, name: string, profile: KindProfile = RELEASE_PROFILE): string {
-  return `/apis/${API_VERSION}/namespaces/${encodeURIComponent(namespace)}/${profile.plural}/${encodeURIComponent(name)}`;
+  return `${releasesPath(namespace, profile)}/${encodeURIComponent(name)}`;
 }
 
 /** ReleaseStore is what the reconciler writes on Releases, and its memory of its own writes. */
@@ -311,7 +316,7 @@ export class ReleaseReader {
   async inNamespace(namespace: string, signal: AbortSignal): Promise<Release[]> {
     const list = await this.client.request<{ items: KubeObject[] }>({
       method: 'GET',
-      path: `/apis/${API_VERSION}/namespaces/${encodeURIComponent(namespace)}/${this.profile.plural}`,
+      path: releasesPath(namespace, this.profile),
       signal,
     });
     return list.items.map((obj) => slimRelease(obj.kind ? obj : { ...obj, kind: this.profile.kind }));
