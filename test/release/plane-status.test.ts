@@ -7,7 +7,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import { API_VERSION } from '../../src/api/v1alpha1/constants.ts';
+import { API_VERSION, IN_USE_FINALIZER } from '../../src/api/v1alpha1/constants.ts';
 import type { Condition, DataPlane, Environment } from '../../src/api/v1alpha1/schema.ts';
 import type { KubeObject } from '../../src/api/object.ts';
 import { eventually } from '../support/eventually.ts';
@@ -215,6 +215,12 @@ describe('plane status', () => {
     const name = uniqueName('rel');
     await cp.create(releaseObject(org, name, [configMap('cm', org.namespace, uniqueName('cm'))]));
     await waitReady(cp, org, name);
+    // In use: the protection controller has put its finalizer on the DataPlane (it runs beside the
+    // Release's reconcile, so it may land just after Ready on a busy machine).
+    await eventually(async () => {
+      const p = await getPlane(cp, org.namespace, org.dataPlane);
+      assert.ok(p?.metadata.finalizers?.includes(IN_USE_FINALIZER), JSON.stringify(p?.metadata.finalizers));
+    });
     await cp.delete(API_VERSION, 'DataPlane', org.namespace, org.dataPlane);
     await eventually(
       async () => {

@@ -164,16 +164,21 @@ describe('RenderedRelease', () => {
     await cp.create(dataPlaneObject(namespace, 'default', suite.dataPlane, 'inline'));
     const target = uniqueName('dflt');
     const name = uniqueName('rel');
+    // The namespace is the Release's: deleting the RenderedRelease must not take it, nor the
+    // Release's object in it (a RenderedRelease's namespaces on a data plane come from its set).
     await cp.create(
       renderedRelease(
         namespace,
         name,
-        [namespaceObject(target), configMap('cm', target, 'rendered'), ...(await sampleResources(target))],
+        [configMap('cm', target, 'rendered'), ...(await sampleResources(target))],
         { projectName: 'shop', resourceName: 'orders-db' },
       ),
     );
     await cp.create(
-      releaseObject({ namespace, environment: 'production' }, name, [configMap('cm', target, 'plain')]),
+      releaseObject({ namespace, environment: 'production' }, name, [
+        namespaceObject(target),
+        configMap('cm', target, 'plain'),
+      ]),
     );
     const rendered = await waitRenderedReady(cp, namespace, name);
     const plain = await waitReady(cp, { namespace }, name);
