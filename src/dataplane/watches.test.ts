@@ -290,4 +290,57 @@ void describe('WatchSet', () => {
       await close();
     }
   });
+  void test('a Release told the picture is incomplete while a new kind is listed is woken once it is complete', async () => {
+    let releaseList: (() => void) | undefined;
+    const listHeld = new Promise<void>((resolve) => (releaseList = resolve));
+    const server = createServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      if (url.searchParams.get('watch') === 'true') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.flushHeaders();
+        return;
+      }
+      const answer = () => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ metadata: { resourceVersion: '10' }, items: [] }));
+      };
+      // The second kind's first list is slow: another Release reconciles meanwhile.
+      if (url.pathname.includes('deployments')) void listHeld.then(answer);
+      else answer();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const client = new KubeClient({
+      name: 'dp',
+      server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      maxRetries: 0,
+    });
+    const health: boolean[] = [];
+    const set = new WatchSet({
+      client,
+      logger: pino({ level: 'silent' }),
+      syncTimeoutMs: 5000,
+      onEvent: () => undefined,
+      onHealthChange: (healthy) => health.push(healthy),
+    });
+    try {
+      await set.informerFor(servedKind({ group: '', version: 'v1', kind: 'ConfigMap' }, 'configmaps'));
+      const deployments = set.informerFor(
+        servedKind({ group: 'apps', version: 'v1', kind: 'Deployment' }, 'deployments'),
+      );
+      assert.deepEqual(health, [], 'a kind listed first is no news');
+      assert.equal(set.allHealthy(), false, 'the Deployment list is not in yet: no complete picture');
+      releaseList?.();
+      await deployments;
+      assert.equal(set.allHealthy(), true);
+      assert.deepEqual(health, [true], 'the data plane is complete again: its Releases are woken once');
+
+      await set.informerFor(servedKind({ group: '', version: 'v1', kind: 'Secret' }, 'secrets'));
+      assert.deepEqual(health, [true], 'nobody was told incomplete since: no wake-up');
+    } finally {
+      await set.stop();
+      await client.close();
+      server.closeAllConnections();
+      server.close();
+    }
+  });
 });

@@ -155,6 +155,12 @@ export class WatchSet {
   private readonly observed = new Map<string, ObservedCollection>();
   /** overflow is why the caches were closed over their budget, and until when they stay closed. */
   private overflow: { error: KubeApiError; until: number; kinds: ResourceInfo[] } | undefined;
+  /**
+   * toldIncomplete is set when a caller was told the picture is incomplete (a Release deferred its
+   * pruning or cleanup): the picture becoming complete then wakes the data plane's Releases, even
+   * when what completed it was a new kind's first list (which an informer does not report).
+   */
+  private toldIncomplete = false;
 
   constructor(private readonly options: WatchSetOptions) {}
 
@@ -178,7 +184,10 @@ export class WatchSet {
         name: `${this.options.client.name}/${key}`,
         logger: this.options.logger,
         transform: slimObject,
-        onHealthChange: (healthy) => this.options.onHealthChange?.(healthy),
+        onHealthChange: (healthy) => {
+          if (healthy && this.complete()) this.toldIncomplete = false;
+          this.options.onHealthChange?.(healthy);
+        },
         pollIntervalMs: this.options.pollIntervalMs,
         endWhenNotServed: true,
         onGone: () => this.kindGone(key, informer),
@@ -196,7 +205,19 @@ export class WatchSet {
       this.kinds.set(key, watched);
     }
     await this.connected(watched.informer, info.kind, info);
+    this.tellIfCompleted();
     return watched.informer;
+  }
+
+  /**
+   * tellIfCompleted wakes the data plane's Releases once the picture is complete again, if one was
+   * told it was not: a Release of the data plane that reconciled while another Release's new kind
+   * was still being listed deferred its pruning and would otherwise wait for the next resync.
+   */
+  private tellIfCompleted(): void {
+    if (!this.toldIncomplete || !this.complete()) return;
+    this.toldIncomplete = false;
+    this.options.onHealthChange?.(true);
   }
 
   /**
@@ -210,7 +231,7 @@ export class WatchSet {
     this.kinds.delete(key);
     this.options.onKindGone?.(watched.info);
     // The picture of the data plane may be complete again: its Releases may prune and clean up.
-    this.options.onHealthChange?.(this.allHealthy());
+    this.options.onHealthChange?.(this.complete());
   }
 
   /** budgeted are the informer options that count a cache against the data plane's budget. */
@@ -419,6 +440,7 @@ export class WatchSet {
   /** broken lists the watched kinds whose watch is not listed and connected, with their last error. */
   broken(): Array<{ info: ResourceInfo; error: unknown }> {
     const overflow = this.overflow;
+    if (!this.complete()) this.toldIncomplete = true;
     if (overflow) return overflow.kinds.map((info) => ({ info, error: overflow.error }));
     return [...this.kinds.values()]
       .filter((w) => !w.informer.isHealthy())
@@ -427,6 +449,13 @@ export class WatchSet {
 
   /** allHealthy tells whether every watch is listed and connected: a complete picture, required before pruning. */
   allHealthy(): boolean {
+    const complete = this.complete();
+    if (!complete) this.toldIncomplete = true;
+    return complete;
+  }
+
+  /** complete tells whether every watch is listed and connected, telling no one. */
+  private complete(): boolean {
     // Closed over the budget: no watch, no picture (until the watches are started again).
     if (this.overflow) return false;
     return [...this.kinds.values()].every((w) => w.informer.isHealthy());

@@ -111,11 +111,17 @@ describe('in-use protection', () => {
         ),
       { timeoutMs: 30_000, description: 'the in-use finalizer to come off' },
     );
-    const { dataPlane, secret } = await finalizersOf(org);
-    assert.deepEqual(
-      [dataPlane, secret],
-      [undefined, undefined],
-      'nothing else holds the DataPlane or Secret',
+    // The protection controller takes each in-use finalizer off in its own pass.
+    await eventually(
+      async () => {
+        const { dataPlane, secret } = await finalizersOf(org);
+        assert.deepEqual(
+          [dataPlane, secret],
+          [undefined, undefined],
+          'nothing else holds the DataPlane or Secret',
+        );
+      },
+      { timeoutMs: 30_000, description: 'the in-use finalizers on the DataPlane and Secret to come off' },
     );
   });
 });
