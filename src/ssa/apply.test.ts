@@ -236,6 +236,38 @@ void describe('applyAll', () => {
     assert.ok(dp.get(CONFIGMAP, 'apps', 'b'), 'not deleted without permission');
   });
 
+  void test('an object the data plane refuses as written is not sent again until it changes or a fresh pass is asked for', async () => {
+    const dp = new FakeDataPlane('acme/dp', [CONFIGMAP]);
+    const opts = options();
+    dp.refuse = (obj) =>
+      obj.metadata.name === 'bad'
+        ? new KubeApiError('ConfigMap "bad" is invalid: data: Invalid value', {
+            statusCode: 422,
+            reason: 'Invalid',
+          })
+        : undefined;
+    const sends = () => dp.requests.filter((r) => r.name === 'bad' && r.verb !== 'read').length;
+
+    const first = await applyAll(dp, [cm('good', 'good'), cm('bad', 'bad')], opts);
+    assert.equal(first[1]?.action, 'invalid');
+    const sent = sends();
+    assert.ok(sent > 0, 'the object was sent once');
+
+    const again = await applyAll(dp, [cm('good', 'good'), cm('bad', 'bad')], opts);
+    assert.deepEqual(again[1], first[1], 'the same refusal, reported the same way');
+    assert.equal(sends(), sent, 'not sent again: the answer cannot change');
+
+    await applyAll(dp, [cm('good', 'good'), cm('bad', 'bad')], { ...opts, retryRefused: true });
+    assert.ok(sends() > sent, 'a fresh pass asked for sends it again');
+
+    const resent = sends();
+    dp.refuse = () => undefined;
+    const changed = await applyAll(dp, [cm('good', 'good'), cm('bad', 'bad', { v: 'fixed' })], opts);
+    assert.equal(changed[1]?.action, 'created', 'the changed object is sent, and accepted');
+    assert.ok(sends() > resent, 'the changed object was sent');
+    assert.equal(opts.memory.refusalCount('acme/web'), 0, 'nothing refused is remembered any more');
+  });
+
   void test('an unreachable data plane fails every object and marks it unreachable', async () => {
     const dp = new FakeDataPlane('acme/dp', [CONFIGMAP]);
     dp.unreachable = true;

@@ -248,6 +248,12 @@ export interface ApplyOptions<T extends ApplyItem> {
    * matches the live object and what is sent now spares the apply (memory.ts recallRecord).
    */
   recall?: (item: T) => string | undefined;
+  /**
+   * retryRefused sends again the objects the data plane refused as written (memory.ts refusals):
+   * the owner asked for a fresh pass. Otherwise a refused object is sent again only when it, or
+   * the live object, changes.
+   */
+  retryRefused?: boolean;
 }
 
 /**
@@ -331,6 +337,7 @@ export async function applyAll<T extends ApplyItem>(
   if ([...namespaceErrors.values()].some((e) => e.unreachable)) stopped = true;
   const missingNamespace = namespaceCheck(dataPlane, resolved, options);
   if (!options.dryRun) options.memory.forgetPlans(options.owner.key);
+  if (options.retryRefused) options.memory.forgetRefusals(options.owner.key);
   for (const stage of groupByStage(resolved, (r) => r.item.kind)) {
     const ready: Resolved<T>[] = [];
     for (const r of stage) {
@@ -531,9 +538,11 @@ async function applyOne<T extends ApplyItem>(
   const badPointer = ignored.find((p): p is string => typeof p === 'string');
   if (badPointer)
     return { ...base, action: 'invalid', message: `resource "${item.id}": ${ref}: ${badPointer}` };
+  const key = recordKey(dataPlane.key, info, namespace, item.name);
+  // What a real apply is sent from (desired object and live version), for remembering a refusal.
+  let sentFrom: string | undefined;
   try {
     const cache = await dataPlane.cache(info);
-    const key = recordKey(dataPlane.key, info, namespace, item.name);
     const record = memory.get(key);
     let live = cache.get(namespace, item.name);
     // Right after our own apply the watch may not have delivered it yet: the apply response is
@@ -565,10 +574,9 @@ async function applyOne<T extends ApplyItem>(
       if (observed) return observedEntry(observed);
     }
 
-    // A preview computed from the same desired object and the same live version is still true.
-    const basis = options.dryRun
-      ? `${write}|${item.hash}|${own?.ignoreFields?.join(',') ?? ''}|${live?.metadata.uid ?? '-'}/${live?.metadata.resourceVersion ?? '-'}`
-      : '';
+    // A preview computed from the same desired object and the same live version is still true;
+    // so is a refusal of a real apply (it is not sent again).
+    const basis = `${write}|${item.hash}|${own?.ignoreFields?.join(',') ?? ''}|${live?.metadata.uid ?? '-'}/${live?.metadata.resourceVersion ?? '-'}`;
     const planned = (plan: Plan, current?: KubeObject): ChangeSetEntry<T> => {
       memory.rememberPlan(options.owner.key, key, basis, plan);
       return { ...base, action: 'planned', plan, ...(current && { live: current }) };
@@ -576,6 +584,12 @@ async function applyOne<T extends ApplyItem>(
     if (options.dryRun) {
       const plan = memory.planOf(options.owner.key, key, basis);
       if (plan) return { ...base, action: 'planned', plan, ...(live && { live }) };
+    } else {
+      // The data plane refused this very object against this very live version: sending it
+      // again cannot change the answer, so a tenant's typo is not retried like an outage.
+      const refusal = memory.refusalOf(options.owner.key, key, basis);
+      if (refusal) return { ...base, action: 'invalid', unreachable: false, ...refusal, ...(live && { live }) };
+      sentFrom = basis;
     }
 
     // What is sent for the object as it exists (or not), without the fields it leaves out.
@@ -613,6 +627,7 @@ async function applyOne<T extends ApplyItem>(
         object: slimObject(applied),
       };
       memory.remember(key, remembered);
+      memory.forgetRefusal(options.owner.key, key);
       options.onResult?.(item.kind, 'applied');
       options.logger.debug({ object: ref, id: item.id }, 'applied');
       return {
@@ -718,11 +733,18 @@ async function applyOne<T extends ApplyItem>(
     return appliedEntry(applied, hash, existed, drift && correctedDrift(drift, live, applied, fieldManager));
   } catch (err) {
     options.onResult?.(item.kind, 'error');
-    const entry = failureEntry(item, err, info.namespaced);
+    const failed = failureEntry(item, err, info.namespaced);
     const failure = classifyFailure(err);
-    if (failure.kind === 'Immutable') return recreate(dataPlane, item, info, entry, options);
     if (failure.kind === 'NamespaceMissing' && namespace) dataPlane.forgetNamespace(namespace);
     if (err instanceof KindNotServedError || (isKubeApiError(err) && err.isNotFound)) dataPlane.forgetKinds();
+    const entry =
+      failure.kind === 'Immutable' ? await recreate(dataPlane, item, info, failed, options) : failed;
+    if (sentFrom !== undefined && entry.action === 'invalid' && TERMINAL_FAILURES.has(failure.kind)) {
+      memory.rememberRefusal(options.owner.key, key, sentFrom, {
+        message: entry.message ?? '',
+        failure: failure.kind,
+      });
+    }
     return entry;
   }
 }

@@ -445,16 +445,25 @@ void describe('ApplyMemory.caughtUp', () => {
 });
 
 void describe('ApplyMemory plans', () => {
-  void test('keepPlans keeps the plans of the current objects only', () => {
+  void test('keepCurrent keeps the plans and refusals of the current objects only', () => {
     const memory = new ApplyMemory();
     for (let i = 0; i < 50; i++) memory.rememberPlan('acme/web', `k${i}`, 'basis', { action: 'Create' });
     memory.rememberPlan('acme/other', 'k0', 'basis', { action: 'Create' });
-    memory.keepPlans('acme/web', ['k3', 'k7', 'gone']);
+    for (const key of ['k3', 'k4'])
+      memory.rememberRefusal('acme/web', key, 'basis', { message: 'no', failure: 'Invalid' });
+    memory.keepCurrent('acme/web', ['k3', 'k7', 'gone']);
     assert.equal(memory.planCount('acme/web'), 2);
+    assert.equal(memory.refusalCount('acme/web'), 1, 'refusals of current objects only');
+    assert.deepEqual(memory.refusalOf('acme/web', 'k3', 'basis'), { message: 'no', failure: 'Invalid' });
+    assert.equal(
+      memory.refusalOf('acme/web', 'k3', 'other basis'),
+      undefined,
+      'another basis was never refused',
+    );
     assert.deepEqual(memory.planOf('acme/web', 'k3', 'basis'), { action: 'Create' });
     assert.equal(memory.planOf('acme/web', 'k4', 'basis'), undefined);
     assert.equal(memory.planCount('acme/other'), 1, 'another owner keeps its plans');
-    memory.keepPlans('acme/web', []);
+    memory.keepCurrent('acme/web', []);
     assert.equal(memory.planCount('acme/web'), 0);
   });
 

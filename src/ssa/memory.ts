@@ -10,6 +10,7 @@ import type { ResourceInfo } from '../kube/discovery.ts';
 import type { DataPlanePort } from '../dataplane/port.ts';
 import { kindKey } from '../dataplane/watches.ts';
 import { sharedStrings } from '../kube/intern.ts';
+import type { FailureKind } from './failure.ts';
 import { MAX_REPORTED_FIELDS } from './fields.ts';
 
 /** AppliedRecord remembers our last apply of one object. */
@@ -207,18 +208,72 @@ export function driftOf(
   return ownFieldsHash(live, fieldManager) === record.fieldsHash ? undefined : 'fields';
 }
 
+/**
+ * Refusal is what the data plane answered to an object it refused as written (failure.ts
+ * TERMINAL_FAILURES): sending the same object again cannot change the answer.
+ */
+export interface Refusal {
+  message: string;
+  failure: FailureKind;
+}
+
+/**
+ * OwnerNotes keeps, per owner and recordKey, one note and what it was computed from (its basis):
+ * a note is only good for the same basis, and an owner keeps notes of its current objects only.
+ */
+class OwnerNotes<V> {
+  private readonly notes = new Map<string, Map<string, { basis: string; value: V }>>();
+
+  get(owner: string, key: string, basis: string): V | undefined {
+    const note = this.notes.get(owner)?.get(key);
+    return note?.basis === basis ? note.value : undefined;
+  }
+
+  set(owner: string, key: string, basis: string, value: V): void {
+    let notes = this.notes.get(owner);
+    if (!notes) this.notes.set(owner, (notes = new Map<string, { basis: string; value: V }>()));
+    notes.set(key, { basis, value });
+  }
+
+  delete(owner: string, key: string): void {
+    const notes = this.notes.get(owner);
+    notes?.delete(key);
+    if (notes?.size === 0) this.notes.delete(owner);
+  }
+
+  keep(owner: string, keys: ReadonlySet<string>): void {
+    const notes = this.notes.get(owner);
+    if (!notes) return;
+    for (const key of notes.keys()) if (!keys.has(key)) notes.delete(key);
+    if (notes.size === 0) this.notes.delete(owner);
+  }
+
+  count(owner: string): number {
+    return this.notes.get(owner)?.size ?? 0;
+  }
+
+  forget(owner: string): void {
+    this.notes.delete(owner);
+  }
+}
+
 /** ApplyMemory is the record of our applies, keyed by recordKey. */
 export class ApplyMemory {
   private readonly records = new Map<string, AppliedRecord>();
   /** creating are the record keys of creates in flight (creatingNow). */
   private readonly creating = new Set<string>();
-  /** plans are the last dry-run plans, by owner then recordKey, each with what it was computed from. */
-  private readonly plans = new Map<string, Map<string, { basis: string; plan: Plan }>>();
+  /** plans are the last dry-run plans, each with what it was computed from. */
+  private readonly plans = new OwnerNotes<Plan>();
+  /**
+   * refusals are the objects the data plane refused as written, each with what was sent and the
+   * live version it was sent against: the same object is not sent again (no retry loop for a
+   * tenant's typo) until one of them changes or the owner asks for a fresh pass.
+   */
+  private readonly refusals = new OwnerNotes<Refusal>();
 
   /** planOf returns the plan of one object when it was computed from the same basis (desired object and live version). */
   planOf(owner: string, key: string, basis: string): Plan | undefined {
-    const memo = this.plans.get(owner)?.get(key);
-    return memo?.basis === basis ? memo.plan : undefined;
+    return this.plans.get(owner, key, basis);
   }
 
   /**
@@ -226,33 +281,53 @@ export class ApplyMemory {
    * plan's pointers first, in place (boundPlan), so the caller reports what is remembered.
    */
   rememberPlan(owner: string, key: string, basis: string, plan: Plan): void {
-    boundPlan(plan);
-    let plans = this.plans.get(owner);
-    if (!plans) this.plans.set(owner, (plans = new Map<string, { basis: string; plan: Plan }>()));
-    plans.set(key, { basis, plan });
+    this.plans.set(owner, key, basis, boundPlan(plan));
+  }
+
+  /** refusalOf returns the data plane's refusal of one object when it was sent from the same basis. */
+  refusalOf(owner: string, key: string, basis: string): Refusal | undefined {
+    return this.refusals.get(owner, key, basis);
+  }
+
+  /** rememberRefusal records that the data plane refused one object as written. */
+  rememberRefusal(owner: string, key: string, basis: string, refusal: Refusal): void {
+    this.refusals.set(owner, key, basis, refusal);
+  }
+
+  /** forgetRefusal drops the refusal of one object (it was sent again). */
+  forgetRefusal(owner: string, key: string): void {
+    this.refusals.delete(owner, key);
+  }
+
+  /** forgetRefusals drops every refusal of an owner (it asked for a fresh pass). */
+  forgetRefusals(owner: string): void {
+    this.refusals.forget(owner);
   }
 
   /**
-   * keepPlans drops an owner's plans of objects that are not in `keys` (the objects of its current
-   * spec): a preview whose objects are renamed on every update would otherwise keep a plan of
-   * every name it ever had.
+   * keepCurrent drops an owner's plans and refusals of objects that are not in `keys` (the objects
+   * of its current spec): an owner whose objects are renamed on every update would otherwise keep
+   * a note of every name it ever had.
    */
-  keepPlans(owner: string, keys: Iterable<string>): void {
-    const plans = this.plans.get(owner);
-    if (!plans) return;
+  keepCurrent(owner: string, keys: Iterable<string>): void {
     const keep = new Set(keys);
-    for (const key of plans.keys()) if (!keep.has(key)) plans.delete(key);
-    if (plans.size === 0) this.plans.delete(owner);
+    this.plans.keep(owner, keep);
+    this.refusals.keep(owner, keep);
   }
 
   /** planCount is the number of plans remembered for an owner. */
   planCount(owner: string): number {
-    return this.plans.get(owner)?.size ?? 0;
+    return this.plans.count(owner);
+  }
+
+  /** refusalCount is the number of refusals remembered for an owner. */
+  refusalCount(owner: string): number {
+    return this.refusals.count(owner);
   }
 
   /** forgetPlans drops an owner's plans (it applies for real again). */
   forgetPlans(owner: string): void {
-    this.plans.delete(owner);
+    this.plans.forget(owner);
   }
 
   /** get returns the record of one object. */
@@ -307,7 +382,8 @@ export class ApplyMemory {
 
   /** forgetOwner drops every record of an owner that no longer exists. */
   forgetOwner(owner: string): void {
-    this.plans.delete(owner);
+    this.plans.forget(owner);
+    this.refusals.forget(owner);
     for (const [key, r] of this.records) if (r.owner === owner) this.records.delete(key);
   }
 

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { API_VERSION } from '../../src/api/v1alpha1/constants.ts';
 import type { KubeObject } from '../../src/api/object.ts';
 import type { Release, ReleaseResource } from '../../src/api/v1alpha1/schema.ts';
+import { metricValue } from '../support/controller.ts';
 import { eventually } from '../support/eventually.ts';
 import {
   condition,
@@ -273,6 +274,65 @@ describe('bad input', () => {
     await eventually(async () =>
       assert.equal(await dp.get('v1', 'ConfigMap', ns, 'other'), undefined, 'the removed id is still pruned'),
     );
+  });
+
+  test('an object the data plane refuses as written is not retried like an outage: sent again only when it changes or a reconcile is requested', async () => {
+    const { cp, dp, org } = suite;
+    const ns = uniqueName('typo');
+    const name = uniqueName('rel');
+    const service = (port: number): ReleaseResource => ({
+      id: 'svc',
+      object: {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'web', namespace: ns },
+        spec: { ports: [{ port }] },
+      },
+    });
+    // Refusals of Services by the data plane's API server, whoever sent them.
+    const refusals = async () =>
+      metricValue(await dp.metrics(), 'apiserver_request_total', { resource: 'services', code: '422' });
+    const passes = async () =>
+      metricValue(await suite.controller.metrics(), 'controller_runtime_reconcile_total', {});
+    await cp.create(
+      releaseObject(org, name, [configMap('cm', ns, 'settings'), service(99999)], {
+        interval: '1s',
+        progressingInterval: '1s',
+      }),
+    );
+    await eventually(async () => assert.match(entry(await settled(name), 'svc')?.message ?? '', /99999/));
+    const refused = await refusals();
+    assert.ok(refused >= 1, 'the data plane refused the Service');
+    const before = await passes();
+    await eventually(async () => assert.ok((await passes()) >= before + 4, 'several passes since'), {
+      timeoutMs: 30_000,
+      description: 'the controller to pass over its Releases a few times',
+    });
+    assert.equal(
+      await refusals(),
+      refused,
+      'the refused Service was not sent again: the answer cannot change',
+    );
+    const r = await settled(name);
+    assert.match(entry(r, 'svc')?.message ?? '', /99999/, 'the refusal is still reported');
+    assert.equal(condition(r, 'ResourcesApplied')?.reason, 'InvalidResource');
+
+    // kubectl release reconcile (or any client setting the annotation) sends it again, once.
+    const requested = new Date().toISOString();
+    await cp.patch(API_VERSION, 'Release', org.namespace, name, {
+      metadata: { annotations: { 'openchoreo.dev/reconcile-requested-at': requested } },
+    });
+    await eventually(async () =>
+      assert.equal((await getRelease(cp, org.namespace, name))?.status?.lastHandledReconcileAt, requested),
+    );
+    assert.ok((await refusals()) > refused, 'a requested pass sends the refused object again');
+
+    // A fixed object is sent at once and accepted.
+    await cp.patch(API_VERSION, 'Release', org.namespace, name, {
+      spec: { resources: [configMap('cm', ns, 'settings'), service(8080)] },
+    });
+    await waitReady(cp, org, name);
+    assert.ok(await dp.get('v1', 'Service', ns, 'web'), 'the fixed Service is applied');
   });
 
   test('an immutable field change says so, and recreates only when the object asks for it', async () => {

@@ -17,6 +17,7 @@ import type { DesiredItem, DesiredObject } from './desired.ts';
 import { Inventory } from './inventory.ts';
 import {
   driftMode,
+  reconcileRequested,
   writesNothing,
   releasePolicy,
   type ObserveLimits,
@@ -138,18 +139,17 @@ export async function applyRelease(ctx: ApplyContext, items: DesiredItem[]): Pro
     drift: driftMode(ctx.release),
     dryRun: writesNothing(ctx.release),
     recall: (item) => previous.get(item.id),
+    retryRefused: reconcileRequested(ctx.release),
   });
-  // Plans of objects no longer in the spec are dropped: only the current items' plans are kept.
-  if (writesNothing(ctx.release)) {
-    ctx.memory.keepPlans(
-      owner,
-      entries
-        .filter((e) => e.namespaced !== undefined)
-        .map((e) =>
-          recordKey(ctx.dataPlane.key, e.item, e.namespaced ? e.item.namespace : undefined, e.item.name),
-        ),
-    );
-  }
+  // Plans and refusals of objects no longer in the spec are dropped: only the current items' are kept.
+  ctx.memory.keepCurrent(
+    owner,
+    entries
+      .filter((e) => e.namespaced !== undefined)
+      .map((e) =>
+        recordKey(ctx.dataPlane.key, e.item, e.namespaced ? e.item.namespace : undefined, e.item.name),
+      ),
+  );
   const byItem = new Map(entries.map((e) => [e.item, e]));
   const outcomes = items.map((item): ItemOutcome => {
     if (!item.ok) return { item, state: 'invalid', message: item.message };

@@ -30,7 +30,13 @@ import {
   trackingOf,
   type KindProfile,
 } from '../../api/v1alpha1/profile.ts';
-import type { DataPlaneResourcePolicy, Release, Removal, ResourcePolicy } from '../../api/v1alpha1/schema.ts';
+import type {
+  DataPlaneResourcePolicy,
+  Release,
+  ReleaseStatus,
+  Removal,
+  ResourcePolicy,
+} from '../../api/v1alpha1/schema.ts';
 import { identityOf, type ManagedObject } from '../../dataplane/watches.ts';
 import type { ApplyPolicy, DriftMode, Existing, ObjectPolicy, Recreate } from '../../ssa/apply.ts';
 import type { GiveBack, Retention } from '../../ssa/delete.ts';
@@ -401,6 +407,27 @@ export function isSuspended(release: Release): boolean {
  */
 export function writesNothing(release: Release): boolean {
   return isPreview(release) || isSuspended(release);
+}
+
+/**
+ * handledRequest is `status.lastHandledReconcileAt` for the Release's reconcile request
+ * (annotation `openchoreo.dev/reconcile-requested-at`), bounded like the schema; nothing without one.
+ */
+export function handledRequest(release: Release): Pick<ReleaseStatus, 'lastHandledReconcileAt'> {
+  const requested = release.metadata.annotations?.[Annotations.reconcileRequestedAt];
+  return requested === undefined ? {} : { lastHandledReconcileAt: truncate(requested, 256) };
+}
+
+/**
+ * reconcileRequested tells whether the Release asks for a pass it has not had yet (a new
+ * `openchoreo.dev/reconcile-requested-at`): that pass also sends again what the data plane refused
+ * as written (after a CRD's schema was fixed on the data plane, say).
+ */
+export function reconcileRequested(release: Release): boolean {
+  const { lastHandledReconcileAt } = handledRequest(release);
+  return (
+    lastHandledReconcileAt !== undefined && lastHandledReconcileAt !== release.status?.lastHandledReconcileAt
+  );
 }
 
 /** PreviewTarget is what annotation `openchoreo.dev/preview-of` resolves to: the previewed Release, or why not. */

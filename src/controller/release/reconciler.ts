@@ -8,7 +8,6 @@
  */
 import type { Logger } from 'pino';
 import {
-  Annotations,
   ApplyModes,
   ConditionTypes,
   Defaults,
@@ -50,6 +49,7 @@ import {
 } from './placement.ts';
 import { Inventory, notProvenMessage, pendingRemovalsOf, settlePending } from './inventory.ts';
 import {
+  handledRequest,
   isSuspended,
   planningIdentity,
   previewTarget,
@@ -752,15 +752,6 @@ export class ReleaseReconciler {
   private now(): Date {
     return this.deps.now?.() ?? new Date();
   }
-}
-
-/**
- * handledRequest is `status.lastHandledReconcileAt` for the Release's reconcile request
- * (annotation `openchoreo.dev/reconcile-requested-at`), bounded like the schema; nothing without one.
- */
-function handledRequest(release: Release): Pick<ReleaseStatus, 'lastHandledReconcileAt'> {
-  const requested = release.metadata.annotations?.[Annotations.reconcileRequestedAt];
-  return requested === undefined ? {} : { lastHandledReconcileAt: truncate(requested, 256) };
 }
 
 /**
