@@ -134,12 +134,12 @@ export class DirectDataPlane implements DataPlanePort {
     return this.watches.objectsOf(releaseUid);
   }
 
-  isComplete(): boolean {
-    return this.watches.allHealthy();
+  isComplete(user?: string): boolean {
+    return this.watches.allHealthy(user);
   }
 
-  brokenWatches(): BrokenWatch[] {
-    return this.watches.broken().map(({ info, error }) => ({
+  brokenWatches(user?: string): BrokenWatch[] {
+    return this.watches.broken(user).map(({ info, error }) => ({
       info,
       ...(error !== undefined && { error: oneLine(describeError(error), MAX_WATCH_ERROR) }),
     }));

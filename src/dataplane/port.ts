@@ -106,10 +106,13 @@ export interface DataPlanePort {
   cache(info: ResourceInfo): Promise<KindCache>;
   /** objectsOf lists the cached objects that carry a Release uid, once each across API versions. */
   objectsOf(releaseUid: string): ManagedObject[];
-  /** isComplete tells whether every watch is listed and connected: required before deleting anything. */
-  isComplete(): boolean;
-  /** brokenWatches lists the watches that are not listed and connected (empty when isComplete). */
-  brokenWatches(): BrokenWatch[];
+  /**
+   * isComplete tells whether every watch of one user's kinds (a Release's: addKinds, useKinds), or
+   * of every kind, is listed and connected: required before deleting anything.
+   */
+  isComplete(user?: string): boolean;
+  /** brokenWatches lists the watches of one user's kinds, or of all, that are not listed and connected. */
+  brokenWatches(user?: string): BrokenWatch[];
   /** watchedKinds lists every kind being watched. */
   watchedKinds(): ResourceInfo[];
   /**

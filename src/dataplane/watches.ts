@@ -155,12 +155,6 @@ export class WatchSet {
   private readonly observed = new Map<string, ObservedCollection>();
   /** overflow is why the caches were closed over their budget, and until when they stay closed. */
   private overflow: { error: KubeApiError; until: number; kinds: ResourceInfo[] } | undefined;
-  /**
-   * toldIncomplete is set when a caller was told the picture is incomplete (a Release deferred its
-   * pruning or cleanup): the picture becoming complete then wakes the data plane's Releases, even
-   * when what completed it was a new kind's first list (which an informer does not report).
-   */
-  private toldIncomplete = false;
 
   constructor(private readonly options: WatchSetOptions) {}
 
@@ -184,10 +178,7 @@ export class WatchSet {
         name: `${this.options.client.name}/${key}`,
         logger: this.options.logger,
         transform: slimObject,
-        onHealthChange: (healthy) => {
-          if (healthy && this.complete()) this.toldIncomplete = false;
-          this.options.onHealthChange?.(healthy);
-        },
+        onHealthChange: (healthy) => this.options.onHealthChange?.(healthy),
         pollIntervalMs: this.options.pollIntervalMs,
         endWhenNotServed: true,
         onGone: () => this.kindGone(key, informer),
@@ -205,19 +196,7 @@ export class WatchSet {
       this.kinds.set(key, watched);
     }
     await this.connected(watched.informer, info.kind, info);
-    this.tellIfCompleted();
     return watched.informer;
-  }
-
-  /**
-   * tellIfCompleted wakes the data plane's Releases once the picture is complete again, if one was
-   * told it was not: a Release of the data plane that reconciled while another Release's new kind
-   * was still being listed deferred its pruning and would otherwise wait for the next resync.
-   */
-  private tellIfCompleted(): void {
-    if (!this.toldIncomplete || !this.complete()) return;
-    this.toldIncomplete = false;
-    this.options.onHealthChange?.(true);
   }
 
   /**
@@ -231,7 +210,7 @@ export class WatchSet {
     this.kinds.delete(key);
     this.options.onKindGone?.(watched.info);
     // The picture of the data plane may be complete again: its Releases may prune and clean up.
-    this.options.onHealthChange?.(this.complete());
+    this.options.onHealthChange?.(this.allHealthy());
   }
 
   /** budgeted are the informer options that count a cache against the data plane's budget. */
@@ -437,28 +416,37 @@ export class WatchSet {
     return [...this.kinds.values()];
   }
 
-  /** broken lists the watched kinds whose watch is not listed and connected, with their last error. */
-  broken(): Array<{ info: ResourceInfo; error: unknown }> {
+  /**
+   * broken lists the watched kinds whose watch is not listed and connected, with their last error:
+   * among one user's kinds (a Release's), or among all.
+   */
+  broken(user?: string): Array<{ info: ResourceInfo; error: unknown }> {
     const overflow = this.overflow;
-    if (!this.complete()) this.toldIncomplete = true;
     if (overflow) return overflow.kinds.map((info) => ({ info, error: overflow.error }));
-    return [...this.kinds.values()]
+    return this.watchedOf(user)
       .filter((w) => !w.informer.isHealthy())
       .map((w) => ({ info: w.info, error: w.informer.lastSyncError }));
   }
 
-  /** allHealthy tells whether every watch is listed and connected: a complete picture, required before pruning. */
-  allHealthy(): boolean {
-    const complete = this.complete();
-    if (!complete) this.toldIncomplete = true;
-    return complete;
-  }
-
-  /** complete tells whether every watch is listed and connected, telling no one. */
-  private complete(): boolean {
+  /**
+   * allHealthy tells whether every watch of one user's kinds (or of all) is listed and connected:
+   * a complete picture, required before pruning. A Release's picture is the watches of its own
+   * kinds (its spec and inventory): another Release's broken or still-listing watch is not its
+   * business, and must not hold up its pruning or cleanup.
+   */
+  allHealthy(user?: string): boolean {
     // Closed over the budget: no watch, no picture (until the watches are started again).
     if (this.overflow) return false;
-    return [...this.kinds.values()].every((w) => w.informer.isHealthy());
+    return this.watchedOf(user).every((w) => w.informer.isHealthy());
+  }
+
+  /** watchedOf lists the running watches of one user's kinds, or all of them. */
+  private watchedOf(user: string | undefined): WatchedKind[] {
+    if (user === undefined) return [...this.kinds.values()];
+    return [...(this.users.get(user) ?? [])].flatMap((k) => {
+      const watched = this.kinds.get(k);
+      return watched ? [watched] : [];
+    });
   }
 
   /** stop ends every watch. */

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { parse, stringify } from 'yaml';
 import type { KubeObject } from '../../src/api/object.ts';
+import { API_VERSION } from '../../src/api/v1alpha1/constants.ts';
 import { eventually } from '../support/eventually.ts';
 import {
   condition,
@@ -190,5 +191,109 @@ describe('impersonation', () => {
     });
     await waitReady(cp, target, name);
     await deleteRelease(cp, target.namespace, name);
+  });
+  test("a kind the DataPlane's identity may write but not watch holds up only the Releases of that kind", async () => {
+    const { cp, dp } = suite;
+    // rc-limited may write Secrets in its namespace but not list or watch them: the watch of
+    // Secrets on this DataPlane stays broken (403), as a tenant's kind with a failing conversion
+    // webhook or a vanished API would.
+    await dp.create({
+      apiVersion: RBAC,
+      kind: 'Role',
+      metadata: { name: `${id}-secrets`, namespace: allowed },
+      rules: [
+        { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'create', 'update', 'patch', 'delete'] },
+      ],
+    });
+    await dp.create({
+      apiVersion: RBAC,
+      kind: 'RoleBinding',
+      metadata: { name: `${id}-secrets`, namespace: allowed },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: `${id}-secrets` },
+      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: USER }],
+    });
+    const target = await org((user) => {
+      user['as'] = USER;
+      user['as-groups'] = [group];
+    });
+    const plain = uniqueName('plain');
+    const a = uniqueName('a');
+    const b = uniqueName('b');
+    await cp.create(
+      releaseObject(target, plain, [configMap('a', allowed, a), configMap('b', allowed, b)], FAST),
+    );
+    await waitReady(cp, target, plain);
+
+    const secretive = uniqueName('secretive');
+    const secret = uniqueName('secret');
+    await cp.create(
+      releaseObject(
+        target,
+        secretive,
+        [
+          {
+            id: 'secret',
+            object: { apiVersion: 'v1', kind: 'Secret', metadata: { name: secret, namespace: allowed } },
+          },
+        ],
+        FAST,
+      ),
+    );
+    await eventually(
+      async () => {
+        const applied = condition(await getRelease(cp, target.namespace, secretive), 'ResourcesApplied');
+        assert.equal(applied?.status, 'False', `ResourcesApplied: ${JSON.stringify(applied)}`);
+        assert.match(applied?.message ?? '', /forbidden/i);
+      },
+      { timeoutMs: 60_000, description: 'the Release of a Secret to say its watch is refused' },
+    );
+
+    // The other Release's picture is its own kinds: it still prunes, and is Ready.
+    await cp.patch(API_VERSION, 'Release', target.namespace, plain, {
+      spec: { resources: [configMap('a', allowed, a)] },
+    });
+    await eventually(
+      async () => assert.equal(await dp.get('v1', 'ConfigMap', allowed, b), undefined, 'b is pruned'),
+      {
+        timeoutMs: 30_000,
+        description: 'the removed ConfigMap to be pruned despite the broken Secret watch',
+      },
+    );
+    const ready = await waitReady(cp, target, plain);
+    assert.equal(
+      condition(ready, 'ResourcesApplied')?.reason,
+      'Applied',
+      JSON.stringify(ready.status?.conditions),
+    );
+
+    // Once the identity may watch Secrets (the watches are cluster-wide, by label), the Release of
+    // the Secret recovers; both clean up.
+    for (const obj of [
+      {
+        apiVersion: RBAC,
+        kind: 'ClusterRole',
+        metadata: { name: `${id}-watch-secrets` },
+        rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['list', 'watch'] }],
+      },
+      {
+        apiVersion: RBAC,
+        kind: 'ClusterRoleBinding',
+        metadata: { name: `${id}-watch-secrets` },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: `${id}-watch-secrets` },
+        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: group }],
+      },
+    ]) {
+      await dp.create(obj);
+      clusterRbac.push({ kind: obj.kind, name: obj.metadata.name });
+    }
+    await eventually(
+      async () =>
+        assert.equal(condition(await getRelease(cp, target.namespace, secretive), 'Ready')?.status, 'True'),
+      { timeoutMs: 90_000, description: 'the Release of the Secret to recover once Secrets may be watched' },
+    );
+    await deleteRelease(cp, target.namespace, secretive);
+    await deleteRelease(cp, target.namespace, plain);
+    assert.equal(await dp.get('v1', 'Secret', allowed, secret), undefined, 'the Secret is cleaned up');
+    assert.equal(await dp.get('v1', 'ConfigMap', allowed, a), undefined, 'the ConfigMap is cleaned up');
   });
 });

@@ -63,8 +63,8 @@ const MAX_BROKEN_LISTED = 3;
  * brokenWatchesText names the broken watches of a data plane and their errors:
  * `the watch of Widget (example.com/v1) on data plane acme/dp is broken (...)`.
  */
-export function brokenWatchesText(dataPlane: DataPlanePort): string {
-  const broken = dataPlane.brokenWatches();
+export function brokenWatchesText(dataPlane: DataPlanePort, user?: string): string {
+  const broken = dataPlane.brokenWatches(user);
   if (broken.length === 0) return `a watch of data plane ${dataPlane.key} is not connected`;
   const listed = broken.map(
     (w) =>
@@ -79,10 +79,14 @@ const WATCH_REMEDY =
   "check that the data plane's API server answers lists and watches of that kind (the controller's log has each failure); this goes on by itself once the watch is connected again";
 
 /**
- * pruneDeferred is the prune failure of a Release whose data plane has a broken watch: what to
- * prune cannot be known, so nothing is deleted, and the Release must say so rather than be Ready.
+ * pruneDeferred is the prune failure of a Release (its key) whose data plane has a broken watch of
+ * one of its kinds: what to prune cannot be known, so nothing is deleted, and the Release must say
+ * so rather than be Ready.
  */
-export function pruneDeferred(dataPlane: DataPlanePort): {
+export function pruneDeferred(
+  dataPlane: DataPlanePort,
+  key: string,
+): {
   message: string;
   unreachable: false;
   deferred: true;
@@ -90,7 +94,7 @@ export function pruneDeferred(dataPlane: DataPlanePort): {
   return {
     unreachable: false,
     deferred: true,
-    message: `pruning deferred: ${brokenWatchesText(dataPlane)}, so objects that left the spec are not looked for (nothing is deleted from an incomplete picture); ${WATCH_REMEDY}`,
+    message: `pruning deferred: ${brokenWatchesText(dataPlane, key)}, so objects that left the spec are not looked for (nothing is deleted from an incomplete picture); ${WATCH_REMEDY}`,
   };
 }
 
@@ -223,13 +227,13 @@ export async function sweep(ctx: SweepContext, dataPlane: DataPlanePort): Promis
     const connect = (info: ResourceInfo) => dataPlane.cache(info).catch(unlessNotServed);
     await Promise.all(infos.map(connect));
     await Promise.all(dataPlane.watchedKinds().map(connect));
-    if (!dataPlane.isComplete()) {
+    if (!dataPlane.isComplete(ctx.key)) {
       const known = dataPlane.objectsOf(uid).map(describeManaged);
       return {
         ...none,
         failure: {
           unreachable: false,
-          message: `cleanup of data plane ${dataPlane.key} waits for a complete picture: ${brokenWatchesText(dataPlane)}, so the Release's objects there cannot be proven gone (${known.length === 0 ? 'none of them is in the connected caches' : `known there: ${listWithMore(known, MAX_LISTED, ', ')}`}); ${WATCH_REMEDY}`,
+          message: `cleanup of data plane ${dataPlane.key} waits for a complete picture: ${brokenWatchesText(dataPlane, ctx.key)}, so the Release's objects there cannot be proven gone (${known.length === 0 ? 'none of them is in the connected caches' : `known there: ${listWithMore(known, MAX_LISTED, ', ')}`}); ${WATCH_REMEDY}`,
         },
       };
     }

@@ -284,6 +284,7 @@ describe('pruneRelease', () => {
     ]);
     const result = await pruneRelease(
       {
+        key: 'acme/web',
         releaseUid: RELEASE_UID,
         dataPlane,
         memory: new ApplyMemory(),

@@ -31,6 +31,8 @@ const MAX_LISTED_FAILURES = 3;
 
 /** PruneContext is what the prune step needs. */
 export interface PruneContext {
+  /** key is the Release's key: the user of its kinds' watches, whose picture must be complete. */
+  key: string;
   releaseUid: string;
   dataPlane: DataPlanePort;
   memory: ApplyMemory;
@@ -68,7 +70,7 @@ export async function pruneRelease(ctx: PruneContext, outcomes: ItemOutcome[]): 
   const incomplete = outcomes.some((o) => o.state === 'failed' || o.state === 'recreating' || o.unreachable);
   const nothing: PruneResult = { pruned: [], givenBack: [], retained: [], notProven: [] };
   if (incomplete) return nothing;
-  if (!dataPlane.isComplete()) return { ...nothing, failure: pruneDeferred(dataPlane) };
+  if (!dataPlane.isComplete(ctx.key)) return { ...nothing, failure: pruneDeferred(dataPlane, ctx.key) };
   const managed = dataPlane.objectsOf(ctx.releaseUid);
   const present = new Set(managed.flatMap((m) => (m.object.metadata.uid ? [m.object.metadata.uid] : [])));
   const none: PruneResult = { ...nothing, present };
@@ -124,7 +126,7 @@ export const MAX_PLANNED_DELETIONS = 100;
  */
 export function plannedDeletions(ctx: PruneContext, outcomes: ItemOutcome[]): ObjectRef[] | undefined {
   const incomplete = outcomes.some((o) => o.state === 'failed' || o.state === 'recreating' || o.unreachable);
-  if (incomplete || !ctx.dataPlane.isComplete()) return undefined;
+  if (incomplete || !ctx.dataPlane.isComplete(ctx.key)) return undefined;
   const giveBack = giveBackOf(ctx.inventory);
   return staleObjects(ctx.dataPlane.objectsOf(ctx.releaseUid), outcomes)
     .filter((m) => ctx.inventory.proofOf(m.object) && !giveBack(m) && !ctx.retain?.(m))

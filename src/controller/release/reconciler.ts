@@ -39,6 +39,7 @@ import { ReconcileError } from './errors.ts';
 import { reconcileEvents } from './events.ts';
 import { finalizeRelease } from './finalize.ts';
 import { kindsInUse, kindsToWatch } from './kinds.ts';
+import type { ResourceInfo } from '../../kube/discovery.ts';
 import {
   dataPlaneName,
   isSamePlacement,
@@ -370,10 +371,13 @@ export class ReleaseReconciler {
         : undefined;
     let outcomes: ItemOutcome[];
     let owners: OwnerPass | undefined;
+    // The kinds of the Release's spec and inventory: its picture of the data plane.
+    let kinds: ResourceInfo[] = [];
     if (placed.unreachable) {
       outcomes = unreachableOutcomes(items, placed.unreachable);
     } else {
-      dataPlane.addKinds(key, await kindsToWatch(dataPlane, release, items));
+      kinds = await kindsToWatch(dataPlane, release, items);
+      dataPlane.addKinds(key, kinds);
       owners = this.deps.directories && new OwnerPass(this.deps.directories);
       outcomes = await applyRelease(
         {
@@ -420,7 +424,13 @@ export class ReleaseReconciler {
     const uid = release.metadata.uid ?? '';
     // Suspended or DryRun: dry runs only, nothing pruned, the plan reported.
     const preview = writesNothing(release);
+    // The apply connected the watches of the spec's kinds; a kind only the inventory has (it left
+    // the spec, perhaps before a restart) is watched too, or its objects could never be pruned. A
+    // watch that does not connect leaves the picture incomplete: nothing is pruned, and it is said.
+    if (!outcomes.some((o) => o.unreachable))
+      await Promise.all(kinds.map((info) => dataPlane.cache(info).catch(() => undefined)));
     const pruneContext = {
+      key,
       releaseUid: uid,
       dataPlane,
       memory: this.memory,
