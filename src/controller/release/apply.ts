@@ -88,6 +88,11 @@ export interface ApplyContext {
   observeLimits?: ObserveLimits;
   /** previewed is the Release this preview previews (policy.ts previewTarget): planned as its objects' owner. */
   previewed?: Release;
+  /**
+   * dryRun previews whatever the Release's own annotations say (`kubectl release diff` plans a
+   * Release that applies); a Release that writes nothing (policy.ts writesNothing) previews anyway.
+   */
+  dryRun?: boolean;
 }
 
 const STATE_OF: Record<ChangeAction, ItemState> = {
@@ -112,8 +117,9 @@ export async function applyRelease(ctx: ApplyContext, items: DesiredItem[]): Pro
   const previous = new Map((ctx.release.status?.resources ?? []).map((r) => [r.id, r.applied]));
   const adoptions: Adoptions = new Map();
   const owner = `${ctx.release.metadata.namespace}/${ctx.release.metadata.name}`;
+  const dryRun = ctx.dryRun === true || writesNothing(ctx.release);
   // Planning as another Release is for dry runs only: an apply never judges that Release's objects its own.
-  const previewed = writesNothing(ctx.release) ? ctx.previewed : undefined;
+  const previewed = dryRun ? ctx.previewed : undefined;
   const entries = await applyAll(ctx.dataPlane, valid, {
     owner: { key: owner, uid: ctx.release.metadata.uid ?? '' },
     memory: ctx.memory,
@@ -136,11 +142,11 @@ export async function applyRelease(ctx: ApplyContext, items: DesiredItem[]): Pro
     logger: ctx.logger,
     onResult: ctx.onResult,
     drift: driftMode(ctx.release),
-    dryRun: writesNothing(ctx.release),
+    dryRun,
     recall: (item) => previous.get(item.id),
   });
   // Plans of objects no longer in the spec are dropped: only the current items' plans are kept.
-  if (writesNothing(ctx.release)) {
+  if (dryRun) {
     ctx.memory.keepPlans(
       owner,
       entries
@@ -173,7 +179,7 @@ export async function applyRelease(ctx: ApplyContext, items: DesiredItem[]): Pro
     if (e.plan?.message && !e.message) outcome.message = `resource "${item.id}": ${e.plan.message}`;
     return outcome;
   });
-  return writesNothing(ctx.release) ? outcomes.map(withPlan) : outcomes;
+  return dryRun ? outcomes.map(withPlan) : outcomes;
 }
 
 /**
