@@ -3,7 +3,7 @@
  * (Release namespace → Environment → DataPlane → inline credentials or kubeconfig Secret, through
  * the controller's credential checks), then run the controller's own apply step in dry-run
  * (controller/release/apply.ts: applyAll under the Release's releasePolicy) and its prune plan
- * (prune.ts prunePlan) over a read-only, one-shot port of the data plane (dataplane/snapshot.ts:
+ * (prune.ts prunePlan) over a read-only, one-shot port of the data plane (dataplane/readonly.ts:
  * the Release's objects listed by label once, every write a server-side dry run or refused). The
  * plan is the controller's, so the two cannot disagree; changes.ts says it and diffview.ts renders it.
  */
@@ -30,7 +30,7 @@ import {
   EndpointPolicy,
   serverHost,
 } from '../dataplane/endpoint.ts';
-import { SnapshotDataPlane } from '../dataplane/snapshot.ts';
+import { ReadOnlyDataPlane } from '../dataplane/readonly.ts';
 import { isKubeApiError, type KubeClient } from '../kube/client.ts';
 import { clientFor } from '../kube/kubeconfig.ts';
 import { ApplyMemory } from '../ssa/memory.ts';
@@ -255,7 +255,7 @@ export async function planRelease(cp: KubeClient, fromFile: Release): Promise<Re
   const dp = target.dataPlane.metadata;
   const identity = planningIdentity(release, previewed);
   const uid = identity.metadata.uid;
-  const port = new SnapshotDataPlane(
+  const port = new ReadOnlyDataPlane(
     `${dp.namespace ?? ''}/${dp.name}`,
     target.client,
     uid ? { key: Labels.releaseUid, value: uid } : undefined,
@@ -319,7 +319,7 @@ async function previewedBy(cp: KubeClient, release: Release): Promise<Release | 
  */
 async function dryRun(
   cp: KubeClient,
-  port: SnapshotDataPlane,
+  port: ReadOnlyDataPlane,
   release: Release,
   previewed: Release | undefined,
   dataPlane: DataPlane,

@@ -1,5 +1,5 @@
 /**
- * SnapshotDataPlane is a read-only, one-shot data-plane port, for planning without a controller
+ * ReadOnlyDataPlane is a read-only, one-shot data-plane port, for planning without a controller
  * (`kubectl release diff`): the objects carrying one label (a Release's uid) are listed once per
  * kind when first needed, and kept as they were listed (no watch, nothing left running); every
  * other read is a single GET. It never writes: an apply or a namespace creation is sent only as a
@@ -25,11 +25,11 @@ import {
 } from './port.ts';
 import { identityOf, kindKey, type ManagedObject } from './watches.ts';
 
-/** SNAPSHOT_PAGE is how many objects one list request of a snapshot asks for. */
-export const SNAPSHOT_PAGE = 500;
+/** READ_ONLY_PAGE is how many objects one list request of a snapshot asks for. */
+export const READ_ONLY_PAGE = 500;
 
-/** MAX_SNAPSHOT_OBJECTS bounds the objects a snapshot holds: a data plane's answers are untrusted. */
-export const MAX_SNAPSHOT_OBJECTS = 20_000;
+/** MAX_READ_ONLY_OBJECTS bounds the objects a snapshot holds: a data plane's answers are untrusted. */
+export const MAX_READ_ONLY_OBJECTS = 20_000;
 
 /** MAX_LIST_ERROR bounds the list error a broken kind reports. */
 const MAX_LIST_ERROR = 300;
@@ -52,8 +52,8 @@ export function readOnlyRefusal(req: Pick<KubeRequest, 'method' | 'path' | 'quer
   return `${req.method} ${req.path} is a write, and this data-plane connection is read-only (only reads and server-side dry runs are sent)`;
 }
 
-/** SnapshotSelector is the label every listed object carries (`key=value`). */
-export interface SnapshotSelector {
+/** ReadOnlySelector is the label every listed object carries (`key=value`). */
+export interface ReadOnlySelector {
   key: string;
   value: string;
 }
@@ -66,8 +66,8 @@ interface Listing {
   done: Promise<Map<string, KubeObject>>;
 }
 
-/** SnapshotDataPlane is the read-only, one-shot port described above. */
-export class SnapshotDataPlane implements DataPlanePort {
+/** ReadOnlyDataPlane is the read-only, one-shot port described above. */
+export class ReadOnlyDataPlane implements DataPlanePort {
   private readonly discovery: Discovery;
   private readonly listings = new Map<string, Listing>();
   private readonly answers = new Map<string, KubeObject>();
@@ -79,7 +79,7 @@ export class SnapshotDataPlane implements DataPlanePort {
     readonly key: string,
     private readonly client: KubeClient,
     /** selector picks the objects to list; without one nothing is listed (a Release not created yet has none). */
-    private readonly selector: SnapshotSelector | undefined,
+    private readonly selector: ReadOnlySelector | undefined,
   ) {
     this.discovery = new Discovery(client);
   }
@@ -148,7 +148,7 @@ export class SnapshotDataPlane implements DataPlanePort {
         path: collectionPath(info),
         query: {
           labelSelector: `${selector.key}=${selector.value}`,
-          limit: SNAPSHOT_PAGE,
+          limit: READ_ONLY_PAGE,
           ...(next && { continue: next }),
         },
       });
@@ -158,9 +158,9 @@ export class SnapshotDataPlane implements DataPlanePort {
         const object = item as unknown as KubeObject;
         // An answer that does not meet the selector is not the data plane's to give: dropped.
         if (object.metadata.labels?.[selector.key] !== selector.value) continue;
-        if (++this.held > MAX_SNAPSHOT_OBJECTS)
+        if (++this.held > MAX_READ_ONLY_OBJECTS)
           throw new Error(
-            `data plane ${this.key}: more than ${MAX_SNAPSHOT_OBJECTS} objects carry ${selector.key}=${selector.value}; not planned`,
+            `data plane ${this.key}: more than ${MAX_READ_ONLY_OBJECTS} objects carry ${selector.key}=${selector.value}; not planned`,
           );
         // A list's items carry no apiVersion and kind.
         objects.set(`${object.metadata.namespace ?? ''}/${object.metadata.name ?? ''}`, {
