@@ -25,7 +25,10 @@ const GIVEN_BACK = 'adopted or pre-existing: given back (our labels removed), no
  */
 function withoutId(message: string | undefined, id: string): string | undefined {
   const prefix = `resource "${id}": `;
-  return message?.startsWith(prefix) ? message.slice(prefix.length) : message;
+  let text = message;
+  // A plan's message may carry it twice (the apply step names the id before the plan's own words).
+  while (text?.startsWith(prefix)) text = text.slice(prefix.length);
+  return text;
 }
 
 /**

@@ -176,7 +176,10 @@ export async function applyRelease(ctx: ApplyContext, items: DesiredItem[]): Pro
     if (e.action === 'configured') outcome.configured = true;
     const adopted = adoptions.get(item.id);
     if (adopted && (e.action === 'configured' || e.action === 'created')) outcome.adopted = adopted;
-    if (e.plan?.message && !e.message) outcome.message = `resource "${item.id}": ${e.plan.message}`;
+    // A refusal of the policy names the id already; the data plane's words do not.
+    const named = `resource "${item.id}": `;
+    if (e.plan?.message && !e.message)
+      outcome.message = e.plan.message.startsWith(named) ? e.plan.message : `${named}${e.plan.message}`;
     return outcome;
   });
   return dryRun ? outcomes.map(withPlan) : outcomes;
