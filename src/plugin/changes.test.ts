@@ -65,7 +65,8 @@ test("entryOfOutcome says the controller's plan: create, change, unchanged, refu
       live,
       state: 'invalid',
       plan: { action: 'Error', message: 'not taken over' },
-      message: 'resource "cfg": resource "cfg": ConfigMap shop/cfg belongs to Release shop/other; not taken over',
+      message:
+        'resource "cfg": resource "cfg": ConfigMap shop/cfg belongs to Release shop/other; not taken over',
     }),
     undefined,
   );
