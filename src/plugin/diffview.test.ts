@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  classify,
   cleanForDiff,
   countActions,
   hasDifferences,
@@ -46,15 +45,6 @@ test('cleanForDiff drops what every write rewrites; objectYaml sorts keys', () =
     'apiVersion: v1\nkind: K\nmetadata:\n  name: n\n',
   );
   assert.equal(objectYaml(undefined), '');
-});
-
-test('classify: missing is create; only server-rewritten fields differing is unchanged; else change', () => {
-  assert.equal(classify(undefined, after), 'create');
-  assert.equal(
-    classify(live, { ...live, metadata: { ...live.metadata, resourceVersion: '99' } }),
-    'unchanged',
-  );
-  assert.equal(classify(live, after), 'change');
 });
 
 test('renderDiff: a unified diff per created, changed and pruned object, a line for the others, and a summary', () => {

@@ -88,12 +88,6 @@ export function objectYaml(obj: unknown): string {
   return stringify(cleanForDiff(obj), { sortMapEntries: true, lineWidth: 0 });
 }
 
-/** classify compares the live object with the dry-run result. */
-export function classify(live: unknown, after: unknown): 'create' | 'change' | 'unchanged' {
-  if (live === undefined) return 'create';
-  return objectYaml(live) === objectYaml(after) ? 'unchanged' : 'change';
-}
-
 /** refPath names an object in the diff headers: `v1/ConfigMap/ns/name`, `apps/v1/Deployment/ns/name`. */
 function refPath(ref: DiffEntry['ref']): string {
   const apiVersion = ref.group ? `${ref.group}/${ref.version}` : ref.version;

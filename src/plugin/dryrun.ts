@@ -1,26 +1,22 @@
 /**
  * `kubectl release diff`, its I/O: resolve the Release's data plane with the user's own rights
  * (Release namespace → Environment → DataPlane → inline credentials or kubeconfig Secret, through
- * the controller's credential checks), then for every object of the file what the controller
- * would do (its resource policy, ownership guard and adoption mark, dataplane/ and
- * controller/release/policy.ts), a server-side dry-run apply as the controller's field manager,
- * and the objects of the live Release that the file no longer has (prune). The report is
- * rendered by diffview.ts.
+ * the controller's credential checks), then run the controller's own apply step in dry-run
+ * (controller/release/apply.ts: applyAll under the Release's releasePolicy) and its prune plan
+ * (prune.ts prunePlan) over a read-only, one-shot port of the data plane (dataplane/readonly.ts:
+ * the Release's objects listed by label once, every write a server-side dry run or refused). The
+ * plan is the controller's, so the two cannot disagree; changes.ts says it and diffview.ts renders it.
  */
-import type { KubeObject } from '../api/object.ts';
-import { formatApiVersion, isRecord } from '../api/object.ts';
-import { truncate } from '../api/text.ts';
-import {
-  API_VERSION,
-  Annotations,
-  FIELD_MANAGER,
-  Labels,
-  ReleaseApplyModes,
-} from '../api/v1alpha1/constants.ts';
-import type { DataPlane, DataPlaneResourcePolicy, Environment, Release } from '../api/v1alpha1/schema.ts';
-import { desiredItems, releaseKeyOfObject, type DesiredObject } from '../controller/release/desired.ts';
+import pino from 'pino';
+import { API_VERSION, Annotations, Labels, ReleaseApplyModes } from '../api/v1alpha1/constants.ts';
+import { PROFILES } from '../api/v1alpha1/profile.ts';
+import type { DataPlane, Environment, Release } from '../api/v1alpha1/schema.ts';
+import { applyRelease, type ItemOutcome } from '../controller/release/apply.ts';
+import { desiredItems, type DesiredItem } from '../controller/release/desired.ts';
 import { Inventory } from '../controller/release/inventory.ts';
-import { releasePolicy } from '../controller/release/policy.ts';
+import { kindsToWatch } from '../controller/release/kinds.ts';
+import { planningIdentity, previewTarget, retentionOf } from '../controller/release/policy.ts';
+import { prunePlan } from '../controller/release/prune.ts';
 import { declaredRef, DEFAULT_PLANE, PlaneKinds } from '../controller/release/resolve.ts';
 import {
   accessFromInline,
@@ -34,18 +30,12 @@ import {
   EndpointPolicy,
   serverHost,
 } from '../dataplane/endpoint.ts';
+import { ReadOnlyDataPlane } from '../dataplane/readonly.ts';
 import { isKubeApiError, type KubeClient } from '../kube/client.ts';
-import { classifyFailure } from '../ssa/failure.ts';
-import {
-  collectionPath,
-  Discovery,
-  KindNotServedError,
-  objectPath,
-  type ResourceInfo,
-} from '../kube/discovery.ts';
 import { clientFor } from '../kube/kubeconfig.ts';
-import { parsePointer, removeFields } from '../ssa/fields.ts';
-import { classify, maskSecrets, type DiffEntry } from './diffview.ts';
+import { ApplyMemory } from '../ssa/memory.ts';
+import { entriesOfRemovals, entryOfOutcome } from './changes.ts';
+import { maskSecrets, type DiffEntry } from './diffview.ts';
 
 /** NoAccessError says the user may not read what `diff` needs; its message suggests the DryRun annotation. */
 export class NoAccessError extends Error {
@@ -77,9 +67,9 @@ export function previewAdvice(name: string): string {
   );
 }
 
-/** MAX_ERROR_TEXT bounds a data plane's error message in the report. */
-const MAX_ERROR_TEXT = 600;
 const REQUEST_TIMEOUT_MS = 30_000;
+/** PLAN_TIMEOUT_MS bounds one dry-run pass over a Release's objects. */
+const PLAN_TIMEOUT_MS = 300_000;
 
 /** ENDPOINTS is the controller's default endpoint policy (dataplane/endpoint.ts), which `diff` applies too. */
 const ENDPOINTS = new EndpointPolicy(DEFAULT_ENDPOINT_POLICY);
@@ -189,8 +179,61 @@ export interface ReleasePlan {
 }
 
 /**
- * planRelease dry-runs one Release of the file: every object (as the controller would send it)
- * and the objects of the live Release that the file no longer has.
+ * OwnerLookup answers the controller's question "does this Release still exist?" (policy.ts
+ * ReleaseExists, synchronous) from the control plane as the user sees it. A question not answered
+ * yet is remembered and answered cautiously (it lives: its object is not taken over); the pass is
+ * then run again with the answers read.
+ */
+class OwnerLookup {
+  private readonly known = new Map<string, boolean>();
+  private readonly asked = new Map<string, { namespace: string; name: string; uid: string }>();
+
+  constructor(private readonly cp: KubeClient) {}
+
+  readonly exists = (namespace: string, name: string, uid: string): boolean => {
+    const key = JSON.stringify([namespace, name, uid]);
+    const answer = this.known.get(key);
+    if (answer !== undefined) return answer;
+    this.asked.set(key, { namespace, name, uid });
+    return true;
+  };
+
+  /** pending tells whether a question was asked that is not answered yet. */
+  get pending(): boolean {
+    return this.asked.size > 0;
+  }
+
+  /** answer reads every Release asked about, of either kind, by name and uid. */
+  async answer(): Promise<void> {
+    const asked = [...this.asked];
+    this.asked.clear();
+    await Promise.all(
+      asked.map(async ([key, { namespace, name, uid }]) => {
+        let exists = false;
+        for (const profile of PROFILES) {
+          try {
+            const found = await this.cp.request<Release>({
+              method: 'GET',
+              path: `${releasesPath(namespace)}/${profile.plural}/${encodeURIComponent(name)}`,
+            });
+            exists ||= found.metadata.uid === uid;
+          } catch (err) {
+            // Unreadable (another organization's namespace): it lives, as the cautious answer.
+            if (!(isKubeApiError(err) && err.isNotFound)) exists = true;
+          }
+        }
+        this.known.set(key, exists);
+      }),
+    );
+  }
+}
+
+/** MAX_PASSES bounds the dry-run passes of one Release: the second has every owner answered. */
+const MAX_PASSES = 2;
+
+/**
+ * planRelease plans one Release of the file as the controller would apply it: the apply step in
+ * dry-run, then what its prune would do with the objects the spec no longer has.
  */
 export async function planRelease(cp: KubeClient, fromFile: Release): Promise<ReleasePlan> {
   const ns = fromFile.metadata.namespace ?? '';
@@ -201,309 +244,113 @@ export async function planRelease(cp: KubeClient, fromFile: Release): Promise<Re
     `Release ${ns}/${name}`,
     name,
   );
-  // The tracking labels carry the live Release's uid; a Release not created yet has none.
-  const release: Release = { ...fromFile, metadata: { ...fromFile.metadata, uid: live?.metadata.uid } };
+  // The controller plans with the stored Release's uid (its labels) and status (its inventory).
+  const release: Release = {
+    ...fromFile,
+    metadata: { ...fromFile.metadata, uid: live?.metadata.uid },
+    ...(live?.status ? { status: live.status } : { status: undefined }),
+  };
+  const previewed = await previewedBy(cp, release);
   const target = await connectDataPlane(cp, release);
+  const dp = target.dataPlane.metadata;
+  const identity = planningIdentity(release, previewed);
+  const uid = identity.metadata.uid;
+  const port = new ReadOnlyDataPlane(
+    `${dp.namespace ?? ''}/${dp.name}`,
+    target.client,
+    uid ? { key: Labels.releaseUid, value: uid } : undefined,
+  );
   try {
-    const entries = (await planObjects(cp, target, release, live)).map(maskSecrets);
+    const items = desiredItems(identity);
+    // Listed once: the kinds of the spec and of the inventory (objects an earlier spec left).
+    await port.useKinds(`${ns}/${name}`, [
+      ...(await kindsToWatch(port, release, items)),
+      ...(previewed ? await kindsToWatch(port, previewed) : []),
+    ]);
+    const outcomes = await dryRun(cp, port, release, previewed, target.dataPlane, items);
+    const owner = previewed ?? release;
+    const removals = uid
+      ? prunePlan(
+          {
+            key: `${ns}/${name}`,
+            releaseUid: uid,
+            dataPlane: port,
+            retain: retentionOf(owner, () => items),
+            inventory: Inventory.of(owner.status),
+          },
+          outcomes,
+        )
+      : undefined;
+    const entries = [
+      ...outcomes.map((o) => {
+        const ns = o.namespaced === false ? undefined : o.item.namespace || undefined;
+        return entryOfOutcome(o, port.dryRunAnswer(o.item.group, o.item.kind, ns, o.item.name));
+      }),
+      ...entriesOfRemovals(removals),
+    ].map(maskSecrets);
     return { release: `${ns}/${name}`, exists: live !== undefined, entries };
   } finally {
-    await target.client.close();
+    await port.close();
   }
 }
 
-async function planObjects(
-  cp: KubeClient,
-  target: DataPlaneTarget,
-  release: Release,
-  live: Release | undefined,
-): Promise<DiffEntry[]> {
-  const dp = target.client;
-  const discovery = new Discovery(dp);
-  const dataPlaneKey = `${target.dataPlane.metadata.namespace ?? ''}/${target.dataPlane.metadata.name}`;
-  const uid = release.metadata.uid;
-  const owners = new Map<string, boolean>();
-  const ownerExists = async (owner: { namespace: string; name: string; uid: string }): Promise<boolean> => {
-    const k = `${owner.namespace}/${owner.name}/${owner.uid}`;
-    if (!owners.has(k)) {
-      let exists = true;
-      try {
-        const other = await cp.request<Release>({
-          method: 'GET',
-          path: `${releasesPath(owner.namespace)}/releases/${encodeURIComponent(owner.name)}`,
-        });
-        exists = other.metadata.uid === owner.uid;
-      } catch (err) {
-        // Unreadable (another organization's namespace): assume it lives, as the cautious answer.
-        if (isKubeApiError(err) && err.isNotFound) exists = false;
-      }
-      owners.set(k, exists);
-    }
-    return owners.get(k) ?? true;
-  };
-
-  const entries: DiffEntry[] = [];
-  const kinds = new Map<string, ResourceInfo>();
-  const wanted = new Set<string>();
-  for (const item of desiredItems(release)) {
-    const ref = {
-      group: item.group,
-      version: item.version,
-      kind: item.kind,
-      name: item.name,
-      ...(item.namespace ? { namespace: item.namespace } : {}),
-    };
-    if (!item.ok) {
-      entries.push({ id: item.id, ref, action: 'error', note: item.message });
-      continue;
-    }
-    let info: ResourceInfo;
-    try {
-      info = await discovery.resolve(item);
-    } catch (err) {
-      if (!(err instanceof KindNotServedError)) throw err;
-      entries.push({
-        id: item.id,
-        ref,
-        action: 'skip',
-        note: `${err.message} (not dry-run; a CRD in the Release is installed first by a real apply)`,
-      });
-      continue;
-    }
-    kinds.set(`${info.group}/${info.version}/${info.kind}`, info);
-    const namespace = info.namespaced ? item.namespace : '';
-    wanted.add(identity(item.id, info.group, info.kind, namespace, item.name));
-    entries.push(
-      await planObject(dp, info, item, {
-        release,
-        ref,
-        dataPlaneKey,
-        resourcePolicy: target.dataPlane.spec.resourcePolicy,
-        ownerExists,
-        annotations: annotationsOf(release, item.index),
-        inventory: Inventory.of(live?.status),
-      }),
-    );
-  }
-
-  if (uid && live) {
-    // What a real apply would prune: objects carrying this Release's uid that no spec item wants,
-    // in every kind the file or the live Release's status uses.
-    const inventory = Inventory.of(live.status);
-    for (const r of [...(live.status?.resources ?? []), ...(live.status?.pendingRemovals ?? [])]) {
-      try {
-        const info = await discovery.resolve(r);
-        kinds.set(`${info.group}/${info.version}/${info.kind}`, info);
-      } catch (err) {
-        if (!(err instanceof KindNotServedError)) throw err;
-      }
-    }
-    const keep = retainedByPolicy(live);
-    const seen = new Set<string>();
-    for (const info of kinds.values()) {
-      const list = await dp.request<{ items?: KubeObject[] }>({
-        method: 'GET',
-        path: collectionPath(info),
-        query: { labelSelector: `${Labels.releaseUid}=${uid}` },
-      });
-      for (const item of list.items ?? []) {
-        // A list's items carry no apiVersion and kind.
-        const obj: KubeObject = {
-          ...item,
-          apiVersion: formatApiVersion(info.group, info.version),
-          kind: info.kind,
-        };
-        const objUid = obj.metadata.uid ?? '';
-        if (seen.has(objUid) || obj.metadata.deletionTimestamp) continue;
-        seen.add(objUid);
-        const id = obj.metadata.labels?.[Labels.resourceId] ?? '';
-        if (
-          wanted.has(
-            identity(
-              id,
-              info.group,
-              info.kind,
-              info.namespaced ? (obj.metadata.namespace ?? '') : '',
-              obj.metadata.name ?? '',
-            ),
-          )
+/** previewedBy reads the Release a preview names (annotation preview-of), refused as the controller refuses it. */
+async function previewedBy(cp: KubeClient, release: Release): Promise<Release | undefined> {
+  const named = release.metadata.annotations?.[Annotations.previewOf];
+  if (named === undefined) return undefined;
+  const ns = release.metadata.namespace ?? '';
+  const found =
+    named && named !== release.metadata.name
+      ? await get<Release>(
+          cp,
+          `${releasesPath(ns)}/releases/${encodeURIComponent(named)}`,
+          `Release ${ns}/${named}`,
+          release.metadata.name,
         )
-          continue;
-        const ref = {
-          group: info.group,
-          version: info.version,
-          kind: info.kind,
-          name: obj.metadata.name ?? '',
-          ...(obj.metadata.namespace ? { namespace: obj.metadata.namespace } : {}),
-        };
-        const kept = keep.get(JSON.stringify([info.group, info.kind, ref.namespace ?? '', ref.name]));
-        const proof = inventory.proofOf(obj);
-        if (!proof) {
-          entries.push({
-            id,
-            ref,
-            action: 'retain',
-            live: obj,
-            note: "carries the Release's labels but its uid is not in the Release's inventory: left in place, never deleted",
-          });
-        } else if (kept) {
-          entries.push({ id, ref, action: 'retain', live: obj, note: kept });
-        } else if (proof.removal === 'GiveBack') {
-          entries.push({
-            id,
-            ref,
-            action: 'retain',
-            live: obj,
-            note: 'adopted or pre-existing: given back (our labels removed), not deleted',
-          });
-        } else {
-          entries.push({ id, ref, action: 'prune', live: obj });
-        }
-      }
-    }
-  }
-  return entries;
+      : undefined;
+  const planAs = previewTarget(release, (n) => (n === named ? found : undefined));
+  if (planAs.refusal !== undefined) throw new PlanError(planAs.refusal);
+  return planAs.previewed;
 }
-
-/** Issue 15's per-object policy annotations, read from the object in the Release (never from the data plane). */
-const POLICY = {
-  apply: 'openchoreo.dev/apply',
-  ignoreFields: 'openchoreo.dev/ignore-fields',
-  prune: 'openchoreo.dev/prune',
-};
 
 /**
- * retainedByPolicy says which objects of the live Release a real apply keeps although the file
- * no longer lists them: `status.resources[].policy` records `prune: Disabled` or `apply: Observe`
- * (the annotations themselves never reach the data plane). Keyed by group, kind, namespace, name.
+ * dryRun runs the controller's apply step in dry-run over the read-only port, with the
+ * DataPlane's resource policy, once more when the first pass asked about Releases not read yet.
+ * A data plane that did not answer is an error of the diff, not a plan.
  */
-function retainedByPolicy(live: Release): Map<string, string> {
-  const keep = new Map<string, string>();
-  for (const raw of (live.status?.resources ?? []) as unknown[]) {
-    if (!isRecord(raw) || !isRecord(raw['policy'])) continue;
-    const policy = raw['policy'];
-    const reason =
-      policy['prune'] === 'Disabled'
-        ? `${POLICY.prune}: Disabled`
-        : policy['apply'] === 'Observe'
-          ? `${POLICY.apply}: Observe (never written, never deleted)`
-          : undefined;
-    const key = JSON.stringify([raw['group'], raw['kind'], raw['namespace'] || '', raw['name']]);
-    if (reason) keep.set(key, reason);
+async function dryRun(
+  cp: KubeClient,
+  port: ReadOnlyDataPlane,
+  release: Release,
+  previewed: Release | undefined,
+  dataPlane: DataPlane,
+  items: DesiredItem[],
+): Promise<ItemOutcome[]> {
+  const owners = new OwnerLookup(cp);
+  const resourcePolicy = dataPlane.spec.resourcePolicy;
+  let outcomes: ItemOutcome[] = [];
+  for (let pass = 0; pass < MAX_PASSES; pass++) {
+    outcomes = await applyRelease(
+      {
+        release,
+        dataPlane: port,
+        memory: new ApplyMemory(),
+        releaseExists: owners.exists,
+        ...(resourcePolicy && { resourcePolicy }),
+        ...(previewed && { previewed }),
+        dryRun: true,
+        logger: pino({ level: 'silent' }),
+        signal: AbortSignal.timeout(PLAN_TIMEOUT_MS),
+      },
+      items,
+    );
+    if (!owners.pending) break;
+    await owners.answer();
   }
-  return keep;
-}
-
-/** annotationsOf reads the annotations of a spec item as written in the Release. */
-function annotationsOf(release: Release, index: number): Record<string, string> {
-  const object = release.spec.resources?.[index]?.object;
-  const metadata = isRecord(object) ? object['metadata'] : undefined;
-  const annotations = isRecord(metadata) ? metadata['annotations'] : undefined;
-  return isRecord(annotations) ? (annotations as Record<string, string>) : {};
-}
-
-function identity(id: string, group: string, kind: string, namespace: string, name: string): string {
-  return JSON.stringify([id, group, kind, namespace, name]);
-}
-
-interface PlanContext {
-  release: Release;
-  ref: DiffEntry['ref'];
-  dataPlaneKey: string;
-  /** resourcePolicy is the DataPlane's spec.resourcePolicy: what its Releases may target. */
-  resourcePolicy: DataPlaneResourcePolicy | undefined;
-  ownerExists: (owner: { namespace: string; name: string; uid: string }) => Promise<boolean>;
-  /** annotations of the object as written in the Release (policy annotations are read there). */
-  annotations: Record<string, string>;
-  /** inventory is what the live Release's status proves is its own. */
-  inventory: Inventory;
-}
-
-/** planObject decides one object as the controller would, then dry-runs it. */
-async function planObject(
-  dp: KubeClient,
-  info: ResourceInfo,
-  item: DesiredObject,
-  ctx: PlanContext,
-): Promise<DiffEntry> {
-  const { ref } = ctx;
-  const base = { id: item.id, ref };
-  if (info.namespaced && !item.namespace) {
-    return { ...base, action: 'error', note: `${item.kind} is namespaced: set metadata.namespace` };
-  }
-  const path = objectPath(info, item.namespace, item.name);
-  let live: KubeObject | undefined;
-  try {
-    live = await dp.request<KubeObject>({ method: 'GET', path });
-  } catch (err) {
-    if (!(isKubeApiError(err) && err.isNotFound)) throw err;
-  }
-  const owner = live ? releaseKeyOfObject(live) : undefined;
-  const exists = owner && owner.uid !== ctx.release.metadata.uid ? await ctx.ownerExists(owner) : true;
-  const policy = releasePolicy(
-    ctx.release,
-    () => exists,
-    ctx.resourcePolicy,
-    ctx.dataPlaneKey,
-    ctx.inventory,
-  );
-  const refused = policy.admit?.(item, info.namespaced);
-  if (refused) return { ...base, action: 'skip', live, note: refused };
-  const annotations = ctx.annotations;
-  if (annotations[POLICY.apply] === 'Observe') {
-    return { ...base, action: 'skip', live, note: `${POLICY.apply}: Observe: never written, only observed` };
-  }
-  if (annotations[POLICY.apply] === 'CreateOnly' && live) {
-    return {
-      ...base,
-      action: 'skip',
-      live,
-      note: `${POLICY.apply}: CreateOnly: it exists, so it is never updated`,
-    };
-  }
-  const existing =
-    live && live.metadata.labels?.[Labels.managedBy] ? { live } : live ? { foreign: live } : {};
-  const conflict = policy.guard?.(item, existing);
-  if (conflict) return { ...base, action: 'error', live, note: `Conflict: ${conflict}` };
-  // What the controller sends: ignored fields left out (ssa/fields.ts), as in applyAll.
-  const ignoredPointers = (policy.object?.(item)?.ignoreFields ?? [])
-    .map(parsePointer)
-    .filter((p): p is string[] => typeof p !== 'string');
-  const object = removeFields(policy.prepare?.(item, info, existing).object ?? item.object, ignoredPointers);
-  try {
-    const after = await dp.request<KubeObject>({
-      method: 'PATCH',
-      path,
-      query: { dryRun: 'All', fieldManager: FIELD_MANAGER, force: true },
-      body: object,
-      contentType: 'application/apply-patch+yaml',
-    });
-    const ignored = annotations[POLICY.ignoreFields];
-    return {
-      ...base,
-      action: classify(live, after),
-      live,
-      after,
-      ...(ignored ? { note: `${POLICY.ignoreFields}: ${ignored} not sent, as the controller does not` } : {}),
-    };
-  } catch (err) {
-    if (!isKubeApiError(err) || err.isUnreachable) throw err;
-    if (err.isNotFound && info.namespaced && isRecord(err.details) && err.details['kind'] === 'namespaces') {
-      // The controller creates a missing namespace first; a dry run cannot, so show the object as written.
-      return {
-        ...base,
-        action: 'create',
-        after: object,
-        note: `namespace ${item.namespace} does not exist yet (a real apply creates it); shown as sent, not dry-run`,
-      };
-    }
-    return {
-      ...base,
-      action: 'error',
-      live,
-      // The controller's own words for the refusal (a field of the wrong type is the data plane
-      // refusing the object, not "HTTP500"), never the request line.
-      note: truncate(classifyFailure(err).message, MAX_ERROR_TEXT),
-    };
-  }
+  const unreachable = outcomes.find((o) => o.unreachable);
+  if (unreachable)
+    throw new PlanError(
+      `DataPlane ${port.key} did not answer, so nothing could be planned: ${unreachable.message ?? ''}`,
+    );
+  return outcomes;
 }

@@ -57,6 +57,47 @@ export interface RemoveResult {
   unreachable: boolean;
 }
 
+/**
+ * RemovalDecision is what a removal pass does with one object: nothing (it is terminating already),
+ * leave it in place (not provably the caller's), keep it (retained, given back), give it back, or
+ * delete it.
+ */
+export type RemovalDecision =
+  | { action: 'skip' }
+  | { action: 'notOwned' }
+  | { action: 'retain'; retention: Retention }
+  | { action: 'giveBack'; giveBack: GiveBack }
+  | { action: 'delete' };
+
+/** removalOf decides what removeAll does with one object; the one place that decision is made. */
+export function removalOf(m: ManagedObject, options: RemoveOptions): RemovalDecision {
+  if (m.object.metadata.deletionTimestamp) return { action: 'skip' };
+  if (!options.owned(m)) return { action: 'notOwned' };
+  const retention = options.retain?.(m);
+  if (retention) return { action: 'retain', retention };
+  const giveBack = options.giveBack?.(m);
+  return giveBack ? { action: 'giveBack', giveBack } : { action: 'delete' };
+}
+
+/** RemovalPlan is what a removal pass would do with each object, had it sent anything. */
+export type RemovalPlan = Pick<RemoveResult, 'deleted' | 'givenBack' | 'retained' | 'notOwned'>;
+
+/**
+ * planRemovals says what removeAll would do with the objects (a dry run: nothing is sent), by the
+ * same decision (removalOf), in the same order.
+ */
+export function planRemovals(objects: ManagedObject[], options: RemoveOptions): RemovalPlan {
+  const plan: RemovalPlan = { deleted: [], givenBack: [], retained: [], notOwned: [] };
+  for (const m of deleteOrder(objects, (o) => o.info.kind)) {
+    const removal = removalOf(m, options);
+    if (removal.action === 'notOwned') plan.notOwned.push(m);
+    else if (removal.action === 'retain') plan.retained.push({ ...m, reason: removal.retention.reason });
+    else if (removal.action === 'giveBack') plan.givenBack.push(m);
+    else if (removal.action === 'delete') plan.deleted.push(m);
+  }
+  return plan;
+}
+
 /** removeAll runs one removal pass over the given objects. */
 export async function removeAll(
   dataPlane: DataPlanePort,
@@ -73,19 +114,18 @@ export async function removeAll(
     unreachable: false,
   };
   for (const m of deleteOrder(objects, (o) => o.info.kind)) {
-    if (m.object.metadata.deletionTimestamp) continue;
-    if (!options.owned(m)) {
+    const removal = removalOf(m, options);
+    if (removal.action === 'skip') continue;
+    if (removal.action === 'notOwned') {
       result.notOwned.push(m);
       continue;
     }
     try {
-      const retention = options.retain?.(m);
-      const giveBack = retention?.giveBack ?? options.giveBack?.(m);
-      if (retention) {
-        if (await giveBackOne(dataPlane, m, retention.giveBack, signal))
-          result.retained.push({ ...m, reason: retention.reason });
-      } else if (giveBack) {
-        if (await giveBackOne(dataPlane, m, giveBack, signal)) result.givenBack.push(m);
+      if (removal.action === 'retain') {
+        if (await giveBackOne(dataPlane, m, removal.retention.giveBack, signal))
+          result.retained.push({ ...m, reason: removal.retention.reason });
+      } else if (removal.action === 'giveBack') {
+        if (await giveBackOne(dataPlane, m, removal.giveBack, signal)) result.givenBack.push(m);
       } else if (await dataPlane.delete(m.info, m.object, signal)) {
         result.deleted.push(m);
       }

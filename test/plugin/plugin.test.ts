@@ -3,7 +3,8 @@
  * test bed's own kubectl, which finds it on PATH) as a child process, with a kubeconfig file as a
  * user has one, against a real Release that the controller applied: get, tree (piped, under a
  * pseudo-terminal, NO_COLOR, --color=always, -o json), events, and diff -f (changed, created,
- * pruned, unchanged; the data plane untouched; a user who cannot read the DataPlane's credentials).
+ * pruned, unchanged; the data plane untouched; a user who cannot read the DataPlane's credentials;
+ * a diff that agrees with what the controller then does).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,7 +15,8 @@ import { dirname, join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import type { Release } from '../../src/api/v1alpha1/schema.ts';
 import { eventually } from '../support/eventually.ts';
-import { configMap, releaseObject, uniqueName, waitReady } from '../support/fixtures.ts';
+import { configMap, getRelease, releaseObject, uniqueName, waitReady } from '../support/fixtures.ts';
+import { API_VERSION } from '../../src/api/v1alpha1/constants.ts';
 import { integrationSuite } from '../support/suite.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -321,6 +323,119 @@ describe('kubectl release (the plugin)', () => {
         `openchoreo\\.dev/apply-mode: DryRun and openchoreo\\.dev/preview-of: ${release.metadata.name}, and read the plan with \`kubectl release tree ${release.metadata.name}-preview\``,
       ),
     );
+  });
+
+  test('diff wrote nothing to the data plane: resourceVersions unchanged, no new object, no new namespace', async () => {
+    const { dp, cp } = suite;
+    const fresh = uniqueName('plugin-fresh');
+    const versions = async () => {
+      const objects = [
+        ...(await dp.list('v1', 'ConfigMap', target)),
+        ...(await dp.list('apps/v1', 'Deployment', target)),
+      ];
+      const ns = await dp.get('v1', 'Namespace', undefined, target);
+      if (ns) objects.push(ns);
+      return new Map(
+        objects.map((o) => [`${o.kind ?? ''}/${o.metadata.name ?? ''}`, o.metadata.resourceVersion]),
+      );
+    };
+    const before = await versions();
+    const releaseVersion = (await getRelease(cp, namespace, release.metadata.name))?.metadata.resourceVersion;
+    const edited: Release = structuredClone(release);
+    edited.spec.resources = [
+      configMap('cfg', target, 'cfg', { key: 'changed', other: 'same' }),
+      configMap('new', target, 'new', { fresh: 'yes' }),
+      configMap('elsewhere', fresh, 'elsewhere'),
+      release.spec.resources![2]!,
+    ];
+    const { code, stdout, stderr } = await plugin(['diff', '-f', '-'], {}, stringify(edited));
+    assert.equal(code, 1, `differences:\n${stdout}\n${stderr}`);
+    assert.ok(
+      stdout.includes(
+        `ConfigMap ${fresh}/elsewhere (id elsewhere): created: namespace ${fresh} does not exist yet`,
+      ),
+      stdout,
+    );
+    assert.ok(stdout.includes(`ConfigMap ${target}/old (id old): pruned\n`), stdout);
+    // Every object as it was (its resourceVersion unchanged), none added, no namespace created.
+    assert.deepEqual(await versions(), before);
+    assert.equal(await dp.get('v1', 'Namespace', undefined, fresh), undefined);
+    assert.equal(
+      (await getRelease(cp, namespace, release.metadata.name))?.metadata.resourceVersion,
+      releaseVersion,
+      'the Release itself is not written either',
+    );
+  });
+
+  test("diff agrees with what the controller then does: another's object is refused, and a bad new object never prunes the good old one", async () => {
+    const { dp, cp, org } = suite;
+    // Someone else's ConfigMap under a name the Release now wants: the no-takeover guard refuses it.
+    await dp.create({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'taken', namespace: target },
+      data: { owner: 'someone else' },
+    });
+    const edited: Release = structuredClone(release);
+    edited.spec.resources = [
+      release.spec.resources![0]!,
+      // Id "old" now names another ConfigMap, with a field of the wrong type: the data plane refuses
+      // it, so the old object of that id is kept (a planner that only compares names would prune it).
+      {
+        id: 'old',
+        object: {
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: { name: 'old-renamed', namespace: target },
+          data: { key: 5 },
+        },
+      },
+      release.spec.resources![2]!,
+      configMap('taken', target, 'taken', { owner: 'the Release' }),
+    ];
+    const file = join(dir, 'agree.yaml');
+    writeFileSync(file, stringify(edited));
+    const { code, stdout, stderr } = await plugin(['diff', '-f', file]);
+    assert.equal(code, 2, `exit code 2 means something would fail:\n${stdout}\n${stderr}`);
+    assert.match(
+      stdout,
+      new RegExp(
+        `ConfigMap ${target}/taken \\(id taken\\): would fail: .*already exists on the data plane and was not created by a Release.*not taken over`,
+      ),
+    );
+    assert.match(stdout, new RegExp(`ConfigMap ${target}/old-renamed \\(id old\\): would fail: `));
+    assert.ok(!stdout.includes('pruned'), `nothing is pruned while id "old" does not apply:\n${stdout}`);
+    assert.ok(
+      stdout.endsWith(
+        `Release ${namespace}/${release.metadata.name}: 0 to create, 0 to change, 2 unchanged, 0 to prune, 2 failing\n`,
+      ),
+      stdout,
+    );
+
+    // The controller, given the same Release, does what the diff said.
+    const updated = await cp.patch<Release>(API_VERSION, 'Release', namespace, release.metadata.name, {
+      spec: { resources: edited.spec.resources },
+    });
+    const applied = await eventually(
+      async () => {
+        const r = await getRelease(cp, org.namespace, release.metadata.name);
+        assert.equal(
+          r?.status?.observedGeneration,
+          updated.metadata.generation,
+          'the new spec is reconciled',
+        );
+        const taken = r?.status?.resources?.find((x) => x.id === 'taken');
+        assert.match(taken?.message ?? '', /not taken over/, JSON.stringify(r?.status?.resources));
+        return r!;
+      },
+      { description: 'the controller to reconcile the edited Release' },
+    );
+    assert.notEqual(applied.status?.resources?.find((x) => x.id === 'old')?.healthStatus, 'Healthy');
+    const taken = await dp.get('v1', 'ConfigMap', target, 'taken');
+    assert.deepEqual(taken?.['data'], { owner: 'someone else' }, 'the refused object is untouched');
+    assert.equal(taken?.metadata.labels, undefined);
+    assert.notEqual(await dp.get('v1', 'ConfigMap', target, 'old'), undefined, 'the old object is kept');
+    assert.equal(await dp.get('v1', 'ConfigMap', target, 'old-renamed'), undefined);
   });
 });
 

@@ -89,6 +89,11 @@ export interface ApplyContext {
   observeLimits?: ObserveLimits;
   /** previewed is the Release this preview previews (policy.ts previewTarget): planned as its objects' owner. */
   previewed?: Release;
+  /**
+   * dryRun previews whatever the Release's own annotations say (`kubectl release diff` plans a
+   * Release that applies); a Release that writes nothing (policy.ts writesNothing) previews anyway.
+   */
+  dryRun?: boolean;
 }
 
 const STATE_OF: Record<ChangeAction, ItemState> = {
@@ -113,8 +118,9 @@ export async function applyRelease(ctx: ApplyContext, items: DesiredItem[]): Pro
   const previous = new Map((ctx.release.status?.resources ?? []).map((r) => [r.id, r.applied]));
   const adoptions: Adoptions = new Map();
   const owner = `${ctx.release.metadata.namespace}/${ctx.release.metadata.name}`;
+  const dryRun = ctx.dryRun === true || writesNothing(ctx.release);
   // Planning as another Release is for dry runs only: an apply never judges that Release's objects its own.
-  const previewed = writesNothing(ctx.release) ? ctx.previewed : undefined;
+  const previewed = dryRun ? ctx.previewed : undefined;
   const entries = await applyAll(ctx.dataPlane, valid, {
     owner: { key: owner, uid: ctx.release.metadata.uid ?? '' },
     memory: ctx.memory,
@@ -137,7 +143,7 @@ export async function applyRelease(ctx: ApplyContext, items: DesiredItem[]): Pro
     logger: ctx.logger,
     onResult: ctx.onResult,
     drift: driftMode(ctx.release),
-    dryRun: writesNothing(ctx.release),
+    dryRun,
     recall: (item) => previous.get(item.id),
     retryRefused: reconcileRequested(ctx.release),
   });
@@ -170,10 +176,13 @@ export async function applyRelease(ctx: ApplyContext, items: DesiredItem[]): Pro
     if (e.action === 'configured') outcome.configured = true;
     const adopted = adoptions.get(item.id);
     if (adopted && (e.action === 'configured' || e.action === 'created')) outcome.adopted = adopted;
-    if (e.plan?.message && !e.message) outcome.message = `resource "${item.id}": ${e.plan.message}`;
+    // A refusal of the policy names the id already; the data plane's words do not.
+    const named = `resource "${item.id}": `;
+    if (e.plan?.message && !e.message)
+      outcome.message = e.plan.message.startsWith(named) ? e.plan.message : `${named}${e.plan.message}`;
     return outcome;
   });
-  return writesNothing(ctx.release) ? outcomes.map(withPlan) : outcomes;
+  return dryRun ? outcomes.map(withPlan) : outcomes;
 }
 
 /**

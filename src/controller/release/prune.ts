@@ -18,7 +18,15 @@ import type { ObjectRef } from '../../api/v1alpha1/schema.ts';
 import { listWithMore, plural } from '../../api/text.ts';
 import type { DataPlanePort } from '../../dataplane/port.ts';
 import { identityOf, type ManagedObject } from '../../dataplane/watches.ts';
-import { describeManaged, removeAll, type Retention, type RetainedObject } from '../../ssa/delete.ts';
+import {
+  describeManaged,
+  planRemovals,
+  removeAll,
+  type RemovalPlan,
+  type RemoveOptions,
+  type Retention,
+  type RetainedObject,
+} from '../../ssa/delete.ts';
 import { classifyFailure } from '../../ssa/failure.ts';
 import { recordKey, type ApplyMemory } from '../../ssa/memory.ts';
 import type { ItemOutcome } from './apply.ts';
@@ -81,11 +89,7 @@ export async function pruneRelease(ctx: PruneContext, outcomes: ItemOutcome[]): 
     dataPlane,
     stale,
     ctx.signal,
-    {
-      owned: ownedBy(ctx.inventory),
-      giveBack: giveBackOf(ctx.inventory),
-      ...(ctx.retain && { retain: ctx.retain }),
-    },
+    removeOptions(ctx),
   );
   for (const m of notOwned)
     ctx.logger.warn(
@@ -124,13 +128,9 @@ export const MAX_PLANNED_DELETIONS = 100;
  * picture a prune needs: the stale objects the inventory proves are the Release's that would be
  * neither given back (adopted) nor kept (their policy); undefined when the picture is incomplete.
  */
-export function plannedDeletions(ctx: PruneContext, outcomes: ItemOutcome[]): ObjectRef[] | undefined {
-  const incomplete = outcomes.some((o) => o.state === 'failed' || o.state === 'recreating' || o.unreachable);
-  if (incomplete || !ctx.dataPlane.isComplete(ctx.key)) return undefined;
-  const giveBack = giveBackOf(ctx.inventory);
-  return staleObjects(ctx.dataPlane.objectsOf(ctx.releaseUid), outcomes)
-    .filter((m) => ctx.inventory.proofOf(m.object) && !giveBack(m) && !ctx.retain?.(m))
-    .slice(0, MAX_PLANNED_DELETIONS)
+export function plannedDeletions(ctx: PlanContext, outcomes: ItemOutcome[]): ObjectRef[] | undefined {
+  return prunePlan(ctx, outcomes)
+    ?.deleted.slice(0, MAX_PLANNED_DELETIONS)
     .map(({ object, info }) => {
       const id = resourceIdOf(object);
       return {
@@ -142,6 +142,30 @@ export function plannedDeletions(ctx: PruneContext, outcomes: ItemOutcome[]): Ob
         name: object.metadata.name ?? '',
       };
     });
+}
+
+/** PlanContext is what planning a prune needs: no memory, logger or signal, as nothing is sent. */
+export type PlanContext = Pick<PruneContext, 'key' | 'releaseUid' | 'dataPlane' | 'retain' | 'inventory'>;
+
+/**
+ * prunePlan is what a real prune would do now with each stale object (deleted, given back,
+ * retained by policy, or left in place as not proven), decided as pruneRelease decides it
+ * (ssa/delete.ts removalOf) and sending nothing; undefined when the picture is incomplete, as a
+ * prune would then not run.
+ */
+export function prunePlan(ctx: PlanContext, outcomes: ItemOutcome[]): RemovalPlan | undefined {
+  const incomplete = outcomes.some((o) => o.state === 'failed' || o.state === 'recreating' || o.unreachable);
+  if (incomplete || !ctx.dataPlane.isComplete(ctx.key)) return undefined;
+  return planRemovals(staleObjects(ctx.dataPlane.objectsOf(ctx.releaseUid), outcomes), removeOptions(ctx));
+}
+
+/** removeOptions are the removeAll options of a Release: only what its inventory proves, as it says. */
+function removeOptions(ctx: PlanContext): RemoveOptions {
+  return {
+    owned: ownedBy(ctx.inventory),
+    giveBack: giveBackOf(ctx.inventory),
+    ...(ctx.retain && { retain: ctx.retain }),
+  };
 }
 
 /** resourceIdOf reads the spec id a managed object was applied for. */
