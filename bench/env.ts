@@ -139,9 +139,14 @@ export class BenchEnv {
 
   /**
    * startController starts a controller with the production log level and data-plane timeout;
-   * `extraArgs` add controller flags (the shard flags), `extraNodeArgs` node flags.
+   * `extraArgs` add controller flags (the shard flags), `extraNodeArgs` node flags, `extraEnv`
+   * environment variables (the idle bench's variants).
    */
-  async startController(extraArgs: string[] = [], extraNodeArgs: string[] = []): Promise<BenchController> {
+  async startController(
+    extraArgs: string[] = [],
+    extraNodeArgs: string[] = [],
+    extraEnv: Record<string, string> = {},
+  ): Promise<BenchController> {
     const proc = await startController(
       {
         kubeconfig: this.cp.kubeconfigPath,
@@ -158,7 +163,7 @@ export class BenchEnv {
             .filter((a) => !a.startsWith('--cluster-gateway-poll-interval')) ?? []),
           ...extraArgs,
         ],
-        env: {},
+        env: extraEnv,
         runtime: this.options.runtime,
         nodeArgs: [...this.options.nodeArgs, ...extraNodeArgs],
       },

@@ -13,6 +13,7 @@
  *   npm run bench -- --shards 1,2,4 --sizes 10000
  *   npm run bench -- --hostile [--tsx] [--concurrency 8] [--node-args "FLAGS"]
  *   npm run bench -- --health-rules
+ *   npm run bench -- --idle [--trials 3] [--variant "FLAGS NAME=VALUE"]...
  *   npm run bench -- --ui [--sizes 1000] [--trials 20]
  */
 import '../src/node-version.ts'; // first: on a too-old Node.js, one line saying what to do
@@ -27,6 +28,7 @@ import { curveCharts, writeCurves } from './curves.ts';
 import { runDataPlanes, type DataPlaneRunResult } from './dataplanes.ts';
 import { runHealthRulesBench } from './healthrules.ts';
 import { runHostileBench } from './hostile.ts';
+import { formatIdle, parseVariant, runIdle } from './idle.ts';
 import { runUiBench } from './ui.ts';
 import { imageNodeFlags } from './controller.ts';
 import { ROOT } from '../testbed/controller.ts';
@@ -96,6 +98,13 @@ const USAGE = `Usage: npm run bench -- [flags]
                             a steady window (--steady-seconds), an update and deletion (bench/economy.ts)
   --floor-in-flight K       Releases the floor runs at once (default: the controller's Releases at once
                             on one data plane, half of --concurrency)
+  --idle                    instead of the sizes: RSS of the ready controller with no Release, five
+                            seconds after /readyz, split into file-backed and anonymous memory,
+                            --trials times (default 3) for the image's flags and each --variant
+                            (bench/idle.ts; about 15 s a trial)
+  --variant="WORDS"         with --idle, repeatable: a variant to compare, node flags (-...) and
+                            environment variables (NAME=VALUE) after the image's:
+                            --variant="--max-semi-space-size=2 MALLOC_ARENA_MAX=2"
   --health-rules            instead of the sizes: the cost per health evaluation of each engine
                             (built-in, CEL, Lua; in process, through the worker, cached); no
                             cluster, about 30 s (bench/healthrules.ts)
@@ -129,6 +138,8 @@ function parseOptions(argv: string[]): BenchOptions | undefined {
       economy: { type: 'boolean', default: false },
       'floor-in-flight': { type: 'string' },
       ui: { type: 'boolean', default: false },
+      idle: { type: 'boolean', default: false },
+      variant: { type: 'string', multiple: true },
       restart: { type: 'boolean', default: true },
       dataplanes: { type: 'string' },
       'releases-per-dataplane': { type: 'string' },
@@ -184,6 +195,7 @@ function parseOptions(argv: string[]): BenchOptions | undefined {
     shards,
     shardSelector: values['shard-selector'],
     releaseRuns,
+    ...(values.variant?.length ? { variants: values.variant } : {}),
   };
 }
 
@@ -377,6 +389,23 @@ async function main(): Promise<void> {
     return;
   }
   const nodeArgs = controllerNodeArgs(options, imageFlags, profileDir);
+  if (argv.includes('--idle')) {
+    const variants = [
+      { name: 'image flags', nodeArgs: [], env: {} },
+      ...(options.variants ?? []).map(parseVariant),
+    ];
+    const trials = argv.some((a) => a.startsWith('--trials')) ? options.trials : 3;
+    const results = await withEnv('idle', options, nodeArgs, (env) => runIdle(env, variants, trials, log));
+    const path = join(RESULTS_DIR, `idle-${stamp(startedAt)}.json`);
+    const command = `npm run bench -- ${argv.join(' ')}`;
+    writeFileSync(
+      path,
+      `${JSON.stringify({ command, startedAt, source, imageNodeFlags: imageFlags, machine: machine(), load: { ...load, end: loadAverage() }, results }, null, 2)}\n`,
+    );
+    console.log(`${command}\n\n${formatIdle(results)}`);
+    log(`results written to ${relative(ROOT, path)}`);
+    return;
+  }
   if (argv.includes('--economy')) {
     const results: EconomyResult[] = [];
     for (const n of options.sizes)

@@ -86,6 +86,8 @@ export interface BenchOptions {
   shardSelector?: boolean;
   /** releaseRuns tells whether the Release-count runs (convergence, steady, latency, restart) ran. */
   releaseRuns?: boolean;
+  /** variants are the --idle run's variants (`--variant`), node flags and NAME=VALUE environment. */
+  variants?: string[];
 }
 
 /** TargetResult is one target with the measured figure and how far it is. */

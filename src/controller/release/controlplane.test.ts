@@ -48,6 +48,21 @@ void describe('ReleaseWriter', () => {
     assert.equal(writer.freshest(release('5')).metadata.resourceVersion, '5');
   });
 
+  void test('a write whose echo the cache delivered before its answer is not kept', async () => {
+    // The watch delivered resourceVersion 5 (our write) before the PATCH answer was read.
+    const writer = new ReleaseWriter(client, () => release('5'));
+    const written = await writer.writeStatus(release('4'), { observedGeneration: 1 });
+    assert.equal(written.metadata.resourceVersion, '5');
+    assert.equal(writer.size, 0, 'the cache already holds our write: no second copy');
+  });
+
+  void test('a write the cache has not delivered yet is kept even when the cache holds the Release', async () => {
+    const writer = new ReleaseWriter(client, () => release('4'));
+    await writer.writeStatus(release('4'), { observedGeneration: 1 });
+    assert.equal(writer.size, 1);
+    assert.equal(writer.freshest(release('4')).metadata.resourceVersion, '5');
+  });
+
   void test('a Release recreated under the same name drops our copy of the old one', async () => {
     const writer = new ReleaseWriter(client);
     await writer.writeStatus(release('4'), { observedGeneration: 1 });

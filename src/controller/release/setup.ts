@@ -237,7 +237,11 @@ export class ReleaseController {
           ),
         ),
     );
-    this.writer = new ReleaseWriter(client);
+    this.writer = new ReleaseWriter(client, (release) =>
+      this.releaseInformers()
+        .find(([profile]) => profile === profileOf(release))?.[1]
+        .get(release.metadata.namespace ?? '', release.metadata.name),
+    );
     this.environments = informer<Environment>('environments', withoutManagedFields<Environment>);
     this.dataPlanes = informer<DataPlane>('dataplanes', withoutManagedFields<DataPlane>);
     if (options.tenancy) {
