@@ -588,7 +588,8 @@ async function applyOne<T extends ApplyItem>(
       // The data plane refused this very object against this very live version: sending it
       // again cannot change the answer, so a tenant's typo is not retried like an outage.
       const refusal = memory.refusalOf(options.owner.key, key, basis);
-      if (refusal) return { ...base, action: 'invalid', unreachable: false, ...refusal, ...(live && { live }) };
+      if (refusal)
+        return { ...base, action: 'invalid', unreachable: false, ...refusal, ...(live && { live }) };
       sentFrom = basis;
     }
 
