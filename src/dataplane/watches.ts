@@ -39,8 +39,13 @@ export const MANAGED_SELECTOR = `${Labels.managedBy} in (${MANAGED_BY_VALUES.joi
  * only their own objects, and no organization's watch delivers another's (docs/architecture.md,
  * "One cache per organization").
  */
-export function managedSelector(organization: string | undefined): string {
-  return organization ? `${MANAGED_SELECTOR},${Labels.releaseNamespace}=${organization}` : MANAGED_SELECTOR;
+export function managedSelector(organization: string | undefined, shardSelector?: string): string {
+  const scoped = organization
+    ? `${MANAGED_SELECTOR},${Labels.releaseNamespace}=${organization}`
+    : MANAGED_SELECTOR;
+  // A shard's objects (docs/architecture.md, "Shards that divide memory"): every object carries its
+  // Release's values of the selector's keys, so the Release selector selects them too.
+  return shardSelector ? `${scoped},${shardSelector}` : scoped;
 }
 
 /** kindKey identifies a served kind: `group/version/Kind`. */
@@ -104,6 +109,11 @@ export interface WatchSetOptions {
    * serves only the Releases of its own namespace); undefined watches every managed object.
    */
   organization?: string;
+  /**
+   * shardSelector is the shard's --release-selector, added to every managed watch: a shard caches
+   * only the objects of Releases it serves (their labels carry the selector's keys).
+   */
+  shardSelector?: string;
   /** syncTimeoutMs bounds the wait for a new informer's first list. */
   syncTimeoutMs: number;
   /** listBudget bounds each list of a kind (pages, bytes, time): a data plane may answer forever. */
@@ -178,7 +188,7 @@ export class WatchSet {
       const informer: Informer = new Informer({
         client: this.options.client,
         path: collectionPath(info),
-        labelSelector: managedSelector(this.options.organization),
+        labelSelector: managedSelector(this.options.organization, this.options.shardSelector),
         listBudget: this.options.listBudget,
         ...this.budgeted(),
         name: `${this.options.client.name}/${key}`,

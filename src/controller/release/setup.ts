@@ -62,7 +62,7 @@ import {
   type DataPlaneResolver,
   type PlaneRef,
 } from './resolve.ts';
-import { inShard, shardOf, type Shard } from './shard.ts';
+import { inShard, shardLabelKeys, shardOf, type Shard } from './shard.ts';
 import { tenancyOf, type OwnershipSeal } from './tenancy.ts';
 
 /** RELEASE_CONTROLLER names the controller in metrics and logs. */
@@ -276,8 +276,13 @@ export class ReleaseController {
       );
     }
 
+    // A shard's data-plane watches select its own Releases' objects: each carries its Release's
+    // values of the selector's keys (desired.ts), so the same selector divides those caches too.
+    const shardKeys = shardLabelKeys(options.releaseSelector);
+    if (typeof shardKeys === 'string') throw new Error(`--release-selector ${shardKeys}`);
     this.pool = new DataPlanePool({
       logger,
+      ...(options.releaseSelector && { shardSelector: options.releaseSelector }),
       requestTimeoutMs: options.dataPlaneTimeoutMs,
       ...(options.endpoints ? { endpoints: options.endpoints } : {}),
       ...(options.tunnelProxy ? { tunnel: options.tunnelProxy } : {}),
@@ -370,6 +375,7 @@ export class ReleaseController {
       logger,
       ...(options.tenancy && { tenancy: options.tenancy }),
       ...(options.observeLimits && { observeLimits: options.observeLimits }),
+      ...(shardKeys.length > 0 && { shardKeys }),
     });
     this.controller = new Controller<string>({
       name: RELEASE_CONTROLLER,
