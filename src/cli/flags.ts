@@ -125,7 +125,7 @@ export const FLAGS: readonly FlagSpec[] = [
     name: 'release-selector',
     kind: 'string',
     default: '',
-    help: 'Label selector of the Releases this process watches and serves (as Flux\'s --watch-label-selector), e.g. "sharding.openchoreo.dev/key=shard1"; it divides the Release cache between shards. Releases outside it are read from the API server only where one must still protect its objects and planes. Empty: every Release.',
+    help: 'Label selector of the Releases this process watches and serves (as Flux\'s --watch-label-selector), e.g. "sharding.openchoreo.dev/key=shard1" or "!sharding.openchoreo.dev/key"; data-plane objects carry their Release\'s values of its keys and the data-plane watches add it, so it divides the Release and data-plane caches between shards. Releases outside it are read from the API server only where one must still protect its objects and planes. Empty: every Release.',
   },
   {
     name: 'shard-index',
