@@ -10,7 +10,8 @@ import { CacheBudget } from '../kube/cachebudget.ts';
 import { KindNotServedError } from '../kube/discovery.ts';
 import { servedKind } from './fake.ts';
 import { selectorMatcher } from '../kube/selector.ts';
-import { identityOf, MANAGED_SELECTOR, managedSelector, OVERFLOW_HOLD_MS, WatchSet } from './watches.ts';
+import { MANAGED_SELECTOR, managedSelector, OVERFLOW_HOLD_MS, WatchSet } from './watches.ts';
+import { identityOf } from './port.ts';
 
 describe('identityOf', () => {
   test('names an object by group, kind, namespace and name', () => {

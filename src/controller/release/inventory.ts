@@ -24,7 +24,7 @@ import type {
   ResourceStatus,
 } from '../../api/v1alpha1/schema.ts';
 import { listWithMore, plural } from '../../api/text.ts';
-import type { ManagedObject } from '../../dataplane/watches.ts';
+import type { ManagedObject } from '../../dataplane/port.ts';
 import { describeManaged } from '../../ssa/delete.ts';
 import { sameApplied } from '../../ssa/memory.ts';
 import type { ItemOutcome } from './apply.ts';

@@ -12,7 +12,7 @@
 import type { Logger } from 'pino';
 import type { Placement, Release } from '../../api/v1alpha1/schema.ts';
 import type { DataPlanePort } from '../../dataplane/port.ts';
-import type { ManagedObject } from '../../dataplane/watches.ts';
+import type { ManagedObject } from '../../dataplane/port.ts';
 import { KindNotServedError, type ResourceInfo } from '../../kube/discovery.ts';
 import { describeError } from '../../kube/errors.ts';
 import { describeManaged, removeAll, type RetainedObject } from '../../ssa/delete.ts';

@@ -4,7 +4,7 @@ import type { KubeObject } from '../../api/object.ts';
 import { Annotations, CONTROLLER_NAME, Labels } from '../../api/v1alpha1/constants.ts';
 import type { ResourceInfo } from '../../kube/discovery.ts';
 import type { DesiredObject, InvalidObject } from './desired.ts';
-import type { ManagedObject } from '../../dataplane/watches.ts';
+import type { ManagedObject } from '../../dataplane/port.ts';
 import { pruneRelease, staleObjects } from './prune.ts';
 import { pino } from 'pino';
 import { ApplyMemory } from '../../ssa/memory.ts';

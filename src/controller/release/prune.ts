@@ -17,7 +17,7 @@ import { trackingOf } from '../../api/v1alpha1/profile.ts';
 import type { ObjectRef } from '../../api/v1alpha1/schema.ts';
 import { listWithMore, plural } from '../../api/text.ts';
 import type { DataPlanePort } from '../../dataplane/port.ts';
-import { identityOf, type ManagedObject } from '../../dataplane/watches.ts';
+import { identityOf, type ManagedObject } from '../../dataplane/port.ts';
 import { describeManaged, removeAll, type Retention, type RetainedObject } from '../../ssa/delete.ts';
 import { classifyFailure } from '../../ssa/failure.ts';
 import { recordKey, type ApplyMemory } from '../../ssa/memory.ts';

@@ -21,7 +21,7 @@ import { parseReleaseKey, profileOf, PROFILES, type KindProfile } from '../../ap
 import { listWithMore, plural, truncate } from '../../api/text.ts';
 import { describeRef, type KubeObject } from '../../api/object.ts';
 import type { Placement, Release, ReleaseStatus, ResourceStatus } from '../../api/v1alpha1/schema.ts';
-import type { ManagedObject } from '../../dataplane/watches.ts';
+import type { ManagedObject } from '../../dataplane/port.ts';
 import { describeError } from '../../kube/errors.ts';
 import type { ReconcileResult } from '../../runtime/controller.ts';
 import type { EventType } from '../../runtime/events.ts';

@@ -15,7 +15,7 @@
  */
 import { trackingOf } from '../../api/v1alpha1/profile.ts';
 import type { DataPlanePort } from '../../dataplane/port.ts';
-import type { ManagedObject } from '../../dataplane/watches.ts';
+import type { ManagedObject } from '../../dataplane/port.ts';
 import { KindNotServedError } from '../../kube/discovery.ts';
 import type { RecordedObject } from './inventory.ts';
 

@@ -29,7 +29,7 @@ import { isKubeApiError, type ClientLimits, type KubeClient } from '../../kube/c
 import type { SecretLike } from '../../dataplane/credentials.ts';
 import { DataPlanePool, type DataPlaneCacheLimits } from '../../dataplane/pool.ts';
 import type { ObserveLimits } from './policy.ts';
-import { kindKey } from '../../dataplane/watches.ts';
+import { kindKey } from '../../dataplane/port.ts';
 import type { EndpointPolicy } from '../../dataplane/endpoint.ts';
 import type { TunnelProxySettings } from '../../dataplane/tunnel.ts';
 import type { GatewaySettings } from '../../dataplane/gateway/transport.ts';
