@@ -106,6 +106,12 @@ export function dataPlaneTable(rows: DataPlaneRunResult[]): string {
   );
 }
 
+/** peakShare is a shard's peak RSS as a share of the one-process run of the same size, when there is one. */
+function peakShare(rows: ShardRunResult[], run: ShardRunResult, peakMiB: number): string {
+  const one = rows.find((r) => r.shards === 1 && r.releases === run.releases)?.perShard[0];
+  return one && one.peakRssMiB > 0 ? `${Math.round((100 * peakMiB) / one.peakRssMiB)}%` : '';
+}
+
 /** shardTable renders the shard runs, one row per shard. */
 export function shardTable(rows: ShardRunResult[]): string {
   return table(
@@ -122,6 +128,8 @@ export function shardTable(rows: ShardRunResult[]): string {
       'peak RSS MiB',
       'RSS after settle MiB',
       'heap used MiB',
+      'cached DP objects',
+      'peak % of 1',
     ],
     rows.flatMap((s) =>
       s.perShard.map((p) => [
@@ -137,6 +145,8 @@ export function shardTable(rows: ShardRunResult[]): string {
         fmt(p.peakRssMiB),
         fmt(p.rssAfterSettleMiB),
         fmt(p.heapUsedAfterSettleMiB),
+        p.cachedObjects === undefined ? '' : String(p.cachedObjects),
+        peakShare(rows, s, p.peakRssMiB),
       ]),
     ),
   );

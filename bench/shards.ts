@@ -30,6 +30,11 @@ export interface ShardFigures {
   reconciles: number;
   /** releases is how many Releases it handles after convergence. */
   releases: number;
+  /**
+   * cachedObjects is what its data-plane watches hold after the settle
+   * (release_controller_dataplane_cached_objects): with --shard-selector, only its own Releases' objects.
+   */
+  cachedObjects?: number;
 }
 
 /** ShardRunResult is a convergence of N Releases with S shards. */
@@ -80,6 +85,7 @@ export async function runShards(
       cpuSeconds: round(diff('process_cpu_seconds_total'), 2),
       reconciles: diff('controller_runtime_reconcile_total', { controller: RELEASE_CONTROLLER }),
       releases: metricSum(settled[i] ?? '', 'release_controller_releases'),
+      cachedObjects: metricSum(settled[i] ?? '', 'release_controller_dataplane_cached_objects'),
     };
   });
   await env.stopController();

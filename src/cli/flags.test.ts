@@ -468,3 +468,9 @@ describe('usage', () => {
     assert.ok(text.includes('(default 15s)'), 'a duration default is shown');
   });
 });
+
+test('--release-selector must be a label selector that names none of the controller tracking labels', () => {
+  assert.equal(parse(['--release-selector=!sharding.example/key']).releaseSelector, '!sharding.example/key');
+  rejects(['--release-selector=key in a'], 'release-selector');
+  rejects(['--release-selector=openchoreo.dev/release-namespace=acme'], 'release-selector');
+});

@@ -8,6 +8,7 @@ import { parseDuration } from '../api/v1alpha1/duration.ts';
 import { splitAddress, type TunnelProxySettings } from '../dataplane/tunnel.ts';
 import type { GatewaySettings } from '../dataplane/gateway/transport.ts';
 import { defaultLimitPerKey } from '../runtime/limiter.ts';
+import { shardLabelKeys } from '../controller/release/shard.ts';
 import {
   DEFAULT_DENIED_CIDRS,
   DEFAULT_DENIED_HOSTS,
@@ -124,7 +125,7 @@ export const FLAGS: readonly FlagSpec[] = [
     name: 'release-selector',
     kind: 'string',
     default: '',
-    help: 'Label selector of the Releases this process watches and serves (as Flux\'s --watch-label-selector), e.g. "sharding.openchoreo.dev/key=shard1"; it divides the Release cache between shards. Releases outside it are read from the API server only where one must still protect its objects and planes. Empty: every Release.',
+    help: 'Label selector of the Releases this process watches and serves (as Flux\'s --watch-label-selector), e.g. "sharding.openchoreo.dev/key=shard1" or "!sharding.openchoreo.dev/key"; data-plane objects carry their Release\'s values of its keys and the data-plane watches add it, so it divides the Release and data-plane caches between shards. Releases outside it are read from the API server only where one must still protect its objects and planes. Empty: every Release.',
   },
   {
     name: 'shard-index',
@@ -611,6 +612,8 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv): Options | ty
       `--shard-index must be below --shard-count (${options.shardCount}), got ${options.shardIndex}`,
     );
   }
+  const shardKeys = shardLabelKeys(options.releaseSelector);
+  if (typeof shardKeys === 'string') throw new FlagError(`--release-selector ${shardKeys}`);
   if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(options.logLevel)) {
     throw new FlagError(
       `--log-level must be one of trace, debug, info, warn, error; got "${options.logLevel}"`,

@@ -20,7 +20,8 @@ import {
   type KindCache,
   type ObservedRef,
 } from './port.ts';
-import { kindKey, type ManagedObject, type WatchSet } from './watches.ts';
+import { type WatchSet } from './watches.ts';
+import { kindKey, type ManagedObject } from './port.ts';
 
 /** APPLY_CONTENT_TYPE is the content type of a server-side apply request (JSON is valid YAML). */
 export const APPLY_CONTENT_TYPE = 'application/apply-patch+yaml';

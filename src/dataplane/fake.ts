@@ -27,7 +27,7 @@ import {
   type KindCache,
   type ObservedRef,
 } from './port.ts';
-import { identityOf, kindKey, type ManagedObject } from './watches.ts';
+import { identityOf, kindKey, type ManagedObject } from './port.ts';
 
 /** FakeRequest is one request the fake received. */
 export interface FakeRequest {

@@ -41,6 +41,11 @@ export interface DataPlaneCacheLimits {
 /** DataPlanePoolOptions configures a DataPlanePool. */
 export interface DataPlanePoolOptions {
   logger: Logger;
+  /**
+   * shardSelector is this shard's --release-selector: every data-plane watch adds it, and objects
+   * carry their Release's values of its keys, so a shard caches only its own Releases' objects.
+   */
+  shardSelector?: string;
   requestTimeoutMs: number;
   /** limits bound what a data plane may send (bodies, watch lines, silent watches). */
   limits?: Partial<ClientLimits>;
@@ -259,6 +264,7 @@ export class DataPlanePool {
       // A DataPlane serves only its own namespace's Releases: it caches only that organization's
       // objects. A ClusterDataPlane serves every organization (no namespace): it caches them all.
       ...(plane.metadata.namespace ? { organization: plane.metadata.namespace } : {}),
+      ...(this.options.shardSelector && { shardSelector: this.options.shardSelector }),
       syncTimeoutMs: this.options.requestTimeoutMs,
       listBudget: this.options.listBudget,
       ...(this.options.cacheLimits && { budget: this.budgetOf(key, plane, this.options.cacheLimits) }),

@@ -15,15 +15,17 @@ import { oneLine } from '../api/text.ts';
 import { describeError } from '../kube/errors.ts';
 import { APPLY_CONTENT_TYPE } from './direct.ts';
 import {
+  identityOf,
+  kindKey,
   NAMESPACE_KIND,
   type ApplyRequestOptions,
   type BrokenWatch,
   type DataPlanePort,
   type JsonPatchOperation,
   type KindCache,
+  type ManagedObject,
   type ObservedRef,
 } from './port.ts';
-import { identityOf, kindKey, type ManagedObject } from './watches.ts';
 
 /** READ_ONLY_PAGE is how many objects one list request of a snapshot asks for. */
 export const READ_ONLY_PAGE = 500;

@@ -9,7 +9,9 @@ import { KubeClient, LimitReasons, isKubeApiError } from '../kube/client.ts';
 import { CacheBudget } from '../kube/cachebudget.ts';
 import { KindNotServedError } from '../kube/discovery.ts';
 import { servedKind } from './fake.ts';
-import { identityOf, OVERFLOW_HOLD_MS, WatchSet } from './watches.ts';
+import { selectorMatcher } from '../kube/selector.ts';
+import { MANAGED_SELECTOR, managedSelector, OVERFLOW_HOLD_MS, WatchSet } from './watches.ts';
+import { identityOf } from './port.ts';
 
 describe('identityOf', () => {
   test('names an object by group, kind, namespace and name', () => {
@@ -347,4 +349,33 @@ void describe('WatchSet', () => {
       server.close();
     }
   });
+});
+
+test('managedSelector adds the shard selector to the organization scope, and alone for a cluster-scoped plane', () => {
+  assert.equal(
+    managedSelector('acme', 'sharding.example/key in (a,b)'),
+    `${MANAGED_SELECTOR},openchoreo.dev/release-namespace=acme,sharding.example/key in (a,b)`,
+  );
+  assert.equal(
+    managedSelector(undefined, '!sharding.example/key'),
+    `${MANAGED_SELECTOR},!sharding.example/key`,
+  );
+  assert.equal(managedSelector('acme'), `${MANAGED_SELECTOR},openchoreo.dev/release-namespace=acme`);
+  // The informer checks what it is sent with the same selector: only the shard's objects pass.
+  const matches = selectorMatcher(managedSelector('acme', 'sharding.example/key in (a,b)'));
+  const object = (labels: Record<string, string>): KubeObject => ({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: {
+      name: 'x',
+      labels: { [Labels.managedBy]: CONTROLLER_NAME, [Labels.releaseNamespace]: 'acme', ...labels },
+    },
+  });
+  assert.ok(matches(object({ 'sharding.example/key': 'b' })), 'a value the shard names');
+  assert.ok(!matches(object({ 'sharding.example/key': 'c' })), "another shard's value");
+  assert.ok(!matches(object({})), 'an object without the key is outside a shard that names values');
+  assert.ok(
+    selectorMatcher(managedSelector('acme', '!sharding.example/key'))(object({})),
+    'the default shard',
+  );
 });

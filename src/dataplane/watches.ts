@@ -11,15 +11,15 @@
  * request for a cache fails with the error naming the limit and its flag, so its Releases report it.
  */
 import type { Logger } from 'pino';
-import { isApplyEntryOf, withoutManagedFields, type KubeObject } from '../api/object.ts';
+import { withoutManagedFields, type KubeObject } from '../api/object.ts';
 import { Labels } from '../api/v1alpha1/constants.ts';
 import { MANAGED_BY_VALUES, trackingOf } from '../api/v1alpha1/profile.ts';
 import { Informer, type InformerEventType, type ListBudget } from '../kube/informer.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { KubeApiError } from '../kube/client.ts';
 import { collectionPath, KindNotServedError, type ResourceInfo } from '../kube/discovery.ts';
-import { sharedStrings, TreeInterner } from '../kube/intern.ts';
 import type { CacheBudget } from '../kube/cachebudget.ts';
+import { identityOf, kindKey, slimObject, type ManagedObject } from './port.ts';
 
 /**
  * OVERFLOW_HOLD_MS is how long a data plane whose caches outgrew their budget stays without
@@ -39,41 +39,13 @@ export const MANAGED_SELECTOR = `${Labels.managedBy} in (${MANAGED_BY_VALUES.joi
  * only their own objects, and no organization's watch delivers another's (docs/architecture.md,
  * "One cache per organization").
  */
-export function managedSelector(organization: string | undefined): string {
-  return organization ? `${MANAGED_SELECTOR},${Labels.releaseNamespace}=${organization}` : MANAGED_SELECTOR;
-}
-
-/** kindKey identifies a served kind: `group/version/Kind`. */
-export function kindKey(info: { group: string; version: string; kind: string }): string {
-  // One flat copy per kind, however often it is built: Releases, apply records and watches keep it.
-  return sharedStrings.intern([info.group, info.version, info.kind].join('/'));
-}
-
-/** identityOf names an object regardless of API version: `group/Kind/namespace/name`. */
-export function identityOf(group: string, kind: string, namespace: string | undefined, name: string): string {
-  // join makes one flat string; a template literal makes a tree of four (the index keeps one per object).
-  return [group, kind, namespace ?? '', name].join('/');
-}
-
-/**
- * fieldSets holds one copy of each distinct field set of ours: objects applied from the same
- * template have the same set, which was about half of a cached object (1.4 of 3.2 KB for a
- * Deployment).
- */
-const fieldSets = new TreeInterner();
-
-/**
- * slimObject keeps only our own managedFields entry: the cache needs it to notice drift, and the
- * other managers' entries are most of an object's size. Its field set is shared with every other
- * object that has the same one (frozen: nothing may change it through one object).
- */
-export function slimObject(obj: KubeObject): KubeObject {
-  const managed = obj.metadata.managedFields;
-  if (!managed) return obj;
-  const ours = managed
-    .filter((m) => MANAGED_BY_VALUES.some((manager) => isApplyEntryOf(m, manager)))
-    .map((m) => ({ ...m, fieldsV1: fieldSets.intern(m.fieldsV1) }));
-  return { ...obj, metadata: { ...obj.metadata, managedFields: ours } };
+export function managedSelector(organization: string | undefined, shardSelector?: string): string {
+  const scoped = organization
+    ? `${MANAGED_SELECTOR},${Labels.releaseNamespace}=${organization}`
+    : MANAGED_SELECTOR;
+  // A shard's objects (docs/architecture.md, "Shards that divide memory"): every object carries its
+  // Release's values of the selector's keys, so the Release selector selects them too.
+  return shardSelector ? `${scoped},${shardSelector}` : scoped;
 }
 
 /** secretMetadataOnly keeps a Secret's metadata and type, never its data. */
@@ -81,12 +53,6 @@ export function secretMetadataOnly(obj: KubeObject): KubeObject {
   const slim: KubeObject & { data?: unknown; stringData?: unknown } = withoutManagedFields(obj);
   const { data: _data, stringData: _stringData, ...rest } = slim;
   return rest;
-}
-
-/** ManagedObject is a cached object with the kind it was found under. */
-export interface ManagedObject {
-  object: KubeObject;
-  info: ResourceInfo;
 }
 
 /** WatchedKind is one kind being watched. */
@@ -104,6 +70,11 @@ export interface WatchSetOptions {
    * serves only the Releases of its own namespace); undefined watches every managed object.
    */
   organization?: string;
+  /**
+   * shardSelector is the shard's --release-selector, added to every managed watch: a shard caches
+   * only the objects of Releases it serves (their labels carry the selector's keys).
+   */
+  shardSelector?: string;
   /** syncTimeoutMs bounds the wait for a new informer's first list. */
   syncTimeoutMs: number;
   /** listBudget bounds each list of a kind (pages, bytes, time): a data plane may answer forever. */
@@ -172,7 +143,7 @@ export class WatchSet {
       const informer: Informer = new Informer({
         client: this.options.client,
         path: collectionPath(info),
-        labelSelector: managedSelector(this.options.organization),
+        labelSelector: managedSelector(this.options.organization, this.options.shardSelector),
         listBudget: this.options.listBudget,
         ...this.budgeted(),
         name: `${this.options.client.name}/${key}`,

@@ -8,7 +8,7 @@ import type { KubeObject } from '../api/object.ts';
 import { Annotations, ApplyModes } from '../api/v1alpha1/constants.ts';
 import type { ItemOutcome } from '../controller/release/apply.ts';
 import { resourceIdOf } from '../controller/release/prune.ts';
-import type { ManagedObject } from '../dataplane/watches.ts';
+import type { ManagedObject } from '../dataplane/port.ts';
 import type { RemovalPlan } from '../ssa/delete.ts';
 import type { DiffEntry } from './diffview.ts';
 

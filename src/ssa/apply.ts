@@ -23,7 +23,7 @@ import { isOurManagedBy } from '../api/v1alpha1/profile.ts';
 import { isKubeApiError } from '../kube/client.ts';
 import { KindNotServedError, type ResourceInfo } from '../kube/discovery.ts';
 import type { DataPlanePort } from '../dataplane/port.ts';
-import { kindKey, slimObject } from '../dataplane/watches.ts';
+import { kindKey, slimObject } from '../dataplane/port.ts';
 import { classifyFailure, TERMINAL_FAILURES, type FailureKind } from './failure.ts';
 import { changedFields, missingFields, owningManager, parsePointer, removeFields } from './fields.ts';
 import {

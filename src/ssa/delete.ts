@@ -12,7 +12,7 @@
 import { describeRef, isApplyEntryOf, type KubeObject } from '../api/object.ts';
 import { isKubeApiError } from '../kube/client.ts';
 import type { DataPlanePort, JsonPatchOperation } from '../dataplane/port.ts';
-import type { ManagedObject } from '../dataplane/watches.ts';
+import type { ManagedObject } from '../dataplane/port.ts';
 import { deleteOrder } from './order.ts';
 
 /** GiveBack says what of ours to take off an adopted object. */

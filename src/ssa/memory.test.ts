@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import type { KubeObject, ManagedFieldsEntry } from '../api/object.ts';
 import type { ResourceInfo } from '../kube/discovery.ts';
 import type { DataPlanePort } from '../dataplane/port.ts';
-import { kindKey } from '../dataplane/watches.ts';
+import { kindKey } from '../dataplane/port.ts';
 import { newerOf } from './apply.ts';
 import { MAX_REPORTED_FIELDS } from './fields.ts';
 import {

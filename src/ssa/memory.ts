@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { isApplyEntryOf, isRecord, parseApiVersion, type KubeObject } from '../api/object.ts';
 import type { ResourceInfo } from '../kube/discovery.ts';
 import type { DataPlanePort } from '../dataplane/port.ts';
-import { kindKey } from '../dataplane/watches.ts';
+import { kindKey } from '../dataplane/port.ts';
 import { sharedStrings } from '../kube/intern.ts';
 import type { FailureKind } from './failure.ts';
 import { MAX_REPORTED_FIELDS } from './fields.ts';

@@ -9,7 +9,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { KubeObject } from '../../src/api/object.ts';
-import { API_VERSION, IN_USE_FINALIZER } from '../../src/api/v1alpha1/constants.ts';
+import { Annotations, API_VERSION, IN_USE_FINALIZER, Reasons } from '../../src/api/v1alpha1/constants.ts';
 import type { Release } from '../../src/api/v1alpha1/schema.ts';
 import { metricValue, type ControllerProcess } from '../support/controller.ts';
 import { eventually } from '../support/eventually.ts';
@@ -70,11 +70,17 @@ describe('shards by Release selector', () => {
     for (const name of relsA) await waitReady(cp, a, name);
     await waitReady(cp, b, relB);
 
-    for (const name of relsA) {
-      assert.ok(reconciles(shardA, `${a.namespace}/${name}`) > 0, `shard A reconciled ${name}`);
+    // The "reconciled" line follows the status write that made the Release Ready.
+    await eventually(
+      () => {
+        for (const name of relsA)
+          assert.ok(reconciles(shardA, `${a.namespace}/${name}`) > 0, `shard A reconciled ${name}`);
+        assert.ok(reconciles(shardB, `${b.namespace}/${relB}`) > 0, 'shard B reconciled its Release');
+      },
+      { description: 'each shard to log the reconciles of its Releases' },
+    );
+    for (const name of relsA)
       assert.equal(reconciles(shardB, `${a.namespace}/${name}`), 0, `shard B never reconciled ${name}`);
-    }
-    assert.ok(reconciles(shardB, `${b.namespace}/${relB}`) > 0, 'shard B reconciled its Release');
     assert.equal(reconciles(shardA, `${b.namespace}/${relB}`), 0, "shard A never reconciled B's Release");
     await eventually(
       async () => {
@@ -118,6 +124,119 @@ describe('shards by Release selector', () => {
       'shard A never reconciled the intruder',
     );
     await deleteRelease(cp, a.namespace, intruder);
+  });
+
+  const dpConfigMap = (ns: string, name: string) => suite.dp.get('v1', 'ConfigMap', ns, name);
+  const shardOfObject = async (ns: string, name: string) =>
+    (await dpConfigMap(ns, name))?.metadata.labels?.[SHARD_KEY];
+  const logged = (c: ControllerProcess, msg: string, key: string) =>
+    c.logLines().filter((l) => l['msg'] === msg && l['release'] === key).length;
+
+  test("in one organization, each shard's data-plane watch delivers only its own Releases' objects", async () => {
+    const { cp, dataPlane } = suite;
+    const org = await createOrg(cp, dataPlane);
+    const [shardA, shardB] = await startShards();
+    const ns = uniqueName('sharded');
+    const [relA, relB] = [uniqueName('rel'), uniqueName('rel')];
+    await cp.create(
+      inShard(releaseObject(org, relA, [configMap('one', ns, 'a-one'), configMap('two', ns, 'a-two')]), 0),
+    );
+    await cp.create(inShard(releaseObject(org, relB, [configMap('one', ns, 'b-one')]), 1));
+    await waitReady(cp, org, relA);
+    await waitReady(cp, org, relB);
+    // Each object carries its Release's shard label: the shard's watches select on it.
+    assert.equal(await shardOfObject(ns, 'a-one'), keys[0]);
+    assert.equal(await shardOfObject(ns, 'b-one'), keys[1]);
+    await eventually(
+      async () => {
+        assert.equal(cached(await shardA.metrics(), org), 2, "shard A caches only its Release's two objects");
+        assert.equal(cached(await shardB.metrics(), org), 1, "shard B caches only its Release's object");
+      },
+      { timeoutMs: 30_000, description: 'each shard to cache only its own Releases objects' },
+    );
+    await deleteRelease(cp, org.namespace, relA);
+    await deleteRelease(cp, org.namespace, relB);
+    for (const name of ['a-one', 'a-two', 'b-one'])
+      assert.equal(await dpConfigMap(ns, name), undefined, `${name} was cleaned up`);
+  });
+
+  test('a Release relabelled to another shard is taken over by it, nothing deleted by the old one; what it left behind is still pruned', async () => {
+    const { cp, dataPlane } = suite;
+    const org = await createOrg(cp, dataPlane);
+    const [shardA, shardB] = await startShards();
+    const ns = uniqueName('sharded');
+    const rel = uniqueName('rel');
+    const key = `${org.namespace}/${rel}`;
+    await cp.create(
+      inShard(
+        releaseObject(org, rel, [configMap('keep', ns, 'm-keep'), configMap('drop', ns, 'm-drop')], FAST),
+        0,
+      ),
+    );
+    await waitReady(cp, org, rel);
+    const kept = await dpConfigMap(ns, 'm-keep');
+    assert.equal(kept?.metadata.labels?.[SHARD_KEY], keys[0]);
+
+    // One change moves it to shard B and drops an id: shard A never sees the new spec, and shard B's
+    // watch never saw m-drop (it carries shard A's label): B must find it by its recorded name.
+    await cp.patch(API_VERSION, 'Release', org.namespace, rel, {
+      metadata: { labels: { [SHARD_KEY]: keys[1] } },
+      spec: { resources: [configMap('keep', ns, 'm-keep')] },
+    });
+    await eventually(
+      async () => {
+        assert.equal(await shardOfObject(ns, 'm-keep'), keys[1], 'm-keep carries shard B now');
+        assert.equal(await dpConfigMap(ns, 'm-drop'), undefined, 'm-drop was pruned');
+      },
+      { timeoutMs: 30_000, description: 'shard B to take the Release over' },
+    );
+    assert.equal(
+      (await dpConfigMap(ns, 'm-keep'))?.metadata.uid,
+      kept?.metadata.uid,
+      'm-keep was never replaced',
+    );
+    await waitReady(cp, org, rel);
+    assert.equal(logged(shardA, 'pruned', key), 0, 'shard A deleted nothing');
+    assert.ok(logged(shardB, 'pruned', key) > 0, 'shard B pruned m-drop');
+    await eventually(
+      async () => {
+        assert.equal(cached(await shardA.metrics(), org), 0, 'shard A caches nothing of it any more');
+        assert.equal(cached(await shardB.metrics(), org), 1, 'shard B caches m-keep');
+      },
+      { timeoutMs: 30_000, description: 'the object to move between the shards caches' },
+    );
+    await deleteRelease(cp, org.namespace, rel);
+    assert.equal(await dpConfigMap(ns, 'm-keep'), undefined, 'cleaned up by shard B');
+  });
+
+  test("deleting a Release cleans up its objects outside its shard's watches (applied by another shard)", async () => {
+    const { cp, dataPlane } = suite;
+    const org = await createOrg(cp, dataPlane);
+    const [, shardB] = await startShards();
+    const ns = uniqueName('sharded');
+    const rel = uniqueName('rel');
+    const key = `${org.namespace}/${rel}`;
+    await cp.create(inShard(releaseObject(org, rel, [configMap('one', ns, 'd-one')], FAST), 0));
+    await waitReady(cp, org, rel);
+    // Moved to shard B in apply mode DryRun: B sends only dry runs, so d-one keeps shard A's label
+    // and is never in B's watch; its deletion must still be found and waited for.
+    await cp.patch(API_VERSION, 'Release', org.namespace, rel, {
+      metadata: { labels: { [SHARD_KEY]: keys[1] }, annotations: { [Annotations.applyMode]: 'DryRun' } },
+    });
+    await eventually(
+      async () => {
+        assert.equal(condition(await getRelease(cp, org.namespace, rel), 'Ready')?.reason, Reasons.previewed);
+        assert.ok(logged(shardB, 'reconciled', key) > 0, 'shard B reconciled it');
+      },
+      { description: 'shard B to preview the moved Release' },
+    );
+    assert.equal(await shardOfObject(ns, 'd-one'), keys[0], "d-one still carries shard A's label");
+    await deleteRelease(cp, org.namespace, rel);
+    assert.equal(
+      await dpConfigMap(ns, 'd-one'),
+      undefined,
+      'd-one was deleted before the finalizer came off',
+    );
   });
 
   test("an Environment both shards' Releases use stays protected until the last is gone", async () => {

@@ -639,3 +639,50 @@ describe('desired objects of a RenderedRelease', () => {
     assert.equal(item?.ok, false);
   });
 });
+
+describe('shard labels (--release-selector keys)', () => {
+  const KEY = 'sharding.example/key';
+  const labelled = (labels: Record<string, string> | undefined, objectLabels?: Record<string, string>) => {
+    const r = release({ web: deployment(objectLabels ? { labels: objectLabels } : {}) });
+    return { ...r, metadata: { ...r.metadata, ...(labels && { labels }) } };
+  };
+  const labelsOf = (r: Release) => valid(only(desiredItems(r, [KEY]))).object.metadata.labels ?? {};
+
+  test("every object carries its Release's value of each key, over the object's own", () => {
+    assert.equal(labelsOf(labelled({ [KEY]: 'a' }))[KEY], 'a');
+    assert.equal(labelsOf(labelled({ [KEY]: 'b' }, { [KEY]: 'a', team: 'pay' }))[KEY], 'b');
+    assert.equal(labelsOf(labelled({ [KEY]: 'b' }, { team: 'pay' }))['team'], 'pay');
+  });
+
+  test("a key the Release lacks is absent from the object, even when the object's own labels have it", () => {
+    assert.ok(!(KEY in labelsOf(labelled(undefined))), 'a Release without the key');
+    assert.ok(
+      !(KEY in labelsOf(labelled({ other: 'x' }, { [KEY]: 'a' }))),
+      "the object's own value is dropped",
+    );
+  });
+
+  test('moving the Release to another shard changes the desired hash (the object is applied again)', () => {
+    const hash = (value: string) => valid(only(desiredItems(labelled({ [KEY]: value }), [KEY]))).hash;
+    assert.notEqual(hash('a'), hash('b'));
+    assert.equal(
+      valid(only(desiredItems(labelled({ [KEY]: 'a' })))).object.metadata.labels?.[KEY],
+      undefined,
+      'without shard keys nothing is carried',
+    );
+  });
+
+  test('ignore-fields may not name a shard label', () => {
+    const r = labelled({ [KEY]: 'a' });
+    const web = deployment({
+      annotations: { [Annotations.ignoreFields]: '/metadata/labels/sharding.example~1key' },
+    });
+    const item = invalid(
+      only(desiredItems({ ...r, spec: { ...r.spec, resources: [{ id: 'web', object: web }] } }, [KEY])),
+    );
+    assert.match(
+      item.message,
+      /covers \/metadata\/labels\/sharding.example~1key, which the controller must apply/,
+    );
+  });
+});

@@ -65,7 +65,10 @@ const PROTECTED_FIELDS: readonly string[][] = [
  * objectPolicy reads the policy annotations of a spec object: the policy, or the message naming
  * the annotation whose value is not understood.
  */
-export function objectPolicy(annotations: Record<string, string>): ResourcePolicy | string {
+export function objectPolicy(
+  annotations: Record<string, string>,
+  shardKeys: readonly string[] = [],
+): ResourcePolicy | string {
   const policy: ResourcePolicy = {};
   const apply = annotations[Annotations.apply];
   if (apply !== undefined) {
@@ -90,7 +93,7 @@ export function objectPolicy(annotations: Record<string, string>): ResourcePolic
         return `annotation ${Annotations.ignoreFields}: "${truncate(pointer, 80)}" is longer than 256 characters`;
       const segments = parsePointer(pointer);
       if (typeof segments === 'string') return `annotation ${Annotations.ignoreFields}: ${segments}`;
-      const hit = PROTECTED_FIELDS.find(
+      const hit = [...PROTECTED_FIELDS, ...shardKeys.map((k) => ['metadata', 'labels', k])].find(
         (p) => segments.length <= p.length && segments.every((s, i) => s === p[i]),
       );
       if (hit)
@@ -162,14 +165,42 @@ export function trackingLabels(release: Release, id: string): Record<string, str
 /** MAX_QUOTED_API_VERSION bounds how much of an invalid apiVersion a message quotes. */
 const MAX_QUOTED_API_VERSION = 80;
 
-/** desiredItems builds the desired object or the error of every spec item, in spec order. */
-export function desiredItems(release: Release): DesiredItem[] {
+/**
+ * desiredItems builds the desired object or the error of every spec item, in spec order. `shardKeys`
+ * are the label keys of the controller's --release-selector (shard.ts shardLabelKeys): each object
+ * carries the Release's values of them, and not the key where the Release has none, so the object is
+ * in the data-plane watch of exactly the shard that serves its Release.
+ */
+export function desiredItems(release: Release, shardKeys: readonly string[] = []): DesiredItem[] {
   return (release.spec.resources ?? []).map((resource, index) =>
-    desiredItem(release, resource.id, resource.object as unknown, index),
+    desiredItem(release, resource.id, resource.object as unknown, index, shardKeys),
   );
 }
 
-function desiredItem(release: Release, id: string, raw: unknown, index: number): DesiredItem {
+/**
+ * shardLabels sets the Release's values of the shard keys on an object's labels and removes the
+ * keys the Release does not have (the object's own value would put it in another shard's watch).
+ */
+export function shardLabels(
+  labels: Record<string, string>,
+  release: Release,
+  shardKeys: readonly string[],
+): Record<string, string> {
+  for (const key of shardKeys) {
+    const value = release.metadata.labels?.[key];
+    if (value === undefined) delete labels[key];
+    else labels[key] = value;
+  }
+  return labels;
+}
+
+function desiredItem(
+  release: Release,
+  id: string,
+  raw: unknown,
+  index: number,
+  shardKeys: readonly string[],
+): DesiredItem {
   const known = { id, index, group: '', version: '', kind: '', name: '', namespace: '' };
   const invalid = (problem: string): InvalidObject => ({
     ok: false,
@@ -214,7 +245,7 @@ function desiredItem(release: Release, id: string, raw: unknown, index: number):
   const cleanMeta: Record<string, unknown> = { ...metadata };
   for (const f of SERVER_FIELDS) delete cleanMeta[f];
   const annotations = { ...((metadata['annotations'] as Record<string, string> | undefined) ?? {}) };
-  const policy = objectPolicy(annotations);
+  const policy = objectPolicy(annotations, shardKeys);
   if (typeof policy === 'string') return invalid(`${kind}/${metadata['name']}: ${policy}`);
   // Instructions to the controller, read from the Release only: not sent, so an edit on the data
   // plane cannot change what the controller does.
@@ -225,7 +256,11 @@ function desiredItem(release: Release, id: string, raw: unknown, index: number):
   for (const p of PROFILES) delete annotations[p.labels.name];
   if (release.metadata.name.length > MAX_LABEL_VALUE)
     annotations[profileOf(release).labels.name] = release.metadata.name;
-  cleanMeta['labels'] = { ...(metadata['labels'] ?? {}), ...trackingLabels(release, id) };
+  cleanMeta['labels'] = shardLabels(
+    { ...(metadata['labels'] ?? {}), ...trackingLabels(release, id) },
+    release,
+    shardKeys,
+  );
   if (Object.keys(annotations).length > 0) cleanMeta['annotations'] = annotations;
   else delete cleanMeta['annotations'];
   const object: KubeObject = { ...raw, apiVersion, kind, metadata: cleanMeta };

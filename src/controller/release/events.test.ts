@@ -8,7 +8,7 @@ import {
   Reasons,
 } from '../../api/v1alpha1/constants.ts';
 import type { Condition, ReleaseStatus } from '../../api/v1alpha1/schema.ts';
-import type { ManagedObject } from '../../dataplane/watches.ts';
+import type { ManagedObject } from '../../dataplane/port.ts';
 import type { ItemOutcome, ItemState } from './apply.ts';
 import type { DesiredObject } from './desired.ts';
 import { changeSetEvent, crdPrunedEvent, MAX_CHANGES_LISTED, reconcileEvents } from './events.ts';

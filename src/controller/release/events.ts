@@ -18,7 +18,7 @@ import {
 import type { ReleaseStatus } from '../../api/v1alpha1/schema.ts';
 import { listWithMore } from '../../api/text.ts';
 import type { EventType } from '../../runtime/events.ts';
-import type { ManagedObject } from '../../dataplane/watches.ts';
+import type { ManagedObject } from '../../dataplane/port.ts';
 import { describeManaged, type RetainedObject } from '../../ssa/delete.ts';
 import type { ItemOutcome } from './apply.ts';
 import { resourceIdOf } from './prune.ts';

@@ -24,7 +24,7 @@ import type {
   ResourceStatus,
 } from '../../api/v1alpha1/schema.ts';
 import { listWithMore, plural } from '../../api/text.ts';
-import type { ManagedObject } from '../../dataplane/watches.ts';
+import type { ManagedObject } from '../../dataplane/port.ts';
 import { describeManaged } from '../../ssa/delete.ts';
 import { sameApplied } from '../../ssa/memory.ts';
 import type { ItemOutcome } from './apply.ts';
@@ -39,15 +39,40 @@ export interface Proof {
   removal: Removal;
 }
 
+/** RecordedObject is where a recorded object is: its kind, namespace, name and uid. */
+export interface RecordedObject {
+  group: string;
+  version: string;
+  kind: string;
+  namespace?: string;
+  name: string;
+  uid: string;
+}
+
 /** Inventory indexes the recorded objects of a Release by uid. */
 export class Inventory {
   private readonly byUid = new Map<string, Proof>();
+  private readonly where: RecordedObject[] = [];
 
-  constructor(entries: Iterable<Partial<Proof>>) {
+  constructor(entries: Iterable<Partial<Proof & RecordedObject>>) {
     for (const e of entries) {
-      if (e.uid && e.origin && e.removal)
-        this.byUid.set(e.uid, { uid: e.uid, origin: e.origin, removal: e.removal });
+      if (!e.uid || !e.origin || !e.removal) continue;
+      this.byUid.set(e.uid, { uid: e.uid, origin: e.origin, removal: e.removal });
+      if (e.kind && e.name && e.version !== undefined)
+        this.where.push({
+          group: e.group ?? '',
+          version: e.version,
+          kind: e.kind,
+          ...(e.namespace && { namespace: e.namespace }),
+          name: e.name,
+          uid: e.uid,
+        });
     }
+  }
+
+  /** recorded lists where each recorded object is (as its status entry says), to look for it by name. */
+  recorded(): readonly RecordedObject[] {
+    return this.where;
   }
 
   /** of builds the inventory a status records: its resources and its pending removals. */

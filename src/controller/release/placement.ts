@@ -12,7 +12,7 @@
 import type { Logger } from 'pino';
 import type { Placement, Release } from '../../api/v1alpha1/schema.ts';
 import type { DataPlanePort } from '../../dataplane/port.ts';
-import type { ManagedObject } from '../../dataplane/watches.ts';
+import type { ManagedObject } from '../../dataplane/port.ts';
 import { KindNotServedError, type ResourceInfo } from '../../kube/discovery.ts';
 import { describeError } from '../../kube/errors.ts';
 import { describeManaged, removeAll, type RetainedObject } from '../../ssa/delete.ts';
@@ -24,6 +24,7 @@ import { Annotations } from '../../api/v1alpha1/constants.ts';
 import { kindsToWatch } from './kinds.ts';
 import type { Inventory } from './inventory.ts';
 import { giveBackOf, ownedBy, retentionOf } from './policy.ts';
+import { letGo, outsideView } from './recorded.ts';
 import { isResolveFailure, planeOfKey, refString, type DataPlaneResolver } from './resolve.ts';
 
 const MAX_LISTED = 5;
@@ -237,13 +238,24 @@ export async function sweep(ctx: SweepContext, dataPlane: DataPlanePort): Promis
         },
       };
     }
-    ({ proven: left, unproven: notProven } = ctx.inventory.split(dataPlane.objectsOf(uid)));
+    // Cleanup proves absence: a recorded object the watches do not show is read by name (recorded.ts).
+    const cached = dataPlane.objectsOf(uid);
+    const inView = new Set(cached.map((m) => m.object.metadata.uid));
+    const outside = await outsideView(
+      dataPlane,
+      uid,
+      ctx.inventory.recorded(),
+      (r) => inView.has(r.uid),
+      ctx.signal,
+    );
+    ({ proven: left, unproven: notProven } = ctx.inventory.split([...cached, ...outside]));
     const removed = await removeAll(dataPlane, left, ctx.signal, {
       owned: ownedBy(ctx.inventory),
       giveBack: giveBackOf(ctx.inventory),
       retain: retentionOf(ctx.release),
     });
     ({ deleted, givenBack, retained } = removed);
+    letGo(dataPlane, { deleted, givenBack: [...givenBack, ...retained] }, outside);
     for (const m of givenBack) ctx.logger.info({ object: describeManaged(m) }, 'gave back adopted object');
     for (const m of retained) ctx.logger.info({ object: describeManaged(m), reason: m.reason }, 'retained');
     for (const m of notProven)

@@ -37,7 +37,7 @@ import type {
   Removal,
   ResourcePolicy,
 } from '../../api/v1alpha1/schema.ts';
-import { identityOf, type ManagedObject } from '../../dataplane/watches.ts';
+import { identityOf, type ManagedObject } from '../../dataplane/port.ts';
 import type { ApplyPolicy, DriftMode, Existing, ObjectPolicy, Recreate } from '../../ssa/apply.ts';
 import type { GiveBack, Retention } from '../../ssa/delete.ts';
 import {

@@ -4,7 +4,7 @@ import type { KubeObject } from '../../api/object.ts';
 import { Annotations, CONTROLLER_NAME, Labels } from '../../api/v1alpha1/constants.ts';
 import type { ResourceInfo } from '../../kube/discovery.ts';
 import type { DesiredObject, InvalidObject } from './desired.ts';
-import type { ManagedObject } from '../../dataplane/watches.ts';
+import type { ManagedObject } from '../../dataplane/port.ts';
 import { pruneRelease, staleObjects } from './prune.ts';
 import { pino } from 'pino';
 import { ApplyMemory } from '../../ssa/memory.ts';
@@ -308,6 +308,87 @@ describe('pruneRelease', () => {
     assert.deepEqual(
       [...(result.present ?? [])].sort(),
       [created.metadata.uid, adopted.metadata.uid, forged.metadata.uid].sort(),
+    );
+  });
+});
+
+describe('recorded objects outside the watches (recorded.ts)', () => {
+  /** outsideObject is one of the Release's objects the watch does not show (no managed-by, as a shard key would). */
+  const outsideObject = (name: string): KubeObject => {
+    const { object } = live(INFO.configMap, name, name, 'apps');
+    delete object.metadata.labels?.[Labels.managedBy];
+    return object;
+  };
+  const context = (dataPlane: FakeDataPlane, inventory: Inventory) => ({
+    key: 'acme/web',
+    releaseUid: RELEASE_UID,
+    dataPlane,
+    memory: new ApplyMemory(),
+    logger: pino({ level: 'silent' }),
+    signal: new AbortController().signal,
+    inventory,
+  });
+  const entry = (object: KubeObject, removal: 'Delete' | 'GiveBack' = 'Delete') => ({
+    group: '',
+    version: 'v1',
+    kind: 'ConfigMap',
+    namespace: 'apps',
+    name: object.metadata.name ?? '',
+    uid: object.metadata.uid ?? '',
+    origin: 'Created' as const,
+    removal,
+  });
+
+  test('a recorded stale object the cache does not show is read by name and pruned; one proven gone is read once', async () => {
+    const dataPlane = new FakeDataPlane('acme/dp', [INFO.configMap]);
+    await dataPlane.cache(INFO.configMap);
+    const stale = dataPlane.put(INFO.configMap, outsideObject('stale'));
+    const gone = outsideObject('gone');
+    gone.metadata.uid = 'uid-gone';
+    const replaced = dataPlane.put(INFO.configMap, outsideObject('replaced'));
+    const unlabelled = dataPlane.put(INFO.configMap, {
+      ...outsideObject('given'),
+      metadata: { name: 'given', namespace: 'apps' },
+    });
+    const inventory = new Inventory([
+      entry(stale),
+      entry(gone),
+      { ...entry(replaced), uid: 'uid-of-an-older-object' },
+      entry(unlabelled),
+    ]);
+    const result = await pruneRelease(context(dataPlane, inventory), []);
+    assert.deepEqual(names(result.pruned), ['ConfigMap/apps/stale']);
+    assert.equal(dataPlane.get(INFO.configMap, 'apps', 'stale'), undefined);
+    assert.ok(dataPlane.get(INFO.configMap, 'apps', 'replaced'), 'another uid at the name is not ours');
+    assert.ok(
+      dataPlane.get(INFO.configMap, 'apps', 'given'),
+      'an object without our uid label is not ours any more',
+    );
+    assert.deepEqual([...(result.present ?? [])], [stale.metadata.uid], 'what was read counts as present');
+
+    // The next pass: the deleted object outside the view is read until gone; what was proven gone is not read again.
+    dataPlane.requests.length = 0;
+    await pruneRelease(context(dataPlane, inventory), []);
+    assert.deepEqual(
+      dataPlane.requests
+        .filter((r) => r.verb === 'read')
+        .map((r) => r.name)
+        .sort(),
+      ['given', 'stale'],
+    );
+  });
+
+  test('a recorded object at a name this pass applied is not read: the apply answered for that name', async () => {
+    const dataPlane = new FakeDataPlane('acme/dp', [INFO.configMap]);
+    await dataPlane.cache(INFO.configMap);
+    const object = dataPlane.put(INFO.configMap, outsideObject('settings'));
+    const outcome = wants('settings', 'v1', 'ConfigMap', 'settings', 'apps');
+    outcome.live = object;
+    const result = await pruneRelease(context(dataPlane, new Inventory([entry(object)])), [outcome]);
+    assert.deepEqual(result.pruned, []);
+    assert.deepEqual(
+      dataPlane.requests.filter((r) => r.verb === 'read'),
+      [],
     );
   });
 });

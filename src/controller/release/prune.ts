@@ -17,7 +17,7 @@ import { trackingOf } from '../../api/v1alpha1/profile.ts';
 import type { ObjectRef } from '../../api/v1alpha1/schema.ts';
 import { listWithMore, plural } from '../../api/text.ts';
 import type { DataPlanePort } from '../../dataplane/port.ts';
-import { identityOf, type ManagedObject } from '../../dataplane/watches.ts';
+import { identityOf, type ManagedObject } from '../../dataplane/port.ts';
 import {
   describeManaged,
   planRemovals,
@@ -32,6 +32,8 @@ import { recordKey, type ApplyMemory } from '../../ssa/memory.ts';
 import type { ItemOutcome } from './apply.ts';
 import type { Inventory } from './inventory.ts';
 import { pruneDeferred } from './placement.ts';
+import { letGo, outsideView } from './recorded.ts';
+import { describeError } from '../../kube/errors.ts';
 import { giveBackOf, ownedBy } from './policy.ts';
 
 /** MAX_LISTED_FAILURES bounds how many failed deletions a message names. */
@@ -79,7 +81,21 @@ export async function pruneRelease(ctx: PruneContext, outcomes: ItemOutcome[]): 
   const nothing: PruneResult = { pruned: [], givenBack: [], retained: [], notProven: [] };
   if (incomplete) return nothing;
   if (!dataPlane.isComplete(ctx.key)) return { ...nothing, failure: pruneDeferred(dataPlane, ctx.key) };
-  const managed = dataPlane.objectsOf(ctx.releaseUid);
+  const cached = dataPlane.objectsOf(ctx.releaseUid);
+  let outside: ManagedObject[];
+  try {
+    outside = await outsideOf(ctx, cached, outcomes);
+  } catch (err) {
+    const failure = classifyFailure(err);
+    return {
+      ...nothing,
+      failure: {
+        unreachable: failure.kind === 'Unreachable',
+        message: `pruning deferred: looking for recorded objects outside the data plane's watches failed (${describeError(err)}); nothing is deleted until they can be looked for`,
+      },
+    };
+  }
+  const managed = outside.length > 0 ? [...cached, ...outside] : cached;
   const present = new Set(managed.flatMap((m) => (m.object.metadata.uid ? [m.object.metadata.uid] : [])));
   const none: PruneResult = { ...nothing, present };
   const stale = staleObjects(managed, outcomes);
@@ -91,6 +107,7 @@ export async function pruneRelease(ctx: PruneContext, outcomes: ItemOutcome[]): 
     ctx.signal,
     removeOptions(ctx),
   );
+  letGo(dataPlane, { deleted, givenBack: [...givenBack, ...retained] }, outside);
   for (const m of notOwned)
     ctx.logger.warn(
       { object: describeManaged(m), id: resourceIdOf(m.object) },
@@ -118,6 +135,33 @@ export async function pruneRelease(ctx: PruneContext, outcomes: ItemOutcome[]): 
       message: `could not remove ${plural(failed.length, 'object')} no longer in spec: ${listWithMore(listed, MAX_LISTED_FAILURES)}`,
     },
   };
+}
+
+/**
+ * outsideOf are the Release's recorded objects that exist outside the watches' view (recorded.ts),
+ * other than those `cached` holds and those at a name this pass applied.
+ */
+async function outsideOf(
+  ctx: PruneContext,
+  cached: readonly ManagedObject[],
+  outcomes: ItemOutcome[],
+): Promise<ManagedObject[]> {
+  const uids = new Set(cached.map((m) => m.object.metadata.uid));
+  // The object this pass applied is the one at that name: a recorded uid there is in view, or gone.
+  const applied = new Set(
+    outcomes.flatMap((o) =>
+      o.state === 'applied' && o.item.ok && o.live
+        ? [identityOf(o.item.group, o.item.kind, o.live.metadata.namespace, o.live.metadata.name ?? '')]
+        : [],
+    ),
+  );
+  return outsideView(
+    ctx.dataPlane,
+    ctx.releaseUid,
+    ctx.inventory.recorded(),
+    (r) => uids.has(r.uid) || applied.has(identityOf(r.group, r.kind, r.namespace, r.name)),
+    ctx.signal,
+  );
 }
 
 /** MAX_PLANNED_DELETIONS bounds status.plannedDeletions. */

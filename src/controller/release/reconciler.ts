@@ -20,7 +20,7 @@ import { parseReleaseKey, profileOf, PROFILES, type KindProfile } from '../../ap
 import { listWithMore, plural, truncate } from '../../api/text.ts';
 import { describeRef, type KubeObject } from '../../api/object.ts';
 import type { Placement, Release, ReleaseStatus, ResourceStatus } from '../../api/v1alpha1/schema.ts';
-import type { ManagedObject } from '../../dataplane/watches.ts';
+import type { ManagedObject } from '../../dataplane/port.ts';
 import { describeError } from '../../kube/errors.ts';
 import type { ReconcileResult } from '../../runtime/controller.ts';
 import type { EventType } from '../../runtime/events.ts';
@@ -202,6 +202,11 @@ export interface ReleaseReconcilerDeps {
    * is kept in a watch cache), in every tenancy mode; unlimited without.
    */
   observeLimits?: Pick<ObserveLimits, 'perRelease' | 'perOrganization'>;
+  /**
+   * shardKeys are the label keys of --release-selector (shard.ts shardLabelKeys): every object
+   * carries its Release's values of them, so it is in the watches of its Release's shard only.
+   */
+  shardKeys?: readonly string[];
 }
 
 /** ReleaseReconciler reconciles Releases by `namespace/name` key. */
@@ -345,7 +350,7 @@ export class ReleaseReconciler {
     await this.bindTo(key, dataPlane, logger);
 
     // A preview of another Release plans its objects with that Release's labels (never written: a dry run).
-    const items = desiredItems(planningIdentity(release, previewed));
+    const items = desiredItems(planningIdentity(release, previewed), this.deps.shardKeys);
     // Where the objects go is recorded before they go there, so cleanup knows every cluster to look at.
     const placed = await this.place(release, dataPlane, logger, signal);
     release = placed.release;

@@ -29,7 +29,7 @@ import { isKubeApiError, type ClientLimits, type KubeClient } from '../../kube/c
 import type { SecretLike } from '../../dataplane/credentials.ts';
 import { DataPlanePool, type DataPlaneCacheLimits } from '../../dataplane/pool.ts';
 import type { ObserveLimits } from './policy.ts';
-import { kindKey } from '../../dataplane/watches.ts';
+import { kindKey } from '../../dataplane/port.ts';
 import type { EndpointPolicy } from '../../dataplane/endpoint.ts';
 import type { TunnelProxySettings } from '../../dataplane/tunnel.ts';
 import type { GatewaySettings } from '../../dataplane/gateway/transport.ts';
@@ -62,7 +62,7 @@ import {
   type DataPlaneResolver,
   type PlaneRef,
 } from './resolve.ts';
-import { inShard, shardOf, type Shard } from './shard.ts';
+import { inShard, shardLabelKeys, shardOf, type Shard } from './shard.ts';
 import { tenancyOf, type OwnershipSeal } from './tenancy.ts';
 
 /** RELEASE_CONTROLLER names the controller in metrics and logs. */
@@ -280,8 +280,13 @@ export class ReleaseController {
       );
     }
 
+    // A shard's data-plane watches select its own Releases' objects: each carries its Release's
+    // values of the selector's keys (desired.ts), so the same selector divides those caches too.
+    const shardKeys = shardLabelKeys(options.releaseSelector);
+    if (typeof shardKeys === 'string') throw new Error(`--release-selector ${shardKeys}`);
     this.pool = new DataPlanePool({
       logger,
+      ...(options.releaseSelector && { shardSelector: options.releaseSelector }),
       requestTimeoutMs: options.dataPlaneTimeoutMs,
       ...(options.endpoints ? { endpoints: options.endpoints } : {}),
       ...(options.tunnelProxy ? { tunnel: options.tunnelProxy } : {}),
@@ -374,6 +379,7 @@ export class ReleaseController {
       logger,
       ...(options.tenancy && { tenancy: options.tenancy }),
       ...(options.observeLimits && { observeLimits: options.observeLimits }),
+      ...(shardKeys.length > 0 && { shardKeys }),
     });
     this.controller = new Controller<string>({
       name: RELEASE_CONTROLLER,

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fnv1a32, inShard, shardOf } from './shard.ts';
+import { fnv1a32, inShard, shardLabelKeys, shardOf } from './shard.ts';
 
 test('fnv1a32 matches the reference FNV-1a values', () => {
   assert.equal(fnv1a32(''), 0x811c9dc5);
@@ -28,4 +28,17 @@ test('sharding by namespace keeps every Release of an organization in one shard'
         if (inShard({ index, count: 3, by: 'namespace' }, `org-${org}`, `release-${i}`)) owners.add(index);
     assert.equal(owners.size, 1, `organization org-${org} is split between shards ${[...owners].join(', ')}`);
   }
+});
+
+test('shardLabelKeys names every key of a --release-selector once, and refuses what cannot divide objects', () => {
+  assert.deepEqual(shardLabelKeys(''), []);
+  assert.deepEqual(shardLabelKeys('sharding.example/key=a'), ['sharding.example/key']);
+  assert.deepEqual(shardLabelKeys('sharding.example/key in (a,b),tier'), ['sharding.example/key', 'tier']);
+  assert.deepEqual(shardLabelKeys('!sharding.example/key'), ['sharding.example/key']);
+  assert.deepEqual(shardLabelKeys('key notin (a),key!=c'), ['key']);
+  assert.match(String(shardLabelKeys('key in a')), /is not a label selector/);
+  assert.match(
+    String(shardLabelKeys('openchoreo.dev/release-uid=x')),
+    /names openchoreo.dev\/release-uid, which the controller sets/,
+  );
 });

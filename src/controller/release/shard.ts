@@ -4,6 +4,9 @@
  * that shard opens its DataPlanes), so each Release has exactly one owner for a given shard count,
  * with no coordination beyond each shard's own leader-election Lease.
  */
+import { Labels } from '../../api/v1alpha1/constants.ts';
+import { PROFILES } from '../../api/v1alpha1/profile.ts';
+import { parseLabelSelector } from '../../kube/selector.ts';
 
 /** Shard is this process's slice of the Releases: index in [0, count). */
 export interface Shard {
@@ -32,4 +35,30 @@ export function shardOf(namespace: string, name: string, count: number): number 
 export function inShard(shard: Shard, namespace: string, name: string): boolean {
   const key = shard.by === 'namespace' ? '' : name;
   return shardOf(namespace, key, shard.count) === shard.index;
+}
+
+/** TRACKING_KEYS are the labels the controller sets to its own values: never a shard key. */
+const TRACKING_KEYS = new Set<string>([
+  Labels.managedBy,
+  Labels.releaseNamespace,
+  ...PROFILES.flatMap((p) => Object.values(p.labels)),
+]);
+
+/**
+ * shardLabelKeys are the label keys a --release-selector names (`key=a`, `key in (a,b)`, `!key`,
+ * `key`): every data-plane object carries its Release's values of them (desired.ts), and the
+ * shard's data-plane watches add the same selector, so a shard caches only its own Releases'
+ * objects (docs/architecture.md, "Shards that divide memory"). Empty for no selector; a message
+ * saying what is wrong for a selector that cannot be read or names a key the controller sets.
+ */
+export function shardLabelKeys(selector: string | undefined): string[] | string {
+  if (!selector) return [];
+  const requirements = parseLabelSelector(selector);
+  if (!requirements)
+    return `"${selector}" is not a label selector (terms key=value, key!=value, key in (a,b), key notin (a,b), key, !key, joined by commas)`;
+  const keys = [...new Set(requirements.map((r) => r.key))];
+  const reserved = keys.filter((k) => TRACKING_KEYS.has(k));
+  if (reserved.length > 0)
+    return `"${selector}" names ${reserved.join(', ')}, which the controller sets on every data-plane object itself; shard by a label of your own (for example sharding.openchoreo.dev/key)`;
+  return keys;
 }

@@ -21,7 +21,7 @@ import type {
   ResourceStatus,
   RetainedObject as RetainedEntry,
 } from '../../api/v1alpha1/schema.ts';
-import { identityOf } from '../../dataplane/watches.ts';
+import { identityOf } from '../../dataplane/port.ts';
 import type { RetainedObject } from '../../ssa/delete.ts';
 import type { FailureKind } from '../../ssa/failure.ts';
 import { listWithMore, truncateJson, withoutControls } from '../../api/text.ts';
