@@ -4,6 +4,7 @@ import type { KubeObject } from '../../api/object.ts';
 import { IN_USE_FINALIZER, TenancyKeys } from '../../api/v1alpha1/constants.ts';
 import type { DataPlane, Environment, Release } from '../../api/v1alpha1/schema.ts';
 import {
+  coveredByOthers,
   dependenciesOf,
   protectionChanges,
   reconcileProtection,
@@ -66,6 +67,39 @@ void describe('dependenciesOf', () => {
       'DataPlane/old',
       'Secret/old-kubeconfig',
     ]);
+  });
+});
+
+void describe('coveredByOthers', () => {
+  const lookup = lookupOf([env('prod', 'dp'), env('test', 'dp')], [dataPlane('dp', 'dp-kubeconfig')]);
+  const elsewhere = (r: Release): Release => ({ ...r, metadata: { ...r.metadata, namespace: 'other' } });
+
+  void test('a Release whose dependencies another Release of its namespace shares changes nothing', () => {
+    const web = release('web', 'prod');
+    assert.equal(coveredByOthers(web, [web, release('api', 'prod')], lookup), true);
+  });
+  void test('the last Release of its dependencies, or one with a dependency of its own, changes what is needed', () => {
+    const web = release('web', 'prod');
+    assert.equal(coveredByOthers(web, [web], lookup), false, 'only itself');
+    assert.equal(
+      coveredByOthers(web, [release('api', 'test')], lookup),
+      false,
+      'Environment/prod is its own',
+    );
+    assert.equal(
+      coveredByOthers(web, [elsewhere(release('api', 'prod'))], lookup),
+      false,
+      'another namespace',
+    );
+    assert.equal(
+      coveredByOthers(release('web', 'prod', ['old']), [release('api', 'prod')], lookup),
+      false,
+      'it still has objects on DataPlane old',
+    );
+  });
+  void test('dependencies shared among several other Releases together cover it', () => {
+    const both = release('both', 'prod', ['old']);
+    assert.equal(coveredByOthers(both, [release('a', 'prod'), release('b', 'test', ['old'])], lookup), true);
   });
 });
 

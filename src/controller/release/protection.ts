@@ -62,6 +62,28 @@ export function dependenciesOf(release: Release, lookup: ProtectionLookup): stri
   return keys;
 }
 
+/**
+ * coveredByOthers tells whether everything `release` resolves through is needed by another
+ * Release of its namespace as well. Then its arrival or its departure changes nothing the
+ * namespace's protection keeps, and the namespace need not be reconciled (for its Secrets, a list
+ * on the API server): deleting a thousand Releases of one organization reconciles it once, for the
+ * last. It stops at the first Releases that cover it all.
+ */
+export function coveredByOthers(
+  release: Release,
+  releases: Iterable<Release>,
+  lookup: ProtectionLookup,
+): boolean {
+  const uncovered = new Set(dependenciesOf(release, lookup));
+  for (const r of releases) {
+    if (r.metadata.namespace !== release.metadata.namespace || r.metadata.uid === release.metadata.uid)
+      continue;
+    for (const key of dependenciesOf(r, lookup)) uncovered.delete(key);
+    if (uncovered.size === 0) return true;
+  }
+  return false;
+}
+
 /** neededIn is every protection key the Releases of one namespace resolve through. */
 export function neededIn(
   namespace: string,

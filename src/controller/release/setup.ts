@@ -47,7 +47,7 @@ import { ProtectionWriter, ReleaseReader, ReleaseWriter } from './controlplane.t
 import { ReleaseDirectory } from './directory.ts';
 import { ReleaseMetrics } from './metrics.ts';
 import { isBoundTo } from './placement.ts';
-import { dependenciesOf, reconcileProtection, type ProtectionLookup } from './protection.ts';
+import { coveredByOthers, dependenciesOf, reconcileProtection, type ProtectionLookup } from './protection.ts';
 import { ReleaseReconciler } from './reconciler.ts';
 import {
   CLUSTER_REF_PREFIX,
@@ -492,7 +492,13 @@ export class ReleaseController {
       releases.addHandler((type, release, old) => {
         const echo = this.writer.seen(release);
         const ns = release.metadata.namespace ?? '';
-        if (type !== 'updated' || !old || depsChanged(old, release, lookup)) this.protect(ns);
+        // A Release added or gone whose dependencies other Releases of its namespace share changes
+        // nothing the namespace's protection keeps.
+        const protectionMayChange =
+          type === 'updated' && old
+            ? depsChanged(old, release, lookup)
+            : !coveredByOthers(release, this.eachRelease(), lookup);
+        if (protectionMayChange) this.protect(ns);
         // Our own status writes change only status, and the echo of our own finalizer and placement
         // write is what the reconcile that wrote it went on with: neither needs a reconcile.
         if (type === 'updated' && old && (echo || !specOrMetaChanged(old, release))) return;
@@ -700,6 +706,11 @@ export class ReleaseController {
   /** allReleases lists the Releases of every served kind. */
   private allReleases(): Release[] {
     return this.releaseInformers().flatMap(([, informer]) => informer.list());
+  }
+
+  /** eachRelease iterates over the cached Releases of every served kind, copying nothing. */
+  private *eachRelease(): Generator<Release> {
+    for (const [, informer] of this.releaseInformers()) yield* informer.values();
   }
 
   private enqueueForEnvironment(namespace: string, environment: string): void {
