@@ -2,6 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { FINALIZER } from '../../api/v1alpha1/constants.ts';
 import type { Release } from '../../api/v1alpha1/schema.ts';
 import { KubeClient } from '../../kube/client.ts';
 import { ReleaseWriter } from './controlplane.ts';
@@ -46,6 +47,24 @@ void describe('ReleaseWriter', () => {
     writer.seen(release('5'));
     assert.equal(writer.size, 0, 'the cache caught up: ours is dropped without waiting for a reconcile');
     assert.equal(writer.freshest(release('5')).metadata.resourceVersion, '5');
+  });
+
+  void test('a removed finalizer is remembered until the cache has it, so a reconcile woken meanwhile finds nothing to finalize', async () => {
+    const writer = new ReleaseWriter(client);
+    const cached: Release = {
+      ...release('4'),
+      metadata: {
+        ...release('4').metadata,
+        finalizers: [FINALIZER],
+        deletionTimestamp: '2026-12-07T10:00:00Z',
+      },
+    };
+    await writer.removeFinalizer(cached);
+    assert.deepEqual(
+      writer.freshest(cached).metadata.finalizers ?? [],
+      [],
+      'the stale cached copy is not used',
+    );
   });
 
   void test('a Release recreated under the same name drops our copy of the old one', async () => {

@@ -167,18 +167,23 @@ export class ReleaseWriter implements ReleaseStore {
     const ours = finalizers.flatMap((f, i) => (FINALIZERS.includes(f) ? [i] : [])).reverse();
     if (ours.length === 0) return;
     try {
-      await this.patch(
-        release,
-        ours.flatMap((i) => [
-          { op: 'test', path: `/metadata/finalizers/${i}`, value: finalizers[i] },
-          { op: 'remove', path: `/metadata/finalizers/${i}` },
-        ]),
-        signal,
+      // Remembered until the cache has it (or the Release's deletion): a reconcile woken meanwhile
+      // (a data-plane event of an object just deleted) then finds nothing to finalize, where the
+      // cached copy would make it sweep and remove the finalizer again.
+      this.remember(
+        await this.patch(
+          release,
+          ours.flatMap((i) => [
+            { op: 'test', path: `/metadata/finalizers/${i}`, value: finalizers[i] },
+            { op: 'remove', path: `/metadata/finalizers/${i}` },
+          ]),
+          signal,
+        ),
       );
     } catch (err) {
       if (!(isKubeApiError(err) && err.isNotFound)) throw err;
+      this.forget(releaseKeyOf(release));
     }
-    this.forget(releaseKeyOf(release));
   }
 
   private patch(release: Release, ops: unknown[], signal?: AbortSignal): Promise<Release> {

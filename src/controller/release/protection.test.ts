@@ -7,6 +7,7 @@ import {
   coveredByOthers,
   dependenciesOf,
   protectionChanges,
+  protectionInputsChanged,
   reconcileProtection,
   type ProtectionChange,
   type ProtectionLookup,
@@ -100,6 +101,21 @@ void describe('coveredByOthers', () => {
   void test('dependencies shared among several other Releases together cover it', () => {
     const both = release('both', 'prod', ['old']);
     assert.equal(coveredByOthers(both, [release('a', 'prod'), release('b', 'test', ['old'])], lookup), true);
+  });
+});
+
+void describe('protectionInputsChanged', () => {
+  void test('a status write changes nothing protection reads; spec, finalizers and deletion do', () => {
+    const before = env('prod', 'dp');
+    const counted = { ...before, status: { releases: 3 } } as Environment;
+    assert.equal(protectionInputsChanged(before, counted), false, 'status only');
+    assert.equal(protectionInputsChanged(before, env('prod', 'other')), true, 'another DataPlane named');
+    assert.equal(protectionInputsChanged(before, env('prod', 'dp', [IN_USE_FINALIZER])), true, 'finalizers');
+    const deleting = {
+      ...before,
+      metadata: { ...before.metadata, deletionTimestamp: '2026-12-07T10:00:00Z' },
+    };
+    assert.equal(protectionInputsChanged(before, deleting), true, 'deletion');
   });
 });
 

@@ -84,6 +84,23 @@ export function coveredByOthers(
   return false;
 }
 
+/**
+ * protectionInputsChanged tells whether an update of an Environment or a DataPlane changed what
+ * protection reads of it: its spec (the DataPlane it names, the Secret it names), its finalizers or
+ * its deletion. A status write (the plane controller's count of users, on every Release created or
+ * deleted) changes none of them and needs no protection reconcile.
+ */
+export function protectionInputsChanged(
+  old: KubeObject & { spec?: unknown },
+  now: KubeObject & { spec?: unknown },
+): boolean {
+  return (
+    old.metadata.deletionTimestamp !== now.metadata.deletionTimestamp ||
+    JSON.stringify(old.metadata.finalizers) !== JSON.stringify(now.metadata.finalizers) ||
+    JSON.stringify(old.spec) !== JSON.stringify(now.spec)
+  );
+}
+
 /** neededIn is every protection key the Releases of one namespace resolve through. */
 export function neededIn(
   namespace: string,

@@ -47,7 +47,13 @@ import { ProtectionWriter, ReleaseReader, ReleaseWriter } from './controlplane.t
 import { ReleaseDirectory } from './directory.ts';
 import { ReleaseMetrics } from './metrics.ts';
 import { isBoundTo } from './placement.ts';
-import { coveredByOthers, dependenciesOf, reconcileProtection, type ProtectionLookup } from './protection.ts';
+import {
+  coveredByOthers,
+  dependenciesOf,
+  protectionInputsChanged,
+  reconcileProtection,
+  type ProtectionLookup,
+} from './protection.ts';
 import { ReleaseReconciler } from './reconciler.ts';
 import {
   CLUSTER_REF_PREFIX,
@@ -508,7 +514,7 @@ export class ReleaseController {
     // Our own in-use finalizer on an Environment or DataPlane changes nothing a Release reads.
     this.environments.addHandler((type, env, old) => {
       const ns = env.metadata.namespace ?? '';
-      this.protect(ns);
+      if (type !== 'updated' || !old || protectionInputsChanged(old, env)) this.protect(ns);
       if (type === 'updated' && old && !specOrDeletionChanged(old, env)) return;
       this.enqueueForEnvironment(ns, env.metadata.name);
     });
@@ -525,7 +531,7 @@ export class ReleaseController {
     });
     this.dataPlanes.addHandler((type, dp, old) => {
       const ns = dp.metadata.namespace ?? '';
-      this.protect(ns);
+      if (type !== 'updated' || !old || protectionInputsChanged(old, dp)) this.protect(ns);
       if (type === 'deleted') this.forgetDataPlane(`${ns}/${dp.metadata.name}`);
       this.retainSecrets();
       if (type === 'updated' && old && !specOrDeletionChanged(old, dp)) return;
