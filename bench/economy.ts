@@ -289,11 +289,11 @@ export async function runEconomy(
   const metricsAfter = await env.controllersMetrics();
   after = await scrape(env);
   // The Release controller's own reconciles (in-use-protection and plane-status count theirs apart).
-  const controller = RELEASE_CONTROLLER;
+  const ofReleases = (result: string) => ({ controller: RELEASE_CONTROLLER, result });
   const reconciled = (result: string) =>
     round(
-      (metricSum(metricsAfter, 'controller_runtime_reconcile_total', { controller, result }) -
-        metricSum(metricsBefore, 'controller_runtime_reconcile_total', { controller, result })) /
+      (metricSum(metricsAfter, 'controller_runtime_reconcile_total', ofReleases(result)) -
+        metricSum(metricsBefore, 'controller_runtime_reconcile_total', ofReleases(result))) /
         n,
       2,
     );
