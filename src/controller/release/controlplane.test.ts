@@ -74,3 +74,47 @@ void describe('ReleaseWriter', () => {
     assert.equal(writer.size, 0);
   });
 });
+
+void describe('ReleaseWriter with two writes in flight', () => {
+  let server: http.Server;
+  let client: KubeClient;
+  let revision = 10;
+  before(async () => {
+    // Each write answers the next resourceVersion, as etcd does.
+    server = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(release(String(++revision))));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    client = new KubeClient({ name: 'cp', server: `http://127.0.0.1:${port}`, maxRetries: 0 });
+  });
+  after(async () => {
+    await client.close();
+    server.close();
+  });
+
+  void test('the echo of the finalizer write is ours even when the status write came back first', async () => {
+    const writer = new ReleaseWriter(client);
+    const withFinalizer = await writer.addFinalizer(release('10'), undefined, '[]'); // 11
+    await writer.writeStatus(withFinalizer, { observedGeneration: 1 }); // 12
+
+    assert.equal(writer.seen(release('11')), true, 'the finalizer write (not the last) is an echo');
+    assert.equal(writer.seen(release('12')), true, 'the status write is an echo');
+    assert.equal(writer.seen(release('13')), false, "someone else's write is not");
+    assert.equal(writer.size, 0);
+  });
+
+  void test("someone else's write between two of ours is not taken for an echo", async () => {
+    const writer = new ReleaseWriter(client);
+    const first = await writer.addFinalizer(release(String(revision)), undefined, '[]');
+    const theirs = release(String(++revision));
+    await writer.writeStatus(first, { observedGeneration: 1 });
+
+    assert.equal(writer.seen(first), true);
+    assert.equal(writer.seen(theirs), false, 'a user edit between our writes wakes the Release');
+  });
+});
