@@ -6,7 +6,7 @@
  */
 import type { Logger } from 'pino';
 import { withoutManagedFields, type KubeObject } from '../../api/object.ts';
-import { API_VERSION, Reasons, TenancyKeys } from '../../api/v1alpha1/constants.ts';
+import { Annotations, API_VERSION, Reasons, TenancyKeys } from '../../api/v1alpha1/constants.ts';
 import type {
   DataPlane,
   Environment,
@@ -17,6 +17,7 @@ import type {
 import { planeKey } from '../../dataplane/transport.ts';
 import type { TenantPolicy } from '../../api/v1alpha1/tenancy.ts';
 import {
+  FINALIZERS,
   parseReleaseKey,
   profileOf,
   RELEASE_PROFILE,
@@ -821,12 +822,26 @@ function credentialsChanged(old: SecretLike, now: SecretLike): boolean {
   return JSON.stringify(old.data) !== JSON.stringify(now.data) || markOf(old) !== markOf(now);
 }
 
+/**
+ * specOrMetaChanged tells whether an update of a Release may need a reconcile: its spec, deletion
+ * or uid, or metadata other than what our own first write adds (our finalizer and the placement
+ * annotation). The echo of that write can arrive before its answer, while the reconcile that sent
+ * it still runs, and tells it nothing; our finalizer taken off (by anyone) does need a reconcile.
+ */
 function specOrMetaChanged(old: Release, now: Release): boolean {
+  const ours = (r: Release) => r.metadata.finalizers?.some((f) => FINALIZERS.includes(f)) ?? false;
+  const othersFinalizers = (r: Release) =>
+    JSON.stringify((r.metadata.finalizers ?? []).filter((f) => !FINALIZERS.includes(f)));
+  const othersAnnotations = (r: Release) => {
+    const { [Annotations.placement]: _placement, ...rest } = r.metadata.annotations ?? {};
+    return JSON.stringify(rest);
+  };
   return (
     old.metadata.generation !== now.metadata.generation ||
     old.metadata.deletionTimestamp !== now.metadata.deletionTimestamp ||
-    JSON.stringify(old.metadata.finalizers) !== JSON.stringify(now.metadata.finalizers) ||
-    JSON.stringify(old.metadata.annotations) !== JSON.stringify(now.metadata.annotations) ||
+    (ours(old) && !ours(now)) ||
+    othersFinalizers(old) !== othersFinalizers(now) ||
+    othersAnnotations(old) !== othersAnnotations(now) ||
     old.metadata.uid !== now.metadata.uid
   );
 }
