@@ -16,6 +16,7 @@ import {
   type BrokenWatch,
   type ApplyRequestOptions,
   type DataPlanePort,
+  type DeleteOutcome,
   type JsonPatchOperation,
   type KindCache,
   type ObservedRef,
@@ -228,10 +229,9 @@ export class DirectDataPlane implements DataPlanePort {
     return answer.ok ? answer.body : undefined;
   }
 
-  async delete(info: ResourceInfo, object: KubeObject, signal: AbortSignal): Promise<boolean> {
+  async delete(info: ResourceInfo, object: KubeObject, signal: AbortSignal): Promise<DeleteOutcome> {
     try {
-      // Gone already is an answer; the deleted object's body is never read.
-      const answer = await this.client.attempt(
+      const answer = await this.client.attempt<unknown>(
         {
           method: 'DELETE',
           path: this.pathOf(info, object.metadata.namespace, object.metadata.name ?? ''),
@@ -242,14 +242,13 @@ export class DirectDataPlane implements DataPlanePort {
             preconditions: object.metadata.uid ? { uid: object.metadata.uid } : undefined,
           },
           signal,
-          discardBody: true,
         },
         [404],
       );
-      return answer.ok;
+      return answer.ok ? deleteOutcome(answer.body) : 'absent';
     } catch (err) {
       // A uid precondition failure means the object was replaced by someone else: not ours to delete.
-      if (isKubeApiError(err) && err.isConflict && /precondition/i.test(err.message)) return false;
+      if (isKubeApiError(err) && err.isConflict && /precondition/i.test(err.message)) return 'absent';
       throw err;
     }
   }
@@ -366,4 +365,18 @@ function namespaceMeta(ns: KubeObject): KubeObject {
     kind: 'Namespace',
     metadata: { name, ...(uid && { uid }), ...(labels && { labels }), ...(annotations && { annotations }) },
   };
+}
+
+/**
+ * deleteOutcome reads a DELETE's answer: the API server answers a deletion done at once with a
+ * `Status` (or, for some kinds, the object as it was), and a deletion that waits (finalizers, a
+ * grace period) with the object carrying its deletionTimestamp. Anything else reads as waiting, so
+ * an unexpected answer costs a look later, never a conclusion that the object is gone.
+ */
+export function deleteOutcome(body: unknown): DeleteOutcome {
+  if (!isRecord(body)) return 'terminating';
+  if (body['kind'] === 'Status') return body['status'] === 'Success' ? 'removed' : 'terminating';
+  const metadata = body['metadata'];
+  if (!isRecord(metadata) || typeof body['kind'] !== 'string') return 'terminating';
+  return metadata['deletionTimestamp'] ? 'terminating' : 'removed';
 }

@@ -23,6 +23,7 @@ import {
   type ApplyRequestOptions,
   type BrokenWatch,
   type DataPlanePort,
+  type DeleteOutcome,
   type JsonPatchOperation,
   type KindCache,
   type ObservedRef,
@@ -323,21 +324,21 @@ export class FakeDataPlane implements DataPlanePort {
     current.object = next;
   }
 
-  async delete(info: ResourceInfo, object: KubeObject): Promise<boolean> {
+  async delete(info: ResourceInfo, object: KubeObject): Promise<DeleteOutcome> {
     this.record('delete', info, object.metadata.namespace, object.metadata.name ?? '');
     await this.answer();
     const key = this.storeKey(info, object.metadata.namespace, object.metadata.name ?? '');
     const current = this.objects.get(key);
-    if (!current || current.object.metadata.uid !== object.metadata.uid) return false;
+    if (!current || current.object.metadata.uid !== object.metadata.uid) return 'absent';
     if (this.deleteKeepsObject) {
       current.object = {
         ...current.object,
         metadata: { ...current.object.metadata, deletionTimestamp: '2026-01-01T00:00:00Z' },
       };
-    } else {
-      this.objects.delete(key);
+      return 'terminating';
     }
-    return true;
+    this.objects.delete(key);
+    return 'removed';
   }
 
   async patch(info: ResourceInfo, object: KubeObject, operations: JsonPatchOperation[]): Promise<KubeObject> {

@@ -110,6 +110,14 @@ export const NAMESPACE_KIND: ResourceInfo = {
   verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
 };
 
+/**
+ * DeleteOutcome is what a delete did: `removed`, the object is gone (the API server deleted it
+ * at once); `terminating`, its deletion started but it is still there (a finalizer of someone
+ * else's, a grace period); `absent`, nothing was deleted, since the object was gone already or
+ * replaced by another of the same name (the uid precondition failed).
+ */
+export type DeleteOutcome = 'removed' | 'terminating' | 'absent';
+
 /** DataPlanePort is everything the controller does on one data plane. */
 export interface DataPlanePort {
   /** key is `namespace/name` of the DataPlane. */
@@ -207,9 +215,9 @@ export interface DataPlanePort {
   ): Promise<KubeObject | undefined>;
   /**
    * delete deletes one object only if it is still the one given (uid precondition), with
-   * background propagation; false when it was already gone or replaced by someone else.
+   * background propagation, and says from the API server's answer whether it is gone now.
    */
-  delete(info: ResourceInfo, object: KubeObject, signal: AbortSignal): Promise<boolean>;
+  delete(info: ResourceInfo, object: KubeObject, signal: AbortSignal): Promise<DeleteOutcome>;
   /** patch sends a JSON patch to one object (its `test` operations fence it) and returns the result. */
   patch(
     info: ResourceInfo,

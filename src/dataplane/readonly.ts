@@ -21,6 +21,7 @@ import {
   type ApplyRequestOptions,
   type BrokenWatch,
   type DataPlanePort,
+  type DeleteOutcome,
   type JsonPatchOperation,
   type KindCache,
   type ManagedObject,
@@ -292,7 +293,7 @@ export class ReadOnlyDataPlane implements DataPlanePort {
     return Promise.reject(this.refusal('create', info, object));
   }
 
-  delete(info: ResourceInfo, object: KubeObject): Promise<boolean> {
+  delete(info: ResourceInfo, object: KubeObject): Promise<DeleteOutcome> {
     return Promise.reject(this.refusal('delete', info, object));
   }
 

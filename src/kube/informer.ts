@@ -328,6 +328,11 @@ export class Informer<T extends KubeObject = KubeObject> {
     return [...this.store.values()];
   }
 
+  /** values iterates over the cached objects without copying them (a scan that stops early). */
+  values(): IterableIterator<T> {
+    return this.store.values();
+  }
+
   /** size is the number of cached objects. */
   get size(): number {
     return this.store.size;

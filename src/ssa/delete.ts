@@ -46,7 +46,12 @@ export interface RemoveOptions {
 
 /** RemoveResult says what a removal pass did. */
 export interface RemoveResult {
+  /** deleted were deleted by this pass: gone, or still terminating (then also in `terminating`). */
   deleted: ManagedObject[];
+  /** terminating were deleted by this pass and are still there, as the API server answered (finalizers, a grace period). */
+  terminating: ManagedObject[];
+  /** absent were gone already, or replaced by another object of the same name, when this pass came. */
+  absent: ManagedObject[];
   givenBack: ManagedObject[];
   /** retained were given back because the caller's policy keeps them. */
   retained: RetainedObject[];
@@ -107,6 +112,8 @@ export async function removeAll(
 ): Promise<RemoveResult> {
   const result: RemoveResult = {
     deleted: [],
+    terminating: [],
+    absent: [],
     givenBack: [],
     retained: [],
     failed: [],
@@ -124,10 +131,15 @@ export async function removeAll(
       if (removal.action === 'retain') {
         if (await giveBackOne(dataPlane, m, removal.retention.giveBack, signal))
           result.retained.push({ ...m, reason: removal.retention.reason });
+        else result.absent.push(m);
       } else if (removal.action === 'giveBack') {
         if (await giveBackOne(dataPlane, m, removal.giveBack, signal)) result.givenBack.push(m);
-      } else if (await dataPlane.delete(m.info, m.object, signal)) {
-        result.deleted.push(m);
+        else result.absent.push(m);
+      } else {
+        const outcome = await dataPlane.delete(m.info, m.object, signal);
+        if (outcome === 'absent') result.absent.push(m);
+        else result.deleted.push(m);
+        if (outcome === 'terminating') result.terminating.push(m);
       }
     } catch (error) {
       result.failed.push({ object: m, error });
@@ -157,6 +169,29 @@ async function giveBackOne(
   if (!fresh || fresh.metadata.uid !== m.object.metadata.uid) return false;
   await dataPlane.patch(m.info, fresh, giveBackPatch(fresh, what), signal);
   return true;
+}
+
+/**
+ * stillThere are the objects of a pass that may still be on the data plane as the caller's after
+ * it: those it skipped as already terminating and those whose deletion waits, as the API server
+ * answered. Deleted at once, given back, retained (given back) or gone already are not: the
+ * answers to this pass's own requests say so before any watch event does.
+ */
+export function stillThere(objects: readonly ManagedObject[], result: RemoveResult): ManagedObject[] {
+  const done = new Set(
+    [
+      ...result.deleted.filter((m) => !result.terminating.includes(m)),
+      ...result.absent,
+      ...result.givenBack,
+      ...result.retained,
+    ].map(identity),
+  );
+  return objects.filter((m) => !done.has(identity(m)));
+}
+
+/** identity names one object of one kind (`retained` holds copies, not the objects given). */
+function identity(m: ManagedObject): string {
+  return `${m.info.group}/${m.info.kind} ${describeManaged(m)} ${m.object.metadata.uid ?? ''}`;
 }
 
 /** giveBackPatch is the JSON patch that takes our labels, annotations and field ownership off an object. */

@@ -52,7 +52,20 @@ export interface ReleaseStore {
 
 /** ReleaseWriter writes Release status and finalizers on the control plane. */
 export class ReleaseWriter implements ReleaseStore {
+  /** written is our last written copy of each Release, until the cache has it. */
   private readonly written = new Map<string, Release>();
+  /**
+   * versions are the resourceVersions of each of our writes the cache has not delivered yet: two
+   * writes of one reconcile (the finalizer, then the status) can both be in flight, and the echo
+   * of the first arrives when the second is already the last.
+   */
+  private readonly versions = new Map<string, string[]>();
+  /**
+   * finalized is the uid of each Release whose finalizer we removed, until its deletion arrives:
+   * a reconcile woken meanwhile (by the delete events of its objects) would otherwise read the
+   * cached copy, still with the finalizer, sweep again and remove the finalizer a second time.
+   */
+  private readonly finalized = new Map<string, string>();
 
   /**
    * `cached` returns the cache's copy of a Release (of its kind). The watch may deliver the echo
@@ -67,10 +80,15 @@ export class ReleaseWriter implements ReleaseStore {
 
   /**
    * freshest returns our last written copy when the cache has not caught up with it yet
-   * (resourceVersions of one etcd are increasing integers), else the cached copy.
+   * (resourceVersions of one etcd are increasing integers), else the cached copy; without our
+   * finalizers once we removed them.
    */
   freshest(cached: Release): Release {
     const key = releaseKeyOf(cached);
+    if (this.finalized.get(key) === cached.metadata.uid) {
+      const finalizers = (cached.metadata.finalizers ?? []).filter((f) => !FINALIZERS.includes(f));
+      return { ...cached, metadata: { ...cached.metadata, finalizers } };
+    }
     const ours = this.written.get(key);
     if (
       ours &&
@@ -87,24 +105,24 @@ export class ReleaseWriter implements ReleaseStore {
    * seen is told each copy of a Release the cache receives: once the cache holds our last write
    * (or a later version), our copy of it goes. Without this, every Release's last status write
    * stayed in memory, a second copy of it, until its next reconcile (the resync, minutes later).
-   * It returns true when the copy is our last write itself: its echo, which the reconcile that
+   * It returns true when the copy is one of our writes itself: its echo, which the reconcile that
    * wrote it has already taken into account, so it needs no reconcile of its own.
    */
   seen(cached: Release): boolean {
     const key = releaseKeyOf(cached);
     const ours = this.written.get(key);
-    if (
-      ours &&
-      (ours.metadata.uid !== cached.metadata.uid ||
-        Number(ours.metadata.resourceVersion) <= Number(cached.metadata.resourceVersion))
-    ) {
+    const uid = cached.metadata.uid;
+    const rv = Number(cached.metadata.resourceVersion);
+    if (ours && (ours.metadata.uid !== uid || Number(ours.metadata.resourceVersion) <= rv)) {
       this.written.delete(key);
     }
-    return (
-      ours !== undefined &&
-      ours.metadata.uid === cached.metadata.uid &&
-      ours.metadata.resourceVersion === cached.metadata.resourceVersion
-    );
+    if (this.finalized.has(key) && this.finalized.get(key) !== uid) this.finalized.delete(key);
+    const versions = this.versions.get(key) ?? [];
+    const echo = ours?.metadata.uid === uid && versions.includes(cached.metadata.resourceVersion ?? '');
+    const pending = ours?.metadata.uid === uid ? versions.filter((v) => Number(v) > rv) : [];
+    if (pending.length > 0) this.versions.set(key, pending);
+    else this.versions.delete(key);
+    return echo;
   }
 
   /** size is the number of Releases whose last write the cache has not delivered yet. */
@@ -115,6 +133,8 @@ export class ReleaseWriter implements ReleaseStore {
   /** forget drops what we remember of a Release. */
   forget(key: string): void {
     this.written.delete(key);
+    this.versions.delete(key);
+    this.finalized.delete(key);
   }
 
   /** writeStatus replaces the status of a Release. */
@@ -175,6 +195,7 @@ export class ReleaseWriter implements ReleaseStore {
     // From the last, so each index stays right while the ones before it are removed.
     const ours = finalizers.flatMap((f, i) => (FINALIZERS.includes(f) ? [i] : [])).reverse();
     if (ours.length === 0) return;
+    const key = releaseKeyOf(release);
     try {
       await this.patch(
         release,
@@ -187,7 +208,8 @@ export class ReleaseWriter implements ReleaseStore {
     } catch (err) {
       if (!(isKubeApiError(err) && err.isNotFound)) throw err;
     }
-    this.forget(releaseKeyOf(release));
+    this.forget(key);
+    if (release.metadata.uid) this.finalized.set(key, release.metadata.uid);
   }
 
   private patch(release: Release, ops: unknown[], signal?: AbortSignal): Promise<Release> {
@@ -210,10 +232,16 @@ export class ReleaseWriter implements ReleaseStore {
       cached.metadata.uid === release.metadata.uid &&
       Number(cached.metadata.resourceVersion) >= Number(release.metadata.resourceVersion)
     ) {
+      // The echo came before the answer: the cache is as fresh as this write, and no echo of it
+      // (or of an earlier write) is still to come.
       this.written.delete(key);
-    } else {
-      this.written.set(key, slim);
+      this.versions.delete(key);
+      return slim;
     }
+    const previous = this.written.get(key);
+    const versions = previous?.metadata.uid === release.metadata.uid ? (this.versions.get(key) ?? []) : [];
+    this.written.set(key, slim);
+    this.versions.set(key, [...versions, release.metadata.resourceVersion ?? '']);
     return slim;
   }
 }

@@ -45,7 +45,10 @@ export interface FinalizeContext {
   logger: Logger;
   signal: AbortSignal;
   at: Date;
-  /** forget drops what the reconciler remembers of the Release once it is gone. */
+  /**
+   * forget drops what the reconciler remembers of the Release once it is gone; called before the
+   * finalizer's removal, whose answer the writer then keeps until the Release's deletion arrives.
+   */
   forget: () => Promise<void>;
   /** acquire takes a slot of the data plane (its share of the workers), or undefined when none is free. */
   acquire: (dataPlane: DataPlanePort) => Slot | undefined;
@@ -67,8 +70,8 @@ export async function finalizeRelease(ctx: FinalizeContext): Promise<ReconcileRe
       `deletion policy Orphan: data-plane objects left in place (annotation ${Annotations.deletionPolicy})`,
     );
     logger.info('deletion policy Orphan; removing finalizer without cleanup');
-    await writer.removeFinalizer(release, signal);
     await ctx.forget();
+    await writer.removeFinalizer(release, signal);
     return {};
   }
 
@@ -95,8 +98,8 @@ export async function finalizeRelease(ctx: FinalizeContext): Promise<ReconcileRe
     if (placements.length === 0 && !appliedAnything(release)) {
       // appliedTo is recorded before the first apply anywhere: nothing can be left to delete.
       logger.info({ reason: target.reason }, 'nothing was ever applied; removing finalizer');
-      await writer.removeFinalizer(release, signal);
       await ctx.forget();
+      await writer.removeFinalizer(release, signal);
       return {};
     }
     // The Environment (or the plane it names) is gone, but the planes the objects were applied
@@ -165,8 +168,8 @@ async function sweepAll(
     if (notProven.length > 0)
       events.emit(release, 'Warning', EventReasons.notProven, notProvenMessage(notProven));
     logger.info({ notProven: notProven.length }, 'data plane clean; removing finalizer');
-    await writer.removeFinalizer(release, signal);
     await ctx.forget();
+    await writer.removeFinalizer(release, signal);
     return {};
   }
   if (left.length === 0) return { requeueAfterMs: CLEANUP_POLL_MS };

@@ -15,7 +15,7 @@ import type { DataPlanePort } from '../../dataplane/port.ts';
 import type { ManagedObject } from '../../dataplane/port.ts';
 import { KindNotServedError, type ResourceInfo } from '../../kube/discovery.ts';
 import { describeError } from '../../kube/errors.ts';
-import { describeManaged, removeAll, type RetainedObject } from '../../ssa/delete.ts';
+import { describeManaged, removeAll, stillThere, type RetainedObject } from '../../ssa/delete.ts';
 import { classifyFailure } from '../../ssa/failure.ts';
 import type { ApplyMemory } from '../../ssa/memory.ts';
 import { listWithMore, plural } from '../../api/text.ts';
@@ -43,7 +43,7 @@ export interface SweepContext {
 
 /** SweepResult says what one sweep of one data plane found and did. */
 export interface SweepResult {
-  /** left are the Release's proven objects still seen there (being deleted or given back). */
+  /** left are the Release's proven objects that may still be there after this sweep (terminating). */
   left: ManagedObject[];
   /** notProven carry the Release's labels there but are not in its inventory: left in place, not waited for. */
   notProven: ManagedObject[];
@@ -256,6 +256,9 @@ export async function sweep(ctx: SweepContext, dataPlane: DataPlanePort): Promis
     });
     ({ deleted, givenBack, retained } = removed);
     letGo(dataPlane, { deleted, givenBack: [...givenBack, ...retained] }, outside);
+    // What this pass removed is known gone from the API server's answers: a cleanup whose deletes
+    // all completed at once is done now, not one watch event later.
+    left = stillThere(left, removed);
     for (const m of givenBack) ctx.logger.info({ object: describeManaged(m) }, 'gave back adopted object');
     for (const m of retained) ctx.logger.info({ object: describeManaged(m), reason: m.reason }, 'retained');
     for (const m of notProven)

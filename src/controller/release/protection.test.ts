@@ -4,8 +4,10 @@ import type { KubeObject } from '../../api/object.ts';
 import { IN_USE_FINALIZER, TenancyKeys } from '../../api/v1alpha1/constants.ts';
 import type { DataPlane, Environment, Release } from '../../api/v1alpha1/schema.ts';
 import {
+  coveredByOthers,
   dependenciesOf,
   protectionChanges,
+  protectionInputsChanged,
   reconcileProtection,
   type ProtectionChange,
   type ProtectionLookup,
@@ -66,6 +68,54 @@ void describe('dependenciesOf', () => {
       'DataPlane/old',
       'Secret/old-kubeconfig',
     ]);
+  });
+});
+
+void describe('coveredByOthers', () => {
+  const lookup = lookupOf([env('prod', 'dp'), env('test', 'dp')], [dataPlane('dp', 'dp-kubeconfig')]);
+  const elsewhere = (r: Release): Release => ({ ...r, metadata: { ...r.metadata, namespace: 'other' } });
+
+  void test('a Release whose dependencies another Release of its namespace shares changes nothing', () => {
+    const web = release('web', 'prod');
+    assert.equal(coveredByOthers(web, [web, release('api', 'prod')], lookup), true);
+  });
+  void test('the last Release of its dependencies, or one with a dependency of its own, changes what is needed', () => {
+    const web = release('web', 'prod');
+    assert.equal(coveredByOthers(web, [web], lookup), false, 'only itself');
+    assert.equal(
+      coveredByOthers(web, [release('api', 'test')], lookup),
+      false,
+      'Environment/prod is its own',
+    );
+    assert.equal(
+      coveredByOthers(web, [elsewhere(release('api', 'prod'))], lookup),
+      false,
+      'another namespace',
+    );
+    assert.equal(
+      coveredByOthers(release('web', 'prod', ['old']), [release('api', 'prod')], lookup),
+      false,
+      'it still has objects on DataPlane old',
+    );
+  });
+  void test('dependencies shared among several other Releases together cover it', () => {
+    const both = release('both', 'prod', ['old']);
+    assert.equal(coveredByOthers(both, [release('a', 'prod'), release('b', 'test', ['old'])], lookup), true);
+  });
+});
+
+void describe('protectionInputsChanged', () => {
+  void test('a status write changes nothing protection reads; spec, finalizers and deletion do', () => {
+    const before = env('prod', 'dp');
+    const counted = { ...before, status: { releases: 3 } } as Environment;
+    assert.equal(protectionInputsChanged(before, counted), false, 'status only');
+    assert.equal(protectionInputsChanged(before, env('prod', 'other')), true, 'another DataPlane named');
+    assert.equal(protectionInputsChanged(before, env('prod', 'dp', [IN_USE_FINALIZER])), true, 'finalizers');
+    const deleting = {
+      ...before,
+      metadata: { ...before.metadata, deletionTimestamp: '2026-12-07T10:00:00Z' },
+    };
+    assert.equal(protectionInputsChanged(before, deleting), true, 'deletion');
   });
 });
 

@@ -62,6 +62,45 @@ export function dependenciesOf(release: Release, lookup: ProtectionLookup): stri
   return keys;
 }
 
+/**
+ * coveredByOthers tells whether everything `release` resolves through is needed by another
+ * Release of its namespace as well. Then its arrival or its departure changes nothing the
+ * namespace's protection keeps, and the namespace need not be reconciled (for its Secrets, a list
+ * on the API server): deleting a thousand Releases of one organization reconciles it once, for the
+ * last. It stops at the first Releases that cover it all.
+ */
+export function coveredByOthers(
+  release: Release,
+  releases: Iterable<Release>,
+  lookup: ProtectionLookup,
+): boolean {
+  const uncovered = new Set(dependenciesOf(release, lookup));
+  for (const r of releases) {
+    if (r.metadata.namespace !== release.metadata.namespace || r.metadata.uid === release.metadata.uid)
+      continue;
+    for (const key of dependenciesOf(r, lookup)) uncovered.delete(key);
+    if (uncovered.size === 0) return true;
+  }
+  return false;
+}
+
+/**
+ * protectionInputsChanged tells whether an update of an Environment or a DataPlane changed what
+ * protection reads of it: its spec (the DataPlane it names, the Secret it names), its finalizers or
+ * its deletion. A status write (the plane controller's count of users, on every Release created or
+ * deleted) changes none of them and needs no protection reconcile.
+ */
+export function protectionInputsChanged(
+  old: KubeObject & { spec?: unknown },
+  now: KubeObject & { spec?: unknown },
+): boolean {
+  return (
+    old.metadata.deletionTimestamp !== now.metadata.deletionTimestamp ||
+    JSON.stringify(old.metadata.finalizers) !== JSON.stringify(now.metadata.finalizers) ||
+    JSON.stringify(old.spec) !== JSON.stringify(now.spec)
+  );
+}
+
 /** neededIn is every protection key the Releases of one namespace resolve through. */
 export function neededIn(
   namespace: string,

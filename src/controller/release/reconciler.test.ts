@@ -703,6 +703,36 @@ void describe('ReleaseReconciler', () => {
     assert.equal(world.get('acme', 'web'), undefined, 'the finalizer was removed');
   });
 
+  void test('a cleanup whose deletes all complete at once removes the finalizer in that pass, with no status write', async () => {
+    const { world, dataPlane, reconcile } = setup();
+    world.add(releaseOf({ settings: configMap('settings'), flags: configMap('flags') }));
+    await reconcile();
+    const writes = world.statusWrites;
+    const before = dataPlane.requests.length;
+
+    world.edit('web', deleted);
+    const result = await reconcile();
+
+    assert.deepEqual(result, {}, 'nothing to look at again');
+    assert.equal(world.get('acme', 'web'), undefined, 'the finalizer was removed in the same pass');
+    assert.equal(
+      world.statusWrites,
+      writes,
+      'no Finalizing status was written for a Release about to vanish',
+    );
+    assert.equal(dataPlane.get(CONFIGMAP, 'apps', 'settings'), undefined);
+    assert.equal(dataPlane.get(CONFIGMAP, 'apps', 'flags'), undefined);
+    assert.deepEqual(
+      dataPlane.requests
+        .slice(before)
+        .filter((r) => r.verb !== 'watch')
+        .map((r) => `${r.verb} ${r.name}`)
+        .sort(),
+      ['delete flags', 'delete settings'],
+      'one DELETE per object and nothing else on the data plane',
+    );
+  });
+
   void test('deletion waits for terminating objects with Finalizing=CleanupInProgress naming them', async () => {
     const { world, dataPlane, reconcile } = setup();
     world.add(releaseOf({ settings: configMap('settings') }));
@@ -716,6 +746,9 @@ void describe('ReleaseReconciler', () => {
     const finalizing = world.condition('web', ConditionTypes.finalizing);
     assert.equal(finalizing?.reason, Reasons.cleanupInProgress);
     assert.match(finalizing?.message ?? '', /waiting for 1 object to be deleted: ConfigMap\/apps\/settings/);
+    const writes = world.statusWrites;
+    await reconcile();
+    assert.equal(world.statusWrites, writes, 'the same wait is not written again');
 
     dataPlane.remove(CONFIGMAP, 'apps', 'settings');
     await reconcile();

@@ -6,7 +6,7 @@
  */
 import type { Logger } from 'pino';
 import { withoutManagedFields, type KubeObject } from '../../api/object.ts';
-import { API_VERSION, Reasons, TenancyKeys } from '../../api/v1alpha1/constants.ts';
+import { Annotations, API_VERSION, Reasons, TenancyKeys } from '../../api/v1alpha1/constants.ts';
 import type {
   DataPlane,
   Environment,
@@ -17,6 +17,7 @@ import type {
 import { planeKey } from '../../dataplane/transport.ts';
 import type { TenantPolicy } from '../../api/v1alpha1/tenancy.ts';
 import {
+  FINALIZERS,
   parseReleaseKey,
   profileOf,
   RELEASE_PROFILE,
@@ -47,7 +48,13 @@ import { ProtectionWriter, ReleaseReader, ReleaseWriter } from './controlplane.t
 import { ReleaseDirectory } from './directory.ts';
 import { ReleaseMetrics } from './metrics.ts';
 import { isBoundTo } from './placement.ts';
-import { dependenciesOf, reconcileProtection, type ProtectionLookup } from './protection.ts';
+import {
+  coveredByOthers,
+  dependenciesOf,
+  protectionInputsChanged,
+  reconcileProtection,
+  type ProtectionLookup,
+} from './protection.ts';
 import { ReleaseReconciler } from './reconciler.ts';
 import {
   CLUSTER_REF_PREFIX,
@@ -502,7 +509,13 @@ export class ReleaseController {
       releases.addHandler((type, release, old) => {
         const echo = this.writer.seen(release);
         const ns = release.metadata.namespace ?? '';
-        if (type !== 'updated' || !old || depsChanged(old, release, lookup)) this.protect(ns);
+        // A Release added or gone whose dependencies other Releases of its namespace share changes
+        // nothing the namespace's protection keeps.
+        const protectionMayChange =
+          type === 'updated' && old
+            ? depsChanged(old, release, lookup)
+            : !coveredByOthers(release, this.eachRelease(), lookup);
+        if (protectionMayChange) this.protect(ns);
         // Our own status writes change only status, and the echo of our own finalizer and placement
         // write is what the reconcile that wrote it went on with: neither needs a reconcile.
         if (type === 'updated' && old && (echo || !specOrMetaChanged(old, release))) return;
@@ -512,7 +525,7 @@ export class ReleaseController {
     // Our own in-use finalizer on an Environment or DataPlane changes nothing a Release reads.
     this.environments.addHandler((type, env, old) => {
       const ns = env.metadata.namespace ?? '';
-      this.protect(ns);
+      if (type !== 'updated' || !old || protectionInputsChanged(old, env)) this.protect(ns);
       if (type === 'updated' && old && !specOrDeletionChanged(old, env)) return;
       this.enqueueForEnvironment(ns, env.metadata.name);
     });
@@ -529,7 +542,7 @@ export class ReleaseController {
     });
     this.dataPlanes.addHandler((type, dp, old) => {
       const ns = dp.metadata.namespace ?? '';
-      this.protect(ns);
+      if (type !== 'updated' || !old || protectionInputsChanged(old, dp)) this.protect(ns);
       if (type === 'deleted') this.forgetDataPlane(`${ns}/${dp.metadata.name}`);
       this.retainSecrets();
       if (type === 'updated' && old && !specOrDeletionChanged(old, dp)) return;
@@ -712,6 +725,11 @@ export class ReleaseController {
     return this.releaseInformers().flatMap(([, informer]) => informer.list());
   }
 
+  /** eachRelease iterates over the cached Releases of every served kind, copying nothing. */
+  private *eachRelease(): Generator<Release> {
+    for (const [, informer] of this.releaseInformers()) yield* informer.values();
+  }
+
   private enqueueForEnvironment(namespace: string, environment: string): void {
     for (const r of this.allReleases()) {
       if (r.metadata.namespace === namespace && r.spec.environmentName === environment)
@@ -814,12 +832,26 @@ function credentialsChanged(old: SecretLike, now: SecretLike): boolean {
   return JSON.stringify(old.data) !== JSON.stringify(now.data) || markOf(old) !== markOf(now);
 }
 
+/**
+ * specOrMetaChanged tells whether an update of a Release may need a reconcile: its spec, deletion
+ * or uid, or metadata other than what our own first write adds (our finalizer and the placement
+ * annotation). The echo of that write can arrive before its answer, while the reconcile that sent
+ * it still runs, and tells it nothing; our finalizer taken off (by anyone) does need a reconcile.
+ */
 function specOrMetaChanged(old: Release, now: Release): boolean {
+  const ours = (r: Release) => r.metadata.finalizers?.some((f) => FINALIZERS.includes(f)) ?? false;
+  const othersFinalizers = (r: Release) =>
+    JSON.stringify((r.metadata.finalizers ?? []).filter((f) => !FINALIZERS.includes(f)));
+  const othersAnnotations = (r: Release) => {
+    const { [Annotations.placement]: _placement, ...rest } = r.metadata.annotations ?? {};
+    return JSON.stringify(rest);
+  };
   return (
     old.metadata.generation !== now.metadata.generation ||
     old.metadata.deletionTimestamp !== now.metadata.deletionTimestamp ||
-    JSON.stringify(old.metadata.finalizers) !== JSON.stringify(now.metadata.finalizers) ||
-    JSON.stringify(old.metadata.annotations) !== JSON.stringify(now.metadata.annotations) ||
+    (ours(old) && !ours(now)) ||
+    othersFinalizers(old) !== othersFinalizers(now) ||
+    othersAnnotations(old) !== othersAnnotations(now) ||
     old.metadata.uid !== now.metadata.uid
   );
 }
