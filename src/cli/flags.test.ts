@@ -56,9 +56,9 @@ const DEFAULTS: Options = {
   dataPlaneMaxListBytes: 128 * 1024 * 1024,
   dataPlaneMaxListPages: 1000,
   dataPlaneListTimeoutMs: 120_000,
-  dataPlaneMaxCachedObjects: 25_000,
+  dataPlaneMaxCachedObjects: 100_000,
   dataPlaneMaxCacheBytes: 128 * 1024 * 1024,
-  organizationMaxCachedObjects: 50_000,
+  organizationMaxCachedObjects: 200_000,
   organizationMaxCacheBytes: 256 * 1024 * 1024,
   maxObservedPerRelease: 100,
   maxObservedPerOrganization: 1000,
@@ -83,6 +83,20 @@ const DEFAULTS: Options = {
 };
 
 describe('parseFlags', () => {
+  test('the default cache budgets hold 10,000 Releases of 4 objects on one DataPlane (a flood is bounded by the byte budgets)', () => {
+    const options = parse(['--kubeconfig', '/tmp/kubeconfig']);
+    // The scale goal of docs/performance.md: one replica, one DataPlane, 10,000 Releases x 4.
+    assert.ok(
+      options.dataPlaneMaxCachedObjects >= 40_000,
+      `per DataPlane: ${options.dataPlaneMaxCachedObjects}`,
+    );
+    assert.ok(
+      options.organizationMaxCachedObjects >= options.dataPlaneMaxCachedObjects,
+      'an organization holds at least one full DataPlane',
+    );
+    assert.ok(options.dataPlaneMaxCacheBytes <= 128 * 1024 * 1024, 'memory stays bounded by bytes');
+  });
+
   test('defaults', () => {
     assert.deepEqual(parse([]), DEFAULTS);
   });

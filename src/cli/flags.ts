@@ -262,7 +262,7 @@ export const FLAGS: readonly FlagSpec[] = [
   {
     name: 'dataplane-max-cached-objects',
     kind: 'int',
-    default: '25000',
+    default: '100000',
     help: 'Most objects the watch caches of one DataPlane may hold (its managed objects and what its Releases observe); over it every watch of that DataPlane is closed and its caches freed for a minute, and its Releases report DataPlaneUnreachable naming this flag. 0: no limit.',
   },
   {
@@ -274,7 +274,7 @@ export const FLAGS: readonly FlagSpec[] = [
   {
     name: 'organization-max-cached-objects',
     kind: 'int',
-    default: '50000',
+    default: '200000',
     help: 'Most objects the watch caches of all DataPlanes of one organization may hold together; the DataPlane whose cache crosses it is closed as with --dataplane-max-cached-objects. 0: no limit.',
   },
   {
