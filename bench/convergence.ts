@@ -10,7 +10,7 @@ import type { BenchEnv } from './env.ts';
 import { CpuMeter, RoleCpuMeter, type CpuWindow } from './machine.ts';
 import { ReadyTracker } from './readiness.ts';
 import { controllerRequests, type RequestCounts } from './steady.ts';
-import { metricSum, round } from './util.ts';
+import { metricSum, parseMetrics, round } from './util.ts';
 import { benchRelease, OBJECTS_PER_RELEASE } from './workload.ts';
 
 /** CREATE_CONCURRENCY bounds the bench's parallel Release creations. */
@@ -32,6 +32,12 @@ export interface ConvergenceResult {
   applies: number;
   /** reconciles is how many reconciles the controller ran (controller_runtime_reconcile_total). */
   reconciles: number;
+  /**
+   * reconcilesBy splits them by `controller/result` (`release/success`, `release/requeue`,
+   * `plane-status/success`, ...): the Release controller's are what a Release costs, deferrals
+   * (`requeue`) ran nothing.
+   */
+  reconcilesBy: Record<string, number>;
   /** meanReconcileMs is their mean duration. */
   meanReconcileMs: number;
   /** reconcileErrors is how many of them failed. */
@@ -155,6 +161,7 @@ export async function measureCreation(
     objectsPerSecond: round((n * OBJECTS_PER_RELEASE) / seconds, 1),
     applies: diff('release_controller_applies_total', { result: 'applied' }),
     reconciles: diff('controller_runtime_reconcile_total'),
+    reconcilesBy: reconcilesBy(after, before),
     meanReconcileMs: round(
       (diff('controller_runtime_reconcile_time_seconds_sum') /
         Math.max(1, diff('controller_runtime_reconcile_time_seconds_count'))) *
@@ -173,6 +180,24 @@ export async function measureCreation(
     watchEvents: tracker.events,
     cpu,
   };
+}
+
+/** reconcilesBy counts the reconciles between two scrapes by `controller/result`. */
+function reconcilesBy(after: string, before: string): Record<string, number> {
+  const byKey = (text: string) => {
+    const out = new Map<string, number>();
+    for (const s of parseMetrics(text))
+      if (s.name === 'controller_runtime_reconcile_total') {
+        const key = `${s.labels['controller'] ?? ''}/${s.labels['result'] ?? ''}`;
+        out.set(key, (out.get(key) ?? 0) + s.value);
+      }
+    return out;
+  };
+  const was = byKey(before);
+  const out: Record<string, number> = {};
+  for (const [key, v] of [...byKey(after)].sort(([a], [b]) => a.localeCompare(b)))
+    if (v - (was.get(key) ?? 0) !== 0) out[key] = v - (was.get(key) ?? 0);
+  return out;
 }
 
 /** watchedCpu sums the CPU seconds of the controller, API servers, etcd and tunnel (not the bench). */

@@ -282,7 +282,11 @@ async function runSize(
     log(`${n} Releases: convergence`);
     const convergence = await measureConvergence(env, n, log);
     log(
-      `  converged in ${convergence.seconds} s: ${convergence.objectsPerSecond} objects/s, ${convergence.reconciles} reconciles`,
+      `  converged in ${convergence.seconds} s: ${convergence.objectsPerSecond} objects/s, ${convergence.reconciles} reconciles (${Object.entries(
+        convergence.reconcilesBy,
+      )
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')})`,
     );
     const afterConvergence = processMemory(pid).rss;
     const convergenceMetrics = await controller.metrics();

@@ -226,6 +226,43 @@ void describe('Informer', () => {
     assert.ok(informer.isHealthy(), 'healthy once listed and watching');
   });
 
+  void test('an index finds cached objects by a value of each, following adds, updates and deletes', async () => {
+    const { informer, seen } = await start();
+    server.items = [configMap('a', '90', { team: 'red' }), configMap('b', '91', { team: 'blue' })];
+    server.watches = [
+      (res) => {
+        event(res, 'ADDED', configMap('c', '101', { team: 'red' }));
+        event(res, 'MODIFIED', configMap('a', '102', { team: 'blue' }));
+        event(res, 'DELETED', configMap('b', '103', { team: 'blue' }));
+        event(res, 'ADDED', configMap('d', '104', { team: 'unreadable' }));
+      },
+    ];
+    informer.addIndex('team', (cm) => {
+      const team = (cm as { data?: Record<string, string> }).data?.team;
+      if (team === 'unreadable') throw new Error('an index function that cannot read an object');
+      return team ? [team, team] : [];
+    });
+    const names = (team: string) =>
+      informer
+        .byIndex('team', team)
+        .map((cm) => cm.metadata.name)
+        .sort();
+    informer.start();
+    await informer.waitForSync(AbortSignal.timeout(2_000));
+    await until('the events', () => seen.length === 6);
+    assert.deepEqual(names('red'), ['c']);
+    assert.deepEqual(names('blue'), ['a'], 'a moved from red to blue; b was deleted');
+    assert.deepEqual(names('unreadable'), [], 'an object the index cannot read is cached but not indexed');
+    assert.equal(informer.get('apps', 'd')?.metadata.name, 'd');
+    assert.throws(() => informer.byIndex('owner', 'x'), /no index owner/);
+    informer.addIndex('name', (cm) => [cm.metadata.name ?? '']);
+    assert.deepEqual(
+      informer.byIndex('name', 'c').map((cm) => cm.metadata.name),
+      ['c'],
+      'an index added late covers what is already cached',
+    );
+  });
+
   void test('watch events change the cache and reach the handlers in order', async () => {
     const { informer, seen } = await start();
     server.items = [configMap('a', '90')];

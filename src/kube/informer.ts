@@ -127,6 +127,8 @@ export function objectKey(namespace: string | undefined, name: string): string {
 /** Informer is a supervised list+watch cache of one collection. */
 export class Informer<T extends KubeObject = KubeObject> {
   private readonly store = new Map<string, T>();
+  /** indexes map each index's values to the keys of the cached objects that have them (addIndex). */
+  private readonly indexes = new Map<string, CacheIndex<T>>();
   /** sizes are the bytes each cached object was counted with (what the budget gets back). */
   private readonly sizes = new Map<string, number>();
   /** matches tells whether an object is one this informer asked for. */
@@ -189,6 +191,7 @@ export class Informer<T extends KubeObject = KubeObject> {
     this.options.budget?.charge(-this.sizes.size, -bytes);
     this.sizes.clear();
     this.store.clear();
+    for (const index of this.indexes.values()) index.keys.clear();
   }
 
   /** overflow is the error that ended the informer over its cache budget, undefined otherwise. */
@@ -321,6 +324,31 @@ export class Informer<T extends KubeObject = KubeObject> {
    */
   evict(namespace: string | undefined, name: string): void {
     this.remove(objectKey(namespace, name));
+  }
+
+  /**
+   * addIndex keeps the cached objects findable by the values `valuesOf` computes from each object
+   * alone (client-go's indexers): `byIndex` then answers without a scan of the cache. Objects
+   * already cached are indexed at once.
+   */
+  addIndex(name: string, valuesOf: (obj: T) => Iterable<string>): void {
+    if (this.indexes.has(name))
+      throw new Error(`informer ${this.options.name}: index ${name} exists already`);
+    const index: CacheIndex<T> = { valuesOf, keys: new Map() };
+    this.indexes.set(name, index);
+    for (const [key, obj] of this.store) indexObject(index, key, obj, 1);
+  }
+
+  /** byIndex returns the cached objects that `addIndex(name)` gave `value`. */
+  byIndex(name: string, value: string): T[] {
+    const index = this.indexes.get(name);
+    if (!index) throw new Error(`informer ${this.options.name}: no index ${name}`);
+    const out: T[] = [];
+    for (const key of index.keys.get(value) ?? []) {
+      const obj = this.store.get(key);
+      if (obj) out.push(obj);
+    }
+    return out;
   }
 
   /** list returns every cached object. */
@@ -456,7 +484,9 @@ export class Informer<T extends KubeObject = KubeObject> {
   /** put caches an object counted at `bytes` (replacing any copy), charging the difference. */
   private put(key: string, obj: T, bytes: number): void {
     const before = this.sizes.get(key);
+    this.unindex(key);
     this.store.set(key, obj);
+    for (const index of this.indexes.values()) indexObject(index, key, obj, 1);
     this.sizes.set(key, bytes);
     const why = this.options.budget?.charge(before === undefined ? 1 : 0, bytes - (before ?? 0));
     if (why) throw this.overBudget(why);
@@ -465,10 +495,17 @@ export class Informer<T extends KubeObject = KubeObject> {
   /** remove drops a cached object, giving its count back. */
   private remove(key: string): void {
     const before = this.sizes.get(key);
+    this.unindex(key);
     this.store.delete(key);
     if (before === undefined) return;
     this.sizes.delete(key);
     this.options.budget?.charge(-1, -before);
+  }
+
+  /** unindex takes a cached object out of every index (before it is replaced or removed). */
+  private unindex(key: string): void {
+    const old = this.store.get(key);
+    if (old) for (const index of this.indexes.values()) indexObject(index, key, old, -1);
   }
 
   private async backoff(ms: number, signal: AbortSignal): Promise<void> {
@@ -685,5 +722,37 @@ export class Informer<T extends KubeObject = KubeObject> {
         );
       }
     }
+  }
+}
+
+/** CacheIndex is one index of an informer: each value, the keys of the cached objects that have it. */
+interface CacheIndex<T> {
+  valuesOf: (obj: T) => Iterable<string>;
+  keys: Map<string, Set<string>>;
+}
+
+/** indexObject adds (+1) or removes (-1) the object cached under key to or from an index. */
+function indexObject<T>(index: CacheIndex<T>, key: string, obj: T, change: 1 | -1): void {
+  for (const value of indexValues(index, obj)) {
+    let keys = index.keys.get(value);
+    if (change === 1) {
+      if (!keys) index.keys.set(value, (keys = new Set()));
+      keys.add(key);
+    } else if (keys) {
+      keys.delete(key);
+      if (keys.size === 0) index.keys.delete(value);
+    }
+  }
+}
+
+/**
+ * indexValues are an object's values in an index, once each; none when computing them fails (an
+ * object the index function cannot read is not findable by it, and the cache goes on).
+ */
+function indexValues<T>(index: CacheIndex<T>, obj: T): Set<string> {
+  try {
+    return new Set(index.valuesOf(obj));
+  } catch {
+    return new Set();
   }
 }

@@ -7,7 +7,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import { API_VERSION, IN_USE_FINALIZER } from '../../src/api/v1alpha1/constants.ts';
+import { Annotations, API_VERSION, IN_USE_FINALIZER } from '../../src/api/v1alpha1/constants.ts';
 import type { Condition, DataPlane, Environment } from '../../src/api/v1alpha1/schema.ts';
 import type { KubeObject } from '../../src/api/object.ts';
 import { eventually } from '../support/eventually.ts';
@@ -207,6 +207,82 @@ describe('plane status', () => {
       );
       assert.equal(e?.status?.dataPlane, 'DataPlane/later');
     });
+  });
+
+  test('a plane and its Environment count the Releases that resolve to them before anything is applied there', async () => {
+    const { cp } = suite;
+    const namespace = uniqueName('org');
+    await cp.ensureNamespace(namespace);
+    // Planes that never answer: nothing is applied, so only the Environments lead to them.
+    const silentURL = await closedPort();
+    const silentPlane = (namespace: string, name: string) => {
+      const plane = dataPlaneObject(namespace, name, suite.dataPlane, 'inline') as KubeObject & {
+        spec: { kubernetesCluster: { credentials: { apiServerURL: string } } };
+      };
+      plane.spec.kubernetesCluster.credentials.apiServerURL = silentURL;
+      return plane;
+    };
+    const shared = uniqueName('silent');
+    const { spec: planeSpec } = silentPlane('unused', shared);
+    await cp.create({
+      apiVersion: API_VERSION,
+      kind: 'ClusterDataPlane',
+      metadata: { name: shared },
+      spec: planeSpec,
+    });
+    try {
+      await cp.create(silentPlane(namespace, 'default'));
+      const environments = {
+        fallback: {},
+        shared: { dataPlaneRef: { kind: 'ClusterDataPlane', name: shared } },
+      };
+      for (const [name, spec] of Object.entries(environments)) {
+        await cp.create({
+          apiVersion: API_VERSION,
+          kind: 'Environment',
+          metadata: { name, namespace },
+          spec: { ...spec, isProduction: false },
+        });
+        await cp.create(
+          releaseObject({ namespace, environment: name }, `on-${name}`, [configMap('cm', namespace, name)]),
+        );
+      }
+      const counts = async () => ({
+        fallback: (await getPlane(cp, namespace, 'default'))?.status?.releases,
+        shared: (await cp.get<DataPlane>(API_VERSION, 'ClusterDataPlane', undefined, shared))?.status
+          ?.releases,
+        environments: await Promise.all(
+          Object.keys(environments).map(
+            async (name) =>
+              (await cp.get<Environment>(API_VERSION, 'Environment', namespace, name))?.status?.releases,
+          ),
+        ),
+      });
+      await eventually(
+        async () => assert.deepEqual(await counts(), { fallback: 1, shared: 1, environments: [1, 1] }),
+        { description: 'each plane and Environment to count its one Release' },
+      );
+      for (const name of Object.keys(environments)) {
+        const release = await getRelease(cp, namespace, `on-${name}`);
+        assert.deepEqual(
+          release?.status?.appliedTo ?? [],
+          [],
+          'nothing was applied: only the Environment leads there',
+        );
+      }
+      // A plane that never answered cannot be swept: cleanup is given up on, as an operator would.
+      for (const name of Object.keys(environments)) {
+        await cp.patch(API_VERSION, 'Release', namespace, `on-${name}`, {
+          metadata: { annotations: { [Annotations.deletionPolicy]: 'Orphan' } },
+        });
+        await deleteRelease(cp, namespace, `on-${name}`);
+      }
+      await eventually(async () =>
+        assert.deepEqual(await counts(), { fallback: 0, shared: 0, environments: [0, 0] }),
+      );
+    } finally {
+      await cp.delete(API_VERSION, 'ClusterDataPlane', undefined, shared);
+    }
   });
 
   test('deleting a DataPlane in use names the Releases that hold it, and they say their plane is going away', async () => {

@@ -6,6 +6,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { API_VERSION } from '../../src/api/v1alpha1/constants.ts';
+import type { DataPlane, Environment } from '../../src/api/v1alpha1/schema.ts';
 import type { KubeObject } from '../../src/api/object.ts';
 import type { Cluster } from '../../testbed/cluster.ts';
 import { eventually } from '../support/eventually.ts';
@@ -64,7 +65,17 @@ describe('planes', () => {
         [`ClusterDataPlane/${plane}`],
       );
       assert.ok(await dp.get('v1', 'ConfigMap', target, 'settings'), 'applied through the ClusterDataPlane');
+      await eventually(async () => {
+        const shared = await cp.get<DataPlane>(API_VERSION, 'ClusterDataPlane', undefined, plane);
+        assert.equal(shared?.status?.releases, 1, 'the ClusterDataPlane counts the Release');
+        const env = await cp.get<Environment>(API_VERSION, 'Environment', namespace, 'production');
+        assert.equal(env?.status?.releases, 1, 'so does its Environment');
+      });
       await deleteRelease(cp, namespace, name);
+      await eventually(async () => {
+        const shared = await cp.get<DataPlane>(API_VERSION, 'ClusterDataPlane', undefined, plane);
+        assert.equal(shared?.status?.releases, 0, 'and stops counting it once it is gone');
+      });
       assert.ok(isGone(await dp.get('v1', 'ConfigMap', target, 'settings')), 'deleted at cleanup');
     } finally {
       await cp.delete(API_VERSION, 'ClusterDataPlane', undefined, plane);
@@ -98,6 +109,10 @@ describe('planes', () => {
         first.status?.appliedTo?.map((p) => p.dataPlane),
         ['ClusterDataPlane/default'],
       );
+      await eventually(async () => {
+        const fallback = await cp.get<DataPlane>(API_VERSION, 'ClusterDataPlane', undefined, 'default');
+        assert.equal(fallback?.status?.releases, 1, 'the fallback ClusterDataPlane counts the Release');
+      });
       await cp.create(dataPlaneObject(namespace, 'default', suite.dataPlane, 'inline'));
       await eventually(async () => {
         const r = await getRelease(cp, namespace, name);
@@ -109,6 +124,10 @@ describe('planes', () => {
         );
       });
       assert.ok(await dp.get('v1', 'ConfigMap', target, 'one'), 'applied');
+      await eventually(async () => {
+        const own = await cp.get<DataPlane>(API_VERSION, 'DataPlane', namespace, 'default');
+        assert.equal(own?.status?.releases, 1, "the namespace's default DataPlane counts the Release");
+      });
       await deleteRelease(cp, namespace, name);
     } finally {
       await cp.delete(API_VERSION, 'ClusterDataPlane', undefined, 'default');
