@@ -189,6 +189,7 @@ async function run(options: Options, logger: Logger, build: BuildInfo): Promise<
           timeoutMs: options.dataPlaneTimeoutMs,
         })
       : undefined;
+  if (planes) controller.onDataPlaneHealthChange((planeKey) => planes.watchesChanged(planeKey));
   const runSignal = new AbortController();
   let started = false;
   const startController = (signal: AbortSignal) => {

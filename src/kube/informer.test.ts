@@ -366,7 +366,7 @@ void describe('Informer', () => {
     await informer.waitForHealthy(AbortSignal.timeout(2_000));
   });
 
-  void test('a failing list is retried with backoff; the informer is unhealthy with the error until it succeeds', async () => {
+  void test('a failing list is retried with backoff; the informer is unhealthy with the error until it succeeds, and says so once, then recovered', async () => {
     const health: boolean[] = [];
     const { informer } = await start({ health });
     server.items = [configMap('a', '90')];
@@ -380,7 +380,20 @@ void describe('Informer', () => {
     assert.equal(server.lists().length, 3, 'two failures, then the list that worked');
     assert.equal(informer.lastSyncError, undefined, 'the error is cleared once healthy');
     assert.equal(informer.size, 1);
-    assert.deepEqual(health, [], 'the first connection is not a health change');
+    assert.deepEqual(
+      health,
+      [false, true],
+      'the first failure is a health change, and the connection after it',
+    );
+  });
+
+  void test('a first connection that nothing failed before is not a health change', async () => {
+    const health: boolean[] = [];
+    const { informer } = await start({ health });
+    server.items = [configMap('a', '90')];
+    informer.start();
+    await informer.waitForHealthy(AbortSignal.timeout(2_000));
+    assert.deepEqual(health, []);
   });
 
   void test('a broken watch after sync is a health change, and a recovered one another', async () => {

@@ -154,6 +154,8 @@ export class Informer<T extends KubeObject = KubeObject> {
   /** goneError is the 404 that ended the informer: the collection is not served any more. */
   private goneError: KubeApiError | undefined;
   private healthy = false;
+  /** toldHealthy is what onHealthChange was last told; undefined until the first connection or failure. */
+  private toldHealthy: boolean | undefined;
   private healthWaiters: Array<() => void> = [];
   private wake: (() => void) | undefined;
   /** woken says retryNow was called while no wait was in progress. */
@@ -519,6 +521,7 @@ export class Informer<T extends KubeObject = KubeObject> {
   }
 
   private setHealthy(healthy: boolean): void {
+    this.tellHealth(healthy);
     if (this.healthy === healthy) return;
     this.healthy = healthy;
     if (healthy) {
@@ -526,8 +529,21 @@ export class Informer<T extends KubeObject = KubeObject> {
       for (const w of this.healthWaiters) w();
       this.healthWaiters = [];
     }
-    // The first connection is not news: handlers learn about it from the initial list.
-    if (this.synced) this.options.onHealthChange?.(healthy);
+  }
+
+  /**
+   * tellHealth tells onHealthChange when the health it last told changes. A first connection that
+   * nothing failed before is not news (handlers learn about it from the initial list, and a Release
+   * that started the watch waits for it); a first failure is, and so the connection after it.
+   */
+  private tellHealth(healthy: boolean): void {
+    if (this.toldHealthy === undefined && healthy) {
+      this.toldHealthy = true;
+      return;
+    }
+    if (this.toldHealthy === healthy) return;
+    this.toldHealthy = healthy;
+    this.options.onHealthChange?.(healthy);
   }
 
   private async listAll(signal: AbortSignal): Promise<void> {

@@ -10,6 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { parse, stringify } from 'yaml';
 import type { KubeObject } from '../../src/api/object.ts';
 import { API_VERSION } from '../../src/api/v1alpha1/constants.ts';
+import type { DataPlane } from '../../src/api/v1alpha1/schema.ts';
 import { eventually } from '../support/eventually.ts';
 import {
   condition,
@@ -247,6 +248,19 @@ describe('impersonation', () => {
       },
       { timeoutMs: 60_000, description: 'the Release of a Secret to say its watch is refused' },
     );
+    // The DataPlane says so too, as soon as the watch fails (not at its next periodic check).
+    const planeReady = async () =>
+      (
+        await cp.get<DataPlane>(API_VERSION, 'DataPlane', target.namespace, target.dataPlane)
+      )?.status?.conditions?.find((c) => c.type === 'Ready');
+    await eventually(
+      async () => {
+        const ready = await planeReady();
+        assert.equal(ready?.reason, 'WatchBroken', JSON.stringify(ready));
+        assert.match(ready?.message ?? '', /broken: Secret \(.*forbidden/i);
+      },
+      { timeoutMs: 60_000, description: 'the DataPlane to say its Secret watch is broken' },
+    );
 
     // The other Release's picture is its own kinds: it still prunes, and is Ready.
     await cp.patch(API_VERSION, 'Release', target.namespace, plain, {
@@ -291,6 +305,10 @@ describe('impersonation', () => {
         assert.equal(condition(await getRelease(cp, target.namespace, secretive), 'Ready')?.status, 'True'),
       { timeoutMs: 90_000, description: 'the Release of the Secret to recover once Secrets may be watched' },
     );
+    await eventually(async () => assert.equal((await planeReady())?.reason, 'Reachable'), {
+      timeoutMs: 30_000,
+      description: 'the DataPlane to be Ready again once its watches recovered',
+    });
     await deleteRelease(cp, target.namespace, secretive);
     await deleteRelease(cp, target.namespace, plain);
     assert.equal(await dp.get('v1', 'Secret', allowed, secret), undefined, 'the Secret is cleaned up');

@@ -106,13 +106,17 @@ function periodOf(check: Check): number {
   return check.ok ? CHECK_PERIOD_MS : RETRY_PERIOD_MS;
 }
 
-/** withWatches adds the connection's broken watches (in memory, no request) to a check that answered. */
+/**
+ * withWatches adds the connection's broken watches (in memory, no request) to a check that
+ * answered: those whose list or watch failed. A watch still making its first connection (a Release
+ * just started it) is not broken; if it fails, that is a health change, which checks again.
+ */
 function withWatches(checked: Checked, port: DataPlanePort): Checked {
   if (!checked.check.ok) return checked;
-  const broken = port.brokenWatches();
+  const broken = port.brokenWatches().filter((w) => w.error !== undefined);
   const { brokenWatches: _, ...check } = checked.check;
   if (broken.length === 0) return { ...checked, check };
-  const kinds = broken.map((w) => `${w.info.kind}${w.error ? ` (${w.error})` : ''}`);
+  const kinds = broken.map((w) => `${w.info.kind} (${w.error})`);
   return {
     ...checked,
     check: { ...check, brokenWatches: oneLine(kinds.slice(0, 3).join('; '), MAX_MESSAGE) },

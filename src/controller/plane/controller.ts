@@ -26,6 +26,7 @@ import {
   currentRef,
   declaredRef,
   DEFAULT_PLANE,
+  planeOfKey,
   PlaneKinds,
   refString,
   type DataPlaneResolver,
@@ -50,6 +51,11 @@ const REQUEUE_JITTER = 0.2;
 const CONFLICT_RETRY_MS = 500;
 /** WRITE_TIMEOUT_MS bounds one status write on the control plane. */
 const WRITE_TIMEOUT_MS = 30_000;
+/**
+ * USAGE_SETTLE_MS is how long a change of which Releases use a plane or an Environment waits
+ * before they are counted again: every change within it is counted by the same reconcile.
+ */
+export const USAGE_SETTLE_MS = 1_000;
 
 /**
  * Indexes of the shared caches (Informer.addIndex) that let a plane or an Environment find the
@@ -170,6 +176,17 @@ export class PlaneStatusController {
     return [...found];
   }
 
+  /**
+   * watchesChanged enqueues the plane of a pool key (dataplane/transport.ts planeKey) whose watches
+   * broke or recovered: its Ready condition says WatchBroken while one is broken.
+   */
+  watchesChanged(planeKey: string): void {
+    const { ref, namespace } = planeOfKey(planeKey);
+    if (ref.kind === PlaneKinds.dataPlane)
+      this.controller.queue.add(`${PlaneKinds.dataPlane}/${namespace ?? ''}/${ref.name}`);
+    else if (ref.kind === PlaneKinds.clusterDataPlane) this.controller.queue.add(refString(ref));
+  }
+
   /** start waits for the caches (the Release controller starts them), then starts the worker. */
   async start(signal: AbortSignal): Promise<void> {
     const { releases, environments, dataPlanes, clusterDataPlanes } = this.options;
@@ -252,20 +269,22 @@ export class PlaneStatusController {
     );
   }
 
-  /** enqueueUsed enqueues the Environment and every plane a Release uses, to count it again. */
+  /**
+   * enqueueUsed enqueues the Environment and every plane a Release uses, to count it again, after
+   * USAGE_SETTLE_MS: a count is a walk over the plane's Releases, and one per Release created
+   * while thousands arrive at once made the first apply quadratic.
+   */
   private enqueueUsed(release: Release): void {
     const ns = release.metadata.namespace ?? '';
-    this.controller.queue.add(`${ENVIRONMENT_KIND}/${ns}/${release.spec.environmentName}`);
+    const count = (key: string) => this.controller.queue.addAfter(key, USAGE_SETTLE_MS);
+    count(`${ENVIRONMENT_KIND}/${ns}/${release.spec.environmentName}`);
     for (const key of dependenciesOf(release, this.lookup))
       if (key.startsWith(`${PlaneKinds.dataPlane}/`))
-        this.controller.queue.add(
-          `${PlaneKinds.dataPlane}/${ns}/${key.slice(PlaneKinds.dataPlane.length + 1)}`,
-        );
+        count(`${PlaneKinds.dataPlane}/${ns}/${key.slice(PlaneKinds.dataPlane.length + 1)}`);
     const env = this.lookup.environment(ns, release.spec.environmentName);
     const ref = env && currentRef(env, this.lookup);
-    if (ref?.kind === PlaneKinds.clusterDataPlane) this.controller.queue.add(refString(ref));
-    for (const p of placementsOf(release))
-      if (p.dataPlane.startsWith(CLUSTER_REF_PREFIX)) this.controller.queue.add(p.dataPlane);
+    if (ref?.kind === PlaneKinds.clusterDataPlane) count(refString(ref));
+    for (const p of placementsOf(release)) if (p.dataPlane.startsWith(CLUSTER_REF_PREFIX)) count(p.dataPlane);
   }
 
   /** reconcile brings one key's status up to date. */

@@ -199,7 +199,10 @@ export class ReleaseController {
       );
     }
     this.enqueueForPlaneKey(dp);
+    for (const listener of this.healthListeners) listener(dp);
   });
+  /** healthListeners are told the pool key of a data plane whose watches broke or recovered (throttled). */
+  private readonly healthListeners: Array<(planeKey: string) => void> = [];
 
   constructor(private readonly options: ReleaseControllerOptions) {
     const { client, logger } = options;
@@ -753,6 +756,15 @@ export class ReleaseController {
           : plane.name === DEFAULT_PLANE;
       if (concerned) this.enqueueForEnvironment(ns, env.metadata.name);
     }
+  }
+
+  /**
+   * onDataPlaneHealthChange subscribes to the breaks and recoveries of data-plane watches, as they
+   * wake the plane's Releases (at most once per HEALTH_WAKE_INTERVAL_MS per plane): the plane
+   * status controller reports them.
+   */
+  onDataPlaneHealthChange(listener: (planeKey: string) => void): void {
+    this.healthListeners.push(listener);
   }
 
   /** enqueueForPlaneKey enqueues the Releases of the plane of a pool key (planeKey). */
