@@ -235,10 +235,11 @@ export interface DataPlaneObjects {
  * DataPlaneInventory is the inventory half of the data-plane port: which of our objects a Release
  * has on the plane, whether that picture is complete (its watches listed and connected), which
  * kinds are watched for whom, and which cluster the port reaches. Only the controller uses it
- * (controller/release/ to prune, sweep and bind watches; controller/plane/ to check a plane): the
- * apply library never lists by Release nor decides that something is gone. `endpoint` is here with
- * the cluster's identity: it says where the port reaches, which only the reconciler's fair shares
- * of workers need.
+ * (controller/release/ to prune, sweep and bind watches; controller/plane/ to check a plane;
+ * `kubectl release diff` runs the controller's steps on the three of it its read-only port has):
+ * the apply library never lists by Release nor decides that something is gone. `endpoint` is here
+ * with the cluster's identity: it says where the port reaches, which only the reconciler's fair
+ * shares of workers need.
  */
 export interface DataPlaneInventory {
   /** key is `namespace/name` of the DataPlane (as DataPlaneObjects.key): messages and placements name it. */
