@@ -3,17 +3,18 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 /**
- * layerRules forbids, for each source folder, imports from the folders above it, so the layering
- * cannot silently rot.
- * @param {[string, string[]][]} layers
+ * layerRules forbids, for each source folder, imports from the folders above it (and any named
+ * imports listed for it), so the layering cannot silently rot.
+ * @param {[string, string[], { name: string, importNames: string[], message: string }[]?][]} layers
  */
 function layerRules(layers) {
-  return layers.map(([folder, forbidden]) => ({
+  return layers.map(([folder, forbidden, paths = []]) => ({
     files: [`src/${folder}/**/*.ts`],
     rules: {
       'no-restricted-imports': [
         'error',
         {
+          paths,
           patterns: forbidden.map((above) => ({
             group: [`**/${above}/**`, `../${above}/*`, `../../${above}/*`],
             message: `src/${folder} sits below src/${above} (docs/architecture.md, "Layers"): move the shared piece down instead.`,
@@ -78,7 +79,18 @@ export default tseslint.config(
     ['runtime', ['health', 'dataplane', 'ssa', 'controller', 'cli', 'plugin']],
     ['health', ['kube', 'runtime', 'dataplane', 'ssa', 'controller', 'cli', 'plugin']],
     ['dataplane', ['ssa', 'controller', 'cli', 'plugin']],
-    ['ssa', ['controller', 'cli', 'plugin']],
+    [
+      'ssa',
+      ['controller', 'cli', 'plugin'],
+      [
+        {
+          name: '../dataplane/port.ts',
+          importNames: ['DataPlanePort', 'DataPlaneInventory'],
+          message:
+            "the apply library sees only the objects half of the data-plane port (DataPlaneObjects, docs/architecture.md): the inventory is the controller's.",
+        },
+      ],
+    ],
     ['controller', ['cli', 'plugin']],
     ['cli', ['plugin']],
     ['plugin', ['cli']],

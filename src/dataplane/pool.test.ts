@@ -4,7 +4,7 @@ import { createServer, type Server, type ServerResponse } from 'node:http';
 import { pino } from 'pino';
 import type { DataPlane } from '../api/v1alpha1/schema.ts';
 import { CredentialsError, type SecretLike } from './credentials.ts';
-import { servedKind } from './fake.ts';
+import { servedKind } from '../../test/support/fakedataplane.ts';
 import { DataPlaneGoneError, DataPlanePool } from './pool.ts';
 import { DEFAULT_ENDPOINT_POLICY, EndpointPolicy, LOOPBACK_CIDRS } from './endpoint.ts';
 import { DirectDataPlane } from './direct.ts';

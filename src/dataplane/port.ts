@@ -3,6 +3,10 @@
  * cluster. The reconciler, the apply library and cleanup see only this; how the cluster is reached
  * (a direct connection today, see direct.ts) is the implementation's business, so a second
  * transport is one new implementation and its credentials, not a change across the reconciler.
+ * It comes in two halves: DataPlaneObjects (kinds, caches, reads and writes of objects, namespaces,
+ * observed objects: all the apply library uses) and DataPlaneInventory (a Release's objects, the
+ * completeness of the picture, watched kinds, the cluster's identity: only the controller's);
+ * DataPlanePort is both.
  */
 import { isApplyEntryOf, type GroupVersionKind, type KubeObject } from '../api/object.ts';
 import { MANAGED_BY_VALUES } from '../api/v1alpha1/profile.ts';
@@ -118,28 +122,19 @@ export const NAMESPACE_KIND: ResourceInfo = {
  */
 export type DeleteOutcome = 'removed' | 'terminating' | 'absent';
 
-/** DataPlanePort is everything the controller does on one data plane. */
-export interface DataPlanePort {
-  /** key is `namespace/name` of the DataPlane. */
+/**
+ * DataPlaneObjects is the objects half of the data-plane port: the served kinds, the caches of our
+ * objects, reads and writes of single objects, namespaces and observed objects. It is all the apply
+ * library (`src/ssa/`) sees, and all that code which only reads or writes objects should take: an
+ * object is written, read or watched through it, never listed by Release. `cache` and `resolveKind`
+ * are here although the controller also calls them (to connect the watches of a Release's kinds,
+ * to resolve its inventory's kinds): they are how one object is found, and the apply library reads
+ * through them. `isBehind` is here because it asks of one write whether the caches have seen it
+ * (the apply memory's question), not what a Release has.
+ */
+export interface DataPlaneObjects {
+  /** key is `namespace/name` of the DataPlane (as DataPlaneInventory.key): messages and apply records name it. */
   readonly key: string;
-  /**
-   * endpoint is the `host:port` the data plane is reached at, when it is its own (not a gateway
-   * shared by every plane): workers are shared fairly per endpoint too.
-   */
-  readonly endpoint?: string;
-
-  /**
-   * clusterId identifies the cluster behind the port: the uid of its kube-system namespace (of
-   * `default` where there is none), asked once per connection. A DataPlane whose endpoint now
-   * reaches another cluster answers another id, so cleanup never mistakes it for the old one.
-   */
-  clusterId(signal: AbortSignal): Promise<string>;
-
-  /**
-   * serverVersion asks the cluster for its Kubernetes version (`gitVersion` of /version), every
-   * call a request: the plane status check (controller/plane/) calls it once per slow period.
-   */
-  serverVersion(signal: AbortSignal): Promise<string>;
 
   /** resolveKind says how the data plane serves a kind (cached), or throws KindNotServedError. */
   resolveKind(gvk: GroupVersionKind): Promise<ResourceInfo>;
@@ -152,29 +147,11 @@ export interface DataPlanePort {
    * so that callers report the data plane unreachable instead of trusting a stale cache.
    */
   cache(info: ResourceInfo): Promise<KindCache>;
-  /** objectsOf lists the cached objects that carry a Release uid, once each across API versions. */
-  objectsOf(releaseUid: string): ManagedObject[];
-  /**
-   * isComplete tells whether every watch of one user's kinds (a Release's: addKinds, useKinds), or
-   * of every kind, is listed and connected: required before deleting anything.
-   */
-  isComplete(user?: string): boolean;
-  /** brokenWatches lists the watches of one user's kinds, or of all, that are not listed and connected. */
-  brokenWatches(user?: string): BrokenWatch[];
-  /** watchedKinds lists every kind being watched. */
-  watchedKinds(): ResourceInfo[];
   /**
    * isBehind tells whether the watch of a kind (a ResourceInfo or its kindKey) has not delivered a
    * resourceVersion yet, e.g. of our own write; false when the kind is not watched at all.
    */
   isBehind(kind: ResourceInfo | string, resourceVersion: string): boolean;
-
-  /** useKinds records the kinds one user (a Release) needs and stops watches nobody needs any more. */
-  useKinds(user: string, kinds: ResourceInfo[]): Promise<void>;
-  /** addKinds records more kinds one user needs, keeping those it already had. */
-  addKinds(user: string, kinds: ResourceInfo[]): void;
-  /** releaseKinds forgets every kind of a user, and every object it observes. */
-  releaseKinds(user: string): Promise<void>;
 
   /**
    * observe returns an object the controller does not manage (it lacks our labels, so the kind's
@@ -253,3 +230,62 @@ export interface DataPlanePort {
   /** forgetNamespace drops a namespace from what is known to exist (the data plane said it is missing). */
   forgetNamespace(name: string): void;
 }
+
+/**
+ * DataPlaneInventory is the inventory half of the data-plane port: which of our objects a Release
+ * has on the plane, whether that picture is complete (its watches listed and connected), which
+ * kinds are watched for whom, and which cluster the port reaches. Only the controller uses it
+ * (controller/release/ to prune, sweep and bind watches; controller/plane/ to check a plane;
+ * `kubectl release diff` runs the controller's steps on the three of it its read-only port has):
+ * the apply library never lists by Release nor decides that something is gone. `endpoint` is here
+ * with the cluster's identity: it says where the port reaches, which only the reconciler's fair
+ * shares of workers need.
+ */
+export interface DataPlaneInventory {
+  /** key is `namespace/name` of the DataPlane (as DataPlaneObjects.key): messages and placements name it. */
+  readonly key: string;
+  /**
+   * endpoint is the `host:port` the data plane is reached at, when it is its own (not a gateway
+   * shared by every plane): workers are shared fairly per endpoint too.
+   */
+  readonly endpoint?: string;
+
+  /**
+   * clusterId identifies the cluster behind the port: the uid of its kube-system namespace (of
+   * `default` where there is none), asked once per connection. A DataPlane whose endpoint now
+   * reaches another cluster answers another id, so cleanup never mistakes it for the old one.
+   */
+  clusterId(signal: AbortSignal): Promise<string>;
+
+  /**
+   * serverVersion asks the cluster for its Kubernetes version (`gitVersion` of /version), every
+   * call a request: the plane status check (controller/plane/) calls it once per slow period.
+   */
+  serverVersion(signal: AbortSignal): Promise<string>;
+
+  /** objectsOf lists the cached objects that carry a Release uid, once each across API versions. */
+  objectsOf(releaseUid: string): ManagedObject[];
+  /**
+   * isComplete tells whether every watch of one user's kinds (a Release's: addKinds, useKinds), or
+   * of every kind, is listed and connected: required before deleting anything.
+   */
+  isComplete(user?: string): boolean;
+  /** brokenWatches lists the watches of one user's kinds, or of all, that are not listed and connected. */
+  brokenWatches(user?: string): BrokenWatch[];
+  /** watchedKinds lists every kind being watched. */
+  watchedKinds(): ResourceInfo[];
+
+  /** useKinds records the kinds one user (a Release) needs and stops watches nobody needs any more. */
+  useKinds(user: string, kinds: ResourceInfo[]): Promise<void>;
+  /** addKinds records more kinds one user needs, keeping those it already had. */
+  addKinds(user: string, kinds: ResourceInfo[]): void;
+  /** releaseKinds forgets every kind of a user, and every object it observes. */
+  releaseKinds(user: string): Promise<void>;
+}
+
+/**
+ * DataPlanePort is everything the controller does on one data plane: both halves, for code that
+ * needs both (the reconciler, cleanup's sweep, the pool's connections). Take the narrower half
+ * where it is enough.
+ */
+export interface DataPlanePort extends DataPlaneObjects, DataPlaneInventory {}

@@ -11,16 +11,14 @@
 import { isRecord, type GroupVersionKind, type KubeObject } from '../api/object.ts';
 import type { KubeClient, KubeRequest } from '../kube/client.ts';
 import { collectionPath, Discovery, objectPath, type ResourceInfo } from '../kube/discovery.ts';
-import { oneLine } from '../api/text.ts';
-import { describeError } from '../kube/errors.ts';
 import { APPLY_CONTENT_TYPE } from './direct.ts';
 import {
   identityOf,
   kindKey,
   NAMESPACE_KIND,
   type ApplyRequestOptions,
-  type BrokenWatch,
-  type DataPlanePort,
+  type DataPlaneInventory,
+  type DataPlaneObjects,
   type DeleteOutcome,
   type JsonPatchOperation,
   type KindCache,
@@ -33,9 +31,6 @@ export const READ_ONLY_PAGE = 500;
 
 /** MAX_READ_ONLY_OBJECTS bounds the objects a snapshot holds: a data plane's answers are untrusted. */
 export const MAX_READ_ONLY_OBJECTS = 20_000;
-
-/** MAX_LIST_ERROR bounds the list error a broken kind reports. */
-const MAX_LIST_ERROR = 300;
 
 /** ReadOnlyError says a write was refused by a read-only port; nothing was sent. */
 export class ReadOnlyError extends Error {
@@ -65,12 +60,18 @@ interface Listing {
   info: ResourceInfo;
   /** objects by `namespace/name`; undefined until listed. */
   objects?: Map<string, KubeObject>;
-  error?: unknown;
   done: Promise<Map<string, KubeObject>>;
 }
 
-/** ReadOnlyDataPlane is the read-only, one-shot port described above. */
-export class ReadOnlyDataPlane implements DataPlanePort {
+/**
+ * ReadOnlyDataPlane is the read-only, one-shot port described above. It implements the objects half
+ * of the port (the controller's apply step runs on it in dry-run) and, of the inventory half, only
+ * what the diff's listing and prune plan ask: useKinds (list these kinds), objectsOf and isComplete.
+ * The cluster's identity and the watch bookkeeping of a running controller have no use here.
+ */
+export class ReadOnlyDataPlane
+  implements DataPlaneObjects, Pick<DataPlaneInventory, 'useKinds' | 'objectsOf' | 'isComplete'>
+{
   private readonly discovery: Discovery;
   private readonly listings = new Map<string, Listing>();
   private readonly answers = new Map<string, KubeObject>();
@@ -94,22 +95,6 @@ export class ReadOnlyDataPlane implements DataPlanePort {
     return this.client.attempt<T>(req, expected);
   }
 
-  async clusterId(signal: AbortSignal): Promise<string> {
-    for (const name of ['kube-system', 'default']) {
-      const uid = (await this.read(NAMESPACE_KIND, undefined, name, signal))?.metadata.uid;
-      if (uid) return uid;
-    }
-    throw new Error(`data plane ${this.key}: neither namespace kube-system nor default exists`);
-  }
-
-  async serverVersion(signal: AbortSignal): Promise<string> {
-    const answer = await this.send<unknown>({ method: 'GET', path: '/version', signal });
-    const version = answer.ok && isRecord(answer.body) ? answer.body['gitVersion'] : undefined;
-    if (typeof version !== 'string')
-      throw new Error(`data plane ${this.key}: /version did not answer a Kubernetes version (gitVersion)`);
-    return oneLine(version, 64);
-  }
-
   resolveKind(gvk: GroupVersionKind): Promise<ResourceInfo> {
     return this.discovery.resolve(gvk);
   }
@@ -124,14 +109,8 @@ export class ReadOnlyDataPlane implements DataPlanePort {
     let listing = this.listings.get(key);
     if (!listing) {
       const entry: Listing = { info, done: Promise.resolve(new Map<string, KubeObject>()) };
-      entry.done = this.list(info).then(
-        (objects) => (entry.objects = objects),
-        (err: unknown) => {
-          entry.error = err;
-          throw err;
-        },
-      );
-      // Observed through isComplete and brokenWatches; cache() rethrows it to its caller.
+      entry.done = this.list(info).then((objects) => (entry.objects = objects));
+      // A failed list is observed through isComplete; cache() rethrows it to its caller.
       entry.done.catch(() => undefined);
       this.listings.set(key, entry);
       listing = entry;
@@ -209,19 +188,6 @@ export class ReadOnlyDataPlane implements DataPlanePort {
     return [...this.listings.values()].every((l) => l.objects !== undefined);
   }
 
-  brokenWatches(): BrokenWatch[] {
-    return [...this.listings.values()]
-      .filter((l) => l.objects === undefined)
-      .map(({ info, error }) => ({
-        info,
-        ...(error !== undefined && { error: oneLine(describeError(error), MAX_LIST_ERROR) }),
-      }));
-  }
-
-  watchedKinds(): ResourceInfo[] {
-    return [...this.listings.values()].map((l) => l.info);
-  }
-
   isBehind(): boolean {
     return false;
   }
@@ -229,14 +195,6 @@ export class ReadOnlyDataPlane implements DataPlanePort {
   /** useKinds lists the kinds (once each) and returns when every list has answered. */
   async useKinds(_user: string, kinds: ResourceInfo[]): Promise<void> {
     await Promise.all(kinds.map((info) => this.listing(info).done));
-  }
-
-  addKinds(_user: string, kinds: ResourceInfo[]): void {
-    for (const info of kinds) this.listing(info);
-  }
-
-  releaseKinds(): Promise<void> {
-    return Promise.resolve();
   }
 
   /** observe reads the object once: no watch is kept. */

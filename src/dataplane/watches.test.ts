@@ -8,7 +8,7 @@ import { CONTROLLER_NAME, Labels } from '../api/v1alpha1/constants.ts';
 import { KubeClient, LimitReasons, isKubeApiError } from '../kube/client.ts';
 import { CacheBudget } from '../kube/cachebudget.ts';
 import { KindNotServedError } from '../kube/discovery.ts';
-import { servedKind } from './fake.ts';
+import { servedKind } from '../../test/support/fakedataplane.ts';
 import { selectorMatcher } from '../kube/selector.ts';
 import { MANAGED_SELECTOR, managedSelector, OVERFLOW_HOLD_MS, WatchSet } from './watches.ts';
 import { identityOf } from './port.ts';

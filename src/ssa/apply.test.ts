@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import type { KubeObject } from '../api/object.ts';
 import { CONTROLLER_NAME, Labels } from '../api/v1alpha1/constants.ts';
 import { KubeApiError } from '../kube/client.ts';
-import { FakeDataPlane, servedKind } from '../dataplane/fake.ts';
+import { FakeDataPlane, servedKind } from '../../test/support/fakedataplane.ts';
 import { NAMESPACE_KIND } from '../dataplane/port.ts';
 import { applyAll, type ApplyItem, type ApplyOptions, type ApplyResult } from './apply.ts';
 import { ApplyMemory } from './memory.ts';

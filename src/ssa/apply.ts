@@ -22,7 +22,7 @@ import { Labels } from '../api/v1alpha1/constants.ts';
 import { isOurManagedBy } from '../api/v1alpha1/profile.ts';
 import { isKubeApiError } from '../kube/client.ts';
 import { KindNotServedError, type ResourceInfo } from '../kube/discovery.ts';
-import type { DataPlanePort } from '../dataplane/port.ts';
+import type { DataPlaneObjects } from '../dataplane/port.ts';
 import { kindKey, slimObject } from '../dataplane/port.ts';
 import { classifyFailure, TERMINAL_FAILURES, type FailureKind } from './failure.ts';
 import { changedFields, missingFields, owningManager, parsePointer, removeFields } from './fields.ts';
@@ -273,7 +273,7 @@ interface Resolved<T> {
 
 /** applyAll applies every item and returns one entry per item, in input order. */
 export async function applyAll<T extends ApplyItem>(
-  dataPlane: DataPlanePort,
+  dataPlane: DataPlaneObjects,
   items: readonly T[],
   options: ApplyOptions<T>,
 ): Promise<ChangeSetEntry<T>[]> {
@@ -409,7 +409,7 @@ interface NamespaceError {
  * object in a namespace that does not exist); it throws when the data plane does not answer.
  */
 function namespaceCheck<T extends ApplyItem>(
-  dataPlane: DataPlanePort,
+  dataPlane: DataPlaneObjects,
   items: Resolved<T>[],
   options: ApplyOptions<T>,
 ): (namespace: string) => Promise<string | undefined> {
@@ -469,7 +469,7 @@ function namespaceOfItem<T extends ApplyItem>(r: Resolved<T>): string | undefine
  * one that failed or is refused.
  */
 async function ensureNamespaces<T extends ApplyItem>(
-  dataPlane: DataPlanePort,
+  dataPlane: DataPlaneObjects,
   items: Resolved<T>[],
   options: ApplyOptions<T>,
 ): Promise<Map<string, NamespaceError>> {
@@ -522,7 +522,7 @@ async function ensureNamespaces<T extends ApplyItem>(
 }
 
 async function applyOne<T extends ApplyItem>(
-  dataPlane: DataPlanePort,
+  dataPlane: DataPlaneObjects,
   { item, info }: Resolved<T>,
   options: ApplyOptions<T>,
   missingNamespace: (namespace: string) => Promise<string | undefined>,
@@ -756,7 +756,7 @@ async function applyOne<T extends ApplyItem>(
  * data plane's message (one line, bounded). An unreachable data plane is thrown, not planned.
  */
 async function preview<T extends ApplyItem>(
-  dataPlane: DataPlanePort,
+  dataPlane: DataPlaneObjects,
   info: ResourceInfo,
   object: KubeObject,
   current: KubeObject | undefined,
@@ -800,7 +800,7 @@ function correctedDrift(
  * then the apply goes ahead, as it changes nothing.
  */
 async function reportDrift<T extends ApplyItem>(
-  dataPlane: DataPlanePort,
+  dataPlane: DataPlaneObjects,
   drift: DriftKind,
   target: { info: ResourceInfo; object: KubeObject; live: KubeObject | undefined; record: AppliedRecord },
   options: ApplyOptions<T>,
@@ -835,7 +835,7 @@ async function reportDrift<T extends ApplyItem>(
 
 /** recreate deletes an object whose immutable field changed, when the policy allows it. */
 async function recreate<T extends ApplyItem>(
-  dataPlane: DataPlanePort,
+  dataPlane: DataPlaneObjects,
   item: T,
   info: ResourceInfo,
   entry: ChangeSetEntry<T>,

@@ -11,7 +11,7 @@
  */
 import { describeRef, isApplyEntryOf, type KubeObject } from '../api/object.ts';
 import { isKubeApiError } from '../kube/client.ts';
-import type { DataPlanePort, JsonPatchOperation } from '../dataplane/port.ts';
+import type { DataPlaneObjects, JsonPatchOperation } from '../dataplane/port.ts';
 import type { ManagedObject } from '../dataplane/port.ts';
 import { deleteOrder } from './order.ts';
 
@@ -105,7 +105,7 @@ export function planRemovals(objects: ManagedObject[], options: RemoveOptions): 
 
 /** removeAll runs one removal pass over the given objects. */
 export async function removeAll(
-  dataPlane: DataPlanePort,
+  dataPlane: DataPlaneObjects,
   objects: ManagedObject[],
   signal: AbortSignal,
   options: RemoveOptions,
@@ -159,7 +159,7 @@ export async function removeAll(
  * every other manager's. False when the object is gone or was replaced.
  */
 async function giveBackOne(
-  dataPlane: DataPlanePort,
+  dataPlane: DataPlaneObjects,
   m: ManagedObject,
   what: GiveBack,
   signal: AbortSignal,

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { KubeObject, ManagedFieldsEntry } from '../api/object.ts';
 import type { ResourceInfo } from '../kube/discovery.ts';
-import type { DataPlanePort } from '../dataplane/port.ts';
+import type { DataPlaneObjects } from '../dataplane/port.ts';
 import { kindKey } from '../dataplane/port.ts';
 import { newerOf } from './apply.ts';
 import { MAX_REPORTED_FIELDS } from './fields.ts';
@@ -19,7 +19,7 @@ import {
   type AppliedRecord,
   type Plan,
 } from './memory.ts';
-import { servedKind } from '../dataplane/fake.ts';
+import { servedKind } from '../../test/support/fakedataplane.ts';
 
 const FIELD_MANAGER = 'release-controller';
 
@@ -246,16 +246,16 @@ describe('recordKey', () => {
 });
 
 /** watchedUpTo is a data plane whose watches have seen up to the given resourceVersion per kind. */
-function watchedUpTo(seen: Array<[ResourceInfo, number]>, key = 'acme/dp-prod'): DataPlanePort {
+function watchedUpTo(seen: Array<[ResourceInfo, number]>, key = 'acme/dp-prod'): DataPlaneObjects {
   const upTo = new Map(seen.map(([info, rv]) => [kindKey(info), rv]));
-  const port: Pick<DataPlanePort, 'key' | 'isBehind'> = {
+  const port: Pick<DataPlaneObjects, 'key' | 'isBehind'> = {
     key,
     isBehind: (kind, resourceVersion) => {
       const rv = upTo.get(typeof kind === 'string' ? kind : kindKey(kind));
       return rv !== undefined && Number(resourceVersion) > rv;
     },
   };
-  return port as DataPlanePort;
+  return port as DataPlaneObjects;
 }
 
 describe('unseenWrites', () => {

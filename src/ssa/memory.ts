@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { isApplyEntryOf, isRecord, parseApiVersion, type KubeObject } from '../api/object.ts';
 import type { ResourceInfo } from '../kube/discovery.ts';
-import type { DataPlanePort } from '../dataplane/port.ts';
+import type { DataPlaneObjects } from '../dataplane/port.ts';
 import { kindKey } from '../dataplane/port.ts';
 import { sharedStrings } from '../kube/intern.ts';
 import type { FailureKind } from './failure.ts';
@@ -391,7 +391,7 @@ export class ApplyMemory {
    * unseenWrites lists an owner's applies that the data plane's watches have not delivered yet:
    * until they have, an empty cache does not prove that nothing is left.
    */
-  unseenWrites(dataPlane: DataPlanePort, ownerUid: string): AppliedRecord[] {
+  unseenWrites(dataPlane: DataPlaneObjects, ownerUid: string): AppliedRecord[] {
     return [...this.records.values()].filter(
       (r) =>
         r.ownerUid === ownerUid &&

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { FakeDataPlane } from '../../dataplane/fake.ts';
+import { FakeDataPlane } from '../../../test/support/fakedataplane.ts';
 import { ENDPOINT_REFUSED, KubeApiError } from '../../kube/client.ts';
 import { CHECK_PERIOD_MS, failureOf, PlaneChecker, RETRY_PERIOD_MS } from './check.ts';
 

@@ -9,7 +9,7 @@ import { PlaneReasons, Reasons } from '../../api/v1alpha1/constants.ts';
 import { ENDPOINT_REFUSED, isKubeApiError } from '../../kube/client.ts';
 import { describeError } from '../../kube/errors.ts';
 import { oneLine } from '../../api/text.ts';
-import type { DataPlanePort } from '../../dataplane/port.ts';
+import type { DataPlaneInventory } from '../../dataplane/port.ts';
 import { isResolveFailure, type Target } from '../release/resolve.ts';
 import type { ResolveFailure } from '../release/status.ts';
 import type { Check } from './status.ts';
@@ -36,7 +36,7 @@ export interface PlaneCheckerOptions {
 
 /** PlaneChecker remembers the last check of each plane, per connection. */
 export class PlaneChecker {
-  private readonly memory = new Map<string, { port?: DataPlanePort; checked: Checked }>();
+  private readonly memory = new Map<string, { port?: DataPlaneInventory; checked: Checked }>();
   private readonly now: () => Date;
 
   constructor(private readonly options: PlaneCheckerOptions) {
@@ -95,7 +95,7 @@ export class PlaneChecker {
     this.memory.delete(key);
   }
 
-  private remember(key: string, port: DataPlanePort | undefined, check: Check): Checked {
+  private remember(key: string, port: DataPlaneInventory | undefined, check: Check): Checked {
     const checked = { check, at: this.now() };
     this.memory.set(key, { ...(port && { port }), checked });
     return checked;
@@ -111,7 +111,7 @@ function periodOf(check: Check): number {
  * answered: those whose list or watch failed. A watch still making its first connection (a Release
  * just started it) is not broken; if it fails, that is a health change, which checks again.
  */
-function withWatches(checked: Checked, port: DataPlanePort): Checked {
+function withWatches(checked: Checked, port: DataPlaneInventory): Checked {
   if (!checked.check.ok) return checked;
   const broken = port.brokenWatches().filter((w) => w.error !== undefined);
   const { brokenWatches: _, ...check } = checked.check;

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { KubeObject } from '../../api/object.ts';
 import { profileOf } from '../../api/v1alpha1/profile.ts';
 import type { DataPlaneResourcePolicy, Release, Removal } from '../../api/v1alpha1/schema.ts';
-import type { DataPlanePort } from '../../dataplane/port.ts';
+import type { DataPlaneObjects } from '../../dataplane/port.ts';
 import { oneLine } from '../../api/text.ts';
 import { applyAll, MAX_PLAN_MESSAGE, type ApplyResult, type ChangeAction } from '../../ssa/apply.ts';
 import type { FailureKind } from '../../ssa/failure.ts';
@@ -74,7 +74,7 @@ export interface ItemOutcome {
 /** ApplyContext is what the apply step needs. */
 export interface ApplyContext {
   release: Release;
-  dataPlane: DataPlanePort;
+  dataPlane: DataPlaneObjects;
   memory: ApplyMemory;
   releaseExists: ReleaseExists;
   /** resourcePolicy is the DataPlane's spec.resourcePolicy; dataPlaneName names it in messages. */

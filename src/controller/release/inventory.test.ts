@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import type { KubeObject } from '../../api/object.ts';
 import { Annotations, CONTROLLER_NAME, Labels } from '../../api/v1alpha1/constants.ts';
 import type { ResourceStatus } from '../../api/v1alpha1/schema.ts';
-import { servedKind } from '../../dataplane/fake.ts';
+import { servedKind } from '../../../test/support/fakedataplane.ts';
 import type { ItemOutcome } from './apply.ts';
 import type { DesiredObject } from './desired.ts';
 import { adoptedRemoval, Inventory, pendingRemovalsOf, provenance, settlePending } from './inventory.ts';

@@ -7,7 +7,7 @@
 import type { GroupVersionKind } from '../../api/object.ts';
 import type { Release } from '../../api/v1alpha1/schema.ts';
 import { KindNotServedError, type ResourceInfo } from '../../kube/discovery.ts';
-import type { DataPlanePort } from '../../dataplane/port.ts';
+import type { DataPlaneInventory, DataPlaneObjects } from '../../dataplane/port.ts';
 import type { ItemOutcome } from './apply.ts';
 import { desiredItems, type DesiredItem } from './desired.ts';
 
@@ -18,7 +18,7 @@ import { desiredItems, type DesiredItem } from './desired.ts';
  * must never conclude "nothing left" from a kind it could not look at.
  */
 export async function kindsToWatch(
-  dataPlane: DataPlanePort,
+  dataPlane: DataPlaneObjects,
   release: Release,
   items: DesiredItem[] = desiredItems(release),
   strict = false,
@@ -43,7 +43,7 @@ export async function kindsToWatch(
 
 /** kindsInUse are the watched kinds a Release wants, or still has objects of. */
 export function kindsInUse(
-  dataPlane: DataPlanePort,
+  dataPlane: DataPlaneInventory,
   outcomes: ItemOutcome[],
   releaseUid: string,
 ): ResourceInfo[] {

@@ -3,7 +3,7 @@
  * that may hold them: an entry is recorded before the first apply on a cluster and removed only
  * once that cluster is verified clean, listed through connected watches of every kind the Release
  * used with none of its objects left. The cluster is identified by the data plane itself
- * (DataPlanePort.clusterId), so a DataPlane re-pointed at another cluster is never mistaken for the
+ * (DataPlaneInventory.clusterId), so a DataPlane re-pointed at another cluster is never mistaken for the
  * one the objects were applied to. Before the first apply on a cluster the entry is written with
  * the finalizer, into the placement annotation (one write where there were two); the next status
  * write takes it into status.appliedTo, and placementsOf reads both. `sweep` is the one way objects leave a data plane as a whole:
@@ -11,8 +11,7 @@
  */
 import type { Logger } from 'pino';
 import type { Placement, Release } from '../../api/v1alpha1/schema.ts';
-import type { DataPlanePort } from '../../dataplane/port.ts';
-import type { ManagedObject } from '../../dataplane/port.ts';
+import type { DataPlaneInventory, DataPlanePort, ManagedObject } from '../../dataplane/port.ts';
 import { KindNotServedError, type ResourceInfo } from '../../kube/discovery.ts';
 import { describeError } from '../../kube/errors.ts';
 import { describeManaged, removeAll, stillThere, type RetainedObject } from '../../ssa/delete.ts';
@@ -64,7 +63,7 @@ const MAX_BROKEN_LISTED = 3;
  * brokenWatchesText names the broken watches of a data plane and their errors:
  * `the watch of Widget (example.com/v1) on data plane acme/dp is broken (...)`.
  */
-export function brokenWatchesText(dataPlane: DataPlanePort, user?: string): string {
+export function brokenWatchesText(dataPlane: DataPlaneInventory, user?: string): string {
   const broken = dataPlane.brokenWatches(user);
   if (broken.length === 0) return `a watch of data plane ${dataPlane.key} is not connected`;
   const listed = broken.map(
@@ -85,7 +84,7 @@ const WATCH_REMEDY =
  * so rather than be Ready.
  */
 export function pruneDeferred(
-  dataPlane: DataPlanePort,
+  dataPlane: DataPlaneInventory,
   key: string,
 ): {
   message: string;
@@ -200,7 +199,7 @@ export function isBoundTo(
  * dataPlaneName is the reference of a port as status.appliedTo writes it: a DataPlane's name (its
  * key is `namespace/name`), or a ClusterDataPlane's `ClusterDataPlane/NAME` (its key).
  */
-export function dataPlaneName(dataPlane: DataPlanePort): string {
+export function dataPlaneName(dataPlane: DataPlaneInventory): string {
   return refString(planeOfKey(dataPlane.key).ref);
 }
 

@@ -12,7 +12,7 @@ import { GIVE_BACK, giveBackOf } from './policy.ts';
 import { Inventory } from './inventory.ts';
 import { giveBackPatch } from '../../ssa/delete.ts';
 import type { ItemOutcome, ItemState } from './apply.ts';
-import { FakeDataPlane, servedKind } from '../../dataplane/fake.ts';
+import { FakeDataPlane, servedKind } from '../../../test/support/fakedataplane.ts';
 
 const RELEASE_UID = '5f0c8a3e-2b1d-4c7a-9e6f-1a2b3c4d5e6f';
 

@@ -16,7 +16,7 @@ import { parseApiVersion } from '../../api/object.ts';
 import { trackingOf } from '../../api/v1alpha1/profile.ts';
 import type { ObjectRef } from '../../api/v1alpha1/schema.ts';
 import { listWithMore, plural } from '../../api/text.ts';
-import type { DataPlanePort } from '../../dataplane/port.ts';
+import type { DataPlaneInventory, DataPlanePort } from '../../dataplane/port.ts';
 import { identityOf, type ManagedObject } from '../../dataplane/port.ts';
 import {
   describeManaged,
@@ -188,8 +188,14 @@ export function plannedDeletions(ctx: PlanContext, outcomes: ItemOutcome[]): Obj
     });
 }
 
-/** PlanContext is what planning a prune needs: no memory, logger or signal, as nothing is sent. */
-export type PlanContext = Pick<PruneContext, 'key' | 'releaseUid' | 'dataPlane' | 'retain' | 'inventory'>;
+/**
+ * PlanContext is what planning a prune needs: no memory, logger or signal, as nothing is sent, and
+ * of the data plane only its inventory's picture of the Release (kubectl release diff's read-only
+ * port has nothing more).
+ */
+export type PlanContext = Pick<PruneContext, 'key' | 'releaseUid' | 'retain' | 'inventory'> & {
+  dataPlane: Pick<DataPlaneInventory, 'isComplete' | 'objectsOf'>;
+};
 
 /**
  * prunePlan is what a real prune would do now with each stale object (deleted, given back,

@@ -12,7 +12,7 @@ import {
 } from '../../api/v1alpha1/constants.ts';
 import type { Condition, Release, ReleaseStatus } from '../../api/v1alpha1/schema.ts';
 import { KubeApiError } from '../../kube/client.ts';
-import { FakeDataPlane, servedKind } from '../../dataplane/fake.ts';
+import { FakeDataPlane, servedKind } from '../../../test/support/fakedataplane.ts';
 import { NAMESPACE_KIND } from '../../dataplane/port.ts';
 import type { ReleaseStore } from './controlplane.ts';
 import { ReconcileError } from './errors.ts';

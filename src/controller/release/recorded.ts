@@ -14,7 +14,7 @@
  * steady state (every recorded object in view) and a finished removal send nothing.
  */
 import { trackingOf } from '../../api/v1alpha1/profile.ts';
-import type { DataPlanePort } from '../../dataplane/port.ts';
+import type { DataPlaneObjects } from '../../dataplane/port.ts';
 import type { ManagedObject } from '../../dataplane/port.ts';
 import { KindNotServedError } from '../../kube/discovery.ts';
 import type { RecordedObject } from './inventory.ts';
@@ -26,7 +26,7 @@ export const MAX_SETTLED = 10_000;
 const PARALLEL_READS = 8;
 
 /** settled are, per connection, the uids proven absent there, or deleted or given back through it. */
-const settled = new WeakMap<DataPlanePort, Set<string>>();
+const settled = new WeakMap<DataPlaneObjects, Set<string>>();
 
 /**
  * letGo remembers what a removal pass took off a connection, so no read is needed to prove it gone:
@@ -35,7 +35,7 @@ const settled = new WeakMap<DataPlanePort, Set<string>>();
  * not remembered: it is read again until it is gone, as cleanup waits for every deletion to finish.
  */
 export function letGo(
-  dataPlane: DataPlanePort,
+  dataPlane: DataPlaneObjects,
   removed: { deleted: readonly ManagedObject[]; givenBack: readonly ManagedObject[] },
   outside: readonly ManagedObject[],
 ): void {
@@ -44,7 +44,7 @@ export function letGo(
     if (m.object.metadata.uid) settle(dataPlane, m.object.metadata.uid);
 }
 
-function settle(dataPlane: DataPlanePort, uid: string): void {
+function settle(dataPlane: DataPlaneObjects, uid: string): void {
   let uids = settled.get(dataPlane);
   if (!uids) settled.set(dataPlane, (uids = new Set<string>()));
   if (uids.size >= MAX_SETTLED) {
@@ -61,7 +61,7 @@ function settle(dataPlane: DataPlanePort, uid: string): void {
  * longer serves has no objects.
  */
 export async function outsideView(
-  dataPlane: DataPlanePort,
+  dataPlane: DataPlaneObjects,
   releaseUid: string,
   recorded: readonly RecordedObject[],
   shown: (r: RecordedObject) => boolean,

@@ -13,12 +13,14 @@ import {
   type GroupVersionKind,
   type KubeObject,
   type ManagedFieldsEntry,
-} from '../api/object.ts';
-import { Labels } from '../api/v1alpha1/constants.ts';
-import { isOurManagedBy, trackingOf } from '../api/v1alpha1/profile.ts';
-import { KubeApiError } from '../kube/client.ts';
-import { KindNotServedError, type ResourceInfo } from '../kube/discovery.ts';
+} from '../../src/api/object.ts';
+import { Labels } from '../../src/api/v1alpha1/constants.ts';
+import { isOurManagedBy, trackingOf } from '../../src/api/v1alpha1/profile.ts';
+import { KubeApiError } from '../../src/kube/client.ts';
+import { KindNotServedError, type ResourceInfo } from '../../src/kube/discovery.ts';
 import {
+  identityOf,
+  kindKey,
   NAMESPACE_KIND,
   type ApplyRequestOptions,
   type BrokenWatch,
@@ -26,9 +28,9 @@ import {
   type DeleteOutcome,
   type JsonPatchOperation,
   type KindCache,
+  type ManagedObject,
   type ObservedRef,
-} from './port.ts';
-import { identityOf, kindKey, type ManagedObject } from './port.ts';
+} from '../../src/dataplane/port.ts';
 
 /** FakeRequest is one request the fake received. */
 export interface FakeRequest {
