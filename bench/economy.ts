@@ -17,6 +17,7 @@ import type { Release } from '../src/api/v1alpha1/schema.ts';
 import { RELEASE_CONTROLLER } from '../src/controller/release/setup.ts';
 import type { BenchEnv } from './env.ts';
 import { measureConvergence, CREATE_CONCURRENCY } from './convergence.ts';
+import { RoleCpuMeter } from './machine.ts';
 import { ReadyTracker } from './readiness.ts';
 import { apiServerRequests, subtract, type RequestCounts } from './steady.ts';
 import { metricSum, round, table } from './util.ts';
@@ -47,6 +48,12 @@ export interface EconomyResult {
    * was in use), the others ran.
    */
   reconcileOutcomes: Record<string, number>;
+  /**
+   * cpuByRole is the CPU seconds of each process group ("controller", "cp kube-apiserver", "dp
+   * etcd", "bench", ...) while the floor ran and while the controller converged: where the
+   * controller's extra time goes.
+   */
+  cpuByRole: { floor: Record<string, number>; controller: Record<string, number> };
   /** requests per Release by phase, from apiserver_request_total (the bench's own requests included, see docs). */
   phases: Record<'floor' | 'firstApply' | 'steady' | 'update' | 'deletion', PhaseRequests>;
   steadySeconds: number;
@@ -273,7 +280,9 @@ export async function runEconomy(
   // As many Releases at once as the controller may reconcile on its one data plane (half of
   // --concurrency, its default --max-concurrent-reconciles-per-dataplane), unless told otherwise.
   const inFlight = floorInFlight ?? Math.ceil(env.options.concurrency / 2);
+  const floorRoles = new RoleCpuMeter(() => env.cpuRoles());
   const { seconds: floorSeconds, namespace: floorNamespace } = await runFloor(env, n, inFlight);
+  const floorCpu = floorRoles.finish();
   let after = await scrape(env);
   const floor = perRelease(before, after, n);
   await removeFloor(env, n, floorNamespace);
@@ -363,6 +372,7 @@ export async function runEconomy(
     reconcileOutcomes: Object.fromEntries(
       ['success', 'requeue_after', 'error', 'requeue'].map((r) => [r, reconciled(r)]),
     ),
+    cpuByRole: { floor: floorCpu, controller: convergence.cpuByRole },
     phases: { floor, firstApply: firstApply, steady, update, deletion },
     steadySeconds,
   };
@@ -402,6 +412,22 @@ export function formatEconomy(results: EconomyResult[]): string {
     ),
   );
   for (const r of results) {
+    const roles = [
+      ...new Set([...Object.keys(r.cpuByRole.floor), ...Object.keys(r.cpuByRole.controller)]),
+    ].sort();
+    out.push(
+      '',
+      `CPU seconds by process group at ${r.releases} Releases, while the floor ran and while the controller converged:`,
+      '',
+      table(
+        ['process group', 'floor', 'controller'],
+        roles.map((role) => [
+          role,
+          (r.cpuByRole.floor[role] ?? 0).toFixed(1),
+          (r.cpuByRole.controller[role] ?? 0).toFixed(1),
+        ]),
+      ),
+    );
     const keys = [...new Set(Object.values(r.phases).flatMap((p) => Object.keys(p)))].sort();
     out.push(
       '',

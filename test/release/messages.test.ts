@@ -44,7 +44,7 @@ describe('messages', () => {
       .logLines()
       .filter((l) => l['msg'] === msg && l['release'] === `${suite.org.namespace}/${name}`);
 
-  test('a long first pass shows its progress; each change is one ChangeSet Event and an info line per object', async () => {
+  test('a long first pass shows its progress; each change is one ChangeSet Event and one info line', async () => {
     const { cp, org } = suite;
     const ns = uniqueName('many');
     const name = uniqueName('rel');
@@ -98,11 +98,16 @@ describe('messages', () => {
       created?.note ?? '',
       new RegExp(`^created 59, configured 0, deleted 0: ConfigMap/${ns}/cm-0 created, .* and 49 more$`),
     );
-    const lines = logsOf(name, 'created');
-    assert.equal(lines.length, 59, 'an info line per created object');
+    const lines = logsOf(name, 'applied changes');
+    assert.equal(lines.length, 1, 'one info line for the pass');
     assert.equal(lines[0]?.['level'], 'info', 'at info');
+    assert.equal(lines[0]?.['created'], 59);
+    assert.equal(lines[0]?.['configured'], 0);
+    const named = lines[0]?.['objects'] as string[];
+    assert.equal(named.length, 10, 'naming at most ten objects');
+    assert.equal(lines[0]?.['more'], 49);
     assert.ok(
-      lines.every((l) => /^ConfigMap\//.test(String(l['object'])) && !JSON.stringify(l).includes('hunter2')),
+      named.every((o) => /^created ConfigMap\//.test(o)) && !JSON.stringify(lines).includes('hunter2'),
       'each names the object, never its data',
     );
 
@@ -124,7 +129,12 @@ describe('messages', () => {
       },
       { description: 'the ChangeSet Event of the update' },
     );
-    assert.equal(logsOf(name, 'configured').length, 1, 'an info line for the configured object');
+    const update = logsOf(name, 'applied changes').at(-1);
+    assert.deepEqual(
+      [update?.['created'], update?.['configured'], update?.['objects']],
+      [0, 1, [`configured ConfigMap/${ns}/cm-0 (cm-0)`]],
+      'one info line naming the configured object',
+    );
     assert.equal(
       seen.filter((c) => c.reason === 'Applying').length,
       progress.length,
