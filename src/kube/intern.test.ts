@@ -28,11 +28,22 @@ describe('StringInterner', () => {
     assert.equal(interner.size, 2);
   });
 
-  test('starts over when full, so it never holds more than its capacity', () => {
+  test('holds at most two generations of its capacity; a value met again moves to the new one', () => {
     const interner = new StringInterner(3);
-    for (let i = 0; i < 10; i++) interner.intern(`name-${i}`);
-    assert.ok(interner.size <= 3, `size ${interner.size}`);
-    assert.equal(interner.intern('name-9'), 'name-9');
+    for (let i = 0; i < 10; i++) {
+      interner.intern(`name-${i}`);
+      // A value every object has (a label value) is met between the unique ones.
+      interner.intern('release-controller');
+    }
+    assert.ok(interner.size <= 6, `size ${interner.size}`);
+    // Six more unique names push every generation out twice over; only what was met again is kept.
+    for (let i = 10; i < 16; i++) {
+      interner.intern(`name-${i}`);
+      if (i % 2 === 0) interner.intern('release-controller');
+    }
+    assert.ok(interner.knows('release-controller'), 'a value met in every generation is kept');
+    assert.ok(!interner.knows('name-0'), 'a value met once is forgotten');
+    assert.ok(interner.size <= 6, `size ${interner.size}`);
   });
 
   test('leaves long strings and frozen trees alone', () => {

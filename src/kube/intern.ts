@@ -21,13 +21,17 @@ export const MAX_INTERNED_LENGTH = 256;
 const UNIQUE_KEYS = new Set(['uid', 'resourceVersion']);
 
 /**
- * StringInterner keeps one copy of each string value it is shown. It is bounded: when it holds
- * `capacity` strings it forgets them all and starts over, so values seen once (names, uids) cost
- * at most one table's worth, and a value repeated across the caches is kept in at most one copy
- * per generation of the table instead of one per object.
+ * StringInterner keeps one copy of each string value it is shown. It is bounded by generations:
+ * when the current table holds `capacity` strings it becomes the previous one and a new one
+ * starts; a string found in the previous table moves to the current one with the same copy. So
+ * values seen once (names, uids) cost at most two tables' worth, while a value repeated across
+ * the caches (a label value, a namespace, a field manager) keeps one copy for good. (Starting over
+ * with an empty table instead made a new copy of every repeated value each time the table
+ * filled: 18,914 copies of `release-controller` at 3,000 Releases.)
  */
 export class StringInterner {
   private table = new Map<string, string>();
+  private previous = new Map<string, string>();
 
   constructor(
     private readonly capacity: number = DEFAULT_INTERN_CAPACITY,
@@ -39,9 +43,13 @@ export class StringInterner {
     if (s.length > this.maxLength) return s;
     const known = this.table.get(s);
     if (known !== undefined) return known;
-    if (this.table.size >= this.capacity) this.table = new Map();
-    this.table.set(s, s);
-    return s;
+    const kept = this.previous.get(s) ?? s;
+    if (this.table.size >= this.capacity) {
+      this.previous = this.table;
+      this.table = new Map();
+    }
+    this.table.set(kept, kept);
+    return kept;
   }
 
   /**
@@ -70,9 +78,14 @@ export class StringInterner {
     }
   }
 
-  /** size is the number of strings remembered now. */
+  /** knows tells whether a string is remembered now (in either generation). */
+  knows(s: string): boolean {
+    return this.table.has(s) || this.previous.has(s);
+  }
+
+  /** size is the number of strings remembered now (both generations). */
   get size(): number {
-    return this.table.size;
+    return this.table.size + this.previous.size;
   }
 }
 

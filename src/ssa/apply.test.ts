@@ -7,7 +7,7 @@ import { KubeApiError } from '../kube/client.ts';
 import { FakeDataPlane, servedKind } from '../../test/support/fakedataplane.ts';
 import { NAMESPACE_KIND } from '../dataplane/port.ts';
 import { applyAll, type ApplyItem, type ApplyOptions, type ApplyResult } from './apply.ts';
-import { ApplyMemory } from './memory.ts';
+import { ApplyMemory, recordKey } from './memory.ts';
 
 const CONFIGMAP = servedKind({ group: '', version: 'v1', kind: 'ConfigMap' }, 'configmaps');
 const CLUSTERROLE = servedKind(
@@ -529,16 +529,32 @@ void describe('applyAll: drift', () => {
     const { dp, opts, items } = await setupDrift();
     dp.edit(CONFIGMAP, 'apps', 'a', 'kubectl-edit', { '/data/x': 'edited' });
     const stale = structuredClone(dp.get(CONFIGMAP, 'apps', 'a'));
+    // The watch delivers the edit, and not our apply after it.
+    dp.cache = () => Promise.resolve({ get: () => stale, isBehind: () => true });
     const [corrected] = await applyAll(dp, items, opts);
     assert.equal(corrected?.action, 'configured');
-    // The watch has delivered the edit but not our apply after it.
-    dp.cache = () => Promise.resolve({ get: () => stale, isBehind: () => true });
     const requests = dp.requests.length;
 
     const [entry] = await applyAll(dp, items, opts);
 
     assert.equal(entry?.action, 'unchanged');
     assert.deepEqual(dp.requests.slice(requests), []);
+  });
+
+  void test('the apply answer is kept only while the watch is behind it', async () => {
+    const dp = new FakeDataPlane('acme/dp', [CONFIGMAP]);
+    const opts = options();
+    const key = recordKey(dp.key, CONFIGMAP, 'apps', 'a');
+    // The fake's watch has every write at once, as when the event comes before the answer.
+    await applyAll(dp, [cm('a', 'a', { x: '1' })], opts);
+    assert.equal(opts.memory.get(key)?.object, undefined, 'no copy of what the cache has already');
+    dp.cache = () => Promise.resolve({ get: () => undefined, isBehind: () => true });
+    await applyAll(dp, [cm('a', 'a', { x: '2' })], opts);
+    assert.deepEqual(
+      opts.memory.get(key)?.object?.['data'],
+      { x: '2' },
+      'the answer, until the watch has it',
+    );
   });
 
   void test('a changed spec is an update, not a drift correction', async () => {

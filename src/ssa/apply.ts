@@ -624,8 +624,10 @@ async function applyOne<T extends ApplyItem>(
         uid: applied.metadata.uid ?? '',
         resourceVersion: applied.metadata.resourceVersion ?? '',
         fieldsHash: ownFieldsHash(applied, fieldManager),
-        // Slim: the apply response carries every manager's managedFields, which the memory need not hold.
-        object: slimObject(applied),
+        // Kept only while the watch is behind it (its event may have come before this answer; then
+        // nothing would let go of the copy until the owner's next reconcile: most apply answers at
+        // 3,000 Releases). Slim: every manager's managedFields are not for the memory to hold.
+        ...(cache.isBehind(applied.metadata.resourceVersion) && { object: slimObject(applied) }),
       };
       memory.remember(key, remembered);
       memory.forgetRefusal(options.owner.key, key);
