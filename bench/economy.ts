@@ -4,8 +4,10 @@
  * a first apply needs (create the Release, one write adding the finalizer and the placement, one
  * server-side apply per object, one status write) for N Releases, as many at once as the controller
  * may reconcile on one data plane (or `--floor-in-flight`), up to 8 applies of one at once;
- * then the controller converges N other Releases of the same workload, and its convergence is
- * reported as a ratio to the floor. For the controller's phases (first apply, a steady window, an
+ * then the watched floor: the same again with one watch per kind open on the data plane, as every
+ * controller keeps (what it costs the API server to deliver each write to a watcher); then the
+ * controller converges N other Releases of the same workload, and its convergence is reported as a
+ * ratio to both. For the controller's phases (first apply, a steady window, an
  * update of one object per Release, deletion) the API servers' own `apiserver_request_total` is
  * read before and after, and reported per Release by plane, verb and resource. Progress is followed
  * by one Release watch (bench/readiness.ts) and the controller's metrics, never by LISTs; the same
@@ -14,6 +16,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { API_VERSION, FINALIZER, Annotations, STATUS_FIELD_MANAGER } from '../src/api/v1alpha1/constants.ts';
 import type { KubeObject } from '../src/api/object.ts';
+import type { KubeClient } from '../src/kube/client.ts';
 import type { Release } from '../src/api/v1alpha1/schema.ts';
 import { RELEASE_CONTROLLER } from '../src/controller/release/setup.ts';
 import type { BenchEnv } from './env.ts';
@@ -24,10 +27,15 @@ import { apiServerRequests, subtract, type RequestCounts } from './steady.ts';
 import { metricSum, round, table } from './util.ts';
 import { benchRelease, benchTarget, OBJECTS_PER_RELEASE, ResourceIds } from './workload.ts';
 
-/** FLOOR_NAMESPACE_PREFIX names the floor's namespaces on both clusters (the controller's are `bench-NNN`). */
+/** FLOOR_PREFIX names the floor's namespaces on both clusters (the controller's are `bench-NNN`). */
 const FLOOR_PREFIX = 'floor';
+/** WATCHED_FLOOR_PREFIX names the watched floor's namespaces. */
+const WATCHED_FLOOR_PREFIX = 'wfloor';
 /** APPLY_PARALLELISM is how many objects of one Release the floor applies at once (the controller's APPLY_CONCURRENCY). */
 const APPLY_PARALLELISM = 8;
+
+/** PHASES are the phases of the request table, in order. */
+const PHASES = ['floor', 'watchedFloor', 'firstApply', 'steady', 'update', 'deletion'] as const;
 
 /** PhaseRequests is what both API servers counted during one phase, per Release: `plane VERB resource` -> count. */
 export type PhaseRequests = Record<string, number>;
@@ -42,6 +50,13 @@ export interface EconomyResult {
   controllerSeconds: number;
   /** ratio is controllerSeconds / floorSeconds. */
   ratio: number;
+  /**
+   * watchedFloorSeconds is the floor again, in namespaces of its own, with one watch per kind open
+   * on the data plane (ObjectWatches): the floor plus the cost of the watches any controller keeps.
+   */
+  watchedFloorSeconds: number;
+  /** watchedRatio is controllerSeconds / watchedFloorSeconds. */
+  watchedRatio: number;
   reconcilesPerRelease: number;
   /**
    * reconcileOutcomes splits them by controller_runtime_reconcile_total's result, per Release:
@@ -54,9 +69,13 @@ export interface EconomyResult {
    * etcd", "bench", ...) while the floor ran and while the controller converged: where the
    * controller's extra time goes.
    */
-  cpuByRole: { floor: Record<string, number>; controller: Record<string, number> };
+  cpuByRole: {
+    floor: Record<string, number>;
+    watchedFloor: Record<string, number>;
+    controller: Record<string, number>;
+  };
   /** requests per Release by phase, from apiserver_request_total (the bench's own requests included, see docs). */
-  phases: Record<'floor' | 'firstApply' | 'steady' | 'update' | 'deletion', PhaseRequests>;
+  phases: Record<(typeof PHASES)[number], PhaseRequests>;
   steadySeconds: number;
 }
 
@@ -85,9 +104,9 @@ function perRelease(
 }
 
 /** floorRelease is the k-th floor Release: the bench workload, in the floor's namespaces. */
-function floorRelease(env: BenchEnv, k: number, namespace: string): Release {
+function floorRelease(env: BenchEnv, k: number, namespace: string, label: string): Release {
   const r = benchRelease(env.org, k);
-  const dpNamespace = `${FLOOR_PREFIX}-${benchTarget(k).namespace}`;
+  const dpNamespace = `${label}-${benchTarget(k).namespace}`;
   return {
     ...r,
     metadata: { ...r.metadata, namespace },
@@ -121,8 +140,9 @@ export async function runFloor(
   env: BenchEnv,
   n: number,
   inFlight: number,
+  label: string,
 ): Promise<{ seconds: number; namespace: string }> {
-  const namespace = `${FLOOR_PREFIX}-${process.pid}`;
+  const namespace = `${label}-${process.pid}`;
   await env.cpKube.ensureNamespace(namespace);
   const cp = env.cpKube.client;
   const dp = env.dpKube.client;
@@ -148,7 +168,7 @@ export async function runFloor(
   const worker = async () => {
     while (next < n) {
       const k = next++;
-      const release = floorRelease(env, k, namespace);
+      const release = floorRelease(env, k, namespace, label);
       const created = await cp.request<Release>({
         method: 'POST',
         path: `/apis/${API_VERSION}/namespaces/${namespace}/releases`,
@@ -255,6 +275,51 @@ async function removeFloor(env: BenchEnv, n: number, namespace: string): Promise
   await Promise.all(Array.from({ length: Math.min(CREATE_CONCURRENCY, n) }, worker));
 }
 
+/**
+ * ObjectWatches keeps one watch per kind of the workload open on the data plane, in every
+ * namespace, and parses every event, as a controller's watches do: run beside the floor, they put
+ * the cost of delivering each write to a watcher (and of reading it) on the floor's side too.
+ */
+class ObjectWatches {
+  private readonly abort = new AbortController();
+  private readonly running: Promise<void>[];
+  /** events is how many events the watches delivered. */
+  events = 0;
+
+  constructor(client: KubeClient, paths: string[]) {
+    this.running = paths.map((path) => this.loop(client, path));
+  }
+
+  /** close ends the watches. */
+  async close(): Promise<void> {
+    this.abort.abort();
+    await Promise.all(this.running);
+  }
+
+  private async loop(client: KubeClient, path: string): Promise<void> {
+    while (!this.abort.signal.aborted) {
+      try {
+        await client.watch(
+          path,
+          { timeoutSeconds: 300, allowWatchBookmarks: true, resourceVersion: '0' },
+          () => this.events++,
+          this.abort.signal,
+        );
+      } catch {
+        await sleep(500);
+      }
+    }
+  }
+}
+
+/** collectionsOf lists the cluster-wide collection path of each kind of the bench workload. */
+function collectionsOf(release: Release): string[] {
+  return objectsOf(release).map((o) => {
+    const [group, version] = o.apiVersion.includes('/') ? o.apiVersion.split('/') : ['', o.apiVersion];
+    return `${group ? `/apis/${group}/${version}` : `/api/${version}`}/${o.kind.toLowerCase()}s`;
+  });
+}
+
 /** waitForMetric polls the controller's metrics until `done` says so (the workload is not listed). */
 async function waitForMetric(
   env: BenchEnv,
@@ -276,22 +341,36 @@ export async function runEconomy(
   log: (line: string) => void,
   floorInFlight?: number,
 ): Promise<EconomyResult> {
-  log(`${n} Releases: floor (no controller)`);
-  let before = await scrape(env);
   // As many Releases at once as the controller may reconcile on its one data plane (half of
   // --concurrency, its default --max-concurrent-reconciles-per-dataplane), unless told otherwise.
   const inFlight = floorInFlight ?? Math.ceil(env.options.concurrency / 2);
-  // The bench's readiness watch runs beside the floor too, as beside the controller: its cost to
-  // the API server (every Release write sent to it) is then on both sides of the ratio.
-  const floorWatch = new ReadyTracker(env.cpKube.client);
-  const floorRoles = new RoleCpuMeter(() => env.cpuRoles());
-  const { seconds: floorSeconds, namespace: floorNamespace } = await runFloor(env, n, inFlight);
-  const floorCpu = floorRoles.finish();
-  await floorWatch.close();
-  let after = await scrape(env);
-  const floor = perRelease(before, after, n);
-  await removeFloor(env, n, floorNamespace);
-  log(`  floor: ${round(floorSeconds, 2)} s`);
+  const runOneFloor = async (label: string, watched: boolean) => {
+    log(
+      `${n} Releases: ${watched ? 'watched floor (no controller, a watch per kind on the data plane)' : 'floor (no controller)'}`,
+    );
+    const before = await scrape(env);
+    // The bench's readiness watch runs beside the floor too, as beside the controller: its cost to
+    // the API server (every Release write sent to it) is then on both sides of the ratio.
+    const floorWatch = new ReadyTracker(env.cpKube.client);
+    const objectWatches = watched
+      ? new ObjectWatches(env.dpKube.client, collectionsOf(benchRelease(env.org, 0)))
+      : undefined;
+    if (objectWatches) await sleep(1_000);
+    const roles = new RoleCpuMeter(() => env.cpuRoles());
+    const { seconds, namespace } = await runFloor(env, n, inFlight, label);
+    const cpu = roles.finish();
+    await floorWatch.close();
+    await objectWatches?.close();
+    const requests = perRelease(before, await scrape(env), n);
+    await removeFloor(env, n, namespace);
+    log(`  ${watched ? 'watched floor' : 'floor'}: ${round(seconds, 2)} s`);
+    return { seconds, cpu, requests };
+  };
+  const floorRun = await runOneFloor(FLOOR_PREFIX, false);
+  const watchedRun = await runOneFloor(WATCHED_FLOOR_PREFIX, true);
+  const floorSeconds = floorRun.seconds;
+  let before: { cp: RequestCounts; dp: RequestCounts };
+  let after: { cp: RequestCounts; dp: RequestCounts };
 
   const controller = await env.startController();
   log(`  controller log: ${controller.logPath}`);
@@ -312,7 +391,10 @@ export async function runEconomy(
       2,
     );
   const firstApply = perRelease(before, after, n);
-  log(`  controller: ${convergence.seconds} s, ratio ${round(convergence.seconds / floorSeconds, 2)}`);
+  log(
+    `  controller: ${convergence.seconds} s, ratio ${round(convergence.seconds / floorSeconds, 2)}` +
+      ` (to the watched floor ${round(convergence.seconds / watchedRun.seconds, 2)})`,
+  );
 
   await sleep(5_000);
   log(`${n} Releases: steady, ${steadySeconds} s`);
@@ -373,12 +455,21 @@ export async function runEconomy(
     floorInFlight: inFlight,
     controllerSeconds: convergence.seconds,
     ratio: round(convergence.seconds / floorSeconds, 2),
+    watchedFloorSeconds: round(watchedRun.seconds, 2),
+    watchedRatio: round(convergence.seconds / watchedRun.seconds, 2),
     reconcilesPerRelease: round(convergence.reconciles / n, 2),
     reconcileOutcomes: Object.fromEntries(
       ['success', 'requeue_after', 'error', 'requeue'].map((r) => [r, reconciled(r)]),
     ),
-    cpuByRole: { floor: floorCpu, controller: convergence.cpuByRole },
-    phases: { floor, firstApply: firstApply, steady, update, deletion },
+    cpuByRole: { floor: floorRun.cpu, watchedFloor: watchedRun.cpu, controller: convergence.cpuByRole },
+    phases: {
+      floor: floorRun.requests,
+      watchedFloor: watchedRun.requests,
+      firstApply,
+      steady,
+      update,
+      deletion,
+    },
     steadySeconds,
   };
 }
@@ -393,8 +484,10 @@ export function formatEconomy(results: EconomyResult[]): string {
         'objects',
         'floor in flight',
         'floor s',
+        'watched floor s',
         'controller s',
         'ratio',
+        'ratio to watched floor',
         'reconciles/Release run',
         'deferred/Release',
         'errors/Release',
@@ -404,8 +497,10 @@ export function formatEconomy(results: EconomyResult[]): string {
         String(r.objects),
         String(r.floorInFlight),
         r.floorSeconds.toFixed(2),
+        r.watchedFloorSeconds.toFixed(2),
         r.controllerSeconds.toFixed(2),
         r.ratio.toFixed(2),
+        r.watchedRatio.toFixed(2),
         (
           (r.reconcileOutcomes['success'] ?? 0) +
           (r.reconcileOutcomes['requeue_after'] ?? 0) +
@@ -417,18 +512,17 @@ export function formatEconomy(results: EconomyResult[]): string {
     ),
   );
   for (const r of results) {
-    const roles = [
-      ...new Set([...Object.keys(r.cpuByRole.floor), ...Object.keys(r.cpuByRole.controller)]),
-    ].sort();
+    const roles = [...new Set(Object.values(r.cpuByRole).flatMap((cpu) => Object.keys(cpu)))].sort();
     out.push(
       '',
-      `CPU seconds by process group at ${r.releases} Releases, while the floor ran and while the controller converged:`,
+      `CPU seconds by process group at ${r.releases} Releases, while the floor, the watched floor and the controller ran:`,
       '',
       table(
-        ['process group', 'floor', 'controller'],
+        ['process group', 'floor', 'watched floor', 'controller'],
         roles.map((role) => [
           role,
           (r.cpuByRole.floor[role] ?? 0).toFixed(1),
+          (r.cpuByRole.watchedFloor[role] ?? 0).toFixed(1),
           (r.cpuByRole.controller[role] ?? 0).toFixed(1),
         ]),
       ),
@@ -439,11 +533,10 @@ export function formatEconomy(results: EconomyResult[]): string {
       `Requests per Release at ${r.releases} Releases (apiserver_request_total of both API servers; steady window ${r.steadySeconds} s):`,
       '',
     );
-    const phases = ['floor', 'firstApply', 'steady', 'update', 'deletion'] as const;
     out.push(
       table(
-        ['plane verb resource', ...phases],
-        keys.map((k) => [k, ...phases.map((p) => (r.phases[p][k] ?? 0).toFixed(2))]),
+        ['plane verb resource', ...PHASES],
+        keys.map((k) => [k, ...PHASES.map((p) => (r.phases[p][k] ?? 0).toFixed(2))]),
       ),
     );
   }

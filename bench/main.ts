@@ -92,8 +92,9 @@ const USAGE = `Usage: npm run bench -- [flags]
                             keeps working (bench/hostile.ts; about 7 minutes)
   --hostile-case=A,B        with --hostile: only the cases whose name contains A or B
   --economy                 for each --sizes count, on the same fresh clusters: the floor (the minimal
-                            first-apply requests sent directly, no controller), the controller's
-                            convergence and its ratio to the floor, and requests per Release by
+                            first-apply requests sent directly, no controller), the watched floor
+                            (the same with a watch per kind open on the data plane), the controller's
+                            convergence and its ratio to both, and requests per Release by
                             plane, verb and resource from apiserver_request_total for first apply,
                             a steady window (--steady-seconds), an update and deletion (bench/economy.ts)
   --floor-in-flight K       Releases the floor runs at once (default: the controller's Releases at once

@@ -88,6 +88,81 @@ void describe('WatchSet', () => {
     }
   });
 
+  void test("a Release's objects are found once across API versions, and follow updates and deletes", async () => {
+    const widget = (version: string, name: string, uid: string, resourceVersion: string): KubeObject => ({
+      apiVersion: `example.com/${version}`,
+      kind: 'Widget',
+      metadata: {
+        name,
+        namespace: 'apps',
+        resourceVersion,
+        labels: { [Labels.managedBy]: CONTROLLER_NAME, [Labels.releaseUid]: uid },
+      },
+    });
+    const watches = new Map<string, ServerResponse>();
+    const server = createServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      const version = url.pathname.split('/')[3] ?? '';
+      res.writeHead(200, { 'content-type': 'application/json' });
+      if (url.searchParams.get('watch') === 'true') {
+        res.flushHeaders();
+        watches.set(version, res);
+        return;
+      }
+      const items = [widget(version, 'w1', 'uid-1', '5'), widget(version, 'w2', 'uid-2', '6')];
+      res.end(JSON.stringify({ metadata: { resourceVersion: '10' }, items }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const client = new KubeClient({
+      name: 'dp',
+      server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      maxRetries: 0,
+    });
+    const set = new WatchSet({
+      client,
+      logger: pino({ level: 'silent' }),
+      syncTimeoutMs: 5000,
+      onEvent: () => undefined,
+    });
+    const v1 = servedKind({ group: 'example.com', version: 'v1', kind: 'Widget' }, 'widgets');
+    const v2 = servedKind({ group: 'example.com', version: 'v2', kind: 'Widget' }, 'widgets');
+    const names = (uid: string) =>
+      set
+        .objectsOf(uid)
+        .map((m) => `${m.object.metadata.name}@${m.info.version}`)
+        .sort();
+    const send = async (version: string, type: string, object: KubeObject, expect: () => boolean) => {
+      while (!watches.has(version)) await new Promise((r) => setTimeout(r, 10));
+      watches.get(version)?.write(`${JSON.stringify({ type, object })}\n`);
+      const deadline = Date.now() + 5000;
+      while (!expect() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    };
+    try {
+      const v1Cache = await set.informerFor(v1);
+      await set.informerFor(v2);
+      assert.deepEqual(names('uid-1'), ['w1@v2'], 'w1 once, though both versions list it');
+      assert.deepEqual(names('uid-2'), ['w2@v2']);
+
+      // The v1 watch says w1 is gone; the entry is v2's, which still has it.
+      await send('v1', 'DELETED', widget('v1', 'w1', 'uid-1', '11'), () => v1Cache.list().length === 1);
+      assert.deepEqual(names('uid-1'), ['w1@v2'], 'another version still holds w1');
+
+      // w2 is relabelled to the first Release: it moves between the two.
+      await send('v2', 'MODIFIED', widget('v2', 'w2', 'uid-1', '12'), () => names('uid-2').length === 0);
+      assert.deepEqual(names('uid-1'), ['w1@v2', 'w2@v2']);
+      assert.deepEqual(names('uid-2'), []);
+
+      await send('v2', 'DELETED', widget('v2', 'w1', 'uid-1', '13'), () => names('uid-1').length === 1);
+      assert.deepEqual(names('uid-1'), ['w2@v2'], 'deleted through the version that held it');
+    } finally {
+      await set.stop();
+      for (const w of watches.values()) w.end();
+      await client.close();
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+
   void test('a kind whose CRD is deleted ends its watch, counts as having no objects, and is watched again when it returns', async () => {
     const labels = { [Labels.managedBy]: CONTROLLER_NAME, [Labels.releaseUid]: 'uid-1' };
     const widget = (name: string): KubeObject => ({

@@ -19,7 +19,8 @@ import type { KubeClient } from '../kube/client.ts';
 import { KubeApiError } from '../kube/client.ts';
 import { collectionPath, KindNotServedError, type ResourceInfo } from '../kube/discovery.ts';
 import type { CacheBudget } from '../kube/cachebudget.ts';
-import { identityOf, kindKey, slimObject, type ManagedObject } from './port.ts';
+import { kindKey, slimObject, type ManagedObject } from './port.ts';
+import { TreeInterner } from '../kube/intern.ts';
 
 /**
  * OVERFLOW_HOLD_MS is how long a data plane whose caches outgrew their budget stays without
@@ -113,15 +114,17 @@ function collectionKey(info: ResourceInfo, namespace: string | undefined): strin
 /** WatchSet manages the per-kind watches of one data plane. */
 export class WatchSet {
   private readonly kinds = new Map<string, WatchedKind>();
-  private readonly users = new Map<string, Set<string>>();
+  /** users are the kinds each user needs (kindKeys, a shared copy: most Releases use the same few). */
+  private readonly users = new Map<string, readonly string[]>();
   /** refs counts the users of each kind, so finding unused kinds does not scan every user. */
   private readonly refs = new Map<string, number>();
   /**
-   * byRelease indexes the cached objects by the uid in their release-uid label, then by
-   * `group/Kind/namespace/name`, so a reconcile looks at its own objects only (no scan of every
-   * cached object: that made a full resync quadratic in the number of Releases).
+   * byRelease indexes the cached objects by the uid in their release-uid label, each object once
+   * across API versions, so a reconcile looks at its own objects only (no scan of every cached
+   * object: that made a full resync quadratic in the number of Releases). A list, not a map by
+   * name: a Release has few objects, and a map with a key string per object cost 0.5 KB per Release.
    */
-  private readonly byRelease = new Map<string, Map<string, ManagedObject>>();
+  private readonly byRelease = new Map<string, ManagedObject[]>();
   /** observed are the shared watches of observed objects, by collectionKey. */
   private readonly observed = new Map<string, ObservedCollection>();
   /** overflow is why the caches were closed over their budget, and until when they stay closed. */
@@ -343,22 +346,19 @@ export class WatchSet {
 
   /** use records the kinds one user (a Release) needs and stops watches nobody needs any more. */
   async use(user: string, infos: ResourceInfo[]): Promise<void> {
-    const next = new Set(infos.map(kindKey));
-    const previous = this.users.get(user) ?? new Set<string>();
-    for (const k of next) if (!previous.has(k)) this.refs.set(k, (this.refs.get(k) ?? 0) + 1);
+    const next = sharedKinds(infos.map(kindKey));
+    const previous = this.users.get(user) ?? [];
+    for (const k of next) if (!previous.includes(k)) this.refs.set(k, (this.refs.get(k) ?? 0) + 1);
     this.users.set(user, next);
-    await this.unref([...previous].filter((k) => !next.has(k)));
+    await this.unref(previous.filter((k) => !next.includes(k)));
   }
 
   /** add records more kinds one user needs, keeping those it already had. */
   add(user: string, infos: ResourceInfo[]): void {
-    const kinds = this.users.get(user) ?? new Set<string>();
-    for (const k of infos.map(kindKey)) {
-      if (kinds.has(k)) continue;
-      kinds.add(k);
-      this.refs.set(k, (this.refs.get(k) ?? 0) + 1);
-    }
-    this.users.set(user, kinds);
+    const kinds = this.users.get(user) ?? [];
+    const added = [...new Set(infos.map(kindKey))].filter((k) => !kinds.includes(k));
+    for (const k of added) this.refs.set(k, (this.refs.get(k) ?? 0) + 1);
+    this.users.set(user, sharedKinds([...kinds, ...added]));
   }
 
   /** release forgets a user's kinds and observed objects. */
@@ -367,12 +367,12 @@ export class WatchSet {
     const kinds = this.users.get(user);
     if (!kinds) return;
     this.users.delete(user);
-    await this.unref([...kinds]);
+    await this.unref(kinds);
   }
 
   /** objectsOf lists the cached objects that carry a Release uid, once each across API versions. */
   objectsOf(releaseUid: string): ManagedObject[] {
-    return [...(this.byRelease.get(releaseUid)?.values() ?? [])];
+    return [...(this.byRelease.get(releaseUid) ?? [])];
   }
 
   /** cachedObjects counts the objects in the caches of every watched kind (a gauge per data plane). */
@@ -414,7 +414,7 @@ export class WatchSet {
   /** watchedOf lists the running watches of one user's kinds, or all of them. */
   private watchedOf(user: string | undefined): WatchedKind[] {
     if (user === undefined) return [...this.kinds.values()];
-    return [...(this.users.get(user) ?? [])].flatMap((k) => {
+    return (this.users.get(user) ?? []).flatMap((k) => {
       const watched = this.kinds.get(k);
       return watched ? [watched] : [];
     });
@@ -435,7 +435,7 @@ export class WatchSet {
     await Promise.all(all.map((i) => i.stop()));
   }
 
-  private async unref(kinds: string[]): Promise<void> {
+  private async unref(kinds: readonly string[]): Promise<void> {
     const unused: WatchedKind[] = [];
     for (const k of kinds) {
       const n = (this.refs.get(k) ?? 1) - 1;
@@ -455,23 +455,42 @@ export class WatchSet {
 
   /** index moves one object in byRelease: `old` out, `obj` in (either may be absent). */
   private index(info: ResourceInfo, obj: KubeObject | undefined, old: KubeObject | undefined): void {
-    const key = (o: KubeObject) =>
-      identityOf(info.group, info.kind, o.metadata.namespace, o.metadata.name ?? '');
     // Indexed by the uid alone: an object that carries a Release's uid is that Release's, with or
     // without an id label, so cleanup finds it.
     const uidOf = (o: KubeObject) => trackingOf(o)?.uid || undefined;
     const oldUid = old ? uidOf(old) : undefined;
     if (old && oldUid) {
-      const entries = this.byRelease.get(oldUid);
+      const entries = this.byRelease.get(oldUid) ?? [];
       // Another API version of the same kind may hold the entry; remove only our own.
-      if (entries?.get(key(old))?.info === info) entries.delete(key(old));
-      if (entries?.size === 0) this.byRelease.delete(oldUid);
+      const at = entries.findIndex((e) => e.info === info && sameObject(e, info, old));
+      if (at >= 0) entries.splice(at, 1);
+      if (entries.length === 0) this.byRelease.delete(oldUid);
     }
     const uid = obj ? uidOf(obj) : undefined;
     if (obj && uid) {
       let entries = this.byRelease.get(uid);
-      if (!entries) this.byRelease.set(uid, (entries = new Map<string, ManagedObject>()));
-      entries.set(key(obj), { object: obj, info });
+      if (!entries) this.byRelease.set(uid, (entries = []));
+      const at = entries.findIndex((e) => sameObject(e, info, obj));
+      if (at >= 0) entries[at] = { object: obj, info };
+      else entries.push({ object: obj, info });
     }
   }
+}
+
+/** kindSets keeps one frozen copy of each distinct list of kinds that users need. */
+const kindSets = new TreeInterner();
+
+/** sharedKinds returns the shared copy of a set of kindKeys (sorted, each once). */
+function sharedKinds(kinds: Iterable<string>): readonly string[] {
+  return kindSets.intern([...new Set(kinds)].sort());
+}
+
+/** sameObject tells whether an indexed entry is the object `obj` of kind `info`, in any API version. */
+function sameObject(entry: ManagedObject, info: ResourceInfo, obj: KubeObject): boolean {
+  return (
+    entry.info.kind === info.kind &&
+    entry.info.group === info.group &&
+    entry.object.metadata.name === obj.metadata.name &&
+    (entry.object.metadata.namespace ?? '') === (obj.metadata.namespace ?? '')
+  );
 }
