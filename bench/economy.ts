@@ -22,6 +22,7 @@ import { RELEASE_CONTROLLER } from '../src/controller/release/setup.ts';
 import type { BenchEnv } from './env.ts';
 import { measureConvergence, CREATE_CONCURRENCY } from './convergence.ts';
 import { RoleCpuMeter } from './machine.ts';
+import { percentile } from './latency.ts';
 import { ReadyTracker } from './readiness.ts';
 import { apiServerRequests, subtract, type RequestCounts } from './steady.ts';
 import { metricSum, round, table } from './util.ts';
@@ -43,6 +44,8 @@ export type PhaseRequests = Record<string, number>;
 /** EconomyResult is one size's floor, convergence, ratio and request table. */
 export interface EconomyResult {
   releases: number;
+  /** trial counts the runs at this size on the same clusters (--economy-trials), from 0. */
+  trial: number;
   objects: number;
   floorSeconds: number;
   /** floorInFlight is how many Releases the floor ran at once. */
@@ -339,6 +342,7 @@ export async function runEconomy(
   n: number,
   steadySeconds: number,
   log: (line: string) => void,
+  trial: number,
   floorInFlight?: number,
 ): Promise<EconomyResult> {
   // As many Releases at once as the controller may reconcile on its one data plane (half of
@@ -366,8 +370,11 @@ export async function runEconomy(
     log(`  ${watched ? 'watched floor' : 'floor'}: ${round(seconds, 2)} s`);
     return { seconds, cpu, requests };
   };
-  const floorRun = await runOneFloor(FLOOR_PREFIX, false);
-  const watchedRun = await runOneFloor(WATCHED_FLOOR_PREFIX, true);
+  // Each trial's floors create objects in namespaces of their own (a second trial on the same
+  // names would update, not create).
+  const suffix = trial === 0 ? '' : String(trial);
+  const floorRun = await runOneFloor(`${FLOOR_PREFIX}${suffix}`, false);
+  const watchedRun = await runOneFloor(`${WATCHED_FLOOR_PREFIX}${suffix}`, true);
   const floorSeconds = floorRun.seconds;
   let before: { cp: RequestCounts; dp: RequestCounts };
   let after: { cp: RequestCounts; dp: RequestCounts };
@@ -450,6 +457,7 @@ export async function runEconomy(
 
   return {
     releases: n,
+    trial,
     objects: n * OBJECTS_PER_RELEASE,
     floorSeconds: round(floorSeconds, 2),
     floorInFlight: inFlight,
@@ -474,6 +482,14 @@ export async function runEconomy(
   };
 }
 
+/** median is the nearest-rank median of some figures. */
+function median(xs: number[]): number {
+  return percentile(
+    [...xs].sort((a, b) => a - b),
+    0.5,
+  );
+}
+
 /** formatEconomy renders the floor, the ratio and the request table of each size as Markdown. */
 export function formatEconomy(results: EconomyResult[]): string {
   const out: string[] = [];
@@ -481,6 +497,7 @@ export function formatEconomy(results: EconomyResult[]): string {
     table(
       [
         'Releases',
+        'trial',
         'objects',
         'floor in flight',
         'floor s',
@@ -494,6 +511,7 @@ export function formatEconomy(results: EconomyResult[]): string {
       ],
       results.map((r) => [
         String(r.releases),
+        String(r.trial + 1),
         String(r.objects),
         String(r.floorInFlight),
         r.floorSeconds.toFixed(2),
@@ -511,11 +529,23 @@ export function formatEconomy(results: EconomyResult[]): string {
       ]),
     ),
   );
+  for (const n of [...new Set(results.map((r) => r.releases))]) {
+    const trials = results.filter((r) => r.releases === n);
+    if (trials.length < 2) continue;
+    out.push(
+      '',
+      `Median of ${trials.length} trials at ${n} Releases: floor ${median(trials.map((r) => r.floorSeconds)).toFixed(2)} s, ` +
+        `watched floor ${median(trials.map((r) => r.watchedFloorSeconds)).toFixed(2)} s, ` +
+        `controller ${median(trials.map((r) => r.controllerSeconds)).toFixed(2)} s; ` +
+        `ratio ${median(trials.map((r) => r.ratio)).toFixed(2)}, to the watched floor ${median(trials.map((r) => r.watchedRatio)).toFixed(2)} ` +
+        `(medians of each trial's ratios).`,
+    );
+  }
   for (const r of results) {
     const roles = [...new Set(Object.values(r.cpuByRole).flatMap((cpu) => Object.keys(cpu)))].sort();
     out.push(
       '',
-      `CPU seconds by process group at ${r.releases} Releases, while the floor, the watched floor and the controller ran:`,
+      `CPU seconds by process group at ${r.releases} Releases (trial ${r.trial + 1}), while the floor, the watched floor and the controller ran:`,
       '',
       table(
         ['process group', 'floor', 'watched floor', 'controller'],
@@ -530,7 +560,7 @@ export function formatEconomy(results: EconomyResult[]): string {
     const keys = [...new Set(Object.values(r.phases).flatMap((p) => Object.keys(p)))].sort();
     out.push(
       '',
-      `Requests per Release at ${r.releases} Releases (apiserver_request_total of both API servers; steady window ${r.steadySeconds} s):`,
+      `Requests per Release at ${r.releases} Releases (trial ${r.trial + 1}; apiserver_request_total of both API servers; steady window ${r.steadySeconds} s):`,
       '',
     );
     out.push(

@@ -97,6 +97,9 @@ const USAGE = `Usage: npm run bench -- [flags]
                             convergence and its ratio to both, and requests per Release by
                             plane, verb and resource from apiserver_request_total for first apply,
                             a steady window (--steady-seconds), an update and deletion (bench/economy.ts)
+  --economy-trials K        with --economy: run it K times on the same clusters (floors, controller,
+                            deletion; default 1) and report the median ratio too: one run on a
+                            shared machine says little
   --floor-in-flight K       Releases the floor runs at once (default: the controller's Releases at once
                             on one data plane, half of --concurrency)
   --idle                    instead of the sizes: RSS of the ready controller with no Release, five
@@ -138,6 +141,7 @@ function parseOptions(argv: string[]): BenchOptions | undefined {
       'hostile-case': { type: 'string' },
       economy: { type: 'boolean', default: false },
       'floor-in-flight': { type: 'string' },
+      'economy-trials': { type: 'string' },
       ui: { type: 'boolean', default: false },
       idle: { type: 'boolean', default: false },
       variant: { type: 'string', multiple: true },
@@ -190,6 +194,7 @@ function parseOptions(argv: string[]): BenchOptions | undefined {
     dataPlanes,
     releasesPerDataPlane: positive('releases-per-dataplane', values['releases-per-dataplane'], 10),
     organizations: values.organizations,
+    economyTrials: positive('economy-trials', values['economy-trials'], 1),
     ...(values['floor-in-flight'] !== undefined && {
       floorInFlight: positive('floor-in-flight', values['floor-in-flight'], 1),
     }),
@@ -415,9 +420,12 @@ async function main(): Promise<void> {
     const results: EconomyResult[] = [];
     for (const n of options.sizes)
       results.push(
-        await withEnv(`e${n}`, options, nodeArgs, (env) =>
-          runEconomy(env, n, options.steadySeconds, log, options.floorInFlight),
-        ),
+        ...(await withEnv(`e${n}`, options, nodeArgs, async (env) => {
+          const trials: EconomyResult[] = [];
+          for (let t = 0; t < (options.economyTrials ?? 1); t++)
+            trials.push(await runEconomy(env, n, options.steadySeconds, log, t, options.floorInFlight));
+          return trials;
+        })),
       );
     const path = join(RESULTS_DIR, `economy-${stamp(startedAt)}.json`);
     const command = `npm run bench -- ${argv.join(' ')}`;

@@ -78,6 +78,8 @@ export interface BenchOptions {
   releasesPerDataPlane?: number;
   /** organizations puts each DataPlane of those runs in an organization namespace of its own. */
   organizations?: boolean;
+  /** economyTrials is how many times --economy runs at each size (default 1). */
+  economyTrials?: number;
   /** floorInFlight is how many Releases the --economy floor runs at once (default half of concurrency). */
   floorInFlight?: number;
   /** shards are the shard counts of the sharded runs (each at every size); empty for none. */

@@ -12,7 +12,7 @@
  * DataPlane that was deleted meanwhile (`isCurrent` says no) is closed instead of kept; and a
  * closed connection reports no more requests to the metrics.
  */
-import { createHash } from 'node:crypto';
+import { digest256 } from '../api/digest.ts';
 import type { Logger } from 'pino';
 import type { KubeObject } from '../api/object.ts';
 import type { Plane } from '../api/v1alpha1/schema.ts';
@@ -301,7 +301,7 @@ const fingerprints = new WeakMap<object, string>();
 function hashOnce(value: object): string {
   let hash = fingerprints.get(value);
   if (hash === undefined) {
-    hash = createHash('sha256').update(JSON.stringify(value)).digest('base64url');
+    hash = digest256(JSON.stringify(value));
     fingerprints.set(value, hash);
   }
   return hash;

@@ -4,7 +4,7 @@
  * is still as we left it is not applied again: the steady state sends no request. It also knows
  * which writes the watches have not delivered yet, so an empty cache is not mistaken for "gone".
  */
-import { createHash } from 'node:crypto';
+import { digest128, digest256 } from '../api/digest.ts';
 import { isApplyEntryOf, isRecord, parseApiVersion, type KubeObject } from '../api/object.ts';
 import type { ResourceInfo } from '../kube/discovery.ts';
 import type { DataPlaneObjects } from '../dataplane/port.ts';
@@ -132,7 +132,7 @@ export function sameApplied(a: string, b: string): boolean {
 
 /** identityDigest binds what we sent to the object it was sent to (128 bits, base64url). */
 function identityDigest(hash: string, uid: string): string {
-  return createHash('sha256').update(`${hash}\n${uid}`).digest().toString('base64url', 0, 16);
+  return digest128(`${hash}\n${uid}`);
 }
 
 /** DriftKind is what driftOf found. */
@@ -156,11 +156,7 @@ export function recordKey(
 export function ownFieldsHash(obj: KubeObject, fieldManager: string): string {
   const entry = obj.metadata.managedFields?.find((m) => isApplyEntryOf(m, fieldManager));
   // Objects from one template have one field set: the records keep one copy of its hash.
-  return sharedStrings.intern(
-    createHash('sha256')
-      .update(JSON.stringify(entry?.fieldsV1 ?? null))
-      .digest('base64url'),
-  );
+  return sharedStrings.intern(digest256(JSON.stringify(entry?.fieldsV1 ?? null)));
 }
 
 /**

@@ -2,7 +2,8 @@
  * Desired state: turns each spec.resources item into the object we apply (server-populated fields
  * removed, tracking labels added), or into a precise error naming the id and the field. Pure.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
+import { digest128 } from '../../api/digest.ts';
 import type { KubeObject } from '../../api/object.ts';
 import { apiVersionProblem, isRecord, parseApiVersion } from '../../api/object.ts';
 import {
@@ -139,9 +140,9 @@ const SERVER_FIELDS = [
  */
 export function labelValue(value: string): string {
   if (value.length <= MAX_LABEL_VALUE) return value;
-  const hash = createHash('sha256').update(value).digest('hex').slice(0, 10);
-  const prefix = value.slice(0, MAX_LABEL_VALUE - hash.length - 1).replace(/[^A-Za-z0-9]+$/, '');
-  return `${prefix}-${hash}`;
+  const suffix = hash('sha256', value, 'hex').slice(0, 10);
+  const prefix = value.slice(0, MAX_LABEL_VALUE - suffix.length - 1).replace(/[^A-Za-z0-9]+$/, '');
+  return `${prefix}-${suffix}`;
 }
 
 /**
@@ -275,7 +276,7 @@ function desiredItem(
     // objects with sorted keys and the steps above add fields in a fixed order, so equal objects
     // render equally. Were the order ever to differ, the cost is one unneeded apply, never a
     // missed one. Sorting keys on every reconcile was the controller's largest allocation.
-    hash: createHash('sha256').update(JSON.stringify(restarted)).digest().toString('base64url', 0, 16),
+    hash: digest128(JSON.stringify(restarted)),
     ...(Object.keys(policy).length > 0 && { policy }),
     ...(adopt !== undefined && { adopt }),
   };
