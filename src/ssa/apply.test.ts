@@ -205,10 +205,32 @@ void describe('applyAll', () => {
     });
     await applyAll(dp, [cm('a', 'a', {}, 'one'), cm('b', 'b', {}, 'one'), cm('c', 'c', {}, 'two')], opts);
     assert.deepEqual(
-      dp.requests.filter((r) => r.verb === 'create').map((r) => r.name),
+      dp.requests
+        .filter((r) => r.verb === 'create')
+        .map((r) => r.name)
+        .sort(),
       ['one', 'two'],
     );
     assert.deepEqual(dp.get(NAMESPACE_KIND, undefined, 'one')?.metadata.labels, { t: 'x' });
+  });
+
+  void test('a namespace that holds one of our cached objects is not created again (a restart sends no create)', async () => {
+    const dp = new FakeDataPlane('acme/dp', [CONFIGMAP]);
+    const policy = {
+      namespace: (name: string): KubeObject => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }),
+    };
+    await applyAll(dp, [cm('a', 'a', {}, 'one')], options({ policy }));
+    const ensured: string[] = [];
+    const ensure = dp.ensureNamespace.bind(dp);
+    dp.ensureNamespace = (template, ...rest) => {
+      ensured.push(template.metadata.name ?? '');
+      return ensure(template, ...rest);
+    };
+    // A new process: nothing known of the namespaces, the cache listed what is there.
+    dp.forgetNamespace('one');
+    await applyAll(dp, [cm('a', 'a', {}, 'one'), cm('b', 'b', {}, 'two')], options({ policy }));
+    assert.deepEqual(ensured, ['two'], 'only the namespace none of our cached objects is in');
+    assert.ok(dp.get(NAMESPACE_KIND, undefined, 'two'), 'the missing one is created');
   });
 
   void test('an immutable field change recreates only where the policy allows it, and says how otherwise', async () => {

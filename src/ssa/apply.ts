@@ -495,11 +495,11 @@ async function ensureNamespaces<T extends ApplyItem>(
           }
           state = { created: false, ...(live && { live }) };
         } else {
-          const created = await dataPlane.ensureNamespace(
-            template(ns),
-            options.namespaceFieldManager,
-            options.signal,
-          );
+          // One of our objects in the cache proves the namespace exists: nothing to create (a
+          // restart, which reconciles every Release, sent one create per namespace, each a 409).
+          const created =
+            !(await cachesObjectIn(dataPlane, items, ns)) &&
+            (await dataPlane.ensureNamespace(template(ns), options.namespaceFieldManager, options.signal));
           if (created) options.logger.info({ namespace: ns }, 'created namespace on the data plane');
           // Who owns an existing namespace matters only to a policy on access: read it only then.
           const live =
@@ -519,6 +519,26 @@ async function ensureNamespaces<T extends ApplyItem>(
     }),
   );
   return errors;
+}
+
+/**
+ * cachesObjectIn tells whether the caches hold one of `items` in namespace `ns` (then the namespace
+ * exists). A cache that cannot be had proves nothing: the caller creates as without it.
+ */
+async function cachesObjectIn<T extends ApplyItem>(
+  dataPlane: DataPlaneObjects,
+  items: Resolved<T>[],
+  ns: string,
+): Promise<boolean> {
+  for (const { item, info } of items) {
+    if (!info.namespaced || item.namespace !== ns) continue;
+    try {
+      if ((await dataPlane.cache(info)).get(ns, item.name)) return true;
+    } catch {
+      return false;
+    }
+  }
+  return false;
 }
 
 async function applyOne<T extends ApplyItem>(

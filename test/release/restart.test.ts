@@ -76,6 +76,9 @@ describe('restart', () => {
       },
       'kubectl-edit',
     );
+    const namespacePosts = async () =>
+      metricValue(await dp.metrics(), 'apiserver_request_total', { verb: 'POST', resource: 'namespaces' });
+    const postsBefore = await namespacePosts();
     const controller = await suite.restartController();
 
     const dataPlane = `${org.namespace}/${org.dataPlane}`;
@@ -91,6 +94,11 @@ describe('restart', () => {
     });
     // Every object was verified at least once (a Release may be reconciled twice as its caches fill).
     assert.equal(await count('applied'), 1, 'one apply: the edited ConfigMap');
+    assert.equal(
+      await namespacePosts(),
+      postsBefore,
+      'no namespace created again: the objects cached in it prove it exists',
+    );
 
     for (const name of names) await deleteRelease(cp, org.namespace, name);
   });
