@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type ServerResponse } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import type { KubeObject } from '../api/object.ts';
@@ -36,6 +36,29 @@ describe('identityOf', () => {
     assert.equal(ids.size, 6);
   });
 });
+
+/** plainWatchSet listens with `server` on a free local port and returns a WatchSet on it, and how to stop both. */
+async function plainWatchSet(server: Server): Promise<{ set: WatchSet; stop: () => Promise<void> }> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const client = new KubeClient({
+    name: 'dp',
+    server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    maxRetries: 0,
+  });
+  const set = new WatchSet({
+    client,
+    logger: pino({ level: 'silent' }),
+    syncTimeoutMs: 5000,
+    onEvent: () => undefined,
+  });
+  const stop = async () => {
+    await set.stop();
+    await client.close();
+    server.closeAllConnections();
+    server.close();
+  };
+  return { set, stop };
+}
 
 void describe('WatchSet', () => {
   void test('the first list of a kind wakes no one; what the watch delivers after it does', async () => {
@@ -112,18 +135,7 @@ void describe('WatchSet', () => {
       const items = [widget(version, 'w1', 'uid-1', '5'), widget(version, 'w2', 'uid-2', '6')];
       res.end(JSON.stringify({ metadata: { resourceVersion: '10' }, items }));
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const client = new KubeClient({
-      name: 'dp',
-      server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-      maxRetries: 0,
-    });
-    const set = new WatchSet({
-      client,
-      logger: pino({ level: 'silent' }),
-      syncTimeoutMs: 5000,
-      onEvent: () => undefined,
-    });
+    const { set, stop } = await plainWatchSet(server);
     const v1 = servedKind({ group: 'example.com', version: 'v1', kind: 'Widget' }, 'widgets');
     const v2 = servedKind({ group: 'example.com', version: 'v2', kind: 'Widget' }, 'widgets');
     const names = (uid: string) =>
@@ -155,11 +167,8 @@ void describe('WatchSet', () => {
       await send('v2', 'DELETED', widget('v2', 'w1', 'uid-1', '13'), () => names('uid-1').length === 1);
       assert.deepEqual(names('uid-1'), ['w2@v2'], 'deleted through the version that held it');
     } finally {
-      await set.stop();
       for (const w of watches.values()) w.end();
-      await client.close();
-      server.closeAllConnections();
-      server.close();
+      await stop();
     }
   });
 
@@ -385,18 +394,7 @@ void describe('WatchSet', () => {
       if (url.pathname.includes('deployments')) void listHeld.then(answer);
       else answer();
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const client = new KubeClient({
-      name: 'dp',
-      server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-      maxRetries: 0,
-    });
-    const set = new WatchSet({
-      client,
-      logger: pino({ level: 'silent' }),
-      syncTimeoutMs: 5000,
-      onEvent: () => undefined,
-    });
+    const { set, stop } = await plainWatchSet(server);
     const configMaps = servedKind({ group: '', version: 'v1', kind: 'ConfigMap' }, 'configmaps');
     const deployments = servedKind({ group: 'apps', version: 'v1', kind: 'Deployment' }, 'deployments');
     try {
@@ -418,10 +416,7 @@ void describe('WatchSet', () => {
       assert.equal(set.allHealthy(), true);
     } finally {
       releaseList?.();
-      await set.stop();
-      await client.close();
-      server.closeAllConnections();
-      server.close();
+      await stop();
     }
   });
 });
