@@ -15,7 +15,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { API_VERSION, FINALIZER, Annotations, STATUS_FIELD_MANAGER } from '../src/api/v1alpha1/constants.ts';
-import type { KubeObject } from '../src/api/object.ts';
+import { parseApiVersion, type KubeObject } from '../src/api/object.ts';
 import type { KubeClient } from '../src/kube/client.ts';
 import type { Release } from '../src/api/v1alpha1/schema.ts';
 import { RELEASE_CONTROLLER } from '../src/controller/release/setup.ts';
@@ -127,10 +127,17 @@ function objectsOf(release: Release): KubeObject[] {
   return (release.spec.resources ?? []).map((r) => r.object as unknown as KubeObject);
 }
 
+/** kindPath is the path of an object's kind (the workload's plurals are the kind plus `s`), without a namespace. */
+function kindPath(o: KubeObject): { base: string; plural: string } {
+  const { group, version } = parseApiVersion(o.apiVersion);
+  return {
+    base: group ? `/apis/${group}/${version}` : `/api/${version}`,
+    plural: `${o.kind.toLowerCase()}s`,
+  };
+}
+
 function objectPath(o: KubeObject): string {
-  const [group, version] = o.apiVersion.includes('/') ? o.apiVersion.split('/') : ['', o.apiVersion];
-  const plural = `${o.kind.toLowerCase()}s`;
-  const base = group ? `/apis/${group}/${version}` : `/api/${version}`;
+  const { base, plural } = kindPath(o);
   return `${base}/namespaces/${o.metadata.namespace ?? ''}/${plural}/${o.metadata.name ?? ''}`;
 }
 
@@ -286,8 +293,6 @@ async function removeFloor(env: BenchEnv, n: number, namespace: string): Promise
 class ObjectWatches {
   private readonly abort = new AbortController();
   private readonly running: Promise<void>[];
-  /** events is how many events the watches delivered. */
-  events = 0;
 
   constructor(client: KubeClient, paths: string[]) {
     this.running = paths.map((path) => this.loop(client, path));
@@ -305,7 +310,7 @@ class ObjectWatches {
         await client.watch(
           path,
           { timeoutSeconds: 300, allowWatchBookmarks: true, resourceVersion: '0' },
-          () => this.events++,
+          () => undefined,
           this.abort.signal,
         );
       } catch {
@@ -318,8 +323,8 @@ class ObjectWatches {
 /** collectionsOf lists the cluster-wide collection path of each kind of the bench workload. */
 function collectionsOf(release: Release): string[] {
   return objectsOf(release).map((o) => {
-    const [group, version] = o.apiVersion.includes('/') ? o.apiVersion.split('/') : ['', o.apiVersion];
-    return `${group ? `/apis/${group}/${version}` : `/api/${version}`}/${o.kind.toLowerCase()}s`;
+    const { base, plural } = kindPath(o);
+    return `${base}/${plural}`;
   });
 }
 
@@ -375,7 +380,6 @@ export async function runEconomy(
   const suffix = trial === 0 ? '' : String(trial);
   const floorRun = await runOneFloor(`${FLOOR_PREFIX}${suffix}`, false);
   const watchedRun = await runOneFloor(`${WATCHED_FLOOR_PREFIX}${suffix}`, true);
-  const floorSeconds = floorRun.seconds;
   let before: { cp: RequestCounts; dp: RequestCounts };
   let after: { cp: RequestCounts; dp: RequestCounts };
 
@@ -399,7 +403,7 @@ export async function runEconomy(
     );
   const firstApply = perRelease(before, after, n);
   log(
-    `  controller: ${convergence.seconds} s, ratio ${round(convergence.seconds / floorSeconds, 2)}` +
+    `  controller: ${convergence.seconds} s, ratio ${round(convergence.seconds / floorRun.seconds, 2)}` +
       ` (to the watched floor ${round(convergence.seconds / watchedRun.seconds, 2)})`,
   );
 
@@ -459,10 +463,10 @@ export async function runEconomy(
     releases: n,
     trial,
     objects: n * OBJECTS_PER_RELEASE,
-    floorSeconds: round(floorSeconds, 2),
+    floorSeconds: round(floorRun.seconds, 2),
     floorInFlight: inFlight,
     controllerSeconds: convergence.seconds,
-    ratio: round(convergence.seconds / floorSeconds, 2),
+    ratio: round(convergence.seconds / floorRun.seconds, 2),
     watchedFloorSeconds: round(watchedRun.seconds, 2),
     watchedRatio: round(convergence.seconds / watchedRun.seconds, 2),
     reconcilesPerRelease: round(convergence.reconciles / n, 2),
